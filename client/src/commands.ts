@@ -1,0 +1,35 @@
+// The commands of the extension: each one a small function of what the user asked for.
+import * as vscode from 'vscode';
+import type { LanguageClient } from 'vscode-languageclient/node';
+import { serverInfoRequest, type ServerInfo } from '../../server/src/protocol';
+
+/** Opens the machines file named by `nixBuilders.machinesFile` (default /etc/nix/machines). */
+export async function openMachinesFile(): Promise<void> {
+  const path = vscode.workspace.getConfiguration('nixBuilders').get<string>('machinesFile') || '/etc/nix/machines';
+  try {
+    const document = await vscode.workspace.openTextDocument(vscode.Uri.file(path));
+    await vscode.window.showTextDocument(document);
+  } catch {
+    const choice = await vscode.window.showWarningMessage(
+      `There is no machines file at ${path}. Nix then has no remote builders unless the builders setting of nix.conf lists them.`,
+      'Choose Another File',
+      'Open Settings',
+    );
+    if (choice === 'Choose Another File') {
+      const picked = await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Open Machines File' });
+      if (picked?.[0]) await vscode.window.showTextDocument(picked[0]);
+    } else if (choice === 'Open Settings') {
+      await vscode.commands.executeCommand('workbench.action.openSettings', 'nixBuilders.machinesFile');
+    }
+  }
+}
+
+/** Asks the language server who it is; returns the answer so tests and other commands can use it. */
+export async function showServerInfo(client: LanguageClient, log: vscode.LogOutputChannel): Promise<ServerInfo> {
+  const info = await client.sendRequest(serverInfoRequest);
+  log.info(`Language server ${info.version}: pid ${info.pid}, Node ${info.node}, up ${Math.round(info.uptimeMs / 1000)} s`);
+  void vscode.window.showInformationMessage(
+    `Nix Remote Builders language server ${info.version} is running (pid ${info.pid}, Node ${info.node}).`,
+  );
+  return info;
+}

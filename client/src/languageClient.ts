@@ -1,0 +1,35 @@
+// Starts the language server in its own Node process over IPC. The server owns all the work
+// (parsing, SSH, builds); this file only says how to launch it and which documents it serves.
+import * as vscode from 'vscode';
+import {
+  LanguageClient,
+  TransportKind,
+  type LanguageClientOptions,
+  type ServerOptions,
+} from 'vscode-languageclient/node';
+import { productName } from '../../server/src/protocol';
+
+/** The languages the server handles: machines files and nix.conf (for its `builders` line). */
+export const serverLanguages = ['nix-machines', 'nix-conf'] as const;
+
+export function createLanguageClient(
+  context: vscode.ExtensionContext,
+  log: vscode.LogOutputChannel,
+): LanguageClient {
+  const module = context.asAbsolutePath('dist/server.js');
+  const serverOptions: ServerOptions = {
+    run: { module, transport: TransportKind.ipc },
+    // `F5` from .vscode/launch.json starts the server this way; "Attach to Server" attaches.
+    debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6011'] } },
+  };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: serverLanguages.flatMap((language) => [
+      { scheme: 'file', language },
+      { scheme: 'untitled', language },
+    ]),
+    outputChannel: log,
+    // The `nixBuilders.trace.server` setting turns on message tracing in the same channel.
+    traceOutputChannel: log,
+  };
+  return new LanguageClient('nixBuilders', productName, serverOptions, clientOptions);
+}

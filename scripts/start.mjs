@@ -1,0 +1,47 @@
+// `npm start`: serves VS Code (code-server, on 127.0.0.1 only) with this extension loaded from
+// the working tree, on an example workspace holding a machines file and a nix.conf. Prints the
+// URL to open; Ctrl+C stops it. Rebuild with `npm run watch` and reload the window to see edits.
+import { cpSync, existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { codeServerVersion, installCodeServer, startCodeServer, workbenchUrl } from '../test/vscode/codeServer/codeServer.mjs';
+
+const root = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..');
+const runDir = join(root, '.vscode-test/start');
+const workspace = join(runDir, 'example-workspace');
+if (!existsSync(workspace)) {
+  // A copy, so trying things out never edits the test fixture.
+  mkdirSync(runDir, { recursive: true });
+  cpSync(join(root, 'test/fixtures/example-workspace'), workspace, { recursive: true });
+}
+
+console.log(`Preparing VS Code ${codeServerVersion.replace(/^4\./, '(code-server ')}) ...`);
+const codeServerRoot = installCodeServer();
+const port = process.env.PORT ? Number(process.env.PORT) : undefined;
+const server = await startCodeServer({ root: codeServerRoot, runDir, port });
+const url = workbenchUrl(server.url, { folder: workspace, extensionDevelopmentPath: root });
+
+console.log(`
+Nix Remote Builders is running in VS Code at:
+
+  ${url}
+
+Open that address in a browser on this machine (VS Code listens on 127.0.0.1 only;
+from elsewhere, forward the port: ssh -L ${server.port}:127.0.0.1:${server.port} THIS_HOST).
+The example workspace is ${workspace}. Press Ctrl+C to stop.
+`);
+
+let stopping = false;
+async function stop() {
+  if (stopping) return;
+  stopping = true;
+  await server.stop();
+  process.exit(0);
+}
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
+server.process.once('exit', (code) => {
+  if (!stopping) {
+    console.error(`code-server stopped (${code}).`);
+    process.exit(1);
+  }
+});

@@ -1,0 +1,72 @@
+// `npm test`: type-checks, then runs every test tier in turn and ends with one summary line
+// (`tests: N passed, N failed, N skipped`). Each tier's own output is shown as it runs.
+// In CI (CI=true) a tier whose real parts (Nix, sshd, Chromium) are missing fails, not skips.
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+
+const testFiles = (dir) =>
+  readdirSync(dir)
+    .filter((name) => name.endsWith('.test.ts'))
+    .sort()
+    .map((name) => `${dir}/${name}`);
+
+const tiers = [
+  { name: 'typecheck', command: ['npx', 'tsc', '--noEmit', '-p', '.'] },
+  { name: 'unit', command: ['node', '--import', 'tsx', '--test', ...testFiles('test/unit')] },
+  { name: 'lsp', command: ['node', '--import', 'tsx', '--test', ...testFiles('test/lsp')] },
+  { name: 'vscode', command: ['node', '--import', 'tsx', 'test/vscode/runTests.ts'] },
+];
+
+const only = process.argv.slice(2);
+const totals = { passed: 0, failed: 0, skipped: 0 };
+const results = [];
+
+for (const tier of tiers.filter((t) => only.length === 0 || only.includes(t.name))) {
+  console.log(`\n=== ${tier.name} ===`);
+  const started = Date.now();
+  const { code, output } = await run(tier.command);
+  const counts = countTests(output);
+  if (tier.name === 'typecheck') {
+    // Not a test, but a type error fails the run like one.
+    counts.failed = code === 0 ? 0 : 1;
+  } else if (code !== 0 && counts.failed === 0) {
+    // A tier that crashed before reporting still counts as a failure.
+    counts.failed = 1;
+  }
+  for (const key of Object.keys(totals)) totals[key] += counts[key];
+  results.push(`${tier.name}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+}
+
+console.log(`\n${results.join('\n')}`);
+console.log(`tests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
+process.exitCode = totals.failed > 0 ? 1 : 0;
+
+function run([command, ...args]) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
+    let output = '';
+    child.stdout.on('data', (chunk) => { output += chunk; process.stdout.write(chunk); });
+    child.stderr.on('data', (chunk) => { output += chunk; process.stderr.write(chunk); });
+    child.on('close', (code) => resolve({ code: code ?? 1, output }));
+  });
+}
+
+/** Reads the counts node's test runner (TAP or spec) or our mocha suite printed last. */
+function countTests(output) {
+  const counts = { passed: 0, failed: 0, skipped: 0 };
+  const last = (pattern) => {
+    const all = [...output.matchAll(pattern)];
+    return all.length ? Number(all[all.length - 1][1]) : 0;
+  };
+  const summary = [...output.matchAll(/^\w+: (\d+) passed, (\d+) failed, (\d+) skipped$/gm)].pop();
+  if (summary) {
+    counts.passed = Number(summary[1]);
+    counts.failed = Number(summary[2]);
+    counts.skipped = Number(summary[3]);
+    return counts;
+  }
+  counts.passed = last(/^(?:#|ℹ) pass (\d+)$/gm);
+  counts.failed = last(/^(?:#|ℹ) fail (\d+)$/gm);
+  counts.skipped = last(/^(?:#|ℹ) skipped (\d+)$/gm) + last(/^(?:#|ℹ) todo (\d+)$/gm);
+  return counts;
+}

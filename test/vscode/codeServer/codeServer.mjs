@@ -1,0 +1,126 @@
+// Starts code-server (VS Code served to a browser) on a free loopback port, with every piece of
+// state it writes kept inside one run folder. Used by the test launcher and by `npm start`.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const codeServerVersion = '4.100.3';
+const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** Installs code-server into `.vscode-test/` when it is not there yet; returns its folder. */
+export function installCodeServer(version = codeServerVersion) {
+  const out = execFileSync('bash', [join(projectRoot, 'test/vscode/codeServer/install.sh'), version], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+  });
+  return out.trim().split('\n').pop();
+}
+
+/** A free TCP port on 127.0.0.1, as the kernel hands it out. */
+export function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/**
+ * @param {{ root: string, runDir: string, userDataDir?: string, extensionsDir?: string,
+ *           env?: Record<string, string>, port?: number, log?: (line: string) => void }} options
+ */
+export async function startCodeServer(options) {
+  const { root, runDir } = options;
+  const port = options.port ?? (await freePort());
+  const home = join(runDir, 'home');
+  const userDataDir = options.userDataDir ?? join(runDir, 'user-data');
+  const extensionsDir = options.extensionsDir ?? join(runDir, 'extensions');
+  for (const dir of [home, join(runDir, 'tmp'), userDataDir, extensionsDir]) mkdirSync(dir, { recursive: true });
+  const config = join(runDir, 'config.yaml');
+  writeFileSync(config, 'auth: none\n');
+
+  const child = spawn(
+    process.execPath,
+    [
+      join(root, 'out/node/entry.js'),
+      '--bind-addr', `127.0.0.1:${port}`,
+      '--auth', 'none',
+      '--config', config,
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--disable-getting-started-override',
+      '--user-data-dir', userDataDir,
+      '--extensions-dir', extensionsDir,
+    ],
+    {
+      env: {
+        ...process.env,
+        ...options.env,
+        // No marketplace: nothing may be fetched from the internet.
+        EXTENSIONS_GALLERY: '{}',
+        HOME: home,
+        XDG_CONFIG_HOME: join(home, '.config'),
+        XDG_DATA_HOME: join(home, '.local/share'),
+        XDG_CACHE_HOME: join(home, '.cache'),
+        TMPDIR: join(runDir, 'tmp'),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    },
+  );
+  const log = options.log ?? (() => {});
+  child.stdout.setEncoding('utf8').on('data', (text) => text.split('\n').filter(Boolean).forEach(log));
+  child.stderr.setEncoding('utf8').on('data', (text) => text.split('\n').filter(Boolean).forEach(log));
+
+  const url = `http://127.0.0.1:${port}`;
+  const exited = new Promise((resolveExit) => child.once('exit', (code, signal) => resolveExit(code ?? signal)));
+  await waitUntilServing(url, exited);
+  return {
+    port,
+    url,
+    process: child,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      // code-server spawns the extension host and watchers: end its whole process group.
+      try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+      const timer = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }, 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+async function waitUntilServing(url, exited) {
+  let gone;
+  void exited.then((code) => { gone = code; });
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (gone !== undefined) throw new Error(`code-server exited (${gone}) before it served ${url}`);
+    try {
+      const response = await fetch(`${url}/healthz`);
+      if (response.ok) return;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`code-server did not answer on ${url} within 60 s`);
+}
+
+/** The `?folder=…&payload=…` URL that opens a folder with an extension under development. */
+export function workbenchUrl(url, { folder, extensionDevelopmentPath, extensionTestsPath }) {
+  const remote = (path) => `vscode-remote://${new URL(url).host}${path}`;
+  const payload = [];
+  if (extensionDevelopmentPath) payload.push(['extensionDevelopmentPath', remote(extensionDevelopmentPath)]);
+  if (extensionTestsPath) payload.push(['extensionTestsPath', remote(extensionTestsPath)]);
+  payload.push(['skipWelcome', 'true']);
+  const query = new URLSearchParams();
+  if (folder) query.set('folder', folder);
+  query.set('payload', JSON.stringify(payload));
+  return `${url}/?${query}`;
+}

@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+// Stands in for the VS Code executable that @vscode/test-electron's runTests() spawns, on
+// machines without desktop VS Code: it takes the same command line, starts code-server (a real
+// VS Code 1.100.3 from the npm registry), opens the workbench in Debian's Chromium through
+// playwright-core, and exits with the test suite's exit code, which VS Code reports through
+// `codeAutomationExit`. The suite's console arrives through `codeAutomationLog`.
+//
+// The suite can ask for a screenshot by logging `[screenshot] <absolute path>.png`: this
+// process takes it and writes the file, which the suite waits for.
+import { existsSync, mkdirSync, mkdtempSync, renameSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { format } from 'node:util';
+import { chromium } from 'playwright-core';
+import { codeServerVersion, installCodeServer, startCodeServer, workbenchUrl } from './codeServer.mjs';
+
+const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const suiteTimeoutMs = Number(process.env.NIX_BUILDERS_VSCODE_TIMEOUT_MS || 10 * 60_000);
+
+// What the workbench itself logs on every start: only shown with NIX_BUILDERS_VSCODE_VERBOSE=1.
+const workbenchNoise = [
+  /^(Resolving|Resolved) connection token/,
+  /^Creating a socket/,
+  /^Ignoring fetching additional builtin extensions/,
+  /^Updating additional builtin extensions cache/,
+  /^\[Service Worker\]/,
+  /^ChatSessionStore:/,
+];
+
+function parseArgs(argv) {
+  const options = { folders: [] };
+  for (const arg of argv) {
+    const match = /^--([^=]+)=(.*)$/.exec(arg);
+    if (match) options[match[1]] = match[2];
+    else if (!arg.startsWith('-')) options.folders.push(resolve(arg));
+  }
+  return options;
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  if (!existsSync(chromiumPath)) {
+    console.error(`No Chromium at ${chromiumPath}: apt-get install chromium (or set CHROMIUM_PATH).`);
+    return 1;
+  }
+  const root = installCodeServer(codeServerVersion);
+  const runDir = args['user-data-dir'] ? dirname(resolve(args['user-data-dir'])) : mkdtempSync('/tmp/nix-builders-vscode-');
+  mkdirSync(runDir, { recursive: true });
+
+  const server = await startCodeServer({
+    root,
+    runDir,
+    userDataDir: args['user-data-dir'] && resolve(args['user-data-dir']),
+    extensionsDir: args['extensions-dir'] && resolve(args['extensions-dir']),
+    log: (line) => { if (process.env.NIX_BUILDERS_VSCODE_VERBOSE) console.log(`[code-server] ${line}`); },
+  });
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+  let exitCode = 1;
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    let finish;
+    const finished = new Promise((resolveFinish) => { finish = resolveFinish; });
+    const pending = [];
+    await page.exposeFunction('codeAutomationLog', (type, logArgs) => {
+      // The workbench forwards console calls as (format, ...values), like console.log itself.
+      const text = format(...(Array.isArray(logArgs) ? logArgs : [logArgs]));
+      if (!process.env.NIX_BUILDERS_VSCODE_VERBOSE && workbenchNoise.some((noise) => noise.test(text))) return;
+      const shot = /^\[screenshot\] (\/\S+\.png)$/.exec(text);
+      if (shot) {
+        pending.push(takeScreenshot(page, shot[1]));
+        return;
+      }
+      (type === 'error' ? console.error : console.log)(text);
+    });
+    await page.exposeFunction('codeAutomationExit', (code) => finish(Number(code)));
+
+    const url = workbenchUrl(server.url, {
+      folder: args.folders[0],
+      extensionDevelopmentPath: args.extensionDevelopmentPath && resolve(args.extensionDevelopmentPath),
+      extensionTestsPath: args.extensionTestsPath && resolve(args.extensionTestsPath),
+    });
+    await page.goto(url);
+    const timer = setTimeout(() => finish('timeout'), suiteTimeoutMs);
+    const result = await finished;
+    clearTimeout(timer);
+    await Promise.all(pending);
+    if (result === 'timeout') {
+      console.error(`The suite did not finish within ${suiteTimeoutMs / 1000} s.`);
+      await takeScreenshot(page, join(process.cwd(), 'test-results/vscode/timeout.png'));
+    } else {
+      exitCode = result;
+      if (exitCode !== 0) await takeScreenshot(page, join(process.cwd(), 'test-results/vscode/failure.png'));
+    }
+  } finally {
+    await browser.close().catch(() => {});
+    await server.stop();
+  }
+  return exitCode;
+}
+
+async function takeScreenshot(page, path) {
+  mkdirSync(dirname(path), { recursive: true });
+  // Written beside, then renamed: the suite polls for the file and must never see half of it.
+  const partial = `${path}.partial.png`;
+  await page.screenshot({ path: partial });
+  renameSync(partial, path);
+  console.log(`Screenshot: ${path}`);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(error instanceof Error ? error.stack : error);
+    process.exit(1);
+  },
+);
