@@ -14,7 +14,7 @@ if (!existsSync(workspace)) {
   cpSync(join(root, 'test/fixtures/example-workspace'), workspace, { recursive: true });
 }
 
-console.log(`Preparing VS Code ${codeServerVersion.replace(/^4\./, '(code-server ')}) ...`);
+console.log(`Preparing VS Code (code-server ${codeServerVersion}) ...`);
 const codeServerRoot = installCodeServer();
 const port = process.env.PORT ? Number(process.env.PORT) : undefined;
 const server = await startCodeServer({ root: codeServerRoot, runDir, port });
