@@ -1,0 +1,155 @@
+// Real Nix as the oracle for how a builders text (or a nix.conf) is read. We build a
+// derivation whose `system` no machine has, with `-j0` (no local builds): the build hook then
+// either fails with the parse error, or prints `N available machines:` and one
+// `(systems, maxjobs, supportedFeatures, mandatoryFeatures)` row per machine it read. Nothing
+// is ever built and no machine is contacted. ~50 ms a case. See docs/testing.md.
+
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Machine } from '../../server/src/model/machines';
+
+export interface InstalledNix {
+  /** `nix-build` on the PATH. */
+  nixBuild: string;
+  /** What `nix --version` printed. */
+  versionText: string;
+  /** Nix's `system` setting (builtins.currentSystem): the systems of a machine without column 2. */
+  system: string;
+}
+
+/** The installed Nix, or undefined when there is none. */
+export function findNix(): InstalledNix | undefined {
+  const version = spawnSync('nix-build', ['--version'], { encoding: 'utf8' });
+  if (version.error !== undefined || version.status !== 0) return undefined;
+  const confDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nix-oracle-'));
+  const system = spawnSync('nix-instantiate', ['--eval', '--expr', 'builtins.currentSystem'], {
+    encoding: 'utf8',
+    env: isolatedEnv(confDir),
+  });
+  fs.rmSync(confDir, { recursive: true, force: true });
+  if (system.status !== 0) return undefined;
+  return { nixBuild: 'nix-build', versionText: version.stdout.trim(), system: JSON.parse(system.stdout.trim()) as string };
+}
+
+/** What Nix made of a builders text. */
+export type OracleAnswer =
+  | { accepted: true; rows: string[] }
+  | { accepted: false; error: string };
+
+/** The environment Nix runs in: no user or system config, no daemon, no substituters. */
+function isolatedEnv(confDir: string | undefined): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.NIX_CONFIG;
+  delete env.NIX_REMOTE;
+  env.NIX_USER_CONF_FILES = '/nonexistent/nix-oracle/nix.conf';
+  if (confDir !== undefined) env.NIX_CONF_DIR = confDir;
+  return env;
+}
+
+/** A derivation no machine builds for; `slot` keeps concurrent runs off each other's locks. */
+function expression(slot: number): string {
+  return `derivation { name = "nix-oracle-${slot}"; system = "nix-oracle-unmatched-system"; builder = "/bin/sh"; args = [ "-c" "exit 1" ]; }`;
+}
+
+/**
+ * Asks Nix how it reads `builders`. `dir` is an empty directory of the caller's: Nix's config
+ * dir (a nix.conf with substituters off) and working directory (relative `@file`s).
+ */
+export async function askNixAboutBuilders(builders: string, dir: string, slot: number): Promise<OracleAnswer> {
+  fs.writeFileSync(path.join(dir, 'nix.conf'), 'substituters =\n');
+  const output = await run(['--no-out-link', '-j0', '--builders', builders, '-E', expression(slot)], dir, dir);
+  return readAnswer(output);
+}
+
+/** Asks Nix how it reads a nix.conf (written to `dir/nix.conf` after a `substituters =` line). */
+export async function askNixAboutConf(conf: string, dir: string, slot: number): Promise<OracleAnswer> {
+  fs.writeFileSync(path.join(dir, 'nix.conf'), `substituters =\n${conf}`);
+  const output = await run(['--no-out-link', '-j0', '-E', expression(slot)], dir, dir);
+  return readAnswer(output);
+}
+
+function run(args: string[], confDir: string, cwd: string): Promise<{ text: string; code: number | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('nix-build', args, { cwd, env: isolatedEnv(confDir), stdio: ['ignore', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.stderr.on('data', (c: Buffer) => chunks.push(c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ text: Buffer.concat(chunks).toString('utf8'), code });
+    });
+  });
+}
+
+function readAnswer(output: { text: string; code: number | null }): OracleAnswer {
+  const lines = output.text.split('\n');
+  const header = lines.findIndex((l) => /^\d+ available machines:$/.test(l));
+  if (header >= 0) {
+    const count = Number(lines[header]!.split(' ')[0]);
+    // After the header comes the `(systems, maxjobs, …)` legend, then one row per machine.
+    return { accepted: true, rows: lines.slice(header + 2, header + 2 + count) };
+  }
+  if (lines.some((l) => l.includes("either increase '--max-jobs' or enable remote builds"))) {
+    return { accepted: true, rows: [] }; // no machines at all
+  }
+  const error = lines.find((l) => l.startsWith('error: '));
+  if (error !== undefined) return { accepted: false, error: error.slice('error: '.length) };
+  return { accepted: false, error: `nix-build exited with ${output.code} without an error line:\n${output.text}` };
+}
+
+/**
+ * A message as Nix prints it on a log line (`filterANSIEscapes`, after `error: `): a tab
+ * becomes spaces up to the next multiple of 8 (counting characters from the start of the line),
+ * and `\r` is dropped. Compare our `nixMessage` through this with what Nix printed.
+ */
+export function asNixPrintsIt(message: string, prefix = 'error: '): string {
+  let line = '';
+  let width = 0;
+  for (const c of prefix + message) {
+    if (c === '\r') continue;
+    if (c === '\t') {
+      do {
+        line += ' ';
+        width++;
+      } while (width % 8 !== 0);
+      continue;
+    }
+    line += c;
+    width++;
+  }
+  return line.slice(prefix.length);
+}
+
+/** A machine as Nix's build hook prints it (build-remote.cc): systems in order, features as sets. */
+export function machineRow(m: Machine): string {
+  return `(${m.systems.join(', ')}, ${m.maxJobs}, ${m.supportedFeatures.join(', ')}, ${m.mandatoryFeatures.join(', ')})`;
+}
+
+const errnoText: Record<string, string> = {
+  ENOTDIR: 'Not a directory',
+  EACCES: 'Permission denied',
+  ELOOP: 'Too many levels of symbolic links',
+  ENAMETOOLONG: 'File name too long',
+};
+
+/**
+ * Reads a file the way Nix's `readFile` fails: undefined when it does not exist, otherwise an
+ * error with Nix 2.8's words (a directory opens but cannot be read). Relative paths are
+ * relative to `cwd`, as they are for the build hook started there.
+ */
+export function readFileLikeNix(cwd: string): (file: string) => string | undefined {
+  return (file) => {
+    try {
+      return fs.readFileSync(path.resolve(cwd, file), 'utf8');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? '';
+      if (code === 'ENOENT') return undefined;
+      if (code === 'EISDIR') throw new Error('reading from file: Is a directory');
+      throw new Error(`opening file '${file}': ${errnoText[code] ?? code}`);
+    }
+  };
+}

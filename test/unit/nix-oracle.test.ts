@@ -1,0 +1,181 @@
+// Differential test: our builders parser against the real Nix installed here. Every run
+// generates fresh random builders texts (and nix.conf texts) from a seed it prints, asks Nix
+// how it reads each one, and compares: accepted or rejected, the error message, and each
+// machine's systems, maxJobs, supportedFeatures and mandatoryFeatures. Replay a run with
+// NIX_ORACLE_SEED=<seed>; change its size with NIX_ORACLE_CASES=<n>.
+// Without Nix: fails in CI (CI=true), skipped loudly elsewhere.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { parseBuilders } from '../../server/src/model/machines';
+import { parseNixConf } from '../../server/src/model/nixConf';
+import { parseNixVersion, rulesFor, type VersionRules } from '../../server/src/model/nixVersion';
+import { generateBuildersCase, generateNixConfCase, type GeneratedCase } from '../helpers/builders-generator';
+import { makeRng, seedFrom } from '../helpers/prng';
+import type { Problem } from '../../server/src/model/problem';
+import {
+  asNixPrintsIt,
+  askNixAboutBuilders,
+  askNixAboutConf,
+  findNix,
+  machineRow,
+  readFileLikeNix,
+  type InstalledNix,
+  type OracleAnswer,
+} from '../helpers/nix';
+
+const installHint = 'Install it with `apt-get install -y nix-bin` (Debian ships Nix 2.8.0).';
+const nix = findNix();
+
+if (nix === undefined) {
+  if (process.env.CI === 'true') {
+    test('real Nix is installed for the oracle test', () => {
+      assert.fail(`nix-build was not found, so our parser cannot be checked against real Nix. ${installHint}`);
+    });
+  } else {
+    console.warn(`\n!!! SKIPPED: the Nix oracle test needs real Nix (nix-build not found). ${installHint}\n`);
+    test('our parser agrees with real Nix', { skip: `Nix is not installed. ${installHint}` }, () => {});
+  }
+} else {
+  describeOracle(nix);
+}
+
+function describeOracle(nix: InstalledNix): void {
+  const version = parseNixVersion(nix.versionText);
+  assert.ok(version, `cannot read a version from ${nix.versionText}`);
+  const rules = rulesFor(version);
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nix-oracle-'));
+  process.on('exit', () => fs.rmSync(root, { recursive: true, force: true }));
+  let caseNumber = 0;
+  const caseDir = () => {
+    const dir = path.join(root, `case-${caseNumber++}`);
+    fs.mkdirSync(dir);
+    return dir;
+  };
+
+  test(`known cases: our parser reads builders texts as ${nix.versionText} does`, async () => {
+    const dir = caseDir();
+    fs.writeFileSync(path.join(dir, 'inner'), 'c - - 5 ; @' + path.join(dir, 'outer') + ' #x\n');
+    fs.writeFileSync(path.join(dir, 'outer'), 'b x86_64-darwin\n@' + path.join(dir, 'inner') + '\n');
+    fs.writeFileSync(path.join(dir, 'self'), '@' + path.join(dir, 'self') + '\n');
+    const texts = [
+      '', 'a', 'a x86_64-linux - 2 1 big-parallel kvm', 'a - - 1.5', 'a - - x', 'a ; ; b', '  @/nonexist',
+      ' #c', 'a #c ; b', 'a#c', '#foo', ';', '@', '@/nonexistent', ' ', '\r', 'a\r', '- b', '-x',
+      'a - - - - - - bad!', 'a - - - - - - QUFB', 'a - - - - - - A=!!', 'a - - - - - - ====', 'a - - - - - - é',
+      'a - - +3', 'a - - 007', 'a - - 4294967295', 'a - - 4294967296', 'a - - -0', 'a - - +', 'a - - 0x10',
+      'a - - 3x', 'a - - 0 0', 'a - - 1 +0', 'a - - 1 - x,y,x,,a b,,,a', 'a ,,,', 'a\tb\t-\t3',
+      `@ ${path.join(dir, 'outer')}  `, `@${path.join(dir, 'outer')}#x`, `@${dir}`, `@${path.join(dir, 'self')}`,
+      'a b c d e f g h i j', 'a - - - - - - - -x',
+    ];
+    const disagreements: string[] = [];
+    await forEachLimited(texts, 2, async (text, slot) => {
+      const d = await compareBuilders(nix, rules, { text, files: {} }, dir, slot);
+      if (d !== undefined) disagreements.push(d);
+    });
+    assert.deepEqual(disagreements, []);
+  });
+
+  const count = Number(process.env.NIX_ORACLE_CASES ?? 300);
+  const seed = seedFrom('NIX_ORACLE_SEED');
+  test(`${count} random builders texts are read as ${nix.versionText} reads them (seed ${seed})`, async () => {
+    const rng = makeRng(seed);
+    const cases: { generated: GeneratedCase; dir: string }[] = [];
+    for (let i = 0; i < count; i++) {
+      const dir = caseDir();
+      const generated = generateBuildersCase(rng, { dir });
+      for (const [file, content] of Object.entries(generated.files)) fs.writeFileSync(file, content);
+      cases.push({ generated, dir });
+    }
+    const started = Date.now();
+    const disagreements: string[] = [];
+    await forEachLimited(cases, 2, async ({ generated, dir }, slot) => {
+      const d = await compareBuilders(nix, rules, generated, dir, slot);
+      if (d !== undefined) disagreements.push(d);
+    });
+    console.log(`nix oracle: ${count} builders cases in ${Date.now() - started} ms (seed ${seed})`);
+    assert.equal(
+      disagreements.length,
+      0,
+      `${disagreements.length} of ${count} cases disagree with real Nix (replay: NIX_ORACLE_SEED=${seed}):\n` +
+        disagreements.slice(0, 8).join('\n'),
+    );
+  });
+
+  const confCount = Math.ceil(count / 6);
+  const confSeed = (seed ^ 0x5bd1e995) >>> 0;
+  test(`${confCount} random nix.conf texts are read as ${nix.versionText} reads them (seed ${seed})`, async () => {
+    const rng = makeRng(confSeed);
+    const cases: { generated: GeneratedCase; dir: string }[] = [];
+    for (let i = 0; i < confCount; i++) {
+      const dir = caseDir();
+      const generated = generateNixConfCase(rng, { dir });
+      for (const [file, content] of Object.entries(generated.files)) fs.writeFileSync(file, content);
+      cases.push({ generated, dir });
+    }
+    const disagreements: string[] = [];
+    await forEachLimited(cases, 2, async ({ generated, dir }, slot) => {
+      const theirs = await askNixAboutConf(generated.text, dir, slot);
+      const conf = parseNixConf(generated.text, rules, {
+        path: path.join(dir, 'nix.conf'),
+        readFile: readFileLikeNix(dir),
+        localSystem: nix.system,
+      });
+      const confError = conf.problems.find((p) => p.severity === 'error');
+      const ours: OracleAnswer = confError !== undefined ? rejected(confError) : answerOf(conf.builders?.builders);
+      if (!isDeepStrictEqual(ours, theirs)) disagreements.push(describe(generated, ours, theirs));
+    });
+    assert.equal(
+      disagreements.length,
+      0,
+      `${disagreements.length} of ${confCount} nix.conf cases disagree with real Nix (replay: NIX_ORACLE_SEED=${seed}):\n` +
+        disagreements.slice(0, 8).join('\n'),
+    );
+  });
+}
+
+/** Our answer for a rejected text: the message Nix would print for our first error. */
+function rejected(error: Problem): OracleAnswer {
+  return { accepted: false, error: asNixPrintsIt(error.nixMessage ?? `(no Nix message for ${error.code})`) };
+}
+
+/** Our answer for a parsed builders text, in the oracle's terms. */
+function answerOf(parsed: ReturnType<typeof parseBuilders> | undefined): OracleAnswer {
+  if (parsed === undefined) return { accepted: true, rows: [] };
+  const error = parsed.problems.find((p) => p.severity === 'error');
+  if (error !== undefined) return rejected(error);
+  return { accepted: true, rows: parsed.machines.map(machineRow) };
+}
+
+async function compareBuilders(
+  nix: InstalledNix,
+  rules: VersionRules,
+  generated: GeneratedCase,
+  dir: string,
+  slot: number,
+): Promise<string | undefined> {
+  const theirs = await askNixAboutBuilders(generated.text, dir, slot);
+  const ours = answerOf(parseBuilders(generated.text, rules, { readFile: readFileLikeNix(dir), localSystem: nix.system }));
+  return isDeepStrictEqual(ours, theirs) ? undefined : describe(generated, ours, theirs);
+}
+
+function describe(generated: GeneratedCase, ours: OracleAnswer, theirs: OracleAnswer): string {
+  return [
+    `- text: ${JSON.stringify(generated.text)}`,
+    ...Object.entries(generated.files).map(([f, c]) => `  file ${f}: ${JSON.stringify(c)}`),
+    `  nix:  ${JSON.stringify(theirs)}`,
+    `  ours: ${JSON.stringify(ours)}`,
+  ].join('\n');
+}
+
+/** Runs `work` over `items` with at most `limit` at a time; `slot` is which of the `limit` runs. */
+async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T, slot: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (slot: number) => {
+    while (next < items.length) await work(items[next++]!, slot);
+  };
+  await Promise.all(Array.from({ length: limit }, (_, slot) => worker(slot)));
+}

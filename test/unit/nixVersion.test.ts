@@ -1,0 +1,83 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  compareNixVersions,
+  formatNixVersion,
+  nix2_8,
+  nix2_8Rules,
+  parseNixVersion,
+  rulesFor,
+  versionRuleTable,
+  type NixVersion,
+  type VersionRules,
+} from '../../server/src/model/nixVersion';
+
+const v = (text: string): NixVersion => {
+  const version = parseNixVersion(text);
+  assert.ok(version, `no version in ${text}`);
+  return version;
+};
+
+describe('reading a Nix version', () => {
+  test('"2.8" is 2.8.0 and "2.24.3" is 2.24.3', () => {
+    assert.deepEqual(parseNixVersion('2.8'), { major: 2, minor: 8, patch: 0 });
+    assert.deepEqual(parseNixVersion('2.24.3'), { major: 2, minor: 24, patch: 3 });
+  });
+
+  test('what `nix --version` prints is read, including pre-releases and Determinate Nix', () => {
+    assert.deepEqual(parseNixVersion('nix (Nix) 2.8.0\n'), { major: 2, minor: 8, patch: 0 });
+    assert.deepEqual(parseNixVersion('nix (Nix) 2.25.0pre20241101_dirty'), { major: 2, minor: 25, patch: 0 });
+    assert.deepEqual(parseNixVersion('nix (Determinate Nix 3.6.2) 2.29.0'), { major: 2, minor: 29, patch: 0 });
+  });
+
+  test('a text without a version gives undefined', () => {
+    assert.equal(parseNixVersion('auto'), undefined);
+    assert.equal(parseNixVersion(''), undefined);
+    assert.equal(parseNixVersion('nix: command not found'), undefined);
+  });
+
+  test('versions compare by major, minor, then patch, and print as X.Y.Z', () => {
+    assert.ok(compareNixVersions(v('2.8'), v('2.20')) < 0);
+    assert.ok(compareNixVersions(v('2.20.1'), v('2.20')) > 0);
+    assert.equal(compareNixVersions(v('2.8.0'), nix2_8), 0);
+    assert.equal(formatNixVersion(v('2.8')), '2.8.0');
+  });
+});
+
+describe('version rules are rows of a table', () => {
+  test('every rule has exactly one row, and rulesFor gives a value for each', () => {
+    const rules = rulesFor(nix2_8);
+    assert.deepEqual(Object.keys(versionRuleTable).sort(), Object.keys(rules).sort());
+    for (const value of Object.values(rules)) assert.equal(typeof value, 'boolean');
+  });
+
+  test('Nix 2.8: one split on newlines and `;`, integer speedFactor, no port in URIs, integer load division', () => {
+    assert.deepEqual(nix2_8Rules, {
+      splitLinesFirst: false,
+      speedFactorIsFloat: false,
+      portInUri: false,
+      integerLoadDivision: true,
+    } satisfies VersionRules);
+  });
+
+  test('speedFactor is a float and load division is exact from 2.20, not in 2.19', () => {
+    assert.equal(rulesFor(v('2.19.9')).speedFactorIsFloat, false);
+    assert.equal(rulesFor(v('2.19.9')).integerLoadDivision, true);
+    assert.equal(rulesFor(v('2.20')).speedFactorIsFloat, true);
+    assert.equal(rulesFor(v('2.20')).integerLoadDivision, false);
+  });
+
+  test('lines are split first from 2.29, not in 2.28', () => {
+    assert.equal(rulesFor(v('2.28.4')).splitLinesFirst, false);
+    assert.equal(rulesFor(v('2.29.0')).splitLinesFirst, true);
+  });
+
+  test('a port in the store URI reaches ssh from 2.31, not in 2.30', () => {
+    assert.equal(rulesFor(v('2.30.2')).portInUri, false);
+    assert.equal(rulesFor(v('2.31')).portInUri, true);
+  });
+
+  test('each row says what changed', () => {
+    for (const row of Object.values(versionRuleTable)) assert.ok(row.change.length > 10);
+  });
+});
