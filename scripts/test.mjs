@@ -14,6 +14,7 @@ const tiers = [
   { name: 'typecheck', command: ['npx', 'tsc', '--noEmit', '-p', '.'] },
   { name: 'unit', command: ['node', '--import', 'tsx', '--test', ...testFiles('test/unit')] },
   { name: 'lsp', command: ['node', '--import', 'tsx', '--test', ...testFiles('test/lsp')] },
+  { name: 'system', command: ['node', '--import', 'tsx', '--test', ...testFiles('test/system')] },
   { name: 'vscode', command: ['node', '--import', 'tsx', 'test/vscode/runTests.ts'] },
 ];
 
