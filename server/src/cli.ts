@@ -1,32 +1,64 @@
 // `nix-builders`: the command-line face of the same modules the language server uses.
-// Subcommands arrive with the issues that build them; for now it knows its usage and version.
+import { formatCheck, runCheck, summary } from './cli/check';
+import { outputFormat, parseCommandLine } from './cli/options';
 import { extensionVersion } from './version';
 
 const usage = `nix-builders ${extensionVersion}: check, ping and use Nix remote builders
 
 Usage:
-  nix-builders check [FILE...]     check machines files and nix.conf files as Nix reads them
-  nix-builders ping                probe every configured builder over SSH
-  nix-builders select --system S   show the machine Nix would pick, and why
-  nix-builders build FILE          build a derivation on a remote builder
-  nix-builders --version           print the version
-  nix-builders --help              print this help
+  nix-builders check [FILE...] [--nix-version V] [--format text|json]
+      Check machines files and nix.conf files as Nix reads them: Nix's own errors and the
+      mistakes it lets through. Without FILE, checks the nix.conf chain Nix reads here and
+      the machines files its builders setting leads to. Exits 1 when there is an error.
+  nix-builders ping                probe every configured builder over SSH (coming)
+  nix-builders select --system S   show the machine Nix would pick, and why (coming)
+  nix-builders build FILE          build a derivation on a remote builder (coming)
 
-Only --help and --version work in this version; the subcommands are being built.
+Options:
+  --nix-version V     check against Nix V (e.g. 2.8, 2.24) instead of the installed Nix
+  --format text|json  output for people (default) or for programs
+  -h, --help          print this help
+  -V, --version       print the version
 `;
 
-function main(args: string[]): number {
-  const [first] = args;
-  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
-    process.stdout.write(usage);
-    return 0;
+async function main(args: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseCommandLine>;
+  try {
+    parsed = parseCommandLine(args);
+  } catch (error) {
+    process.stderr.write(`nix-builders: ${(error as Error).message}\n\n${usage}`);
+    return 2;
   }
-  if (first === '--version' || first === '-V') {
+  const { values, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (values.version) {
     process.stdout.write(`${extensionVersion}\n`);
     return 0;
   }
-  process.stderr.write(`nix-builders: '${first}' is not available yet in this version.\n\n${usage}`);
-  return 2;
+  if (values.help || command === undefined || command === 'help') {
+    process.stdout.write(usage);
+    return 0;
+  }
+  try {
+    switch (command) {
+      case 'check': {
+        const format = outputFormat(values);
+        const result = await runCheck(rest, values['nix-version']);
+        process.stdout.write(formatCheck(result, format));
+        if (format === 'text') process.stderr.write(`${summary(result)}\n`);
+        const failed = result.unreadable.length > 0 || result.findings.some((f) => f.severity === 'error');
+        return failed ? 1 : 0;
+      }
+      default:
+        process.stderr.write(`nix-builders: '${command}' is not available yet in this version.\n\n${usage}`);
+        return 2;
+    }
+  } catch (error) {
+    process.stderr.write(`nix-builders: ${(error as Error).message}\n`);
+    return 2;
+  }
 }
 
-process.exitCode = main(process.argv.slice(2));
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -153,3 +153,45 @@ export function readFileLikeNix(cwd: string): (file: string) => string | undefin
     }
   };
 }
+
+/** Everything one oracle run printed, with the oracle's answer read from it. */
+export interface PrintedAnswer {
+  answer: OracleAnswer;
+  /**
+   * The text after each `warning: ` Nix printed, each once, in order; left out are the errors
+   * Nix retries and reports as `warning: error: …` (such as a SQLite database busy with other
+   * Nix processes on this machine), which say nothing about the input.
+   */
+  warnings: string[];
+  /** All of stdout and stderr. */
+  output: string;
+}
+
+/**
+ * Like `askNixAboutBuilders` / `askNixAboutConf`, keeping what Nix printed: its warnings (to
+ * show a mistake passes without a word, or to compare a warning's wording). With `system` set
+ * to Nix's own system, the machines are eligible and the build hook connects to them (so
+ * connection-time refusals show up); no build runs (`-j0`, and the builder exits 1).
+ */
+export async function askNixPrinted(
+  input: { builders?: string; conf?: string; system?: string; /** Pass `-j0` (the default); false leaves max-jobs to the nix.conf. */ forbidLocalBuilds?: boolean },
+  dir: string,
+  slot: number,
+): Promise<PrintedAnswer> {
+  fs.writeFileSync(path.join(dir, 'nix.conf'), `substituters =\n${input.conf ?? ''}`);
+  const system = input.system ?? 'nix-oracle-unmatched-system';
+  const name = `nix-oracle-printed-${process.pid}-${slot}-${Math.random().toString(36).slice(2, 8)}`;
+  const expr = `derivation { name = "${name}"; system = "${system}"; builder = "/bin/sh"; args = [ "-c" "exit 1" ]; }`;
+  const builders = input.builders === undefined ? [] : ['--builders', input.builders];
+  const jobs = input.forbidLocalBuilds === false ? [] : ['-j0'];
+  const output = await run(['--no-out-link', ...jobs, ...builders, '-E', expr], dir, dir);
+  const warnings = [
+    ...new Set(
+      output.text
+        .split('\n')
+        .filter((l) => l.startsWith('warning: ') && !l.startsWith('warning: error: '))
+        .map((l) => l.slice('warning: '.length)),
+    ),
+  ];
+  return { answer: readAnswer(output), warnings, output: output.text };
+}

@@ -52,3 +52,25 @@ export const knownSettings: ReadonlySet<string> = new Set(`${nix2_8Settings} ${l
 export function isKnownSetting(name: string): boolean {
   return knownSettings.has(name.startsWith('extra-') ? name.slice('extra-'.length) : name);
 }
+
+/** Old names Nix 2.8.0 still accepts for its settings (checked: no "unknown setting" warning). */
+const nix2_8Aliases = `build-max-jobs build-cores build-max-silent-time build-timeout build-max-log-size build-use-sandbox
+build-use-chroot build-sandbox-paths build-chroot-dirs build-repeat build-keep-log build-compress-log build-fallback
+binary-caches binary-cache-public-keys trusted-binary-caches env-keep-derivations gc-keep-outputs gc-keep-derivations
+build-use-substitutes`;
+
+/** Every name Nix 2.8.0 accepts without `warning: unknown setting` (checked on real 2.8.0). */
+export const nix2_8KnownSettings: ReadonlySet<string> = new Set(`${nix2_8Settings} ${nix2_8Aliases}`.split(/\s+/).filter(Boolean));
+
+/**
+ * The settings `extra-NAME` appends to (list values), as Nix 2.8.0 has them (checked: for every
+ * other 2.8 setting `extra-NAME` gives `warning: unknown setting 'extra-NAME'`).
+ */
+export const appendableSettings: ReadonlySet<string> = new Set(
+  `access-tokens allowed-impure-host-deps allowed-uris allowed-users experimental-features extra-platforms hashed-mirrors
+ignored-acls nix-path plugin-files sandbox-paths secret-key-files substituters system-features trusted-public-keys
+trusted-substituters trusted-users build-sandbox-paths build-chroot-dirs binary-caches binary-cache-public-keys
+trusted-binary-caches`
+    .split(/\s+/)
+    .filter(Boolean),
+);

@@ -40,6 +40,54 @@ export const problemSeverities = {
   'conf-include-cycle': 'error',
   /** nix.conf: `extra-builders` is not a setting (`builders` cannot be appended to). */
   'extra-builders-ignored': 'warning',
+
+  // What Nix lets through without a word and then goes wrong (model/lint/). Nix accepts the
+  // text, so these are warnings, except where said.
+
+  /** A system in column 2 nobody builds for (`x86-64-linux`): no derivation ever matches it. Data: `suggestion` when one is near. */
+  'unknown-system': 'warning',
+  /** Column 4 (maxJobs) is 0: the machine has no job slots, so Nix never uses it. */
+  'max-jobs-zero': 'warning',
+  /** Column 5 (speedFactor) is 0: Nix silently makes it 1. */
+  'speed-factor-zero': 'warning',
+  /** Column 5 is not a whole number: fine for the targeted Nix (≥ 2.20), an error on older Nix. */
+  'speed-factor-fraction': 'information',
+  /** Column 8 is the bare `AAAA…` key, not base64 of the key line: Nix takes it, ssh refuses the host. Data: `suggestion`, the wrapped form. */
+  'host-key-raw': 'warning',
+  /** Column 8 is base64 but decodes to something that is not an SSH public key line. */
+  'host-key-not-a-key': 'warning',
+  /** Columns after the eighth: Nix ignores them. */
+  'extra-columns': 'warning',
+  /** An `@file` that does not exist: Nix skips it, so no builders come from it. Data: `path`, for a "create file" fix. */
+  'include-missing': 'warning',
+  /** Column 3 (SSH key) names a file that does not exist. */
+  'ssh-key-missing': 'warning',
+  /** Column 3 names a file that cannot be read (a directory, no permission). */
+  'ssh-key-unreadable': 'warning',
+  /** Column 3 names a key with a passphrase: ssh under Nix cannot ask for it. */
+  'ssh-key-encrypted': 'warning',
+  /** Column 3 names a file that is not an SSH private key (often the `.pub`). */
+  'ssh-key-not-private': 'warning',
+  /** Column 3 names a key others can read: ssh ignores it ("bad permissions"). */
+  'ssh-key-permissions': 'warning',
+  /** The same store URI on two entries: they share job slots and are tried one after the other. Data: `related`, the first entry. */
+  'duplicate-machine': 'warning',
+  /** A host (or `user@host`) starting with `-`: Nix (or ssh) refuses to connect. */
+  'host-starts-with-dash': 'warning',
+  /** A store URI Nix cannot build on (a binary cache, this machine's own store, an unknown scheme). Data: `suggestion` for a misspelt scheme. */
+  'store-uri-unusable': 'warning',
+  /** `host:port` before Nix 2.31: ssh gets `host:port` as the host name. */
+  'port-in-uri': 'warning',
+  /** Column 7 (mandatoryFeatures) is set: only derivations requiring all of them go to this machine. */
+  'mandatory-without-need': 'information',
+  /** A feature one slip away from a well-known one (`big_parallel`): nothing asks for it. Data: `suggestion`. */
+  'unknown-feature': 'warning',
+  /** nix.conf: a setting Nix does not know (`buidlers`): Nix warns and ignores the line. Data: `suggestion` when one is near. */
+  'unknown-setting': 'warning',
+  /** nix.conf: a value Nix refuses for the setting's type (`max-jobs = four`): Nix fails. */
+  'conf-invalid-value': 'error',
+  /** nix.conf: `max-jobs = 0` and no builder: Nix can build nothing. */
+  'nothing-can-build': 'warning',
 } as const satisfies Record<string, Severity>;
 
 export type ProblemCode = keyof typeof problemSeverities;
@@ -57,6 +105,21 @@ export interface Problem {
   file?: string;
   /** Where in `file` the problem is. */
   fileSpan?: Span;
+  /** What a quick fix needs (plain JSON: it travels in the LSP diagnostic's `data`). */
+  data?: ProblemData;
+}
+
+/** Quick-fix data of a problem. Every field is optional; each code documents what it sets. */
+export interface ProblemData {
+  /**
+   * The text that should replace what the problem points at (`fileSpan` in `file` when the
+   * problem is in an included file, else `span`): a spelling ("Did you mean …?") or a rewrite.
+   */
+  suggestion?: string;
+  /** A file the fix would create (`include-missing`): the path as written, which Nix resolves. */
+  path?: string;
+  /** Another place the problem involves (`duplicate-machine`: the first entry). */
+  related?: { span: Span; file?: string; message: string };
 }
 
 /** A problem with the severity its code carries, so no caller can pick another one. */
@@ -65,8 +128,10 @@ export function problem(
   span: Span,
   message: string,
   nixMessage?: string,
+  data?: ProblemData,
 ): Problem {
   const result: Problem = { code, severity: problemSeverities[code], message, span };
   if (nixMessage !== undefined) result.nixMessage = nixMessage;
+  if (data !== undefined) result.data = data;
   return result;
 }

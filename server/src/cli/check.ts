@@ -1,0 +1,123 @@
+// `nix-builders check [FILE...]`: the language server's diagnostics on the command line, as
+// `file:line:col: severity code message`. Without FILE it checks what Nix itself reads: the
+// nix.conf chain and the machines files its `builders` setting leads to.
+import { existsSync, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { detectLocalNix } from '../builders/localNix';
+import { confSources, defaultBuilders } from '../builders/configChain';
+import type { Problem } from '../model/problem';
+import { analyze, type DocumentKind } from '../language/analysis';
+import { positionAt } from '../language/positions';
+import { nixTarget, type NixTarget } from '../language/target';
+import type { OutputFormat } from './options';
+
+export interface Finding {
+  file: string;
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number;
+  severity: Problem['severity'];
+  code: string;
+  message: string;
+}
+
+export function kindOfFile(path: string): DocumentKind {
+  const name = basename(path);
+  return name === 'nix.conf' || name.endsWith('.conf') ? 'nix-conf' : 'nix-machines';
+}
+
+/** Where a problem is, 1-based, in the file it is really in (an included file when it is there). */
+function findingOf(problem: Problem, file: string, text: string): Finding {
+  let where = file;
+  let whereText = text;
+  let span = problem.span;
+  if (problem.file && problem.fileSpan) {
+    try {
+      whereText = readFileSync(problem.file, 'utf8');
+      where = problem.file;
+      span = problem.fileSpan;
+    } catch {
+      /* it changed under us: report at the include */
+    }
+  }
+  const start = positionAt(whereText, span.start);
+  const end = positionAt(whereText, span.end);
+  const message = where === file && problem.file ? `In ${problem.file}: ${problem.message}` : problem.message;
+  return {
+    file: where,
+    line: start.line + 1,
+    column: start.character + 1,
+    endLine: end.line + 1,
+    endColumn: end.character + 1,
+    severity: problem.severity,
+    code: problem.code,
+    message,
+  };
+}
+
+function checkText(name: string, path: string | undefined, text: string, kind: DocumentKind, target: NixTarget): Finding[] {
+  return analyze(text, kind, path, target).problems.map((problem) => findingOf(problem, name, text));
+}
+
+export interface CheckResult {
+  checked: string[];
+  findings: Finding[];
+  /** Files that could not be read at all. */
+  unreadable: { file: string; reason: string }[];
+  target: NixTarget;
+}
+
+export async function runCheck(files: string[], nixVersion: string | undefined): Promise<CheckResult> {
+  const target = nixTarget(nixVersion, await detectLocalNix());
+  const result: CheckResult = { checked: [], findings: [], unreadable: [], target };
+  const checkFile = (path: string, kind: DocumentKind) => {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      result.unreadable.push({ file: path, reason: (error as NodeJS.ErrnoException).code ?? String(error) });
+      return;
+    }
+    result.checked.push(path);
+    result.findings.push(...checkText(path, path, text, kind, target));
+  };
+
+  if (files.length > 0) {
+    for (const file of files) checkFile(file, kindOfFile(file));
+    return result;
+  }
+  // What Nix reads: every nix.conf source; when none sets builders, the default machines file.
+  let buildersSet = false;
+  for (const source of confSources()) {
+    if (source.path === undefined) {
+      result.checked.push(source.name);
+      result.findings.push(...checkText(source.name, undefined, source.text ?? '', 'nix-conf', target));
+      buildersSet ||= /(^|\n)\s*builders\s*=/.test(source.text ?? '');
+    } else if (existsSync(source.path)) {
+      checkFile(source.path, 'nix-conf');
+      const analysis = analyze(readFileSync(source.path, 'utf8'), 'nix-conf', source.path, target);
+      buildersSet ||= analysis.conf?.builders !== undefined;
+    }
+  }
+  const machinesFile = defaultBuilders.slice(1);
+  if (!buildersSet && existsSync(machinesFile)) checkFile(machinesFile, 'nix-machines');
+  return result;
+}
+
+export function formatCheck(result: CheckResult, format: OutputFormat): string {
+  if (format === 'json') {
+    return `${JSON.stringify({ nix: result.target.describe, checked: result.checked, unreadable: result.unreadable, findings: result.findings }, null, 2)}\n`;
+  }
+  const lines = result.findings.map((f) => `${f.file}:${f.line}:${f.column}: ${f.severity} ${f.code} ${f.message}`);
+  for (const { file, reason } of result.unreadable) lines.push(`${file}: error unreadable cannot read the file (${reason})`);
+  return lines.length ? `${lines.join('\n')}\n` : '';
+}
+
+export function summary(result: CheckResult): string {
+  const count = (severity: Problem['severity']) => result.findings.filter((f) => f.severity === severity).length;
+  if (result.checked.length === 0 && result.unreadable.length === 0) {
+    return 'No nix.conf and no machines file found: Nix has no remote builders configured here.';
+  }
+  return `Checked ${result.checked.length} file(s) against ${result.target.describe}: ${count('error')} error(s), ${count('warning')} warning(s), ${count('information') + count('hint')} note(s).`;
+}

@@ -1,0 +1,107 @@
+// Keeps every open machines file and nix.conf analysed and its diagnostics published. A machines
+// file that a nix.conf includes with `builders = @FILE` is checked too, even when it is not open,
+// because that is where Nix will read builders from.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Connection, TextDocuments } from 'vscode-languageserver';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { detectLocalNix } from '../builders/localNix';
+import { analyze, type Analysis, type DocumentKind } from './analysis';
+import { toDiagnostic } from './diagnostics';
+import type { SettingsCache } from './settings';
+import { nixTarget } from './target';
+
+export function pathOf(uri: string): string | undefined {
+  return uri.startsWith('file:') ? fileURLToPath(uri) : undefined;
+}
+
+function kindOf(languageId: string): DocumentKind | undefined {
+  return languageId === 'nix-machines' || languageId === 'nix-conf' ? languageId : undefined;
+}
+
+export class DocumentChecker {
+  private readonly analyses = new Map<string, { version: number; analysis: Promise<Analysis> }>();
+  /** For each nix.conf: the included machines files we published diagnostics for. */
+  private readonly includedBy = new Map<string, Set<string>>();
+
+  constructor(
+    private readonly connection: Connection,
+    private readonly documents: TextDocuments<TextDocument>,
+    private readonly settings: SettingsCache,
+  ) {}
+
+  /** The analysis of an open document at its current version (computed once per version). */
+  analysis(document: TextDocument): Promise<Analysis> | undefined {
+    const kind = kindOf(document.languageId);
+    if (!kind) return undefined;
+    const cached = this.analyses.get(document.uri);
+    if (cached && cached.version === document.version) return cached.analysis;
+    const analysis = this.analyzeText(document.uri, document.getText(), kind);
+    this.analyses.set(document.uri, { version: document.version, analysis });
+    return analysis;
+  }
+
+  private async analyzeText(uri: string, text: string, kind: DocumentKind): Promise<Analysis> {
+    const [settings, local] = await Promise.all([this.settings.get(uri), detectLocalNix()]);
+    return analyze(text, kind, pathOf(uri), nixTarget(settings.nixVersion, local));
+  }
+
+  async check(document: TextDocument): Promise<void> {
+    const pending = this.analysis(document);
+    if (!pending) return;
+    let analysis: Analysis;
+    try {
+      analysis = await pending;
+    } catch (error) {
+      // Never let one document take the server down: say so in the log and keep serving.
+      this.connection.console.error(`Could not check ${document.uri}: ${error instanceof Error ? error.stack : String(error)}`);
+      return;
+    }
+    // A newer version may have arrived while we waited: its own check publishes.
+    if (this.documents.get(document.uri)?.version !== document.version) return;
+    const diagnostics = analysis.problems.map((problem) => toDiagnostic(problem, document));
+    await this.connection.sendDiagnostics({ uri: document.uri, version: document.version, diagnostics });
+    if (analysis.kind === 'nix-conf') await this.checkIncludedMachinesFiles(document.uri, analysis);
+  }
+
+  private async checkIncludedMachinesFiles(confUri: string, analysis: Analysis): Promise<void> {
+    const now = new Set<string>();
+    for (const include of analysis.builders?.includes ?? []) {
+      if (include.status !== 'read' || include.file !== undefined) continue;
+      const uri = pathToFileURL(include.path).toString();
+      if (this.documents.get(uri)) continue; // open: checked as itself
+      let text: string;
+      try {
+        text = readFileSync(include.path, 'utf8');
+      } catch {
+        continue;
+      }
+      const included = await this.analyzeText(uri, text, 'nix-machines');
+      const document = TextDocument.create(uri, 'nix-machines', 0, text);
+      now.add(uri);
+      await this.connection.sendDiagnostics({ uri, diagnostics: included.problems.map((problem) => toDiagnostic(problem, document)) });
+    }
+    for (const uri of this.includedBy.get(confUri) ?? []) {
+      if (!now.has(uri) && !this.documents.get(uri)) await this.connection.sendDiagnostics({ uri, diagnostics: [] });
+    }
+    this.includedBy.set(confUri, now);
+  }
+
+  /** Forgets a closed document; clears its diagnostics unless a nix.conf still includes it. */
+  async close(uri: string): Promise<void> {
+    this.analyses.delete(uri);
+    this.settings.forget(uri);
+    const stillIncluded = [...this.includedBy.values()].some((uris) => uris.has(uri));
+    if (!stillIncluded) await this.connection.sendDiagnostics({ uri, diagnostics: [] });
+    for (const included of this.includedBy.get(uri) ?? []) {
+      if (!this.documents.get(included)) await this.connection.sendDiagnostics({ uri: included, diagnostics: [] });
+    }
+    this.includedBy.delete(uri);
+  }
+
+  /** Files on disk or settings changed: everything open is checked again. */
+  async recheckAll(): Promise<void> {
+    this.analyses.clear();
+    await Promise.all(this.documents.all().map((document) => this.check(document)));
+  }
+}

@@ -1,0 +1,40 @@
+// The `nixBuilders.*` settings as the server sees them: pulled from the client per document
+// (a folder may set its own Nix version), cached until the client says they changed.
+import type { Connection } from 'vscode-languageserver';
+
+export interface ServerSettings {
+  /** `auto` or a Nix version such as `2.8`. */
+  nixVersion: string;
+}
+
+export const defaultSettings: ServerSettings = { nixVersion: 'auto' };
+
+export class SettingsCache {
+  private readonly byDocument = new Map<string, Promise<ServerSettings>>();
+
+  constructor(
+    private readonly connection: Connection,
+    private readonly clientCanPull: () => boolean,
+  ) {}
+
+  get(uri: string): Promise<ServerSettings> {
+    if (!this.clientCanPull()) return Promise.resolve(defaultSettings);
+    let settings = this.byDocument.get(uri);
+    if (!settings) {
+      settings = this.connection.workspace
+        .getConfiguration({ scopeUri: uri, section: 'nixBuilders' })
+        .then((value: Partial<ServerSettings> | null) => ({ ...defaultSettings, ...(value ?? {}) }))
+        .catch(() => defaultSettings);
+      this.byDocument.set(uri, settings);
+    }
+    return settings;
+  }
+
+  forget(uri: string): void {
+    this.byDocument.delete(uri);
+  }
+
+  clear(): void {
+    this.byDocument.clear();
+  }
+}

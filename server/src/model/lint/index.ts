@@ -1,0 +1,96 @@
+// The warnings: what Nix accepts without a word and then goes wrong (a machine never used, a
+// host ssh refuses, a setting ignored), read from the parsed model. The parsers report what
+// Nix rejects; these functions report the rest, so a caller shows `parsed.problems` and then
+// `lintBuilders(parsed, …)` (or `lintNixConf`). Codes and severities are in problem.ts's table:
+//
+//   code                        severity     in short
+//   unknown-system              warning      column 2: a system nobody builds for ("Did you mean x86_64-linux?")
+//   max-jobs-zero               warning      column 4 is 0: no job slots, never used
+//   speed-factor-zero           warning      column 5 is 0: Nix makes it 1
+//   speed-factor-fraction       information  column 5 is a fraction: fine from 2.20, older Nix rejects it
+//   host-key-raw                warning      column 8 is the bare AAAA… key: ssh refuses the host
+//   host-key-not-a-key          warning      column 8 decodes to something that is not a key line
+//   extra-columns               warning      columns after the eighth are ignored
+//   include-missing             warning      `@file` that does not exist: skipped silently
+//   ssh-key-missing / -unreadable / -not-private / -permissions / -encrypted
+//                               warning      column 3: ssh cannot log in with this key
+//   duplicate-machine           warning      the same store URI twice
+//   host-starts-with-dash       warning      `-host`: Nix (or ssh) refuses to connect
+//   store-uri-unusable          warning      not ssh:// or ssh-ng:// (binary cache, local store, typo)
+//   port-in-uri                 warning      `host:port` before Nix 2.31
+//   mandatory-without-need      information  column 7 set: only derivations requiring all of it come here
+//   unknown-feature             warning      a near miss of a well-known feature (`big_parallel`)
+//   unknown-setting             warning      nix.conf: a name Nix ignores (`buidlers`)
+//   conf-invalid-value          error        nix.conf: a value Nix refuses (`max-jobs = four`)
+//   nothing-can-build           warning      nix.conf: max-jobs = 0 and no builder
+
+import type { Problem } from '../problem';
+import type { NixVersion, VersionRules } from '../nixVersion';
+import type { ParsedBuilders } from '../machines';
+import type { ParsedNixConf } from '../nixConf';
+import { lintColumns } from './columns';
+import { lintHostKey } from './hostKey';
+import { lintIncludes } from './includes';
+import { placeInConfOrigin, placeInOrigin } from './place';
+import { lintSettings } from './settings';
+import { keyInspector, lintSshKey } from './sshKey';
+import { lintDuplicates, lintStoreUri } from './storeUri';
+
+export interface LintContext {
+  /** The targeted Nix version. */
+  version: NixVersion;
+  /** `rulesFor(version)`. */
+  rules: VersionRules;
+  /** Home directory used to expand `~` in key paths: root's home when a nix-daemon builds (the daemon runs ssh as root). */
+  keyHome: string;
+  /** True when builds go through a nix-daemon (multi-user): messages then say the daemon/root reads the key. */
+  daemon: boolean;
+}
+
+/**
+ * The warnings of a machines file or a `builders` value (the parser's errors are in
+ * `parsed.problems`, not repeated here), in text order. Reads the SSH key files named in
+ * column 3; nothing else touches the system.
+ */
+export function lintBuilders(parsed: ParsedBuilders, context: LintContext): Problem[] {
+  const inspect = keyInspector(context);
+  const problems: Problem[] = [...lintIncludes(parsed)];
+  for (const machine of parsed.machines) {
+    const own = [
+      ...lintStoreUri(machine, context),
+      ...lintColumns(machine, context),
+      ...lintSshKey(machine, context, inspect),
+      ...lintHostKey(machine),
+    ];
+    problems.push(...own.map((p) => placeInOrigin(p, machine)));
+  }
+  problems.push(...lintDuplicates(parsed.machines));
+  return inTextOrder(problems);
+}
+
+/**
+ * The warnings (and value errors) of a nix.conf: its settings, and `lintBuilders` of every
+ * `builders` line (problems of lines from an included nix.conf are shown on that include).
+ * `extra-builders` lines are left out: Nix ignores them, and the parser already says so.
+ */
+export function lintNixConf(parsed: ParsedNixConf, context: LintContext): Problem[] {
+  const problems = lintSettings(parsed, context);
+  for (const setting of parsed.settings) {
+    if (setting.name !== 'builders' || setting.builders === undefined) continue;
+    problems.push(...lintBuilders(setting.builders, context).map((p) => placeInConfOrigin(p, setting)));
+  }
+  return inTextOrder(problems);
+}
+
+/** By position in the parsed text, then in the included file; stable otherwise. */
+function inTextOrder(problems: Problem[]): Problem[] {
+  return problems
+    .map((p, i) => ({ p, i }))
+    .sort(
+      (a, b) =>
+        a.p.span.start - b.p.span.start ||
+        (a.p.fileSpan?.start ?? 0) - (b.p.fileSpan?.start ?? 0) ||
+        a.i - b.i,
+    )
+    .map(({ p }) => p);
+}

@@ -1,0 +1,109 @@
+// Column 3, the SSH private key. Nix never opens it: it passes `-i PATH` to ssh, and with a
+// multi-user install ssh runs as root under the nix-daemon, without a terminal. So a key that
+// is missing, unreadable, not a private key, too open, or protected by a passphrase is found
+// out only when a build fails with "Permission denied (publickey)".
+
+import { statSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import { problem, type Problem } from '../problem';
+import type { Machine } from '../machines';
+import { expandTilde, inspectIdentityFile, type IdentityFileState } from '../identityFile';
+import type { LintContext } from './index';
+
+/** Reads each key file once per lint run (many machines share one key). */
+export type KeyInspector = (rawPath: string) => IdentityFileState;
+
+export function keyInspector(context: LintContext): KeyInspector {
+  const seen = new Map<string, IdentityFileState>();
+  return (rawPath) => {
+    let state = seen.get(rawPath);
+    if (state === undefined) {
+      state = inspectIdentityFile(rawPath, context.keyHome);
+      seen.set(rawPath, state);
+    }
+    return state;
+  };
+}
+
+export function lintSshKey(machine: Machine, context: LintContext, inspect: KeyInspector): Problem[] {
+  const column = machine.columns.sshKey;
+  if (column === undefined || !column.isSet) return [];
+  const raw = column.text;
+  // A relative path is relative to wherever ssh runs (the daemon's working directory): not ours to check.
+  if (!isAbsolute(expandTilde(raw, context.keyHome))) return [];
+  const state = inspect(raw);
+  const runner = context.daemon ? 'the nix-daemon runs ssh as root' : 'Nix runs ssh as you';
+  const reader = context.daemon ? 'root' : 'you';
+  const path = state.path;
+  const named = path === raw ? `'${raw}'` : `'${raw}' (${path}${context.daemon && raw.startsWith('~') ? ": ~ is root's home, because the nix-daemon runs ssh as root" : ''})`;
+  const fail = '"Permission denied (publickey)"';
+
+  switch (state.kind) {
+    case 'missing':
+      return [
+        problem(
+          'ssh-key-missing',
+          column.span,
+          `The SSH key ${named} does not exist: ssh says "Identity file … not accessible" and tries its default keys instead, which the builder usually refuses (${fail}). Fix the path, or create a key without a passphrase for builds: ssh-keygen -t ed25519 -N '' -f ${path}`,
+        ),
+      ];
+    case 'unreadable':
+      // Under the daemon, ssh runs as root: what this process cannot read, root usually can.
+      if (context.daemon && state.reason === 'permission denied' && process.getuid?.() !== 0) return [];
+      return [
+        problem(
+          'ssh-key-unreadable',
+          column.span,
+          `The SSH key ${named} cannot be read (${state.reason}), and ${runner}: ssh skips it and the builder refuses the login (${fail}). Point column 3 at a private key file ${reader} can read.`,
+        ),
+      ];
+    case 'not-a-private-key':
+      return [
+        problem(
+          'ssh-key-not-private',
+          column.span,
+          `${named} is not an SSH private key (${state.reason}): ssh cannot log in with it (${fail}). Column 3 takes the private key file, such as ${context.daemon ? '/root' : '~'}/.ssh/id_ed25519 (not the .pub).`,
+        ),
+      ];
+    case 'encrypted':
+    case 'ok': {
+      const tooOpen = tooOpenMode(path, context);
+      if (tooOpen !== undefined) {
+        return [
+          problem(
+            'ssh-key-permissions',
+            column.span,
+            `The SSH key ${named} can be read by other users (mode ${tooOpen}), and ${runner}, who owns it: ssh refuses to use it ("Permissions ${tooOpen} for '${path}' are too open. … This private key will be ignored."), so the builder refuses the login. Run chmod 600 ${path}`,
+          ),
+        ];
+      }
+      if (state.kind === 'ok') return [];
+      const advice = context.daemon
+        ? 'the nix-daemon runs ssh as root without a terminal, so nothing can type the passphrase, and your ssh-agent does not help (the daemon does not use it)'
+        : 'Nix runs ssh in the background with no way to type the passphrase (only an ssh-agent already holding the key helps)';
+      return [
+        problem(
+          'ssh-key-encrypted',
+          column.span,
+          `The SSH key ${named} has a passphrase: ${advice}, so the builder refuses the login (${fail}). Use a key without a passphrase, dedicated to builds: ssh-keygen -t ed25519 -N '' -f ${context.daemon ? '/root' : '~'}/.ssh/nix-builder (and add its .pub to the builder's authorized_keys).`,
+        ),
+      ];
+    }
+  }
+}
+
+/**
+ * ssh's check (sshkey_perm_ok): a key owned by the user ssh runs as must not be readable by
+ * group or others, or ssh ignores it. Returns the mode (`0644`) when ssh would refuse.
+ */
+function tooOpenMode(path: string, context: LintContext): string | undefined {
+  const sshUid = context.daemon ? 0 : process.getuid?.();
+  if (sshUid === undefined) return undefined;
+  try {
+    const stat = statSync(path);
+    if (stat.uid !== sshUid || (stat.mode & 0o077) === 0) return undefined;
+    return `0${(stat.mode & 0o777).toString(8)}`;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,223 @@
+// Column 1, the store URI: the kinds of store Nix cannot build on, host names Nix or ssh refuse,
+// a port before Nix 2.31, and the same builder listed twice. Nix parses none of this when it
+// reads the machines; it finds out when it connects, and then skips the machine.
+
+import { problem, type Problem, type ProblemData } from '../problem';
+import { storeUriAsNixReadsIt, type Column, type Machine } from '../machines';
+import { versionRuleTable } from '../nixVersion';
+import { subPiece, type Piece } from '../nixStrings';
+import { nearest } from '../nearest';
+import type { LintContext } from './index';
+import { majorMinor, placeInOrigin } from './place';
+
+/** Schemes of stores a build hook can build on. */
+const buildableSchemes = ['ssh', 'ssh-ng', 'mounted-ssh-ng'];
+/** Stores that hold built paths but cannot build. */
+const binaryCacheSchemes = ['http', 'https', 'file', 's3', 'gs'];
+/** Stores on this machine. */
+const localSchemes = ['unix', 'local'];
+
+/** What column 1 is, with the pieces of an ssh URI located in the column (document offsets). */
+type ColumnUri =
+  | { kind: 'ssh'; scheme: string; authority: Piece; user: Piece | undefined; host: Piece; hostName: Piece; port: Piece | undefined }
+  | { kind: 'binary-cache' | 'unknown-scheme'; scheme: string }
+  /** A store on this machine: `auto`, `daemon`, `local`, `unix://…`, a path. */
+  | { kind: 'local'; scheme: string };
+
+/** Splits column 1 the way Nix and then ssh read it. */
+function readColumnUri(column: Column): ColumnUri {
+  const text = column.text;
+  const implicitSsh = storeUriAsNixReadsIt(text) !== text;
+  const separator = text.indexOf('://');
+  if (!implicitSsh && separator < 0) return { kind: 'local', scheme: '' };
+  const scheme = implicitSsh ? 'ssh' : text.slice(0, separator);
+  if (!buildableSchemes.includes(scheme)) {
+    if (binaryCacheSchemes.includes(scheme)) return { kind: 'binary-cache', scheme };
+    if (localSchemes.includes(scheme)) return { kind: 'local', scheme };
+    return { kind: 'unknown-scheme', scheme };
+  }
+  // Nix cuts the store parameters off at `?`; the rest is what it hands ssh as `[user@]host`.
+  const start = implicitSsh ? 0 : separator + 3;
+  const query = text.indexOf('?', start);
+  const authority = subPiece(column, start, query < 0 ? text.length : query);
+  const at = authority.text.lastIndexOf('@'); // ssh splits `user@host` at the last `@`
+  const user = at < 0 ? undefined : subPiece(authority, 0, at);
+  const host = subPiece(authority, at + 1);
+  let hostName = host;
+  let port: Piece | undefined;
+  const bracketed = /^\[[^\]]*\]:/.exec(host.text); // [::1]:22
+  if (bracketed !== null) {
+    hostName = subPiece(host, 0, bracketed[0].length - 1);
+    port = subPiece(host, bracketed[0].length);
+  } else if (host.text.split(':').length === 2) {
+    // One colon is host:port; more are a bare IPv6 address.
+    const colon = host.text.indexOf(':');
+    hostName = subPiece(host, 0, colon);
+    port = subPiece(host, colon + 1);
+  }
+  return { kind: 'ssh', scheme, authority, user, host, hostName, port };
+}
+
+const needSsh = 'Use ssh://user@host or ssh-ng://user@host for a remote builder.';
+
+/** Problems of one machine's column 1 (spans in the machine's own text). */
+export function lintStoreUri(machine: Machine, context: LintContext): Problem[] {
+  const column = machine.columns.storeUri;
+  const uri = machine.storeUri;
+  const parts = readColumnUri(column);
+
+  switch (parts.kind) {
+    case 'binary-cache':
+      return [
+        problem(
+          'store-uri-unusable',
+          column.span,
+          `'${uri}' is a binary cache: Nix can copy store paths to it but cannot build there, so every build sent to this machine fails. ${needSsh}`,
+        ),
+      ];
+    case 'unknown-scheme': {
+      const nixMessage = `don't know how to open Nix store '${uri}'`;
+      const scheme = nearest(parts.scheme, buildableSchemes.slice(0, 2));
+      const suggestion = scheme === undefined ? undefined : `${scheme}${column.text.slice(parts.scheme.length)}`;
+      return [
+        problem(
+          'store-uri-unusable',
+          column.span,
+          `Nix has no store type '${parts.scheme}://' and skips this machine when it tries it ("${nixMessage}"). ${
+            scheme === undefined ? needSsh : `Did you mean ${scheme}://?`
+          }`,
+          nixMessage,
+          suggestion === undefined ? undefined : { suggestion },
+        ),
+      ];
+    }
+    case 'local': {
+      // Without `://`, Nix keeps the text as it is when it contains `/` (or is auto, daemon,
+      // local, ?…), and opens the part before `?` as a store: a path is a store in that directory.
+      const bare = column.text.split('?')[0]!;
+      if (parts.scheme === '' && !['', 'auto', 'daemon', 'local'].includes(bare) && !bare.includes('/')) {
+        // `nix@host?ssh-key=/k`: the `/` is in a parameter; Nix cannot open `nix@host`.
+        const nixMessage = `don't know how to open Nix store '${uri}'`;
+        return [
+          problem(
+            'store-uri-unusable',
+            column.span,
+            `Because it contains '/', Nix does not put ssh:// in front of '${column.text}', and then cannot open it ("${nixMessage}"), so it skips this machine. Write ssh://${column.text}.`,
+            nixMessage,
+            { suggestion: `ssh://${column.text}` },
+          ),
+        ];
+      }
+      const hangs = bare === 'local' || bare === 'auto';
+      const why =
+        parts.scheme === '' && bare.includes('/') && !bare.startsWith('/')
+          ? `Nix reads '${column.text}' as a directory on this machine (it contains '/'), not as a host: builds sent there run here, in a store in that directory.`
+          : `'${column.text}' is a Nix store on this machine, not a remote builder: builds sent there run here${
+              hangs ? ', and Nix 2.8 even waits forever for a lock it holds itself' : ''
+            }.`;
+      return [problem('store-uri-unusable', column.span, `${why} ${needSsh}`)];
+    }
+    case 'ssh':
+      return [...hostProblems(machine, parts), ...portProblems(parts, context)];
+  }
+}
+
+function hostProblems(machine: Machine, parts: Extract<ColumnUri, { kind: 'ssh' }>): Problem[] {
+  const uri = machine.storeUri;
+  if (parts.host.text === '') {
+    const nixMessage = parts.user === undefined ? `invalid SSH host name ''` : undefined;
+    return [
+      problem(
+        'store-uri-unusable',
+        machine.columns.storeUri.span,
+        `'${machine.columns.storeUri.text}' has no host name, so Nix skips this machine when it tries it${
+          nixMessage === undefined ? ' (ssh: "Could not resolve hostname")' : ` ("${nixMessage}")`
+        }. ${needSsh}`,
+        nixMessage,
+      ),
+    ];
+  }
+  if (parts.authority.text.startsWith('-')) {
+    // Nix's own check (SSHMaster): the whole `user@host` it would hand ssh.
+    const nixMessage = `invalid SSH host name '${parts.authority.text}'`;
+    return [
+      problem(
+        'host-starts-with-dash',
+        parts.user === undefined ? parts.host.span : parts.user.span,
+        `'${parts.authority.text}' starts with '-', which ssh would read as an option: Nix refuses to connect and skips this machine ("cannot build on '${uri}': ${nixMessage}"). Fix the ${
+          parts.user === undefined ? 'host' : 'user'
+        } name.`,
+        nixMessage,
+      ),
+    ];
+  }
+  if (parts.host.text.startsWith('-')) {
+    // Nix passes `user@-host` on; ssh refuses it.
+    const nixMessage = `cannot connect to '${parts.authority.text}': hostname contains invalid characters`;
+    return [
+      problem(
+        'host-starts-with-dash',
+        parts.host.span,
+        `A host name cannot start with '-': ssh refuses it and Nix skips this machine ("cannot build on '${uri}': ${nixMessage}"). Fix the host name.`,
+        nixMessage,
+      ),
+    ];
+  }
+  return [];
+}
+
+function portProblems(parts: Extract<ColumnUri, { kind: 'ssh' }>, context: LintContext): Problem[] {
+  if (parts.port === undefined || context.rules.portInUri) return [];
+  const since = majorMinor(versionRuleTable.portInUri.since);
+  const config = context.daemon ? "root's ~/.ssh/config or /etc/ssh/ssh_config (the nix-daemon runs ssh as root)" : '~/.ssh/config';
+  const hostName = parts.hostName.text.replace(/^\[(.*)\]$/, '$1');
+  const portSpan = { start: parts.port.span.start - 1, end: parts.port.span.end }; // with the `:`
+  const user = parts.user === undefined ? '' : `${parts.user.text}@`;
+  return [
+    problem(
+      'port-in-uri',
+      portSpan,
+      `Before Nix ${since}, a port in the URI does not reach ssh as a port: ssh gets '${parts.host.text}' as the host name and fails ("Could not resolve hostname ${parts.host.text}"), so Nix skips this machine. Remove ':${parts.port.text}' and give the port in ${config}: "Host ${hostName}" with "Port ${parts.port.text}" (then ${parts.scheme}://${user}${hostName}).`,
+    ),
+  ];
+}
+
+/** The second and later entries with a store URI already used (all spans placed). */
+export function lintDuplicates(machines: readonly Machine[]): Problem[] {
+  const first = new Map<string, Machine>();
+  const problems: Problem[] = [];
+  for (const machine of machines) {
+    if (!machine.valid) continue;
+    const earlier = first.get(machine.storeUri);
+    if (earlier === undefined) {
+      first.set(machine.storeUri, machine);
+      continue;
+    }
+    const where = earlier.file === undefined ? 'earlier' : `earlier, in ${earlier.file}`;
+    const slots = Math.max(earlier.maxJobs, machine.maxJobs);
+    const related: NonNullable<ProblemData['related']> = {
+      span: earlier.columns.storeUri.span,
+      message: `The first entry for ${machine.storeUri}`,
+    };
+    if (earlier.file !== undefined) related.file = earlier.file;
+    problems.push(
+      placeInOrigin(
+        problem(
+          'duplicate-machine',
+          machine.columns.storeUri.span,
+          `${machine.storeUri} is already a builder ${where} ('${shortRow(earlier.row)}'). Nix keeps both as separate machines, each with its own systems, features and speedFactor, but they share job slots (Nix locks slots by store URI: together at most ${slots} ${slots === 1 ? 'build' : 'builds'} at once), and when the host is down Nix tries it again for each entry. Merge them into one line, joining their systems and features.`,
+          undefined,
+          { related },
+        ),
+        machine,
+      ),
+    );
+  }
+  return problems;
+}
+
+/** An entry short enough to quote in a message. */
+function shortRow(row: string): string {
+  const text = row.trim().replace(/\s+/g, ' ');
+  return text.length > 50 ? `${text.slice(0, 50)}…` : text;
+}

@@ -1,0 +1,186 @@
+// Real Nix backs every warning: each text we only warn about is accepted by the installed Nix
+// (so it must not be an error), mostly without a word from Nix (so the warning is news to the
+// user); the Nix messages our warnings and value errors quote are the ones it prints.
+// Without Nix: fails in CI (CI=true), skipped loudly elsewhere.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { parseBuilders } from '../../server/src/model/machines';
+import { parseNixConf } from '../../server/src/model/nixConf';
+import { parseNixVersion, rulesFor } from '../../server/src/model/nixVersion';
+import type { ProblemCode } from '../../server/src/model/problem';
+import { lintBuilders, lintNixConf, type LintContext } from '../../server/src/model/lint/index';
+import { askNixPrinted, findNix, machineRow, readFileLikeNix, type InstalledNix, type OracleAnswer } from '../helpers/nix';
+
+const installHint = 'Install it with `apt-get install -y nix-bin` (Debian ships Nix 2.8.0).';
+const nix = findNix();
+
+if (nix === undefined) {
+  if (process.env.CI === 'true') {
+    test('real Nix is installed for the lint oracle test', () => {
+      assert.fail(`nix-build was not found, so our warnings cannot be checked against real Nix. ${installHint}`);
+    });
+  } else {
+    console.warn(`\n!!! SKIPPED: the lint oracle test needs real Nix (nix-build not found). ${installHint}\n`);
+    test('real Nix accepts what we only warn about', { skip: `Nix is not installed. ${installHint}` }, () => {});
+  }
+} else {
+  describeLintOracle(nix);
+}
+
+function describeLintOracle(nix: InstalledNix): void {
+  const version = parseNixVersion(nix.versionText);
+  assert.ok(version, `cannot read a version from ${nix.versionText}`);
+  const rules = rulesFor(version);
+  const context: LintContext = { version, rules, keyHome: os.homedir(), daemon: false };
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lint-oracle-'));
+  process.on('exit', () => fs.rmSync(root, { recursive: true, force: true }));
+  let caseNumber = 0;
+  const caseDir = () => {
+    const dir = path.join(root, `case-${caseNumber++}`);
+    fs.mkdirSync(dir);
+    return dir;
+  };
+  const unique = () => `oracle${process.pid}x${Math.random().toString(36).slice(2, 8)}`;
+
+  // Real keys and a real host key.
+  const keys = caseDir();
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(keys, 'host')]);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'a passphrase', '-f', path.join(keys, 'encrypted')]);
+  const rawHostKey = fs.readFileSync(path.join(keys, 'host.pub'), 'utf8').split(' ')[1]!;
+
+  test(`${nix.versionText} accepts, without a word, every builders text we only warn about`, async () => {
+    const cases: [string, ProblemCode][] = [
+      ['a x86-64-linux', 'unknown-system'],
+      ['a x86_64-linux - 0', 'max-jobs-zero'],
+      ['a x86_64-linux - 1 0', 'speed-factor-zero'],
+      [`a x86_64-linux - 1 1 - - ${rawHostKey}`, 'host-key-raw'],
+      ['a x86_64-linux - 1 1 - - QUFB', 'host-key-not-a-key'],
+      ['a x86_64-linux - 1 1 - - - root@builder note', 'extra-columns'],
+      ['a x86_64-linux\n@/nonexistent/lint-oracle/machines', 'include-missing'],
+      [`a x86_64-linux ${path.join(keys, 'missing')}`, 'ssh-key-missing'],
+      [`a x86_64-linux ${keys}`, 'ssh-key-unreadable'],
+      [`a x86_64-linux ${path.join(keys, 'encrypted')}`, 'ssh-key-encrypted'],
+      [`a x86_64-linux ${path.join(keys, 'host.pub')}`, 'ssh-key-not-private'],
+      ['b x86_64-linux - 2\nssh://b aarch64-linux - 4', 'duplicate-machine'],
+      ['ssh://-V x86_64-linux', 'host-starts-with-dash'],
+      ['-oProxyCommand=true x86_64-linux', 'host-starts-with-dash'],
+      ['ssh://nix@-V x86_64-linux', 'host-starts-with-dash'],
+      ['http://cache.example x86_64-linux', 'store-uri-unusable'],
+      ['local x86_64-linux', 'store-uri-unusable'],
+      ['shh://builder x86_64-linux', 'store-uri-unusable'],
+      ['nix@builder?ssh-key=/root/.ssh/k x86_64-linux', 'store-uri-unusable'],
+      ['ssh:// x86_64-linux', 'store-uri-unusable'],
+      ['a x86_64-linux - 1 1 - kvm', 'mandatory-without-need'],
+      ['a x86_64-linux - 1 1 big_parallel', 'unknown-feature'],
+      ...(rules.portInUri ? [] : ([['nix@builder:2222 x86_64-linux', 'port-in-uri']] as [string, ProblemCode][])),
+      ...(rules.speedFactorIsFloat ? ([['a x86_64-linux - 1 1.5', 'speed-factor-fraction']] as [string, ProblemCode][]) : []),
+    ];
+    const failures: string[] = [];
+    await forEachLimited(cases, 2, async ([text, code], slot) => {
+      const dir = caseDir();
+      const parsed = parseBuilders(text, rules, { readFile: readFileLikeNix(dir), localSystem: nix.system });
+      const ours = parsed.problems.find((p) => p.severity === 'error');
+      const lint = lintBuilders(parsed, context).map((p) => p.code);
+      const theirs = await askNixPrinted({ builders: text }, dir, slot);
+      const rows: OracleAnswer = { accepted: true, rows: parsed.machines.map(machineRow) };
+      if (ours !== undefined) failures.push(`${JSON.stringify(text)}: our parser rejects it (${ours.code})`);
+      if (!lint.includes(code)) failures.push(`${JSON.stringify(text)}: no ${code} (got ${lint.join(', ')})`);
+      if (!isDeepStrictEqual(theirs.answer, rows)) failures.push(`${JSON.stringify(text)}: Nix ${JSON.stringify(theirs.answer)}, ours ${JSON.stringify(rows)}`);
+      if (theirs.warnings.length > 0) failures.push(`${JSON.stringify(text)}: Nix warned: ${theirs.warnings.join(' | ')}`);
+    });
+    assert.deepEqual(failures, []);
+  });
+
+  test(`when it connects, ${nix.versionText} refuses hosts with the messages our warnings quote`, async () => {
+    const id = unique();
+    const uris = [`ssh://-${id}`, `ssh://nix@-${id}`, `ssh://?${id}=1`, `shh://${id}`, `nix@${id}?ssh-key=/k`];
+    const failures: string[] = [];
+    await forEachLimited(uris, 2, async (uri, slot) => {
+      const text = `${uri} ${nix.system}`;
+      const parsed = parseBuilders(text, rules, { localSystem: nix.system });
+      const warning = lintBuilders(parsed, context).find((p) => p.nixMessage !== undefined);
+      if (warning === undefined) return void failures.push(`${uri}: no warning with a Nix message`);
+      const theirs = await askNixPrinted({ builders: text, system: nix.system }, caseDir(), slot);
+      const line = `cannot build on '${parsed.machines[0]!.storeUri}': error: ${warning.nixMessage}`;
+      if (!theirs.output.includes(line)) failures.push(`${uri}: expected "${line}" in:\n${theirs.output}`);
+    });
+    assert.deepEqual(failures, []);
+  });
+
+  test(`${nix.versionText} warns "unknown setting" exactly where we do, in our words`, async () => {
+    const cases = ['buidlers = a', 'extra-max-jobs = 3', 'extra-substituter = https://a', 'frobnicate = 1', 'use-xdg-base-directories = true'];
+    const quiet = ['extra-trusted-users = nix', 'extra-system-features = kvm', 'build-max-jobs = 2', 'gc-keep-outputs = true', 'extra-platforms = aarch64-linux'];
+    const failures: string[] = [];
+    await forEachLimited([...cases, ...quiet], 2, async (conf, slot) => {
+      const dir = caseDir();
+      const ours = lintNixConf(parseNixConf(conf, rules, { path: path.join(dir, 'nix.conf') }), context)
+        .filter((p) => p.code === 'unknown-setting')
+        .map((p) => p.nixMessage);
+      const theirs = await askNixPrinted({ conf }, dir, slot);
+      if (!theirs.answer.accepted) failures.push(`${conf}: Nix rejects it: ${theirs.answer.error}`);
+      if (!isDeepStrictEqual(ours, theirs.warnings)) failures.push(`${conf}: Nix warned ${JSON.stringify(theirs.warnings)}, we ${JSON.stringify(ours)}`);
+    });
+    assert.deepEqual(failures, []);
+  });
+
+  test(`${nix.versionText} rejects the values we call errors, with the message we quote, and takes the ones we accept`, async () => {
+    const rejected = [
+      'builders-use-substitutes = maybe',
+      'builders-use-substitutes = True',
+      'builders-use-substitutes =',
+      'require-sigs = nope',
+      'max-jobs = four',
+      'max-jobs = -1',
+      'max-jobs = 4294967296',
+      'max-jobs = AUTO',
+      'build-max-jobs = x',
+      'cores = -1',
+      'connect-timeout = 1.5',
+      'sandbox = yes',
+      'max-jobs = foo\nmax-jobs = 2',
+    ];
+    const accepted = [
+      'builders-use-substitutes = yes',
+      'builders-use-substitutes = 0',
+      'max-jobs = +3',
+      'max-jobs = auto',
+      'cores = 4294967295',
+      'connect-timeout = 18446744073709551615',
+      'sandbox = relaxed',
+    ];
+    const failures: string[] = [];
+    await forEachLimited([...rejected, ...accepted], 2, async (conf, slot) => {
+      const dir = caseDir();
+      const errors = lintNixConf(parseNixConf(conf, rules, { path: path.join(dir, 'nix.conf') }), context).filter((p) => p.severity === 'error');
+      const theirs = await askNixPrinted({ conf }, dir, slot);
+      const ours: OracleAnswer = errors[0] === undefined ? { accepted: true, rows: [] } : { accepted: false, error: errors[0].nixMessage! };
+      if (!isDeepStrictEqual(ours, theirs.answer)) failures.push(`${JSON.stringify(conf)}: Nix ${JSON.stringify(theirs.answer)}, ours ${JSON.stringify(ours)}`);
+    });
+    assert.deepEqual(failures, []);
+  });
+
+  test(`max-jobs = 0 with an empty builders makes ${nix.versionText} fail as our warning says`, async () => {
+    const conf = 'max-jobs = 0\nbuilders =\n';
+    const dir = caseDir();
+    const warning = lintNixConf(parseNixConf(conf, rules, { path: path.join(dir, 'nix.conf') }), context).find((p) => p.code === 'nothing-can-build');
+    assert.ok(warning?.nixMessage);
+    // max-jobs = 0 from the nix.conf alone (no -j0), and a derivation for this very system.
+    const theirs = await askNixPrinted({ conf, system: nix.system, forbidLocalBuilds: false }, dir, 0);
+    assert.ok(theirs.output.includes(`error: ${warning.nixMessage}`), theirs.output);
+  });
+}
+
+/** Runs `work` over `items` with at most `limit` at a time; `slot` is which of the `limit` runs. */
+async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T, slot: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (slot: number) => {
+    while (next < items.length) await work(items[next++]!, slot);
+  };
+  await Promise.all(Array.from({ length: limit }, (_, slot) => worker(slot)));
+}

@@ -1,0 +1,42 @@
+// Diagnostics and the outline as a user sees them in VS Code: a broken machines file shows
+// Nix's error on the exact column, and the outline lists one entry per machine.
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import { screenshot, waitFor, workspaceFile } from './helpers';
+
+suite('Diagnostics in VS Code', () => {
+  test('a bad machines file shows the error at the right range', async () => {
+    const uri = workspaceFile('bad.machines');
+    const text = '# maxJobs must be a number\nssh://nix@builder x86_64-linux - four 1\nssh://nix@other x86-64-linux\n';
+    await vscode.workspace.fs.writeFile(uri, Buffer.from(text));
+    const editor = await vscode.window.showTextDocument(uri);
+    assert.equal(editor.document.languageId, 'nix-machines');
+
+    const diagnostics = await waitFor('diagnostics on bad.machines', () => {
+      const found = vscode.languages.getDiagnostics(uri);
+      return found.length >= 2 ? found : undefined;
+    });
+    const error = diagnostics.find((d) => d.code === 'max-jobs-not-integer');
+    assert.ok(error, `max-jobs-not-integer among ${JSON.stringify(diagnostics.map((d) => d.code))}`);
+    assert.equal(error.severity, vscode.DiagnosticSeverity.Error);
+    assert.deepEqual([error.range.start.line, error.range.start.character, error.range.end.character], [1, 33, 37]);
+    assert.equal(editor.document.getText(error.range), 'four');
+
+    const warning = diagnostics.find((d) => d.code === 'unknown-system');
+    assert.ok(warning);
+    assert.equal(warning.severity, vscode.DiagnosticSeverity.Warning);
+    assert.equal(editor.document.getText(warning.range), 'x86-64-linux');
+
+    await vscode.commands.executeCommand('workbench.actions.view.problems');
+    await screenshot('diagnostics');
+  });
+
+  test('the outline has one symbol per machine, named by host', async () => {
+    const uri = workspaceFile('machines');
+    await vscode.window.showTextDocument(uri);
+    const symbols = await waitFor('document symbols', () =>
+      vscode.commands.executeCommand<vscode.DocumentSymbol[]>('vscode.executeDocumentSymbolProvider', uri),
+    );
+    assert.deepEqual(symbols.map((s) => s.name), ['nix@builder.example.org', 'mac-mini.local', 'pi@192.168.1.42']);
+  });
+});
