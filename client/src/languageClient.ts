@@ -27,6 +27,9 @@ export function createLanguageClient(
       { scheme: 'file', language },
       { scheme: 'untitled', language },
     ]),
+    // Included machines files, key files and nix.conf includes change on disk: the server
+    // checks the open documents again.
+    synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher('**/{machines,*.machines,nix.conf,*.conf}') },
     outputChannel: log,
     // The `nixBuilders.trace.server` setting turns on message tracing in the same channel.
     traceOutputChannel: log,
