@@ -1,7 +1,7 @@
 // The commands of the extension: each one a small function of what the user asked for.
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import { serverInfoRequest, type ServerInfo } from '../../server/src/protocol';
+import { serverInfoRequest, type BuilderMachine, type ServerInfo } from '../../server/src/protocol';
 
 /** Opens the machines file named by `nixBuilders.machinesFile` (default /etc/nix/machines). */
 export async function openMachinesFile(): Promise<void> {
@@ -32,4 +32,15 @@ export async function showServerInfo(client: LanguageClient, log: vscode.LogOutp
     `Nix Remote Builders language server ${info.version} is running (pid ${info.pid}, Node ${info.node}).`,
   );
   return info;
+}
+
+/** Opens the file a machine is written in, with the cursor on its line. */
+export async function revealMachine(machine: BuilderMachine): Promise<void> {
+  if (!machine.location) {
+    void vscode.window.showInformationMessage(`${machine.uri} is not written in a file (it comes from NIX_CONFIG or the command line).`);
+    return;
+  }
+  const { file, line, character } = machine.location;
+  const position = new vscode.Position(line, character);
+  await vscode.window.showTextDocument(vscode.Uri.file(file), { selection: new vscode.Range(position, position) });
 }

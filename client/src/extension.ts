@@ -3,37 +3,50 @@
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { productName } from '../../server/src/protocol';
-import { openMachinesFile, showServerInfo } from './commands';
+import { openMachinesFile, revealMachine, showServerInfo } from './commands';
 import { createLanguageClient } from './languageClient';
+import type { Node } from './tree/items';
 import { MachinesTree } from './tree/machinesTree';
 
 let client: LanguageClient | undefined;
 
-export async function activate(context: vscode.ExtensionContext): Promise<void> {
+/** What `activate` returns: other extensions and our VS Code tests read the view's content. */
+export interface NixBuildersApi {
+  machinesTree: MachinesTree;
+}
+
+export async function activate(context: vscode.ExtensionContext): Promise<NixBuildersApi> {
   const log = vscode.window.createOutputChannel(productName, { log: true });
   context.subscriptions.push(log);
-
-  const tree = new MachinesTree();
-  context.subscriptions.push(tree, vscode.window.createTreeView('nixBuilders.machines', { treeDataProvider: tree }));
+  log.info(`${productName} ${context.extension.packageJSON.version} activating`);
 
   client = createLanguageClient(context, log);
   const languageClient = client;
+  const started = languageClient.start().catch((error: unknown) => {
+    // The editor keeps working without the server; say why and where to look.
+    log.error(`The language server did not start: ${error instanceof Error ? error.message : String(error)}`);
+    void vscode.window
+      .showErrorMessage(`${productName}: the language server did not start. See the log for the cause.`, 'Show Log')
+      .then((choice) => choice && log.show());
+  });
+
+  const tree = new MachinesTree(languageClient, started, log);
+  const view = vscode.window.createTreeView('nixBuilders.machines', { treeDataProvider: tree, showCollapseAll: true });
   context.subscriptions.push(
+    tree,
+    view,
     vscode.commands.registerCommand('nixBuilders.openMachinesFile', openMachinesFile),
+    vscode.commands.registerCommand('nixBuilders.refresh', () => tree.refresh()),
+    vscode.commands.registerCommand('nixBuilders.revealMachine', async (target: Node | string) => {
+      const machine = typeof target === 'string' ? await tree.machine(target) : target.kind === 'machine' ? target.machine : undefined;
+      if (machine) await revealMachine(machine);
+    }),
     vscode.commands.registerCommand('nixBuilders.showLog', () => log.show()),
     vscode.commands.registerCommand('nixBuilders.restartServer', () => languageClient.restart()),
     vscode.commands.registerCommand('nixBuilders.serverInfo', () => showServerInfo(languageClient, log)),
   );
-
-  log.info(`${productName} ${context.extension.packageJSON.version} activating`);
-  try {
-    await client.start();
-  } catch (error) {
-    // The editor keeps working without the server; say why and where to look.
-    log.error(`The language server did not start: ${error instanceof Error ? error.message : String(error)}`);
-    void vscode.window.showErrorMessage(`${productName}: the language server did not start. See the log for the cause.`, 'Show Log')
-      .then((choice) => choice && log.show());
-  }
+  await started;
+  return { machinesTree: tree };
 }
 
 export async function deactivate(): Promise<void> {

@@ -1,7 +1,7 @@
 // The custom requests between the client and the language server. This is the one server
 // file the client imports (as vscode-eslint keeps its customMessages.ts): every request is
 // declared here once, with its parameter and result types, so both sides agree by type.
-import { RequestType0 } from 'vscode-languageserver-protocol';
+import { NotificationType0, RequestType0 } from 'vscode-languageserver-protocol';
 
 /** The extension's name for its own output channel, log lines and messages. */
 export const productName = 'Nix Remote Builders';
@@ -19,3 +19,64 @@ export interface ServerInfo {
 }
 
 export const serverInfoRequest = new RequestType0<ServerInfo, void>('nixBuilders/serverInfo');
+
+/** Where a machine is written, for "Reveal in file" (0-based line and character). */
+export interface MachineLocation {
+  file: string;
+  line: number;
+  character: number;
+}
+
+/** One builder as the Remote Builders view shows it. */
+export interface BuilderMachine {
+  /** Stable across refreshes while the line stays the same: keeps tree items expanded. */
+  id: string;
+  /** The store URI as Nix reads it (`ssh://` prepended to a bare host). */
+  uri: string;
+  /** `user@host` for lists. */
+  label: string;
+  systems: string[];
+  maxJobs: number;
+  speedFactor: number;
+  supportedFeatures: string[];
+  mandatoryFeatures: string[];
+  /** Column 8 is set: the host key is pinned in the line. */
+  hasHostKey: boolean;
+  /** Column 3, as written. */
+  sshKey: string | undefined;
+  /** False when Nix rejects the line: the whole list then fails for Nix. */
+  valid: boolean;
+  location: MachineLocation | undefined;
+}
+
+export type BuildersSourceKind = 'nix-conf' | 'nix-config-env' | 'default-machines' | 'workspace';
+
+/** A place builders come from: a nix.conf's builders setting, a machines file, NIX_CONFIG. */
+export interface BuildersSource {
+  id: string;
+  kind: BuildersSourceKind;
+  /** A short title: the file name, or NIX_CONFIG. */
+  label: string;
+  /** Why this source is here, in the user's words. */
+  description: string;
+  file: string | undefined;
+  /** Nix itself reads these builders (the workspace's machines files are shown, but Nix may not use them). */
+  usedByNix: boolean;
+  machines: BuilderMachine[];
+  /** Nix cannot read this source at all (e.g. a parse error): shown instead of machines. */
+  error: string | undefined;
+}
+
+export interface BuildersList {
+  sources: BuildersSource[];
+  /** The Nix the checks follow, e.g. "Nix 2.8.0 (installed)". */
+  nix: string;
+  /** Builds go through a nix-daemon, which connects as root. */
+  daemon: boolean;
+}
+
+/** The builders Nix would use here, plus the machines files of the workspace. */
+export const listBuildersRequest = new RequestType0<BuildersList, void>('nixBuilders/listBuilders');
+
+/** Sent by the server when a file the builders come from changed: the client lists again. */
+export const buildersChangedNotification = new NotificationType0('nixBuilders/buildersChanged');

@@ -10,10 +10,11 @@ import {
   type InitializeResult,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import { BuildersService } from './builders/buildersService';
 import { DocumentChecker } from './language/checker';
 import { SettingsCache } from './language/settings';
 import { documentSymbols } from './language/symbols';
-import { serverInfoRequest, type ServerInfo } from './protocol';
+import { listBuildersRequest, serverInfoRequest, type ServerInfo } from './protocol';
 import { extensionVersion } from './version';
 
 const connection = createConnection(ProposedFeatures.all);
@@ -22,9 +23,11 @@ const startedAt = Date.now();
 let clientPullsConfiguration = false;
 const settings = new SettingsCache(connection, () => clientPullsConfiguration);
 const checker = new DocumentChecker(connection, documents, settings);
+const builders = new BuildersService(connection, settings);
 
 connection.onInitialize((params): InitializeResult => {
   clientPullsConfiguration = params.capabilities.workspace?.configuration === true;
+  builders.setWorkspaceFolders(params.workspaceFolders);
   return {
     capabilities: {
       textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -43,10 +46,17 @@ connection.onInitialized(() => {
 connection.onDidChangeConfiguration(() => {
   settings.clear();
   void checker.recheckAll();
+  builders.changed();
 });
 
 // Included machines files, key files and nix.conf includes change on disk: check again.
-connection.onDidChangeWatchedFiles(() => void checker.recheckAll());
+connection.onDidChangeWatchedFiles(() => {
+  void checker.recheckAll();
+  builders.changed();
+});
+
+connection.onRequest(listBuildersRequest, () => builders.list());
+connection.onShutdown(() => builders.dispose());
 
 documents.onDidChangeContent(({ document }) => void checker.check(document));
 documents.onDidClose(({ document }) => void checker.close(document.uri));

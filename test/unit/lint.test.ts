@@ -545,3 +545,20 @@ test('every message says what to do: no message ends without advice', () => {
     assert.match(p.message, /\b(use|put|fix|remove|merge|did you mean|create|replace|move|write|add|chmod|ssh-keygen)\b/i, `${p.code}: ${p.message}`);
   }
 });
+
+describe('an @file after a space', () => {
+  test('is a machine named @file on Nix 2.8, not an include: a warning says to remove the space', () => {
+    const text = 'ssh://a x86_64-linux ; @/etc/nix/machines';
+    const { parsed, problems } = lint(text);
+    assert.deepEqual(parsed.machines.map((m) => m.columns.storeUri.text), ['ssh://a', '@/etc/nix/machines']);
+    const warning = one(problems, 'include-after-space');
+    assert.equal(at(text, warning.span), '@/etc/nix/machines');
+    assert.equal(problems.filter((p) => p.code === 'store-uri-unusable').length, 0, 'one warning, not two');
+  });
+
+  test('is an include on Nix 2.29 and later, which trims entries', () => {
+    const { parsed, problems } = lint('ssh://a x86_64-linux ; @/nonexistent/machines', contextFor(v(2, 29)));
+    assert.equal(parsed.machines.length, 1);
+    assert.equal(problems.filter((p) => p.code === 'include-after-space').length, 0);
+  });
+});

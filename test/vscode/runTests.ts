@@ -34,6 +34,10 @@ async function main(): Promise<number> {
       launchArgs: [workspace, `--user-data-dir=${join(runDir, 'user-data')}`, `--extensions-dir=${join(runDir, 'extensions')}`],
       extensionTestsEnv: {
         NIX_BUILDERS_TEST_RESULTS: join(root, 'test-results/vscode'),
+        // Nix's configuration as the extension will read it: ours, not the machine's.
+        NIX_CONF_DIR: join(root, 'test/fixtures/etc-nix'),
+        NIX_USER_CONF_FILES: join(runDir, 'no-user-nix.conf'),
+        NIX_CONFIG: '',
       },
     });
     return 0;

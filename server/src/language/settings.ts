@@ -17,15 +17,17 @@ export class SettingsCache {
     private readonly clientCanPull: () => boolean,
   ) {}
 
-  get(uri: string): Promise<ServerSettings> {
+  /** The settings for a document, or the window's when `uri` is undefined. */
+  get(uri: string | undefined): Promise<ServerSettings> {
     if (!this.clientCanPull()) return Promise.resolve(defaultSettings);
-    let settings = this.byDocument.get(uri);
+    const key = uri ?? '';
+    let settings = this.byDocument.get(key);
     if (!settings) {
       settings = this.connection.workspace
-        .getConfiguration({ scopeUri: uri, section: 'nixBuilders' })
+        .getConfiguration(uri === undefined ? { section: 'nixBuilders' } : { scopeUri: uri, section: 'nixBuilders' })
         .then((value: Partial<ServerSettings> | null) => ({ ...defaultSettings, ...(value ?? {}) }))
         .catch(() => defaultSettings);
-      this.byDocument.set(uri, settings);
+      this.byDocument.set(key, settings);
     }
     return settings;
   }

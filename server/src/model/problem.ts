@@ -76,6 +76,8 @@ export const problemSeverities = {
   'host-starts-with-dash': 'warning',
   /** A store URI Nix cannot build on (a binary cache, this machine's own store, an unknown scheme). Data: `suggestion` for a misspelt scheme. */
   'store-uri-unusable': 'warning',
+  /** ` @file` after a space (Nix < 2.29): a machine named `@file`, not an include. */
+  'include-after-space': 'warning',
   /** `host:port` before Nix 2.31: ssh gets `host:port` as the host name. */
   'port-in-uri': 'warning',
   /** Column 7 (mandatoryFeatures) is set: only derivations requiring all of them go to this machine. */

@@ -64,6 +64,17 @@ const needSsh = 'Use ssh://user@host or ssh-ng://user@host for a remote builder.
 export function lintStoreUri(machine: Machine, context: LintContext): Problem[] {
   const column = machine.columns.storeUri;
   const uri = machine.storeUri;
+  if (column.text.startsWith('@') && !context.rules.splitLinesFirst) {
+    // `a ; @file`: before 2.29 Nix does not trim entries, so the `@` after the space is not an
+    // include but a machine whose URI is a path. A classic when joining lines with `;`.
+    return [
+      problem(
+        'include-after-space',
+        column.span,
+        `Nix ${majorMinor(context.version)} reads '${column.text}' as a machine, not as an include: '@' includes a file only as the very first character of an entry, and here a space comes before it. Remove the spaces between ';' (or the line start) and '@'. Nix 2.29 and later trim entries.`,
+      ),
+    ];
+  }
   const parts = readColumnUri(column);
 
   switch (parts.kind) {

@@ -1,0 +1,162 @@
+// The builders Nix would use on this machine, each with the file and line it is written on:
+// the `builders` setting of the nix.conf chain (the last one applied wins), else the default
+// `@/etc/nix/machines`; followed by the machines files of the workspace, which Nix only uses
+// when a nix.conf points at them.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parseBuilders, type Machine, type ParsedBuilders } from '../model/machines';
+import { parseNixConf, type ConfSetting } from '../model/nixConf';
+import { machineLabel } from '../model/storeUri';
+import type { BuilderMachine, BuildersSource } from '../protocol';
+import { readFileAsNixDoes } from '../language/readFile';
+import { positionAt } from '../language/positions';
+import type { NixTarget } from '../language/target';
+import { confSources, defaultBuilders, type ConfSource } from './configChain';
+import { findMachinesFiles } from './workspaceMachines';
+
+/** A machine the probes and the selector work on, with the view's description of it. */
+export interface Builder {
+  info: BuilderMachine;
+  machine: Machine;
+}
+
+export interface EffectiveBuilders {
+  sources: BuildersSource[];
+  /** Every builder of every source, by id. */
+  builders: Map<string, Builder>;
+}
+
+interface Text {
+  file: string | undefined;
+  text: string;
+}
+
+function textOf(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Describes `machine`; `outer` is the text its spans are in when it is not from an `@file`. */
+function describe(machine: Machine, outer: Text, sourceId: string, index: number): BuilderMachine {
+  const file = machine.file ?? outer.file;
+  const text = machine.file ? textOf(machine.file) : outer.text;
+  const position = text === undefined ? undefined : positionAt(text, machine.rowSpan.start);
+  // The id follows the line's content, not its number, so unrelated edits keep items stable.
+  const id = `${sourceId}#${createHash('sha1').update(`${file}\0${machine.row}\0${index}`).digest('hex').slice(0, 12)}`;
+  return {
+    id,
+    uri: machine.storeUri,
+    label: machineLabel(machine.storeUri),
+    systems: machine.systems,
+    maxJobs: machine.maxJobs,
+    speedFactor: machine.speedFactor,
+    supportedFeatures: machine.supportedFeatures,
+    mandatoryFeatures: machine.mandatoryFeatures,
+    hasHostKey: machine.publicHostKey !== undefined,
+    sshKey: machine.sshKey,
+    valid: machine.valid,
+    location: file && position ? { file, line: position.line, character: position.character } : undefined,
+  };
+}
+
+function firstError(parsed: ParsedBuilders): string | undefined {
+  const error = parsed.problems.find((p) => p.severity === 'error');
+  return error ? (error.nixMessage ?? error.message) : undefined;
+}
+
+function source(
+  base: Omit<BuildersSource, 'machines' | 'error'>,
+  parsed: ParsedBuilders,
+  outer: Text,
+  all: Map<string, Builder>,
+): BuildersSource {
+  const machines = parsed.machines.map((machine, index) => {
+    const info = describe(machine, outer, base.id, index);
+    all.set(info.id, { info, machine });
+    return info;
+  });
+  return { ...base, machines, error: firstError(parsed) };
+}
+
+/** The `builders` setting Nix ends up with across the nix.conf chain, and the text it is in. */
+function lastBuildersSetting(target: NixTarget, sources: ConfSource[]): { setting: ConfSetting; from: ConfSource; outer: Text } | undefined {
+  let found: { setting: ConfSetting; from: ConfSource; outer: Text } | undefined;
+  for (const from of sources) {
+    const text = from.path === undefined ? from.text : textOf(from.path);
+    if (text === undefined) continue;
+    const conf = parseNixConf(text, target.rules, { readFile: readFileAsNixDoes, localSystem: target.localSystem, ...(from.path ? { path: from.path } : {}) });
+    if (conf.builders) {
+      const settingFile = conf.builders.file ?? from.path;
+      const outerText = conf.builders.file ? (textOf(conf.builders.file) ?? '') : text;
+      found = { setting: conf.builders, from, outer: { file: settingFile, text: outerText } };
+    }
+  }
+  return found;
+}
+
+export function effectiveBuilders(target: NixTarget, workspaceFolders: string[], env: NodeJS.ProcessEnv = process.env): EffectiveBuilders {
+  const all = new Map<string, Builder>();
+  const sources: BuildersSource[] = [];
+  const options = { readFile: readFileAsNixDoes, localSystem: target.localSystem };
+
+  const chain = confSources(env);
+  const fromConf = lastBuildersSetting(target, chain);
+  if (fromConf?.setting.builders) {
+    const where = fromConf.outer.file ?? fromConf.from.name;
+    sources.push(
+      source(
+        {
+          id: `conf:${where}`,
+          kind: fromConf.from.path === undefined ? 'nix-config-env' : 'nix-conf',
+          label: fromConf.from.path === undefined ? 'NIX_CONFIG' : where,
+          description: `builders = ${fromConf.setting.value}`,
+          file: fromConf.outer.file,
+          usedByNix: true,
+        },
+        fromConf.setting.builders,
+        fromConf.outer,
+        all,
+      ),
+    );
+  } else {
+    // No nix.conf sets builders: Nix reads its default, `@/etc/nix/machines`.
+    const parsed = parseBuilders(defaultBuilders, target.rules, options);
+    sources.push(
+      source(
+        {
+          id: 'default',
+          kind: 'default-machines',
+          label: defaultBuilders.slice(1),
+          description: 'the default: no nix.conf sets builders',
+          file: defaultBuilders.slice(1),
+          usedByNix: true,
+        },
+        parsed,
+        { file: undefined, text: defaultBuilders },
+        all,
+      ),
+    );
+  }
+
+  const alreadyShown = new Set(sources.flatMap((s) => s.machines.map((m) => m.location?.file)).filter(Boolean));
+  for (const folder of workspaceFolders) {
+    for (const file of findMachinesFiles(folder)) {
+      if (alreadyShown.has(file)) continue;
+      const text = textOf(file);
+      if (text === undefined) continue;
+      const parsed = parseBuilders(text, target.rules, { ...options, path: file });
+      sources.push(
+        source(
+          { id: `workspace:${file}`, kind: 'workspace', label: file, description: 'a machines file in the workspace; Nix uses it only if nix.conf includes it', file, usedByNix: false },
+          parsed,
+          { file, text },
+          all,
+        ),
+      );
+    }
+  }
+  return { sources, builders: all };
+}

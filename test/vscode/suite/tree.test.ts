@@ -1,0 +1,59 @@
+// The Remote Builders view as the user sees it: the builders of the nix.conf Nix reads (here the
+// test's NIX_CONF_DIR), then the machines files of the workspace, each machine with its line.
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import type { NixBuildersApi } from '../../../client/src/extension';
+import type { Node } from '../../../client/src/tree/items';
+import { extensionId, screenshot, waitFor } from './helpers';
+
+async function api(): Promise<NixBuildersApi> {
+  const extension = vscode.extensions.getExtension<NixBuildersApi>(extensionId);
+  assert.ok(extension);
+  return extension.activate();
+}
+
+function labelOf(item: vscode.TreeItem): string {
+  return typeof item.label === 'string' ? item.label : (item.label?.label ?? '');
+}
+
+suite('The Remote Builders view', () => {
+  test('groups machines by source: nix.conf first, then the workspace machines file', async () => {
+    const { machinesTree } = await api();
+    machinesTree.refresh();
+    const sources = await waitFor('sources in the view', async () => {
+      const nodes = await machinesTree.getChildren();
+      return nodes.length >= 2 ? nodes : undefined;
+    });
+    const items = sources.map((node) => machinesTree.getTreeItem(node));
+    const conf = items[0];
+    const workspace = items.find((item) => item.resourceUri?.path.endsWith('/workspace/machines'));
+    assert.equal(labelOf(conf!), 'nix.conf');
+    assert.match(String(conf!.description), /^2 machines · .*\/test\/fixtures\/etc-nix$/);
+    assert.ok(workspace, `the workspace machines file among ${items.map(labelOf).join(', ')}`);
+    assert.match(String(workspace!.description), /^3 machines, not used by Nix · \/.*\/workspace$/);
+
+    const machines = (await machinesTree.getChildren(sources[0])).map((node) => machinesTree.getTreeItem(node));
+    assert.deepEqual(machines.map(labelOf), ['nix@conf-builder.example.org', 'aarch64-box']);
+    assert.equal(machines[0]!.description, 'x86_64-linux · 2 jobs · speed 1');
+    assert.match(String(machines[0]!.contextValue), /hasLocation/);
+  });
+
+  test('Reveal in File opens the line the machine is written on', async () => {
+    const { machinesTree } = await api();
+    const sources = await machinesTree.getChildren();
+    const workspace = sources.find((node) => node.kind === 'source' && node.source.file?.endsWith('/workspace/machines'));
+    const [, second] = await machinesTree.getChildren(workspace);
+    await vscode.commands.executeCommand('nixBuilders.revealMachine', second as Node);
+    const editor = await waitFor('the machines file in an editor', () =>
+      vscode.window.activeTextEditor?.document.uri.path.endsWith('/machines') ? vscode.window.activeTextEditor : undefined,
+    );
+    assert.equal(editor.selection.active.line, 3);
+    assert.match(editor.document.lineAt(3).text, /^ssh-ng:\/\/mac-mini\.local/);
+  });
+
+  test('the view with its builders (screenshot)', async () => {
+    await vscode.commands.executeCommand('nixBuilders.machines.focus');
+    await vscode.commands.executeCommand('workbench.action.closePanel');
+    await screenshot('remote-builders-view');
+  });
+});
