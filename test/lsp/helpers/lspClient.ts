@@ -38,8 +38,8 @@ export class LspClient {
   private versions = new Map<string, number>();
   stderr = '';
 
-  constructor() {
-    this.process = spawn(process.execPath, [serverPath, '--stdio']);
+  constructor(env: NodeJS.ProcessEnv = process.env) {
+    this.process = spawn(process.execPath, [serverPath, '--stdio'], { env });
     this.process.stderr.on('data', (chunk) => (this.stderr += chunk));
     this.connection = createProtocolConnection(new StreamMessageReader(this.process.stdout), new StreamMessageWriter(this.process.stdin));
     this.connection.onRequest(ConfigurationRequest.type, (params) => params.items.map(() => this.settings));
@@ -53,12 +53,13 @@ export class LspClient {
     this.connection.listen();
   }
 
-  static async start(): Promise<LspClient> {
-    const client = new LspClient();
+  /** `env` is the server's environment (NIX_CONF_DIR, HOME, …); `folders` the workspace folders. */
+  static async start(options: { env?: NodeJS.ProcessEnv; folders?: string[] } = {}): Promise<LspClient> {
+    const client = new LspClient(options.env);
     await client.connection.sendRequest(InitializeRequest.type, {
       processId: process.pid,
       rootUri: null,
-      workspaceFolders: null,
+      workspaceFolders: options.folders ? options.folders.map((folder) => ({ uri: pathToFileURL(folder).toString(), name: folder })) : null,
       capabilities: { workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: true } }, textDocument: { documentSymbol: { hierarchicalDocumentSymbolSupport: true } } },
     });
     await client.connection.sendNotification(InitializedNotification.type, {});
