@@ -11,9 +11,13 @@ export interface StoreUriParts {
   port: string | undefined;
   /** Store settings from `?name=value&…`. */
   params: Record<string, string>;
-  /** Where the host starts and ends in the URI text (for ranges). */
+  /** Offsets in the URI text, for ranges: `[user@]host[:port]` runs from authorityStart to authorityEnd. */
+  authorityStart: number;
+  authorityEnd: number;
   hostStart: number;
   hostEnd: number;
+  /** Where the port's digits start (after the `:`); undefined without a port. */
+  portStart: number | undefined;
 }
 
 export function parseStoreUri(uri: string): StoreUriParts {
@@ -53,7 +57,19 @@ export function parseStoreUri(uri: string): StoreUriParts {
     }
   }
   if (hostStart < authorityStart) hostStart = authorityStart;
-  return { scheme, user, host: hostText, port, params, hostStart, hostEnd: hostStart + hostText.length };
+  const hostEnd = hostStart + hostText.length;
+  return {
+    scheme,
+    user,
+    host: hostText,
+    port,
+    params,
+    authorityStart,
+    authorityEnd,
+    hostStart,
+    hostEnd,
+    portStart: port === undefined ? undefined : hostEnd + 1,
+  };
 }
 
 /** A short name for a machine in lists and symbols: `user@host` or `host`. */

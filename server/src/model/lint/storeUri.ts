@@ -7,6 +7,7 @@ import { storeUriAsNixReadsIt, type Column, type Machine } from '../machines';
 import { versionRuleTable } from '../nixVersion';
 import { subPiece, type Piece } from '../nixStrings';
 import { nearest } from '../nearest';
+import { parseStoreUri } from '../storeUri';
 import type { LintContext } from './index';
 import { majorMinor, placeInOrigin } from './place';
 
@@ -37,24 +38,12 @@ function readColumnUri(column: Column): ColumnUri {
     return { kind: 'unknown-scheme', scheme };
   }
   // Nix cuts the store parameters off at `?`; the rest is what it hands ssh as `[user@]host`.
-  const start = implicitSsh ? 0 : separator + 3;
-  const query = text.indexOf('?', start);
-  const authority = subPiece(column, start, query < 0 ? text.length : query);
-  const at = authority.text.lastIndexOf('@'); // ssh splits `user@host` at the last `@`
-  const user = at < 0 ? undefined : subPiece(authority, 0, at);
-  const host = subPiece(authority, at + 1);
-  let hostName = host;
-  let port: Piece | undefined;
-  const bracketed = /^\[[^\]]*\]:/.exec(host.text); // [::1]:22
-  if (bracketed !== null) {
-    hostName = subPiece(host, 0, bracketed[0].length - 1);
-    port = subPiece(host, bracketed[0].length);
-  } else if (host.text.split(':').length === 2) {
-    // One colon is host:port; more are a bare IPv6 address.
-    const colon = host.text.indexOf(':');
-    hostName = subPiece(host, 0, colon);
-    port = subPiece(host, colon + 1);
-  }
+  const uri = parseStoreUri(text);
+  const authority = subPiece(column, uri.authorityStart, uri.authorityEnd);
+  const user = uri.user === undefined ? undefined : subPiece(column, uri.authorityStart, uri.authorityStart + uri.user.length);
+  const host = subPiece(column, uri.hostStart, uri.authorityEnd); // with its `:port`
+  const hostName = subPiece(column, uri.hostStart, uri.hostEnd);
+  const port = uri.portStart === undefined ? undefined : subPiece(column, uri.portStart, uri.authorityEnd);
   return { kind: 'ssh', scheme, authority, user, host, hostName, port };
 }
 
