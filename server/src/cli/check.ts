@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { detectLocalNix } from '../builders/localNix';
 import { confSources, defaultBuilders } from '../builders/configChain';
-import type { Problem } from '../model/problem';
+import { messageInItsFile, type Problem } from '../model/problem';
 import { analyze, type DocumentKind } from '../language/analysis';
 import { positionAt } from '../language/positions';
 import { nixTarget, type NixTarget } from '../language/target';
@@ -43,7 +43,7 @@ function findingOf(problem: Problem, file: string, text: string): Finding {
   }
   const start = positionAt(whereText, span.start);
   const end = positionAt(whereText, span.end);
-  const message = where === file && problem.file ? `In ${problem.file}: ${problem.message}` : problem.message;
+  const message = where === file ? problem.message : messageInItsFile(problem);
   return {
     file: where,
     line: start.line + 1,

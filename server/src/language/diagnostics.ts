@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { DiagnosticSeverity, type Diagnostic, type DiagnosticRelatedInformation } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import type { Problem, Severity } from '../model/problem';
+import { messageInItsFile, type Problem, type Severity } from '../model/problem';
 import { rangeOfSpan } from './positions';
 
 export const diagnosticSource = 'nix-builders';
@@ -23,7 +23,7 @@ export function toDiagnostic(problem: Problem, document: TextDocument): Diagnost
     severity: severities[problem.severity],
     code: problem.code,
     source: diagnosticSource,
-    message: problem.file ? `In ${problem.file}: ${problem.message}` : problem.message,
+    message: problem.message,
   };
   const related = relatedInIncludedFile(problem);
   if (related) diagnostic.relatedInformation = [related];
@@ -41,6 +41,6 @@ function relatedInIncludedFile(problem: Problem): DiagnosticRelatedInformation |
   }
   return {
     location: { uri: pathToFileURL(problem.file).toString(), range: rangeOfSpan(text, problem.fileSpan) },
-    message: problem.message,
+    message: messageInItsFile(problem),
   };
 }

@@ -137,3 +137,9 @@ export function problem(
   if (data !== undefined) result.data = data;
   return result;
 }
+
+/** The message as it reads at its place in the included file (without the "In FILE:" lead). */
+export function messageInItsFile(p: Problem): string {
+  const lead = p.file === undefined ? '' : `In ${p.file}: `;
+  return lead && p.message.startsWith(lead) ? p.message.slice(lead.length) : p.message;
+}
