@@ -2,7 +2,7 @@
 // the commands together, and does nothing else. The work lives in the language server.
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import { productName } from '../../server/src/protocol';
+import { productName, setTrustedNotification } from '../../server/src/protocol';
 import { openMachinesFile, revealMachine, showServerInfo } from './commands';
 import { createLanguageClient } from './languageClient';
 import type { Node } from './tree/items';
@@ -29,6 +29,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<NixBui
       .showErrorMessage(`${productName}: the language server did not start. See the log for the cause.`, 'Show Log')
       .then((choice) => choice && log.show());
   });
+
+  // Trust granted later (the banner's "Trust"): the server may now use SSH.
+  context.subscriptions.push(
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      void started.then(() => languageClient.sendNotification(setTrustedNotification, { trusted: true }));
+    }),
+  );
 
   const tree = new MachinesTree(languageClient, started, log);
   const view = vscode.window.createTreeView('nixBuilders.machines', { treeDataProvider: tree, showCollapseAll: true });

@@ -7,7 +7,7 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
 } from 'vscode-languageclient/node';
-import { productName } from '../../server/src/protocol';
+import { productName, type InitializationOptions } from '../../server/src/protocol';
 
 /** The languages the server handles: machines files and nix.conf (for its `builders` line). */
 export const serverLanguages = ['nix-machines', 'nix-conf'] as const;
@@ -30,6 +30,8 @@ export function createLanguageClient(
     // Included machines files, key files and nix.conf includes change on disk: the server
     // checks the open documents again.
     synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher('**/{machines,*.machines,nix.conf,*.conf}') },
+    // In an untrusted workspace the server checks files but connects nowhere (no ssh -G, no SSH).
+    initializationOptions: { trusted: vscode.workspace.isTrusted } satisfies InitializationOptions,
     outputChannel: log,
     // The `nixBuilders.trace.server` setting turns on message tracing in the same channel.
     traceOutputChannel: log,

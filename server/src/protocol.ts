@@ -1,7 +1,7 @@
 // The custom requests between the client and the language server. This is the one server
 // file the client imports (as vscode-eslint keeps its customMessages.ts): every request is
 // declared here once, with its parameter and result types, so both sides agree by type.
-import { NotificationType0, RequestType0 } from 'vscode-languageserver-protocol';
+import { NotificationType, NotificationType0, RequestType0 } from 'vscode-languageserver-protocol';
 
 /** The extension's name for its own output channel, log lines and messages. */
 export const productName = 'Nix Remote Builders';
@@ -80,3 +80,18 @@ export const listBuildersRequest = new RequestType0<BuildersList, void>('nixBuil
 
 /** Sent by the server when a file the builders come from changed: the client lists again. */
 export const buildersChangedNotification = new NotificationType0('nixBuilders/buildersChanged');
+
+/**
+ * What the client passes as `initializationOptions`. `trusted` is VS Code's workspace trust:
+ * without it (or when absent) the server makes no SSH connection and runs no `ssh -G`.
+ */
+export interface InitializationOptions {
+  trusted?: boolean;
+}
+
+/** Sent by the client when the workspace's trust changes (`workspace.onDidGrantWorkspaceTrust`). */
+export interface SetTrustedParams {
+  trusted: boolean;
+}
+
+export const setTrustedNotification = new NotificationType<SetTrustedParams>('nixBuilders/setTrusted');

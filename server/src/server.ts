@@ -2,6 +2,7 @@
 // else. `createConnection` picks the transport from the command line, so the same file runs
 // over IPC from the VS Code client and as `node dist/server.js --stdio` for any other editor.
 import {
+  CodeActionKind,
   createConnection,
   DidChangeConfigurationNotification,
   ProposedFeatures,
@@ -12,9 +13,10 @@ import {
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { BuildersService } from './builders/buildersService';
 import { DocumentChecker } from './language/checker';
+import { EditingFeatures, pinHostKeyCommand } from './language/editing';
 import { SettingsCache } from './language/settings';
 import { documentSymbols } from './language/symbols';
-import { listBuildersRequest, serverInfoRequest, type ServerInfo } from './protocol';
+import { listBuildersRequest, serverInfoRequest, setTrustedNotification, type ServerInfo } from './protocol';
 import { extensionVersion } from './version';
 
 const connection = createConnection(ProposedFeatures.all);
@@ -24,14 +26,24 @@ let clientPullsConfiguration = false;
 const settings = new SettingsCache(connection, () => clientPullsConfiguration);
 const checker = new DocumentChecker(connection, documents, settings);
 const builders = new BuildersService(connection, settings);
+const editing = new EditingFeatures(connection, documents, checker, settings);
 
 connection.onInitialize((params): InitializeResult => {
   clientPullsConfiguration = params.capabilities.workspace?.configuration === true;
   builders.setWorkspaceFolders(params.workspaceFolders);
+  editing.initialize(params.capabilities, params.initializationOptions);
   return {
     capabilities: {
       textDocumentSync: TextDocumentSyncKind.Incremental,
       documentSymbolProvider: true,
+      completionProvider: { triggerCharacters: [' ', ',', '/', '@'] },
+      hoverProvider: true,
+      codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, CodeActionKind.RefactorRewrite] },
+      documentFormattingProvider: true,
+      documentRangeFormattingProvider: true,
+      documentLinkProvider: { resolveProvider: false },
+      inlayHintProvider: true,
+      executeCommandProvider: { commands: [pinHostKeyCommand] },
     },
     serverInfo: { name: 'nix-remote-builders', version: extensionVersion },
   };
@@ -47,6 +59,7 @@ connection.onDidChangeConfiguration(() => {
   settings.clear();
   void checker.recheckAll();
   builders.changed();
+  editing.configurationChanged();
 });
 
 // Included machines files, key files and nix.conf includes change on disk: check again.
@@ -60,6 +73,18 @@ connection.onShutdown(() => builders.dispose());
 
 documents.onDidChangeContent(({ document }) => void checker.check(document));
 documents.onDidClose(({ document }) => void checker.close(document.uri));
+
+// Editing: completion, hover, quick fixes, formatting, links, inlay hints, "pin host key".
+connection.onCompletion((params) => editing.completion(params));
+connection.onHover((params) => editing.hover(params));
+connection.onCodeAction((params) => editing.codeActions(params));
+connection.onDocumentFormatting((params) => editing.formatDocument(params));
+connection.onDocumentRangeFormatting((params) => editing.formatRange(params));
+connection.onDocumentLinks((params) => editing.documentLinks(params));
+connection.languages.inlayHint.on((params) => editing.inlayHints(params));
+connection.onExecuteCommand((params) => editing.executeCommand(params));
+// The client says whether the workspace is trusted: no SSH connection and no `ssh -G` until it is.
+connection.onNotification(setTrustedNotification, ({ trusted }) => editing.setTrusted(trusted));
 
 connection.onDocumentSymbol(async ({ textDocument }) => {
   const document = documents.get(textDocument.uri);

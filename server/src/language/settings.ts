@@ -5,6 +5,10 @@ import type { Connection } from 'vscode-languageserver';
 export interface ServerSettings {
   /** `auto` or a Nix version such as `2.8`. */
   nixVersion: string;
+  /** `nixBuilders.sshConfigFile`: an ssh config used instead of ~/.ssh/config (like `ssh -F`). */
+  sshConfigFile?: string;
+  /** `nixBuilders.inlayHints.enabled`. */
+  inlayHints?: { enabled?: boolean };
 }
 
 export const defaultSettings: ServerSettings = { nixVersion: 'auto' };

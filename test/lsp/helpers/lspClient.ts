@@ -5,23 +5,49 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
+  ApplyWorkspaceEditRequest,
+  CodeActionRequest,
+  CompletionRequest,
   ConfigurationRequest,
   createProtocolConnection,
   DidChangeConfigurationNotification,
   DidChangeTextDocumentNotification,
   DidCloseTextDocumentNotification,
   DidOpenTextDocumentNotification,
+  DocumentFormattingRequest,
+  DocumentLinkRequest,
+  DocumentRangeFormattingRequest,
   DocumentSymbolRequest,
+  ExecuteCommandRequest,
   ExitNotification,
+  HoverRequest,
+  InlayHintRequest,
   InitializedNotification,
   InitializeRequest,
   PublishDiagnosticsNotification,
   RegistrationRequest,
+  ShowMessageNotification,
+  ShowMessageRequest,
   ShutdownRequest,
   StreamMessageReader,
   StreamMessageWriter,
+  type ApplyWorkspaceEditParams,
+  type ClientCapabilities,
+  type CodeAction,
+  type Command,
+  type CompletionItem,
+  type CompletionList,
   type Diagnostic,
+  type DocumentLink,
   type DocumentSymbol,
+  type Hover,
+  type InlayHint,
+  type MessageActionItem,
+  type Position,
+  type Range,
+  type ShowMessageParams,
+  type ShowMessageRequestParams,
+  type TextEdit,
   type ProtocolConnection,
   type PublishDiagnosticsParams,
 } from 'vscode-languageserver-protocol/node';
@@ -37,6 +63,13 @@ export class LspClient {
   private readonly waiters: (() => void)[] = [];
   private versions = new Map<string, number>();
   stderr = '';
+  /** How the test answers `window/showMessageRequest` (default: dismiss). */
+  answerMessage: (params: ShowMessageRequestParams) => MessageActionItem | null = () => null;
+  /** Every `window/showMessageRequest` and `window/showMessage` the server sent. */
+  readonly messageRequests: ShowMessageRequestParams[] = [];
+  readonly messages: ShowMessageParams[] = [];
+  /** Every `workspace/applyEdit` the server sent (answered as applied). */
+  readonly appliedEdits: ApplyWorkspaceEditParams[] = [];
 
   constructor(env: NodeJS.ProcessEnv = process.env) {
     this.process = spawn(process.execPath, [serverPath, '--stdio'], { env });
@@ -44,6 +77,15 @@ export class LspClient {
     this.connection = createProtocolConnection(new StreamMessageReader(this.process.stdout), new StreamMessageWriter(this.process.stdin));
     this.connection.onRequest(ConfigurationRequest.type, (params) => params.items.map(() => this.settings));
     this.connection.onRequest(RegistrationRequest.type, () => undefined);
+    this.connection.onRequest(ShowMessageRequest.type, (params) => {
+      this.messageRequests.push(params);
+      return this.answerMessage(params);
+    });
+    this.connection.onNotification(ShowMessageNotification.type, (params) => void this.messages.push(params));
+    this.connection.onRequest(ApplyWorkspaceEditRequest.type, (params) => {
+      this.appliedEdits.push(params);
+      return { applied: true };
+    });
     this.connection.onNotification(PublishDiagnosticsNotification.type, (params) => {
       const list = this.published.get(params.uri) ?? [];
       list.push(params);
@@ -54,13 +96,31 @@ export class LspClient {
   }
 
   /** `env` is the server's environment (NIX_CONF_DIR, HOME, …); `folders` the workspace folders. */
-  static async start(options: { env?: NodeJS.ProcessEnv; folders?: string[] } = {}): Promise<LspClient> {
+  /** `initializationOptions` (e.g. `{ trusted: true }`) and `capabilities` are merged into the defaults. */
+  static async start(
+    options: { env?: NodeJS.ProcessEnv; folders?: string[]; initializationOptions?: unknown; capabilities?: ClientCapabilities } = {},
+  ): Promise<LspClient> {
     const client = new LspClient(options.env);
     await client.connection.sendRequest(InitializeRequest.type, {
       processId: process.pid,
       rootUri: null,
       workspaceFolders: options.folders ? options.folders.map((folder) => ({ uri: pathToFileURL(folder).toString(), name: folder })) : null,
-      capabilities: { workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: true } }, textDocument: { documentSymbol: { hierarchicalDocumentSymbolSupport: true } } },
+      capabilities: {
+        workspace: {
+          configuration: true,
+          didChangeConfiguration: { dynamicRegistration: true },
+          workspaceEdit: { documentChanges: true, resourceOperations: ['create'] },
+          ...options.capabilities?.workspace,
+        },
+        textDocument: {
+          documentSymbol: { hierarchicalDocumentSymbolSupport: true },
+          completion: { completionItem: { snippetSupport: true } },
+          codeAction: { codeActionLiteralSupport: { codeActionKind: { valueSet: ['quickfix', 'refactor'] } }, disabledSupport: true },
+          ...options.capabilities?.textDocument,
+        },
+        window: { showMessage: {} },
+      },
+      ...(options.initializationOptions !== undefined ? { initializationOptions: options.initializationOptions } : {}),
     });
     await client.connection.sendNotification(InitializedNotification.type, {});
     return client;
@@ -117,6 +177,40 @@ export class LspClient {
 
   async symbols(uri: string): Promise<DocumentSymbol[]> {
     return (await this.connection.sendRequest(DocumentSymbolRequest.type, { textDocument: { uri } })) as DocumentSymbol[];
+  }
+
+  async completion(uri: string, position: Position): Promise<CompletionItem[]> {
+    const result = await this.connection.sendRequest(CompletionRequest.type, { textDocument: { uri }, position });
+    return Array.isArray(result) ? result : (result as CompletionList | null)?.items ?? [];
+  }
+
+  async hover(uri: string, position: Position): Promise<Hover | null> {
+    return this.connection.sendRequest(HoverRequest.type, { textDocument: { uri }, position });
+  }
+
+  async codeActions(uri: string, range: Range, diagnostics: Diagnostic[]): Promise<CodeAction[]> {
+    const result = await this.connection.sendRequest(CodeActionRequest.type, { textDocument: { uri }, range, context: { diagnostics } });
+    return (result ?? []).filter((a): a is CodeAction => !('command' in a && typeof a.command === 'string'));
+  }
+
+  async formatting(uri: string): Promise<TextEdit[]> {
+    return (await this.connection.sendRequest(DocumentFormattingRequest.type, { textDocument: { uri }, options: { tabSize: 2, insertSpaces: true } })) ?? [];
+  }
+
+  async rangeFormatting(uri: string, range: Range): Promise<TextEdit[]> {
+    return (await this.connection.sendRequest(DocumentRangeFormattingRequest.type, { textDocument: { uri }, range, options: { tabSize: 2, insertSpaces: true } })) ?? [];
+  }
+
+  async documentLinks(uri: string): Promise<DocumentLink[]> {
+    return (await this.connection.sendRequest(DocumentLinkRequest.type, { textDocument: { uri } })) ?? [];
+  }
+
+  async inlayHints(uri: string, range: Range): Promise<InlayHint[]> {
+    return (await this.connection.sendRequest(InlayHintRequest.type, { textDocument: { uri }, range })) ?? [];
+  }
+
+  async executeCommand(command: Command): Promise<unknown> {
+    return this.connection.sendRequest(ExecuteCommandRequest.type, { command: command.command, arguments: command.arguments ?? [] });
   }
 
   async stop(): Promise<void> {

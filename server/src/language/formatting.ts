@@ -1,0 +1,110 @@
+// Formatting that never changes what Nix reads. A machines file becomes a table: each line that
+// holds exactly one machine has its columns padded to the widest of the document, with its
+// comment kept after one space. Lines whose meaning could change with their whitespace are left
+// exactly as they are: lines with `;` (Nix 2.8 ends a `#` comment at `;`), `@file` lines, comment
+// and blank lines (an entry of spaces before `#` is an error on Nix 2.8). Only whitespace between
+// columns changes, and Nix splits columns on any whitespace, so the columns stay the same.
+// In nix.conf, Nix re-joins a line's tokens with single spaces before it reads the value: setting
+// and include lines get single spaces (`name = value # comment`), their tokens untouched.
+import { nixWhitespace, tokenize, type Piece } from '../model/nixStrings';
+
+/** A replacement in the text, as offsets. */
+export interface TextChange {
+  start: number;
+  end: number;
+  newText: string;
+}
+
+interface Line {
+  /** From the line's first character to before its `\r\n` / `\n` (a final `\r` stays out). */
+  start: number;
+  end: number;
+}
+
+function linesOf(text: string): Line[] {
+  const lines: Line[] = [];
+  let start = 0;
+  for (;;) {
+    const newline = text.indexOf('\n', start);
+    const end = newline < 0 ? text.length : newline;
+    lines.push({ start, end: end > start && text[end - 1] === '\r' ? end - 1 : end });
+    if (newline < 0) return lines;
+    start = newline + 1;
+  }
+}
+
+const width = (s: string) => [...s].length;
+
+interface Row {
+  line: Line;
+  columns: string[];
+  comment: string | undefined;
+}
+
+/** A line that is one machine entry and nothing Nix could read differently; else undefined. */
+function machineRow(text: string, line: Line): Row | undefined {
+  const content = text.slice(line.start, line.end);
+  if (content.includes(';')) return undefined;
+  const hash = content.indexOf('#');
+  const body = hash < 0 ? content : content.slice(0, hash);
+  const columns = tokenize(body, nixWhitespace).map((p) => p.text);
+  if (columns.length === 0 || columns[0]!.startsWith('@')) return undefined;
+  return { line, columns, comment: hash < 0 ? undefined : content.slice(hash) };
+}
+
+/**
+ * The changes that format a machines file; with `range` (offsets), only lines that overlap it
+ * change, aligned as the whole document would be.
+ */
+export function formatMachines(text: string, range?: { start: number; end: number }): TextChange[] {
+  const rows = linesOf(text)
+    .map((line) => machineRow(text, line))
+    .filter((row): row is Row => row !== undefined);
+  const widths: number[] = [];
+  for (const row of rows) {
+    row.columns.forEach((column, i) => (widths[i] = Math.max(widths[i] ?? 0, width(column))));
+  }
+  const changes: TextChange[] = [];
+  for (const row of rows) {
+    if (range && (row.line.end < range.start || row.line.start > range.end)) continue;
+    const cells = row.columns.map((column, i) => (i < row.columns.length - 1 ? column + ' '.repeat((widths[i] ?? 0) - width(column)) : column));
+    const formatted = cells.join(' ') + (row.comment === undefined ? '' : ` ${row.comment}`);
+    pushIfChanged(changes, text, row.line, formatted);
+  }
+  return changes;
+}
+
+function pushIfChanged(changes: TextChange[], text: string, line: Line, formatted: string): void {
+  if (text.slice(line.start, line.end) !== formatted) changes.push({ start: line.start, end: line.end, newText: formatted });
+}
+
+/** The changes that format a nix.conf (optionally only the lines overlapping `range`). */
+export function formatNixConf(text: string, range?: { start: number; end: number }): TextChange[] {
+  const changes: TextChange[] = [];
+  for (const line of linesOf(text)) {
+    if (range && (line.end < range.start || line.start > range.end)) continue;
+    const content = text.slice(line.start, line.end);
+    const hash = content.indexOf('#');
+    const body = hash < 0 ? content : content.slice(0, hash);
+    const tokens: Piece[] = tokenize(body, nixWhitespace);
+    if (tokens.length < 2) continue; // blank, comment, or a line Nix rejects: as it is
+    const words = tokens.map((t) => t.text);
+    const isInclude = (words[0] === 'include' || words[0] === '!include') && words.length === 2;
+    const isSetting = words[1] === '=';
+    if (!isInclude && !isSetting) continue;
+    const formatted = words.join(' ') + (hash < 0 ? '' : ` ${content.slice(hash)}`);
+    pushIfChanged(changes, text, line, formatted);
+  }
+  return changes;
+}
+
+/** Applies changes (non-overlapping, any order) to a text: for tests and the fuzz check. */
+export function applyChanges(text: string, changes: readonly TextChange[]): string {
+  let result = '';
+  let at = 0;
+  for (const change of [...changes].sort((a, b) => a.start - b.start)) {
+    result += text.slice(at, change.start) + change.newText;
+    at = change.end;
+  }
+  return result + text.slice(at);
+}

@@ -1,0 +1,27 @@
+// Inlay hints that name the column of each `-` placeholder (`maxJobs: -`), so a row of dashes
+// reads like a form. Turned off with `nixBuilders.inlayHints.enabled`.
+import { InlayHintKind, type InlayHint } from 'vscode-languageserver';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
+import type { Analysis } from './analysis';
+import { columnInfo } from './columnInfo';
+import { columnsOf, ownMachines } from './documentMachines';
+
+export function inlayHints(document: TextDocument, analysis: Analysis, range: { start: number; end: number }): InlayHint[] {
+  const hints: InlayHint[] = [];
+  for (const machine of ownMachines(analysis)) {
+    if (machine.rowSpan.end < range.start || machine.rowSpan.start > range.end) continue;
+    columnsOf(machine).forEach((column, index) => {
+      const info = columnInfo[index];
+      // Column 1 cannot be `-` (Nix rejects it: a diagnostic says so).
+      if (index === 0 || info === undefined || column.text !== '-') return;
+      hints.push({
+        position: document.positionAt(column.span.start),
+        label: `${info.short}:`,
+        kind: InlayHintKind.Parameter,
+        paddingRight: true,
+        tooltip: `Column ${info.number}, ${info.title}: '-' means the default, ${info.default.replace(/`/g, '')}.`,
+      });
+    });
+  }
+  return hints;
+}

@@ -1,0 +1,96 @@
+// Differential check of formatting against real Nix: for generated machines files and nix.confs,
+// Nix reads the same machines (or fails the same way) before and after Format Document. The
+// parse-level proof over thousands of texts is formatting.test.ts; this asks Nix itself.
+// Replay with FORMAT_ORACLE_SEED=<seed>; without Nix: fails in CI, skipped loudly elsewhere.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { applyChanges, formatMachines, formatNixConf } from '../../server/src/language/formatting';
+import { generateBuildersCase, generateNixConfCase, type GeneratedCase } from '../helpers/builders-generator';
+import { askNixAboutBuilders, askNixAboutConf, findNix, type OracleAnswer } from '../helpers/nix';
+import { makeRng, seedFrom } from '../helpers/prng';
+
+const nix = findNix();
+const installHint = 'Install it with `apt-get install -y nix-bin`.';
+
+/** Nix quotes the row in its errors; the row's whitespace is what formatting may change. */
+function normalized(answer: OracleAnswer): OracleAnswer {
+  if (answer.accepted) return answer;
+  return { accepted: false, error: answer.error.replace(/\s+/g, ' ').replace(/' /g, "'").replace(/ '/g, "'") };
+}
+
+async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T, slot: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async (_, slot) => {
+      while (next < items.length) await work(items[next++]!, slot);
+    }),
+  );
+}
+
+if (nix === undefined) {
+  if (process.env.CI === 'true') {
+    test('real Nix is installed for the formatting oracle', () => assert.fail(`nix-build was not found. ${installHint}`));
+  } else {
+    console.warn(`\n!!! SKIPPED: the formatting oracle needs real Nix. ${installHint}\n`);
+    test('Nix reads formatted files as before', { skip: `Nix is not installed. ${installHint}` }, () => {});
+  }
+} else {
+  const seed = seedFrom('FORMAT_ORACLE_SEED');
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'format-oracle-'));
+  process.on('exit', () => fs.rmSync(root, { recursive: true, force: true }));
+  let caseNumber = 0;
+  const caseDir = () => {
+    const dir = path.join(root, `case-${caseNumber++}`);
+    fs.mkdirSync(dir);
+    return dir;
+  };
+
+  test(`${nix.versionText} reads 40 generated machines files the same before and after formatting (seed ${seed})`, async () => {
+    const rng = makeRng(seed);
+    const cases: { generated: GeneratedCase; dir: string }[] = [];
+    while (cases.length < 40) {
+      const dir = caseDir();
+      const generated = generateBuildersCase(rng, { dir });
+      if (formatMachines(generated.text).length === 0) continue; // only texts formatting changes
+      for (const [file, content] of Object.entries(generated.files)) fs.writeFileSync(file, content);
+      cases.push({ generated, dir });
+    }
+    const differences: string[] = [];
+    await forEachLimited(cases, 2, async ({ generated, dir }, slot) => {
+      const formatted = applyChanges(generated.text, formatMachines(generated.text));
+      const before = normalized(await askNixAboutBuilders(generated.text, dir, slot));
+      const after = normalized(await askNixAboutBuilders(formatted, dir, slot));
+      if (!isDeepStrictEqual(before, after)) {
+        differences.push(`- before: ${JSON.stringify(generated.text)}\n  after:  ${JSON.stringify(formatted)}\n  nix before: ${JSON.stringify(before)}\n  nix after:  ${JSON.stringify(after)}`);
+      }
+    });
+    assert.deepEqual(differences, [], `replay: FORMAT_ORACLE_SEED=${seed}`);
+  });
+
+  test(`${nix.versionText} reads 12 generated nix.confs the same before and after formatting (seed ${seed})`, async () => {
+    const rng = makeRng(seed ^ 0x5bd1e995);
+    const cases: { generated: GeneratedCase; dir: string }[] = [];
+    while (cases.length < 12) {
+      const dir = caseDir();
+      const generated = generateNixConfCase(rng, { dir });
+      if (formatNixConf(generated.text).length === 0) continue;
+      for (const [file, content] of Object.entries(generated.files)) fs.writeFileSync(file, content);
+      cases.push({ generated, dir });
+    }
+    const differences: string[] = [];
+    await forEachLimited(cases, 2, async ({ generated, dir }, slot) => {
+      const formatted = applyChanges(generated.text, formatNixConf(generated.text));
+      const before = normalized(await askNixAboutConf(generated.text, dir, slot));
+      const after = normalized(await askNixAboutConf(formatted, dir, slot));
+      if (!isDeepStrictEqual(before, after)) {
+        differences.push(`- before: ${JSON.stringify(generated.text)}\n  after:  ${JSON.stringify(formatted)}\n  nix before: ${JSON.stringify(before)}\n  nix after:  ${JSON.stringify(after)}`);
+      }
+    });
+    assert.deepEqual(differences, [], `replay: FORMAT_ORACLE_SEED=${seed}`);
+  });
+}
