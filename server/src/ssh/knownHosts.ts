@@ -1,0 +1,96 @@
+// known_hosts files as OpenSSH reads them (sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT"): optional
+// `@cert-authority` / `@revoked` marker, host patterns (comma list with `*`, `?` and `!`
+// negation, `[host]:port` for other ports, or one hashed name `|1|salt|HMAC-SHA1(salt, name)`
+// as `ssh-keygen -H` writes it), key type, base64 key blob, comment.
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { matchPattern } from './sshConfigFallback';
+
+export interface KnownHostEntry {
+  file: string;
+  /** 1-based line number. */
+  line: number;
+  marker: 'cert-authority' | 'revoked' | undefined;
+  /** The host field as written (a pattern list, or `|1|salt|hash`). */
+  hosts: string;
+  hashed: boolean;
+  keyType: string;
+  /** The key blob (what the base64 decodes to). */
+  key: Buffer;
+}
+
+/** The key type a blob names in its first field (`00 00 00 0b ssh-ed25519 …`). */
+export function blobKeyType(blob: Buffer): string | undefined {
+  if (blob.length < 4) return undefined;
+  const length = blob.readUInt32BE(0);
+  if (length < 1 || length > 64 || 4 + length > blob.length) return undefined;
+  return blob.subarray(4, 4 + length).toString('latin1');
+}
+
+/** Reads the text of one known_hosts file; lines that are not entries are skipped, as ssh does. */
+export function parseKnownHosts(text: string, file: string): KnownHostEntry[] {
+  const entries: KnownHostEntry[] = [];
+  text.split('\n').forEach((raw, index) => {
+    const fields = raw.trim().split(/[ \t]+/);
+    if (fields[0] === undefined || fields[0] === '' || fields[0].startsWith('#')) return;
+    let marker: KnownHostEntry['marker'];
+    if (fields[0].startsWith('@')) {
+      const word = fields.shift()!.toLowerCase();
+      if (word === '@cert-authority') marker = 'cert-authority';
+      else if (word === '@revoked') marker = 'revoked';
+      else return;
+    }
+    const [hosts, keyType, base64] = fields;
+    if (hosts === undefined || keyType === undefined || base64 === undefined) return;
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(base64)) return;
+    const key = Buffer.from(base64, 'base64');
+    if (blobKeyType(key) !== keyType) return;
+    entries.push({ file, line: index + 1, marker, hosts, hashed: hosts.startsWith('|1|'), keyType, key });
+  });
+  return entries;
+}
+
+/** `|1|base64(salt)|base64(HMAC-SHA1(salt, name))`, as `ssh-keygen -H` writes a name. */
+export function hashHostName(name: string, salt: Buffer): string {
+  const hash = createHmac('sha1', salt).update(name).digest('base64');
+  return `|1|${salt.toString('base64')}|${hash}`;
+}
+
+/** Whether a hashed host field is this name. */
+export function hashedNameMatches(field: string, name: string): boolean {
+  const parts = field.split('|');
+  if (parts.length !== 4 || parts[1] !== '1') return false;
+  const salt = Buffer.from(parts[2]!, 'base64');
+  if (salt.length === 0) return false;
+  return hashHostName(name, salt) === field;
+}
+
+/** ssh's `match_hostname`: patterns are compared in lower case; any `!pattern` match refuses. */
+export function hostFieldMatches(field: string, name: string): boolean {
+  if (field.startsWith('|')) return hashedNameMatches(field, name);
+  const lowerName = name.toLowerCase();
+  let matched = false;
+  for (const raw of field.split(',')) {
+    const pattern = raw.toLowerCase();
+    if (pattern.startsWith('!')) {
+      if (matchPattern(lowerName, pattern.slice(1))) return false;
+    } else if (pattern !== '' && matchPattern(lowerName, pattern)) {
+      matched = true;
+    }
+  }
+  return matched;
+}
+
+/** Reads a known_hosts file; a missing or unreadable file has no entries (ssh skips it too). */
+export function readKnownHostsFile(file: string): KnownHostEntry[] {
+  try {
+    return parseKnownHosts(readFileSync(file, 'utf8'), file);
+  } catch {
+    return [];
+  }
+}
+
+/** The entries of these files whose hosts field matches `name`, in file order. */
+export function knownHostsFor(name: string, entries: readonly KnownHostEntry[]): KnownHostEntry[] {
+  return entries.filter((entry) => hostFieldMatches(entry.hosts, name));
+}

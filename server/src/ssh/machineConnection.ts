@@ -1,0 +1,94 @@
+// From a machines line to an SSH connection, as Nix would make it: the URI's `[user@]host` goes
+// to ssh as written (Nix 2.8 passes a `:port` along as part of the host), column 3 as `-i`,
+// column 8 as the host key, NIX_SSHOPTS from the environment. For the offload and the CLI; the
+// health probe goes through the same steps one stage at a time.
+import { homedir } from 'node:os';
+import { parseStoreUri } from '../model/storeUri';
+import { connect, type ConnectResult, type ConnectTimeouts } from './connect';
+import type { SshFailure } from './failure';
+import { hostKeyPolicy, type HostKeyPolicy } from './hostKeyCheck';
+import type { AskPassphrase } from './keyring';
+import { poolKey, type ConnectionPool, type LeaseResult } from './pool';
+import { resolveSshHost, type ResolvedHost, type ResolveOptions } from './sshConfig';
+
+/** The columns of a machines line that decide the connection. */
+export interface MachineTarget {
+  storeUri: string;
+  /** Column 3. */
+  sshKey?: string | undefined;
+  /** Column 8. */
+  publicHostKey?: string | undefined;
+}
+
+export interface MachineConnectOptions {
+  env?: NodeJS.ProcessEnv;
+  sshConfigFile?: string;
+  sshBinary?: string | null;
+  timeouts?: Partial<ConnectTimeouts>;
+  /** Timeout of `ssh -G` (default 5 s). */
+  resolveTimeoutMs?: number;
+  askPassphrase?: AskPassphrase;
+  signal?: AbortSignal;
+  onTcpConnect?: (host: string, port: number) => void;
+}
+
+/** `[user@]host` as Nix 2.8 hands it to ssh. */
+export function sshDestination(storeUri: string): { user: string | undefined; host: string; uriHost: string } {
+  const uri = parseStoreUri(storeUri);
+  return { user: uri.user, host: uri.port === undefined ? uri.host : `${uri.host}:${uri.port}`, uriHost: uri.host };
+}
+
+export type ResolvedMachine = { ok: true; host: ResolvedHost; policy: HostKeyPolicy } | { ok: false; failure: SshFailure };
+
+export function resolveOptionsFor(target: MachineTarget, options: MachineConnectOptions): ResolveOptions {
+  const env = options.env ?? process.env;
+  return {
+    env,
+    home: env.HOME ?? homedir(),
+    ...(options.resolveTimeoutMs === undefined ? {} : { timeoutMs: options.resolveTimeoutMs }),
+    ...(options.sshBinary === undefined ? {} : { sshBinary: options.sshBinary }),
+    ...(options.sshConfigFile === undefined ? {} : { configFile: options.sshConfigFile }),
+    ...(target.sshKey === undefined ? {} : { identityFile: target.sshKey }),
+  };
+}
+
+export async function resolveMachine(target: MachineTarget, options: MachineConnectOptions = {}): Promise<ResolvedMachine> {
+  const destination = sshDestination(target.storeUri);
+  const resolved = await resolveSshHost(destination, resolveOptionsFor(target, options));
+  if (!resolved.ok) return resolved;
+  return { ok: true, host: resolved.host, policy: hostKeyPolicy(resolved.host, destination.uriHost, target.publicHostKey) };
+}
+
+export async function connectMachine(target: MachineTarget, options: MachineConnectOptions = {}): Promise<ConnectResult> {
+  const resolved = await resolveMachine(target, options);
+  if (!resolved.ok) return { ok: false, failure: resolved.failure, stages: [] };
+  const env = options.env ?? process.env;
+  return connect({
+    host: resolved.host,
+    hostKeyPolicy: resolved.policy,
+    ...(options.timeouts === undefined ? {} : { timeouts: options.timeouts }),
+    ...(env.SSH_AUTH_SOCK ? { agentSocket: env.SSH_AUTH_SOCK } : {}),
+    ...(options.askPassphrase === undefined ? {} : { askPassphrase: options.askPassphrase }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(options.onTcpConnect === undefined ? {} : { onTcpConnect: options.onTcpConnect }),
+  });
+}
+
+/** A pooled connection for a machine: the pool key is the resolved user, host, port and key. */
+export async function acquireMachine(pool: ConnectionPool, target: MachineTarget, options: MachineConnectOptions = {}): Promise<LeaseResult> {
+  const resolved = await resolveMachine(target, options);
+  if (!resolved.ok) return { ok: false, failure: resolved.failure };
+  const key = poolKey(resolved.host);
+  return pool.acquire(key, async () => {
+    const env = options.env ?? process.env;
+    return connect({
+      host: resolved.host,
+      hostKeyPolicy: resolved.policy,
+      ...(options.timeouts === undefined ? {} : { timeouts: options.timeouts }),
+      ...(env.SSH_AUTH_SOCK ? { agentSocket: env.SSH_AUTH_SOCK } : {}),
+      ...(options.askPassphrase === undefined ? {} : { askPassphrase: options.askPassphrase }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(options.onTcpConnect === undefined ? {} : { onTcpConnect: options.onTcpConnect }),
+    });
+  });
+}

@@ -1,0 +1,167 @@
+// One SSH connection per destination, shared: keyed by the resolved user, host, port and key
+// (and jump hops), so two machines lines that reach the same account share it. Concurrent
+// requests for a key wait on the one connect in flight; a connection nobody uses is closed after
+// `idleMs`; a connection that drops is forgotten, and the next request opens a new one.
+import type { Connection, ConnectResult } from './connect';
+import type { SshFailure } from './failure';
+import type { ResolvedHost } from './sshConfig';
+
+export interface PoolOptions {
+  /** Close a connection nobody has used for this long (default 60 s). */
+  idleMs?: number;
+}
+
+export interface PoolStats {
+  /** Connections opened (connect attempts that succeeded). */
+  opened: number;
+  /** Requests served by a connection already open or being opened. */
+  reused: number;
+  /** Connections closed because they were idle. */
+  closedIdle: number;
+  /** Connections open now. */
+  open: number;
+}
+
+export interface Lease {
+  connection: Connection;
+  /** The connection was already open (or being opened by another request). */
+  reused: boolean;
+  /** Gives the connection back; it is closed after `idleMs` unless used again. Idempotent. */
+  release(): void;
+}
+
+export type LeaseResult = { ok: true; lease: Lease } | { ok: false; failure: SshFailure };
+
+interface Entry {
+  pending: Promise<ConnectResult> | undefined;
+  connection: Connection | undefined;
+  users: number;
+  idleTimer: NodeJS.Timeout | undefined;
+}
+
+/** The pool key of a resolved destination: who, where, with which key first, through which hops. */
+export function poolKey(host: Pick<ResolvedHost, 'user' | 'hostName' | 'port' | 'proxyJump' | 'identityFiles'>): string {
+  return JSON.stringify([host.user, host.hostName, host.port, host.identityFiles[0] ?? '', host.proxyJump]);
+}
+
+export class ConnectionPool {
+  private readonly entries = new Map<string, Entry>();
+  private readonly idleMs: number;
+  private counters = { opened: 0, reused: 0, closedIdle: 0 };
+  private closing = false;
+
+  constructor(options: PoolOptions = {}) {
+    this.idleMs = options.idleMs ?? 60_000;
+  }
+
+  stats(): PoolStats {
+    let open = 0;
+    for (const entry of this.entries.values()) if (entry.connection !== undefined && !entry.connection.closed) open++;
+    return { ...this.counters, open };
+  }
+
+  /** A connection for `key`, opening it with `open` when there is none (one open at a time per key). */
+  async acquire(key: string, open: () => Promise<ConnectResult>): Promise<LeaseResult> {
+    if (this.closing) return { ok: false, failure: { code: 'aborted', cause: 'the connection pool is closed.', fix: '' } };
+    let entry = this.entries.get(key);
+    if (entry?.connection?.closed) {
+      this.forget(key, entry);
+      entry = undefined;
+    }
+    if (entry !== undefined) {
+      entry.users++;
+      this.counters.reused++;
+      this.stopIdleTimer(entry);
+      if (entry.connection !== undefined) return { ok: true, lease: this.lease(key, entry, entry.connection, true) };
+      const result = await entry.pending!;
+      if (!result.ok) {
+        entry.users--;
+        return { ok: false, failure: result.failure };
+      }
+      return { ok: true, lease: this.lease(key, entry, result.connection, true) };
+    }
+    const fresh: Entry = { pending: undefined, connection: undefined, users: 1, idleTimer: undefined };
+    this.entries.set(key, fresh);
+    fresh.pending = open();
+    const result = await fresh.pending;
+    fresh.pending = undefined;
+    if (!result.ok) {
+      if (this.entries.get(key) === fresh) this.entries.delete(key);
+      return { ok: false, failure: result.failure };
+    }
+    this.counters.opened++;
+    this.track(key, fresh, result.connection);
+    return { ok: true, lease: this.lease(key, fresh, result.connection, false) };
+  }
+
+  /**
+   * Hands an open connection to the pool (e.g. the one a health probe just made), idle. If the
+   * pool already holds one for the key, the given one is closed.
+   */
+  adopt(key: string, connection: Connection): void {
+    const existing = this.entries.get(key);
+    if (this.closing || (existing !== undefined && !existing.connection?.closed)) {
+      connection.close();
+      return;
+    }
+    const entry: Entry = { pending: undefined, connection: undefined, users: 0, idleTimer: undefined };
+    this.entries.set(key, entry);
+    this.counters.opened++;
+    this.track(key, entry, connection);
+    this.startIdleTimer(key, entry);
+  }
+
+  /** Closes every connection; later `acquire` calls fail. */
+  async close(): Promise<void> {
+    this.closing = true;
+    const pending: Array<Promise<unknown>> = [];
+    for (const [key, entry] of this.entries) {
+      if (entry.pending !== undefined) pending.push(entry.pending.then((result) => result.ok && result.connection.close()));
+      entry.connection?.close();
+      this.forget(key, entry);
+    }
+    await Promise.all(pending);
+  }
+
+  private track(key: string, entry: Entry, connection: Connection): void {
+    entry.connection = connection;
+    connection.onClose(() => {
+      if (this.entries.get(key) === entry) this.forget(key, entry);
+    });
+  }
+
+  private lease(key: string, entry: Entry, connection: Connection, reused: boolean): Lease {
+    let released = false;
+    return {
+      connection,
+      reused,
+      release: () => {
+        if (released) return;
+        released = true;
+        entry.users--;
+        if (entry.users <= 0 && this.entries.get(key) === entry) this.startIdleTimer(key, entry);
+      },
+    };
+  }
+
+  private startIdleTimer(key: string, entry: Entry): void {
+    this.stopIdleTimer(entry);
+    entry.idleTimer = setTimeout(() => {
+      if (entry.users > 0 || this.entries.get(key) !== entry) return;
+      this.counters.closedIdle++;
+      this.forget(key, entry);
+      entry.connection?.close();
+    }, this.idleMs);
+    entry.idleTimer.unref();
+  }
+
+  private stopIdleTimer(entry: Entry): void {
+    if (entry.idleTimer !== undefined) clearTimeout(entry.idleTimer);
+    entry.idleTimer = undefined;
+  }
+
+  private forget(key: string, entry: Entry): void {
+    this.stopIdleTimer(entry);
+    if (this.entries.get(key) === entry) this.entries.delete(key);
+  }
+}

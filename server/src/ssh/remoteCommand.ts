@@ -1,0 +1,214 @@
+// Commands on a builder. ssh hands the command line to the remote user's shell (`$SHELL -c`),
+// so every command is built here, from an argument list, by the one quoting function; nothing
+// is ever pasted into a command line any other way. Store paths are checked against Nix's own
+// rules before they are used. `exec` runs a command with a timeout, an abort signal and a cap
+// on how much output is kept.
+import type { Client, ClientChannel } from 'ssh2';
+
+/** Characters that never need quoting in a POSIX shell word. */
+const plainWord = /^[A-Za-z0-9_@%+=:,./-]+$/;
+
+/**
+ * Quotes one argument for a POSIX shell: as is when it is plain, else in single quotes with
+ * each `'` written as `'\''`. The empty string becomes `''`. NUL cannot be passed: refused.
+ */
+export function shellQuote(arg: string): string {
+  if (arg.includes('\0')) throw new Error('an argument contains a NUL byte, which no shell command can carry');
+  if (arg !== '' && plainWord.test(arg)) return arg;
+  return `'${arg.replace(/'/g, "'\\''")}'`;
+}
+
+/** The command line for an argument list: each argument quoted, joined by spaces. */
+export function remoteCommandLine(args: readonly string[]): string {
+  if (args.length === 0) throw new Error('an empty command');
+  return args.map(shellQuote).join(' ');
+}
+
+/** Nix's base-32 alphabet (no e, o, t, u). */
+const nixBase32 = '0123456789abcdfghijklmnpqrsvwxyz';
+const storePathName = /^[A-Za-z0-9+\-._?=]+$/;
+
+export interface StorePathParts {
+  storeDir: string;
+  hash: string;
+  name: string;
+}
+
+/**
+ * Checks a store path the way Nix's `parseStorePath` does: `<storeDir>/<32 base-32 chars>-<name>`,
+ * the name of 1-211 characters from `A-Za-z0-9+-._?=`, not starting with `.`. Returns the parts,
+ * or the reason it is not one.
+ */
+export function parseStorePath(path: string, storeDir = '/nix/store'): StorePathParts | { error: string } {
+  const prefix = `${storeDir}/`;
+  if (!path.startsWith(prefix)) return { error: `'${path}' is not in ${storeDir}` };
+  const base = path.slice(prefix.length);
+  if (base.includes('/')) return { error: `'${path}' is a path inside a store path, not a store path` };
+  if (base.length < 34 || base[32] !== '-') return { error: `'${path}' has no 32-character hash part` };
+  const hash = base.slice(0, 32);
+  for (const char of hash) if (!nixBase32.includes(char)) return { error: `'${path}' has a character outside Nix's base-32 in its hash` };
+  const name = base.slice(33);
+  if (name.length > 211) return { error: `the name of '${path}' is longer than 211 characters` };
+  if (name.startsWith('.')) return { error: `the name of '${path}' starts with a period` };
+  if (!storePathName.test(name)) return { error: `the name of '${path}' has characters Nix does not allow (only A-Z a-z 0-9 + - . _ ? =)` };
+  return { storeDir, hash, name };
+}
+
+export function isStorePath(path: string, storeDir?: string): boolean {
+  return !('error' in parseStorePath(path, storeDir));
+}
+
+/** Throws unless every path is a valid store path (use before putting them in a command). */
+export function assertStorePaths(paths: readonly string[], storeDir?: string): void {
+  for (const path of paths) {
+    const parsed = parseStorePath(path, storeDir);
+    if ('error' in parsed) throw new Error(parsed.error);
+  }
+}
+
+export interface ExecOptions {
+  /** Kill the command and report `timedOut` after this long (default 30 s). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Bytes of stdout (and, separately, stderr) kept; the rest is dropped (default 1 MiB). */
+  maxOutputBytes?: number;
+  /** Written to the command's stdin, which is then closed. */
+  stdin?: string | Buffer;
+}
+
+export interface ExecResult {
+  /** Exit code; null when it ended by a signal, or did not end (timeout, abort, lost connection). */
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  /** Output beyond `maxOutputBytes` was dropped. */
+  truncated: boolean;
+  timedOut: boolean;
+  aborted: boolean;
+  /** The channel could not be opened or the connection dropped. */
+  error: string | undefined;
+  ms: number;
+}
+
+/**
+ * Starts the command; `onChannel` runs synchronously with the channel, so no event is missed
+ * (ssh2 may deliver the output, the exit status and the close in one packet batch).
+ */
+function startCommand(client: Client, args: readonly string[], onChannel: (error: Error | undefined, channel: ClientChannel | undefined) => void): void {
+  let line: string;
+  try {
+    line = remoteCommandLine(args);
+    client.exec(line, (error, channel) => onChannel(error ?? undefined, error ? undefined : channel));
+  } catch (error) {
+    onChannel(error instanceof Error ? error : new Error(String(error)), undefined);
+  }
+}
+
+/** Opens a channel running the command (for protocols spoken over stdin/stdout). */
+export function openCommand(client: Client, args: readonly string[]): Promise<ClientChannel> {
+  return new Promise((resolve, reject) => startCommand(client, args, (error, channel) => (error || !channel ? reject(error) : resolve(channel))));
+}
+
+/** Runs a command and collects its output. Never throws: failures are in the result. */
+export function exec(client: Client, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  const started = Date.now();
+  const limit = options.maxOutputBytes ?? 1024 * 1024;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  return new Promise((resolve) => {
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let outBytes = 0;
+    let errBytes = 0;
+    let truncated = false;
+    let code: number | null = null;
+    let exitSignal: string | null = null;
+    let timedOut = false;
+    let aborted = false;
+    let channel: ClientChannel | undefined;
+    let done = false;
+    const finish = (error?: string) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      resolve({
+        code,
+        signal: exitSignal,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        truncated,
+        timedOut,
+        aborted,
+        error,
+        ms: Date.now() - started,
+      });
+    };
+    const stop = () => {
+      try {
+        channel?.signal('KILL');
+      } catch {
+        // Not every server honours signals; closing the channel is what counts.
+      }
+      channel?.close();
+      finish();
+    };
+    const onAbort = () => {
+      aborted = true;
+      stop();
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop();
+    }, timeoutMs);
+    if (options.signal?.aborted) {
+      aborted = true;
+      finish();
+      return;
+    }
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    startCommand(client, args, (error, opened) => {
+      if (error || opened === undefined) {
+        finish(`the command could not be started: ${error?.message ?? 'no channel'}`);
+        return;
+      }
+      channel = opened;
+      if (done) {
+        opened.close();
+        return;
+      }
+      const keep = (chunks: Buffer[], chunk: Buffer, used: number): number => {
+        const room = limit - used;
+        if (room <= 0) {
+          truncated = true;
+          return used;
+        }
+        if (chunk.length > room) {
+          truncated = true;
+          chunks.push(chunk.subarray(0, room));
+          return limit;
+        }
+        chunks.push(chunk);
+        return used + chunk.length;
+      };
+      opened.on('data', (chunk: Buffer) => {
+        outBytes = keep(out, chunk, outBytes);
+      });
+      opened.stderr.on('data', (chunk: Buffer) => {
+        errBytes = keep(err, chunk, errBytes);
+      });
+      opened.on('exit', (exitCode: number | null, signalName?: string) => {
+        code = typeof exitCode === 'number' ? exitCode : null;
+        exitSignal = signalName ?? null;
+      });
+      // ssh2 passes the exit code to 'close' too.
+      opened.on('close', (closeCode?: number | null) => {
+        if (code === null && typeof closeCode === 'number') code = closeCode;
+        finish();
+      });
+      opened.on('error', (error: Error) => finish(error.message));
+      if (options.stdin !== undefined) opened.end(options.stdin);
+      else opened.end();
+    });
+  });
+}
