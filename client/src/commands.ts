@@ -44,3 +44,26 @@ export async function revealMachine(machine: BuilderMachine): Promise<void> {
   const position = new vscode.Position(line, character);
   await vscode.window.showTextDocument(vscode.Uri.file(file), { selection: new vscode.Range(position, position) });
 }
+
+/**
+ * Opens the machines file to add to (the workspace's, else `nixBuilders.machinesFile`) and
+ * inserts a new line as a snippet: tab through user, host, systems, key, jobs, speed, features.
+ */
+export async function addBuilder(): Promise<void> {
+  const [inWorkspace] = await vscode.workspace.findFiles('**/{machines,*.machines}', '**/node_modules/**', 1);
+  const path = vscode.workspace.getConfiguration('nixBuilders').get<string>('machinesFile') || '/etc/nix/machines';
+  let uri = inWorkspace ?? vscode.Uri.file(path);
+  try {
+    await vscode.workspace.fs.stat(uri);
+  } catch {
+    uri = uri.with({ scheme: 'untitled' }); // saved to that path when the user saves
+  }
+  const document = await vscode.workspace.openTextDocument(uri);
+  const editor = await vscode.window.showTextDocument(document);
+  const end = document.lineAt(document.lineCount - 1).range.end;
+  const lead = document.getText().length === 0 || document.getText().endsWith('\n') ? '' : '\n';
+  await editor.insertSnippet(
+    new vscode.SnippetString(`${lead}ssh://\${1:nix}@\${2:builder.example.org} \${3:x86_64-linux} \${4:-} \${5:4} \${6:1} \${7:-} - -\n`),
+    end,
+  );
+}

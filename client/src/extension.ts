@@ -2,8 +2,12 @@
 // the commands together, and does nothing else. The work lives in the language server.
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import { productName, setTrustedNotification } from '../../server/src/protocol';
-import { openMachinesFile, revealMachine, showServerInfo } from './commands';
+import { askPassphraseRequest, productName, setTrustedNotification, type BuilderMachine, type HealthFinding } from '../../server/src/protocol';
+import { addBuilder, openMachinesFile, revealMachine, showServerInfo } from './commands';
+import { runFindingAction } from './findingActions';
+import { askPassphrase, pingBuilders } from './health';
+import { BuildersStatusBar } from './statusBar';
+import { AutoPing } from './tree/autoPing';
 import { createLanguageClient } from './languageClient';
 import type { Node } from './tree/items';
 import { MachinesTree } from './tree/machinesTree';
@@ -13,6 +17,7 @@ let client: LanguageClient | undefined;
 /** What `activate` returns: other extensions and our VS Code tests read the view's content. */
 export interface NixBuildersApi {
   machinesTree: MachinesTree;
+  machinesView: vscode.TreeView<Node>;
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<NixBuildersApi> {
@@ -37,13 +42,25 @@ export async function activate(context: vscode.ExtensionContext): Promise<NixBui
     }),
   );
 
+  context.subscriptions.push(languageClient.onRequest(askPassphraseRequest, askPassphrase));
+
   const tree = new MachinesTree(languageClient, started, log);
   const view = vscode.window.createTreeView('nixBuilders.machines', { treeDataProvider: tree, showCollapseAll: true });
+  const pingAll = () => pingBuilders(languageClient);
   context.subscriptions.push(
     tree,
     view,
+    new BuildersStatusBar(tree),
+    new AutoPing(view, pingAll),
     vscode.commands.registerCommand('nixBuilders.openMachinesFile', openMachinesFile),
+    vscode.commands.registerCommand('nixBuilders.addBuilder', addBuilder),
     vscode.commands.registerCommand('nixBuilders.refresh', () => tree.refresh()),
+    vscode.commands.registerCommand('nixBuilders.pingAll', pingAll),
+    vscode.commands.registerCommand('nixBuilders.ping', (target: Node | string) => {
+      const id = typeof target === 'string' ? target : target.kind === 'machine' ? target.machine.id : undefined;
+      return id ? pingBuilders(languageClient, [id]) : pingAll();
+    }),
+    vscode.commands.registerCommand('nixBuilders.runFindingAction', (finding: HealthFinding, machine: BuilderMachine) => runFindingAction(finding, machine)),
     vscode.commands.registerCommand('nixBuilders.revealMachine', async (target: Node | string) => {
       const machine = typeof target === 'string' ? await tree.machine(target) : target.kind === 'machine' ? target.machine : undefined;
       if (machine) await revealMachine(machine);
@@ -53,7 +70,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<NixBui
     vscode.commands.registerCommand('nixBuilders.serverInfo', () => showServerInfo(languageClient, log)),
   );
   await started;
-  return { machinesTree: tree };
+  return { machinesTree: tree, machinesView: view };
 }
 
 export async function deactivate(): Promise<void> {

@@ -1,7 +1,9 @@
 // The custom requests between the client and the language server. This is the one server
 // file the client imports (as vscode-eslint keeps its customMessages.ts): every request is
 // declared here once, with its parameter and result types, so both sides agree by type.
-import { NotificationType, NotificationType0, RequestType0 } from 'vscode-languageserver-protocol';
+import { NotificationType, NotificationType0, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
+import type { Finding } from './health/findings';
+import type { ProbeFacts, ProbeStage } from './health/probe';
 
 /** The extension's name for its own output channel, log lines and messages. */
 export const productName = 'Nix Remote Builders';
@@ -95,3 +97,47 @@ export interface SetTrustedParams {
 }
 
 export const setTrustedNotification = new NotificationType<SetTrustedParams>('nixBuilders/setTrusted');
+
+// ---------------------------------------------------------------------------------------------
+// Health of the builders: probes over SSH, streamed back machine by machine.
+
+export type { Finding as HealthFinding, FindingAction } from './health/findings';
+export type { ProbeFacts as HealthFacts, ProbeStage as HealthStage } from './health/probe';
+
+export type HealthStatus = 'up' | 'degraded' | 'down' | 'probing' | 'untrusted';
+
+/** What the last probe of one machine found. */
+export interface MachineHealth {
+  /** The machine's id in the BuildersList. */
+  id: string;
+  uri: string;
+  status: HealthStatus;
+  findings: Finding[];
+  stages: ProbeStage[];
+  facts: ProbeFacts;
+  /** Total probe time in ms (the latency the view shows). */
+  ms: number;
+  /** When the probe finished (ms since the epoch). */
+  at: number;
+}
+
+export interface ProbeParams {
+  /** Machine ids from the BuildersList; every machine when absent. */
+  ids?: string[];
+}
+
+/** Probes machines in parallel; each result is also sent at once as a healthNotification. */
+export const probeRequest = new RequestType<ProbeParams, MachineHealth[], void>('nixBuilders/probe');
+
+/** One machine's health, as soon as its probe is done (or starts: status `probing`). */
+export const healthNotification = new NotificationType<MachineHealth>('nixBuilders/health');
+
+export interface AskPassphraseParams {
+  /** The key file, as the user knows it. */
+  keyFile: string;
+  /** The builder that accepts that key, when known. */
+  host?: string;
+}
+
+/** Server → client: ask the user for a key's passphrase (kept in memory for the session, never logged). */
+export const askPassphraseRequest = new RequestType<AskPassphraseParams, string | null, void>('nixBuilders/askPassphrase');

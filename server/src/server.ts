@@ -15,8 +15,9 @@ import { BuildersService } from './builders/buildersService';
 import { DocumentChecker } from './language/checker';
 import { EditingFeatures, pinHostKeyCommand } from './language/editing';
 import { SettingsCache } from './language/settings';
+import { HealthService } from './health/healthService';
 import { documentSymbols } from './language/symbols';
-import { listBuildersRequest, serverInfoRequest, setTrustedNotification, type ServerInfo } from './protocol';
+import { listBuildersRequest, probeRequest, serverInfoRequest, setTrustedNotification, type ServerInfo } from './protocol';
 import { extensionVersion } from './version';
 
 const connection = createConnection(ProposedFeatures.all);
@@ -27,11 +28,15 @@ const settings = new SettingsCache(connection, () => clientPullsConfiguration);
 const checker = new DocumentChecker(connection, documents, settings);
 const builders = new BuildersService(connection, settings);
 const editing = new EditingFeatures(connection, documents, checker, settings);
+/** Workspace trust, from the client: no SSH connection and no `ssh -G` until it is true. */
+let trusted = false;
+const health = new HealthService(connection, builders, settings, () => trusted);
 
 connection.onInitialize((params): InitializeResult => {
   clientPullsConfiguration = params.capabilities.workspace?.configuration === true;
   builders.setWorkspaceFolders(params.workspaceFolders);
   editing.initialize(params.capabilities, params.initializationOptions);
+  trusted = (params.initializationOptions as { trusted?: unknown } | undefined)?.trusted === true;
   return {
     capabilities: {
       textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -69,7 +74,11 @@ connection.onDidChangeWatchedFiles(() => {
 });
 
 connection.onRequest(listBuildersRequest, () => builders.list());
-connection.onShutdown(() => builders.dispose());
+connection.onRequest(probeRequest, ({ ids }) => health.probe(ids));
+connection.onShutdown(() => {
+  builders.dispose();
+  health.dispose();
+});
 
 documents.onDidChangeContent(({ document }) => void checker.check(document));
 documents.onDidClose(({ document }) => void checker.close(document.uri));
@@ -84,7 +93,10 @@ connection.onDocumentLinks((params) => editing.documentLinks(params));
 connection.languages.inlayHint.on((params) => editing.inlayHints(params));
 connection.onExecuteCommand((params) => editing.executeCommand(params));
 // The client says whether the workspace is trusted: no SSH connection and no `ssh -G` until it is.
-connection.onNotification(setTrustedNotification, ({ trusted }) => editing.setTrusted(trusted));
+connection.onNotification(setTrustedNotification, (params) => {
+  trusted = params.trusted === true;
+  editing.setTrusted(trusted);
+});
 
 connection.onDocumentSymbol(async ({ textDocument }) => {
   const document = documents.get(textDocument.uri);

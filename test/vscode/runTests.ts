@@ -3,9 +3,10 @@
 // offline machines runTests starts the project's launcher instead, which serves VS Code 1.100.3
 // with code-server to Debian's Chromium (see codeServer/launcher.mjs).
 import { runTests } from '@vscode/test-electron';
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { provisionBuilders, skipUnlessRealParts, type BuilderLab } from '../system/fixture';
 
 const root = resolve(__dirname, '../..');
 const inCI = process.env.CI === 'true';
@@ -26,6 +27,7 @@ async function main(): Promise<number> {
   const runDir = mkdtempSync(join(tmpdir(), 'nix-builders-vscode-'));
   const workspace = join(runDir, 'workspace');
   cpSync(join(root, 'test/fixtures/example-workspace'), workspace, { recursive: true });
+  const lab = await startLab(workspace);
   try {
     await runTests({
       vscodeExecutablePath: desktop || join(root, 'test/vscode/codeServer/launcher.mjs'),
@@ -38,6 +40,8 @@ async function main(): Promise<number> {
         NIX_CONF_DIR: join(root, 'test/fixtures/etc-nix'),
         NIX_USER_CONF_FILES: join(runDir, 'no-user-nix.conf'),
         NIX_CONFIG: '',
+        // Which machines of lab.machines are real builders, for the health tests.
+        NIX_BUILDERS_LAB: lab ? JSON.stringify(Object.fromEntries(Object.entries(lab.builders).map(([name, b]) => [name, b.uri]))) : '',
       },
     });
     return 0;
@@ -45,8 +49,30 @@ async function main(): Promise<number> {
     console.error(`The VS Code suite failed: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   } finally {
+    await lab?.stop();
     rmSync(runDir, { recursive: true, force: true });
   }
+}
+
+const labBuilders = ['healthy', 'closedPort', 'untrusted'] as const;
+
+/**
+ * Real builders for the view's health tests (sshd + nix-daemon on loopback, see test/system):
+ * their lines go into the workspace as lab.machines, and the workspace's settings point the
+ * extension at the lab's ssh config. Without the real parts: fails in CI, skipped elsewhere.
+ */
+async function startLab(workspace: string): Promise<BuilderLab<(typeof labBuilders)[number]> | undefined> {
+  const skip = skipUnlessRealParts(); // throws in CI when something is missing
+  if (skip) {
+    console.warn(`\n*** The VS Code health tests are skipped: ${skip} ***\n`);
+    return undefined;
+  }
+  const lab = await provisionBuilders({ builders: [...labBuilders] });
+  writeFileSync(join(workspace, 'lab.machines'), `${labBuilders.map((name) => lab.builders[name].machinesLine).join('\n')}\n`);
+  const settingsFile = join(workspace, '.vscode/settings.json');
+  const settings = JSON.parse(readFileSync(settingsFile, 'utf8')) as Record<string, unknown>;
+  writeFileSync(settingsFile, JSON.stringify({ ...settings, 'nixBuilders.sshConfigFile': lab.sshConfig, 'nixBuilders.probeTimeout': 5 }, null, 2));
+  return lab;
 }
 
 function hasCommand(name: string): boolean {

@@ -3,9 +3,13 @@
 import * as os from 'node:os';
 import { basename, dirname } from 'node:path';
 import * as vscode from 'vscode';
-import type { BuilderMachine, BuildersSource } from '../../../server/src/protocol';
+import type { BuilderMachine, BuildersSource, HealthFinding, MachineHealth } from '../../../server/src/protocol';
 
-export type Node = { kind: 'source'; source: BuildersSource } | { kind: 'machine'; machine: BuilderMachine; source: BuildersSource };
+export type Node =
+  | { kind: 'source'; source: BuildersSource }
+  | { kind: 'machine'; machine: BuilderMachine; source: BuildersSource }
+  | { kind: 'finding'; finding: HealthFinding; machine: BuilderMachine }
+  | { kind: 'fact'; label: string; value: string; icon: string; machine: BuilderMachine };
 
 /** `~/x` for paths in the home folder: shorter, and what users type. */
 function tildify(path: string): string {
@@ -36,12 +40,34 @@ export function describeMachine(machine: BuilderMachine): string {
   return `${systems} · ${machine.maxJobs} job${machine.maxJobs === 1 ? '' : 's'} · speed ${machine.speedFactor}`;
 }
 
-export function machineItem(machine: BuilderMachine): vscode.TreeItem {
-  const item = new vscode.TreeItem(machine.label, vscode.TreeItemCollapsibleState.None);
+/** The icon of a machine: its health when probed, else a plain server (red when Nix rejects the line). */
+function machineIcon(machine: BuilderMachine, health: MachineHealth | undefined): vscode.ThemeIcon {
+  if (!machine.valid) return new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
+  switch (health?.status) {
+    case 'up':
+      return new vscode.ThemeIcon('pass-filled', new vscode.ThemeColor('testing.iconPassed'));
+    case 'degraded':
+      return new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
+    case 'down':
+      return new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
+    case 'probing':
+      return new vscode.ThemeIcon('loading~spin');
+    case 'untrusted':
+      return new vscode.ThemeIcon('workspace-untrusted');
+    default:
+      return new vscode.ThemeIcon('server');
+  }
+}
+
+export function machineItem(machine: BuilderMachine, health?: MachineHealth): vscode.TreeItem {
+  const expandable = health !== undefined && (health.findings.length > 0 || health.status === 'up' || health.status === 'degraded');
+  const item = new vscode.TreeItem(machine.label, expandable ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
   item.id = machine.id;
-  item.description = describeMachine(machine);
-  item.iconPath = machine.valid ? new vscode.ThemeIcon('server') : new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
-  item.contextValue = `machine${machine.location ? ' hasLocation' : ''}${machine.valid ? '' : ' invalid'}`;
+  const latency = health && (health.status === 'up' || health.status === 'degraded') ? ` · ${Math.round(health.ms)} ms` : '';
+  const worst = health?.status === 'down' ? ` · ${health.findings.find((f) => f.severity === 'error')?.title ?? 'down'}` : '';
+  item.description = `${describeMachine(machine)}${latency}${worst}`;
+  item.iconPath = machineIcon(machine, health);
+  item.contextValue = `machine ${health?.status ?? 'unknown'}${machine.location ? ' hasLocation' : ''}${machine.valid ? '' : ' invalid'}`;
   const tooltip = new vscode.MarkdownString(undefined, true);
   tooltip.appendMarkdown(`**${machine.uri}**\n\n`);
   tooltip.appendMarkdown(`| | |\n|---|---|\n`);
@@ -52,6 +78,7 @@ export function machineItem(machine: BuilderMachine): vscode.TreeItem {
   tooltip.appendMarkdown(`| SSH key | ${machine.sshKey ?? 'ssh\'s default'} |\n`);
   tooltip.appendMarkdown(`| host key | ${machine.hasHostKey ? 'pinned in the line' : 'from known_hosts'} |\n`);
   if (!machine.valid) tooltip.appendMarkdown(`\n$(error) Nix rejects this line, and with it the whole list.\n`);
+  if (health && health.status !== 'probing') tooltip.appendMarkdown(`\n${healthSummary(health)}\n`);
   if (machine.location) {
     const args = encodeURIComponent(JSON.stringify([machine.id]));
     tooltip.appendMarkdown(`\n[Reveal in file](command:nixBuilders.revealMachine?${args})`);
@@ -59,4 +86,64 @@ export function machineItem(machine: BuilderMachine): vscode.TreeItem {
   }
   item.tooltip = tooltip;
   return item;
+}
+
+function healthSummary(health: MachineHealth): string {
+  const when = new Date(health.at).toLocaleTimeString();
+  switch (health.status) {
+    case 'untrusted':
+      return '$(workspace-untrusted) Not checked: the workspace is not trusted, so no SSH connection is made.';
+    case 'up':
+      return `$(pass-filled) Usable (checked at ${when}, ${Math.round(health.ms)} ms).`;
+    case 'degraded':
+      return `$(warning) Usable, with warnings (checked at ${when}).`;
+    default:
+      return `$(error) Not usable: ${health.findings.find((f) => f.severity === 'error')?.title ?? 'see below'} (checked at ${when}).`;
+  }
+}
+
+const severityIcons: Record<HealthFinding['severity'], vscode.ThemeIcon> = {
+  error: new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground')),
+  warning: new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground')),
+  info: new vscode.ThemeIcon('info', new vscode.ThemeColor('problemsInfoIcon.foreground')),
+};
+
+export function findingItem(finding: HealthFinding, machine: BuilderMachine): vscode.TreeItem {
+  const item = new vscode.TreeItem(finding.title, vscode.TreeItemCollapsibleState.None);
+  item.id = `${machine.id}/finding/${finding.code}`;
+  item.description = finding.code;
+  item.iconPath = severityIcons[finding.severity];
+  item.tooltip = new vscode.MarkdownString(finding.message);
+  item.contextValue = `finding${finding.action ? ` action-${finding.action.kind}` : ''}`;
+  if (finding.action) {
+    item.command = { title: finding.action.title, command: 'nixBuilders.runFindingAction', arguments: [finding, machine] };
+    item.description = `${finding.code} · ${finding.action.title}`;
+  }
+  return item;
+}
+
+export function factItem(label: string, value: string, icon: string, machine: BuilderMachine): vscode.TreeItem {
+  const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.None);
+  item.id = `${machine.id}/fact/${label}`;
+  item.description = value;
+  item.iconPath = new vscode.ThemeIcon(icon);
+  item.contextValue = 'fact';
+  return item;
+}
+
+/** What a probe learned about a builder, as (label, value, icon) rows. */
+export function factsOf(health: MachineHealth): [string, string, string][] {
+  const f = health.facts;
+  const rows: [string, string, string][] = [];
+  const nix = f.daemonNixVersion ?? f.nixVersion;
+  if (nix) rows.push(['Nix', nix, 'versions']);
+  if (f.system) rows.push(['system', [f.system, ...(f.extraPlatforms ?? [])].join(', '), 'chip']);
+  if (f.systemFeatures?.length) rows.push(['features', f.systemFeatures.join(', '), 'tag']);
+  if (f.cores !== undefined) rows.push(['cores', `${f.cores}${f.load ? ` · load ${f.load[0].toFixed(2)}` : ''}`, 'pulse']);
+  if (f.storeFreeBytes !== undefined) rows.push(['free in /nix/store', `${(f.storeFreeBytes / 1024 ** 3).toFixed(1)} GiB`, 'database']);
+  if (f.trusted !== undefined) rows.push(['trusted user', f.trusted ? `yes${f.remoteUser ? ` (${f.remoteUser})` : ''}` : 'no', f.trusted ? 'verified' : 'unverified']);
+  if (f.hostKey) rows.push(['host key', `${f.hostKey.type} ${f.hostKey.fingerprint}`, 'key']);
+  const timings = health.stages.filter((stage) => stage.ok).map((stage) => `${stage.name} ${Math.round(stage.ms)}`).join(' · ');
+  if (timings) rows.push(['timings (ms)', timings, 'watch']);
+  return rows;
 }

@@ -1,17 +1,30 @@
-// The Remote Builders view: the builders Nix would use, grouped by where they come from, as the
-// language server lists them. The server owns the knowledge; this class only renders it and
-// refreshes (debounced) when the server says the files changed. With no machines at all the
-// tree is empty and VS Code shows the `viewsWelcome` text of package.json.
+// The Remote Builders view: the builders Nix would use, grouped by where they come from, with the
+// health of each as the server's probes report it. The server owns the knowledge; this class only
+// renders it, refreshes (debounced) when the server says the files changed, and updates items as
+// probe results stream in. With no machines at all the tree is empty and VS Code shows the
+// `viewsWelcome` text of package.json.
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import { buildersChangedNotification, listBuildersRequest, type BuilderMachine, type BuildersList } from '../../../server/src/protocol';
-import { machineItem, sourceItem, type Node } from './items';
+import {
+  buildersChangedNotification,
+  healthNotification,
+  listBuildersRequest,
+  type BuilderMachine,
+  type BuildersList,
+  type MachineHealth,
+} from '../../../server/src/protocol';
+import { factItem, factsOf, findingItem, machineItem, sourceItem, type Node } from './items';
 
 export class MachinesTree implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
+  private readonly healthChanged = new vscode.EventEmitter<void>();
+  /** Fires when any machine's health changes (the status bar listens). */
+  readonly onDidChangeHealth = this.healthChanged.event;
   private list: Promise<BuildersList | undefined> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private renderTimer: NodeJS.Timeout | undefined;
+  private readonly health = new Map<string, MachineHealth>();
   private readonly subscriptions: vscode.Disposable[] = [];
 
   constructor(
@@ -20,36 +33,100 @@ export class MachinesTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
     private readonly ready: Promise<unknown>,
     private readonly log: vscode.LogOutputChannel,
   ) {
-    this.subscriptions.push(client.onNotification(buildersChangedNotification, () => this.refreshSoon()));
+    this.subscriptions.push(
+      client.onNotification(buildersChangedNotification, () => this.refreshSoon()),
+      client.onNotification(healthNotification, (health) => this.setHealth(health)),
+    );
   }
 
   getTreeItem(node: Node): vscode.TreeItem {
-    return node.kind === 'source' ? sourceItem(node.source) : machineItem(node.machine);
+    switch (node.kind) {
+      case 'source':
+        return sourceItem(node.source);
+      case 'machine':
+        return machineItem(node.machine, this.health.get(node.machine.id));
+      case 'finding':
+        return findingItem(node.finding, node.machine);
+      case 'fact':
+        return factItem(node.label, node.value, node.icon, node.machine);
+    }
   }
 
   async getChildren(node?: Node): Promise<Node[]> {
     if (node?.kind === 'source') return node.source.machines.map((machine) => ({ kind: 'machine', machine, source: node.source }));
+    if (node?.kind === 'machine') {
+      const health = this.health.get(node.machine.id);
+      if (!health) return [];
+      const findings: Node[] = health.findings
+        .filter((finding) => finding.code !== 'ok')
+        .map((finding) => ({ kind: 'finding', finding, machine: node.machine }));
+      const facts: Node[] = factsOf(health).map(([label, value, icon]) => ({ kind: 'fact', label, value, icon, machine: node.machine }));
+      return [...findings, ...facts];
+    }
     if (node) return [];
     const list = await this.current();
     if (!list || list.sources.every((source) => source.machines.length === 0 && !source.error)) return [];
     return list.sources.filter((source) => source.machines.length > 0 || source.error).map((source) => ({ kind: 'source', source }));
   }
 
+  /** For `TreeView.reveal`: a machine's parent is its source, a finding's or fact's its machine. */
+  getParent(node: Node): Node | undefined {
+    if (node.kind === 'machine') return { kind: 'source', source: node.source };
+    if (node.kind === 'finding' || node.kind === 'fact') {
+      const source = this.sourceOf(node.machine.id);
+      return source ? { kind: 'machine', machine: node.machine, source } : undefined;
+    }
+    return undefined;
+  }
+
+  private lastList: BuildersList | undefined;
+
+  private sourceOf(machineId: string) {
+    return this.lastList?.sources.find((source) => source.machines.some((machine) => machine.id === machineId));
+  }
+
+  /** The tree node of a machine, for `reveal`. */
+  async machineNode(id: string): Promise<Node | undefined> {
+    const list = await this.current();
+    const source = list?.sources.find((s) => s.machines.some((m) => m.id === id));
+    const machine = source?.machines.find((m) => m.id === id);
+    return source && machine ? { kind: 'machine', machine, source } : undefined;
+  }
+
+  /** Every machine of the last listing. */
+  async machines(): Promise<BuilderMachine[]> {
+    const list = await this.current();
+    return list?.sources.flatMap((source) => source.machines) ?? [];
+  }
+
   /** The machine with this id in the last listing. */
   async machine(id: string): Promise<BuilderMachine | undefined> {
-    const list = await this.current();
-    return list?.sources.flatMap((source) => source.machines).find((machine) => machine.id === id);
+    return (await this.machines()).find((machine) => machine.id === id);
+  }
+
+  healthOf(id: string): MachineHealth | undefined {
+    return this.health.get(id);
   }
 
   private current(): Promise<BuildersList | undefined> {
-    this.list ??= this.ready.then(() => this.client.sendRequest(listBuildersRequest)).then(
-      (list) => list,
-      (error: unknown) => {
-        this.log.error(`Could not list the builders: ${error instanceof Error ? error.message : String(error)}`);
-        return undefined;
-      },
-    );
+    this.list ??= this.ready
+      .then(() => this.client.sendRequest(listBuildersRequest))
+      .then(
+        (list) => (this.lastList = list),
+        (error: unknown) => {
+          this.log.error(`Could not list the builders: ${error instanceof Error ? error.message : String(error)}`);
+          return undefined;
+        },
+      );
     return this.list;
+  }
+
+  private setHealth(health: MachineHealth): void {
+    this.health.set(health.id, health);
+    this.healthChanged.fire();
+    // Results arrive in bursts: render once per burst, not once per machine.
+    clearTimeout(this.renderTimer);
+    this.renderTimer = setTimeout(() => this.changed.fire(undefined), 50);
   }
 
   refresh(): void {
@@ -65,7 +142,9 @@ export class MachinesTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
 
   dispose(): void {
     clearTimeout(this.timer);
+    clearTimeout(this.renderTimer);
     this.changed.dispose();
+    this.healthChanged.dispose();
     this.subscriptions.forEach((s) => s.dispose());
   }
 }

@@ -21,6 +21,8 @@ export type FindingStage = 'resolve' | 'tcp' | 'handshake' | 'auth' | 'remote-pr
 export interface Finding {
   code: FindingCode;
   severity: FindingSeverity;
+  /** A few words for lists and tree items ("Nix not on the remote PATH"). */
+  title: string;
   /** Cause and fix, in the user's words. */
   message: string;
   action?: FindingAction;
@@ -311,7 +313,7 @@ export function severityOf(code: FindingCode): FindingSeverity {
 
 export function makeFinding(code: FindingCode, context: FindingContext, extra: { action?: FindingAction; stage?: FindingStage } = {}): Finding {
   const spec: FindingSpec = FINDINGS[code];
-  const finding: Finding = { code, severity: spec.severity, message: spec.message(context) };
+  const finding: Finding = { code, severity: spec.severity, title: spec.title, message: spec.message(context) };
   if (extra.action !== undefined) finding.action = extra.action;
   if (extra.stage !== undefined) finding.stage = extra.stage;
   return finding;

@@ -7,6 +7,8 @@ export interface ServerSettings {
   nixVersion: string;
   /** `nixBuilders.sshConfigFile`: an ssh config used instead of ~/.ssh/config (like `ssh -F`). */
   sshConfigFile?: string;
+  /** `nixBuilders.probeTimeout`: seconds each probe stage may take. */
+  probeTimeout?: number;
   /** `nixBuilders.inlayHints.enabled`. */
   inlayHints?: { enabled?: boolean };
 }

@@ -37,6 +37,6 @@ suite('Diagnostics in VS Code', () => {
     const symbols = await waitFor('document symbols', () =>
       vscode.commands.executeCommand<vscode.DocumentSymbol[]>('vscode.executeDocumentSymbolProvider', uri),
     );
-    assert.deepEqual(symbols.map((s) => s.name), ['nix@builder.example.org', 'mac-mini.local', 'pi@192.168.1.42']);
+    assert.deepEqual(symbols.map((s) => s.name), ['nix@builder.example.org', 'mac-mini.local', 'pi@raspberry-pi.local']);
   });
 });

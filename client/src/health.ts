@@ -1,0 +1,32 @@
+// Checking builders from the UI: "Ping" and "Ping All" ask the server to probe (it owns SSH),
+// with progress shown in the view; in an untrusted workspace they explain instead of connecting.
+// Also the answers to what the server asks the user while probing (a key's passphrase).
+import * as vscode from 'vscode';
+import type { LanguageClient } from 'vscode-languageclient/node';
+import { probeRequest, type AskPassphraseParams, type MachineHealth } from '../../server/src/protocol';
+
+export async function pingBuilders(client: LanguageClient, ids?: string[]): Promise<MachineHealth[]> {
+  if (!vscode.workspace.isTrusted) {
+    const choice = await vscode.window.showWarningMessage(
+      'Checking builders connects to them over SSH, which this untrusted workspace does not allow. Trust the workspace to check them.',
+      'Manage Workspace Trust',
+    );
+    if (choice) await vscode.commands.executeCommand('workbench.trust.manage');
+    return [];
+  }
+  return vscode.window.withProgress(
+    { location: { viewId: 'nixBuilders.machines' }, title: ids?.length === 1 ? 'Checking the builder' : 'Checking builders' },
+    () => client.sendRequest(probeRequest, ids ? { ids } : {}),
+  );
+}
+
+/** Asks for a key's passphrase; the server keeps it in memory for this session only. */
+export async function askPassphrase({ keyFile, host }: AskPassphraseParams): Promise<string | null> {
+  const answer = await vscode.window.showInputBox({
+    title: 'SSH key passphrase',
+    prompt: `The builder${host ? ` ${host}` : ''} accepts ${keyFile}, which has a passphrase. Type it to finish the check (kept in memory until VS Code closes). Note: the nix-daemon cannot type it; Nix itself needs a key without a passphrase.`,
+    password: true,
+    ignoreFocusOut: true,
+  });
+  return answer ?? null;
+}

@@ -1,0 +1,74 @@
+// Runs health probes for the Remote Builders view and the build command: all machines in
+// parallel on one connection pool, results streamed to the client as each one finishes, the
+// last result kept per machine. In an untrusted workspace nothing connects anywhere.
+import type { Connection } from 'vscode-languageserver';
+import type { BuildersService } from '../builders/buildersService';
+import { detectLocalNix } from '../builders/localNix';
+import type { SettingsCache } from '../language/settings';
+import { askPassphraseRequest, healthNotification, type MachineHealth } from '../protocol';
+import { ConnectionPool } from '../ssh/pool';
+import { probeMachines } from './probe';
+
+export class HealthService {
+  private readonly pool = new ConnectionPool({ idleMs: 60_000 });
+  private readonly last = new Map<string, MachineHealth>();
+  /** Passphrases the user typed this session, by key file: memory only, never logged. */
+  private readonly passphrases = new Map<string, string>();
+
+  constructor(
+    private readonly connection: Connection,
+    private readonly builders: BuildersService,
+    private readonly settings: SettingsCache,
+    private readonly trusted: () => boolean,
+  ) {}
+
+  /** The last known health of a machine, if it was probed. */
+  health(id: string): MachineHealth | undefined {
+    return this.last.get(id);
+  }
+
+  async probe(ids: string[] | undefined): Promise<MachineHealth[]> {
+    const all = await this.builders.builders();
+    const chosen = [...all.builders.values()].filter((b) => ids === undefined || ids.includes(b.info.id));
+    if (!this.trusted()) {
+      // Workspace trust is what allows SSH: say so per machine instead of connecting.
+      return chosen.map((b) => this.publish({ id: b.info.id, uri: b.info.uri, status: 'untrusted', findings: [], stages: [], facts: {}, ms: 0, at: Date.now() }));
+    }
+    for (const b of chosen) this.publish({ id: b.info.id, uri: b.info.uri, status: 'probing', findings: [], stages: [], facts: {}, ms: 0, at: Date.now() });
+    const [settings, local] = await Promise.all([this.settings.get(undefined), detectLocalNix()]);
+    const results = await probeMachines(
+      chosen.map((b) => b.machine),
+      {
+        timeoutMs: Math.max(1, settings.probeTimeout ?? 10) * 1000,
+        ...(settings.sshConfigFile ? { sshConfigFile: settings.sshConfigFile } : {}),
+        daemon: local.daemon,
+        pool: this.pool,
+        askPassphrase: (keyFile) => this.askPassphrase(keyFile),
+      },
+      (result, index) => {
+        const builder = chosen[index]!;
+        this.publish({ id: builder.info.id, ...result, at: Date.now() });
+      },
+    );
+    return results.map((result, index) => this.last.get(chosen[index]!.info.id) ?? { id: chosen[index]!.info.id, ...result, at: Date.now() });
+  }
+
+  private publish(health: MachineHealth): MachineHealth {
+    if (health.status !== 'probing') this.last.set(health.id, health);
+    void this.connection.sendNotification(healthNotification, health);
+    return health;
+  }
+
+  private async askPassphrase(keyFile: string): Promise<string | undefined> {
+    const known = this.passphrases.get(keyFile);
+    if (known !== undefined) return known;
+    const answer = await this.connection.sendRequest(askPassphraseRequest, { keyFile }).catch(() => null);
+    if (answer === null || answer === undefined) return undefined;
+    this.passphrases.set(keyFile, answer);
+    return answer;
+  }
+
+  dispose(): void {
+    this.pool.close();
+  }
+}

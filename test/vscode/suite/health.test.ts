@@ -1,0 +1,69 @@
+// Checking builders from the Remote Builders view against real sshd + nix-daemon builders
+// (started by runTests.ts): a healthy one turns green with its facts, a closed port and an
+// untrusted user turn red with the cause, the status bar counts them, and a screenshot shows it.
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import type { NixBuildersApi } from '../../../client/src/extension';
+import type { Node } from '../../../client/src/tree/items';
+import { extensionId, screenshot, waitFor } from './helpers';
+
+const lab = process.env.NIX_BUILDERS_LAB ? (JSON.parse(process.env.NIX_BUILDERS_LAB) as Record<string, string>) : undefined;
+
+suite('Builder health in the view', function () {
+  suiteSetup(function () {
+    if (!lab) this.skip();
+  });
+
+  async function labMachines(api: NixBuildersApi) {
+    const machines = await waitFor('the lab machines in the view', async () => {
+      api.machinesTree.refresh();
+      const all = await api.machinesTree.machines();
+      const found = Object.fromEntries(Object.entries(lab!).map(([name, uri]) => [name, all.find((m) => m.uri === uri)]));
+      return Object.values(found).every(Boolean) ? found : undefined;
+    });
+    return machines as Record<string, NonNullable<(typeof machines)[string]>>;
+  }
+
+  test('checking the lab builders shows up, connection refused and untrusted user', async () => {
+    const api = await vscode.extensions.getExtension<NixBuildersApi>(extensionId)!.activate();
+    const machines = await labMachines(api);
+    const ids = Object.values(machines).map((m) => m.id);
+    for (const id of ids) await vscode.commands.executeCommand('nixBuilders.ping', id);
+
+    const healthy = await waitFor('the healthy builder to be up', () => {
+      const health = api.machinesTree.healthOf(machines.healthy!.id);
+      return health && health.status !== 'probing' ? health : undefined;
+    }, 30_000);
+    assert.equal(healthy.status, 'up', JSON.stringify(healthy.findings));
+    assert.ok(healthy.facts.nixVersion, 'the Nix version is a fact');
+
+    const refused = api.machinesTree.healthOf(machines.closedPort!.id);
+    assert.equal(refused?.status, 'down');
+    assert.ok(refused.findings.some((f) => f.code === 'connection-refused'), JSON.stringify(refused.findings));
+
+    const untrusted = api.machinesTree.healthOf(machines.untrusted!.id);
+    assert.equal(untrusted?.status, 'down');
+    assert.ok(untrusted.findings.some((f) => f.code === 'untrusted-user'), JSON.stringify(untrusted.findings));
+
+    // The tree renders it: the healthy item is green and expands to its facts.
+    const node = (await api.machinesTree.machineNode(machines.healthy!.id)) as Node;
+    const item = api.machinesTree.getTreeItem(node);
+    assert.match(String(item.contextValue), /^machine up/);
+    assert.match(String(item.description), / ms$/);
+    const children = await api.machinesTree.getChildren(node);
+    assert.ok(children.some((child) => child.kind === 'fact' && child.label === 'Nix'));
+  });
+
+  test('the view after a check (screenshot)', async () => {
+    const api = await vscode.extensions.getExtension<NixBuildersApi>(extensionId)!.activate();
+    const machines = await labMachines(api);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await vscode.commands.executeCommand('workbench.action.closePanel');
+    await vscode.commands.executeCommand('nixBuilders.machines.focus');
+    for (const name of ['healthy', 'untrusted']) {
+      const node = await api.machinesTree.machineNode(machines[name]!.id);
+      if (node) await api.machinesView.reveal(node, { expand: true, select: name === 'healthy' });
+    }
+    await screenshot('health');
+  });
+});
