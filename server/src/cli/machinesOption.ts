@@ -1,0 +1,45 @@
+// Which machines a subcommand works on, the same way in every subcommand: `--machines FILE`,
+// `--builders TEXT` (as Nix's --builders), or what Nix itself reads here (the nix.conf chain).
+import { readFileSync } from 'node:fs';
+import { effectiveBuilders } from '../builders/effectiveBuilders';
+import { detectLocalNix, type LocalNix } from '../builders/localNix';
+import { parseBuilders, type Machine } from '../model/machines';
+import { readFileAsNixDoes } from '../language/readFile';
+import { nixTarget, type NixTarget } from '../language/target';
+import type { CliValues } from './options';
+
+export interface ChosenMachines {
+  machines: Machine[];
+  /** Where they came from, for messages. */
+  from: string;
+  target: NixTarget;
+  local: LocalNix;
+  /** Nix would reject the list (the first error), if so. */
+  error: string | undefined;
+}
+
+export async function chooseMachines(values: CliValues): Promise<ChosenMachines> {
+  const local = await detectLocalNix();
+  const target = nixTarget(values['nix-version'], local);
+  const options = { readFile: readFileAsNixDoes, localSystem: target.localSystem };
+  if (values.machines !== undefined && values.builders !== undefined) throw new TypeError('give --machines or --builders, not both');
+  const fromText = (text: string, from: string, path?: string): ChosenMachines => {
+    const parsed = parseBuilders(text, target.rules, { ...options, ...(path ? { path } : {}) });
+    const error = parsed.problems.find((p) => p.severity === 'error');
+    return { machines: parsed.machines.filter((m) => m.valid), from, target, local, error: error ? (error.nixMessage ?? error.message) : undefined };
+  };
+  if (values.machines !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(values.machines, 'utf8');
+    } catch (error) {
+      throw new TypeError(`cannot read ${values.machines}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+    return fromText(text, values.machines, values.machines);
+  }
+  if (values.builders !== undefined) return fromText(values.builders, '--builders');
+  const effective = effectiveBuilders(target, []);
+  const used = effective.sources.filter((source) => source.usedByNix);
+  const machines = [...effective.builders.values()].filter((b) => used.some((s) => s.machines.includes(b.info))).map((b) => b.machine);
+  return { machines: machines.filter((m) => m.valid), from: used.map((s) => s.label).join(', ') || 'nix.conf', target, local, error: used.find((s) => s.error)?.error };
+}

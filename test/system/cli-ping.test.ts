@@ -1,0 +1,65 @@
+// `nix-builders ping` on real builders: every machine probed in parallel, JSON per machine with
+// status, findings, stages and facts, exit 1 when one is unusable.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { provisionBuilders, skipUnlessRealParts, type BuilderLab } from './fixture';
+
+let skip: string | undefined;
+let missing: string | undefined;
+try {
+  skip = skipUnlessRealParts();
+} catch (error) {
+  missing = (error as Error).message;
+}
+
+const cli = join(__dirname, '../../dist/cli.js');
+function ping(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, 'ping', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+type Json = { uri: string; status: string; findings: { code: string; severity: string; message: string }[]; stages: { name: string; ms: number }[]; facts: Record<string, unknown> }[];
+
+let lab: BuilderLab<'healthy' | 'healthyNg' | 'closedPort' | 'noisy'>;
+if (missing !== undefined) test('real builders can run here', () => assert.fail(missing));
+else if (skip !== undefined) test('nix-builders ping on real builders', { skip });
+else {
+  before(async () => {
+    lab = await provisionBuilders({ builders: ['healthy', 'healthyNg', 'closedPort', 'noisy'] });
+  });
+  after(async () => lab?.stop());
+
+  test('healthy builders are up with their facts; exit 0', async () => {
+    const builders = [lab.builders.healthy.machinesLine, lab.builders.healthyNg.machinesLine].join(' ; ');
+    const result = await ping(['--builders', builders, '--ssh-config', lab.sshConfig, '--format', 'json']);
+    assert.equal(result.code, 0, result.stderr);
+    const json = JSON.parse(result.stdout) as Json;
+    assert.deepEqual(json.map((m) => [m.uri, m.status]), [
+      [lab.builders.healthy.uri, 'up'],
+      [lab.builders.healthyNg.uri, 'up'],
+    ]);
+    assert.equal(json[0]!.facts.system, lab.system);
+    assert.ok(json[0]!.stages.some((s) => s.name === 'auth' && s.ms >= 0));
+  });
+
+  test('a machines file with a dead and a noisy builder: each named with its cause; exit 1', async () => {
+    const { writeFileSync, mkdtempSync } = await import('node:fs');
+    const dir = mkdtempSync(join(lab.dir, 'cli-'));
+    const file = join(dir, 'machines');
+    writeFileSync(file, `${lab.builders.healthy.machinesLine}\n${lab.builders.closedPort.machinesLine}\n${lab.builders.noisy.machinesLine}\n`);
+    const result = await ping(['--machines', file, '--ssh-config', lab.sshConfig]);
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, new RegExp(`✓ ${lab.builders.healthy.uri}  up`));
+    assert.match(result.stdout, new RegExp(`✗ ${lab.builders.closedPort.uri}  down[^\\n]*\\n    error connection-refused: `));
+    assert.match(result.stdout, /error shell-noise: /);
+    assert.match(result.stderr, /1\/3 builders usable/);
+  });
+}
