@@ -12,13 +12,26 @@ import * as path from 'node:path';
 import { placeInBuilders, placeInNixConf, type CursorPlace } from '../../server/src/language/cursor';
 import { keygenLine } from '../../server/src/language/keyDescription';
 import { privateKeysIn } from '../../server/src/language/keyFiles';
-import { knownHostNames, knownKeysFor } from '../../server/src/language/knownHosts';
-import { sshHostAliases, sshOptionsFromConfig } from '../../server/src/language/sshConfig';
-import { parseSshG, sshGArguments } from '../../server/src/language/sshLookup';
 import { parsePublicKeyLine } from '../../server/src/model/hostKey';
 import { nix2_8Rules, rulesFor } from '../../server/src/model/nixVersion';
+import { sshHostAliases } from '../../server/src/ssh/hostAliases';
+import { plainHostNames, plainKeysFor, readKnownHostsFile } from '../../server/src/ssh/knownHosts';
+import { parseSshArguments } from '../../server/src/ssh/nixSshOpts';
+import { parseSshGOutput as parseSshG, sshGArguments as sshGArgumentsFor } from '../../server/src/ssh/sshConfig';
+import { readConfigSettings } from '../../server/src/ssh/sshConfigFallback';
 
 const nix2_29Rules = rulesFor({ major: 2, minor: 29, patch: 0 });
+
+// The SSH layer's functions, called the way the editing features once called their own copies.
+const sshOptionsFromConfig = (host: string, configFile: string, home: string) => {
+  const read = readConfigSettings({ host, user: undefined, commandLine: { ...parseSshArguments([]), configFile }, home, localUser: 'nobody' });
+  return { options: read.settings, skippedMatch: read.skippedMatch };
+};
+const sshGArguments = (request: { host: string; user: string; port: string; configFile: string; trusted: boolean }) =>
+  sshGArgumentsFor({ ...parseSshArguments(['-p', request.port, '-l', request.user]), configFile: request.configFile }, request.host);
+const knownHostNames = (files: string[]) => plainHostNames(files.flatMap(readKnownHostsFile));
+const knownKeysFor = (name: string, files: string[]) =>
+  plainKeysFor(name, files.flatMap(readKnownHostsFile)).map((entry) => ({ keyLine: `${entry.keyType} ${entry.key.toString('base64')}` }));
 let home: string;
 
 before(() => {

@@ -2,7 +2,7 @@
 // Column 1 offers schemes, the user's ssh `Host` aliases and known_hosts hosts, and a whole
 // machine line; the others offer systems, keys, typical numbers, features and known host keys.
 // In nix.conf: setting names, and inside `builders = …` the same as a machines file.
-import { availableParallelism } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import { join } from 'node:path';
 import {
   CompletionItemKind,
@@ -21,14 +21,15 @@ import { storeUriAsNixReadsIt } from '../model/machines';
 import { parseStoreUri } from '../model/storeUri';
 import { commonSystems, describeSystem, knownSystems } from '../model/systems';
 import type { Span } from '../model/problem';
+import { sshHostAliases } from '../ssh/hostAliases';
+import { knownHostsFiles, plainHostNames, plainKeysFor, readKnownHostsFile } from '../ssh/knownHosts';
+import { knownHostsName, resolveSshHost } from '../ssh/sshConfig';
 import type { Analysis } from './analysis';
 import { columnInfo, describeFeature } from './columnInfo';
 import { placeInBuilders, placeInNixConf, type ColumnPlace, type CursorPlace } from './cursor';
 import { pathEntries, privateKeysIn } from './keyFiles';
 import { keygenLine } from './keyDescription';
-import { knownHostNames, knownHostsFiles, knownHostsName, knownKeysFor } from './knownHosts';
 import { remoteBuildSettingDocs } from './settingDocs';
-import { sshHostAliases, sshOptionsFromConfig } from './sshConfig';
 
 /** Systems and features the open machines files and nix.confs already use. */
 export interface Vocabulary {
@@ -55,16 +56,16 @@ export interface CompletionInputs {
 
 const retrigger: Command = { title: 'Suggest', command: 'editor.action.triggerSuggest' };
 
-export function completions(inputs: CompletionInputs): CompletionList {
+export async function completions(inputs: CompletionInputs): Promise<CompletionList> {
   const { document, offset, analysis } = inputs;
   const text = document.getText();
   const place: CursorPlace =
     analysis.kind === 'nix-conf' ? placeInNixConf(text, offset, analysis.target.rules) : placeInBuilders(text, offset, analysis.target.rules);
-  const items = itemsFor(place, inputs, text);
+  const items = await itemsFor(place, inputs, text);
   return { isIncomplete: false, items };
 }
 
-function itemsFor(place: CursorPlace, inputs: CompletionInputs, text: string): CompletionItem[] {
+async function itemsFor(place: CursorPlace, inputs: CompletionInputs, text: string): Promise<CompletionItem[]> {
   switch (place.kind) {
     case 'nothing':
     case 'comment':
@@ -87,7 +88,7 @@ function item(inputs: CompletionInputs, span: Span, label: string, newText: stri
 
 const markdown = (value: string) => ({ kind: MarkupKind.Markdown, value });
 
-function columnItems(place: ColumnPlace, inputs: CompletionInputs, text: string): CompletionItem[] {
+async function columnItems(place: ColumnPlace, inputs: CompletionInputs, text: string): Promise<CompletionItem[]> {
   const typed = text.slice(place.token.span.start, inputs.offset);
   switch (place.index) {
     case 0:
@@ -181,11 +182,11 @@ function storeUriItems(place: ColumnPlace, typed: string, inputs: CompletionInpu
       }),
     );
   };
-  for (const alias of sshHostAliases(inputs.ssh.configFile)) {
+  for (const alias of sshHostAliases(inputs.ssh.configFile, homedir())) {
     const target = alias.hostName ? ` → ${alias.hostName}` : '';
     host(alias.alias, `ssh config Host${target}`, `\`Host ${alias.alias}\` in ${alias.file}${target}`, `2${alias.alias}`);
   }
-  for (const known of knownHostNames(knownHostsFiles(inputs.ssh.homes))) {
+  for (const known of plainHostNames(knownHostsFiles(inputs.ssh.homes).flatMap(readKnownHostsFile))) {
     if (known.port !== undefined) {
       // A port reaches ssh from the URI only from Nix 2.31; before, it needs a Host entry.
       if (!rules.portInUri) continue;
@@ -369,35 +370,36 @@ function numberItems(place: ColumnPlace, inputs: CompletionInputs, name: string,
 
 // ---- column 8: the host key ----------------------------------------------------------------
 
-function hostKeyItems(place: ColumnPlace, inputs: CompletionInputs): CompletionItem[] {
+async function hostKeyItems(place: ColumnPlace, inputs: CompletionInputs): Promise<CompletionItem[]> {
   const items = [dash(place, inputs)];
   const uri = place.tokens[0]?.text;
   if (uri === undefined || uri === '-') return items;
   const parts = parseStoreUri(storeUriAsNixReadsIt(uri));
   if (parts.host === '') return items;
   const port = inputs.analysis.target.rules.portInUri ? parts.port : undefined;
-  // ssh looks the key up under HostKeyAlias, else HostName (read here without running ssh).
-  const { options } = sshOptionsFromConfig(parts.host, inputs.ssh.configFile);
-  const configPort = port ?? options.get('port')?.[0];
-  const names = new Set<string>([knownHostsName(parts.host, port)]);
-  const alias = options.get('hostkeyalias')?.[0];
-  const hostName = options.get('hostname')?.[0]?.replace(/%h/g, parts.host);
-  if (alias) names.add(alias);
-  else if (hostName) names.add(knownHostsName(hostName, configPort));
-  const files = knownHostsFiles(inputs.ssh.homes);
+  // ssh looks the key up under HostKeyAlias, else HostName (read here without running ssh). The
+  // URI's own name is tried too: ssh-keyscan, which reads no ssh config, writes entries under it.
+  const names = new Set<string>([knownHostsName({ hostKeyAlias: undefined, hostName: parts.host, port: port === undefined ? 22 : Number(port) })]);
+  const resolved = await resolveSshHost(
+    { user: undefined, host: parts.host },
+    { sshBinary: null, nixSshOpts: '', ...(inputs.ssh.configFile ? { configFile: inputs.ssh.configFile } : {}), ...(port !== undefined ? { port } : {}) },
+  );
+  if (resolved.ok) names.add(knownHostsName(resolved.host));
+  const entries = knownHostsFiles(inputs.ssh.homes).flatMap(readKnownHostsFile);
   const seen = new Set<string>();
   for (const name of names) {
-    for (const known of knownKeysFor(name, files)) {
-      if (seen.has(known.keyLine)) continue;
-      seen.add(known.keyLine);
-      const key = parsePublicKeyLine(known.keyLine);
+    for (const known of plainKeysFor(name, entries)) {
+      const keyLine = `${known.keyType} ${known.key.toString('base64')}`;
+      if (seen.has(keyLine)) continue;
+      seen.add(keyLine);
+      const key = parsePublicKeyLine(keyLine);
       if (!key) continue;
       items.push(
-        item(inputs, place.token.span, `${key.type} ${key.fingerprint}`, hostKeyColumnFor(known.keyLine), {
+        item(inputs, place.token.span, `${key.type} ${key.fingerprint}`, hostKeyColumnFor(keyLine), {
           kind: CompletionItemKind.Value,
           detail: `known_hosts key of ${name}`,
           documentation: markdown(`\`${keygenLine(key)}\`\n\nFrom ${known.file}; inserted as base64 of the key line, which is what Nix wants in column 8.`),
-          filterText: hostKeyColumnFor(known.keyLine),
+          filterText: hostKeyColumnFor(keyLine),
           sortText: `1${key.type}`,
         }),
       );

@@ -202,18 +202,18 @@ async function storeUriValue(machine: Machine, inputs: HoverInputs): Promise<str
     lines.push(`SSH settings: ${lookup.error}.`);
     return lines.join('\n\n');
   }
-  const get = (key: string) => lookup.options.get(key);
+  const host = lookup.host;
   const rows = [
-    `- HostName: ${code(get('hostname')?.[0] ?? parts.host)}`,
-    `- Port: ${code(get('port')?.[0] ?? '22')}`,
-    `- User: ${code(get('user')?.[0] ?? '?')}`,
-    `- IdentityFile: ${(get('identityfile') ?? []).map(code).join(', ') || '(none)'}`,
-    `- ProxyJump: ${get('proxyjump')?.[0] && get('proxyjump')![0] !== 'none' ? code(get('proxyjump')![0]!) : 'none'}`,
+    `- HostName: ${code(host.hostName)}`,
+    `- Port: ${code(String(host.port))}`,
+    `- User: ${code(host.user)}`,
+    `- IdentityFile: ${host.identityFiles.map(code).join(', ') || '(none)'}`,
+    `- ProxyJump: ${host.proxyJump.length > 0 ? code(host.proxyJump.join(',')) : 'none'}`,
   ];
-  const alias = get('hostkeyalias')?.[0];
+  const alias = host.hostKeyAlias;
   if (alias && alias !== 'none') rows.push(`- HostKeyAlias: ${code(alias)}`);
   const source =
-    lookup.source === 'ssh -G'
+    host.source === 'ssh -G'
       ? `from ${code(`ssh -G ${parts.host}`)}`
       : `from ${describeConfigFile(inputs.sshConfigFile)}${lookup.note ? ` (${lookup.note})` : ''}`;
   lines.push(`**SSH settings for ${code(parts.host)}** ${source}:\n\n${rows.join('\n')}`);

@@ -42,10 +42,3 @@ export function keygenLine(key: HostPublicKey): string {
   const { bits, name } = keySize(key.type, blob);
   return `${bits} ${fingerprintOf(blob)} ${key.comment || 'no comment'} (${name})`;
 }
-
-/** The type a raw key blob names in its first field. */
-export function blobKeyType(blob: Buffer): string | undefined {
-  const first = fields(blob)[0];
-  const type = first?.toString('latin1');
-  return type && /^[a-z0-9@.-]+$/.test(type) ? type : undefined;
-}

@@ -4,12 +4,13 @@
 // trusted workspace, since it connects to a host named by the workspace.
 import { MessageType, type Connection, type TextEdit } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { hostKeyColumnFor, parsePublicKeyLine } from '../model/hostKey';
+import { parsePublicKeyLine } from '../model/hostKey';
 import type { Machine } from '../model/machines';
 import { parseStoreUri } from '../model/storeUri';
+import { fetchHostKey } from '../ssh/fetchHostKey';
+import type { PresentedKey } from '../ssh/hostKeyCheck';
 import type { Analysis } from './analysis';
 import { columnsOf, ownMachines } from './documentMachines';
-import { fetchHostKey, type FetchedHostKey } from './hostKeyFetch';
 import { keygenLine } from './keyDescription';
 import { lookUpSshSettings } from './sshLookup';
 
@@ -72,7 +73,6 @@ export async function pinHostKey(args: PinHostKeyArguments, deps: PinDependencie
   if (!document || !machine) return fail(`the line with ${args.storeUri} is gone.`);
   const parts = parseStoreUri(machine.storeUri);
   if (parts.scheme !== 'ssh' && parts.scheme !== 'ssh-ng') return fail(`${machine.storeUri} is not an SSH builder.`);
-  if (parts.host === '' || parts.host.startsWith('-') || parts.user?.startsWith('-')) return fail(`'${parts.host}' is not a host name ssh accepts.`);
 
   const configFile = await deps.sshConfigFile(args.uri);
   const port = analysis.target.rules.portInUri ? parts.port : undefined;
@@ -83,15 +83,14 @@ export async function pinHostKey(args: PinHostKeyArguments, deps: PinDependencie
     ...(configFile ? { configFile } : {}),
     trusted: true,
   });
-  if ('error' in lookup) return fail(lookup.error);
-  const hostName = lookup.options.get('hostname')?.[0] ?? parts.host;
-  const sshPort = Number(lookup.options.get('port')?.[0] ?? '22');
-  const jump = lookup.options.get('proxyjump')?.[0];
-  if ((jump && jump !== 'none') || lookup.options.get('proxycommand')?.[0]) {
+  // A user or host that ssh would read as an option is refused here, before anything runs.
+  if ('error' in lookup) return fail(`${lookup.error}.`);
+  const { hostName, port: sshPort, proxyJump, proxyCommand } = lookup.host;
+  if (proxyJump.length > 0 || proxyCommand !== undefined) {
     return fail(`${parts.host} is reached through a proxy (ProxyJump/ProxyCommand), which pinning does not follow. Run \`ssh-keyscan\` from the jump host, or \`base64 -w0 /etc/ssh/ssh_host_ed25519_key.pub\` on the builder.`);
   }
 
-  let fetched: FetchedHostKey;
+  let fetched: PresentedKey;
   try {
     fetched = await fetchHostKey({ host: hostName, port: sshPort, ...(deps.timeoutMs ? { timeoutMs: deps.timeoutMs } : {}) });
   } catch (error) {
@@ -114,10 +113,9 @@ export async function pinHostKey(args: PinHostKeyArguments, deps: PinDependencie
   const nowAnalysis = now && (await deps.analysis(now));
   const nowMachine = nowAnalysis && findMachine(nowAnalysis, args);
   if (!now || !nowMachine) return fail(`the line with ${args.storeUri} is gone.`);
-  const column8 = hostKeyColumnFor(fetched.line);
   const result = await connection.workspace.applyEdit({
     label: `Pin the host key of ${parts.host}`,
-    edit: { changes: { [args.uri]: [hostKeyEdit(now, nowMachine, column8)] } },
+    edit: { changes: { [args.uri]: [hostKeyEdit(now, nowMachine, fetched.column8)] } },
   });
   if (!result.applied) return fail(`the editor did not apply the edit${result.failureReason ? ` (${result.failureReason})` : ''}.`);
   return { pinned: true, keyLine: fetched.line, fingerprint: key.fingerprint };

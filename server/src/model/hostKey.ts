@@ -39,14 +39,17 @@ export function parsePublicKeyLine(line: string): HostPublicKey | undefined {
   return { type: key.type, fingerprint: fingerprintOf(blob), comment: key.comment, line: `${key.type} ${blob.toString('base64')}` };
 }
 
-/** The key type a raw blob starts with (`00 00 00 0b ssh-ed25519 …`), if it is a key blob. */
-function blobType(blob: Buffer): string | undefined {
-  if (blob.length < 8) return undefined;
+/** The key type a key blob names in its first field (`00 00 00 0b ssh-ed25519 …`), if it names one. */
+export function blobKeyType(blob: Buffer): string | undefined {
+  if (blob.length < 4) return undefined;
   const length = blob.readUInt32BE(0);
-  if (length < 7 || length > 64 || 4 + length > blob.length) return undefined;
+  if (length < 1 || length > 64 || 4 + length > blob.length) return undefined;
   const type = blob.subarray(4, 4 + length).toString('latin1');
-  return /^(ssh-|ecdsa-|sk-)[a-z0-9@.-]+$/.test(type) ? type : undefined;
+  return /^[a-z0-9@.-]+$/.test(type) ? type : undefined;
 }
+
+/** SSH key types all start so; requiring it keeps other base64 in column 8 from passing for a bare key blob. */
+const keyTypePrefix = /^(ssh-|ecdsa-|sk-)/;
 
 /** What column 8 holds, given text Nix has already accepted as base64. */
 export function readHostKeyColumn(base64Text: string): HostKeyReading {
@@ -54,8 +57,8 @@ export function readHostKeyColumn(base64Text: string): HostKeyReading {
   const decoded = bytes.toString('utf8');
   const key = parsePublicKeyLine(decoded);
   if (key) return { kind: 'key-line', key };
-  const type = blobType(bytes);
-  if (type) {
+  const type = blobKeyType(bytes);
+  if (type !== undefined && keyTypePrefix.test(type)) {
     const line = `${type} ${bytes.toString('base64')}`;
     const wrappedKey = parsePublicKeyLine(line);
     if (wrappedKey) return { kind: 'raw-blob', key: wrappedKey, wrapped: Buffer.from(line).toString('base64') };

@@ -2,25 +2,21 @@
 // key exchange. The host verifier records the key the server presents; once ssh2 has checked the
 // server's signature with it (the `handshake` event), the connection is closed, before any
 // authentication: no credentials are configured, and the auth handler refuses to try any, so no
-// user name, key, password or agent is ever sent.
+// user name, key, password or agent is ever sent. The key comes back described as the probe
+// describes a presented key (hostKeyCheck.ts).
 import { Socket } from 'node:net';
 import { Client } from 'ssh2';
-import { blobKeyType } from './keyDescription';
-
-export interface FetchedHostKey {
-  /** `ssh-ed25519`, `ecdsa-sha2-nistp256`, `ssh-rsa`, … */
-  type: string;
-  /** The public key line `type base64`, as known_hosts and column 8 hold it. */
-  line: string;
-}
+import { blobKeyType } from '../model/hostKey';
+import { presentedKey, type PresentedKey } from './hostKeyCheck';
 
 export interface FetchHostKeyRequest {
+  /** Where to connect: a resolved HostName (ProxyJump and ProxyCommand are not followed). */
   host: string;
   port: number;
   timeoutMs?: number;
 }
 
-export function fetchHostKey(request: FetchHostKeyRequest): Promise<FetchedHostKey> {
+export function fetchHostKey(request: FetchHostKeyRequest): Promise<PresentedKey> {
   const timeoutMs = request.timeoutMs ?? 10_000;
   return new Promise((resolve, reject) => {
     if (request.host.startsWith('-')) {
@@ -29,8 +25,8 @@ export function fetchHostKey(request: FetchHostKeyRequest): Promise<FetchedHostK
     }
     const client = new Client();
     const socket = new Socket();
-    let captured: FetchedHostKey | undefined;
-    let shown: FetchedHostKey | undefined;
+    let captured: PresentedKey | undefined;
+    let shown: PresentedKey | undefined;
     let settled = false;
     const finish = (error?: Error) => {
       if (settled) return;
@@ -59,9 +55,9 @@ export function fetchHostKey(request: FetchHostKeyRequest): Promise<FetchedHostK
         readyTimeout: timeoutMs,
         authHandler: () => false,
         hostVerifier: (key: Buffer) => {
-          const type = blobKeyType(key);
-          if (type) shown = { type, line: `${type} ${key.toString('base64')}` };
-          return type !== undefined;
+          if (blobKeyType(key) === undefined) return false;
+          shown = presentedKey(key);
+          return true;
         },
       });
     });

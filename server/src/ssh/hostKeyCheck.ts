@@ -6,8 +6,8 @@
 // `[host]:port` off port 22), which is why a column-8 key written under an alias is only found
 // with `HostKeyAlias <alias>`. Same type and another key is a mismatch (fatal); no entry of the
 // presented type is unknown.
-import { fingerprintOf, readHostKeyColumn } from '../model/hostKey';
-import { blobKeyType, knownHostsFor, readKnownHostsFile, type KnownHostEntry } from './knownHosts';
+import { blobKeyType, fingerprintOf, readHostKeyColumn } from '../model/hostKey';
+import { knownHostsFor, plainKeysFor, readKnownHostsFile, type KnownHostEntry } from './knownHosts';
 import { knownHostsName, type ResolvedHost } from './sshConfig';
 
 /** The key the builder presented. */
@@ -142,7 +142,7 @@ const defaultAlgorithms = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nis
  * same, so a host known by its ECDSA key is not asked for its Ed25519 key and called unknown.
  */
 export function preferredHostKeyAlgorithms(policy: HostKeyPolicy, read: (file: string) => KnownHostEntry[] = readKnownHostsFile): string[] {
-  const known = knownHostsFor(policy.lookupName, entriesOf(policy, read)).filter((entry) => entry.marker === undefined);
+  const known = plainKeysFor(policy.lookupName, entriesOf(policy, read));
   const first: string[] = [];
   for (const entry of known) for (const algorithm of algorithmsOfType[entry.keyType] ?? []) if (!first.includes(algorithm)) first.push(algorithm);
   return [...first, ...defaultAlgorithms.filter((algorithm) => !first.includes(algorithm))];

@@ -4,6 +4,8 @@
 // as `ssh-keygen -H` writes it), key type, base64 key blob, comment.
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { blobKeyType } from '../model/hostKey';
 import { matchPattern } from './sshConfigFallback';
 
 export interface KnownHostEntry {
@@ -17,14 +19,6 @@ export interface KnownHostEntry {
   keyType: string;
   /** The key blob (what the base64 decodes to). */
   key: Buffer;
-}
-
-/** The key type a blob names in its first field (`00 00 00 0b ssh-ed25519 …`). */
-export function blobKeyType(blob: Buffer): string | undefined {
-  if (blob.length < 4) return undefined;
-  const length = blob.readUInt32BE(0);
-  if (length < 1 || length > 64 || 4 + length > blob.length) return undefined;
-  return blob.subarray(4, 4 + length).toString('latin1');
 }
 
 /** Reads the text of one known_hosts file; lines that are not entries are skipped, as ssh does. */
@@ -93,4 +87,43 @@ export function readKnownHostsFile(file: string): KnownHostEntry[] {
 /** The entries of these files whose hosts field matches `name`, in file order. */
 export function knownHostsFor(name: string, entries: readonly KnownHostEntry[]): KnownHostEntry[] {
   return entries.filter((entry) => hostFieldMatches(entry.hosts, name));
+}
+
+/** The unmarked entries for `name` (no `@revoked`, no `@cert-authority`): the keys it is known by. */
+export function plainKeysFor(name: string, entries: readonly KnownHostEntry[]): KnownHostEntry[] {
+  return knownHostsFor(name, entries).filter((entry) => entry.marker === undefined);
+}
+
+/** The files ssh reads by default for these users' homes: each ~/.ssh/known_hosts{,2}, then the system's. */
+export function knownHostsFiles(homes: readonly string[]): string[] {
+  const user = [...new Set(homes)].flatMap((home) => [join(home, '.ssh', 'known_hosts'), join(home, '.ssh', 'known_hosts2')]);
+  return [...user, '/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'];
+}
+
+export interface KnownHostName {
+  host: string;
+  /** Set for a `[host]:port` entry. */
+  port?: string;
+  file: string;
+}
+
+/**
+ * The names written in plain host entries, first occurrence kept: what a user can pick a host
+ * from. Hashed fields hide their names, patterns are not names, and marked lines (`@revoked`,
+ * `@cert-authority`) do not say a host is reachable.
+ */
+export function plainHostNames(entries: readonly KnownHostEntry[]): KnownHostName[] {
+  const names = new Map<string, KnownHostName>();
+  for (const entry of entries) {
+    if (entry.marker !== undefined) continue;
+    for (const pattern of entry.hosts.split(',')) {
+      if (pattern === '' || pattern.startsWith('|') || /[*?!]/.test(pattern)) continue;
+      const bracketed = /^\[(.+)\]:(\d+)$/.exec(pattern);
+      const name: KnownHostName = bracketed ? { host: bracketed[1]!, port: bracketed[2]!, file: entry.file } : { host: pattern, file: entry.file };
+      // ssh compares names in lower case: names that differ only in case are one host.
+      const key = pattern.toLowerCase();
+      if (!names.has(key)) names.set(key, name);
+    }
+  }
+  return [...names.values()];
 }

@@ -44,6 +44,8 @@ export interface ResolvedHost {
   /** `ssh -G` or our own reading of the config files. */
   source: 'ssh -G' | 'config files';
   notes: string[];
+  /** Read from the config files, which skipped a `Match` block (ssh alone evaluates them). */
+  skippedMatch?: boolean;
 }
 
 export interface ResolveOptions {
@@ -55,6 +57,8 @@ export interface ResolveOptions {
   nixSshOpts?: string;
   /** Column 3, which Nix passes as `-i`. */
   identityFile?: string;
+  /** The URI's port, which Nix passes as `-p` from 2.31 on. */
+  port?: string;
   env?: NodeJS.ProcessEnv;
   /** The home whose ~/.ssh counts (default: this user's). */
   home?: string;
@@ -162,6 +166,11 @@ export function toResolvedHost(
   };
 }
 
+/** `ssh -G`'s arguments: only resolution options, and `--` so the destination is never read as one. */
+export function sshGArguments(commandLine: SshCommandLine, destination: string): string[] {
+  return ['-G', ...resolutionArguments(commandLine), '--', destination];
+}
+
 function runSshG(binary: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ missing: true } | { missing: false; code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(binary, args, { env, timeout: timeoutMs, encoding: 'utf8', maxBuffer: 1024 * 1024 }, (error, stdout, stderr) => {
@@ -196,6 +205,7 @@ export async function resolveSshHost(destination: { user: string | undefined; ho
     configFile: nixOpts.configFile ?? options.configFile,
     settings: [...nixOpts.settings],
   };
+  if (options.port !== undefined) commandLine.settings.push({ name: 'port', value: options.port, flag: '-p' });
   if (options.identityFile !== undefined) commandLine.settings.push({ name: 'identityfile', value: options.identityFile, flag: '-i' });
   // ssh drops a -i file it cannot read (with a warning) and goes on as if it were not given.
   const dropped: string[] = [];
@@ -214,8 +224,7 @@ export async function resolveSshHost(destination: { user: string | undefined; ho
 
   const binary = options.sshBinary === undefined ? 'ssh' : options.sshBinary;
   if (binary !== null) {
-    const args = ['-G', ...resolutionArguments(usable), '--', destinationText];
-    const result = await runSshG(binary, args, { ...env, HOME: home }, options.timeoutMs ?? 5000);
+    const result = await runSshG(binary, sshGArguments(usable, destinationText), { ...env, HOME: home }, options.timeoutMs ?? 5000);
     if (!result.missing) {
       if (result.code !== 0) {
         const why = result.stderr.trim().split('\n').filter((line) => !/^Pseudo-terminal/.test(line)).slice(-3).join(' ') || `exit code ${result.code}`;
@@ -227,10 +236,8 @@ export async function resolveSshHost(destination: { user: string | undefined; ho
     notes.push(`No '${binary}' binary here: the ssh config files were read without ssh (Match blocks are not evaluated).`);
   }
   const fallback = resolveFromConfigFiles({ host: destination.host, user: destination.user, commandLine: usable, home, localUser });
-  return {
-    ok: true,
-    host: toResolvedHost(destination.host, fallback.settings, { home, localUser, commandLine, dropped, source: 'config files', notes: [...notes, ...fallback.notes] }),
-  };
+  const host = toResolvedHost(destination.host, fallback.settings, { home, localUser, commandLine, dropped, source: 'config files', notes: [...notes, ...fallback.notes] });
+  return { ok: true, host: { ...host, skippedMatch: fallback.skippedMatch } };
 }
 
 /** The name ssh looks the host key up under: HostKeyAlias as is, else `host` or `[host]:port`. */

@@ -34,6 +34,8 @@ export interface FallbackInput {
 export interface FallbackResult {
   settings: SshSettings;
   notes: string[];
+  /** A `Match` block was skipped: settings it would give may be missing. */
+  skippedMatch: boolean;
 }
 
 const defaultIdentities = ['id_rsa', 'id_ecdsa', 'id_ecdsa_sk', 'id_ed25519', 'id_ed25519_sk', 'id_xmss', 'id_dsa'].map((name) => `~/.ssh/${name}`);
@@ -56,7 +58,8 @@ const keywords = new Set([
   'hostkeyalgorithms',
 ]);
 
-const readOrUndefined = (file: string): string | undefined => {
+/** A config file's text; undefined when it cannot be read (ssh skips such a file too). */
+export const readConfigFile = (file: string): string | undefined => {
   try {
     return readFileSync(file, 'utf8');
   } catch {
@@ -122,6 +125,27 @@ export function splitConfigLine(line: string): { keyword: string; args: string[]
   return { keyword, args };
 }
 
+/** The lines of a config file that say something, split; blank and comment lines are left out. */
+export function configLines(text: string): Array<{ keyword: string; args: string[] }> {
+  return text.split(/\r?\n/).flatMap((line) => splitConfigLine(line) ?? []);
+}
+
+/** The user's config file as ssh picks it: `-F FILE` (`none`: no file at all), else ~/.ssh/config. */
+export function userConfigFile(configFile: string | undefined, home: string): string | undefined {
+  if (configFile === undefined) return path.join(home, '.ssh', 'config');
+  if (configFile === 'none') return undefined;
+  return configFile.startsWith('~/') ? path.join(home, configFile.slice(2)) : configFile;
+}
+
+/**
+ * The files one `Include` argument names: `~/` is the home, a relative path is relative to
+ * `relativeTo` (~/.ssh for the user's config, /etc/ssh for the system's), globs in sorted order.
+ */
+export function includedFiles(arg: string, relativeTo: string, home: string, listDir: (dir: string) => string[] = listOrEmpty): string[] {
+  const expanded = arg.startsWith('~/') ? path.join(home, arg.slice(2)) : arg;
+  return expandGlob(path.isAbsolute(expanded) ? expanded : path.join(relativeTo, expanded), listDir);
+}
+
 /** A glob with `*` and `?` in its last parts, expanded like ssh's Include does (sorted). */
 function expandGlob(pattern: string, listDir: (dir: string) => string[]): string[] {
   const parts = pattern.split('/');
@@ -147,6 +171,7 @@ function expandGlob(pattern: string, listDir: (dir: string) => string[]): string
 class Reader {
   readonly settings: SshSettings = new Map();
   readonly notes: string[] = [];
+  skippedMatch = false;
 
   constructor(
     private readonly host: string,
@@ -168,13 +193,10 @@ class Reader {
       this.notes.push(`Include nesting too deep at ${file}; the rest is skipped.`);
       return;
     }
-    const text = (this.input.readFile ?? readOrUndefined)(file);
+    const text = (this.input.readFile ?? readConfigFile)(file);
     if (text === undefined) return;
     let active = true;
-    for (const line of text.split(/\r?\n/)) {
-      const parsed = splitConfigLine(line);
-      if (parsed === undefined) continue;
-      const { keyword, args } = parsed;
+    for (const { keyword, args } of configLines(text)) {
       if (keyword === 'host') {
         active = hostPatternsMatch(this.host, args);
       } else if (keyword === 'match') {
@@ -182,14 +204,13 @@ class Reader {
           active = true;
         } else {
           active = false;
+          this.skippedMatch = true;
           this.notes.push(`'Match ${args.join(' ')}' in ${file} is not evaluated without an ssh binary; its settings are skipped.`);
         }
       } else if (keyword === 'include') {
         if (!active) continue;
         for (const arg of args) {
-          const expanded = arg.startsWith('~/') ? path.join(this.input.home, arg.slice(2)) : arg;
-          const absolute = path.isAbsolute(expanded) ? expanded : path.join(relativeTo, expanded);
-          for (const included of expandGlob(absolute, this.input.listDir ?? listOrEmpty)) this.readFile(included, relativeTo, depth + 1);
+          for (const included of includedFiles(arg, relativeTo, this.input.home, this.input.listDir)) this.readFile(included, relativeTo, depth + 1);
         }
       } else if (active && keywords.has(keyword) && args.length > 0) {
         if (keyword === 'identityfile' || keyword === 'proxyjump' || keyword === 'proxycommand' || keyword === 'hostname' || keyword === 'user' || keyword === 'hostkeyalias') {
@@ -214,21 +235,27 @@ const booleanWord = (value: string | undefined, fallback: string): string => {
   return lower;
 };
 
-/** Resolves `host` from the command line and the config files, in `ssh -G` form. */
-export function resolveFromConfigFiles(input: FallbackInput): FallbackResult {
+/**
+ * What the command line and the config files say for `host`, before any default: the first value
+ * of each keyword (IdentityFile accumulates), as ssh reads them.
+ */
+export function readConfigSettings(input: FallbackInput): FallbackResult {
   const reader = new Reader(input.host, input);
   for (const setting of input.commandLine.settings) reader.set(setting.name, setting.value);
   if (input.user !== undefined) reader.set('user', input.user);
-  const userDir = path.join(input.home, '.ssh');
-  if (input.commandLine.configFile !== undefined) {
-    const file = input.commandLine.configFile.startsWith('~/') ? path.join(input.home, input.commandLine.configFile.slice(2)) : input.commandLine.configFile;
-    if (file !== 'none') reader.readFile(file, userDir, 0);
-  } else {
-    reader.readFile(path.join(userDir, 'config'), userDir, 0);
+  const userFile = userConfigFile(input.commandLine.configFile, input.home);
+  if (userFile !== undefined) reader.readFile(userFile, path.join(input.home, '.ssh'), 0);
+  if (input.commandLine.configFile === undefined) {
     const system = input.systemConfig ?? '/etc/ssh/ssh_config';
     reader.readFile(system, path.dirname(system), 0);
   }
-  const settings = reader.settings;
+  return { settings: reader.settings, notes: reader.notes, skippedMatch: reader.skippedMatch };
+}
+
+/** Resolves `host` from the command line and the config files, in `ssh -G` form. */
+export function resolveFromConfigFiles(input: FallbackInput): FallbackResult {
+  const read = readConfigSettings(input);
+  const settings = read.settings;
   const first = (name: string) => settings.get(name)?.[0];
   const out: SshSettings = new Map();
   out.set('host', [input.host]);
@@ -251,5 +278,5 @@ export function resolveFromConfigFiles(input: FallbackInput): FallbackResult {
   if (proxyCommand !== undefined && proxyCommand.toLowerCase() !== 'none') out.set('proxycommand', [proxyCommand]);
   const algorithms = first('hostkeyalgorithms');
   if (algorithms !== undefined) out.set('hostkeyalgorithms', [algorithms]);
-  return { settings: out, notes: reader.notes };
+  return { settings: out, notes: read.notes, skippedMatch: read.skippedMatch };
 }
