@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { askPassphraseRequest, productName, setTrustedNotification, type BuilderMachine, type HealthFinding } from '../../server/src/protocol';
 import { addBuilder, openMachinesFile, revealMachine, showServerInfo } from './commands';
+import { RemoteBuilds, type BuildOptions } from './build/buildOnRemote';
 import { runFindingAction } from './findingActions';
 import { askPassphrase, pingBuilders } from './health';
 import { BuildersStatusBar } from './statusBar';
@@ -47,6 +48,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<NixBui
   const tree = new MachinesTree(languageClient, started, log);
   const view = vscode.window.createTreeView('nixBuilders.machines', { treeDataProvider: tree, showCollapseAll: true });
   const pingAll = () => pingBuilders(languageClient);
+  const builds = new RemoteBuilds(languageClient);
   context.subscriptions.push(
     tree,
     view,
@@ -59,6 +61,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<NixBui
     vscode.commands.registerCommand('nixBuilders.ping', (target: Node | string) => {
       const id = typeof target === 'string' ? target : target.kind === 'machine' ? target.machine.id : undefined;
       return id ? pingBuilders(languageClient, [id]) : pingAll();
+    }),
+    builds,
+    vscode.commands.registerCommand('nixBuilders.buildOnRemote', (arg?: vscode.Uri | Node | BuildOptions) => {
+      // From the editor title / explorer (a Uri), a tree item ("Build here"), or a script (options).
+      if (arg instanceof vscode.Uri) return builds.run({ uri: arg });
+      if (arg && 'kind' in arg) return arg.kind === 'machine' ? builds.run({ on: arg.machine.id }) : builds.run();
+      return builds.run(arg ?? {});
     }),
     vscode.commands.registerCommand('nixBuilders.runFindingAction', (finding: HealthFinding, machine: BuilderMachine) => runFindingAction(finding, machine)),
     vscode.commands.registerCommand('nixBuilders.revealMachine', async (target: Node | string) => {

@@ -2,6 +2,9 @@
 import { formatCheck, runCheck, summary } from './cli/check';
 import { chooseMachines } from './cli/machinesOption';
 import { runPing } from './cli/ping';
+import { runBuild } from './cli/build';
+import { runSelect } from './cli/select';
+import { resolve } from 'node:path';
 import { outputFormat, parseCommandLine } from './cli/options';
 import { extensionVersion } from './version';
 
@@ -17,8 +20,15 @@ Usage:
       Check every builder over SSH, in parallel, the way Nix will reach it: host key, login,
       Nix on the remote PATH, shell noise, trust, system and features. Without --machines or
       --builders, the builders Nix reads here. Exits 1 when any builder is unusable.
-  nix-builders select --system S   show the machine Nix would pick, and why (coming)
-  nix-builders build FILE          build a derivation on a remote builder (coming)
+  nix-builders select --system S [--features a,b] [--machines FILE | --builders TEXT]
+                      [--format text|json]
+      The machine Nix would pick for a derivation of system S needing features a,b, and for
+      every machine why (not). Nothing is built. Exits 1 when no machine fits.
+  nix-builders build FILE [-A ATTR] [--on HOST | --distributed] [--machines FILE]
+                     [--ssh-config FILE] [--format text|json]
+      Build FILE (.nix, flake.nix or .drv) on the machine Nix would pick (or HOST), with the
+      log on stderr and the output paths on the last lines of stdout. --distributed hands the
+      whole graph to Nix's own remote builds over all the machines. Ctrl+C cancels.
 
 Options (the same in every subcommand):
   --nix-version V     follow Nix V's rules (e.g. 2.8, 2.24) instead of the installed Nix's
@@ -26,6 +36,11 @@ Options (the same in every subcommand):
   --builders TEXT     the machines of this text, as Nix's --builders takes it
   --ssh-config FILE   an ssh config to use instead of ~/.ssh/config (like ssh -F)
   --timeout S         seconds each stage of a check may take (default 10)
+  --system S          the derivation's system (select)
+  --features a,b      the derivation's requiredSystemFeatures (select)
+  -A, --attr ATTR     the attribute of FILE to build (build)
+  --on HOST           build there: its URI, user@host or host (build)
+  --distributed       let Nix spread the build over all machines (build)
   --format text|json  output for people (default) or for programs
   -h, --help          print this help
   -V, --version       print the version
@@ -64,6 +79,28 @@ async function main(args: string[]): Promise<number> {
         const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
         if (timeout !== undefined && !(timeout > 0)) throw new TypeError(`--timeout must be a number of seconds, not '${values.timeout}'`);
         return await runPing(await chooseMachines(values), { sshConfigFile: values['ssh-config'], timeoutSeconds: timeout, format });
+      }
+      case 'select': {
+        const format = outputFormat(values);
+        if (!values.system) throw new TypeError('select needs --system, e.g. --system x86_64-linux');
+        const features = (values.features ?? '').split(',').filter(Boolean);
+        const { selection, text } = runSelect(await chooseMachines(values), values.system, features, format);
+        process.stdout.write(text);
+        return selection.chosen ? 0 : 1;
+      }
+      case 'build': {
+        const format = outputFormat(values);
+        const [file] = rest;
+        if (!file) throw new TypeError('build needs a FILE: a .nix file, a flake.nix or a .drv');
+        if (values.on !== undefined && values.distributed) throw new TypeError('give --on or --distributed, not both');
+        return await runBuild(await chooseMachines(values), {
+          file: resolve(file),
+          attr: values.attr,
+          on: values.on,
+          distributed: values.distributed === true,
+          sshConfigFile: values['ssh-config'],
+          format,
+        });
       }
       default:
         process.stderr.write(`nix-builders: '${command}' is not available yet in this version.\n\n${usage}`);

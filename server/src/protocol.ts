@@ -141,3 +141,63 @@ export interface AskPassphraseParams {
 
 /** Server → client: ask the user for a key's passphrase (kept in memory for the session, never logged). */
 export const askPassphraseRequest = new RequestType<AskPassphraseParams, string | null, void>('nixBuilders/askPassphrase');
+
+// ---------------------------------------------------------------------------------------------
+// Building the current derivation on a remote builder.
+
+/** What to build: a `.drv`, a `.nix` file (with an attribute when it holds several), a flake.nix. */
+export interface BuildTarget {
+  file: string;
+  attr?: string;
+}
+
+/** One machine in the build quick pick: chosen, or why not. */
+export interface BuildChoice {
+  id: string;
+  label: string;
+  uri: string;
+  kind: 'chosen' | 'wrong-system' | 'missing-feature' | 'mandatory-not-requested' | 'no-slots' | 'busy' | 'down' | 'not-best';
+  reason: string;
+}
+
+export type BuildPlan =
+  | { ok: true; drvPath: string; system: string; requiredFeatures: string[]; best: string | undefined; choices: BuildChoice[]; wouldWait: boolean }
+  | { ok: false; needsAttribute: string[] }
+  | { ok: false; error: string };
+
+/** Evaluates the target and says which machine Nix would pick, and why not the others. */
+export const planBuildRequest = new RequestType<BuildTarget, BuildPlan, void>('nixBuilders/planBuild');
+
+export interface StartBuildParams extends BuildTarget {
+  /** Chosen by the client, so log lines can be routed before the request returns. */
+  buildId: string;
+  /** A machine id, `best` (Nix's choice), or `distributed` (Nix's own remote builds over all healthy builders). */
+  on: string;
+}
+
+export interface BuildOutcome {
+  buildId: string;
+  ok: boolean;
+  /** Where it was built (the store URI), or `distributed`. */
+  builtOn: string | undefined;
+  outputs: { name: string; path: string }[];
+  /** Why it failed, as a stable word (untrusted-user, build-failed, cancelled, …). */
+  cause: string | undefined;
+  message: string | undefined;
+  logTail: string[];
+  ms: number;
+}
+
+/** Builds; the build log arrives as buildLogNotification. Cancel the request to cancel the build. */
+export const startBuildRequest = new RequestType<StartBuildParams, BuildOutcome, void>('nixBuilders/build');
+
+export interface BuildLogParams {
+  buildId: string;
+  /** A line of the build log. */
+  line?: string;
+  /** A step of the build: connect, copy-inputs, build, copy-outputs. */
+  phase?: string;
+  detail?: string;
+}
+
+export const buildLogNotification = new NotificationType<BuildLogParams>('nixBuilders/buildLog');

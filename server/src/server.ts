@@ -16,8 +16,18 @@ import { DocumentChecker } from './language/checker';
 import { EditingFeatures, pinHostKeyCommand } from './language/editing';
 import { SettingsCache } from './language/settings';
 import { HealthService } from './health/healthService';
+import { BuildService } from './dispatch/buildService';
+import { ConnectionPool } from './ssh/pool';
 import { documentSymbols } from './language/symbols';
-import { listBuildersRequest, probeRequest, serverInfoRequest, setTrustedNotification, type ServerInfo } from './protocol';
+import {
+  listBuildersRequest,
+  planBuildRequest,
+  probeRequest,
+  serverInfoRequest,
+  setTrustedNotification,
+  startBuildRequest,
+  type ServerInfo,
+} from './protocol';
 import { extensionVersion } from './version';
 
 const connection = createConnection(ProposedFeatures.all);
@@ -30,7 +40,10 @@ const builders = new BuildersService(connection, settings);
 const editing = new EditingFeatures(connection, documents, checker, settings);
 /** Workspace trust, from the client: no SSH connection and no `ssh -G` until it is true. */
 let trusted = false;
-const health = new HealthService(connection, builders, settings, () => trusted);
+/** One pool of SSH connections: a probe's connection is reused by the build that follows. */
+const pool = new ConnectionPool({ idleMs: 60_000 });
+const health = new HealthService(connection, builders, settings, () => trusted, pool);
+const builds = new BuildService(connection, builders, health, settings, () => trusted, pool);
 
 connection.onInitialize((params): InitializeResult => {
   clientPullsConfiguration = params.capabilities.workspace?.configuration === true;
@@ -75,9 +88,11 @@ connection.onDidChangeWatchedFiles(() => {
 
 connection.onRequest(listBuildersRequest, () => builders.list());
 connection.onRequest(probeRequest, ({ ids }) => health.probe(ids));
+connection.onRequest(planBuildRequest, (target) => builds.plan(target));
+connection.onRequest(startBuildRequest, (params, token) => builds.build(params, token));
 connection.onShutdown(() => {
   builders.dispose();
-  health.dispose();
+  pool.close();
 });
 
 documents.onDidChangeContent(({ document }) => void checker.check(document));

@@ -6,7 +6,8 @@ import { runTests } from '@vscode/test-electron';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { provisionBuilders, skipUnlessRealParts, type BuilderLab } from '../system/fixture';
+import { randomBytes } from 'node:crypto';
+import { provisionBuilders, skipUnlessRealParts, whereBuiltExpression, type BuilderLab } from '../system/fixture';
 
 const root = resolve(__dirname, '../..');
 const inCI = process.env.CI === 'true';
@@ -42,6 +43,7 @@ async function main(): Promise<number> {
         NIX_CONFIG: '',
         // Which machines of lab.machines are real builders, for the health tests.
         NIX_BUILDERS_LAB: lab ? JSON.stringify(Object.fromEntries(Object.entries(lab.builders).map(([name, b]) => [name, b.uri]))) : '',
+        NIX_BUILDERS_LAB_HOSTNAMES: lab ? JSON.stringify(Object.fromEntries(Object.entries(lab.builders).map(([name, b]) => [name, b.hostname]))) : '',
       },
     });
     return 0;
@@ -69,6 +71,8 @@ async function startLab(workspace: string): Promise<BuilderLab<(typeof labBuilde
   }
   const lab = await provisionBuilders({ builders: [...labBuilders] });
   writeFileSync(join(workspace, 'lab.machines'), `${labBuilders.map((name) => lab.builders[name].machinesLine).join('\n')}\n`);
+  // A derivation whose output says where it was built (a fresh one every run: never cached).
+  writeFileSync(join(workspace, 'where.nix'), `${whereBuiltExpression({ nonce: randomBytes(6).toString('hex'), system: lab.system })}\n`);
   const settingsFile = join(workspace, '.vscode/settings.json');
   const settings = JSON.parse(readFileSync(settingsFile, 'utf8')) as Record<string, unknown>;
   writeFileSync(settingsFile, JSON.stringify({ ...settings, 'nixBuilders.sshConfigFile': lab.sshConfig, 'nixBuilders.probeTimeout': 5 }, null, 2));

@@ -6,11 +6,10 @@ import type { BuildersService } from '../builders/buildersService';
 import { detectLocalNix } from '../builders/localNix';
 import type { SettingsCache } from '../language/settings';
 import { askPassphraseRequest, healthNotification, type MachineHealth } from '../protocol';
-import { ConnectionPool } from '../ssh/pool';
+import type { ConnectionPool } from '../ssh/pool';
 import { probeMachines } from './probe';
 
 export class HealthService {
-  private readonly pool = new ConnectionPool({ idleMs: 60_000 });
   private readonly last = new Map<string, MachineHealth>();
   /** Passphrases the user typed this session, by key file: memory only, never logged. */
   private readonly passphrases = new Map<string, string>();
@@ -20,6 +19,8 @@ export class HealthService {
     private readonly builders: BuildersService,
     private readonly settings: SettingsCache,
     private readonly trusted: () => boolean,
+    /** Shared with builds: a probe's connection is reused by the build that follows. */
+    private readonly pool: ConnectionPool,
   ) {}
 
   /** The last known health of a machine, if it was probed. */
@@ -68,7 +69,6 @@ export class HealthService {
     return answer;
   }
 
-  dispose(): void {
-    this.pool.close();
-  }
+  /** The passphrase callback builds use too (one prompt per key per session). */
+  readonly passphrase = (keyFile: string) => this.askPassphrase(keyFile);
 }

@@ -1,0 +1,116 @@
+// `nix-builders build FILE [-A attr] [--on HOST | --distributed]`: evaluate, pick the machine
+// Nix would pick (or HOST), offload over SSH with the log on stderr, and print the output paths
+// on the last lines of stdout (or one JSON document). Ctrl+C cancels the remote build.
+import { derivationOf } from '../dispatch/currentDerivation';
+import { buildDistributed } from '../dispatch/distributed';
+import { offload } from '../dispatch/offload';
+import { selectMachine } from '../dispatch/select';
+import { machineLabel, parseStoreUri } from '../model/storeUri';
+import { ConnectionPool } from '../ssh/pool';
+import type { ChosenMachines } from './machinesOption';
+import type { OutputFormat } from './options';
+import { candidatesOf } from './select';
+
+export interface BuildCliOptions {
+  file: string;
+  attr: string | undefined;
+  on: string | undefined;
+  distributed: boolean;
+  sshConfigFile: string | undefined;
+  format: OutputFormat;
+}
+
+interface Outcome {
+  ok: boolean;
+  builtOn?: string;
+  outputs?: { name: string; path: string }[];
+  cause?: string;
+  message?: string;
+  ms: number;
+}
+
+function report(outcome: Outcome, format: OutputFormat): number {
+  if (format === 'json') process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
+  else if (outcome.ok) {
+    process.stderr.write(`Built on ${outcome.builtOn} in ${(outcome.ms / 1000).toFixed(1)} s.\n`);
+    for (const output of outcome.outputs ?? []) process.stdout.write(`${output.path}\n`);
+  } else process.stderr.write(`nix-builders: ${outcome.cause}: ${outcome.message}\n`);
+  return outcome.ok ? 0 : 1;
+}
+
+/** Does `wanted` name this machine: its URI, user@host, or host. */
+function names(uri: string, wanted: string): boolean {
+  const { host } = parseStoreUri(uri);
+  return uri === wanted || machineLabel(uri) === wanted || host === wanted;
+}
+
+export async function runBuild(chosen: ChosenMachines, options: BuildCliOptions): Promise<number> {
+  const started = Date.now();
+  const abort = new AbortController();
+  const onInterrupt = () => {
+    process.stderr.write('\nCancelling the build…\n');
+    abort.abort();
+  };
+  process.once('SIGINT', onInterrupt);
+  try {
+    const source = await derivationOf(options.file, options.attr);
+    if (!source.ok) {
+      const message = 'error' in source ? source.error : `${options.file} holds several derivations: choose one with -A (${source.needsAttribute.join(', ')})`;
+      return report({ ok: false, cause: 'evaluation', message, ms: Date.now() - started }, options.format);
+    }
+    const log = (line: string) => process.stderr.write(`${line}\n`);
+    if (options.distributed) {
+      const result = await buildDistributed({
+        drvPath: source.drvPath,
+        builders: chosen.machines.map((m) => m.row.trim()).join('\n'),
+        ...(options.sshConfigFile ? { sshConfigFile: options.sshConfigFile } : {}),
+        signal: abort.signal,
+        onLog: log,
+      });
+      return report(
+        result.ok
+          ? { ok: true, builtOn: 'distributed', outputs: result.outputs, ms: Date.now() - started }
+          : { ok: false, cause: abort.signal.aborted ? 'cancelled' : 'build-failed', message: result.message, ms: Date.now() - started },
+        options.format,
+      );
+    }
+    let index: number;
+    if (options.on !== undefined) {
+      index = chosen.machines.findIndex((m) => names(m.storeUri, options.on!));
+      if (index < 0) return report({ ok: false, cause: 'no-machine', message: `no machine named '${options.on}' in ${chosen.from}`, ms: Date.now() - started }, options.format);
+    } else {
+      const needs = { system: source.derivation.system, requiredFeatures: source.derivation.requiredSystemFeatures };
+      const selection = selectMachine(candidatesOf(chosen), needs, chosen.target.rules);
+      if (!selection.chosen) {
+        const why = selection.verdicts.map((v) => `${machineLabel(v.candidate.uri)}: ${v.reason}`).join('; ');
+        return report({ ok: false, cause: 'no-machine', message: `no machine fits ${needs.system}${why ? ` (${why})` : ''}`, ms: Date.now() - started }, options.format);
+      }
+      index = Number(selection.chosen.id);
+    }
+    const machine = chosen.machines[index]!;
+    process.stderr.write(`Building ${source.drvPath} on ${machine.storeUri}\n`);
+    const pool = new ConnectionPool({ idleMs: 1000 });
+    try {
+      const result = await offload({
+        machine,
+        drvPath: source.drvPath,
+        pool,
+        ...(options.sshConfigFile ? { sshConfigFile: options.sshConfigFile } : {}),
+        daemon: chosen.local.daemon,
+        signal: abort.signal,
+        onLog: log,
+        onPhase: (phase, detail) => process.stderr.write(`» ${phase}${detail ? `: ${detail}` : ''}\n`),
+      });
+      return report(
+        result.ok
+          ? { ok: true, builtOn: machine.storeUri, outputs: result.outputs, ms: Date.now() - started }
+          : { ok: false, cause: result.cause, message: result.message, ms: Date.now() - started },
+        options.format,
+      );
+    } finally {
+      pool.close();
+    }
+  } finally {
+    process.removeListener('SIGINT', onInterrupt);
+  }
+}

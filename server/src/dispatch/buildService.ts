@@ -1,0 +1,158 @@
+// "Build on remote" for the client and the CLI: evaluate the target, pick the machine Nix would
+// pick (or the one the user picked), offload the build over the pooled SSH connection with the
+// log streamed, or hand the whole graph to Nix ("distributed"). Keeps the load per machine, so
+// the next choice counts the builds already running, as Nix counts busy slots.
+import { randomUUID } from 'node:crypto';
+import type { CancellationToken, Connection } from 'vscode-languageserver';
+import type { BuildersService } from '../builders/buildersService';
+import type { Builder } from '../builders/effectiveBuilders';
+import { detectLocalNix } from '../builders/localNix';
+import type { HealthService } from '../health/healthService';
+import type { SettingsCache } from '../language/settings';
+import { nixTarget } from '../language/target';
+import {
+  buildLogNotification,
+  type BuildChoice,
+  type BuildOutcome,
+  type BuildPlan,
+  type BuildTarget,
+  type StartBuildParams,
+} from '../protocol';
+import type { ConnectionPool } from '../ssh/pool';
+import { derivationOf } from './currentDerivation';
+import { buildDistributed } from './distributed';
+import { offload } from './offload';
+import { selectMachine, type Candidate } from './select';
+
+export class BuildService {
+  /** Builds we are running, per machine id: the load Nix would see as busy slots. */
+  private readonly running = new Map<string, number>();
+
+  constructor(
+    private readonly connection: Connection,
+    private readonly builders: BuildersService,
+    private readonly health: HealthService,
+    private readonly settings: SettingsCache,
+    private readonly trusted: () => boolean,
+    private readonly pool: ConnectionPool,
+  ) {}
+
+  private candidate(builder: Builder): Candidate {
+    const health = this.health.health(builder.info.id);
+    const down = health?.status === 'down' ? `its last check failed: ${health.findings.find((f) => f.severity === 'error')?.title ?? 'down'}` : undefined;
+    return {
+      id: builder.info.id,
+      uri: builder.info.uri,
+      systems: builder.machine.systems,
+      maxJobs: builder.machine.maxJobs,
+      speedFactor: builder.machine.speedFactor,
+      supportedFeatures: builder.machine.supportedFeatures,
+      mandatoryFeatures: builder.machine.mandatoryFeatures,
+      load: this.running.get(builder.info.id) ?? 0,
+      down,
+    };
+  }
+
+  async plan(target: BuildTarget): Promise<BuildPlan> {
+    const source = await derivationOf(target.file, target.attr);
+    if (!source.ok) return 'needsAttribute' in source ? { ok: false, needsAttribute: source.needsAttribute } : { ok: false, error: source.error };
+    const [effective, settings, local] = await Promise.all([this.builders.builders(), this.settings.get(undefined), detectLocalNix()]);
+    const rules = nixTarget(settings.nixVersion, local).rules;
+    const needs = { system: source.derivation.system, requiredFeatures: source.derivation.requiredSystemFeatures };
+    const usedByNix = new Set(effective.sources.filter((s) => s.usedByNix).flatMap((s) => s.machines.map((m) => m.id)));
+    const all = [...effective.builders.values()];
+    const nixMachines = all.filter((b) => usedByNix.has(b.info.id));
+    const selection = selectMachine(nixMachines.map((b) => this.candidate(b)), needs, rules);
+    const choices: BuildChoice[] = selection.verdicts.map((v) => ({
+      id: v.candidate.id,
+      label: effective.builders.get(v.candidate.id)!.info.label,
+      uri: v.candidate.uri,
+      kind: v.kind,
+      reason: v.reason,
+    }));
+    // The workspace's machines files: Nix does not read them, but the user may build there.
+    for (const builder of all.filter((b) => !usedByNix.has(b.info.id))) {
+      const [verdict] = selectMachine([this.candidate(builder)], needs, rules).verdicts;
+      choices.push({
+        id: builder.info.id,
+        label: builder.info.label,
+        uri: builder.info.uri,
+        kind: verdict!.kind === 'chosen' ? 'not-best' : verdict!.kind,
+        reason: verdict!.kind === 'chosen' ? `fits; from ${builder.info.location?.file ?? 'the workspace'}, which Nix does not read` : verdict!.reason,
+      });
+    }
+    return {
+      ok: true,
+      drvPath: source.drvPath,
+      system: needs.system,
+      requiredFeatures: [...needs.requiredFeatures],
+      best: selection.chosen?.id,
+      choices,
+      wouldWait: selection.wouldWait,
+    };
+  }
+
+  async build(params: StartBuildParams, token?: CancellationToken): Promise<BuildOutcome> {
+    const started = Date.now();
+    const buildId = params.buildId || randomUUID();
+    const fail = (cause: string, message: string, logTail: string[] = []): BuildOutcome => ({
+      buildId,
+      ok: false,
+      builtOn: undefined,
+      outputs: [],
+      cause,
+      message,
+      logTail,
+      ms: Date.now() - started,
+    });
+    if (!this.trusted()) return fail('untrusted-workspace', 'This workspace is not trusted: building on a remote builder needs SSH. Trust the workspace first.');
+    const plan = await this.plan(params);
+    if (!plan.ok) return 'error' in plan ? fail('evaluation', plan.error) : fail('needs-attribute', `Choose one of: ${plan.needsAttribute.join(', ')}`);
+
+    const abort = new AbortController();
+    token?.onCancellationRequested(() => abort.abort());
+    const log = (line: string) => void this.connection.sendNotification(buildLogNotification, { buildId, line });
+    const [settings, local] = await Promise.all([this.settings.get(undefined), detectLocalNix()]);
+    const effective = await this.builders.builders();
+
+    if (params.on === 'distributed') {
+      const healthy = [...effective.builders.values()].filter((b) => plan.choices.some((c) => c.id === b.info.id && c.kind !== 'down'));
+      if (healthy.length === 0) return fail('no-machine', 'No builder is available for a distributed build.');
+      const result = await buildDistributed({
+        drvPath: plan.drvPath,
+        builders: healthy.map((b) => b.machine.row.trim()).join('\n'),
+        ...(settings.sshConfigFile ? { sshConfigFile: settings.sshConfigFile } : {}),
+        signal: abort.signal,
+        onLog: log,
+      });
+      if (!result.ok) return fail(abort.signal.aborted ? 'cancelled' : 'build-failed', result.message, result.logTail);
+      return { buildId, ok: true, builtOn: 'distributed', outputs: result.outputs, cause: undefined, message: undefined, logTail: [], ms: Date.now() - started };
+    }
+
+    const id = params.on === 'best' ? plan.best : params.on;
+    if (id === undefined) {
+      const why = plan.choices.map((c) => `${c.label}: ${c.reason}`).join('; ');
+      return fail('no-machine', `No builder fits ${plan.system}${plan.requiredFeatures.length ? ` with ${plan.requiredFeatures.join(', ')}` : ''}${why ? ` (${why})` : ''}.`);
+    }
+    const builder = effective.builders.get(id);
+    if (!builder) return fail('no-machine', 'That builder is no longer in the configuration; refresh the view.');
+    this.running.set(id, (this.running.get(id) ?? 0) + 1);
+    try {
+      const result = await offload({
+        machine: builder.machine,
+        drvPath: plan.drvPath,
+        pool: this.pool,
+        ...(settings.sshConfigFile ? { sshConfigFile: settings.sshConfigFile } : {}),
+        daemon: local.daemon,
+        askPassphrase: this.health.passphrase,
+        signal: abort.signal,
+        onLog: log,
+        onPhase: (phase, detail) => void this.connection.sendNotification(buildLogNotification, { buildId, phase, detail }),
+      });
+      if (!result.ok) return fail(result.cause, result.message, result.logTail);
+      return { buildId, ok: true, builtOn: builder.info.uri, outputs: result.outputs, cause: undefined, message: undefined, logTail: [], ms: Date.now() - started };
+    } finally {
+      this.running.set(id, (this.running.get(id) ?? 1) - 1);
+    }
+  }
+}

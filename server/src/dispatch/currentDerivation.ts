@@ -1,0 +1,79 @@
+// The derivation of the file in the editor: a `.drv` store path as it is; a `.nix` file through
+// `nix-instantiate` (with `-A attr` when it evaluates to a set of derivations); a flake output
+// through `nix path-info --derivation`. Nix runs with argument lists only (paths never become
+// Nix or shell code), and its evaluation errors come back as Nix prints them.
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { parseDerivation, type Derivation } from './derivation';
+
+export type DerivationSource =
+  | { ok: true; drvPath: string; derivation: Derivation }
+  /** The file is a set of derivations: the user picks one (`-A`). */
+  | { ok: false; needsAttribute: string[] }
+  | { ok: false; error: string };
+
+const storeDrv = /^\/nix\/store\/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+\-._?=]+\.drv$/;
+
+function nix(command: string, args: string[], cwd: string, timeoutMs = 120_000): Promise<{ ok: true; stdout: string } | { ok: false; error: string }> {
+  return new Promise((resolve) => {
+    const env = { ...process.env };
+    execFile(command, args, { cwd, env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' }, (error, stdout, stderr) => {
+      if (!error) return resolve({ ok: true, stdout });
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return resolve({ ok: false, error: `${command} was not found: install Nix to build from .nix files.` });
+      // Nix's own words, minus the warnings it prints on every run.
+      const text = stderr
+        .split('\n')
+        .filter((line) => !line.startsWith("warning: you did not specify '--add-root'"))
+        .join('\n')
+        .trim();
+      resolve({ ok: false, error: text || error.message });
+    });
+  });
+}
+
+/** Names of the attributes of a `.nix` file's value that are derivations (empty: it is one). */
+const attributesExpression = `{ file }:
+  let v = import (/. + file); x = if builtins.isFunction v then v { } else v;
+  in if builtins.isAttrs x && (x.type or null) == "derivation" then [ ]
+     else builtins.filter (n: builtins.isAttrs x.\${n} && (x.\${n}.type or null) == "derivation") (builtins.attrNames x)`;
+
+async function readDrv(drvPath: string): Promise<DerivationSource> {
+  try {
+    return { ok: true, drvPath, derivation: parseDerivation(await readFile(drvPath, 'utf8')) };
+  } catch (error) {
+    return { ok: false, error: `Cannot read ${drvPath}: ${(error as Error).message}` };
+  }
+}
+
+/**
+ * `file` is an absolute path; `attr` the attribute to build (from the quick pick or `-A`), or
+ * for a flake the output (`packages.x86_64-linux.default`, default `default`).
+ */
+export async function derivationOf(file: string, attr?: string): Promise<DerivationSource> {
+  if (file.endsWith('.drv')) {
+    if (!storeDrv.test(file)) return { ok: false, error: `${file} is not a derivation in /nix/store.` };
+    return readDrv(file);
+  }
+  const cwd = dirname(file);
+  if (basename(file) === 'flake.nix') {
+    const installable = `${cwd}#${attr ?? 'default'}`;
+    const result = await nix('nix', ['--extra-experimental-features', 'nix-command flakes', 'path-info', '--derivation', installable], cwd);
+    if (!result.ok) return result;
+    return readDrv(result.stdout.trim().split('\n').pop() ?? '');
+  }
+  if (attr === undefined) {
+    const names = await nix('nix-instantiate', ['--eval', '--json', '--strict', '--argstr', 'file', file, '-E', attributesExpression], cwd);
+    if (!names.ok) return names;
+    const list = JSON.parse(names.stdout) as string[];
+    if (list.length > 1) return { ok: false, needsAttribute: list };
+    if (list.length === 1) attr = list[0];
+  }
+  const result = await nix('nix-instantiate', [file, ...(attr !== undefined ? ['-A', attr] : [])], cwd);
+  if (!result.ok) return result;
+  const drvs = result.stdout.trim().split('\n').filter(Boolean);
+  const drvPath = drvs[drvs.length - 1];
+  if (!drvPath || !storeDrv.test(drvPath)) return { ok: false, error: `nix-instantiate printed no derivation for ${file}${attr ? ` -A ${attr}` : ''}.` };
+  return readDrv(drvPath);
+}

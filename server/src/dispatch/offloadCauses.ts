@@ -1,0 +1,146 @@
+// Why an offload failed, from what Nix and ssh said, as a cause the UI can act on and a message
+// that names the cause and the fix in the user's words. The patterns are the messages Nix 2.8
+// prints (docs/nix-remote-builds.md, "What goes wrong in practice"), seen on the lab:
+//   untrusted SSH user:  "cannot add path '…' because it lacks a valid signature" (importing
+//                        into the builder) / "you are not privileged to build input-addressed
+//                        derivations" (building there)
+//   disk full:           "No space left on device", on either side
+//   build failed:        "builder for '…' failed with exit code N" (nix-store exits 1 on 2.8,
+//                        100 on newer Nix), or the builder cannot build that system/features
+//   Nix not reachable:   "nix-store: command not found" (exit 127), "cannot connect to socket"
+import type { SshFailure } from '../ssh/failure';
+
+export type OffloadPhase = 'connect' | 'copy-inputs' | 'build' | 'copy-outputs';
+
+export type OffloadCause =
+  | 'host-key'
+  | 'connection'
+  | 'auth'
+  | 'untrusted-user'
+  | 'missing-signature'
+  | 'disk-full'
+  | 'build-failed'
+  | 'remote-nix'
+  | 'cancelled'
+  | 'local-store';
+
+export interface Classified {
+  cause: OffloadCause;
+  message: string;
+}
+
+/** The SSH layer's failure (connect, host key, auth) as an offload cause. */
+export function sshFailureCause(failure: SshFailure, uri: string): Classified {
+  const why = `${failure.cause}${failure.fix ? ` ${failure.fix}` : ''}`;
+  switch (failure.code) {
+    case 'host-key-mismatch':
+    case 'host-key-revoked':
+    case 'host-key-unknown':
+      return { cause: 'host-key', message: `Nothing was built or sent: the host key of ${uri} could not be verified, and builds never go to an unverified host. ${why}` };
+    case 'auth-failed':
+    case 'key-encrypted':
+    case 'key-unreadable':
+      return { cause: 'auth', message: `Could not log in to ${uri}: ${why}` };
+    case 'aborted':
+      return { cause: 'cancelled', message: `Cancelled while connecting to ${uri}; nothing was sent.` };
+    default:
+      return { cause: 'connection', message: `Could not connect to ${uri}: ${why}` };
+  }
+}
+
+export interface FailedCommand {
+  /** Where the command ran. */
+  side: 'builder' | 'local';
+  phase: OffloadPhase;
+  /** The builder, as the user wrote it (store URI or host). */
+  builder: string;
+  /** The SSH user on the builder (for the trusted-users fix). */
+  user: string;
+  code: number | null;
+  signal: string | null;
+  /** The channel closed without an exit status (the connection dropped). */
+  lost?: boolean;
+  stderrTail: readonly string[];
+  /** Local builds go through a nix-daemon (changes the fix for a local signature refusal). */
+  daemon?: boolean;
+}
+
+const doing: Record<OffloadPhase, string> = {
+  connect: 'connecting',
+  'copy-inputs': 'copying the build inputs to the builder',
+  build: 'building',
+  'copy-outputs': 'copying the outputs back',
+};
+
+/** The line that says what went wrong: the first `error:` line, else the last non-empty one. */
+export function errorLine(lines: readonly string[]): string {
+  const error = lines.find((line) => /^\s*error:/.test(line));
+  const chosen = error ?? [...lines].reverse().find((line) => line.trim() !== '') ?? '';
+  return chosen.trim().replace(/^error:\s*/, '').replace(/[;:.]$/, '');
+}
+
+function exitText(code: number | null, signal: string | null): string {
+  if (code !== null) return `exit code ${code}`;
+  if (signal !== null) return `signal ${signal}`;
+  return 'no exit status';
+}
+
+/** A Nix command that failed on the builder or here: its cause and the message for the user. */
+export function classifyFailure(failed: FailedCommand): Classified {
+  const text = failed.stderrTail.join('\n');
+  const said = errorLine(failed.stderrTail);
+  const quote = said ? ` (Nix said: ${said})` : '';
+  const on = failed.side === 'builder' ? `on ${failed.builder}` : 'on this machine';
+  if (failed.lost) {
+    return { cause: 'connection', message: `The connection to ${failed.builder} dropped while ${doing[failed.phase]}. Check the network and the builder, then build again; paths are only registered once complete, so nothing is left half-copied.` };
+  }
+  if (/No space left on device/i.test(text)) {
+    const fix = failed.side === 'builder'
+      ? `Free space in the builder's /nix/store (nix-collect-garbage on ${failed.builder}) or pick another builder.`
+      : 'Free space in /nix/store here (nix-collect-garbage).';
+    return { cause: 'disk-full', message: `The disk is full ${on} while ${doing[failed.phase]}${quote}. ${fix}` };
+  }
+  if (failed.side === 'builder' && (/you are not privileged to build input-addressed derivations/.test(text) || /lacks a valid signature/.test(text))) {
+    return {
+      cause: 'untrusted-user',
+      message:
+        `${failed.builder} does not trust the SSH user '${failed.user}', so its Nix refused ${failed.phase === 'copy-inputs' ? 'the unsigned build inputs' : 'to build'}${quote}. ` +
+        `Add the user to trusted-users on the builder (a line 'extra-trusted-users = ${failed.user}' in its /etc/nix/nix.conf, then restart its nix-daemon), ` +
+        'or sign the paths with a key listed in the builder\'s trusted-public-keys.',
+    };
+  }
+  if (failed.side === 'local' && /lacks a valid signature/.test(text)) {
+    return {
+      cause: 'missing-signature',
+      message:
+        `This machine's Nix refused the outputs from ${failed.builder} because no key it trusts signed them${quote}. ` +
+        `${failed.daemon ? 'Add your user to trusted-users in /etc/nix/nix.conf here and restart the nix-daemon, or ' : 'Either '}` +
+        'have the builder sign its outputs (secret-key-files on the builder) and add its public key to trusted-public-keys here.',
+    };
+  }
+  if (failed.side === 'builder') {
+    if (failed.code === 127 || /command not found/.test(text)) {
+      return {
+        cause: 'remote-nix',
+        message: `Nix is not on the PATH of non-interactive SSH commands on ${failed.builder}${quote}. Put Nix on the PATH the login shell sets for commands (e.g. in ~/.bashrc before its interactive check, or /etc/environment), or give its path with ?remote-program=… in the store URI.`,
+      };
+    }
+    if (/cannot connect to socket at/.test(text)) {
+      return { cause: 'remote-nix', message: `The nix-daemon on ${failed.builder} is not running${quote}. Start it there (systemctl start nix-daemon).` };
+    }
+    if (failed.phase === 'build' && (/builder for '[^']*' failed/.test(text) || /build of '[^']*' failed/.test(text) || failed.code === 100)) {
+      return { cause: 'build-failed', message: `The build failed on ${failed.builder}: ${said || exitText(failed.code, failed.signal)}. The last lines of its log are below.` };
+    }
+    if (failed.phase === 'build' && /is required to build '[^']*', but I am a/.test(text)) {
+      return { cause: 'build-failed', message: `${failed.builder} cannot build this derivation: ${said}. Pick a builder whose Nix builds for that system and has those features (its system and system-features settings).` };
+    }
+    return {
+      cause: 'remote-nix',
+      message: `nix-store failed on ${failed.builder} while ${doing[failed.phase]} (${exitText(failed.code, failed.signal)})${quote}. Check Nix on the builder (its version, its store, its nix-daemon).`,
+    };
+  }
+  return {
+    cause: 'local-store',
+    message: `The local nix-store failed while ${doing[failed.phase]} (${exitText(failed.code, failed.signal)})${quote}. Check the local Nix store (nix-store --verify).`,
+  };
+}

@@ -1,0 +1,96 @@
+// Small stream pieces the offload and the distributed build share: splitting a byte stream into
+// log lines (a line may arrive in several chunks), keeping the last lines for an error's tail,
+// counting the bytes that pass through a pipe (without holding them), and dropping a login
+// shell's greeting from the front of a binary stream.
+import { Transform, type TransformCallback } from 'node:stream';
+
+/** Calls `onLine` for each complete line; `flush()` delivers a last line without a newline. */
+export class LineSplitter {
+  private partial = '';
+  private readonly decoder = new TextDecoder('utf-8');
+
+  constructor(private readonly onLine: (line: string) => void) {}
+
+  push(chunk: Buffer | string): void {
+    const text = this.partial + (typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true }));
+    const lines = text.split('\n');
+    this.partial = lines.pop() ?? '';
+    for (const line of lines) this.onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
+  }
+
+  flush(): void {
+    const rest = this.partial + this.decoder.decode();
+    this.partial = '';
+    if (rest !== '') this.onLine(rest);
+  }
+}
+
+/** The last `size` lines seen. */
+export class Tail {
+  private readonly lines: string[] = [];
+
+  constructor(private readonly size = 25) {}
+
+  push(line: string): void {
+    this.lines.push(line);
+    if (this.lines.length > this.size) this.lines.shift();
+  }
+
+  get(): string[] {
+    return [...this.lines];
+  }
+}
+
+/** Passes bytes through unchanged and counts them. */
+export class ByteCounter extends Transform {
+  bytes = 0;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    callback(null, chunk);
+  }
+}
+
+/**
+ * Drops `prefix` from the front of the stream when the stream starts with it, and passes
+ * everything else through. A builder whose login shell prints a greeting puts it before the
+ * output of every command; we learn the exact greeting from an earlier command's stdout.
+ */
+export class SkipPrefix extends Transform {
+  private pending: Buffer | undefined = Buffer.alloc(0);
+
+  constructor(private readonly prefix: Buffer) {
+    super();
+    if (prefix.length === 0) this.pending = undefined;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.pending === undefined) return callback(null, chunk);
+    const seen = Buffer.concat([this.pending, chunk]);
+    if (seen.length < this.prefix.length && this.prefix.subarray(0, seen.length).equals(seen)) {
+      this.pending = seen;
+      return callback();
+    }
+    this.pending = undefined;
+    if (seen.subarray(0, this.prefix.length).equals(this.prefix)) return callback(null, seen.subarray(this.prefix.length));
+    callback(null, seen);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    const rest = this.pending;
+    this.pending = undefined;
+    callback(null, rest !== undefined && rest.length > 0 ? rest : undefined);
+  }
+}
+
+/** `1.2 MiB`, `340 KiB`, `12 B`. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${value} B` : `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}

@@ -1,0 +1,86 @@
+// `nix-builders build` on real builders: a .nix file built on the machine Nix would pick (or the
+// one named), output paths on the last lines of stdout, the output in the local store saying
+// which builder built it; an evaluation error comes back as Nix prints it.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { provisionBuilders, readWhereBuilt, skipUnlessRealParts, whereBuiltExpression, type BuilderLab } from './fixture';
+
+let skip: string | undefined;
+let missing: string | undefined;
+try {
+  skip = skipUnlessRealParts();
+} catch (error) {
+  missing = (error as Error).message;
+}
+
+const cli = join(__dirname, '../../dist/cli.js');
+function build(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, 'build', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+let lab: BuilderLab<'healthy' | 'healthyNg'>;
+let dir: string;
+if (missing !== undefined) test('real builders can run here', () => assert.fail(missing));
+else if (skip !== undefined) test('nix-builders build on real builders', { skip });
+else {
+  before(async () => {
+    lab = await provisionBuilders({ builders: ['healthy', 'healthyNg'] });
+    dir = mkdtempSync(join(lab.dir, 'cli-build-'));
+  });
+  after(async () => lab?.stop());
+
+  const machinesFile = () => {
+    const file = join(dir, 'machines');
+    // healthyNg is faster: Nix (and we) pick it.
+    writeFileSync(file, `${lab.builders.healthy.machinesLine}\n${lab.builders.healthyNg.machinesLine.replace(/^(\S+ \S+ \S+ \S+) \S+/, '$1 4')}\n`);
+    return file;
+  };
+
+  test('a .nix file with two derivations: -A picks one, the best machine builds it, the path is the last line', async () => {
+    const nonce = randomBytes(6).toString('hex');
+    const file = join(dir, `two-${nonce}.nix`);
+    writeFileSync(file, `{ one = ${whereBuiltExpression({ nonce: `${nonce}-1`, system: lab.system })}; two = ${whereBuiltExpression({ nonce: `${nonce}-2`, system: lab.system })}; }\n`);
+    const env = lab.env();
+
+    const ambiguous = await build([file, '--machines', machinesFile(), '--ssh-config', lab.sshConfig], env);
+    assert.equal(ambiguous.code, 1);
+    assert.match(ambiguous.stderr, /holds several derivations: choose one with -A \(one, two\)/);
+
+    const result = await build([file, '-A', 'two', '--machines', machinesFile(), '--ssh-config', lab.sshConfig], env);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, new RegExp(`on ${lab.builders.healthyNg.uri.replace(/[/.]/g, '\\$&')}`));
+    const out = result.stdout.trim().split('\n').pop()!;
+    assert.match(out, /^\/nix\/store\/[a-z0-9]{32}-nixrb-where-/);
+    assert.equal(readWhereBuilt(out).hostname, lab.builders.healthyNg.hostname);
+  });
+
+  test('--on names the machine; --format json', async () => {
+    const nonce = randomBytes(6).toString('hex');
+    const file = join(dir, `one-${nonce}.nix`);
+    writeFileSync(file, `${whereBuiltExpression({ nonce, system: lab.system })}\n`);
+    const result = await build([file, '--on', lab.builders.healthy.alias, '--machines', machinesFile(), '--ssh-config', lab.sshConfig, '--format', 'json'], lab.env());
+    assert.equal(result.code, 0, result.stderr);
+    const json = JSON.parse(result.stdout) as { ok: boolean; builtOn: string; outputs: { path: string }[] };
+    assert.equal(json.builtOn, lab.builders.healthy.uri);
+    assert.equal(readWhereBuilt(json.outputs[0]!.path).hostname, lab.builders.healthy.hostname);
+  });
+
+  test('an evaluation error is reported as Nix prints it', async () => {
+    const file = join(dir, 'broken.nix');
+    writeFileSync(file, 'derivation { name = "broken"; }\n');
+    const result = await build([file, '--machines', machinesFile()], lab.env());
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /evaluation: error: required attribute 'builder' missing/);
+  });
+}
