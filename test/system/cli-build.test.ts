@@ -7,15 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { provisionBuilders, readWhereBuilt, skipUnlessRealParts, whereBuiltExpression, type BuilderLab } from './fixture';
+import { provisionBuilders, readWhereBuilt, whereBuiltExpression, type BuilderLab } from './fixture';
+import { labCanRun } from './fixture/gate';
 
-let skip: string | undefined;
-let missing: string | undefined;
-try {
-  skip = skipUnlessRealParts();
-} catch (error) {
-  missing = (error as Error).message;
-}
 
 const cli = join(__dirname, '../../dist/cli.js');
 function build(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -31,9 +25,7 @@ function build(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number |
 
 let lab: BuilderLab<'healthy' | 'healthyNg'>;
 let dir: string;
-if (missing !== undefined) test('real builders can run here', () => assert.fail(missing));
-else if (skip !== undefined) test('nix-builders build on real builders', { skip });
-else {
+if (labCanRun()) {
   before(async () => {
     lab = await provisionBuilders({ builders: ['healthy', 'healthyNg'] });
     dir = mkdtempSync(join(lab.dir, 'cli-build-'));

@@ -4,15 +4,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { provisionBuilders, skipUnlessRealParts, type BuilderLab } from './fixture';
+import { provisionBuilders, type BuilderLab } from './fixture';
+import { labCanRun } from './fixture/gate';
 
-let skip: string | undefined;
-let missing: string | undefined;
-try {
-  skip = skipUnlessRealParts();
-} catch (error) {
-  missing = (error as Error).message;
-}
 
 const cli = join(__dirname, '../../dist/cli.js');
 function ping(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -29,9 +23,7 @@ function ping(args: string[]): Promise<{ code: number | null; stdout: string; st
 type Json = { uri: string; status: string; findings: { code: string; severity: string; message: string }[]; stages: { name: string; ms: number }[]; facts: Record<string, unknown> }[];
 
 let lab: BuilderLab<'healthy' | 'healthyNg' | 'closedPort' | 'noisy'>;
-if (missing !== undefined) test('real builders can run here', () => assert.fail(missing));
-else if (skip !== undefined) test('nix-builders ping on real builders', { skip });
-else {
+if (labCanRun()) {
   before(async () => {
     lab = await provisionBuilders({ builders: ['healthy', 'healthyNg', 'closedPort', 'noisy'] });
   });

@@ -3,6 +3,7 @@
 // Nix (or ssh) print the message docs/nix-remote-builds.md names.
 //   node --import tsx --test test/system/fixture.test.ts
 import assert from 'node:assert/strict';
+import { labCanRun } from './fixture/gate';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -17,27 +18,13 @@ import {
   provisionBuilders,
   readWhereBuilt,
   run,
-  skipUnlessRealParts,
   whereBuiltExpression,
   type BuilderLab,
   type BuilderName,
   type RunResult,
 } from './fixture';
 
-// Outside CI a machine without the real parts skips (loudly); in CI it fails with the package to install.
-let skip: string | undefined;
-let missing: string | undefined;
-try {
-  skip = skipUnlessRealParts();
-} catch (error) {
-  missing = (error as Error).message;
-}
-if (missing !== undefined) {
-  const message = missing;
-  test('real Nix remote builders can run on this machine', () => assert.fail(message));
-} else if (skip !== undefined) {
-  test('real Nix remote builders can run on this machine', { skip });
-}
+const labRuns = labCanRun();
 
 const nonce = () => randomBytes(6).toString('hex');
 
@@ -51,7 +38,7 @@ function inStoreOf(lab: BuilderLab, name: BuilderName, outPath: string): boolean
   return fs.existsSync(path.join(lab.builders[name].storeDir, path.basename(outPath)));
 }
 
-describe('system fixture: real Nix remote builders on this machine', { skip: skip !== undefined || missing !== undefined }, () => {
+describe('system fixture: real Nix remote builders on this machine', { skip: !labRuns }, () => {
   let lab: BuilderLab;
 
   before(async () => {

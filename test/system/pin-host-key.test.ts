@@ -10,21 +10,13 @@ import { after, before, test } from 'node:test';
 import type { Command } from 'vscode-languageserver-protocol';
 import { applyWorkspaceEdit } from '../lsp/helpers/edits';
 import { LspClient } from '../lsp/helpers/lspClient';
-import { nixBuildRemote, provisionBuilders, readWhereBuilt, skipUnlessRealParts, whereBuiltExpression, type BuilderLab } from './fixture';
+import { nixBuildRemote, provisionBuilders, readWhereBuilt, whereBuiltExpression, type BuilderLab } from './fixture';
+import { labCanRun } from './fixture/gate';
 
-let skip: string | undefined;
-let missing: string | undefined;
-try {
-  skip = skipUnlessRealParts();
-} catch (error) {
-  missing = (error as Error).message;
-}
 
 let lab: BuilderLab<'healthy'>;
 let dir: string;
-if (missing !== undefined) test('real builders can run here', () => assert.fail(missing));
-else if (skip !== undefined) test('pin the host key of a real builder', { skip });
-else {
+if (labCanRun()) {
   before(async () => {
     lab = await provisionBuilders({ builders: ['healthy'] });
     dir = mkdtempSync(join(tmpdir(), 'nix-builders-pin-real-'));

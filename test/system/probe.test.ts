@@ -4,6 +4,7 @@
 // closes connections, ProxyJump and ssh-agent work, and the daemon context is reported.
 //   node --import tsx --test test/system/probe.test.ts
 import assert from 'node:assert/strict';
+import { labCanRun } from './fixture/gate';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -15,22 +16,9 @@ import { nix2_8Rules } from '../../server/src/model/nixVersion';
 import { acquireMachine, connectMachine } from '../../server/src/ssh/machineConnection';
 import { ConnectionPool } from '../../server/src/ssh/pool';
 import { exec } from '../../server/src/ssh/remoteCommand';
-import { BUILDER_NAMES, provisionBuilders, run, skipUnlessRealParts, type BuilderLab, type BuilderName } from './fixture';
+import { BUILDER_NAMES, provisionBuilders, run, type BuilderLab, type BuilderName } from './fixture';
 
-// Outside CI a machine without the real parts skips (loudly); in CI it fails with the package to install.
-let skip: string | undefined;
-let missing: string | undefined;
-try {
-  skip = skipUnlessRealParts();
-} catch (error) {
-  missing = (error as Error).message;
-}
-if (missing !== undefined) {
-  const message = missing;
-  test('real Nix remote builders can run on this machine', () => assert.fail(message));
-} else if (skip !== undefined) {
-  test('real Nix remote builders can run on this machine', { skip });
-}
+const labRuns = labCanRun();
 
 /** The stage timeout of the silent host: short, so the suite stays quick. */
 const SILENT_TIMEOUT_MS = 3000;
@@ -76,7 +64,7 @@ async function eventually(what: string, check: () => boolean, timeoutMs = 3000):
   }
 }
 
-describe('health probe on real builders', { skip: skip !== undefined || missing !== undefined }, () => {
+describe('health probe on real builders', { skip: !labRuns }, () => {
   let lab: BuilderLab;
   let options: ProbeOptions;
   /** All twelve builders probed at once, in `before`. */
