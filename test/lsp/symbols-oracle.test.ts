@@ -3,26 +3,20 @@
 // and the counts agree whenever Nix accepts the text. Without Nix: fails in CI, skipped loudly
 // elsewhere. Replay with NIX_ORACLE_SEED=<seed>.
 import assert from 'node:assert/strict';
+import { requireRealNix } from '../helpers/requireNix';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { generateBuildersCase } from '../helpers/builders-generator';
-import { askNixAboutBuilders, findNix } from '../helpers/nix';
+import { askNixAboutBuilders } from '../helpers/nix';
 import { makeRng, seedFrom } from '../helpers/prng';
 import { LspClient } from './helpers/lspClient';
 
-const nix = findNix();
+const nix = requireRealNix('symbols count the machines Nix reads');
 const cases = 40;
 
-if (!nix) {
-  const hint = 'the symbols oracle needs real Nix: apt-get install -y nix-bin';
-  if (process.env.CI === 'true') test('real Nix is installed', () => assert.fail(hint));
-  else {
-    console.warn(`\n!!! SKIPPED: ${hint}\n`);
-    test('symbols count the machines Nix reads', { skip: hint }, () => {});
-  }
-} else {
+if (nix !== undefined) {
   let client: LspClient;
   let root: string;
   before(async () => {

@@ -3,6 +3,7 @@
 // parse-level proof over thousands of texts is formatting.test.ts; this asks Nix itself.
 // Replay with FORMAT_ORACLE_SEED=<seed>; without Nix: fails in CI, skipped loudly elsewhere.
 
+import { requireRealNix } from '../helpers/requireNix';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -11,11 +12,10 @@ import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { applyChanges, formatMachines, formatNixConf } from '../../server/src/language/formatting';
 import { generateBuildersCase, generateNixConfCase, type GeneratedCase } from '../helpers/builders-generator';
-import { askNixAboutBuilders, askNixAboutConf, findNix, type OracleAnswer } from '../helpers/nix';
+import { askNixAboutBuilders, askNixAboutConf, type OracleAnswer } from '../helpers/nix';
 import { makeRng, seedFrom } from '../helpers/prng';
 
-const nix = findNix();
-const installHint = 'Install it with `apt-get install -y nix-bin`.';
+const nix = requireRealNix('Nix reads formatted files as before');
 
 /** Nix quotes the row in its errors; the row's whitespace is what formatting may change. */
 function normalized(answer: OracleAnswer): OracleAnswer {
@@ -32,14 +32,7 @@ async function forEachLimited<T>(items: readonly T[], limit: number, work: (item
   );
 }
 
-if (nix === undefined) {
-  if (process.env.CI === 'true') {
-    test('real Nix is installed for the formatting oracle', () => assert.fail(`nix-build was not found. ${installHint}`));
-  } else {
-    console.warn(`\n!!! SKIPPED: the formatting oracle needs real Nix. ${installHint}\n`);
-    test('Nix reads formatted files as before', { skip: `Nix is not installed. ${installHint}` }, () => {});
-  }
-} else {
+if (nix !== undefined) {
   const seed = seedFrom('FORMAT_ORACLE_SEED');
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'format-oracle-'));
   process.on('exit', () => fs.rmSync(root, { recursive: true, force: true }));

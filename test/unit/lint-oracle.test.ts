@@ -3,6 +3,7 @@
 // user); the Nix messages our warnings and value errors quote are the ones it prints.
 // Without Nix: fails in CI (CI=true), skipped loudly elsewhere.
 
+import { requireRealNix } from '../helpers/requireNix';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -15,23 +16,10 @@ import { parseNixConf } from '../../server/src/model/nixConf';
 import { parseNixVersion, rulesFor } from '../../server/src/model/nixVersion';
 import type { ProblemCode } from '../../server/src/model/problem';
 import { lintBuilders, lintNixConf, type LintContext } from '../../server/src/model/lint/index';
-import { askNixPrinted, findNix, machineRow, readFileLikeNix, type InstalledNix, type OracleAnswer } from '../helpers/nix';
+import { askNixPrinted, machineRow, readFileLikeNix, type InstalledNix, type OracleAnswer } from '../helpers/nix';
 
-const installHint = 'Install it with `apt-get install -y nix-bin` (Debian ships Nix 2.8.0).';
-const nix = findNix();
-
-if (nix === undefined) {
-  if (process.env.CI === 'true') {
-    test('real Nix is installed for the lint oracle test', () => {
-      assert.fail(`nix-build was not found, so our warnings cannot be checked against real Nix. ${installHint}`);
-    });
-  } else {
-    console.warn(`\n!!! SKIPPED: the lint oracle test needs real Nix (nix-build not found). ${installHint}\n`);
-    test('real Nix accepts what we only warn about', { skip: `Nix is not installed. ${installHint}` }, () => {});
-  }
-} else {
-  describeLintOracle(nix);
-}
+const nix = requireRealNix('real Nix accepts what we only warn about');
+if (nix !== undefined) describeLintOracle(nix);
 
 function describeLintOracle(nix: InstalledNix): void {
   const version = parseNixVersion(nix.versionText);

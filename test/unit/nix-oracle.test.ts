@@ -5,6 +5,7 @@
 // NIX_ORACLE_SEED=<seed>; change its size with NIX_ORACLE_CASES=<n>.
 // Without Nix: fails in CI (CI=true), skipped loudly elsewhere.
 
+import { requireRealNix } from '../helpers/requireNix';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -21,28 +22,14 @@ import {
   asNixPrintsIt,
   askNixAboutBuilders,
   askNixAboutConf,
-  findNix,
   machineRow,
   readFileLikeNix,
   type InstalledNix,
   type OracleAnswer,
 } from '../helpers/nix';
 
-const installHint = 'Install it with `apt-get install -y nix-bin` (Debian ships Nix 2.8.0).';
-const nix = findNix();
-
-if (nix === undefined) {
-  if (process.env.CI === 'true') {
-    test('real Nix is installed for the oracle test', () => {
-      assert.fail(`nix-build was not found, so our parser cannot be checked against real Nix. ${installHint}`);
-    });
-  } else {
-    console.warn(`\n!!! SKIPPED: the Nix oracle test needs real Nix (nix-build not found). ${installHint}\n`);
-    test('our parser agrees with real Nix', { skip: `Nix is not installed. ${installHint}` }, () => {});
-  }
-} else {
-  describeOracle(nix);
-}
+const nix = requireRealNix('our parser agrees with real Nix');
+if (nix !== undefined) describeOracle(nix);
 
 function describeOracle(nix: InstalledNix): void {
   const version = parseNixVersion(nix.versionText);
