@@ -7,7 +7,11 @@
 // local builds, so everything goes to a builder or fails. Substituters are off unless asked for
 // (as in the tests, which have no internet); with `useSubstitutes` Nix fetches what caches have
 // and the builders fetch their inputs from theirs (builders-use-substitutes).
-// Cancelling sends SIGTERM to nix-build, which stops its build hooks (and their ssh sessions).
+// Cancelling sends SIGTERM to nix-build, which stops its build hooks; the builders' `nix-store
+// --serve` (ssh://) and `nix-daemon --stdio` (ssh-ng://) see their session go and kill the build
+// (checked on the lab: nothing left on either builder). Under a multi-user install the
+// nix-daemon runs the hooks as root: root's ssh config applies, not `sshConfigFile`, and the
+// daemon ignores `--builders` from users it does not trust (explained when it happens).
 import { readFile } from 'node:fs/promises';
 import { isStorePath } from '../ssh/remoteCommand';
 import { parseDerivation } from './derivation';

@@ -87,6 +87,9 @@ export function startLocal(command: string, args: readonly string[], options: Lo
     done,
     async kill(graceMs = 3000) {
       if (exited) return;
+      // Node reports the end only once stdout is drained; what it was piped into may be gone.
+      child.stdout?.unpipe();
+      child.stdout?.resume();
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
       await done;

@@ -2,11 +2,16 @@
 // Nix's build hook does it but with the log live and every step measured:
 //   connect       the pooled connection (host key verified by the connection layer, or nothing
 //                 happens), while the .drv's closure is computed here;
-//   copy-inputs   ask the builder which closure paths it lacks (one round trip), then stream
-//                 `nix-store --export` of only those into its `nix-store --import`;
-//   build         `nix-store --realise <drv>` there, its stderr streamed line by line;
-//   copy-outputs  the outputs' runtime closure minus what this store has, streamed back with
-//                 the builder's `nix-store --export` into our `nix-store --import`.
+//   copy-inputs   ask the builder which closure paths it lacks (one round trip; the paths go
+//                 over stdin, so any closure size fits), then stream `nix-store --export` of
+//                 only those into its `nix-store --import`, started meanwhile;
+//   build         realise the .drv there (`nix-store --query --requisites --use-output
+//                 --force-realise`, which then prints the outputs' runtime closure), its
+//                 stderr streamed line by line as the log;
+//   copy-outputs  that closure minus what this store has, streamed back with the builder's
+//                 `nix-store --export` into our `nix-store --import`.
+// Each remote command is one SSH exec of nix-store (remoteNixStore.ts: remote-program and
+// remote-store honoured, ssh:// and ssh-ng:// alike); each local one an argument list, no shell.
 // The closure sent is the .drv's closure plus the outputs of its dependencies that this store
 // already has (`--include-outputs`): the builder then builds only what nobody has built yet,
 // and a chain of derivations goes over once. `nix-store --import` registers a path only once it
@@ -22,9 +27,9 @@ import { acquireMachine } from '../ssh/machineConnection';
 import type { ConnectionPool, Lease } from '../ssh/pool';
 import { assertStorePaths, exec, isStorePath, type ExecResult } from '../ssh/remoteCommand';
 import { parseDerivation } from './derivation';
-import { runLocal, startLocal, type LocalExit } from './localProcess';
+import { runLocal, startLocal, type LocalExit, type LocalProcess } from './localProcess';
 import { classifyFailure, sshFailureCause, type Classified, type OffloadCause, type OffloadPhase } from './offloadCauses';
-import { startRemote, type RemoteExit } from './remoteProcess';
+import { startRemote, type RemoteExit, type RemoteProcess } from './remoteProcess';
 import { nixStoreCommand, remoteNixStore, type RemoteNixStore } from './remoteNixStore';
 import { ByteCounter, formatBytes, SkipPrefix, Tail } from './streamParts';
 
@@ -99,8 +104,8 @@ const QUERY_MISSING_AFTER_SUBSTITUTING = [
   'if [ -n "$fetch" ]; then "$@" --realise --keep-going $fetch >/dev/null 2>&1 || :; fi',
   'exec "$@" --check-validity --print-invalid $missing',
 ].join('\n');
-/** The runtime closure of the outputs (paths on stdin), then `@@sizes`, then each one's NAR size. */
-const REQUISITES_WITH_SIZES = 'set -f; paths=$("$@" --query --requisites $(cat)) || exit; printf "%s\\n" $paths; echo @@sizes; exec "$@" --query --size $paths';
+/** An export of no paths: just the end marker (a zero 64-bit word), which imports nothing. */
+const EMPTY_EXPORT = Buffer.alloc(8);
 
 interface Killable {
   kill(): Promise<void>;
@@ -171,15 +176,6 @@ class Offload {
     const outputPaths = outputs.map((output) => output.path);
     assertStorePaths(outputPaths);
 
-    // Nix builds nothing when the outputs are already here; neither do we.
-    const localValid = await runLocal('nix-store', ['--check-validity', '--print-invalid', ...outputPaths], { env: this.env, ...this.signalOption() });
-    if (this.aborted) return this.cancelled();
-    if (localValid.code !== 0) return this.failLocal('copy-inputs', localValid);
-    if (pathLines(localValid.stdout).length === 0) {
-      this.log(`${outputPaths.join(', ')} already in the local store: nothing to build.`);
-      return { ok: true, outputs, copiedToBuilder: 0, copiedBack: 0, bytesToBuilder: 0, bytesBack: 0, phases: this.phases, ms: Date.now() - this.started };
-    }
-
     // Phase: connect, with the local closure computed meanwhile.
     this.begin('connect', uri);
     const [leased, closure] = await Promise.all([
@@ -193,6 +189,12 @@ class Offload {
     ]);
     if (leased.ok) this.lease = leased.lease;
     if (this.aborted) return this.cancelled();
+    // Nix builds nothing when the outputs are already here, whatever the builder's state.
+    if (!('failed' in closure) && closure.built) {
+      this.end();
+      this.log(`${outputPaths.join(', ')} already in the local store: nothing to build.`);
+      return { ok: true, outputs, copiedToBuilder: 0, copiedBack: 0, bytesToBuilder: 0, bytesBack: 0, phases: this.phases, ms: Date.now() - this.started };
+    }
     if (!leased.ok) return this.fail(sshFailureCause(leased.failure, uri));
     if ('failed' in closure) return this.failLocal('copy-inputs', closure.failed);
     this.end();
@@ -201,8 +203,10 @@ class Offload {
     const user = leased.lease.connection.host.user;
     const store = remoteNixStore(uri);
 
-    // Phase: copy-inputs.
+    // Phase: copy-inputs. The builder's import starts while it answers which paths it lacks:
+    // both are a login and a nix-store start-up, and they need not wait for each other.
     this.begin('copy-inputs');
+    const importer = this.startTracked(client, [...nixStoreCommand(store), '--import']);
     const query = await exec(client, ['/bin/sh', '-c', this.o.useSubstitutes ? QUERY_MISSING_AFTER_SUBSTITUTING : QUERY_MISSING, 'sh', ...nixStoreCommand(store)], {
       stdin: closure.paths.map((path) => `${path}\n`).join(''),
       timeoutMs: this.o.useSubstitutes ? substituteTimeoutMs : queryTimeoutMs,
@@ -211,24 +215,29 @@ class Offload {
     });
     if (this.aborted) return this.cancelled();
     const queryFailure = this.remoteExecFailure(query, 'copy-inputs', user);
-    if (queryFailure) return this.fail(queryFailure, query.stderr.split('\n'));
+    if (queryFailure) {
+      void importer.then((process) => process?.kill());
+      return this.fail(queryFailure, query.stderr.split('\n'));
+    }
     const answer = readMissing(query.stdout, new Set(closure.paths));
     const missing = answer.missing;
-    let bytesToBuilder = 0;
+    const remoteImport = await importer;
+    if (remoteImport === undefined) return this.unexpected(new Error('the builder refused a session for nix-store --import'));
     if (missing.length > 0) {
-      const planned = missing.reduce((sum, path) => sum + (closure.sizes.get(path) ?? 0), 0);
+      const sizes = await closure.sizes;
+      const planned = missing.reduce((sum, path) => sum + (sizes.get(path) ?? 0), 0);
       this.phase('copy-inputs', `${count(missing.length, 'path')}, ${formatBytes(planned)}`);
-      const copied = await this.copyToBuilder(client, store, missing, user);
-      if ('failure' in copied) return copied.failure;
-      bytesToBuilder = copied.bytes;
     } else {
       this.phase('copy-inputs', `0 paths: ${uri} has the whole closure`);
     }
+    const sent = await this.copyToBuilder(remoteImport, missing, user);
+    if ('failure' in sent) return sent.failure;
     this.end();
 
-    // Phase: build.
+    // Phase: build. `--query --requisites --use-output --force-realise` builds the derivation
+    // and then prints its outputs' runtime closure: one command for what would take two.
     this.begin('build', `${nameOf(drvPath)} on ${uri}`);
-    const realise = [...nixStoreCommand(store), '--realise', drvPath];
+    const realise = [...nixStoreCommand(store), '--query', '--requisites', '--use-output', '--force-realise', drvPath];
     if (!this.o.useSubstitutes) realise.push('--option', 'substituters', '');
     const build = this.track(
       await startRemote(client, realise, {
@@ -239,43 +248,39 @@ class Offload {
         },
       }),
     );
-    build.channel.on('data', () => undefined);
+    const printed: Buffer[] = [];
+    let printedBytes = 0;
+    build.channel.on('data', (chunk: Buffer) => {
+      if (printedBytes < maxAnswerBytes) printed.push(chunk);
+      printedBytes += chunk.length;
+    });
     const built = await build.done;
     this.active.delete(build);
     if (this.aborted) return this.cancelled();
     if (built.code !== 0) return this.failRemote('build', built, user);
+    const runtime = pathLines(Buffer.concat(printed).toString('utf8'));
+    assertStorePaths(runtime);
     this.end();
 
-    // Phase: copy-outputs.
+    // Phase: copy-outputs. Our import starts while we check which of them this store lacks.
     this.begin('copy-outputs');
-    const requisites = await exec(client, ['/bin/sh', '-c', REQUISITES_WITH_SIZES, 'sh', ...nixStoreCommand(store)], {
-      stdin: outputPaths.map((path) => `${path}\n`).join(''),
-      timeoutMs: queryTimeoutMs,
-      maxOutputBytes: maxAnswerBytes,
-      ...this.signalOption(),
-    });
+    const localImport = this.track(startLocal('nix-store', ['--import'], { env: this.env, stdin: 'pipe', stdout: 'collect', onStderrLine: (line) => this.log(line) }));
+    const here = await runLocal('nix-store', ['--check-validity', '--print-invalid', ...runtime], { env: this.env, ...this.signalOption() });
     if (this.aborted) return this.cancelled();
-    const requisitesFailure = this.remoteExecFailure(requisites, 'copy-outputs', user);
-    if (requisitesFailure) return this.fail(requisitesFailure, requisites.stderr.split('\n'));
-    const runtime = readPathsWithSizes(requisites.stdout);
-    assertStorePaths(runtime.paths);
-    const here = await runLocal('nix-store', ['--check-validity', '--print-invalid', ...runtime.paths], { env: this.env, ...this.signalOption() });
-    if (this.aborted) return this.cancelled();
-    if (here.code !== 0) return this.failLocal('copy-outputs', here);
-    const lacking = pathLines(here.stdout).filter((path) => runtime.sizes.has(path));
-    let bytesBack = 0;
-    if (lacking.length > 0) {
-      const planned = lacking.reduce((sum, path) => sum + (runtime.sizes.get(path) ?? 0), 0);
-      this.phase('copy-outputs', `${count(lacking.length, 'path')}, ${formatBytes(planned)}`);
-      const copied = await this.copyBack(client, store, lacking, answer.noise, user);
-      if ('failure' in copied) return copied.failure;
-      bytesBack = copied.bytes;
-    } else {
-      this.phase('copy-outputs', '0 paths: this store has them');
+    if (here.code !== 0) {
+      void localImport.kill();
+      return this.failLocal('copy-outputs', here);
     }
-    const check = await runLocal('nix-store', ['--check-validity', '--print-invalid', ...outputPaths], { env: this.env });
-    if (check.code !== 0 || pathLines(check.stdout).length > 0) {
-      return this.fail({ cause: 'local-store', message: `The build succeeded on ${uri}, but ${pathLines(check.stdout).join(', ') || 'its outputs'} did not arrive in the local store. Build again; if it persists, check the local store (nix-store --verify).` }, check.stderrTail);
+    const inRuntime = new Set(runtime);
+    const lacking = pathLines(here.stdout).filter((path) => inRuntime.has(path));
+    this.phase('copy-outputs', lacking.length > 0 ? count(lacking.length, 'path') : '0 paths: this store has them');
+    const brought = await this.copyBack(client, store, localImport, lacking, answer.noise, user);
+    if ('failure' in brought) return brought.failure;
+    // Every output is either one this store had or one the import just registered.
+    const arrived = new Set(pathLines(brought.imported));
+    const absent = outputPaths.filter((path) => lacking.includes(path) && !arrived.has(path));
+    if (absent.length > 0) {
+      return this.fail({ cause: 'local-store', message: `The build succeeded on ${uri}, but ${absent.join(', ')} did not arrive in the local store. Build again; if it persists, check the local store (nix-store --verify).` });
     }
     this.end();
     return {
@@ -283,35 +288,60 @@ class Offload {
       outputs,
       copiedToBuilder: missing.length,
       copiedBack: lacking.length,
-      bytesToBuilder,
-      bytesBack,
+      bytesToBuilder: sent.bytes,
+      bytesBack: brought.bytes,
       phases: this.phases,
       ms: Date.now() - this.started,
     };
   }
 
-  /** The .drv's closure plus the outputs this store has of its dependencies, with NAR sizes. */
-  private async localClosure(drvPath: string, ownOutputs: Set<string>): Promise<{ paths: string[]; sizes: Map<string, number> } | { failed: LocalExit }> {
+  /**
+   * The .drv's closure plus the outputs this store has of its dependencies (`paths`), whether
+   * the derivation's own outputs are all here already (`built`), and the NAR sizes (only for the
+   * progress detail, so they are not waited for).
+   */
+  private async localClosure(drvPath: string, ownOutputs: Set<string>): Promise<{ paths: string[]; built: boolean; sizes: Promise<Map<string, number>> } | { failed: LocalExit }> {
     const requisites = await runLocal('nix-store', ['--query', '--requisites', '--include-outputs', drvPath], { env: this.env, ...this.signalOption() });
     if (requisites.code !== 0) return { failed: requisites };
-    // The derivation's own outputs are what we are about to build (some may be valid already).
-    const paths = pathLines(requisites.stdout).filter((path) => !ownOutputs.has(path));
+    const all = pathLines(requisites.stdout);
+    // --include-outputs lists the derivation's own outputs when they are valid here.
+    const built = [...ownOutputs].every((path) => all.includes(path));
+    const paths = all.filter((path) => !ownOutputs.has(path));
     assertStorePaths(paths);
-    const sizes = new Map<string, number>();
-    if (paths.length === 0) return { paths, sizes };
-    const sized = await runLocal('nix-store', ['--query', '--size', ...paths], { env: this.env, ...this.signalOption() });
-    // Sizes only feed the progress detail; a failure here is not worth stopping for.
-    if (sized.code === 0) {
-      const numbers = sized.stdout.split('\n').filter((line) => line.trim() !== '').map(Number);
-      paths.forEach((path, index) => sizes.set(path, numbers[index] ?? 0));
-    }
-    return { paths, sizes };
+    const sizes = paths.length === 0
+      ? Promise.resolve(new Map<string, number>())
+      : runLocal('nix-store', ['--query', '--size', ...paths], { env: this.env }).then((sized) => {
+          const map = new Map<string, number>();
+          const numbers = sized.code === 0 ? sized.stdout.split('\n').filter((line) => line.trim() !== '').map(Number) : [];
+          paths.forEach((path, index) => map.set(path, numbers[index] ?? 0));
+          return map;
+        });
+    return { paths, built, sizes };
   }
 
-  /** Local `nix-store --export` streamed into the builder's `nix-store --import`. */
-  private async copyToBuilder(client: Client, store: RemoteNixStore, paths: string[], user: string): Promise<{ bytes: number } | { failure: Failure }> {
-    const remote = this.track(await startRemote(client, [...nixStoreCommand(store), '--import'], { onStderrLine: (line) => this.log(line) }));
+  /** A remote command started now and tracked for cancelling; undefined when it could not start. */
+  private startTracked(client: Client, args: string[]): Promise<RemoteProcess | undefined> {
+    const started = startRemote(client, args, { onStderrLine: (line) => this.log(line) }).then(
+      (process) => this.track(process),
+      () => undefined,
+    );
+    return started;
+  }
+
+  /**
+   * Local `nix-store --export` streamed into the builder's `nix-store --import` (already
+   * started). With nothing to send, the import gets an empty export: the 8-byte end marker.
+   */
+  private async copyToBuilder(remote: RemoteProcess, paths: string[], user: string): Promise<{ bytes: number } | { failure: Failure }> {
     remote.channel.on('data', () => undefined);
+    if (paths.length === 0) {
+      remote.channel.end(EMPTY_EXPORT);
+      const exit = await remote.done;
+      this.active.delete(remote);
+      if (this.aborted) return { failure: await this.cancelled() };
+      if (exit.code !== 0) return { failure: this.failRemote('copy-inputs', exit, user) };
+      return { bytes: 0 };
+    }
     const local = this.track(startLocal('nix-store', ['--export', ...paths], { env: this.env, stdout: 'pipe', onStderrLine: (line) => this.log(line) }));
     const counter = new ByteCounter();
     local.stdout!.pipe(counter).pipe(remote.channel);
@@ -331,9 +361,20 @@ class Offload {
     return { bytes: counter.bytes };
   }
 
-  /** The builder's `nix-store --export` streamed into the local `nix-store --import`. */
-  private async copyBack(client: Client, store: RemoteNixStore, paths: string[], noise: Buffer, user: string): Promise<{ bytes: number } | { failure: Failure }> {
-    const local = this.track(startLocal('nix-store', ['--import'], { env: this.env, stdin: 'pipe', stdout: 'collect', onStderrLine: (line) => this.log(line) }));
+  /**
+   * The builder's `nix-store --export` streamed into the local `nix-store --import` (already
+   * started); with nothing to bring, the import gets an empty export. Returns what the import
+   * registered (its stdout).
+   */
+  private async copyBack(client: Client, store: RemoteNixStore, local: LocalProcess, paths: string[], noise: Buffer, user: string): Promise<{ bytes: number; imported: string } | { failure: Failure }> {
+    if (paths.length === 0) {
+      local.stdin!.end(EMPTY_EXPORT);
+      const exit = await local.done;
+      this.active.delete(local);
+      if (this.aborted) return { failure: await this.cancelled() };
+      if (exit.code !== 0) return { failure: this.failLocal('copy-outputs', exit) };
+      return { bytes: 0, imported: exit.stdout };
+    }
     const remote = this.track(await startRemote(client, [...nixStoreCommand(store), '--export'], { pathsOnStdin: paths, onStderrLine: (line) => this.log(line) }));
     const counter = new ByteCounter();
     remote.channel.pipe(new SkipPrefix(noise)).pipe(counter).pipe(local.stdin!);
@@ -357,7 +398,7 @@ class Offload {
       }
       return { failure: this.failLocal('copy-outputs', localExit) };
     }
-    return { bytes: counter.bytes };
+    return { bytes: counter.bytes, imported: localExit.stdout };
   }
 
   private track<T extends Killable>(process: T): T {
@@ -426,7 +467,7 @@ class Offload {
   /** A short remote command that did not answer as it should; undefined when it did. */
   private remoteExecFailure(result: ExecResult, phase: OffloadPhase, user: string): Classified | undefined {
     const uri = this.o.machine.storeUri;
-    if (result.error !== undefined) return { cause: 'connection', message: `Lost the connection to ${uri} while ${phase === 'copy-inputs' ? 'asking which inputs it lacks' : 'asking for the output closure'}: ${result.error}. Check the builder, then build again.` };
+    if (result.error !== undefined) return { cause: 'connection', message: `Lost the connection to ${uri} while asking which inputs it lacks: ${result.error}. Check the builder, then build again.` };
     if (result.timedOut) return { cause: 'connection', message: `${uri} did not answer within ${Math.round((this.o.useSubstitutes && phase === 'copy-inputs' ? substituteTimeoutMs : queryTimeoutMs) / 1000)} s. Check the builder's load and its Nix.` };
     if (result.code === 0) return undefined;
     return classifyFailure({ side: 'builder', phase, builder: uri, user, code: result.code, signal: result.signal, lost: result.code === null && result.signal === null, stderrTail: result.stderr.split('\n').slice(-25), daemon: this.o.daemon === true });
@@ -481,16 +522,6 @@ export function readMissing(stdout: string, asked: ReadonlySet<string>): { missi
   }
   const noise = stdout.slice(0, noiseEnd ?? stdout.length);
   return { missing, noise: Buffer.from(noise, 'utf8') };
-}
-
-/** REQUISITES_WITH_SIZES's answer. */
-function readPathsWithSizes(stdout: string): { paths: string[]; sizes: Map<string, number> } {
-  const at = stdout.lastIndexOf('@@sizes\n');
-  const paths = pathLines(at === -1 ? stdout : stdout.slice(0, at));
-  const numbers = at === -1 ? [] : stdout.slice(at + '@@sizes\n'.length).split('\n').filter((line) => line.trim() !== '').map(Number);
-  const sizes = new Map<string, number>();
-  paths.forEach((path, index) => sizes.set(path, numbers[index] ?? 0));
-  return { paths, sizes };
 }
 
 const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;

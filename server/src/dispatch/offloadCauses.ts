@@ -119,10 +119,10 @@ export function classifyFailure(failed: FailedCommand): Classified {
     };
   }
   if (failed.side === 'builder') {
-    if (failed.code === 127 || /command not found/.test(text)) {
+    if (failed.code === 127 || /command not found|nix-store: not found/.test(text)) {
       return {
         cause: 'remote-nix',
-        message: `Nix is not on the PATH of non-interactive SSH commands on ${failed.builder}${quote}. Put Nix on the PATH the login shell sets for commands (e.g. in ~/.bashrc before its interactive check, or /etc/environment), or give its path with ?remote-program=… in the store URI.`,
+        message: `Nix is not on the PATH of non-interactive SSH commands on ${failed.builder}${said ? ` (its shell said: ${said})` : ''}. Put Nix on the PATH the login shell sets for commands (e.g. in ~/.bashrc before its interactive check, or /etc/environment), or give its path with ?remote-program=… in the store URI.`,
       };
     }
     if (/cannot connect to socket at/.test(text)) {

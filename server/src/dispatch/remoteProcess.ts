@@ -6,10 +6,11 @@
 // sleep ended). So every such command is started as
 //     /bin/sh -c 'echo "@@nixrb-pid $$" >&2; exec "$@"' sh nix-store …
 // which tells us its PID on stderr before it becomes the command (exec keeps the PID). Stopping
-// it sends SIGTERM three ways, each enough on its own where it works: the SSH channel signal
-// (honoured by OpenSSH; verified on the lab's OpenSSH 9.2), and `kill -TERM <pid>` over a second
-// channel (any sshd). SIGTERM lets nix-store clean up: a daemon client's nix-daemon worker sees
-// its client go and kills the build; a nix-store that builds itself kills its builder. Only if
+// it sends SIGTERM two ways, each enough on its own where it works: the SSH channel signal
+// (honoured by OpenSSH; verified on the lab's OpenSSH 9.2: "error: interrupted by the user"), and
+// `kill -TERM <pid>` over a second channel (any sshd). SIGTERM lets nix-store clean up: a daemon
+// client's nix-daemon worker sees its client go and kills the build (on the lab the builder's
+// `sleep` was gone within ~20 ms); a nix-store that builds itself kills its builder. Only if
 // the command is still there after a grace period does it get SIGKILL.
 //
 // The command line is built by the one quoting function (remoteCommand.ts via openCommand); the
@@ -100,6 +101,10 @@ export async function startRemote(client: Client, args: readonly string[], optio
   const kill = () => {
     killing ??= (async () => {
       if (closed) return;
+      // An unread channel never reports that it closed: whatever it was piped into may be gone
+      // (a killed local import), so from now on its output is read and dropped.
+      channel.unpipe();
+      channel.resume();
       try {
         channel.signal('TERM');
       } catch {

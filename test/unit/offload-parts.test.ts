@@ -1,0 +1,213 @@
+// The pure parts of the offload and the distributed build: which nix-store runs on a builder,
+// reading the builder's answers (with a login shell's greeting in front), stripping that
+// greeting from a binary stream, the causes and messages of failures (Nix 2.8's own messages),
+// and Nix's internal-json log. The system tier (test/system/offload.test.ts) runs them for real.
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { describe, test } from 'node:test';
+import { NixLogFollower, parseNixLogLine, type BuildProgress } from '../../server/src/dispatch/nixInternalLog';
+import { readMissing } from '../../server/src/dispatch/offload';
+import { classifyFailure, errorLine, sshFailureCause, type FailedCommand } from '../../server/src/dispatch/offloadCauses';
+import { nixStoreCommand, remoteNixStore } from '../../server/src/dispatch/remoteNixStore';
+import { formatBytes, LineSplitter, SkipPrefix } from '../../server/src/dispatch/streamParts';
+
+describe('remoteNixStore', () => {
+  test('ssh:// runs nix-store, ssh-ng:// too (next to its nix-daemon)', () => {
+    assert.deepEqual(nixStoreCommand(remoteNixStore('ssh://builder')), ['nix-store']);
+    assert.deepEqual(nixStoreCommand(remoteNixStore('ssh-ng://nix@builder')), ['nix-store']);
+    assert.equal(remoteNixStore('builder').protocol, 'ssh');
+    assert.equal(remoteNixStore('ssh-ng://builder').protocol, 'ssh-ng');
+  });
+
+  test('remote-program: ssh:// uses it as nix-store, ssh-ng:// takes nix-store from its directory', () => {
+    assert.deepEqual(nixStoreCommand(remoteNixStore('ssh://b?remote-program=/nix/var/nix/profiles/default/bin/nix-store')), ['/nix/var/nix/profiles/default/bin/nix-store']);
+    assert.deepEqual(nixStoreCommand(remoteNixStore('ssh-ng://b?remote-program=/run/current-system/sw/bin/nix-daemon')), ['/run/current-system/sw/bin/nix-store']);
+    assert.deepEqual(nixStoreCommand(remoteNixStore('ssh-ng://b?remote-program=nix-daemon')), ['nix-store']);
+  });
+
+  test('remote-store becomes --store (URL-decoded)', () => {
+    assert.deepEqual(nixStoreCommand(remoteNixStore('ssh://b?remote-store=%2Fmnt%2Fstore&compress=true')), ['nix-store', '--store', '/mnt/store']);
+    assert.deepEqual(nixStoreCommand(remoteNixStore('ssh-ng://b?remote-store=daemon&remote-program=/x/bin/nix-daemon')), ['/x/bin/nix-store', '--store', 'daemon']);
+  });
+});
+
+const a = '/nix/store/00000000000000000000000000000000-a';
+const b = '/nix/store/11111111111111111111111111111111-b.drv';
+
+describe('readMissing', () => {
+  test('the paths the builder lacks, nothing else', () => {
+    assert.deepEqual(readMissing(`${b}\n`, new Set([a, b])), { missing: [b], noise: Buffer.alloc(0) });
+    assert.deepEqual(readMissing('', new Set([a])).missing, []);
+  });
+
+  test('a greeting before the answer is the noise, and never a path', () => {
+    const greeting = 'Welcome to nix-noisy, have a nice day!\n';
+    const answer = readMissing(`${greeting}${a}\n${b}\n`, new Set([a, b]));
+    assert.deepEqual(answer.missing, [a, b]);
+    assert.equal(answer.noise.toString(), greeting);
+    assert.equal(readMissing(greeting, new Set([a])).noise.toString(), greeting, 'the builder has everything: all of stdout is noise');
+  });
+
+  test('a line naming a path we did not ask about is not taken', () => {
+    assert.deepEqual(readMissing(`/nix/store/22222222222222222222222222222222-c\n`, new Set([a])).missing, []);
+  });
+});
+
+async function through(prefix: string, chunks: string[]): Promise<string> {
+  const out: Buffer[] = [];
+  const stream = Readable.from(chunks.map((chunk) => Buffer.from(chunk))).pipe(new SkipPrefix(Buffer.from(prefix)));
+  for await (const chunk of stream) out.push(chunk as Buffer);
+  return Buffer.concat(out).toString();
+}
+
+describe('SkipPrefix', () => {
+  test('drops the greeting, even split over chunks', async () => {
+    assert.equal(await through('Hello\n', ['Hello\nDATA']), 'DATA');
+    assert.equal(await through('Hello\n', ['He', 'llo', '\nDA', 'TA']), 'DATA');
+  });
+
+  test('passes everything when the stream does not start with it, or there is none', async () => {
+    assert.equal(await through('Hello\n', ['Bye\nDATA']), 'Bye\nDATA');
+    assert.equal(await through('Hello\n', ['Hel']), 'Hel');
+    assert.equal(await through('', ['DATA']), 'DATA');
+  });
+});
+
+test('LineSplitter: lines across chunks, CRLF, a last line without newline', () => {
+  const lines: string[] = [];
+  const splitter = new LineSplitter((line) => lines.push(line));
+  splitter.push(Buffer.from('one\ntw'));
+  splitter.push(Buffer.from('o\r\nthr'));
+  splitter.push(Buffer.from([0xc3]));
+  splitter.push(Buffer.from([0xa9, 0x0a]));
+  splitter.push('four');
+  splitter.flush();
+  assert.deepEqual(lines, ['one', 'two', 'thré', 'four']);
+});
+
+test('formatBytes', () => {
+  assert.equal(formatBytes(12), '12 B');
+  assert.equal(formatBytes(1.2 * 1024 * 1024), '1.2 MiB');
+  assert.equal(formatBytes(340 * 1024), '340 KiB');
+});
+
+describe('failure causes from what Nix 2.8 prints', () => {
+  const base: FailedCommand = { side: 'builder', phase: 'copy-inputs', builder: 'ssh://b', user: 'nix', code: 1, signal: null, stderrTail: [] };
+  const classify = (extra: Partial<FailedCommand>) => classifyFailure({ ...base, ...extra });
+
+  test('an untrusted user: unsigned paths refused, or no privilege to build', () => {
+    const refused = classify({ stderrTail: ["error: cannot add path '/nix/store/x-a.drv' because it lacks a valid signature"] });
+    assert.equal(refused.cause, 'untrusted-user');
+    assert.match(refused.message, /ssh:\/\/b does not trust the SSH user 'nix'/);
+    assert.match(refused.message, /extra-trusted-users = nix/);
+    assert.equal(classify({ phase: 'build', stderrTail: ['error: you are not privileged to build input-addressed derivations'] }).cause, 'untrusted-user');
+  });
+
+  test('our store refusing the outputs: missing-signature, with the fix for a daemon', () => {
+    const local = classify({ side: 'local', phase: 'copy-outputs', daemon: true, stderrTail: ["error: cannot add path '/nix/store/x-out' because it lacks a valid signature"] });
+    assert.equal(local.cause, 'missing-signature');
+    assert.match(local.message, /trusted-users in \/etc\/nix\/nix.conf here/);
+    assert.match(local.message, /trusted-public-keys/);
+  });
+
+  test('disk full, on either side', () => {
+    const remote = classify({ phase: 'build', stderrTail: ["error: writing to file: No space left on device"] });
+    assert.equal(remote.cause, 'disk-full');
+    assert.match(remote.message, /on ssh:\/\/b while building.*nix-collect-garbage on ssh:\/\/b/);
+    assert.equal(classify({ side: 'local', phase: 'copy-outputs', stderrTail: ['error: No space left on device'] }).cause, 'disk-full');
+  });
+
+  test('a failed build quotes Nix, and a build for the wrong platform is a failed build too', () => {
+    const failed = classify({ phase: 'build', stderrTail: ["building '/nix/store/x-c.drv'...", "error: builder for '/nix/store/x-c.drv' failed with exit code 3;", '       last 2 log lines:'] });
+    assert.equal(failed.cause, 'build-failed');
+    assert.equal(failed.message, "The build failed on ssh://b: builder for '/nix/store/x-c.drv' failed with exit code 3. The last lines of its log are below.");
+    const platform = classify({ phase: 'build', stderrTail: ["error: a 'aarch64-linux' with features {} is required to build '/nix/store/x.drv', but I am a 'x86_64-linux' with features {kvm}"] });
+    assert.equal(platform.cause, 'build-failed');
+    assert.match(platform.message, /ssh:\/\/b cannot build this derivation/);
+  });
+
+  test('Nix missing on the remote PATH, its daemon down, anything else from nix-store', () => {
+    const missing = classify({ code: 127, stderrTail: ['bash: line 1: nix-store: command not found'] });
+    assert.equal(missing.cause, 'remote-nix');
+    assert.match(missing.message, /remote-program/);
+    const down = classify({ stderrTail: ["error: cannot connect to socket at '/nix/var/nix/daemon-socket/socket': Connection refused"] });
+    assert.equal(down.cause, 'remote-nix');
+    assert.match(down.message, /nix-daemon on ssh:\/\/b is not running/);
+    assert.equal(classify({ stderrTail: ['error: something else'] }).cause, 'remote-nix');
+    assert.equal(classify({ side: 'local', stderrTail: ['error: something else'] }).cause, 'local-store');
+  });
+
+  test('a dropped connection', () => {
+    assert.equal(classify({ code: null, lost: true }).cause, 'connection');
+  });
+
+  test('errorLine: the first error line, else the last line', () => {
+    assert.equal(errorLine(['a', 'error: boom;', 'error: later']), 'boom');
+    assert.equal(errorLine(['a', 'last', '']), 'last');
+  });
+
+  test('SSH failures: host key, auth, cancel, the rest', () => {
+    assert.equal(sshFailureCause({ code: 'host-key-mismatch', cause: 'x', fix: 'y' }, 'ssh://b').cause, 'host-key');
+    assert.match(sshFailureCause({ code: 'host-key-unknown', cause: 'x', fix: 'y' }, 'ssh://b').message, /^Nothing was built or sent/);
+    assert.equal(sshFailureCause({ code: 'key-encrypted', cause: 'x', fix: 'y' }, 'ssh://b').cause, 'auth');
+    assert.equal(sshFailureCause({ code: 'aborted', cause: 'x', fix: '' }, 'ssh://b').cause, 'cancelled');
+    assert.equal(sshFailureCause({ code: 'connection-refused', cause: 'x', fix: 'y' }, 'ssh://b').cause, 'connection');
+  });
+});
+
+describe("Nix's internal-json log", () => {
+  // As nix-build 2.8 prints it for a graph spread over ssh:// and ssh-ng:// builders (trimmed).
+  const drvL = '/nix/store/9mnirlyf60b63a7xdwn6xvzj884h28w4-g-left.drv';
+  const drvR = '/nix/store/yli6xcimdfg674w6gczavc5nk6whvz3x-g-right.drv';
+  const lines = [
+    '@nix {"action":"msg","level":3,"msg":"these 2 derivations will be built:"}',
+    '@nix {"action":"start","id":73,"level":0,"text":"","type":102}',
+    '@nix {"action":"start","id":74,"level":0,"text":"","type":104}',
+    '@nix {"action":"result","fields":[0,2,0,0],"id":74,"type":105}',
+    '@nix {"action":"start","id":77,"level":4,"text":"connecting to \'ssh://a\'","type":0}',
+    `@nix {"action":"start","fields":["${drvL}","ssh://a",1,1],"id":78,"level":3,"text":"building '${drvL}' on 'ssh://a'","type":105}`,
+    '@nix {"action":"result","fields":[0,2,1,0],"id":74,"type":105}',
+    `@nix {"action":"start","fields":["${drvR}","ssh-ng://b",1,1],"id":80,"level":3,"text":"building '${drvR}' on 'ssh-ng://b'","type":105}`,
+    '@nix {"action":"result","fields":[0,2,2,0],"id":74,"type":105}',
+    '@nix {"action":"result","fields":["left on a"],"id":78,"type":101}',
+    // The ssh-ng builder's own activities, forwarded: another counter, a build without a machine.
+    '@nix {"action":"start","id":88,"level":0,"text":"","type":104}',
+    '@nix {"action":"result","fields":[0,1,0,0],"id":88,"type":105}',
+    `@nix {"action":"start","fields":["${drvR}","",1,1],"id":91,"level":3,"text":"building '${drvR}'","type":105}`,
+    '@nix {"action":"result","fields":["right"],"id":91,"type":101}',
+    '@nix {"action":"stop","id":78}',
+    '@nix {"action":"result","fields":[1,2,1,0],"id":74,"type":105}',
+    '@nix {"action":"stop","id":80}',
+    '@nix {"action":"result","fields":[2,2,0,0],"id":74,"type":105}',
+    '@nix {"action":"msg","level":0,"msg":"\\u001b[31;1merror:\\u001b[0m something"}',
+    'a plain line',
+  ];
+
+  test('progress from the first builds counter, where each derivation went, the lines people read', () => {
+    const shown: string[] = [];
+    const progress: BuildProgress[] = [];
+    const follower = new NixLogFollower((line) => shown.push(line), (p) => progress.push(p));
+    for (const line of lines) follower.push(line);
+    assert.deepEqual(follower.builtOn, { [drvL]: 'ssh://a', [drvR]: 'ssh-ng://b' });
+    assert.deepEqual(progress[progress.length - 1], { done: 2, expected: 2, running: 0 });
+    assert.ok(progress.some((p) => p.running === 2 && p.current === 'g-right.drv'));
+    assert.ok(!progress.some((p) => p.expected === 1), 'the forwarded counter of the ssh-ng builder is not ours');
+    assert.deepEqual(shown, [
+      'these 2 derivations will be built:',
+      `building '${drvL}' on 'ssh://a'`,
+      `building '${drvR}' on 'ssh-ng://b'`,
+      'left on a',
+      `building '${drvR}'`,
+      'right',
+      '\u001b[31;1merror:\u001b[0m something',
+      'a plain line',
+    ]);
+    assert.equal(follower.errors.length, 1);
+  });
+
+  test('parseNixLogLine: plain lines and broken JSON are not events', () => {
+    assert.equal(parseNixLogLine('building x'), undefined);
+    assert.equal(parseNixLogLine('@nix {not json'), undefined);
+    assert.deepEqual(parseNixLogLine('@nix {"action":"stop","id":5}'), { action: 'stop', id: 5 });
+  });
+});
