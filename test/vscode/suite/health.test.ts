@@ -60,7 +60,10 @@ suite('Builder health in the view', function () {
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     await vscode.commands.executeCommand('workbench.action.closePanel');
     await vscode.commands.executeCommand('nixBuilders.machines.focus');
-    for (const name of ['healthy', 'untrusted']) {
+    // Only the lab's machines open, and a wider sidebar so descriptions can be read.
+    await vscode.commands.executeCommand('workbench.actions.treeView.nixBuilders.machines.collapseAll');
+    for (let i = 0; i < 6; i++) await vscode.commands.executeCommand('workbench.action.decreaseViewWidth');
+    for (const name of ['healthy', 'untrusted', 'closedPort']) {
       const node = await api.machinesTree.machineNode(machines[name]!.id);
       if (node) await api.machinesView.reveal(node, { expand: true, select: name === 'healthy' });
     }
