@@ -63,12 +63,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<NixBui
       return id ? pingBuilders(languageClient, [id]) : pingAll();
     }),
     builds,
-    vscode.commands.registerCommand('nixBuilders.buildOnRemote', (arg?: vscode.Uri | Node | BuildOptions) => {
-      // From the editor title / explorer (a Uri), a tree item ("Build here"), or a script (options).
-      if (arg instanceof vscode.Uri) return builds.run({ uri: arg });
-      if (arg && 'kind' in arg) return arg.kind === 'machine' ? builds.run({ on: arg.machine.id }) : builds.run();
-      return builds.run(arg ?? {});
-    }),
+    // From the editor title or the explorer (a Uri), the palette (nothing), or a script (options).
+    vscode.commands.registerCommand('nixBuilders.buildOnRemote', (arg?: vscode.Uri | BuildOptions) =>
+      builds.run(arg instanceof vscode.Uri ? { uri: arg } : (arg ?? {})),
+    ),
+    // "Build Current File Here" on a builder in the view.
     vscode.commands.registerCommand('nixBuilders.buildHere', (node: Node) => builds.run(node.kind === 'machine' ? { on: node.machine.id } : {})),
     vscode.commands.registerCommand('nixBuilders.runFindingAction', (finding: HealthFinding, machine: BuilderMachine) => runFindingAction(finding, machine)),
     vscode.commands.registerCommand('nixBuilders.revealMachine', async (target: Node | string) => {

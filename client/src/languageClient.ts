@@ -31,7 +31,8 @@ export function createLanguageClient(
     // checks the open documents again.
     synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher('**/{machines,*.machines,nix.conf,*.conf}') },
     // In an untrusted workspace the server checks files but connects nowhere (no ssh -G, no SSH).
-    initializationOptions: { trusted: vscode.workspace.isTrusted } satisfies InitializationOptions,
+    // A function: read again when the server restarts, after trust may have been granted.
+    initializationOptions: (): InitializationOptions => ({ trusted: vscode.workspace.isTrusted }),
     outputChannel: log,
     // The `nixBuilders.trace.server` setting turns on message tracing in the same channel.
     traceOutputChannel: log,
