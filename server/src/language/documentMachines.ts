@@ -1,7 +1,7 @@
 // The machines and `@file` includes written in the document itself (not those read from included
 // files), and the column at an offset: what hovers, inlay hints, links and the pin action work on.
 // In a nix.conf, every `builders` line counts, not only the last one Nix applies.
-import type { BuildersInclude, Column, Machine, MachineColumns, ParsedBuilders } from '../model/machines';
+import { columnNames, type BuildersInclude, type Column, type Machine, type ParsedBuilders } from '../model/machines';
 import type { Analysis } from './analysis';
 
 export function ownBuilders(analysis: Analysis): ParsedBuilders[] {
@@ -23,16 +23,6 @@ export function ownIncludes(analysis: Analysis): BuildersInclude[] {
   return ownBuilders(analysis).flatMap((b) => b.includes.filter((i) => i.file === undefined));
 }
 
-export const columnNames: readonly (keyof MachineColumns)[] = [
-  'storeUri',
-  'systems',
-  'sshKey',
-  'maxJobs',
-  'speedFactor',
-  'supportedFeatures',
-  'mandatoryFeatures',
-  'publicHostKey',
-];
 
 /** Every column of a machine in order, the ignored ones after the eighth included. */
 export function columnsOf(machine: Machine): Column[] {

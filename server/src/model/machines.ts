@@ -41,6 +41,18 @@ export interface MachineColumns {
   publicHostKey?: Column;
 }
 
+/** The eight columns in Nix's order (column 1 is `storeUri`). */
+export const columnNames = [
+  'storeUri',
+  'systems',
+  'sshKey',
+  'maxJobs',
+  'speedFactor',
+  'supportedFeatures',
+  'mandatoryFeatures',
+  'publicHostKey',
+] as const satisfies readonly (keyof MachineColumns)[];
+
 /** Where an entry was written: the parsed text itself, or a file reached through `@file`. */
 export interface EntryOrigin {
   /** The included file the entry is in; undefined when it is in the parsed text. */
@@ -371,18 +383,8 @@ function readMachine(
     return { problems };
   }
 
-  const named = [
-    'storeUri',
-    'systems',
-    'sshKey',
-    'maxJobs',
-    'speedFactor',
-    'supportedFeatures',
-    'mandatoryFeatures',
-    'publicHostKey',
-  ] as const;
   const machineColumns: MachineColumns = { storeUri: storeUriColumn };
-  named.forEach((name, i) => {
+  columnNames.forEach((name, i) => {
     if (columns[i] !== undefined) machineColumns[name] = columns[i];
   });
 

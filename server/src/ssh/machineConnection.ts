@@ -62,6 +62,11 @@ export async function resolveMachine(target: MachineTarget, options: MachineConn
 export async function connectMachine(target: MachineTarget, options: MachineConnectOptions = {}): Promise<ConnectResult> {
   const resolved = await resolveMachine(target, options);
   if (!resolved.ok) return { ok: false, failure: resolved.failure, stages: [] };
+  return connectResolved(resolved, options);
+}
+
+/** Connects to a resolved machine with the caller's timeouts, agent, passphrase and signal. */
+function connectResolved(resolved: Extract<ResolvedMachine, { ok: true }>, options: MachineConnectOptions): Promise<ConnectResult> {
   const env = options.env ?? process.env;
   return connect({
     host: resolved.host,
@@ -79,16 +84,5 @@ export async function acquireMachine(pool: ConnectionPool, target: MachineTarget
   const resolved = await resolveMachine(target, options);
   if (!resolved.ok) return { ok: false, failure: resolved.failure };
   const key = poolKey(resolved.host);
-  return pool.acquire(key, async () => {
-    const env = options.env ?? process.env;
-    return connect({
-      host: resolved.host,
-      hostKeyPolicy: resolved.policy,
-      ...(options.timeouts === undefined ? {} : { timeouts: options.timeouts }),
-      ...(env.SSH_AUTH_SOCK ? { agentSocket: env.SSH_AUTH_SOCK } : {}),
-      ...(options.askPassphrase === undefined ? {} : { askPassphrase: options.askPassphrase }),
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-      ...(options.onTcpConnect === undefined ? {} : { onTcpConnect: options.onTcpConnect }),
-    });
-  });
+  return pool.acquire(key, () => connectResolved(resolved, options));
 }
