@@ -91,9 +91,10 @@ export async function runCheck(files: string[], nixVersion: string | undefined):
   let buildersSet = false;
   for (const source of confSources()) {
     if (source.path === undefined) {
+      const text = source.text ?? '';
       result.checked.push(source.name);
-      result.findings.push(...checkText(source.name, undefined, source.text ?? '', 'nix-conf', target));
-      buildersSet ||= /(^|\n)\s*builders\s*=/.test(source.text ?? '');
+      result.findings.push(...checkText(source.name, undefined, text, 'nix-conf', target));
+      buildersSet ||= analyze(text, 'nix-conf', undefined, target).conf?.builders !== undefined;
     } else if (existsSync(source.path)) {
       checkFile(source.path, 'nix-conf');
       const analysis = analyze(readFileSync(source.path, 'utf8'), 'nix-conf', source.path, target);
