@@ -9,7 +9,8 @@ import { parseNixConf, type ConfSetting } from '../model/nixConf';
 import { machineLabel } from '../model/storeUri';
 import type { BuilderMachine, BuildersSource } from '../protocol';
 import { readFileAsNixDoes } from '../language/readFile';
-import { positionAt } from '../language/positions';
+import { fileIndex, indexed } from '../language/positions';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { NixTarget } from '../language/target';
 import { confSources, defaultBuilders, type ConfSource } from './configChain';
 import { findMachinesFiles } from './workspaceMachines';
@@ -31,6 +32,9 @@ interface Text {
   text: string;
 }
 
+/** A listing's file reader: each file read (and indexed for positions) once. */
+type Files = (file: string) => TextDocument | undefined;
+
 function textOf(file: string): string | undefined {
   try {
     return readFileSync(file, 'utf8');
@@ -40,10 +44,10 @@ function textOf(file: string): string | undefined {
 }
 
 /** Describes `machine`; `outer` is the text its spans are in when it is not from an `@file`. */
-function describe(machine: Machine, outer: Text, sourceId: string, index: number): BuilderMachine {
-  const file = machine.file ?? outer.file;
-  const text = machine.file ? textOf(machine.file) : outer.text;
-  const position = text === undefined ? undefined : positionAt(text, machine.rowSpan.start);
+function describe(machine: Machine, outer: TextDocument, outerFile: string | undefined, files: Files, sourceId: string, index: number): BuilderMachine {
+  const file = machine.file ?? outerFile;
+  const text = machine.file ? files(machine.file) : outer;
+  const position = text?.positionAt(machine.rowSpan.start);
   // The id follows the line's content, not its number, so unrelated edits keep items stable.
   const id = `${sourceId}#${createHash('sha1').update(`${file}\0${machine.row}\0${index}`).digest('hex').slice(0, 12)}`;
   return {
@@ -71,10 +75,12 @@ function source(
   base: Omit<BuildersSource, 'machines' | 'error'>,
   parsed: ParsedBuilders,
   outer: Text,
+  files: Files,
   all: Map<string, Builder>,
 ): BuildersSource {
+  const outerText = indexed(outer.text);
   const machines = parsed.machines.map((machine, index) => {
-    const info = describe(machine, outer, base.id, index);
+    const info = describe(machine, outerText, outer.file, files, base.id, index);
     all.set(info.id, { info, machine });
     return info;
   });
@@ -101,6 +107,7 @@ export function effectiveBuilders(target: NixTarget, workspaceFolders: string[],
   const all = new Map<string, Builder>();
   const sources: BuildersSource[] = [];
   const options = { readFile: readFileAsNixDoes, localSystem: target.localSystem };
+  const files = fileIndex(textOf);
 
   const chain = confSources(env);
   const fromConf = lastBuildersSetting(target, chain);
@@ -118,6 +125,7 @@ export function effectiveBuilders(target: NixTarget, workspaceFolders: string[],
         },
         fromConf.setting.builders,
         fromConf.outer,
+        files,
         all,
       ),
     );
@@ -136,6 +144,7 @@ export function effectiveBuilders(target: NixTarget, workspaceFolders: string[],
         },
         parsed,
         { file: undefined, text: defaultBuilders },
+        files,
         all,
       ),
     );
@@ -153,6 +162,7 @@ export function effectiveBuilders(target: NixTarget, workspaceFolders: string[],
           { id: `workspace:${file}`, kind: 'workspace', label: file, description: 'a machines file in the workspace; Nix uses it only if nix.conf includes it', file, usedByNix: false },
           parsed,
           { file, text },
+          files,
           all,
         ),
       );

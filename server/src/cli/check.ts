@@ -7,7 +7,8 @@ import { detectLocalNix } from '../builders/localNix';
 import { confSources, defaultBuilders } from '../builders/configChain';
 import { messageInItsFile, type Problem } from '../model/problem';
 import { analyze, type DocumentKind } from '../language/analysis';
-import { positionAt } from '../language/positions';
+import { fileIndex, indexed } from '../language/positions';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { nixTarget, type NixTarget } from '../language/target';
 import type { OutputFormat } from './options';
 
@@ -28,21 +29,18 @@ export function kindOfFile(path: string): DocumentKind {
 }
 
 /** Where a problem is, 1-based, in the file it is really in (an included file when it is there). */
-function findingOf(problem: Problem, file: string, text: string): Finding {
+function findingOf(problem: Problem, file: string, text: TextDocument, included: (file: string) => TextDocument | undefined): Finding {
   let where = file;
   let whereText = text;
   let span = problem.span;
-  if (problem.file && problem.fileSpan) {
-    try {
-      whereText = readFileSync(problem.file, 'utf8');
-      where = problem.file;
-      span = problem.fileSpan;
-    } catch {
-      /* it changed under us: report at the include */
-    }
-  }
-  const start = positionAt(whereText, span.start);
-  const end = positionAt(whereText, span.end);
+  const inFile = problem.file && problem.fileSpan ? included(problem.file) : undefined;
+  if (inFile && problem.file && problem.fileSpan) {
+    whereText = inFile;
+    where = problem.file;
+    span = problem.fileSpan;
+  } // else: it changed under us, or is gone: report at the include
+  const start = whereText.positionAt(span.start);
+  const end = whereText.positionAt(span.end);
   const message = where === file ? problem.message : messageInItsFile(problem);
   return {
     file: where,
@@ -56,8 +54,18 @@ function findingOf(problem: Problem, file: string, text: string): Finding {
   };
 }
 
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 function checkText(name: string, path: string | undefined, text: string, kind: DocumentKind, target: NixTarget): Finding[] {
-  return analyze(text, kind, path, target).problems.map((problem) => findingOf(problem, name, text));
+  const document = indexed(text);
+  const included = fileIndex(readText);
+  return analyze(text, kind, path, target).problems.map((problem) => findingOf(problem, name, document, included));
 }
 
 export interface CheckResult {

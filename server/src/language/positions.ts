@@ -1,18 +1,32 @@
-// Offsets in a text to LSP positions (UTF-16 code units, as LSP counts by default).
+// Offsets in a text to LSP positions (UTF-16 code units, as LSP counts by default). The line
+// index is vscode-languageserver-textdocument's own: built once per text, then each position is
+// a binary search, so placing every machine of a large file stays linear.
 import type { Position, Range } from 'vscode-languageserver';
+import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { Span } from '../model/problem';
 
+/** A text that answers position questions; keep it while placing many spans in the same text. */
+export function indexed(text: string): TextDocument {
+  return TextDocument.create('untitled:positions', 'plaintext', 0, text);
+}
+
 export function positionAt(text: string, offset: number): Position {
-  const clamped = Math.max(0, Math.min(offset, text.length));
-  let line = 0;
-  let lineStart = 0;
-  for (let i = text.indexOf('\n'); i !== -1 && i < clamped; i = text.indexOf('\n', i + 1)) {
-    line++;
-    lineStart = i + 1;
-  }
-  return { line, character: clamped - lineStart };
+  return indexed(text).positionAt(offset);
 }
 
 export function rangeOfSpan(text: string, span: Span): Range {
-  return { start: positionAt(text, span.start), end: positionAt(text, span.end) };
+  const document = indexed(text);
+  return { start: document.positionAt(span.start), end: document.positionAt(span.end) };
+}
+
+/** Reads files once per use: the same included file is placed against many times. */
+export function fileIndex(read: (file: string) => string | undefined): (file: string) => TextDocument | undefined {
+  const seen = new Map<string, TextDocument | undefined>();
+  return (file) => {
+    if (!seen.has(file)) {
+      const text = read(file);
+      seen.set(file, text === undefined ? undefined : indexed(text));
+    }
+    return seen.get(file);
+  };
 }
