@@ -18,7 +18,7 @@ import { after, before, describe, test } from 'node:test';
 import { parseDerivation } from '../../server/src/dispatch/derivation';
 import { buildDistributed, type DistributedProgress } from '../../server/src/dispatch/distributed';
 import { offload, type OffloadOptions, type OffloadPhase, type OffloadResult } from '../../server/src/dispatch/offload';
-import { selectMachine, type Candidate } from '../../server/src/dispatch/select';
+import { candidateOf, selectMachine } from '../../server/src/dispatch/select';
 import { parseBuilders, type Machine } from '../../server/src/model/machines';
 import { nix2_8Rules, parseNixVersion, rulesFor } from '../../server/src/model/nixVersion';
 import { ConnectionPool } from '../../server/src/ssh/pool';
@@ -598,16 +598,8 @@ describe('differential: selectMachine picks the machine real Nix builds on', { s
       const derivation = parseDerivation(fs.readFileSync(drv, 'utf8'));
       const parsed = parseBuilders(text, rules, { localSystem: dxLab.system });
       assert.deepEqual(parsed.problems, []);
-      const candidates: Candidate[] = parsed.machines.map((m, i) => ({
-        id: String(i),
-        uri: m.storeUri,
-        systems: m.systems,
-        maxJobs: m.maxJobs,
-        speedFactor: m.speedFactor,
-        supportedFeatures: m.supportedFeatures,
-        mandatoryFeatures: m.mandatoryFeatures,
-        load: 0,
-      }));
+      // The same conversion the build command and the CLI use.
+      const candidates = parsed.machines.map((machine, i) => candidateOf(String(i), machine));
       const ours = selectMachine(candidates, { system: derivation.system, requiredFeatures: derivation.requiredSystemFeatures }, rules);
 
       const nix = await nixPicks(text, drv, dxLab.env({ NIX_SSHOPTS: `-F ${dxConfig}` }));

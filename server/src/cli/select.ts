@@ -1,21 +1,13 @@
 // `nix-builders select --system S [--features a,b]`: the machine Nix would pick, and for every
 // machine why (not). Nothing is built and nothing is contacted.
-import { selectMachine, type Candidate, type Selection } from '../dispatch/select';
+import { candidateOf, selectMachine, type Candidate, type Selection } from '../dispatch/select';
 import { machineLabel } from '../model/storeUri';
 import type { ChosenMachines } from './machinesOption';
 import type { OutputFormat } from './options';
 
+/** The machines as the selector sees them, each id its index (the CLI runs no builds: load 0). */
 export function candidatesOf(chosen: ChosenMachines): Candidate[] {
-  return chosen.machines.map((m, index) => ({
-    id: String(index),
-    uri: m.storeUri,
-    systems: m.systems,
-    maxJobs: m.maxJobs,
-    speedFactor: m.speedFactor,
-    supportedFeatures: m.supportedFeatures,
-    mandatoryFeatures: m.mandatoryFeatures,
-    load: 0,
-  }));
+  return chosen.machines.map((machine, index) => candidateOf(String(index), machine));
 }
 
 export function runSelect(chosen: ChosenMachines, system: string, features: string[], format: OutputFormat): { selection: Selection; text: string } {

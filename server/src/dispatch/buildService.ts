@@ -22,7 +22,7 @@ import type { ConnectionPool } from '../ssh/pool';
 import { derivationOf } from './currentDerivation';
 import { buildDistributed } from './distributed';
 import { offload } from './offload';
-import { selectMachine, type Candidate } from './select';
+import { candidateOf, selectMachine, type Candidate } from './select';
 
 export class BuildService {
   /** Builds we are running, per machine id: the load Nix would see as busy slots. */
@@ -40,17 +40,7 @@ export class BuildService {
   private candidate(builder: Builder): Candidate {
     const health = this.health.health(builder.info.id);
     const down = health?.status === 'down' ? `its last check failed: ${health.findings.find((f) => f.severity === 'error')?.title ?? 'down'}` : undefined;
-    return {
-      id: builder.info.id,
-      uri: builder.info.uri,
-      systems: builder.machine.systems,
-      maxJobs: builder.machine.maxJobs,
-      speedFactor: builder.machine.speedFactor,
-      supportedFeatures: builder.machine.supportedFeatures,
-      mandatoryFeatures: builder.machine.mandatoryFeatures,
-      load: this.running.get(builder.info.id) ?? 0,
-      down,
-    };
+    return candidateOf(builder.info.id, builder.machine, this.running.get(builder.info.id) ?? 0, down);
   }
 
   async plan(target: BuildTarget): Promise<BuildPlan> {

@@ -8,6 +8,8 @@
 // 3. Best: the lowest load / speedFactor (integer division before Nix 2.20); on a tie the higher
 //    speedFactor; then the lower load; then the earlier line (comparisons are strict).
 
+import type { Machine } from '../model/machines';
+
 export interface Candidate {
   id: string;
   /** For messages: the store URI. */
@@ -21,6 +23,26 @@ export interface Candidate {
   load: number;
   /** Why the machine cannot be used now (its last probe failed), or undefined. */
   down?: string | undefined;
+}
+
+/** A machine as the selector sees it; `load` is the builds running there, `down` why it is unusable. */
+export function candidateOf(
+  id: string,
+  machine: Pick<Machine, 'storeUri' | 'systems' | 'maxJobs' | 'speedFactor' | 'supportedFeatures' | 'mandatoryFeatures'>,
+  load = 0,
+  down?: string,
+): Candidate {
+  return {
+    id,
+    uri: machine.storeUri,
+    systems: machine.systems,
+    maxJobs: machine.maxJobs,
+    speedFactor: machine.speedFactor,
+    supportedFeatures: machine.supportedFeatures,
+    mandatoryFeatures: machine.mandatoryFeatures,
+    load,
+    down,
+  };
 }
 
 export interface DerivationNeeds {
