@@ -3,12 +3,11 @@
 // parse-level proof over thousands of texts is formatting.test.ts; this asks Nix itself.
 // Replay with FORMAT_ORACLE_SEED=<seed>; without Nix: fails in CI, skipped loudly elsewhere.
 
+import { caseDirs } from '../helpers/caseDirs';
 import { requireRealNix } from '../helpers/requireNix';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { applyChanges, formatMachines, formatNixConf } from '../../server/src/language/formatting';
 import { generateBuildersCase, generateNixConfCase, type GeneratedCase } from '../helpers/builders-generator';
@@ -34,14 +33,7 @@ async function forEachLimited<T>(items: readonly T[], limit: number, work: (item
 
 if (nix !== undefined) {
   const seed = seedFrom('FORMAT_ORACLE_SEED');
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'format-oracle-'));
-  process.on('exit', () => fs.rmSync(root, { recursive: true, force: true }));
-  let caseNumber = 0;
-  const caseDir = () => {
-    const dir = path.join(root, `case-${caseNumber++}`);
-    fs.mkdirSync(dir);
-    return dir;
-  };
+  const caseDir = caseDirs('format-oracle');
 
   test(`${nix.versionText} reads 40 generated machines files the same before and after formatting (seed ${seed})`, async () => {
     const rng = makeRng(seed);

@@ -3,6 +3,7 @@
 // user); the Nix messages our warnings and value errors quote are the ones it prints.
 // Without Nix: fails in CI (CI=true), skipped loudly elsewhere.
 
+import { caseDirs } from '../helpers/caseDirs';
 import { requireRealNix } from '../helpers/requireNix';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,14 +27,7 @@ function describeLintOracle(nix: InstalledNix): void {
   assert.ok(version, `cannot read a version from ${nix.versionText}`);
   const rules = rulesFor(version);
   const context: LintContext = { version, rules, keyHome: os.homedir(), daemon: false };
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lint-oracle-'));
-  process.on('exit', () => fs.rmSync(root, { recursive: true, force: true }));
-  let caseNumber = 0;
-  const caseDir = () => {
-    const dir = path.join(root, `case-${caseNumber++}`);
-    fs.mkdirSync(dir);
-    return dir;
-  };
+  const caseDir = caseDirs('lint-oracle');
   const unique = () => `oracle${process.pid}x${Math.random().toString(36).slice(2, 8)}`;
 
   // Real keys and a real host key.

@@ -5,11 +5,11 @@
 // NIX_ORACLE_SEED=<seed>; change its size with NIX_ORACLE_CASES=<n>.
 // Without Nix: fails in CI (CI=true), skipped loudly elsewhere.
 
+import { caseDirs } from '../helpers/caseDirs';
 import { requireRealNix } from '../helpers/requireNix';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { parseBuilders } from '../../server/src/model/machines';
@@ -35,14 +35,7 @@ function describeOracle(nix: InstalledNix): void {
   const version = parseNixVersion(nix.versionText);
   assert.ok(version, `cannot read a version from ${nix.versionText}`);
   const rules = rulesFor(version);
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nix-oracle-'));
-  process.on('exit', () => fs.rmSync(root, { recursive: true, force: true }));
-  let caseNumber = 0;
-  const caseDir = () => {
-    const dir = path.join(root, `case-${caseNumber++}`);
-    fs.mkdirSync(dir);
-    return dir;
-  };
+  const caseDir = caseDirs('nix-oracle');
 
   test(`known cases: our parser reads builders texts as ${nix.versionText} does`, async () => {
     const dir = caseDir();
