@@ -1,8 +1,10 @@
 // `npm test`: type-checks, then runs every test tier in turn and ends with one summary line
 // (`tests: N passed, N failed, N skipped`). Each tier's own output is shown as it runs.
 // In CI (CI=true) a tier whose real parts (Nix, sshd, Chromium) are missing fails, not skips.
-import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const testFiles = (dir) =>
   readdirSync(dir)
@@ -14,9 +16,27 @@ const tiers = [
   { name: 'typecheck', command: ['npx', 'tsc', '--noEmit', '-p', '.'] },
   { name: 'unit', command: ['node', '--import', 'tsx', '--test', ...testFiles('test/unit')] },
   { name: 'lsp', command: ['node', '--import', 'tsx', '--test', ...testFiles('test/lsp')] },
-  { name: 'system', command: ['node', '--import', 'tsx', '--test', ...testFiles('test/system')] },
+  { name: 'system', command: withoutDns(['node', '--import', 'tsx', '--test', ...testFiles('test/system')]) },
   { name: 'vscode', command: ['node', '--import', 'tsx', 'test/vscode/runTests.ts'] },
 ];
+
+/**
+ * The system tier makes up host names (a builder that does not resolve, aliases of the lab's
+ * builders): none of them may reach the machine's resolver. As root, the tier runs in its own
+ * mount namespace whose /etc/nsswitch.conf resolves host names from /etc/hosts only, so real
+ * glibc, ssh and Nix answer "not found" for any name the lab does not define, without a query.
+ * `NIXRB_DNS_SEALED` tells the tier's guard test (fixture.test.ts) the seal is on.
+ */
+function withoutDns(command) {
+  const canSeal = process.getuid?.() === 0 && spawnSync('unshare', ['--version']).status === 0;
+  if (!canSeal) return command;
+  const dir = mkdtempSync(join(tmpdir(), 'nixrb-nsswitch-'));
+  const nsswitch = join(dir, 'nsswitch.conf');
+  const current = readFileSync('/etc/nsswitch.conf', 'utf8');
+  writeFileSync(nsswitch, `${current.replace(/^hosts:.*$/m, '').trimEnd()}\nhosts: files\n`);
+  const seal = 'mount --bind "$0" /etc/nsswitch.conf && NIXRB_DNS_SEALED=1 exec "$@"';
+  return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', seal, nsswitch, ...command];
+}
 
 const only = process.argv.slice(2);
 const totals = { passed: 0, failed: 0, skipped: 0 };

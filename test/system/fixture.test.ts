@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { lookup } from 'node:dns/promises';
 import { after, before, describe, test } from 'node:test';
 import {
   BUILDER_NAMES,
@@ -37,6 +38,15 @@ function ssh(lab: Pick<BuilderLab, 'sshConfig' | 'env'>, alias: string, command:
 function inStoreOf(lab: BuilderLab, name: BuilderName, outPath: string): boolean {
   return fs.existsSync(path.join(lab.builders[name].storeDir, path.basename(outPath)));
 }
+
+// Made-up names (a builder that does not resolve) must never reach the machine's resolver:
+// `npm test` runs this tier with host names from /etc/hosts only (scripts/test.mjs).
+test('a name the lab does not define is not found without asking any DNS server', { skip: process.env.CI !== 'true' && process.env.NIXRB_DNS_SEALED !== '1' && 'run through `npm test` (as root) to seal DNS' }, async () => {
+  assert.equal(process.env.NIXRB_DNS_SEALED, '1', 'the system tier must run through scripts/test.mjs, which seals DNS');
+  const hosts = fs.readFileSync('/etc/nsswitch.conf', 'utf8').match(/^hosts:\s*(.*)$/m)?.[1]?.trim();
+  assert.equal(hosts, 'files');
+  await assert.rejects(lookup('nix-nowhere.invalid'), { code: 'ENOTFOUND' });
+});
 
 describe('system fixture: real Nix remote builders on this machine', { skip: !labRuns }, () => {
   let lab: BuilderLab;
