@@ -17,13 +17,13 @@ const tiers = [
   { name: 'unit', command: ['node', '--import', 'tsx', '--test', ...testFiles('test/unit')] },
   { name: 'lsp', command: ['node', '--import', 'tsx', '--test', ...testFiles('test/lsp')] },
   { name: 'system', command: withoutDns(['node', '--import', 'tsx', '--test', ...testFiles('test/system')]) },
-  { name: 'vscode', command: ['node', '--import', 'tsx', 'test/vscode/runTests.ts'] },
+  { name: 'vscode', command: withoutDns(['node', '--import', 'tsx', 'test/vscode/runTests.ts']) },
 ];
 
 /**
- * The system tier makes up host names (a builder that does not resolve, aliases of the lab's
- * builders): none of them may reach the machine's resolver. As root, the tier runs in its own
- * mount namespace whose /etc/nsswitch.conf resolves host names from /etc/hosts only, so real
+ * The system and VS Code tiers make up host names (a builder that does not resolve, aliases of
+ * the lab's builders): none may reach the machine's resolver. As root, such a tier runs in its
+ * own mount namespace whose /etc/nsswitch.conf resolves host names from /etc/hosts only, so real
  * glibc, ssh and Nix answer "not found" for any name the lab does not define, without a query.
  * `NIXRB_DNS_SEALED` tells the tier's guard test (fixture.test.ts) the seal is on.
  */

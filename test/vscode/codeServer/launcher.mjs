@@ -58,6 +58,10 @@ async function main() {
     args: [
       '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      // The browser only ever talks to code-server on loopback: it resolves no other name, so
+      // its own services (autofill, accounts, updates) never reach the machine's resolver.
+      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+      '--disable-features=AutofillServerCommunication,OptimizationHints,MediaRouter',
     ],
   });
   let exitCode = 1;
