@@ -21,16 +21,25 @@ export interface InstalledNix {
 
 /** The installed Nix, or undefined when there is none. */
 export function findNix(): InstalledNix | undefined {
-  const version = spawnSync('nix-build', ['--version'], { encoding: 'utf8' });
+  const version = spawnSync(...nixCommand('nix-build', ['--version']), { encoding: 'utf8' });
   if (version.error !== undefined || version.status !== 0) return undefined;
   const confDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nix-oracle-'));
-  const system = spawnSync('nix-instantiate', ['--eval', '--expr', 'builtins.currentSystem'], {
+  const system = spawnSync(...nixCommand('nix-instantiate', ['--eval', '--expr', 'builtins.currentSystem']), {
     encoding: 'utf8',
     env: isolatedEnv(confDir),
   });
   fs.rmSync(confDir, { recursive: true, force: true });
   if (system.status !== 0) return undefined;
   return { nixBuild: 'nix-build', versionText: version.stdout.trim(), system: JSON.parse(system.stdout.trim()) as string };
+}
+
+/**
+ * A Nix program of the Nix under test: the machine's own, or (NIXRB_NIX_ROOT) the one inside a
+ * chroot of the version lab, which sees the same /tmp.
+ */
+function nixCommand(program: string, args: string[]): [string, string[]] {
+  const root = process.env.NIXRB_NIX_ROOT;
+  return root ? ['chroot', [root, program, ...args]] : [program, args];
 }
 
 /** What Nix made of a builders text. */
@@ -72,7 +81,7 @@ export async function askNixAboutConf(conf: string, dir: string, slot: number): 
 
 function run(args: string[], confDir: string, cwd: string): Promise<{ text: string; code: number | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('nix-build', args, { cwd, env: isolatedEnv(confDir), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(...nixCommand('nix-build', args), { cwd, env: isolatedEnv(confDir), stdio: ['ignore', 'pipe', 'pipe'] });
     const chunks: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => chunks.push(c));
     child.stderr.on('data', (c: Buffer) => chunks.push(c));
@@ -91,10 +100,13 @@ function readAnswer(output: { text: string; code: number | null }): OracleAnswer
   if (header >= 0) {
     const count = Number(lines[header]!.split(' ')[0]);
     // After the header comes the `(systems, maxjobs, …)` legend, then one row per machine.
-    return { accepted: true, rows: lines.slice(header + 2, header + 2 + count) };
+    // Nix 2.8 prints `(a, 1, f, g, m)`; newer Nix brackets each list: `([a], 1, [f, g], [m])`.
+    return { accepted: true, rows: lines.slice(header + 2, header + 2 + count).map((row) => row.replace(/[[\]]/g, '')) };
   }
-  if (lines.some((l) => l.includes("either increase '--max-jobs' or enable remote builds"))) {
-    return { accepted: true, rows: [] }; // no machines at all
+  // No machines at all: 2.8 "unable to start any build; either increase '--max-jobs' …", 2.21
+  // "Unable to start any build; …", 2.30+ "Cannot build '…'. Reason: local builds are disabled".
+  if (lines.some((l) => l.includes("either increase '--max-jobs' or enable remote builds") || /Reason: local builds are disabled/.test(l))) {
+    return { accepted: true, rows: [] };
   }
   const error = lines.find((l) => l.startsWith('error: '));
   if (error !== undefined) return { accepted: false, error: error.slice('error: '.length) };
