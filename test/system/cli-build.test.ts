@@ -3,6 +3,7 @@
 // which builder built it; an evaluation error comes back as Nix prints it.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { shellQuote } from '../../server/src/ssh/remoteCommand';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,11 +24,11 @@ function build(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number |
   });
 }
 
-let lab: BuilderLab<'healthy' | 'healthyNg'>;
+let lab: BuilderLab<'healthy' | 'healthyNg' | 'passphraseKey'>;
 let dir: string;
 if (labCanRun()) {
   before(async () => {
-    lab = await provisionBuilders({ builders: ['healthy', 'healthyNg'] });
+    lab = await provisionBuilders({ builders: ['healthy', 'healthyNg', 'passphraseKey'] });
     dir = mkdtempSync(join(lab.dir, 'cli-build-'));
   });
   after(async () => lab?.stop());
@@ -74,5 +75,50 @@ if (labCanRun()) {
     const result = await build([file, '--machines', machinesFile()], lab.env());
     assert.equal(result.code, 1);
     assert.match(result.stderr, /evaluation: error: required attribute 'builder' missing/);
+  });
+
+  const passphraseFile = (nonce: string) => {
+    const file = join(dir, `pass-${nonce}.nix`);
+    writeFileSync(file, `${whereBuiltExpression({ nonce, system: lab.system })}\n`);
+    const machines = join(dir, `pass-${nonce}.machines`);
+    writeFileSync(machines, `${lab.builders.passphraseKey.machinesLine}\n`);
+    return { file, machines };
+  };
+
+  test('a key with a passphrase and no terminal: fails at once with that cause, naming ssh-agent', async () => {
+    const { file, machines } = passphraseFile(randomBytes(6).toString('hex'));
+    const started = Date.now();
+    const result = await build([file, '--machines', machines, '--ssh-config', lab.sshConfig, '--format', 'json'], lab.env());
+    assert.ok(Date.now() - started < 30_000, 'it must not wait for a passphrase nobody can type');
+    assert.equal(result.code, 1, result.stderr);
+    const json = JSON.parse(result.stdout) as { ok: boolean; cause: string; message: string };
+    assert.equal(json.cause, 'passphrase-needed', result.stdout);
+    assert.match(json.message, new RegExp(`${lab.passphraseKey.replace(/[/.]/g, '\\$&')} has a passphrase`));
+    assert.match(json.message, /ssh-agent/);
+    assert.match(result.stderr, /no terminal to ask/);
+  });
+
+  test('a key with a passphrase in a terminal: the prompt appears, the passphrase typed, the build succeeds', async () => {
+    const { file, machines } = passphraseFile(randomBytes(6).toString('hex'));
+    // util-linux script gives the CLI a pseudo-terminal; what we write to script's stdin is typed there.
+    const command = [process.execPath, cli, 'build', file, '--machines', machines, '--ssh-config', lab.sshConfig].map(shellQuote).join(' ');
+    const child = spawn('script', ['-qefc', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: lab.env() });
+    let output = '';
+    let typed = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (!typed && /Passphrase for \S+ \(not shown, not stored\): /.test(output)) {
+        typed = true;
+        child.stdin.write(`${lab.passphrase}\r`);
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.ok(typed, `no passphrase prompt:\n${output}`);
+    assert.ok(!output.includes(lab.passphrase), 'the passphrase is not echoed');
+    assert.equal(code, 0, output);
+    const out = output.trim().split(/\r?\n/).pop()!.trim();
+    assert.match(out, /^\/nix\/store\/[a-z0-9]{32}-nixrb-where-/);
+    assert.equal(readWhereBuilt(out).hostname, lab.builders.passphraseKey.hostname);
   });
 }
