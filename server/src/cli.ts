@@ -63,7 +63,7 @@ async function main(args: string[]): Promise<number> {
     const message = (error as Error).message;
     if (error instanceof UsageError) {
       const subcommand = error.subcommand ? subcommandNamed(error.subcommand) : undefined;
-      process.stderr.write(`nix-builders: ${message}.\n${subcommand ? `\n${subcommandUsage(subcommand)}` : ''}`);
+      process.stderr.write(`nix-builders: ${message}.\n${subcommand ? `\n${subcommandUsage(subcommand, { exitCodes: false })}` : ''}`);
       return exitCodes.usage;
     }
     // Something the subcommand could not do (a file it cannot read): said, not a stack trace.

@@ -82,6 +82,24 @@ test('conflicting, repeated and foreign options are refused with the subcommand 
   assertUsageError(run('ping', 'extra'), /ping takes no FILE/);
   assertUsageError(run('check', '--frob'), /unknown option '--frob'/);
   assertUsageError(run('check', '--format', 'yaml'), /--format must be text or json/);
+  assertUsageError(run('build', 'a.nix', 'b.nix'), /build takes one FILE/);
+  assertUsageError(run('build'), /build needs a FILE/);
+  assertUsageError(run('select'), /select needs --system/);
+  assertUsageError(run('--timeout', '5'), /without a subcommand/);
+  assertUsageError(run('ping', '--builders', ''), /--builders is given an empty value/);
+  assertUsageError(run('build', 'a.nix', '--distributed=yes'), /--distributed takes no value/);
+});
+
+test('-h after a subcommand prints that subcommand\'s usage', () => {
+  const result = run('ping', '--help');
+  assert.equal(result.status, 0);
+  assert.match(result.stdout, /nix-builders ping /);
+  assert.doesNotMatch(result.stdout, /nix-builders check /);
+  assert.match(result.stdout, /Exit codes:/);
+});
+
+test('--machines with a file that cannot be read says which and exits 2', () => {
+  assertUsageError(run('ping', '--machines', join(dir, 'missing')), /cannot read .*missing \(ENOENT\)/);
 });
 
 /** Every control character a file could smuggle: C0 but \n and \t, DEL, and C1 (as UTF-8). */

@@ -41,7 +41,11 @@ export function readCommandLine(args: string[]): CommandLine {
   const { values, positionals, given } = parsed;
   const [name, ...operands] = positionals;
   if (values.version) return { kind: 'version' };
-  if (name === undefined) return { kind: 'help' };
+  if (name === undefined) {
+    const option = given.find((g) => g.name !== 'help');
+    if (option) throw new UsageError(`${option.rawName} is given without a subcommand`, `Start with one of ${subcommands.map((s) => s.name).join(', ')}, e.g. nix-builders ping ${option.rawName} …`);
+    return { kind: 'help' };
+  }
   if (name === 'help') return operands[0] !== undefined && subcommandNamed(operands[0]) ? { kind: 'help', subcommand: subcommandNamed(operands[0])! } : { kind: 'help' };
   const subcommand = subcommandNamed(name);
   if (subcommand === undefined) {

@@ -44,14 +44,14 @@ const takesValue = (arg: string) => {
 
 /** Throws a UsageError on an unknown option, a missing value or a value given to a switch. */
 export function parseCommandLine(args: string[]): ParsedCommandLine {
-  // `--timeout -1` is a negative number, not an option: hand it over as `--timeout=-1`, so the
+  // `--timeout -1` is a negative number, not an option: hand it over as `--timeout=-1` (`-A-1`), so the
   // value check (not the parser's "ambiguous" complaint) says what is wrong with it.
   const joined: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const next = args[i + 1];
     if (takesValue(arg) && next !== undefined && /^-[\d.]/.test(next)) {
-      joined.push(`${arg}=${next}`);
+      joined.push(arg.startsWith('--') ? `${arg}=${next}` : `${arg}${next}`);
       i++;
     } else joined.push(arg);
   }

@@ -7,7 +7,7 @@ export type SubcommandName = 'check' | 'ping' | 'select' | 'build';
 
 export interface Subcommand {
   name: SubcommandName;
-  /** What follows `nix-builders` in the usage, already wrapped. */
+  /** What follows `nix-builders` in the usage; continuation lines are aligned by the usage. */
   synopsis: string;
   about: string;
   options: readonly OptionName[];
@@ -28,7 +28,7 @@ the machines files its builders setting leads to. Exits 1 when there is an error
   {
     name: 'ping',
     synopsis: `ping [--machines FILE | --builders TEXT] [--ssh-config FILE] [--timeout S]
-     [--nix-version V] [--format text|json]`,
+[--nix-version V] [--format text|json]`,
     about: `Check every builder over SSH, in parallel, the way Nix will reach it: host key, login,
 Nix on the remote PATH, shell noise, trust, system and features. Without --machines or
 --builders, the builders Nix reads here. Exits 1 when any builder is unusable, 3 when
@@ -39,7 +39,7 @@ one could not be checked at all.`,
   {
     name: 'select',
     synopsis: `select --system S [--features a,b] [--machines FILE | --builders TEXT]
-       [--nix-version V] [--format text|json]`,
+[--nix-version V] [--format text|json]`,
     about: `The machine Nix would pick for a derivation of system S needing features a,b, and for
 every machine why (not). Nothing is built. Exits 1 when no machine fits.`,
     options: ['system', 'features', 'machines', 'builders', 'nix-version', 'format'],
@@ -47,8 +47,9 @@ every machine why (not). Nothing is built. Exits 1 when no machine fits.`,
   },
   {
     name: 'build',
-    synopsis: `build FILE [-A ATTR] [--on HOST | --distributed] [--machines FILE | --builders TEXT]
-      [--ssh-config FILE] [--nix-version V] [--format text|json]`,
+    synopsis: `build FILE [-A ATTR] [--on HOST | --distributed]
+[--machines FILE | --builders TEXT] [--ssh-config FILE]
+[--nix-version V] [--format text|json]`,
     about: `Build FILE (.nix, flake.nix or .drv) on the machine Nix would pick (or HOST), with the
 log on stderr and the output paths on the last lines of stdout. --distributed hands the
 whole graph to Nix's own remote builds over all the machines. A key with a passphrase is

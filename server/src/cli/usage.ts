@@ -7,7 +7,7 @@ import { subcommands, type Subcommand } from './subcommands';
 import { maxTimeoutSeconds } from './optionValues';
 
 const optionHelp: Record<Exclude<OptionName, 'help' | 'version'>, string> = {
-  'nix-version': "--nix-version V     follow Nix V's rules (2.x or 2.x.y, e.g. 2.8, 2.24.3) instead of the installed Nix's",
+  'nix-version': "--nix-version V     follow Nix V's rules (2.x or 2.x.y: 2.8, 2.24.3) instead of the installed Nix's",
   machines: '--machines FILE     the machines of this file',
   builders: "--builders TEXT     the machines of this text, as Nix's --builders takes it",
   'ssh-config': '--ssh-config FILE   an ssh config to use instead of ~/.ssh/config (like ssh -F)',
@@ -23,7 +23,10 @@ const optionHelp: Record<Exclude<OptionName, 'help' | 'version'>, string> = {
 const indent = (text: string, by: string) => text.replace(/^/gm, by);
 
 function entry(subcommand: Subcommand): string {
-  return `${indent(`nix-builders ${subcommand.synopsis}`, '  ')}\n${indent(subcommand.about, '      ')}\n`;
+  const [first, ...more] = subcommand.synopsis.split('\n');
+  const head = `  nix-builders ${subcommand.name} `;
+  const synopsis = [`  nix-builders ${first}`, ...more.map((line) => `${' '.repeat(head.length)}${line}`)].join('\n');
+  return `${synopsis}\n${indent(subcommand.about, '      ')}\n`;
 }
 
 export function usage(): string {
@@ -43,13 +46,13 @@ ${optionLines.join('\n')}
 ${exitCodesHelp}`;
 }
 
-export function subcommandUsage(subcommand: Subcommand): string {
+/** With `exitCodes: false` for a usage error, where the options are what the user needs. */
+export function subcommandUsage(subcommand: Subcommand, { exitCodes = true } = {}): string {
   const lines = subcommand.options.map((name) => `  ${optionHelp[name as keyof typeof optionHelp]}`);
   return `Usage:
 ${entry(subcommand)}
 Options:
 ${lines.join('\n')}
   -h, --help          print this help
-
-${exitCodesHelp}`;
+${exitCodes ? `\n${exitCodesHelp}` : ''}`;
 }
