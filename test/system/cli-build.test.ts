@@ -3,11 +3,11 @@
 // which builder built it; an evaluation error comes back as Nix prints it.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { shellQuote } from '../../server/src/ssh/remoteCommand';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { runInTerminal } from '../helpers/inTerminal';
 import { provisionBuilders, readWhereBuilt, whereBuiltExpression, type BuilderLab } from './fixture';
 import { labCanRun } from './fixture/gate';
 
@@ -100,24 +100,12 @@ if (labCanRun()) {
 
   test('a key with a passphrase in a terminal: the prompt appears, the passphrase typed, the build succeeds', async () => {
     const { file, machines } = passphraseFile(randomBytes(6).toString('hex'));
-    // util-linux script gives the CLI a pseudo-terminal; what we write to script's stdin is typed there.
-    const command = [process.execPath, cli, 'build', file, '--machines', machines, '--ssh-config', lab.sshConfig].map(shellQuote).join(' ');
-    const child = spawn('script', ['-qefc', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: lab.env() });
-    let output = '';
-    let typed = false;
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (!typed && /Passphrase for \S+ \(not shown, not stored\): /.test(output)) {
-        typed = true;
-        child.stdin.write(`${lab.passphrase}\r`);
-      }
-    });
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    assert.ok(typed, `no passphrase prompt:\n${output}`);
-    assert.ok(!output.includes(lab.passphrase), 'the passphrase is not echoed');
-    assert.equal(code, 0, output);
-    const out = output.trim().split(/\r?\n/).pop()!.trim();
+    const argv = [process.execPath, cli, 'build', file, '--machines', machines, '--ssh-config', lab.sshConfig];
+    const result = await runInTerminal(argv, /Passphrase for \S+ \(not shown, not stored\): /, [lab.passphrase], lab.env());
+    assert.equal(result.typed, 1, `no passphrase prompt:\n${result.output}`);
+    assert.ok(!result.output.includes(lab.passphrase), 'the passphrase is not echoed');
+    assert.equal(result.code, 0, result.output);
+    const out = result.output.trim().split(/\r?\n/).pop()!.trim();
     assert.match(out, /^\/nix\/store\/[a-z0-9]{32}-nixrb-where-/);
     assert.equal(readWhereBuilt(out).hostname, lab.builders.passphraseKey.hostname);
   });
