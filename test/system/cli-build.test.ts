@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { runInTerminal } from '../helpers/inTerminal';
 import { provisionBuilders, readWhereBuilt, whereBuiltExpression, type BuilderLab } from './fixture';
 import { labCanRun } from './fixture/gate';
 
@@ -23,11 +24,11 @@ function build(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number |
   });
 }
 
-let lab: BuilderLab<'healthy' | 'healthyNg'>;
+let lab: BuilderLab<'healthy' | 'healthyNg' | 'passphraseKey'>;
 let dir: string;
 if (labCanRun()) {
   before(async () => {
-    lab = await provisionBuilders({ builders: ['healthy', 'healthyNg'] });
+    lab = await provisionBuilders({ builders: ['healthy', 'healthyNg', 'passphraseKey'] });
     dir = mkdtempSync(join(lab.dir, 'cli-build-'));
   });
   after(async () => lab?.stop());
@@ -74,5 +75,38 @@ if (labCanRun()) {
     const result = await build([file, '--machines', machinesFile()], lab.env());
     assert.equal(result.code, 1);
     assert.match(result.stderr, /evaluation: error: required attribute 'builder' missing/);
+  });
+
+  const passphraseFile = (nonce: string) => {
+    const file = join(dir, `pass-${nonce}.nix`);
+    writeFileSync(file, `${whereBuiltExpression({ nonce, system: lab.system })}\n`);
+    const machines = join(dir, `pass-${nonce}.machines`);
+    writeFileSync(machines, `${lab.builders.passphraseKey.machinesLine}\n`);
+    return { file, machines };
+  };
+
+  test('a key with a passphrase and no terminal: fails at once with that cause, naming ssh-agent', async () => {
+    const { file, machines } = passphraseFile(randomBytes(6).toString('hex'));
+    const started = Date.now();
+    const result = await build([file, '--machines', machines, '--ssh-config', lab.sshConfig, '--format', 'json'], lab.env());
+    assert.ok(Date.now() - started < 30_000, 'it must not wait for a passphrase nobody can type');
+    assert.equal(result.code, 1, result.stderr);
+    const json = JSON.parse(result.stdout) as { ok: boolean; cause: string; message: string };
+    assert.equal(json.cause, 'passphrase-needed', result.stdout);
+    assert.match(json.message, new RegExp(`${lab.passphraseKey.replace(/[/.]/g, '\\$&')} has a passphrase`));
+    assert.match(json.message, /ssh-agent/);
+    assert.match(result.stderr, /no terminal to ask/);
+  });
+
+  test('a key with a passphrase in a terminal: the prompt appears, the passphrase typed, the build succeeds', async () => {
+    const { file, machines } = passphraseFile(randomBytes(6).toString('hex'));
+    const argv = [process.execPath, cli, 'build', file, '--machines', machines, '--ssh-config', lab.sshConfig];
+    const result = await runInTerminal(argv, /Passphrase for \S+ \(not shown, not stored\): /, [lab.passphrase], lab.env());
+    assert.equal(result.typed, 1, `no passphrase prompt:\n${result.output}`);
+    assert.ok(!result.output.includes(lab.passphrase), 'the passphrase is not echoed');
+    assert.equal(result.code, 0, result.output);
+    const out = result.output.trim().split(/\r?\n/).pop()!.trim();
+    assert.match(out, /^\/nix\/store\/[a-z0-9]{32}-nixrb-where-/);
+    assert.equal(readWhereBuilt(out).hostname, lab.builders.passphraseKey.hostname);
   });
 }

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { runInTerminal } from '../helpers/inTerminal';
 import { provisionBuilders, type BuilderLab } from './fixture';
 import { labCanRun } from './fixture/gate';
 
@@ -22,10 +23,10 @@ function ping(args: string[]): Promise<{ code: number | null; stdout: string; st
 
 type Json = { uri: string; status: string; findings: { code: string; severity: string; message: string }[]; stages: { name: string; ms: number }[]; facts: Record<string, unknown> }[];
 
-let lab: BuilderLab<'healthy' | 'healthyNg' | 'closedPort' | 'noisy'>;
+let lab: BuilderLab<'healthy' | 'healthyNg' | 'closedPort' | 'noisy' | 'passphraseKey'>;
 if (labCanRun()) {
   before(async () => {
-    lab = await provisionBuilders({ builders: ['healthy', 'healthyNg', 'closedPort', 'noisy'] });
+    lab = await provisionBuilders({ builders: ['healthy', 'healthyNg', 'closedPort', 'noisy', 'passphraseKey'] });
   });
   after(async () => lab?.stop());
 
@@ -53,5 +54,21 @@ if (labCanRun()) {
     assert.match(result.stdout, new RegExp(`✗ ${lab.builders.closedPort.uri}  down[^\\n]*\\n    error connection-refused: `));
     assert.match(result.stdout, /error shell-noise: /);
     assert.match(result.stderr, /1\/3 builders usable/);
+  });
+
+  test('a key with a passphrase: without a terminal ping says so; in one a wrong passphrase is asked again', async () => {
+    const line = lab.builders.passphraseKey.machinesLine;
+    const batch = await ping(['--builders', line, '--ssh-config', lab.sshConfig]);
+    assert.equal(batch.code, 1, batch.stdout + batch.stderr);
+    assert.match(batch.stderr, /has a passphrase and there is no terminal to ask for it\. Load the key into ssh-agent/);
+    assert.match(batch.stdout, /error key-encrypted: /);
+
+    const argv = [process.execPath, cli, 'ping', '--builders', line, '--ssh-config', lab.sshConfig];
+    const result = await runInTerminal(argv, /Passphrase for \S+ \(not shown, not stored\): /, ['not it', lab.passphrase], lab.env());
+    assert.equal(result.typed, 2, result.output);
+    assert.match(result.output, /That passphrase does not open /);
+    // Logged in; BatchMode in the lab's ssh config means Nix itself could not ask: a warning.
+    assert.match(result.output, /warning key-passphrase-prompt: /);
+    assert.equal(result.code, 0, result.output);
   });
 }

@@ -9,6 +9,7 @@ import { machineLabel, parseStoreUri } from '../model/storeUri';
 import { ConnectionPool } from '../ssh/pool';
 import type { ChosenMachines } from './machinesOption';
 import type { OutputFormat } from './options';
+import { passphrasePrompt } from './passphrasePrompt';
 import { candidatesOf } from './select';
 
 export interface BuildCliOptions {
@@ -36,6 +37,12 @@ function report(outcome: Outcome, format: OutputFormat): number {
     for (const output of outcome.outputs ?? []) process.stdout.write(`${output.path}\n`);
   } else process.stderr.write(`nix-builders: ${outcome.cause}: ${outcome.message}\n`);
   return outcome.ok ? 0 : 1;
+}
+
+/** The login failed for want of a passphrase nobody could type: the user's to fix, not the builder's. */
+function passphraseNeeded(keyFiles: string[]): string {
+  const keys = keyFiles.join(', ');
+  return `Nothing was built: the key ${keys} has a passphrase and there is no terminal to ask for it (the builder accepts the key). Load it into ssh-agent first (ssh-add ${keyFiles[0]}) and run again, or run nix-builders in a terminal.`;
 }
 
 /** Does `wanted` name this machine: its URI, user@host, or host. */
@@ -90,6 +97,7 @@ export async function runBuild(chosen: ChosenMachines, options: BuildCliOptions)
     const machine = chosen.machines[index]!;
     process.stderr.write(`Building ${source.drvPath} on ${machine.storeUri}\n`);
     const pool = new ConnectionPool({ idleMs: 1000 });
+    const passphrase = passphrasePrompt();
     try {
       const result = await offload({
         machine,
@@ -97,6 +105,7 @@ export async function runBuild(chosen: ChosenMachines, options: BuildCliOptions)
         pool,
         ...(options.sshConfigFile ? { sshConfigFile: options.sshConfigFile } : {}),
         daemon: chosen.local.daemon,
+        askPassphrase: passphrase.ask,
         signal: abort.signal,
         onLog: log,
         onPhase: (phase, detail) => process.stderr.write(`» ${phase}${detail ? `: ${detail}` : ''}\n`),
@@ -104,7 +113,9 @@ export async function runBuild(chosen: ChosenMachines, options: BuildCliOptions)
       return report(
         result.ok
           ? { ok: true, builtOn: machine.storeUri, outputs: result.outputs, ms: Date.now() - started }
-          : { ok: false, cause: result.cause, message: result.message, ms: Date.now() - started },
+          : result.cause === 'auth' && passphrase.untypable.size > 0
+            ? { ok: false, cause: 'passphrase-needed', message: passphraseNeeded([...passphrase.untypable]), ms: Date.now() - started }
+            : { ok: false, cause: result.cause, message: result.message, ms: Date.now() - started },
         options.format,
       );
     } finally {

@@ -7,6 +7,7 @@ import { parseBuilders, type Machine } from '../model/machines';
 import { readFileAsNixDoes } from '../language/readFile';
 import { nixTarget, type NixTarget } from '../language/target';
 import type { CliValues } from './options';
+import { UsageError } from './usageError';
 
 export interface ChosenMachines {
   machines: Machine[];
@@ -22,7 +23,6 @@ export async function chooseMachines(values: CliValues): Promise<ChosenMachines>
   const local = await detectLocalNix();
   const target = nixTarget(values['nix-version'], local);
   const options = { readFile: readFileAsNixDoes, localSystem: target.localSystem };
-  if (values.machines !== undefined && values.builders !== undefined) throw new TypeError('give --machines or --builders, not both');
   const fromText = (text: string, from: string, path?: string): ChosenMachines => {
     const parsed = parseBuilders(text, target.rules, { ...options, ...(path ? { path } : {}) });
     const error = parsed.problems.find((p) => p.severity === 'error');
@@ -33,7 +33,7 @@ export async function chooseMachines(values: CliValues): Promise<ChosenMachines>
     try {
       text = readFileSync(values.machines, 'utf8');
     } catch (error) {
-      throw new TypeError(`cannot read ${values.machines}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+      throw new UsageError(`cannot read ${values.machines} (${(error as NodeJS.ErrnoException).code ?? String(error)})`, 'Check the path given to --machines');
     }
     return fromText(text, values.machines, values.machines);
   }

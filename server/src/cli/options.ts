@@ -1,10 +1,12 @@
 // The options of `nix-builders`, one table for every subcommand, so an option means the same
-// wherever it appears.
+// wherever it appears. Parsing turns Node's parser errors into the CLI's own usage errors.
 import { parseArgs } from 'node:util';
+import { UsageError } from './usageError';
+export type { OutputFormat } from './optionValues';
 
 export const cliOptions = {
   'nix-version': { type: 'string' },
-  format: { type: 'string', default: 'text' },
+  format: { type: 'string' },
   machines: { type: 'string' },
   builders: { type: 'string' },
   'ssh-config': { type: 'string' },
@@ -18,17 +20,51 @@ export const cliOptions = {
   version: { type: 'boolean', short: 'V' },
 } as const;
 
-export type CliValues = ReturnType<typeof parseCommandLine>['values'];
+export type OptionName = keyof typeof cliOptions;
 
-/** Throws a TypeError with a message for the user on an unknown option or a missing value. */
-export function parseCommandLine(args: string[]) {
-  return parseArgs({ args, options: cliOptions, allowPositionals: true, strict: true });
+export type CliValues = ReturnType<typeof parse>['values'];
+
+export interface ParsedCommandLine {
+  values: CliValues;
+  positionals: string[];
+  /** Every option as written, in order: to find repeated ones and ones a subcommand does not take. */
+  given: { name: OptionName; rawName: string }[];
 }
 
-export type OutputFormat = 'text' | 'json';
+function parse(args: string[]) {
+  return parseArgs({ args, options: cliOptions, allowPositionals: true, strict: true, tokens: true });
+}
 
-export function outputFormat(values: CliValues): OutputFormat {
-  const format = values.format ?? 'text';
-  if (format !== 'text' && format !== 'json') throw new TypeError(`--format must be text or json, not '${format}'`);
-  return format;
+const takesValue = (arg: string) => {
+  const long = /^--([a-z-]+)$/.exec(arg)?.[1];
+  const short = /^-([A-Za-z])$/.exec(arg)?.[1];
+  const option = Object.entries(cliOptions).find(([name, spec]) => name === long || ('short' in spec && spec.short === short));
+  return option !== undefined && option[1].type === 'string';
+};
+
+/** Throws a UsageError on an unknown option, a missing value or a value given to a switch. */
+export function parseCommandLine(args: string[]): ParsedCommandLine {
+  // `--timeout -1` is a negative number, not an option: hand it over as `--timeout=-1` (`-A-1`), so the
+  // value check (not the parser's "ambiguous" complaint) says what is wrong with it.
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const next = args[i + 1];
+    if (takesValue(arg) && next !== undefined && /^-[\d.]/.test(next)) {
+      joined.push(arg.startsWith('--') ? `${arg}=${next}` : `${arg}${next}`);
+      i++;
+    } else joined.push(arg);
+  }
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(joined);
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    const option = /'(-[^' ]*)/.exec(message)?.[1] ?? 'an option';
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown option '${option}'`, 'nix-builders --help lists the options');
+    if (/does not take an argument/.test(message)) throw new UsageError(`${option} takes no value`, `Write ${option} alone`);
+    throw new UsageError(`${option} needs a value`, `Write ${option} VALUE, or ${option}=VALUE for a value that starts with '-'`);
+  }
+  const given = (parsed.tokens ?? []).flatMap((token) => (token.kind === 'option' ? [{ name: token.name as OptionName, rawName: token.rawName }] : []));
+  return { values: parsed.values, positionals: parsed.positionals, given };
 }

@@ -1,10 +1,12 @@
 // `nix-builders ping`: probes every machine in parallel, exactly as the view does, and prints
-// each result as it arrives (or one JSON document). Exit 1 when any machine is unusable.
-import { createInterface } from 'node:readline';
-import { Writable } from 'node:stream';
+// each result as it arrives (or one JSON document). Exit 1 when any machine is unusable, 3 when
+// one could not be checked at all: a ping that checked nothing must not pass for a good one.
+import type { FindingCode } from '../health/findings';
 import { probeMachines, type ProbeResult } from '../health/probe';
+import { exitCodes } from './exitCodes';
 import type { OutputFormat } from './options';
 import type { ChosenMachines } from './machinesOption';
+import { passphrasePrompt } from './passphrasePrompt';
 
 export interface PingOptions {
   sshConfigFile: string | undefined;
@@ -12,14 +14,20 @@ export interface PingOptions {
   format: OutputFormat;
 }
 
-const marks = { up: '✓', degraded: '!', down: '✗' } as const;
+const marks = { up: '✓', degraded: '!', down: '✗', 'not checked': '?' } as const;
+
+/** Findings that mean the probe never got to check the builder (it is neither up nor down). */
+const notCheckedCodes = new Set<FindingCode>(['proxy-command-unsupported']);
+
+const checked = (result: ProbeResult) => !result.findings.some((f) => notCheckedCodes.has(f.code));
 
 function describe(result: ProbeResult): string {
   const f = result.facts;
   const facts = [f.daemonNixVersion ?? f.nixVersion ? `Nix ${f.daemonNixVersion ?? f.nixVersion}` : '', f.system ?? '', f.cores !== undefined ? `${f.cores} cores` : '']
     .filter(Boolean)
     .join(', ');
-  const lines = [`${marks[result.status]} ${result.uri}  ${result.status}  ${Math.round(result.ms)} ms${facts ? `  (${facts})` : ''}`];
+  const status = checked(result) ? result.status : 'not checked';
+  const lines = [`${marks[status]} ${result.uri}  ${status}  ${Math.round(result.ms)} ms${facts ? `  (${facts})` : ''}`];
   for (const finding of result.findings) {
     if (finding.code === 'ok') continue;
     lines.push(`    ${finding.severity} ${finding.code}: ${finding.message}`);
@@ -27,39 +35,20 @@ function describe(result: ProbeResult): string {
   return lines.join('\n');
 }
 
-/** Reads a passphrase from the terminal without echoing it; undefined without a terminal. */
-function passphraseFromTerminal(keyFile: string): Promise<string | undefined> {
-  if (!process.stdin.isTTY) return Promise.resolve(undefined);
-  return new Promise((resolve) => {
-    // readline echoes what is typed to its output: give it one that writes nothing.
-    const silent = new Writable({ write: (_chunk, _encoding, done) => done() });
-    const rl = createInterface({ input: process.stdin, output: silent, terminal: true });
-    process.stderr.write(`Passphrase for ${keyFile} (not shown, not stored): `);
-    rl.question('', (answer) => {
-      rl.close();
-      process.stderr.write('\n');
-      resolve(answer);
-    });
-  });
-}
-
 export async function runPing(chosen: ChosenMachines, options: PingOptions): Promise<number> {
   if (chosen.machines.length === 0) {
-    process.stderr.write(`No machines in ${chosen.from}${chosen.error ? `: Nix rejects the list (${chosen.error})` : ''}.\n`);
-    return chosen.error ? 1 : 0;
+    process.stderr.write(`No machines in ${chosen.from}${chosen.error ? `: Nix rejects the list (${chosen.error})` : ': nothing to check'}.\n`);
+    return chosen.error ? exitCodes.failed : exitCodes.notChecked;
   }
   if (chosen.error) process.stderr.write(`warning: Nix rejects ${chosen.from} as a whole: ${chosen.error}\n`);
-  const passphrases = new Map<string, string | undefined>();
+  const passphrase = passphrasePrompt();
   const results = await probeMachines(
     chosen.machines,
     {
       ...(options.timeoutSeconds !== undefined ? { timeoutMs: options.timeoutSeconds * 1000 } : {}),
       ...(options.sshConfigFile ? { sshConfigFile: options.sshConfigFile } : {}),
       daemon: chosen.local.daemon,
-      askPassphrase: async (keyFile) => {
-        if (!passphrases.has(keyFile)) passphrases.set(keyFile, await passphraseFromTerminal(keyFile));
-        return passphrases.get(keyFile);
-      },
+      askPassphrase: passphrase.ask,
     },
     (result) => {
       if (options.format === 'text') process.stdout.write(`${describe(result)}\n`);
@@ -69,14 +58,17 @@ export async function runPing(chosen: ChosenMachines, options: PingOptions): Pro
     const json = results.map((r) => ({
       uri: r.uri,
       status: r.status,
+      checked: checked(r),
       findings: r.findings.map(({ code, severity, message }) => ({ code, severity, message })),
       stages: r.stages.map(({ name, ms }) => ({ name, ms: Math.round(ms) })),
       facts: r.facts,
     }));
     process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
   } else {
-    const up = results.filter((r) => r.status !== 'down').length;
-    process.stderr.write(`${up}/${results.length} builders usable (${chosen.from}).\n`);
+    const unchecked = results.filter((r) => !checked(r)).length;
+    const up = results.filter((r) => r.status !== 'down' && checked(r)).length;
+    process.stderr.write(`${up}/${results.length} builders usable${unchecked ? `, ${unchecked} not checked` : ''} (${chosen.from}).\n`);
   }
-  return results.some((r) => r.status === 'down') ? 1 : 0;
+  if (results.some((r) => r.status === 'down')) return exitCodes.failed;
+  return results.every(checked) ? exitCodes.ok : exitCodes.notChecked;
 }
