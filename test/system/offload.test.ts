@@ -249,6 +249,22 @@ describe('offload on real builders', { skip: !labRuns }, () => {
     assert.equal(await localValid(outputOf(c)), false);
   });
 
+  // An empty list proves nothing unless the finder sees a process that is there (issue 10).
+  test('leftovers() finds a process deliberately left running on the builder', async () => {
+    const tag = nonce();
+    const hostDir = 'hosts/healthy/nix';
+    // Not a nix-store, not a sleep: found by its marker, as a builder script would be.
+    const ssh = spawn('ssh', ['-F', lab.sshConfig, lab.builders.healthy.alias, `exec /bin/sh -c 'sleep 30; : left-${tag}'`], { env: lab.env(), stdio: 'ignore' });
+    try {
+      await eventually('the marked process shows up on nix-healthy', () => leftovers(hostDir, `left-${tag}`).some((line) => line.includes(`left-${tag}`)));
+    } finally {
+      ssh.kill('SIGKILL');
+    }
+    // Closing the ssh client does not end a command without a terminal: end it ourselves.
+    for (const line of leftovers(hostDir, `left-${tag}`)) process.kill(Number(line.split(':')[0]), 'SIGKILL');
+    await eventually('the marked process is gone', () => leftovers(hostDir, `left-${tag}`).length === 0);
+  });
+
   test('cancelling mid-build leaves no nix-store or builder process on the builder, nothing half-imported', async (t) => {
     const tag = nonce();
     const c = await instantiate(chainExpression(tag, { sleep: 60 }), 'c');

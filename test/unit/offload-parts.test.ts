@@ -137,8 +137,13 @@ describe('failure causes from what Nix 2.8 prints', () => {
     assert.equal(classify({ side: 'local', stderrTail: ['error: something else'] }).cause, 'local-store');
   });
 
-  test('a dropped connection', () => {
-    assert.equal(classify({ code: null, lost: true }).cause, 'connection');
+  test('a dropped connection: connection-lost, with what the builder did when known', () => {
+    const dropped = classify({ code: null, lost: true });
+    assert.equal(dropped.cause, 'connection-lost');
+    assert.match(dropped.message, /^Lost the connection to ssh:\/\/b while copying the build inputs to the builder: it closed the session without an exit status\. /);
+    const silent = classify({ code: null, lost: true, lostBecause: 'stopped answering (no reply to 3 keepalives 5 s apart)' });
+    assert.match(silent.message, /it stopped answering \(no reply to 3 keepalives 5 s apart\)\. No path is left half-copied/);
+    assert.match(silent.message, /then build again/);
   });
 
   test('errorLine: the first error line, else the last line', () => {

@@ -14,13 +14,14 @@ import { hasCommand, skipWithout } from '../helpers/realTools';
 
 function fakeConnection(): Connection & { closeCount: number } {
   let closed = false;
-  const listeners: Array<() => void> = [];
+  const listeners: Array<(lostBecause: string | undefined) => void> = [];
   const connection = {
     client: {} as Connection['client'],
     host: {} as Connection['host'],
     hostKey: {} as Connection['hostKey'],
     identities: [],
     authenticatedWith: undefined,
+    lostBecause: undefined,
     closeCount: 0,
     get closed() {
       return closed;
@@ -29,12 +30,13 @@ function fakeConnection(): Connection & { closeCount: number } {
       connection.closeCount++;
       if (!closed) {
         closed = true;
-        for (const listener of listeners.splice(0)) listener();
+        for (const listener of listeners.splice(0)) listener(undefined);
       }
     },
-    onClose(listener: () => void) {
-      if (closed) listener();
+    onClose(listener: (lostBecause: string | undefined) => void) {
+      if (closed) listener(undefined);
       else listeners.push(listener);
+      return () => undefined;
     },
   };
   return connection;
@@ -99,6 +101,28 @@ describe('connection pool', () => {
     });
     assert.equal(opens, 1);
     assert.ok(next.ok && !next.lease.reused);
+    await pool.close();
+  });
+
+  test('a discarded connection is closed and forgotten at once, even while others hold it', async () => {
+    const pool = new ConnectionPool({ idleMs: 1000 });
+    const connection = fakeConnection();
+    const first = await pool.acquire('k', async () => ({ ok: true, connection, stages: [] }));
+    const second = await pool.acquire('k', async () => assert.fail('shares the open connection'));
+    assert.ok(first.ok && second.ok);
+    first.lease.discard(); // e.g. the builder's sshd refused to start another command on it
+    first.lease.discard(); // idempotent
+    assert.equal(connection.closed, true);
+    assert.equal(pool.stats().open, 0);
+    second.lease.release(); // the other holder gives it back later: nothing to do
+    let opens = 0;
+    const next = await pool.acquire('k', async () => {
+      opens++;
+      return { ok: true, connection: fakeConnection(), stages: [] };
+    });
+    assert.equal(opens, 1, 'the next request opens a new connection');
+    assert.ok(next.ok && !next.lease.reused);
+    if (next.ok) next.lease.release();
     await pool.close();
   });
 

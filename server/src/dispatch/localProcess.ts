@@ -3,6 +3,11 @@
 // stdout either collected (small answers) or left to the caller to pipe (store exports), and a
 // kill that asks nicely first, because Nix cleans up (kills its builders, releases locks) on
 // SIGTERM but cannot on SIGKILL.
+// Each command leads a process group of its own (`detached`), and a kill goes to the whole
+// group: whatever the command started (a substituter, a build hook, a helper a wrapper script
+// runs) goes with it, instead of living on with the store's locks. A group of its own also keeps
+// a terminal's Ctrl+C from reaching the command behind our back: the caller cancels it, in order.
+// Killing also destroys the pipes to it, so nothing of ours still writes into or waits on it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { LineSplitter, Tail } from './streamParts';
@@ -45,7 +50,17 @@ export function startLocal(command: string, args: readonly string[], options: Lo
   const child = spawn(command, args, {
     env: options.env ?? process.env,
     stdio: [options.stdin ?? 'ignore', stdoutMode === 'ignore' ? 'ignore' : 'pipe', 'pipe'],
+    detached: true,
   });
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      // The group's ID is the leader's PID; a negative PID signals the whole group.
+      if (child.pid !== undefined) process.kill(-child.pid, signal);
+    } catch {
+      // The group is gone already (or was never started).
+      child.kill(signal);
+    }
+  };
   const tail = new Tail(options.tailLines ?? 25);
   const lines = new LineSplitter((line) => {
     tail.push(line);
@@ -90,8 +105,10 @@ export function startLocal(command: string, args: readonly string[], options: Lo
       // Node reports the end only once stdout is drained; what it was piped into may be gone.
       child.stdout?.unpipe();
       child.stdout?.resume();
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      // Nothing more goes in: an import must not take half a stream for a whole one.
+      child.stdin?.destroy();
+      signalGroup('SIGTERM');
+      const timer = setTimeout(() => signalGroup('SIGKILL'), graceMs);
       await done;
       clearTimeout(timer);
     },

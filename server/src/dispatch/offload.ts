@@ -17,6 +17,11 @@
 // and a chain of derivations goes over once. `nix-store --import` registers a path only once it
 // has all of it, on either side, so a cancel or a dropped connection leaves nothing half-copied.
 // Cancelling stops every command we started, on both sides (remoteProcess.ts explains how).
+// A lost connection (it closed, its keepalives went unanswered, or its sshd stopped taking
+// commands) ends the offload at once, whatever stage waits on it: every local command is killed
+// with its process group, every channel let go, the connection discarded from the pool, and the
+// result is `connection-lost`. No command of ours outlives the offload: a local `nix-store
+// --import` left waiting on a dead stream holds the store's big-lock (and keeps a CLI alive).
 // Never throws: every failure is a cause and a message in the user's words (offloadCauses.ts).
 import { readFile } from 'node:fs/promises';
 import type { Client } from 'ssh2';
@@ -28,7 +33,7 @@ import type { ConnectionPool, Lease } from '../ssh/pool';
 import { assertStorePaths, exec, isStorePath, type ExecResult } from '../ssh/remoteCommand';
 import { parseDerivation } from './derivation';
 import { runLocal, startLocal, type LocalExit, type LocalProcess } from './localProcess';
-import { classifyFailure, sshFailureCause, type Classified, type OffloadCause, type OffloadPhase } from './offloadCauses';
+import { classifyFailure, connectionLost, sshFailureCause, type Classified, type OffloadCause, type OffloadPhase } from './offloadCauses';
 import { startRemote, type RemoteExit, type RemoteProcess } from './remoteProcess';
 import { nixStoreCommand, remoteNixStore, type RemoteNixStore } from './remoteNixStore';
 import { ByteCounter, formatBytes, SkipPrefix, Tail } from './streamParts';
@@ -109,16 +114,21 @@ const EMPTY_EXPORT = Buffer.alloc(8);
 
 interface Killable {
   kill(): Promise<void>;
+  /** A remote command whose connection is gone: let go of it without signalling anyone. */
+  abandon?(): void;
 }
 
 export async function offload(options: OffloadOptions): Promise<OffloadResult> {
   const run = new Offload(options);
   try {
-    return await run.run();
+    // Whichever comes first: the stages' own end, or the connection going under them. Then the
+    // stage in flight may still be waiting on a channel that will never speak again; what it
+    // started is stopped (dispose) and whatever it says later is ignored.
+    return await Promise.race([run.run().catch((error: unknown) => run.unexpected(error)), run.connectionGone]);
   } catch (error) {
     return run.unexpected(error);
   } finally {
-    run.dispose();
+    await run.dispose();
   }
 }
 
@@ -128,6 +138,18 @@ class Offload {
   private readonly active = new Set<Killable>();
   private killing: Promise<unknown> | undefined;
   private lease: Lease | undefined;
+  /** What the builder did to the connection (`stopped answering (…)`), once it was lost. */
+  private lostBecause: string | undefined;
+  /** The connection cannot be used again (lost, or its sshd refused a command): discard it. */
+  private broken = false;
+  /** Returned (dispose ran): whatever starts or closes from now on is not this offload's news. */
+  private finished = false;
+  private stopWatching: () => void = () => undefined;
+  private resolveGone: (failure: Failure) => void = () => undefined;
+  /** Settles with `connection-lost` once the connection went and every command was stopped. */
+  readonly connectionGone = new Promise<Failure>((resolve) => {
+    this.resolveGone = resolve;
+  });
   private readonly env: NodeJS.ProcessEnv;
   private readonly started = Date.now();
   /** The last log lines, whatever command they came from (for the tail of a cancelled build). */
@@ -138,17 +160,50 @@ class Offload {
     o.signal?.addEventListener('abort', this.onAbort, { once: true });
   }
 
-  private readonly onAbort = () => {
-    this.killing = Promise.all([...this.active].map((process) => process.kill()));
-  };
+  private readonly onAbort = () => this.stopAll();
 
   private get aborted(): boolean {
     return this.o.signal?.aborted === true;
   }
 
-  dispose(): void {
+  /** Stops every command still running: remote ones are abandoned once the connection is gone. */
+  private stopAll(): void {
+    const stopping = [...this.active].map((process) => this.stop(process));
+    this.killing = Promise.all([this.killing, ...stopping]);
+  }
+
+  private stop(process: Killable): Promise<void> {
+    this.active.delete(process);
+    if (this.lostBecause !== undefined && process.abandon !== undefined) {
+      process.abandon();
+      return Promise.resolve();
+    }
+    return process.kill();
+  }
+
+  /** The connection closed under us: stop everything, then answer connection-lost. */
+  private readonly onConnectionClosed = (lostBecause: string | undefined) => {
+    if (this.finished || this.lostBecause !== undefined) return;
+    this.lostBecause = lostBecause ?? 'was closed on this side';
+    this.broken = true;
+    const phase = this.current?.phase ?? 'connect';
+    this.stopAll();
+    void Promise.resolve(this.killing).then(() => this.resolveGone(this.fail(connectionLost(this.o.machine.storeUri, phase, this.lostBecause), this.recent.get())));
+  };
+
+  /**
+   * Ends the offload: whatever still runs stops and is waited for (a command a failed stage
+   * left behind, one started late after a loss): a live child of ours would keep the store's
+   * lock and the process. Then the connection goes back to the pool, or is discarded if broken.
+   */
+  async dispose(): Promise<void> {
     this.o.signal?.removeEventListener('abort', this.onAbort);
-    this.lease?.release();
+    this.stopAll();
+    await this.killing;
+    this.finished = true;
+    this.stopWatching();
+    if (this.broken) this.lease?.discard();
+    else this.lease?.release();
     this.lease = undefined;
   }
 
@@ -187,7 +242,10 @@ class Offload {
       }),
       this.localClosure(drvPath, new Set(outputPaths)),
     ]);
-    if (leased.ok) this.lease = leased.lease;
+    if (leased.ok) {
+      this.lease = leased.lease;
+      this.stopWatching = leased.lease.connection.onClose(this.onConnectionClosed);
+    }
     if (this.aborted) return this.cancelled();
     // Nix builds nothing when the outputs are already here, whatever the builder's state.
     if (!('failed' in closure) && closure.built) {
@@ -403,10 +461,8 @@ class Offload {
 
   private track<T extends Killable>(process: T): T {
     this.active.add(process);
-    if (this.aborted) {
-      const kill = process.kill();
-      this.killing = Promise.all([this.killing, kill]);
-    }
+    // Started after a cancel, a lost connection or the end (a stage that did not know yet).
+    if (this.aborted || this.lostBecause !== undefined || this.finished) this.killing = Promise.all([this.killing, this.stop(process)]);
     return process;
   }
 
@@ -451,8 +507,20 @@ class Offload {
   }
 
   private failRemote(phase: OffloadPhase, exit: RemoteExit, user: string): Failure {
+    if (exit.lost) this.broken = true;
     return this.fail(
-      classifyFailure({ side: 'builder', phase, builder: this.o.machine.storeUri, user, code: exit.code, signal: exit.signal, lost: exit.lost, stderrTail: exit.stderrTail, daemon: this.o.daemon === true }),
+      classifyFailure({
+        side: 'builder',
+        phase,
+        builder: this.o.machine.storeUri,
+        user,
+        code: exit.code,
+        signal: exit.signal,
+        lost: exit.lost,
+        lostBecause: this.lostBecause ?? this.lease?.connection.lostBecause,
+        stderrTail: exit.stderrTail,
+        daemon: this.o.daemon === true,
+      }),
       exit.stderrTail,
     );
   }
@@ -467,7 +535,10 @@ class Offload {
   /** A short remote command that did not answer as it should; undefined when it did. */
   private remoteExecFailure(result: ExecResult, phase: OffloadPhase, user: string): Classified | undefined {
     const uri = this.o.machine.storeUri;
-    if (result.error !== undefined) return { cause: 'connection', message: `Lost the connection to ${uri} while asking which inputs it lacks: ${result.error}. Check the builder, then build again.` };
+    if (result.error !== undefined) {
+      this.broken = true;
+      return connectionLost(uri, phase, this.lostBecause ?? this.lease?.connection.lostBecause ?? `did not run the command on our connection (${result.error})`);
+    }
     if (result.timedOut) return { cause: 'connection', message: `${uri} did not answer within ${Math.round((this.o.useSubstitutes && phase === 'copy-inputs' ? substituteTimeoutMs : queryTimeoutMs) / 1000)} s. Check the builder's load and its Nix.` };
     if (result.code === 0) return undefined;
     return classifyFailure({ side: 'builder', phase, builder: uri, user, code: result.code, signal: result.signal, lost: result.code === null && result.signal === null, stderrTail: result.stderr.split('\n').slice(-25), daemon: this.o.daemon === true });
@@ -486,14 +557,15 @@ class Offload {
 
   /**
    * An exception we did not turn into a value on the spot. Once connected, that is the SSH
-   * connection failing under us (a channel that would not open); before, a local problem.
+   * connection failing under us: a channel that would not open ("Unable to exec" once the
+   * builder's sshd session lost its monitor, "No response from server", "Not connected"), so
+   * the connection is discarded. Before, a local problem.
    */
   unexpected(error: unknown): Failure {
     if (this.lease !== undefined) {
-      return this.fail({
-        cause: 'connection',
-        message: `Lost the connection to ${this.o.machine.storeUri}, or it refused another session (${messageOf(error)}). Check the builder (its sshd's MaxSessions), then build again.`,
-      });
+      this.broken = true;
+      const why = this.lostBecause ?? this.lease.connection.lostBecause ?? `refused to start another command on our connection (${messageOf(error)}; its sshd session may be gone, or its MaxSessions reached)`;
+      return this.fail(connectionLost(this.o.machine.storeUri, this.current?.phase ?? 'connect', why), this.recent.get());
     }
     return this.fail({ cause: 'local-store', message: `The offload stopped before connecting: ${messageOf(error)}.` });
   }

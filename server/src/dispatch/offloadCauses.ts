@@ -8,6 +8,9 @@
 //   build failed:        "builder for '…' failed with exit code N" (nix-store exits 1 on 2.8,
 //                        100 on newer Nix), or the builder cannot build that system/features
 //   Nix not reachable:   "nix-store: command not found" (exit 127), "cannot connect to socket"
+//   connection lost:     not Nix's words but ours (connectionLost): the SSH connection closed
+//                        under a command, its keepalives went unanswered, or its sshd session
+//                        stopped taking commands ("Unable to exec" when its monitor was killed)
 import type { SshFailure } from '../ssh/failure';
 
 export type OffloadPhase = 'connect' | 'copy-inputs' | 'build' | 'copy-outputs';
@@ -15,6 +18,7 @@ export type OffloadPhase = 'connect' | 'copy-inputs' | 'build' | 'copy-outputs';
 export type OffloadCause =
   | 'host-key'
   | 'connection'
+  | 'connection-lost'
   | 'auth'
   | 'untrusted-user'
   | 'missing-signature'
@@ -60,6 +64,8 @@ export interface FailedCommand {
   signal: string | null;
   /** The channel closed without an exit status (the connection dropped). */
   lost?: boolean;
+  /** Why the connection went, when known (Connection.lostBecause). */
+  lostBecause?: string | undefined;
   stderrTail: readonly string[];
   /** Local builds go through a nix-daemon (changes the fix for a local signature refusal). */
   daemon?: boolean;
@@ -71,6 +77,22 @@ const doing: Record<OffloadPhase, string> = {
   build: 'building',
   'copy-outputs': 'copying the outputs back',
 };
+
+/**
+ * The SSH connection went while a command ran or was about to start: what the builder did
+ * (`stopped answering (…)`, `closed the connection`, …), what that means for both stores, and
+ * what to do. Nothing is left half-copied: `nix-store --import` registers a path only once it
+ * has all of it; and the offload has stopped every command of its own here before it says so.
+ */
+export function connectionLost(builder: string, phase: OffloadPhase, why: string | undefined): Classified {
+  return {
+    cause: 'connection-lost',
+    message:
+      `Lost the connection to ${builder} while ${doing[phase]}: ${why === undefined ? 'it dropped' : `it ${why}`}. ` +
+      'No path is left half-copied in either store, and nothing of this build is left running here. ' +
+      `Check that ${builder} is up and reachable (ssh to it), then build again: the next build opens a new connection.`,
+  };
+}
 
 /** The line that says what went wrong: the first `error:` line, else the last non-empty one. */
 export function errorLine(lines: readonly string[]): string {
@@ -91,9 +113,7 @@ export function classifyFailure(failed: FailedCommand): Classified {
   const said = errorLine(failed.stderrTail);
   const quote = said ? ` (Nix said: ${said})` : '';
   const on = failed.side === 'builder' ? `on ${failed.builder}` : 'on this machine';
-  if (failed.lost) {
-    return { cause: 'connection', message: `The connection to ${failed.builder} dropped while ${doing[failed.phase]}. Check the network and the builder, then build again; paths are only registered once complete, so nothing is left half-copied.` };
-  }
+  if (failed.lost) return connectionLost(failed.builder, failed.phase, failed.lostBecause ?? 'closed the session without an exit status');
   if (/No space left on device/i.test(text)) {
     const fix = failed.side === 'builder'
       ? `Free space in the builder's /nix/store (nix-collect-garbage on ${failed.builder}) or pick another builder.`

@@ -46,6 +46,12 @@ export interface RemoteProcess {
   done: Promise<RemoteExit>;
   /** Stops the command (see above); resolves when its channel closed or the grace ran out. */
   kill(): Promise<void>;
+  /**
+   * The connection is gone: nothing reaches the builder any more, so no signal is sent (its
+   * sshd ends the session's commands when it notices; a builder's nix-store then fails on its
+   * closed pipes). Stops reading the channel, destroys it, and `done` resolves now, as lost.
+   */
+  abandon(): void;
 }
 
 export interface RemoteProcessOptions {
@@ -86,7 +92,9 @@ export async function startRemote(client: Client, args: readonly string[], optio
     if (typeof exitCode === 'number') code = exitCode;
     if (typeof signalName === 'string') signal = signalName;
   });
+  let settle: (exit: RemoteExit) => void = () => undefined;
   const done = new Promise<RemoteExit>((resolve) => {
+    settle = resolve;
     channel.on('close', () => {
       closed = true;
       lines.flush();
@@ -122,6 +130,18 @@ export async function startRemote(client: Client, args: readonly string[], optio
     })();
     return killing;
   };
+  const abandon = () => {
+    if (closed) return;
+    closed = true;
+    channel.unpipe();
+    try {
+      channel.destroy();
+    } catch {
+      // Its connection is gone; there is nothing left to close on the wire.
+    }
+    lines.flush();
+    settle({ code, signal, lost: true, stderrTail: tail.get() });
+  };
   return {
     channel,
     get pid() {
@@ -129,5 +149,6 @@ export async function startRemote(client: Client, args: readonly string[], optio
     },
     done,
     kill,
+    abandon,
   };
 }

@@ -55,9 +55,16 @@ export interface Connection {
   authenticatedWith: IdentityReport | undefined;
   /** True once the connection closed or failed. */
   readonly closed: boolean;
+  /**
+   * Why it closed when we did not close it, in the user's words: `stopped answering (…)` after
+   * the keepalives went unanswered, `closed the connection`, or the socket's error. Undefined
+   * while open, and when we closed it.
+   */
+  readonly lostBecause: string | undefined;
   /** Closes it and the jump connections under it. */
   close(): void;
-  onClose(listener: () => void): void;
+  /** Called once it closed, whoever closed it, with `lostBecause`. Returns how to stop listening. */
+  onClose(listener: (lostBecause: string | undefined) => void): () => void;
 }
 
 export type ConnectResult =
@@ -66,6 +73,17 @@ export type ConnectResult =
 
 const defaultTimeoutMs = 10_000;
 const maxJumpDepth = 8;
+/**
+ * Like ssh's ServerAliveInterval 5 / ServerAliveCountMax 3: a keepalive request every 5 s, and
+ * the connection is given up when 3 in a row get no reply (ssh2 then ends it about 20 s after
+ * the last packet the builder answered). A builder that stops answering (its sshd stopped, a
+ * cable pulled, a laptop asleep on the other end) sends no FIN or RST: TCP itself would wait
+ * for minutes to hours, and every build, copy and lock of ours with it. Why these numbers: a
+ * slow builder answers a keepalive within milliseconds, even under load (sshd replies to it
+ * itself, without waiting for the build), so 15 s of silence is not load, and a build lost to a
+ * dead peer should fail while the user still looks at it; a shorter interval only costs packets.
+ */
+export const keepalive = { intervalMs: 5_000, countMax: 3 };
 
 /** Thrown inside this module only, to carry a failure out of nested steps. */
 class Failed extends Error {
@@ -340,11 +358,12 @@ async function connectInner(options: ConnectOptions, timeouts: ConnectTimeouts, 
   let bannerAt: number | undefined;
   let authStarted: number | undefined;
   let closed = false;
-  const closeListeners: Array<() => void> = [];
+  let lostBecause: string | undefined;
+  const closeListeners: Array<(lostBecause: string | undefined) => void> = [];
   const closeAll = () => {
     if (!closed) {
       closed = true;
-      for (const listener of closeListeners.splice(0)) listener();
+      for (const listener of closeListeners.splice(0)) listener(lostBecause);
     }
     client.end();
     (transport.sock as Duplex).destroy?.();
@@ -407,10 +426,18 @@ async function connectInner(options: ConnectOptions, timeouts: ConnectTimeouts, 
         get closed() {
           return closed;
         },
-        close: closeAll,
+        get lostBecause() {
+          return lostBecause;
+        },
+        close: () => closeAll(),
         onClose(listener) {
-          if (closed) listener();
+          if (closed) listener(lostBecause);
           else closeListeners.push(listener);
+          // A pooled connection outlives the builds that use it: each takes its listener back.
+          return () => {
+            const at = closeListeners.indexOf(listener);
+            if (at >= 0) closeListeners.splice(at, 1);
+          };
         },
       };
       finish({ ok: true, connection, stages });
@@ -419,6 +446,10 @@ async function connectInner(options: ConnectOptions, timeouts: ConnectTimeouts, 
       // A key the agent (or our keyring) could not sign with: ssh2 goes on with the next key.
       if (error.level === 'agent') return;
       if (settled) {
+        // ssh2's keepalive gave up ('client-timeout'), or the socket failed under us.
+        lostBecause ??= error.level === 'client-timeout'
+          ? `stopped answering (no reply to ${keepalive.countMax} keepalives ${keepalive.intervalMs / 1000} s apart)`
+          : `dropped the connection (${safeMessage(error)})`;
         closeAll();
         return;
       }
@@ -437,6 +468,7 @@ async function connectInner(options: ConnectOptions, timeouts: ConnectTimeouts, 
         if (verdict !== undefined && verdict.kind !== 'verified') return fail(hostKeyFailure(verdict, host));
         return fail({ code: 'connection-lost', cause: `'${host.alias}' closed the connection${bannerAt === undefined ? ' before sending an SSH banner' : ''}.`, fix: 'Check the builder\'s sshd log.' });
       }
+      if (!closed) lostBecause ??= 'closed the connection';
       closeAll();
     });
 
@@ -444,8 +476,8 @@ async function connectInner(options: ConnectOptions, timeouts: ConnectTimeouts, 
       sock: transport.sock as Readable,
       username: host.user,
       readyTimeout: 0,
-      keepaliveInterval: 15_000,
-      keepaliveCountMax: 3,
+      keepaliveInterval: keepalive.intervalMs,
+      keepaliveCountMax: keepalive.countMax,
       algorithms: { serverHostKey: preferredHostKeyAlgorithms(options.hostKeyPolicy) as never },
       // Called with the raw key blob (hostHash unset). Anything but a verified key stops here:
       // no authentication is attempted with a host we could not verify.

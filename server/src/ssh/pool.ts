@@ -1,7 +1,10 @@
 // One SSH connection per destination, shared: keyed by the resolved user, host, port and key
 // (and jump hops), so two machines lines that reach the same account share it. Concurrent
 // requests for a key wait on the one connect in flight; a connection nobody uses is closed after
-// `idleMs`; a connection that drops is forgotten, and the next request opens a new one.
+// `idleMs`; a connection that drops is forgotten, and the next request opens a new one. A user
+// that finds the connection broken while it still looks open (the builder's sshd refuses to
+// start commands on it, its session half gone) discards it: closed and forgotten at once, so
+// no later request is handed a connection that can no longer run anything.
 import type { Connection, ConnectResult } from './connect';
 import type { SshFailure } from './failure';
 import type { ResolvedHost } from './sshConfig';
@@ -28,6 +31,11 @@ export interface Lease {
   reused: boolean;
   /** Gives the connection back; it is closed after `idleMs` unless used again. Idempotent. */
   release(): void;
+  /**
+   * Gives it back as broken: the pool forgets it and closes it now, whoever else holds it
+   * (their commands fail as they would on a dropped connection). Idempotent.
+   */
+  discard(): void;
 }
 
 export type LeaseResult = { ok: true; lease: Lease } | { ok: false; failure: SshFailure };
@@ -140,6 +148,14 @@ export class ConnectionPool {
         released = true;
         entry.users--;
         if (entry.users <= 0 && this.entries.get(key) === entry) this.startIdleTimer(key, entry);
+      },
+      discard: () => {
+        if (!released) {
+          released = true;
+          entry.users--;
+        }
+        this.forget(key, entry);
+        connection.close();
       },
     };
   }
