@@ -1,7 +1,11 @@
 // The one-click fixes of health findings: open the line, pin the host key (the language server
-// fetches the key again and asks before writing column 8), or copy a command to run.
+// fetches the key again, refuses a key that contradicts column 8 or known_hosts, and asks
+// before writing column 8), or copy a command to run.
 import * as vscode from 'vscode';
 import type { BuilderMachine, HealthFinding } from '../../server/src/protocol';
+
+/** The findings whose action may pin: an unknown key, or one only your own known_hosts verifies. */
+const pinnableFindings = new Set<HealthFinding['code']>(['host-key-unknown', 'daemon-needs-host-key']);
 
 export async function runFindingAction(finding: HealthFinding, machine: BuilderMachine): Promise<void> {
   const action = finding.action;
@@ -22,6 +26,13 @@ export async function runFindingAction(finding: HealthFinding, machine: BuilderM
       return;
     }
     case 'pin-host-key': {
+      // Only findings about a key nobody has on record carry a pin action; anything else (a
+      // changed or revoked key) is never one click from trusted, whatever the action says.
+      // The server's command checks again against column 8 and known_hosts.
+      if (!pinnableFindings.has(finding.code)) {
+        void vscode.window.showErrorMessage(finding.message);
+        return;
+      }
       if (!machine.location) {
         void vscode.window.showWarningMessage(`${machine.uri} is not written in a file: add the key to column 8 where it is defined.`);
         return;

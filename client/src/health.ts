@@ -3,7 +3,7 @@
 // Also the answers to what the server asks the user while probing (a key's passphrase).
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import { probeRequest, type AskPassphraseParams, type MachineHealth } from '../../server/src/protocol';
+import { probeRequest, sealSecret, type AskPassphraseParams, type MachineHealth, type SealedPassphrase } from '../../server/src/protocol';
 
 export async function pingBuilders(client: LanguageClient, ids?: string[]): Promise<MachineHealth[]> {
   if (!vscode.workspace.isTrusted) {
@@ -20,13 +20,17 @@ export async function pingBuilders(client: LanguageClient, ids?: string[]): Prom
   );
 }
 
-/** Asks for a key's passphrase; the server keeps it in memory for this session only. */
-export async function askPassphrase({ keyFile, host }: AskPassphraseParams): Promise<string | null> {
+/**
+ * Asks for a key's passphrase and answers with it sealed to the key the server sent for this
+ * question: the plain passphrase never becomes LSP content, which the trace would print. The
+ * server keeps it in memory for this session only.
+ */
+export async function askPassphrase({ keyFile, host, sealTo }: AskPassphraseParams): Promise<SealedPassphrase | null> {
   const answer = await vscode.window.showInputBox({
     title: 'SSH key passphrase',
     prompt: `The builder${host ? ` ${host}` : ''} accepts ${keyFile}, which has a passphrase. Type it to finish the check (kept in memory until VS Code closes). Note: the nix-daemon cannot type it; Nix itself needs a key without a passphrase.`,
     password: true,
     ignoreFocusOut: true,
   });
-  return answer ?? null;
+  return answer === undefined ? null : { sealed: sealSecret(sealTo, answer) };
 }

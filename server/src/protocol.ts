@@ -137,10 +137,25 @@ export interface AskPassphraseParams {
   keyFile: string;
   /** The builder that accepts that key, when known. */
   host?: string;
+  /** A public key made for this one question (base64): the answer is sealed to it with `sealSecret`. */
+  sealTo: string;
 }
 
-/** Server → client: ask the user for a key's passphrase (kept in memory for the session, never logged). */
-export const askPassphraseRequest = new RequestType<AskPassphraseParams, string | null, void>('nixBuilders/askPassphrase');
+/** The passphrase sealed to `sealTo`: base64 ciphertext that only the asking server can open. */
+export interface SealedPassphrase {
+  sealed: string;
+}
+
+/**
+ * Server → client: ask the user for a key's passphrase. The answer is sealed, never the plain
+ * passphrase, because any LSP message can be traced (`nixBuilders.trace.server`); the server
+ * opens it and keeps the passphrase in memory for the session. null: the user declined.
+ */
+export const askPassphraseRequest = new RequestType<AskPassphraseParams, SealedPassphrase | null, void>('nixBuilders/askPassphrase');
+
+// The sealing is re-exported rather than written here: protocol.ts stays declarations, and the
+// client, which may import this file only, gets exactly one small module with it (node:crypto only).
+export { sealSecret } from './sealedSecret';
 
 // ---------------------------------------------------------------------------------------------
 // Building the current derivation on a remote builder.

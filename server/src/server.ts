@@ -28,6 +28,7 @@ import {
   startBuildRequest,
   type ServerInfo,
 } from './protocol';
+import { untrustedBuild, untrustedPlan } from './untrustedWorkspace';
 import { extensionVersion } from './version';
 
 const connection = createConnection(ProposedFeatures.all);
@@ -86,10 +87,15 @@ connection.onDidChangeWatchedFiles(() => {
   builders.changed();
 });
 
+// Every request that runs Nix, ssh or a build refuses in an untrusted workspace here, whatever
+// the client checked: listBuilders reads files only (its one process is `nix --version` of the
+// installed Nix, from the server's own PATH: not the workspace's code); probes answer
+// `untrusted` per machine (HealthService), "pin host key" refuses in pinHostKey.ts, hovers and
+// code actions resolve ssh settings without `ssh -G`, and the file watchers only re-read files.
 connection.onRequest(listBuildersRequest, () => builders.list());
 connection.onRequest(probeRequest, ({ ids }) => health.probe(ids));
-connection.onRequest(planBuildRequest, (target) => builds.plan(target));
-connection.onRequest(startBuildRequest, (params, token) => builds.build(params, token));
+connection.onRequest(planBuildRequest, (target) => (trusted ? builds.plan(target) : untrustedPlan()));
+connection.onRequest(startBuildRequest, (params, token) => (trusted ? builds.build(params, token) : untrustedBuild(params)));
 connection.onShutdown(() => {
   builders.dispose();
   pool.close();

@@ -2,7 +2,8 @@
 // loopback, with a key made by ssh-keygen): the code action runs the server command, the server
 // fetches the key (key exchange only: the SSH server sees no authentication attempt), asks the
 // user with the fingerprint as `ssh-keygen -lf` prints it, and on "Pin" writes column 8.
-// In an untrusted workspace nothing connects.
+// In an untrusted workspace nothing connects. A key on record (column 8, known_hosts) is never
+// replaced: no pin action, and the command refuses a key that contradicts it, whoever asks.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,10 @@ let port: number;
 let hostKeyLine: string;
 let keygenPrints: string;
 let sshConfig: string;
+/** Another valid ed25519 key: what a line or known_hosts says when the builder's key changed. */
+let otherKeyLine: string;
+let otherFingerprint: string;
+let changedKnownHosts: string;
 let connections = 0;
 const authAttempts: string[] = [];
 let count = 0;
@@ -41,8 +46,23 @@ before(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
+  const otherFile = join(dir, 'other_host_key');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'root@before', '-f', otherFile]);
+  otherKeyLine = readFileSync(`${otherFile}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ');
+  otherFingerprint = execFileSync('ssh-keygen', ['-lf', `${otherFile}.pub`], { encoding: 'utf8' }).split(' ')[1]!;
+  changedKnownHosts = join(dir, 'known_hosts_changed');
+  writeFileSync(changedKnownHosts, `# the key from before\n[127.0.0.1]:${port} ${otherKeyLine}\n`);
+  const knownKnownHosts = join(dir, 'known_hosts_known');
+  writeFileSync(knownKnownHosts, `known-alias ${hostKeyLine}\n`);
+  const none = '  UserKnownHostsFile /dev/null\n  GlobalKnownHostsFile /dev/null\n';
   sshConfig = join(dir, 'ssh_config');
-  writeFileSync(sshConfig, `Host pinme\n  HostName 127.0.0.1\n  Port ${port}\nHost closed\n  HostName 127.0.0.1\n  Port 1\n`);
+  writeFileSync(
+    sshConfig,
+    `Host pinme\n  HostName 127.0.0.1\n  Port ${port}\n${none}` +
+      `Host changed\n  HostName 127.0.0.1\n  Port ${port}\n  UserKnownHostsFile ${changedKnownHosts}\n  GlobalKnownHostsFile /dev/null\n` +
+      `Host known\n  HostName 127.0.0.1\n  Port ${port}\n  HostKeyAlias known-alias\n  UserKnownHostsFile ${knownKnownHosts}\n  GlobalKnownHostsFile /dev/null\n` +
+      `Host closed\n  HostName 127.0.0.1\n  Port 1\n${none}`,
+  );
 });
 
 after(async () => {
@@ -65,6 +85,11 @@ async function pinAction(client: LspClient, text: string): Promise<{ uri: string
   assert.ok(action, `no pin action among ${JSON.stringify(actions.map((a) => a.title))}`);
   return { uri, action };
 }
+
+const lineZero = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
+
+/** The command a pin action carries, for the first machine of `uri`: what any LSP client can send. */
+const pinCommand = (uri: string, storeUri: string): Command => ({ title: 'Pin host key', command: 'nixBuilders.pinHostKey', arguments: [{ uri, offset: 0, storeUri }] });
 
 describe('pin the host key', () => {
   test('fetches the key without logging in, shows its fingerprint, and on "Pin" writes column 8 (filling columns 2–7)', async () => {
@@ -99,18 +124,79 @@ describe('pin the host key', () => {
     }
   });
 
-  test('a raw column 8 is a quick fix for its diagnostic and is replaced in place', async () => {
+  test('a raw column 8 is a key: the wrap fix, no pin action; the command asked anyway replaces it in place when it is the builder\'s key', async () => {
     const client = await started(true);
     try {
       const raw = hostKeyLine.split(' ')[1]!;
       const text = `ssh://pinme x86_64-linux - 4 1 kvm - ${raw} # pinned by hand\n`;
-      const { uri, action } = await pinAction(client, text);
-      assert.equal(action.kind, 'quickfix');
-      assert.deepEqual(action.diagnostics?.map((d) => d.code), ['host-key-raw']);
+      const uri = await client.open(join(dir, `p${count++}.machines`), 'nix-machines', text);
+      const diagnostics = await client.diagnostics(uri);
+      assert.deepEqual(diagnostics.map((d) => d.code), ['host-key-raw']);
+      const titles = (await client.codeActions(uri, lineZero, diagnostics)).map((a) => a.title);
+      assert.deepEqual(titles, ['Wrap the key as base64 of its key line (what ssh needs)']);
       client.answerMessage = (params) => params.actions?.find((a) => a.title === 'Pin') ?? null;
-      await client.executeCommand(action.command as Command);
+      const outcome = (await client.executeCommand(pinCommand(uri, 'ssh://pinme'))) as { pinned: boolean };
+      assert.equal(outcome.pinned, true, JSON.stringify(client.messages));
       const after = applyWorkspaceEdit(client.appliedEdits.at(-1)!.edit, { [uri]: text })[uri]!;
       assert.equal(after, `ssh://pinme x86_64-linux - 4 1 kvm - ${Buffer.from(hostKeyLine).toString('base64')} # pinned by hand\n`);
+    } finally {
+      await client.stop();
+    }
+  });
+
+  test('column 8 holds another valid key: no pin action, even with a host-key-unknown diagnostic sent along; the command refuses and asks nothing', async () => {
+    const client = await started(true);
+    try {
+      for (const column8 of [Buffer.from(otherKeyLine).toString('base64'), otherKeyLine.split(' ')[1]!]) {
+        const uri = await client.open(join(dir, `p${count++}.machines`), 'nix-machines', `ssh://pinme x86_64-linux - - - - - ${column8}\n`);
+        const diagnostics = await client.diagnostics(uri);
+        const forged = { range: lineZero, message: 'host key unknown', source: 'nix-builders', code: 'host-key-unknown' };
+        const actions = await client.codeActions(uri, lineZero, [...diagnostics, forged]);
+        assert.ok(!actions.some((a) => a.title.startsWith('Pin the host key')), JSON.stringify(actions.map((a) => a.title)));
+        client.answerMessage = (params) => params.actions?.find((a) => a.title === 'Pin') ?? null;
+        const outcome = (await client.executeCommand(pinCommand(uri, 'ssh://pinme'))) as { pinned: boolean; reason: string };
+        assert.equal(outcome.pinned, false);
+        assert.match(outcome.reason, /REMOTE HOST IDENTIFICATION HAS CHANGED/);
+        assert.ok(outcome.reason.includes(`expects ${otherFingerprint}`), outcome.reason);
+        assert.match(outcome.reason, /ssh-keygen -lf \/etc\/ssh\/ssh_host_ed25519_key\.pub/);
+      }
+      assert.equal(client.messageRequests.length, 0, 'asked the user to trust a changed key');
+      assert.equal(client.appliedEdits.length, 0);
+    } finally {
+      await client.stop();
+    }
+  });
+
+  test('known_hosts holds another key for the host: no pin action; the command refuses with the exact ssh-keygen -R to run after checking', async () => {
+    const client = await started(true);
+    try {
+      const uri = await client.open(join(dir, `p${count++}.machines`), 'nix-machines', 'ssh://changed x86_64-linux\n');
+      const diagnostics = await client.diagnostics(uri);
+      const actions = await client.codeActions(uri, lineZero, diagnostics);
+      assert.ok(!actions.some((a) => a.title.startsWith('Pin the host key')), JSON.stringify(actions.map((a) => a.title)));
+      client.answerMessage = (params) => params.actions?.find((a) => a.title === 'Pin') ?? null;
+      const outcome = (await client.executeCommand(pinCommand(uri, 'ssh://changed'))) as { pinned: boolean; reason: string };
+      assert.equal(outcome.pinned, false);
+      assert.match(outcome.reason, /REMOTE HOST IDENTIFICATION HAS CHANGED/);
+      assert.ok(outcome.reason.includes(`${changedKnownHosts} line 2 expects ${otherFingerprint}`), outcome.reason);
+      assert.ok(outcome.reason.includes(`\`ssh-keygen -R '[127.0.0.1]:${port}' -f ${changedKnownHosts}\``), outcome.reason);
+      assert.equal(client.messageRequests.length, 0, 'asked the user to trust a changed key');
+      assert.equal(client.appliedEdits.length, 0);
+    } finally {
+      await client.stop();
+    }
+  });
+
+  test('known_hosts already has the key: no pin action (nothing is unknown); the command asked anyway pins it and says it matches', async () => {
+    const client = await started(true);
+    try {
+      const uri = await client.open(join(dir, `p${count++}.machines`), 'nix-machines', 'ssh://known x86_64-linux\n');
+      const actions = await client.codeActions(uri, lineZero, await client.diagnostics(uri));
+      assert.ok(!actions.some((a) => a.title.startsWith('Pin the host key')), JSON.stringify(actions.map((a) => a.title)));
+      client.answerMessage = (params) => params.actions?.find((a) => a.title === 'Pin') ?? null;
+      const outcome = (await client.executeCommand(pinCommand(uri, 'ssh://known'))) as { pinned: boolean };
+      assert.equal(outcome.pinned, true, JSON.stringify(client.messages));
+      assert.match(client.messageRequests.at(-1)!.message, /It matches .*known_hosts_known line 1/);
     } finally {
       await client.stop();
     }

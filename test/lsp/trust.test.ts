@@ -1,12 +1,16 @@
-// Workspace trust is what allows SSH: an untrusted workspace gets diagnostics but no probe
-// connects anywhere, and trusting it later (nixBuilders/setTrusted) lets probes through.
+// Workspace trust is what allows SSH, Nix evaluation and builds: an untrusted workspace gets
+// diagnostics but no probe connects anywhere, no `.nix` file is evaluated, no build starts and
+// no `ssh -G` runs, whatever the client sends; trusting it later (nixBuilders/setTrusted) lets
+// them through. nix-instantiate and ssh are wrappers on the server's PATH that leave a mark.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { listBuildersRequest, probeRequest, setTrustedNotification } from '../../server/src/protocol';
+import type { Command } from 'vscode-languageserver-protocol';
+import { listBuildersRequest, planBuildRequest, probeRequest, setTrustedNotification, startBuildRequest } from '../../server/src/protocol';
 import { LspClient } from './helpers/lspClient';
 
 let dir: string;
@@ -48,6 +52,60 @@ test('untrusted: probes report "untrusted" and open no connection; trusted later
     const trusted = await client.connection.sendRequest(probeRequest, {});
     assert.equal(trusted[0]!.status, 'down');
     assert.ok(connections > 0, 'trusted: the probe connected');
+  } finally {
+    await client.stop();
+  }
+});
+
+/** A wrapper of `program` on a PATH of its own: it appends its arguments to `marks`, then runs the real one. */
+function markingWrapper(bin: string, program: string, marks: string): void {
+  const real = execFileSync('sh', ['-c', `command -v ${program}`], { encoding: 'utf8' }).trim();
+  writeFileSync(join(bin, program), `#!/bin/sh\necho "${program} $*" >> '${marks}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+}
+
+test('untrusted: planBuild, startBuild, hover and "pin host key" run no Nix and no ssh; trusted later: planBuild evaluates', async () => {
+  const work = mkdtempSync(join(dir, 'eval-'));
+  const bin = join(work, 'bin');
+  mkdirSync(bin);
+  const marks = join(work, 'marks');
+  markingWrapper(bin, 'nix-instantiate', marks);
+  markingWrapper(bin, 'ssh', marks);
+  const ran = () => (existsSync(marks) ? readFileSync(marks, 'utf8') : '');
+  const file = join(work, 'default.nix');
+  writeFileSync(
+    file,
+    'builtins.trace "evaluated" (derivation { name = "trust-check"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo > $out" ]; })\n',
+  );
+  const sshConfig = join(work, 'ssh_config');
+  writeFileSync(sshConfig, 'Host pinme\n  HostName 127.0.0.1\n  Port 1\n');
+  writeFileSync(join(work, 'nix.conf'), 'builders =\n');
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:${process.env.PATH}`, NIX_CONF_DIR: work, NIX_USER_CONF_FILES: join(work, 'none') };
+  delete env.NIX_CONFIG;
+  const client = await LspClient.start({ env, initializationOptions: { trusted: false } });
+  try {
+    client.settings = { nixVersion: '2.8', sshConfigFile: sshConfig };
+    const plan = await client.connection.sendRequest(planBuildRequest, { file });
+    assert.deepEqual(plan, { ok: false, error: 'This workspace is not trusted: Nix evaluation, SSH connections and builds are off until you trust it.' });
+    const build = await client.connection.sendRequest(startBuildRequest, { file, buildId: 'b1', on: 'best' });
+    assert.equal(build.ok, false);
+    assert.equal(build.cause, 'untrusted-workspace');
+    assert.match(build.message ?? '', /not trusted/);
+
+    const uri = await client.open(join(work, 'machines'), 'nix-machines', 'ssh://pinme x86_64-linux\n');
+    await client.diagnostics(uri);
+    const hover = await client.hover(uri, { line: 0, character: 8 });
+    assert.match(JSON.stringify(hover), /only in a trusted workspace/);
+    const pin = (await client.executeCommand({ title: 'Pin host key', command: 'nixBuilders.pinHostKey', arguments: [{ uri, offset: 0, storeUri: 'ssh://pinme' }] } as Command)) as { pinned: boolean; reason: string };
+    assert.equal(pin.pinned, false);
+    assert.match(pin.reason, /not trusted/);
+    assert.equal(ran(), '', 'an untrusted workspace ran Nix or ssh');
+
+    await client.connection.sendNotification(setTrustedNotification, { trusted: true });
+    const trustedPlan = await client.connection.sendRequest(planBuildRequest, { file });
+    assert.equal(trustedPlan.ok, true, JSON.stringify(trustedPlan));
+    assert.match(ran(), /^nix-instantiate /m, 'trusted: planBuild evaluated the file');
+    await client.hover(uri, { line: 0, character: 8 });
+    assert.match(ran(), /^ssh -G /m, 'trusted: the hover asked ssh -G');
   } finally {
     await client.stop();
   }

@@ -1,6 +1,8 @@
 // "Pin the host key" against a real sshd: the language server fetches the builder's key (key
 // exchange only), the user confirms, column 8 is written; then real Nix builds on that line with
-// an empty known_hosts, which only works when the pinned key is the builder's real key.
+// an empty known_hosts, which only works when the pinned key is the builder's real key. Against
+// the builder whose key changed (known_hosts and column 8 hold another key), nothing offers to
+// pin, the command refuses, and the probe's finding says how to check and remove the old key.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,13 +14,16 @@ import { applyWorkspaceEdit } from '../lsp/helpers/edits';
 import { LspClient } from '../lsp/helpers/lspClient';
 import { nixBuildRemote, provisionBuilders, readWhereBuilt, whereBuiltExpression, type BuilderLab } from './fixture';
 import { labCanRun } from './fixture/gate';
+import { runProbe } from '../../server/src/health/probe';
+import { parseBuilders } from '../../server/src/model/machines';
+import { nix2_8Rules } from '../../server/src/model/nixVersion';
 
 
-let lab: BuilderLab<'healthy'>;
+let lab: BuilderLab<'healthy' | 'wrongHostKey'>;
 let dir: string;
 if (labCanRun()) {
   before(async () => {
-    lab = await provisionBuilders({ builders: ['healthy'] });
+    lab = await provisionBuilders({ builders: ['healthy', 'wrongHostKey'] });
     dir = mkdtempSync(join(tmpdir(), 'nix-builders-pin-real-'));
   });
   after(async () => {
@@ -28,9 +33,15 @@ if (labCanRun()) {
 
   test('the pinned key is the builder\'s own: Nix then builds there with no known_hosts entry', async () => {
     const healthy = lab.builders.healthy;
+    // An ssh config whose known_hosts does not know the builder: pinning is for an unknown key.
+    // (A NIX_SSHOPTS -o would win over the known_hosts file Nix makes from column 8.)
+    const emptyKnownHosts = join(dir, 'known_hosts');
+    writeFileSync(emptyKnownHosts, '');
+    const config = join(dir, 'ssh_config');
+    writeFileSync(config, readFileSync(lab.sshConfig, 'utf8').split(lab.knownHosts).join(emptyKnownHosts));
     const client = await LspClient.start({ initializationOptions: { trusted: true } });
     try {
-      client.settings = { nixVersion: '2.8', sshConfigFile: lab.sshConfig };
+      client.settings = { nixVersion: '2.8', sshConfigFile: config };
       const text = `${healthy.uri} ${lab.system} ${lab.clientKey}\n`;
       const uri = await client.open(join(dir, 'machines'), 'nix-machines', text);
       const diagnostics = await client.diagnostics(uri);
@@ -51,12 +62,7 @@ if (labCanRun()) {
       const keyOf = (base64: string) => Buffer.from(base64, 'base64').toString('utf8').trim().split(/\s+/).slice(0, 2).join(' ');
       assert.equal(keyOf(columns[7]!), keyOf(healthy.hostKeyBase64), 'the same type and key as the builder\'s .pub');
 
-      // Real Nix with that line and an ssh config whose known_hosts does not know the builder
-      // (a NIX_SSHOPTS -o would win over the known_hosts file Nix makes from column 8).
-      const emptyKnownHosts = join(dir, 'known_hosts');
-      writeFileSync(emptyKnownHosts, '');
-      const config = join(dir, 'ssh_config');
-      writeFileSync(config, readFileSync(lab.sshConfig, 'utf8').split(lab.knownHosts).join(emptyKnownHosts));
+      // Real Nix with that line and the same ssh config.
       const sshOpts = `-F ${config}`;
       const nonce = randomBytes(6).toString('hex');
       const built = await nixBuildRemote(sshOpts, pinned, whereBuiltExpression({ nonce, system: lab.system }));
@@ -65,5 +71,41 @@ if (labCanRun()) {
     } finally {
       await client.stop();
     }
+  });
+
+  test('a changed key (known_hosts or column 8 holds another key): no pin action, the command refuses, the finding says how to check and remove the old key', async () => {
+    const wrong = lab.builders.wrongHostKey;
+    const removeOld = `ssh-keygen -R ${wrong.alias} -f ${lab.knownHosts}`;
+    const client = await LspClient.start({ initializationOptions: { trusted: true } });
+    try {
+      client.settings = { nixVersion: '2.8', sshConfigFile: lab.sshConfig };
+      client.answerMessage = (params) => params.actions?.find((a) => a.title === 'Pin') ?? null;
+      // known_hosts only, then the lab's own line (column 8 holds the impostor key too).
+      for (const [n, text] of [`${wrong.uri} ${lab.system} ${lab.clientKey}\n`, `${wrong.machinesLine}\n`].entries()) {
+        const uri = await client.open(join(dir, `changed-${n}.machines`), 'nix-machines', text);
+        const diagnostics = await client.diagnostics(uri);
+        const actions = await client.codeActions(uri, { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, diagnostics);
+        assert.ok(!actions.some((a) => a.title.startsWith('Pin the host key')), JSON.stringify(actions.map((a) => a.title)));
+        const forged: Command = { title: 'Pin host key', command: 'nixBuilders.pinHostKey', arguments: [{ uri, offset: 0, storeUri: wrong.uri }] };
+        const outcome = (await client.executeCommand(forged)) as { pinned: boolean; reason: string };
+        assert.equal(outcome.pinned, false);
+        assert.match(outcome.reason, /REMOTE HOST IDENTIFICATION HAS CHANGED/);
+        if (n === 1) assert.match(outcome.reason, /column 8 of its machines line expects/);
+        else assert.ok(outcome.reason.includes(removeOld), outcome.reason);
+      }
+      assert.equal(client.messageRequests.length, 0, 'asked the user to trust a changed key');
+      assert.equal(client.appliedEdits.length, 0);
+    } finally {
+      await client.stop();
+    }
+
+    const [machine] = parseBuilders(`${wrong.uri} ${lab.system} ${lab.clientKey}\n`, nix2_8Rules, { localSystem: lab.system }).machines;
+    const result = await runProbe(machine!, { env: lab.env(), timeoutMs: 8000 });
+    const finding = result.findings.find((f) => f.code === 'host-key-mismatch');
+    assert.ok(finding, JSON.stringify(result.findings));
+    assert.notEqual(finding.action?.kind, 'pin-host-key');
+    assert.match(finding.message, /REMOTE HOST IDENTIFICATION HAS CHANGED/);
+    assert.ok(finding.message.includes(removeOld), finding.message);
+    assert.ok(result.findings.every((f) => f.action?.kind !== 'pin-host-key'), 'a pin action on a changed key');
   });
 }

@@ -3,6 +3,7 @@
 // short title, and a message that names the cause and the fix in the user's words. The codes
 // are stable (the tree view, the CLI's JSON and users' filters rely on them).
 import type { Span } from '../model/problem';
+import { hostKeyChangedAdvice, type RecordedKey } from '../ssh/hostKeyChanged';
 import { shellQuote } from '../ssh/remoteCommand';
 
 export type FindingSeverity = 'error' | 'warning' | 'info';
@@ -10,7 +11,7 @@ export type FindingSeverity = 'error' | 'warning' | 'info';
 export type FindingAction =
   /** Open the machines line (to edit the URI, column 3, …). */
   | { kind: 'open-line'; title: string; file: string | undefined; span: Span | undefined }
-  /** Write the presented host key into column 8 (only offered for an unknown key, never a changed one). */
+  /** Write the presented host key into column 8 (only offered for a key nobody knows, never a changed one). */
   | { kind: 'pin-host-key'; title: string; column8: string; keyType: string; fingerprint: string; file: string | undefined; span: Span | undefined }
   /** Copy a command to run (here or on the builder, as the title says). */
   | { kind: 'copy-command'; title: string; command: string };
@@ -47,6 +48,8 @@ export interface FindingContext {
   expectedFingerprint?: string;
   /** Where the expected host key is (column 8, or file:line). */
   keySource?: string;
+  /** The same, for the "key changed" advice (the known_hosts file and the name to remove). */
+  recordedKey?: RecordedKey;
   lookupName?: string;
   knownHostsFiles?: string[];
   column8NameMismatch?: boolean;
@@ -154,8 +157,16 @@ export const FINDINGS = {
   'host-key-mismatch': {
     severity: 'error',
     title: 'host key changed',
+    // No pin action ever comes with it: the advice is to verify out of band and remove the old key.
     message: (c) =>
-      `REMOTE HOST IDENTIFICATION HAS CHANGED: ${c.alias} presented the ${c.keyType} key ${c.fingerprint}, but ${c.keySource} expects ${c.expectedFingerprint}. Nix stops with "Host key verification failed.", and the probe does not log in. Someone may be intercepting the connection, or the builder got a new key: compare with "ssh-keygen -lf /etc/ssh/ssh_host_${(c.keyType ?? 'ssh-ed25519').replace(/^ssh-/, '').replace(/^ecdsa-sha2-nistp\d+$/, 'ecdsa')}_key.pub" on the builder, and only if it matches replace the old key in ${c.keySource}.`,
+      hostKeyChangedAdvice({
+        alias: c.alias,
+        keyType: c.keyType ?? 'ssh-ed25519',
+        fingerprint: c.fingerprint ?? 'another key',
+        expectedFingerprint: c.expectedFingerprint ?? 'the recorded one',
+        recorded: c.recordedKey,
+        ...(c.keySource ? { recordedAs: c.keySource } : {}),
+      }),
   },
   'host-key-revoked': {
     severity: 'error',

@@ -6,6 +6,7 @@ import type { BuildersService } from '../builders/buildersService';
 import { detectLocalNix } from '../builders/localNix';
 import type { SettingsCache } from '../language/settings';
 import { askPassphraseRequest, healthNotification, type MachineHealth } from '../protocol';
+import { oneTimeSealingKey } from '../sealedSecret';
 import type { ConnectionPool } from '../ssh/pool';
 import { probeMachines } from './probe';
 
@@ -63,10 +64,16 @@ export class HealthService {
   private async askPassphrase(keyFile: string): Promise<string | undefined> {
     const known = this.passphrases.get(keyFile);
     if (known !== undefined) return known;
-    const answer = await this.connection.sendRequest(askPassphraseRequest, { keyFile }).catch(() => null);
+    // A key pair for this question only: the client answers with the passphrase sealed to it,
+    // so the LSP message (and any trace of it) carries ciphertext, never the passphrase.
+    const sealing = oneTimeSealingKey();
+    const answer = await this.connection.sendRequest(askPassphraseRequest, { keyFile, sealTo: sealing.publicKey }).catch(() => null);
     if (answer === null || answer === undefined) return undefined;
-    this.passphrases.set(keyFile, answer);
-    return answer;
+    const passphrase = sealing.open(answer.sealed);
+    // An answer that does not open (an old client's plain text, a broken box) counts as declined.
+    if (passphrase === undefined) return undefined;
+    this.passphrases.set(keyFile, passphrase);
+    return passphrase;
   }
 
   /** The passphrase callback builds use too (one prompt per key per session). */

@@ -11,6 +11,7 @@ import { parseStoreUri } from '../model/storeUri';
 import { connect, type Connection, type ConnectStageReport } from '../ssh/connect';
 import type { SshFailure } from '../ssh/failure';
 import { hostKeyPolicy, type HostKeyVerdict } from '../ssh/hostKeyCheck';
+import { fingerprintCommand, type RecordedKey } from '../ssh/hostKeyChanged';
 import type { AskPassphrase } from '../ssh/keyring';
 import { poolKey, type ConnectionPool } from '../ssh/pool';
 import { exec, openCommand } from '../ssh/remoteCommand';
@@ -250,14 +251,21 @@ async function probe(machine: ProbeMachine, options: ProbeOptions, emit: (event:
     const hostKey = failure.hostKey;
     if (hostKey !== undefined) {
       Object.assign(extra, { keyType: hostKey.key.type, fingerprint: hostKey.key.fingerprint });
+      const showKeyOnBuilder = copyCommand('Copy the command that shows the key (run it on the builder)', fingerprintCommand(hostKey.key.type).split(' '));
       if (hostKey.kind === 'mismatch') {
-        Object.assign(extra, { expectedFingerprint: hostKey.expected.fingerprint, keySource: sourceText(hostKey) });
-        action = copyCommand('Copy the command that shows the key (run it on the builder)', ['ssh-keygen', '-lf', `/etc/ssh/ssh_host_${hostKey.key.type.replace(/^ssh-/, '').replace(/^ecdsa-sha2-nistp\d+$/, 'ecdsa')}_key.pub`]);
+        const source = hostKey.source;
+        const recordedKey: RecordedKey = source.kind === 'column-8' ? source : { kind: 'known-hosts', file: source.file, line: source.line, lookupName: policy.lookupName };
+        Object.assign(extra, { expectedFingerprint: hostKey.expected.fingerprint, keySource: sourceText(hostKey), recordedKey });
+        // A changed key is never one click from trusted: verify first (the message says how).
+        action = showKeyOnBuilder;
       } else if (hostKey.kind === 'revoked') {
         Object.assign(extra, { keySource: sourceText(hostKey) });
       } else if (hostKey.kind === 'unknown') {
         Object.assign(extra, { lookupName: hostKey.lookupName, column8NameMismatch: hostKey.column8NameMismatch, knownHostsFiles: [...policy.userFiles, ...policy.globalFiles], strictHostKeyChecking: host.strictHostKeyChecking });
-        action = hostKey.column8NameMismatch ? openLine : pinAction;
+        // Pinning is for a host nobody knows: known_hosts knowing it by another key type (or a
+        // certificate authority) is not that, so the user checks the key instead.
+        const knownOtherwise = hostKey.otherTypes.length > 0 || hostKey.certAuthorityOnly;
+        action = hostKey.column8NameMismatch ? openLine : knownOtherwise ? showKeyOnBuilder : pinAction;
       }
     }
     if (failure.keyFile !== undefined) extra.keyFile = failure.keyFile;

@@ -1,7 +1,8 @@
 // Quick fixes for the diagnostics, from what each problem carries in `data` (problem.ts): the
 // nearest system, feature or setting name; the raw host key wrapped as base64 of its line; extra
 // columns dropped; a whole-number speedFactor for Nix before 2.20; the missing `@file` created;
-// and "pin the host key", which fetches the key over SSH (a server command, see pinHostKey.ts).
+// and "pin the host key" for a key nobody has on record, which fetches the key over SSH (a server
+// command, see pinHostKey.ts).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
@@ -19,6 +20,7 @@ import type { Analysis } from './analysis';
 import { diagnosticSource } from './diagnostics';
 import { ownMachines } from './documentMachines';
 import { pinHostKeyCommand, type PinHostKeyArguments } from './pinHostKey';
+import { hostKeyOnRecord } from './recordedHostKey';
 
 export interface CodeActionInputs {
   document: TextDocument;
@@ -32,6 +34,8 @@ export interface CodeActionInputs {
   canCreateFiles: boolean;
   /** The client shows disabled actions with their reason. */
   disabledSupport: boolean;
+  /** `nixBuilders.sshConfigFile`: where the host's known_hosts files are named. */
+  sshConfigFile: string | undefined;
 }
 
 /** Header of a machines file the "create" fix writes. */
@@ -62,7 +66,7 @@ function fix(title: string, diagnostic: Diagnostic, workspaceEdit: WorkspaceEdit
   return { title, kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], edit: workspaceEdit, isPreferred: preferred };
 }
 
-export function codeActions(inputs: CodeActionInputs): CodeAction[] {
+export async function codeActions(inputs: CodeActionInputs): Promise<CodeAction[]> {
   const actions: CodeAction[] = [];
   for (const diagnostic of inputs.diagnostics) {
     if (diagnostic.source !== diagnosticSource) continue;
@@ -93,7 +97,7 @@ export function codeActions(inputs: CodeActionInputs): CodeAction[] {
       );
     }
   }
-  actions.push(...pinActions(inputs));
+  actions.push(...(await pinActions(inputs)));
   return actions;
 }
 
@@ -129,21 +133,33 @@ function fixSpeedFactor(diagnostic: Diagnostic, where: { uri: string; range: Ran
   return fix(`Round speedFactor to ${rounded} (${inputs.analysis.target.describe.split(' (')[0]} reads whole numbers only)`, diagnostic, edit(where.uri, where.range, rounded));
 }
 
-/** Codes that say the host key is missing or not one ssh can use (and health's future codes). */
-const pinnable = /^host-key-(raw|not-a-key|unknown|missing)$/;
+/**
+ * Codes that say no host key is on record (and health's future codes). Not `host-key-raw`: a
+ * bare key blob is a key, to be wrapped (its own fix), not replaced by whatever the network says.
+ */
+const pinnable = /^host-key-(not-a-key|unknown|missing)$/;
 
-function pinActions(inputs: CodeActionInputs): CodeAction[] {
+/** Machines in one request whose known_hosts are looked up: a whole-file selection stays cheap. */
+const pinLookupLimit = 20;
+
+/**
+ * "Pin the host key" only for a key nobody has on record: no key in column 8 and no known_hosts
+ * entry for the host. Decided from the line and the files, whatever diagnostics the client
+ * sends along, so a changed key is never one click from trusted (the command checks again).
+ */
+async function pinActions(inputs: CodeActionInputs): Promise<CodeAction[]> {
   const { document, range } = inputs;
   const start = document.offsetAt(range.start);
   const end = document.offsetAt(range.end);
   const actions: CodeAction[] = [];
-  for (const machine of ownMachines(inputs.analysis)) {
-    if (machine.rowSpan.end < start || machine.rowSpan.start > end) continue;
+  const lookup = { configFile: inputs.sshConfigFile, trusted: inputs.trusted, portInUri: inputs.analysis.target.rules.portInUri };
+  const touched = ownMachines(inputs.analysis).filter((machine) => machine.rowSpan.end >= start && machine.rowSpan.start <= end);
+  for (const machine of touched.slice(0, pinLookupLimit)) {
+    if (!/^ssh(-ng)?:\/\//.test(machine.storeUri)) continue;
+    if (await hostKeyOnRecord(machine, lookup)) continue;
     const related = inputs.diagnostics.filter(
       (d) => d.source === diagnosticSource && pinnable.test(String(d.code)) && document.offsetAt(d.range.start) >= machine.rowSpan.start && document.offsetAt(d.range.end) <= machine.rowSpan.end,
     );
-    const key = machine.columns.publicHostKey;
-    if (related.length === 0 && key !== undefined && key.isSet) continue;
     const action = pinAction(machine, document, inputs);
     if (action) actions.push({ ...action, ...(related.length > 0 ? { kind: CodeActionKind.QuickFix, diagnostics: related } : {}) });
   }
@@ -151,7 +167,6 @@ function pinActions(inputs: CodeActionInputs): CodeAction[] {
 }
 
 function pinAction(machine: Machine, document: TextDocument, inputs: CodeActionInputs): CodeAction | undefined {
-  if (!/^ssh(-ng)?:\/\//.test(machine.storeUri)) return undefined;
   const args: PinHostKeyArguments = { uri: document.uri, offset: machine.columns.storeUri.span.start, storeUri: machine.columns.storeUri.text };
   const action: CodeAction = {
     title: `Pin the host key of ${machine.columns.storeUri.text} (fetch it over SSH)`,

@@ -129,6 +129,7 @@ export class EditingFeatures {
     const open = await this.open(params.textDocument.uri);
     if (!open) return [];
     const workspaceEdit = this.capabilities.workspace?.workspaceEdit;
+    const settings = await this.settings.get(params.textDocument.uri);
     return codeActions({
       document: open.document,
       range: params.range,
@@ -138,6 +139,7 @@ export class EditingFeatures {
       trusted: this.trusted,
       canCreateFiles: workspaceEdit?.documentChanges === true && (workspaceEdit.resourceOperations ?? []).includes('create'),
       disabledSupport: this.capabilities.textDocument?.codeAction?.disabledSupport === true,
+      sshConfigFile: settings.sshConfigFile || undefined,
     });
   }
 

@@ -1,17 +1,22 @@
 // "Pin the host key": fetch the builder's host key over SSH (key exchange only), show its type
 // and fingerprint, and on the user's word write it into column 8 (filling columns 2–7 with `-`).
+// Only a key nobody has on record is pinned: when the fetched key contradicts column 8 or
+// known_hosts, the command refuses with the "key changed" advice, whatever its caller (a code
+// action, a health finding, any LSP client) asked for.
 // Runs as a server command, because the connection belongs in the server process; only in a
 // trusted workspace, since it connects to a host named by the workspace.
 import { MessageType, type Connection, type TextEdit } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { parsePublicKeyLine } from '../model/hostKey';
+import { parsePublicKeyLine, type HostPublicKey } from '../model/hostKey';
 import type { Machine } from '../model/machines';
 import { parseStoreUri } from '../model/storeUri';
 import { fetchHostKey } from '../ssh/fetchHostKey';
-import type { PresentedKey } from '../ssh/hostKeyCheck';
+import { checkHostKey, hostKeyPolicy, preferredHostKeyAlgorithms, type HostKeyPolicy, type PresentedKey } from '../ssh/hostKeyCheck';
+import { fingerprintCommand, hostKeyChangedAdvice } from '../ssh/hostKeyChanged';
 import type { Analysis } from './analysis';
 import { columnsOf, ownMachines } from './documentMachines';
 import { keygenLine } from './keyDescription';
+import { column8Key, knownHostsEntries } from './recordedHostKey';
 import { lookUpSshSettings } from './sshLookup';
 
 export const pinHostKeyCommand = 'nixBuilders.pinHostKey';
@@ -59,6 +64,39 @@ export function hostKeyEdit(document: TextDocument, machine: Machine, column8: s
   return { range: range(last.span.end, last.span.end), newText: ` ${[...fill, column8].join(' ')}` };
 }
 
+const keyBlob = (key: HostPublicKey): Buffer => Buffer.from(key.line.split(' ')[1] ?? '', 'base64');
+
+/** The host key algorithms of a key type (an RSA key signs as rsa-sha2-*). */
+function algorithmsOf(type: string): string[] {
+  return type === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [type];
+}
+
+/**
+ * Why the presented key must not be pinned, if it must not: it is not the key column 8 holds,
+ * or known_hosts has another key for the host (of its type, or only of other types, or marks
+ * it @revoked). Then the answer is the "key changed" advice, never a prompt to trust it.
+ */
+function contradictionOf(key: HostPublicKey, column8: HostPublicKey | undefined, policy: HostKeyPolicy | undefined, alias: string): string | undefined {
+  if (column8 !== undefined && column8.line !== key.line) {
+    return hostKeyChangedAdvice({ alias, keyType: key.type, fingerprint: key.fingerprint, expectedFingerprint: column8.fingerprint, recorded: { kind: 'column-8' } });
+  }
+  if (policy === undefined) return undefined;
+  const verdict = checkHostKey(keyBlob(key), policy);
+  if (verdict.kind === 'mismatch' && verdict.source.kind === 'known-hosts') {
+    const recorded = { kind: 'known-hosts' as const, file: verdict.source.file, line: verdict.source.line, lookupName: policy.lookupName };
+    return hostKeyChangedAdvice({ alias, keyType: key.type, fingerprint: key.fingerprint, expectedFingerprint: verdict.expected.fingerprint, recorded });
+  }
+  if (verdict.kind === 'revoked') {
+    return `${alias} presented the ${key.type} key ${key.fingerprint}, which ${verdict.source.kind === 'known-hosts' ? `${verdict.source.file} line ${verdict.source.line}` : 'column 8'} marks @revoked: it is not pinned. Give the builder a new host key and record that one.`;
+  }
+  if (verdict.kind === 'unknown' && (verdict.otherTypes.length > 0 || verdict.certAuthorityOnly)) {
+    const first = knownHostsEntries(policy.lookupName, [...policy.userFiles, ...policy.globalFiles])[0];
+    const place = first ? `${first.file} line ${first.line}` : 'known_hosts';
+    return `${alias} presented the ${key.type} key ${key.fingerprint}, but ${place} knows '${policy.lookupName}' by ${verdict.certAuthorityOnly ? 'a certificate authority' : `its ${verdict.otherTypes.join(', ')} key`}, which it did not offer: treat this as a changed key, not a new one. Verify it out of band with \`${fingerprintCommand(key.type)}\` on the builder's own console; only if it matches, add it to known_hosts yourself.`;
+  }
+  return undefined;
+}
+
 export async function pinHostKey(args: PinHostKeyArguments, deps: PinDependencies): Promise<PinOutcome> {
   const { connection } = deps;
   const fail = (reason: string, type: MessageType = MessageType.Error): PinOutcome => {
@@ -90,29 +128,47 @@ export async function pinHostKey(args: PinHostKeyArguments, deps: PinDependencie
     return fail(`${parts.host} is reached through a proxy (ProxyJump/ProxyCommand), which pinning does not follow. Run \`ssh-keyscan\` from the jump host, or \`base64 -w0 /etc/ssh/ssh_host_ed25519_key.pub\` on the builder.`);
   }
 
+  // What is on record decides, not the caller's arguments: the same check whoever sent them.
+  const recordedInColumn8 = column8Key(machine);
+  const policy = hostKeyPolicy(lookup.host, parts.host, undefined);
+  const knownTypes = preferredHostKeyAlgorithms(policy);
+  const column8Types = recordedInColumn8 ? algorithmsOf(recordedInColumn8.type).filter((algorithm) => knownTypes.includes(algorithm)) : [];
   let fetched: PresentedKey;
   try {
-    fetched = await fetchHostKey({ host: hostName, port: sshPort, ...(deps.timeoutMs ? { timeoutMs: deps.timeoutMs } : {}) });
+    fetched = await fetchHostKey({
+      host: hostName,
+      port: sshPort,
+      hostKeyAlgorithms: [...column8Types, ...knownTypes.filter((algorithm) => !column8Types.includes(algorithm))],
+      ...(deps.timeoutMs ? { timeoutMs: deps.timeoutMs } : {}),
+    });
   } catch (error) {
     return fail(`could not get the host key of ${parts.host} (${hostName}:${sshPort}): ${error instanceof Error ? error.message : String(error)}.`);
   }
   const key = parsePublicKeyLine(fetched.line);
   if (!key) return fail(`${hostName}:${sshPort} sent a ${fetched.type} key this extension cannot read.`);
 
+  const contradiction = contradictionOf(key, recordedInColumn8, policy, parts.host);
+  if (contradiction !== undefined) return fail(contradiction);
+  const verified = checkHostKey(keyBlob(key), policy);
+
   const where = hostName === parts.host && sshPort === 22 ? parts.host : `${parts.host} (${hostName}:${sshPort})`;
   const pin = { title: 'Pin' };
+  const alreadyKnown = verified.kind === 'verified' && verified.source.kind === 'known-hosts' ? ` It matches ${verified.source.file} line ${verified.source.line}.` : '';
   const choice = await connection.window.showInformationMessage(
-    `Pin this host key for ${where}? ${key.type} ${key.fingerprint} (${keygenLine(key).split(' ')[0]} bits). Compare the fingerprint with what \`ssh-keygen -lf /etc/ssh/ssh_host_${key.type.replace(/^ssh-|-sha2-nistp\d+$/g, '')}_key.pub\` prints on the builder before you pin it.`,
+    `Pin this host key for ${where}? ${key.type} ${key.fingerprint} (${keygenLine(key).split(' ')[0]} bits).${alreadyKnown} Compare the fingerprint with what \`${fingerprintCommand(key.type)}\` prints on the builder before you pin it.`,
     pin,
     { title: 'Cancel' },
   );
   if (choice?.title !== pin.title) return { pinned: false, reason: 'cancelled' };
 
-  // The text may have changed while the user read the prompt: find the line again.
+  // The text may have changed while the user read the prompt: find the line again, and check
+  // again that it does not hold another key now.
   const now = deps.document(args.uri);
   const nowAnalysis = now && (await deps.analysis(now));
   const nowMachine = nowAnalysis && findMachine(nowAnalysis, args);
   if (!now || !nowMachine) return fail(`the line with ${args.storeUri} is gone.`);
+  const changedMeanwhile = contradictionOf(key, column8Key(nowMachine), undefined, parts.host);
+  if (changedMeanwhile !== undefined) return fail(changedMeanwhile);
   const result = await connection.workspace.applyEdit({
     label: `Pin the host key of ${parts.host}`,
     edit: { changes: { [args.uri]: [hostKeyEdit(now, nowMachine, fetched.column8)] } },

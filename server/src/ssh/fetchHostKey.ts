@@ -5,7 +5,7 @@
 // user name, key, password or agent is ever sent. The key comes back described as the probe
 // describes a presented key (hostKeyCheck.ts).
 import { Socket } from 'node:net';
-import { Client } from 'ssh2';
+import { Client, type ServerHostKeyAlgorithm } from 'ssh2';
 import { blobKeyType } from '../model/hostKey';
 import { presentedKey, type PresentedKey } from './hostKeyCheck';
 
@@ -14,6 +14,8 @@ export interface FetchHostKeyRequest {
   host: string;
   port: number;
   timeoutMs?: number;
+  /** Host key algorithms to ask for, in order: the types already on record first, as ssh does. */
+  hostKeyAlgorithms?: string[];
 }
 
 export function fetchHostKey(request: FetchHostKeyRequest): Promise<PresentedKey> {
@@ -54,6 +56,7 @@ export function fetchHostKey(request: FetchHostKeyRequest): Promise<PresentedKey
         tryKeyboard: false,
         readyTimeout: timeoutMs,
         authHandler: () => false,
+        ...(request.hostKeyAlgorithms ? { algorithms: { serverHostKey: request.hostKeyAlgorithms as ServerHostKeyAlgorithm[] } } : {}),
         hostVerifier: (key: Buffer) => {
           if (blobKeyType(key) === undefined) return false;
           shown = presentedKey(key);

@@ -3,6 +3,7 @@
 // collects the diagnostics it publishes.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import {
   ApplyWorkspaceEditRequest,
@@ -54,6 +55,9 @@ import {
 
 const serverPath = join(__dirname, '../../../dist/server.js');
 
+/** Called with every chunk written to or read from the server. */
+export type Wire = (direction: 'to-server' | 'from-server', chunk: Buffer) => void;
+
 export class LspClient {
   readonly connection: ProtocolConnection;
   readonly process: ChildProcessWithoutNullStreams;
@@ -71,10 +75,19 @@ export class LspClient {
   /** Every `workspace/applyEdit` the server sent (answered as applied). */
   readonly appliedEdits: ApplyWorkspaceEditParams[] = [];
 
-  constructor(env: NodeJS.ProcessEnv = process.env) {
+  /** `wire` sees every byte of the LSP stream in both directions, as a verbose trace would. */
+  constructor(env: NodeJS.ProcessEnv = process.env, wire?: Wire) {
     this.process = spawn(process.execPath, [serverPath, '--stdio'], { env });
     this.process.stderr.on('data', (chunk) => (this.stderr += chunk));
-    this.connection = createProtocolConnection(new StreamMessageReader(this.process.stdout), new StreamMessageWriter(this.process.stdin));
+    let toServer: NodeJS.WritableStream = this.process.stdin;
+    if (wire) {
+      this.process.stdout.on('data', (chunk: Buffer) => wire('from-server', chunk));
+      const tap = new PassThrough();
+      tap.on('data', (chunk: Buffer) => wire('to-server', chunk));
+      tap.pipe(this.process.stdin);
+      toServer = tap;
+    }
+    this.connection = createProtocolConnection(new StreamMessageReader(this.process.stdout), new StreamMessageWriter(toServer));
     this.connection.onRequest(ConfigurationRequest.type, (params) => params.items.map(() => this.settings));
     this.connection.onRequest(RegistrationRequest.type, () => undefined);
     this.connection.onRequest(ShowMessageRequest.type, (params) => {
@@ -98,9 +111,9 @@ export class LspClient {
   /** `env` is the server's environment (NIX_CONF_DIR, HOME, …); `folders` the workspace folders. */
   /** `initializationOptions` (e.g. `{ trusted: true }`) and `capabilities` are merged into the defaults. */
   static async start(
-    options: { env?: NodeJS.ProcessEnv; folders?: string[]; initializationOptions?: unknown; capabilities?: ClientCapabilities } = {},
+    options: { env?: NodeJS.ProcessEnv; folders?: string[]; initializationOptions?: unknown; capabilities?: ClientCapabilities; wire?: Wire } = {},
   ): Promise<LspClient> {
-    const client = new LspClient(options.env);
+    const client = new LspClient(options.env, options.wire);
     await client.connection.sendRequest(InitializeRequest.type, {
       processId: process.pid,
       rootUri: null,
