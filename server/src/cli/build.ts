@@ -3,6 +3,7 @@
 // on the last lines of stdout (or one JSON document). Ctrl+C cancels the remote build.
 import { derivationOf } from '../dispatch/currentDerivation';
 import { buildDistributed } from '../dispatch/distributed';
+import { nothingLeftMessage, type LeftOut } from '../dispatch/distributedMachines';
 import { offload } from '../dispatch/offload';
 import { selectMachine } from '../dispatch/select';
 import { machineLabel, parseStoreUri } from '../model/storeUri';
@@ -10,6 +11,7 @@ import { ConnectionPool } from '../ssh/pool';
 import type { ChosenMachines } from './machinesOption';
 import type { OutputFormat } from './options';
 import { candidatesOf } from './select';
+import { distributedChoice } from './distributedChoice';
 
 export interface BuildCliOptions {
   file: string;
@@ -27,6 +29,8 @@ interface Outcome {
   cause?: string;
   message?: string;
   ms: number;
+  /** Distributed builds: the machines not handed to Nix, and why. */
+  leftOut?: LeftOut[];
 }
 
 function report(outcome: Outcome, format: OutputFormat): number {
@@ -60,17 +64,21 @@ export async function runBuild(chosen: ChosenMachines, options: BuildCliOptions)
     }
     const log = (line: string) => process.stderr.write(`${line}\n`);
     if (options.distributed) {
+      const machines = await distributedChoice(chosen, options.sshConfigFile, log);
+      const leftOut = machines.leftOut.length > 0 ? { leftOut: machines.leftOut } : {};
+      if (machines.used.length === 0) return report({ ok: false, cause: 'no-machine', message: nothingLeftMessage(machines.leftOut), ms: Date.now() - started, ...leftOut }, options.format);
+      log(`Handing ${machines.used.length} ${machines.used.length === 1 ? 'builder' : 'builders'} to Nix: ${machines.used.map((m) => m.storeUri).join(', ')}`);
       const result = await buildDistributed({
         drvPath: source.drvPath,
-        builders: chosen.machines.map((m) => m.row.trim()).join('\n'),
+        builders: machines.text,
         ...(options.sshConfigFile ? { sshConfigFile: options.sshConfigFile } : {}),
         signal: abort.signal,
         onLog: log,
       });
       return report(
         result.ok
-          ? { ok: true, builtOn: 'distributed', outputs: result.outputs, ms: Date.now() - started }
-          : { ok: false, cause: abort.signal.aborted ? 'cancelled' : 'build-failed', message: result.message, ms: Date.now() - started },
+          ? { ok: true, builtOn: 'distributed', outputs: result.outputs, ms: Date.now() - started, ...leftOut }
+          : { ok: false, cause: abort.signal.aborted ? 'cancelled' : 'build-failed', message: result.message, ms: Date.now() - started, ...leftOut },
         options.format,
       );
     }

@@ -9,7 +9,9 @@ import type { Builder } from '../builders/effectiveBuilders';
 import { detectLocalNix } from '../builders/localNix';
 import type { HealthService } from '../health/healthService';
 import type { SettingsCache } from '../language/settings';
-import { nixTarget } from '../language/target';
+import { nixTarget, type NixTarget } from '../language/target';
+import { lintMachine } from '../model/lint/index';
+import { unusableReason } from '../model/usableMachine';
 import {
   buildLogNotification,
   type BuildChoice,
@@ -23,6 +25,8 @@ import { derivationOf } from './currentDerivation';
 import { buildDistributed } from './distributed';
 import { offload } from './offload';
 import { candidateOf, selectMachine, type Candidate } from './select';
+import { checkOf, leftOutInWords, machinesForDistributed, nothingLeftMessage, type DistributedMachines } from './distributedMachines';
+
 
 export class BuildService {
   /** Builds we are running, per machine id: the load Nix would see as busy slots. */
@@ -41,6 +45,21 @@ export class BuildService {
     const health = this.health.health(builder.info.id);
     const down = health?.status === 'down' ? `its last check failed: ${health.findings.find((f) => f.severity === 'error')?.title ?? 'down'}` : undefined;
     return candidateOf(builder.info.id, builder.machine, this.running.get(builder.info.id) ?? 0, down);
+  }
+
+  /**
+   * The machines a distributed build may hand to Nix: none the lint marks unusable, none whose
+   * last probe failed. Machines never probed are probed first (the lint-unusable ones never
+   * are: they are refused before anything connects).
+   */
+  private async distributedMachines(all: Builder[], target: NixTarget): Promise<DistributedMachines> {
+    const usable = all.filter((b) => unusableReason(b.machine, lintMachine(b.machine, target)) === undefined);
+    const unchecked = usable.filter((b) => this.health.health(b.info.id) === undefined).map((b) => b.info.id);
+    if (unchecked.length > 0) await this.health.probe(unchecked);
+    return machinesForDistributed(
+      all.map((b) => ({ machine: b.machine, health: checkOf(this.health.health(b.info.id)) })),
+      target,
+    );
   }
 
   async plan(target: BuildTarget): Promise<BuildPlan> {
@@ -106,17 +125,21 @@ export class BuildService {
     const effective = await this.builders.builders();
 
     if (params.on === 'distributed') {
-      const healthy = [...effective.builders.values()].filter((b) => plan.choices.some((c) => c.id === b.info.id && c.kind !== 'down'));
-      if (healthy.length === 0) return fail('no-machine', 'No builder is available for a distributed build.');
+      const target = nixTarget(settings.nixVersion, local);
+      const chosen = await this.distributedMachines([...effective.builders.values()], target);
+      for (const line of leftOutInWords(chosen.leftOut)) log(line);
+      const leftOut = chosen.leftOut.length > 0 ? { leftOut: chosen.leftOut } : {};
+      if (chosen.used.length === 0) return { ...fail('no-machine', nothingLeftMessage(chosen.leftOut)), ...leftOut };
+      log(`Handing ${chosen.used.length} ${chosen.used.length === 1 ? 'builder' : 'builders'} to Nix: ${chosen.used.map((m) => m.storeUri).join(', ')}`);
       const result = await buildDistributed({
         drvPath: plan.drvPath,
-        builders: healthy.map((b) => b.machine.row.trim()).join('\n'),
+        builders: chosen.text,
         ...(settings.sshConfigFile ? { sshConfigFile: settings.sshConfigFile } : {}),
         signal: abort.signal,
         onLog: log,
       });
-      if (!result.ok) return fail(abort.signal.aborted ? 'cancelled' : 'build-failed', result.message, result.logTail);
-      return { buildId, ok: true, builtOn: 'distributed', outputs: result.outputs, cause: undefined, message: undefined, logTail: [], ms: Date.now() - started };
+      if (!result.ok) return { ...fail(abort.signal.aborted ? 'cancelled' : 'build-failed', result.message, result.logTail), ...leftOut };
+      return { buildId, ok: true, builtOn: 'distributed', outputs: result.outputs, cause: undefined, message: undefined, logTail: [], ms: Date.now() - started, ...leftOut };
     }
 
     const id = params.on === 'best' ? plan.best : params.on;
