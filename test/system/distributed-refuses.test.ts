@@ -85,4 +85,24 @@ if (labCanRun()) {
     assert.deepEqual(json.leftOut.map((l) => l.code), ['shell-in-store-setting', 'store-uri-unusable']);
     assert.match(json.message, /ssh:\/\/nix-healthy\?remote-program=nix-store%0atrue \(shell-in-store-setting\)/);
   });
+
+  test('one-machine builds refuse it too: the best pick skips it, --on it says machine-unusable', async () => {
+    const nonce = randomBytes(6).toString('hex');
+    const healthy = lab.builders.healthy;
+    const marker = `/tmp/nixrb-shell-marker-${nonce}`;
+    const rest = healthy.machinesLine.replace(/^\S+/, '').replace(/^(\s+\S+\s+\S+\s+\S+)\s+\S+/, '$1 9'); // speedFactor 9: the best
+    const shellUri = `${healthy.uri}?remote-program=$(touch%20${marker})nix-store`;
+    const machines = join(dir, `machines-one-${nonce}`);
+    writeFileSync(machines, `${shellUri}${rest}\n${healthy.machinesLine}\n`);
+    const file = join(dir, `one-${nonce}.nix`);
+    writeFileSync(file, `${whereBuiltExpression({ nonce, system: lab.system })}\n`);
+
+    const best = await build([file, '--machines', machines, '--ssh-config', lab.sshConfig], lab.env(), dir);
+    assert.equal(best.code, 0, best.stderr);
+    assert.match(best.stderr, new RegExp(`on ${healthy.uri.replace(/[/.]/g, '\\$&')}\n`));
+    const on = await build([file, '--on', shellUri, '--machines', machines, '--ssh-config', lab.sshConfig], lab.env(), dir);
+    assert.equal(on.code, 1);
+    assert.match(on.stderr, /machine-unusable: .* is not used \(shell-in-store-setting\)/);
+    assert.equal(existsSync(marker), false);
+  });
 }

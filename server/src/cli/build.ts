@@ -6,7 +6,9 @@ import { buildDistributed } from '../dispatch/distributed';
 import { nothingLeftMessage, type LeftOut } from '../dispatch/distributedMachines';
 import { offload } from '../dispatch/offload';
 import { selectMachine } from '../dispatch/select';
+import { lintMachine } from '../model/lint/index';
 import { machineLabel, parseStoreUri } from '../model/storeUri';
+import { unusableReason } from '../model/usableMachine';
 import { ConnectionPool } from '../ssh/pool';
 import type { ChosenMachines } from './machinesOption';
 import type { OutputFormat } from './options';
@@ -88,7 +90,12 @@ export async function runBuild(chosen: ChosenMachines, options: BuildCliOptions)
       if (index < 0) return report({ ok: false, cause: 'no-machine', message: `no machine named '${options.on}' in ${chosen.from}`, ms: Date.now() - started }, options.format);
     } else {
       const needs = { system: source.derivation.system, requiredFeatures: source.derivation.requiredSystemFeatures };
-      const selection = selectMachine(candidatesOf(chosen), needs, chosen.target.rules);
+      // The selector skips the machines this extension refuses (as `down`), so the next best builds.
+      const candidates = candidatesOf(chosen).map((c, i) => {
+        const unusable = unusableReason(chosen.machines[i]!, lintMachine(chosen.machines[i]!, chosen.target));
+        return unusable === undefined ? c : { ...c, down: `refused (${unusable.code}): ${unusable.reason}` };
+      });
+      const selection = selectMachine(candidates, needs, chosen.target.rules);
       if (!selection.chosen) {
         const why = selection.verdicts.map((v) => `${machineLabel(v.candidate.uri)}: ${v.reason}`).join('; ');
         return report({ ok: false, cause: 'no-machine', message: `no machine fits ${needs.system}${why ? ` (${why})` : ''}`, ms: Date.now() - started }, options.format);
@@ -96,6 +103,8 @@ export async function runBuild(chosen: ChosenMachines, options: BuildCliOptions)
       index = Number(selection.chosen.id);
     }
     const machine = chosen.machines[index]!;
+    const unusable = unusableReason(machine, lintMachine(machine, chosen.target));
+    if (unusable !== undefined) return report({ ok: false, cause: 'machine-unusable', message: `${machine.storeUri} is not used (${unusable.code}): ${unusable.reason}`, ms: Date.now() - started }, options.format);
     process.stderr.write(`Building ${source.drvPath} on ${machine.storeUri}\n`);
     const pool = new ConnectionPool({ idleMs: 1000 });
     try {

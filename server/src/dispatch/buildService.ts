@@ -41,9 +41,16 @@ export class BuildService {
     private readonly pool: ConnectionPool,
   ) {}
 
-  private candidate(builder: Builder): Candidate {
+  private candidate(builder: Builder, target: NixTarget): Candidate {
     const health = this.health.health(builder.info.id);
-    const down = health?.status === 'down' ? `its last check failed: ${health.findings.find((f) => f.severity === 'error')?.title ?? 'down'}` : undefined;
+    // A machine the lint marks unusable (shell code in its settings, a local store, …) is never built on.
+    const unusable = unusableReason(builder.machine, lintMachine(builder.machine, target));
+    const down =
+      unusable !== undefined
+        ? `refused (${unusable.code}): ${unusable.reason}`
+        : health?.status === 'down'
+          ? `its last check failed: ${health.findings.find((f) => f.severity === 'error')?.title ?? 'down'}`
+          : undefined;
     return candidateOf(builder.info.id, builder.machine, this.running.get(builder.info.id) ?? 0, down);
   }
 
@@ -66,12 +73,13 @@ export class BuildService {
     const source = await derivationOf(target.file, target.attr);
     if (!source.ok) return 'needsAttribute' in source ? { ok: false, needsAttribute: source.needsAttribute } : { ok: false, error: source.error };
     const [effective, settings, local] = await Promise.all([this.builders.builders(), this.settings.get(undefined), detectLocalNix()]);
-    const rules = nixTarget(settings.nixVersion, local).rules;
+    const nix = nixTarget(settings.nixVersion, local);
+    const rules = nix.rules;
     const needs = { system: source.derivation.system, requiredFeatures: source.derivation.requiredSystemFeatures };
     const usedByNix = new Set(effective.sources.filter((s) => s.usedByNix).flatMap((s) => s.machines.map((m) => m.id)));
     const all = [...effective.builders.values()];
     const nixMachines = all.filter((b) => usedByNix.has(b.info.id));
-    const selection = selectMachine(nixMachines.map((b) => this.candidate(b)), needs, rules);
+    const selection = selectMachine(nixMachines.map((b) => this.candidate(b, nix)), needs, rules);
     const choices: BuildChoice[] = selection.verdicts.map((v) => ({
       id: v.candidate.id,
       label: effective.builders.get(v.candidate.id)!.info.label,
@@ -81,7 +89,7 @@ export class BuildService {
     }));
     // The workspace's machines files: Nix does not read them, but the user may build there.
     for (const builder of all.filter((b) => !usedByNix.has(b.info.id))) {
-      const [verdict] = selectMachine([this.candidate(builder)], needs, rules).verdicts;
+      const [verdict] = selectMachine([this.candidate(builder, nix)], needs, rules).verdicts;
       choices.push({
         id: builder.info.id,
         label: builder.info.label,
@@ -149,6 +157,8 @@ export class BuildService {
     }
     const builder = effective.builders.get(id);
     if (!builder) return fail('no-machine', 'That builder is no longer in the configuration; refresh the view.');
+    const unusable = unusableReason(builder.machine, lintMachine(builder.machine, nixTarget(settings.nixVersion, local)));
+    if (unusable !== undefined) return fail('machine-unusable', `${builder.info.uri} is not used (${unusable.code}): ${unusable.reason}`);
     this.running.set(id, (this.running.get(id) ?? 0) + 1);
     try {
       const result = await offload({
