@@ -17,14 +17,14 @@ const sshSchemes = ['ssh', 'ssh-ng', 'mounted-ssh-ng'];
 /** Nix quotes remote-store itself before this version (`shellEscape`), for POSIX shells. */
 const remoteStoreUnquotedSince = { major: 2, minor: 20, patch: 0 };
 
-/** A character as a reader sees it: `\n` for a newline, `' '` for a space. */
+/** A character as a reader sees it in a message: `'$'`, `"'"`, `a newline`, `a space`. */
 function shown(c: string): string {
-  if (c === '\n') return '\\n';
-  if (c === '\t') return '\\t';
-  if (c === '\r') return '\\r';
-  if (c === ' ') return "' ' (a space)";
+  if (c === '\n') return 'a newline';
+  if (c === ' ') return 'a space';
+  if (c === '\t') return 'a tab';
+  if (c === "'") return `"'"`;
   const code = c.charCodeAt(0);
-  return code < 0x20 || code === 0x7f ? `\\x${code.toString(16).padStart(2, '0')}` : c;
+  return code < 0x20 || code === 0x7f ? `the control character \\x${code.toString(16).padStart(2, '0')}` : `'${c}'`;
 }
 
 export function lintShellInStoreSetting(machine: Machine, context: LintContext): Problem[] {
