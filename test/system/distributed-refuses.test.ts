@@ -9,6 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { buildLogNotification, startBuildRequest, type BuildOutcome } from '../../server/src/protocol';
+import { LspClient } from '../lsp/helpers/lspClient';
 import { provisionBuilders, readWhereBuilt, whereBuiltExpression, type BuilderLab } from './fixture';
 import { labCanRun } from './fixture/gate';
 
@@ -104,5 +106,42 @@ if (labCanRun()) {
     assert.equal(on.code, 1);
     assert.match(on.stderr, /machine-unusable: .* is not used \(shell-in-store-setting\)/);
     assert.equal(existsSync(marker), false);
+  });
+
+  test('the language server\'s distributed build: probes first, leaves out the same lines, logs them, says so in the outcome', async () => {
+    const nonce = randomBytes(6).toString('hex');
+    const healthy = lab.builders.healthy;
+    const marker = `/tmp/nixrb-shell-marker-${nonce}`;
+    const proxyMarker = `/tmp/nixrb-proxy-marker-${nonce}`;
+    const rest = healthy.machinesLine.replace(/^\S+/, '');
+    const confDir = mkdtempSync(join(dir, 'etc-'));
+    const machines = join(confDir, 'machines');
+    writeFileSync(machines, `${healthy.uri}?remote-program=$(touch%20${marker})nix-store${rest}\n-oProxyCommand=touch\${IFS}${proxyMarker}${rest}\n${healthy.machinesLine}\n`);
+    writeFileSync(join(confDir, 'nix.conf'), `builders = @${machines}\n`);
+    const file = join(dir, `server-${nonce}.nix`);
+    writeFileSync(file, `${whereBuiltExpression({ nonce, system: lab.system })}\n`);
+    const rootBefore = proxyDirs('/');
+    const client = await LspClient.start({ env: lab.env({ NIX_CONF_DIR: confDir, NIX_USER_CONF_FILES: join(confDir, 'none') }), initializationOptions: { trusted: true } });
+    client.settings = { ...client.settings, sshConfigFile: lab.sshConfig };
+    const log: string[] = [];
+    client.connection.onNotification(buildLogNotification, (params) => {
+      if (params.line !== undefined) log.push(params.line);
+    });
+    let outcome: BuildOutcome;
+    try {
+      outcome = await client.connection.sendRequest(startBuildRequest, { file, buildId: `refuses-${nonce}`, on: 'distributed' });
+    } finally {
+      await client.stop();
+    }
+    assert.equal(existsSync(marker), false, 'the remote-program shell code ran');
+    assert.equal(existsSync(proxyMarker), false);
+    assert.deepEqual(proxyDirs('/'), rootBefore);
+    assert.equal(outcome.ok, true, `${outcome.cause}: ${outcome.message}\n${log.join('\n')}`);
+    assert.equal(readWhereBuilt(outcome.outputs[0]!.path).hostname, healthy.hostname);
+    assert.deepEqual(outcome.leftOut?.map((l) => l.code), ['shell-in-store-setting', 'store-uri-unusable']);
+    const text = log.join('\n');
+    assert.match(text, /Left out ssh:\/\/nix-healthy\?remote-program=.* \(shell-in-store-setting\): /);
+    assert.match(text, /Left out -oProxyCommand=.* \(store-uri-unusable\): /);
+    assert.match(text, /Handing 1 builder to Nix: ssh:\/\/nix-healthy\n|Handing 1 builder to Nix: ssh:\/\/nix-healthy$/m);
   });
 }
