@@ -201,6 +201,8 @@ export interface BuildOutcome {
   message: string | undefined;
   logTail: string[];
   ms: number;
+  /** Distributed builds: the machines not handed to Nix, each with a stable code and the reason. */
+  leftOut?: { uri: string; code: string; reason: string }[];
 }
 
 /** Builds; the build log arrives as buildLogNotification. Cancel the request to cancel the build. */

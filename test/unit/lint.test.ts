@@ -65,6 +65,7 @@ describe('every lint code is in the problem table', () => {
       'duplicate-machine': 'warning',
       'host-starts-with-dash': 'warning',
       'store-uri-unusable': 'warning',
+      'shell-in-store-setting': 'warning',
       'port-in-uri': 'warning',
       'mandatory-without-need': 'information',
       'unknown-feature': 'warning',

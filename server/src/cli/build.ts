@@ -3,14 +3,18 @@
 // on the last lines of stdout (or one JSON document). Ctrl+C cancels the remote build.
 import { derivationOf } from '../dispatch/currentDerivation';
 import { buildDistributed } from '../dispatch/distributed';
+import { nothingLeftMessage, type LeftOut } from '../dispatch/distributedMachines';
 import { offload } from '../dispatch/offload';
 import { selectMachine } from '../dispatch/select';
+import { lintMachine } from '../model/lint/index';
 import { machineLabel, parseStoreUri } from '../model/storeUri';
+import { unusableReason } from '../model/usableMachine';
 import { ConnectionPool } from '../ssh/pool';
 import type { ChosenMachines } from './machinesOption';
 import type { OutputFormat } from './options';
 import { passphrasePrompt } from './passphrasePrompt';
 import { candidatesOf } from './select';
+import { distributedChoice } from './distributedChoice';
 
 export interface BuildCliOptions {
   file: string;
@@ -28,6 +32,8 @@ interface Outcome {
   cause?: string;
   message?: string;
   ms: number;
+  /** Distributed builds: the machines not handed to Nix, and why. */
+  leftOut?: LeftOut[];
 }
 
 function report(outcome: Outcome, format: OutputFormat): number {
@@ -67,17 +73,21 @@ export async function runBuild(chosen: ChosenMachines, options: BuildCliOptions)
     }
     const log = (line: string) => process.stderr.write(`${line}\n`);
     if (options.distributed) {
+      const machines = await distributedChoice(chosen, options.sshConfigFile, log);
+      const leftOut = machines.leftOut.length > 0 ? { leftOut: machines.leftOut } : {};
+      if (machines.used.length === 0) return report({ ok: false, cause: 'no-machine', message: nothingLeftMessage(machines.leftOut), ms: Date.now() - started, ...leftOut }, options.format);
+      log(`Handing ${machines.used.length} ${machines.used.length === 1 ? 'builder' : 'builders'} to Nix: ${machines.used.map((m) => m.storeUri).join(', ')}`);
       const result = await buildDistributed({
         drvPath: source.drvPath,
-        builders: chosen.machines.map((m) => m.row.trim()).join('\n'),
+        builders: machines.text,
         ...(options.sshConfigFile ? { sshConfigFile: options.sshConfigFile } : {}),
         signal: abort.signal,
         onLog: log,
       });
       return report(
         result.ok
-          ? { ok: true, builtOn: 'distributed', outputs: result.outputs, ms: Date.now() - started }
-          : { ok: false, cause: abort.signal.aborted ? 'cancelled' : 'build-failed', message: result.message, ms: Date.now() - started },
+          ? { ok: true, builtOn: 'distributed', outputs: result.outputs, ms: Date.now() - started, ...leftOut }
+          : { ok: false, cause: abort.signal.aborted ? 'cancelled' : 'build-failed', message: result.message, ms: Date.now() - started, ...leftOut },
         options.format,
       );
     }
@@ -87,7 +97,12 @@ export async function runBuild(chosen: ChosenMachines, options: BuildCliOptions)
       if (index < 0) return report({ ok: false, cause: 'no-machine', message: `no machine named '${options.on}' in ${chosen.from}`, ms: Date.now() - started }, options.format);
     } else {
       const needs = { system: source.derivation.system, requiredFeatures: source.derivation.requiredSystemFeatures };
-      const selection = selectMachine(candidatesOf(chosen), needs, chosen.target.rules);
+      // The selector skips the machines this extension refuses (as `down`), so the next best builds.
+      const candidates = candidatesOf(chosen).map((c, i) => {
+        const unusable = unusableReason(chosen.machines[i]!, lintMachine(chosen.machines[i]!, chosen.target));
+        return unusable === undefined ? c : { ...c, down: `refused (${unusable.code}): ${unusable.reason}` };
+      });
+      const selection = selectMachine(candidates, needs, chosen.target.rules);
       if (!selection.chosen) {
         const why = selection.verdicts.map((v) => `${machineLabel(v.candidate.uri)}: ${v.reason}`).join('; ');
         return report({ ok: false, cause: 'no-machine', message: `no machine fits ${needs.system}${why ? ` (${why})` : ''}`, ms: Date.now() - started }, options.format);
@@ -95,6 +110,8 @@ export async function runBuild(chosen: ChosenMachines, options: BuildCliOptions)
       index = Number(selection.chosen.id);
     }
     const machine = chosen.machines[index]!;
+    const unusable = unusableReason(machine, lintMachine(machine, chosen.target));
+    if (unusable !== undefined) return report({ ok: false, cause: 'machine-unusable', message: `${machine.storeUri} is not used (${unusable.code}): ${unusable.reason}`, ms: Date.now() - started }, options.format);
     process.stderr.write(`Building ${source.drvPath} on ${machine.storeUri}\n`);
     const pool = new ConnectionPool({ idleMs: 1000 });
     const passphrase = passphrasePrompt();

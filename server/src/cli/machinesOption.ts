@@ -10,7 +10,10 @@ import type { CliValues } from './options';
 import { UsageError } from './usageError';
 
 export interface ChosenMachines {
+  /** The machines Nix reads (lines it rejects left out: see `rejected`). */
   machines: Machine[];
+  /** Machine lines Nix rejects (`valid: false`): a build refuses them by name. */
+  rejected: Machine[];
   /** Where they came from, for messages. */
   from: string;
   target: NixTarget;
@@ -26,7 +29,7 @@ export async function chooseMachines(values: CliValues): Promise<ChosenMachines>
   const fromText = (text: string, from: string, path?: string): ChosenMachines => {
     const parsed = parseBuilders(text, target.rules, { ...options, ...(path ? { path } : {}) });
     const error = parsed.problems.find((p) => p.severity === 'error');
-    return { machines: parsed.machines.filter((m) => m.valid), from, target, local, error: error ? (error.nixMessage ?? error.message) : undefined };
+    return { machines: parsed.machines.filter((m) => m.valid), rejected: parsed.machines.filter((m) => !m.valid), from, target, local, error: error ? (error.nixMessage ?? error.message) : undefined };
   };
   if (values.machines !== undefined) {
     let text: string;
@@ -41,5 +44,5 @@ export async function chooseMachines(values: CliValues): Promise<ChosenMachines>
   const effective = effectiveBuilders(target, []);
   const used = effective.sources.filter((source) => source.usedByNix);
   const machines = [...effective.builders.values()].filter((b) => used.some((s) => s.machines.includes(b.info))).map((b) => b.machine);
-  return { machines: machines.filter((m) => m.valid), from: used.map((s) => s.label).join(', ') || 'nix.conf', target, local, error: used.find((s) => s.error)?.error };
+  return { machines: machines.filter((m) => m.valid), rejected: machines.filter((m) => !m.valid), from: used.map((s) => s.label).join(', ') || 'nix.conf', target, local, error: used.find((s) => s.error)?.error };
 }

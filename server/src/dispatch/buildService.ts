@@ -9,7 +9,9 @@ import type { Builder } from '../builders/effectiveBuilders';
 import { detectLocalNix } from '../builders/localNix';
 import type { HealthService } from '../health/healthService';
 import type { SettingsCache } from '../language/settings';
-import { nixTarget } from '../language/target';
+import { nixTarget, type NixTarget } from '../language/target';
+import { lintMachine } from '../model/lint/index';
+import { unusableReason } from '../model/usableMachine';
 import {
   buildLogNotification,
   type BuildChoice,
@@ -23,6 +25,8 @@ import { derivationOf } from './currentDerivation';
 import { buildDistributed } from './distributed';
 import { offload } from './offload';
 import { candidateOf, selectMachine, type Candidate } from './select';
+import { checkOf, leftOutInWords, machinesForDistributed, nothingLeftMessage, type DistributedMachines } from './distributedMachines';
+
 
 export class BuildService {
   /** Builds we are running, per machine id: the load Nix would see as busy slots. */
@@ -37,22 +41,45 @@ export class BuildService {
     private readonly pool: ConnectionPool,
   ) {}
 
-  private candidate(builder: Builder): Candidate {
+  private candidate(builder: Builder, target: NixTarget): Candidate {
     const health = this.health.health(builder.info.id);
-    const down = health?.status === 'down' ? `its last check failed: ${health.findings.find((f) => f.severity === 'error')?.title ?? 'down'}` : undefined;
+    // A machine the lint marks unusable (shell code in its settings, a local store, …) is never built on.
+    const unusable = unusableReason(builder.machine, lintMachine(builder.machine, target));
+    const down =
+      unusable !== undefined
+        ? `refused (${unusable.code}): ${unusable.reason}`
+        : health?.status === 'down'
+          ? `its last check failed: ${health.findings.find((f) => f.severity === 'error')?.title ?? 'down'}`
+          : undefined;
     return candidateOf(builder.info.id, builder.machine, this.running.get(builder.info.id) ?? 0, down);
+  }
+
+  /**
+   * The machines a distributed build may hand to Nix: none the lint marks unusable, none whose
+   * last probe failed. Machines never probed are probed first (the lint-unusable ones never
+   * are: they are refused before anything connects).
+   */
+  private async distributedMachines(all: Builder[], target: NixTarget): Promise<DistributedMachines> {
+    const usable = all.filter((b) => unusableReason(b.machine, lintMachine(b.machine, target)) === undefined);
+    const unchecked = usable.filter((b) => this.health.health(b.info.id) === undefined).map((b) => b.info.id);
+    if (unchecked.length > 0) await this.health.probe(unchecked);
+    return machinesForDistributed(
+      all.map((b) => ({ machine: b.machine, health: checkOf(this.health.health(b.info.id)) })),
+      target,
+    );
   }
 
   async plan(target: BuildTarget): Promise<BuildPlan> {
     const source = await derivationOf(target.file, target.attr);
     if (!source.ok) return 'needsAttribute' in source ? { ok: false, needsAttribute: source.needsAttribute } : { ok: false, error: source.error };
     const [effective, settings, local] = await Promise.all([this.builders.builders(), this.settings.get(undefined), detectLocalNix()]);
-    const rules = nixTarget(settings.nixVersion, local).rules;
+    const nix = nixTarget(settings.nixVersion, local);
+    const rules = nix.rules;
     const needs = { system: source.derivation.system, requiredFeatures: source.derivation.requiredSystemFeatures };
     const usedByNix = new Set(effective.sources.filter((s) => s.usedByNix).flatMap((s) => s.machines.map((m) => m.id)));
     const all = [...effective.builders.values()];
     const nixMachines = all.filter((b) => usedByNix.has(b.info.id));
-    const selection = selectMachine(nixMachines.map((b) => this.candidate(b)), needs, rules);
+    const selection = selectMachine(nixMachines.map((b) => this.candidate(b, nix)), needs, rules);
     const choices: BuildChoice[] = selection.verdicts.map((v) => ({
       id: v.candidate.id,
       label: effective.builders.get(v.candidate.id)!.info.label,
@@ -62,7 +89,7 @@ export class BuildService {
     }));
     // The workspace's machines files: Nix does not read them, but the user may build there.
     for (const builder of all.filter((b) => !usedByNix.has(b.info.id))) {
-      const [verdict] = selectMachine([this.candidate(builder)], needs, rules).verdicts;
+      const [verdict] = selectMachine([this.candidate(builder, nix)], needs, rules).verdicts;
       choices.push({
         id: builder.info.id,
         label: builder.info.label,
@@ -106,17 +133,21 @@ export class BuildService {
     const effective = await this.builders.builders();
 
     if (params.on === 'distributed') {
-      const healthy = [...effective.builders.values()].filter((b) => plan.choices.some((c) => c.id === b.info.id && c.kind !== 'down'));
-      if (healthy.length === 0) return fail('no-machine', 'No builder is available for a distributed build.');
+      const target = nixTarget(settings.nixVersion, local);
+      const chosen = await this.distributedMachines([...effective.builders.values()], target);
+      for (const line of leftOutInWords(chosen.leftOut)) log(line);
+      const leftOut = chosen.leftOut.length > 0 ? { leftOut: chosen.leftOut } : {};
+      if (chosen.used.length === 0) return { ...fail('no-machine', nothingLeftMessage(chosen.leftOut)), ...leftOut };
+      log(`Handing ${chosen.used.length} ${chosen.used.length === 1 ? 'builder' : 'builders'} to Nix: ${chosen.used.map((m) => m.storeUri).join(', ')}`);
       const result = await buildDistributed({
         drvPath: plan.drvPath,
-        builders: healthy.map((b) => b.machine.row.trim()).join('\n'),
+        builders: chosen.text,
         ...(settings.sshConfigFile ? { sshConfigFile: settings.sshConfigFile } : {}),
         signal: abort.signal,
         onLog: log,
       });
-      if (!result.ok) return fail(abort.signal.aborted ? 'cancelled' : 'build-failed', result.message, result.logTail);
-      return { buildId, ok: true, builtOn: 'distributed', outputs: result.outputs, cause: undefined, message: undefined, logTail: [], ms: Date.now() - started };
+      if (!result.ok) return { ...fail(abort.signal.aborted ? 'cancelled' : 'build-failed', result.message, result.logTail), ...leftOut };
+      return { buildId, ok: true, builtOn: 'distributed', outputs: result.outputs, cause: undefined, message: undefined, logTail: [], ms: Date.now() - started, ...leftOut };
     }
 
     const id = params.on === 'best' ? plan.best : params.on;
@@ -126,6 +157,8 @@ export class BuildService {
     }
     const builder = effective.builders.get(id);
     if (!builder) return fail('no-machine', 'That builder is no longer in the configuration; refresh the view.');
+    const unusable = unusableReason(builder.machine, lintMachine(builder.machine, nixTarget(settings.nixVersion, local)));
+    if (unusable !== undefined) return fail('machine-unusable', `${builder.info.uri} is not used (${unusable.code}): ${unusable.reason}`);
     this.running.set(id, (this.running.get(id) ?? 0) + 1);
     try {
       const result = await offload({

@@ -95,6 +95,12 @@ export const FINDINGS = {
     message: (c) =>
       `${c.detail ?? 'The host is not valid.'} Nix would pass it to ssh, which reads a leading '-' as an option (such a host can run commands on this machine), so the probe never runs ssh for it. Write column 1 as ssh://[user@]host.`,
   },
+  'shell-in-store-setting': {
+    severity: 'error',
+    title: 'shell code in a store setting',
+    message: (c) =>
+      `${c.detail ?? 'A store setting of the URI holds shell metacharacters.'} Nix hands this value to the builder's shell as part of the command it runs there, so these characters run as shell code on the builder each time Nix connects. This extension refuses to use such a machine: the probe connects nowhere, and builds leave it out. Give remote-program a plain path (e.g. /nix/var/nix/profiles/default/bin/nix-store) and remote-store a plain store URI.`,
+  },
   'ssh-config-error': {
     severity: 'error',
     title: 'ssh config error',

@@ -7,6 +7,7 @@
 import { homedir } from 'node:os';
 import type { Machine } from '../model/machines';
 import { expandTilde } from '../model/identityFile';
+import { shellCodeInStoreSettings } from '../model/remoteShellSettings';
 import { parseStoreUri } from '../model/storeUri';
 import { connect, type Connection, type ConnectStageReport } from '../ssh/connect';
 import type { SshFailure } from '../ssh/failure';
@@ -180,6 +181,15 @@ async function probe(machine: ProbeMachine, options: ProbeOptions, emit: (event:
 
   if (uri.scheme !== 'ssh' && uri.scheme !== 'ssh-ng') {
     add('invalid-host', { detail: `'${machine.storeUri}' is not an ssh:// or ssh-ng:// store, so there is no SSH builder to probe.` }, { action: openLine, stage: 'resolve' });
+    return finish();
+  }
+  // Nix runs remote-program (and remote-store) through the builder's shell: a value with shell
+  // metacharacters is code that would run there. Our own commands quote it, but a probe that
+  // passes says "Nix can use this", which it must not: refuse before connecting.
+  const shellCode = shellCodeInStoreSettings(machine.storeUri);
+  if (shellCode.length > 0) {
+    const settings = shellCode.map((s) => `${s.name} is ${JSON.stringify(s.value)}`).join('; ');
+    add('shell-in-store-setting', { detail: `In '${machine.storeUri}', ${settings}.` }, { action: openLine, stage: 'resolve' });
     return finish();
   }
   if (options.daemon === true) {

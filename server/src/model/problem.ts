@@ -76,6 +76,8 @@ export const problemSeverities = {
   'host-starts-with-dash': 'warning',
   /** A store URI Nix cannot build on (a binary cache, this machine's own store, an unknown scheme). Data: `suggestion` for a misspelt scheme. */
   'store-uri-unusable': 'warning',
+  /** remote-program or remote-store (column 1's store settings) holds shell metacharacters: Nix hands the value to the builder's shell, which runs them as code. */
+  'shell-in-store-setting': 'warning',
   /** ` @file` after a space (Nix < 2.29): a machine named `@file`, not an include. */
   'include-after-space': 'warning',
   /** `host:port` before Nix 2.31: ssh gets `host:port` as the host name. */

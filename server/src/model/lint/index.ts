@@ -17,6 +17,7 @@
 //   duplicate-machine           warning      the same store URI twice
 //   host-starts-with-dash       warning      `-host`: Nix (or ssh) refuses to connect
 //   store-uri-unusable          warning      not ssh:// or ssh-ng:// (binary cache, local store, typo)
+//   shell-in-store-setting      warning      remote-program / remote-store with shell metacharacters: runs on the builder
 //   port-in-uri                 warning      `host:port` before Nix 2.31
 //   mandatory-without-need      information  column 7 set: only derivations requiring all of it come here
 //   unknown-feature             warning      a near miss of a well-known feature (`big_parallel`)
@@ -26,7 +27,7 @@
 
 import type { Problem } from '../problem';
 import type { NixVersion, VersionRules } from '../nixVersion';
-import type { ParsedBuilders } from '../machines';
+import type { Machine, ParsedBuilders } from '../machines';
 import type { ParsedNixConf } from '../nixConf';
 import { lintColumns } from './columns';
 import { lintHostKey } from './hostKey';
@@ -34,6 +35,7 @@ import { lintIncludes } from './includes';
 import { placeInConfOrigin, placeInOrigin } from './place';
 import { lintSettings } from './settings';
 import { keyInspector, lintSshKey } from './sshKey';
+import { lintShellInStoreSetting } from './shellInStoreSetting';
 import { lintDuplicates, lintStoreUri } from './storeUri';
 
 export interface LintContext {
@@ -56,16 +58,24 @@ export function lintBuilders(parsed: ParsedBuilders, context: LintContext): Prob
   const inspect = keyInspector(context);
   const problems: Problem[] = [...lintIncludes(parsed)];
   for (const machine of parsed.machines) {
-    const own = [
-      ...lintStoreUri(machine, context),
-      ...lintColumns(machine, context),
-      ...lintSshKey(machine, context, inspect),
-      ...lintHostKey(machine),
-    ];
-    problems.push(...own.map((p) => placeInOrigin(p, machine)));
+    problems.push(...lintMachine(machine, context, inspect).map((p) => placeInOrigin(p, machine)));
   }
   problems.push(...lintDuplicates(parsed.machines));
   return inTextOrder(problems);
+}
+
+/**
+ * The warnings of one machine on its own (no duplicates, no includes), spans in the text the
+ * machine is written in (not moved onto an `@file`): what deciding about one machine needs.
+ */
+export function lintMachine(machine: Machine, context: LintContext, inspect = keyInspector(context)): Problem[] {
+  return [
+    ...lintStoreUri(machine, context),
+    ...lintShellInStoreSetting(machine, context),
+    ...lintColumns(machine, context),
+    ...lintSshKey(machine, context, inspect),
+    ...lintHostKey(machine),
+  ];
 }
 
 /**
