@@ -108,8 +108,17 @@ function readAnswer(output: { text: string; code: number | null }): OracleAnswer
   if (lines.some((l) => l.includes("either increase '--max-jobs' or enable remote builds") || /Reason: local builds are disabled/.test(l))) {
     return { accepted: true, rows: [] };
   }
-  const error = lines.find((l) => l.startsWith('error: '));
-  if (error !== undefined) return { accepted: false, error: error.slice('error: '.length) };
+  const at = lines.findIndex((l) => l.startsWith('error: ') || l === 'error:');
+  if (at >= 0 && lines[at] !== 'error:') return { accepted: false, error: lines[at]!.slice('error: '.length) };
+  if (at >= 0) {
+    // Newer Nix: `error:` alone, then the indented trace (`… while …`) and the error itself.
+    const block: string[] = [];
+    for (const line of lines.slice(at + 1)) {
+      if (line !== '' && !line.startsWith(' ')) break;
+      if (line.trim() !== '') block.push(line);
+    }
+    return { accepted: false, error: block.join('\n') };
+  }
   return { accepted: false, error: `nix-build exited with ${output.code} without an error line:\n${output.text}` };
 }
 
@@ -123,6 +132,12 @@ export function asNixPrintsIt(message: string, prefix = 'error: '): string {
   let width = 0;
   for (const c of prefix + message) {
     if (c === '\r') continue;
+    if (c === '\n') {
+      // Nix filters the whole message at once: a newline has no width, so tab stops run on
+      // from the line before (seen on 2.26 and 2.34, whose traces are on lines of their own).
+      line += c;
+      continue;
+    }
     if (c === '\t') {
       do {
         line += ' ';
@@ -134,6 +149,17 @@ export function asNixPrintsIt(message: string, prefix = 'error: '): string {
     width++;
   }
   return line.slice(prefix.length);
+}
+
+/**
+ * The error Nix prints for a problem, as the oracle reads it (`readAnswer`): one line after
+ * `error: `, or, for an error with a trace, the indented lines after a lone `error:`.
+ */
+export function asNixPrintsError(problem: { nixMessage?: string; nixTrace?: string[]; code: string }): string {
+  const message = problem.nixMessage ?? `(no Nix message for ${problem.code})`;
+  if (problem.nixTrace === undefined) return asNixPrintsIt(message);
+  const layout = ['', ...problem.nixTrace.map((t) => `       … ${t}`), '', `       error: ${message}`].join('\n');
+  return asNixPrintsIt(layout, 'error:').split('\n').filter((l) => l.trim() !== '').join('\n');
 }
 
 /** A machine as Nix's build hook prints it (build-remote.cc): systems in order, features as sets. */

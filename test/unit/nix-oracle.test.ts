@@ -19,7 +19,7 @@ import { generateBuildersCase, generateNixConfCase, type GeneratedCase } from '.
 import { makeRng, seedFrom } from '../helpers/prng';
 import type { Problem } from '../../server/src/model/problem';
 import {
-  asNixPrintsIt,
+  asNixPrintsError,
   askNixAboutBuilders,
   askNixAboutConf,
   machineRow,
@@ -119,7 +119,7 @@ function describeOracle(nix: InstalledNix): void {
 
 /** Our answer for a rejected text: the message Nix would print for our first error. */
 function rejected(error: Problem): OracleAnswer {
-  return { accepted: false, error: asNixPrintsIt(error.nixMessage ?? `(no Nix message for ${error.code})`) };
+  return { accepted: false, error: asNixPrintsError(error) };
 }
 
 /** Our answer for a parsed builders text, in the oracle's terms. */

@@ -57,6 +57,8 @@ describe('version rules are rows of a table', () => {
       speedFactorIsFloat: false,
       portInUri: false,
       integerLoadDivision: true,
+      base64ErrorHasTrace: false,
+      systemsAreASet: false,
     } satisfies VersionRules);
   });
 
@@ -67,9 +69,19 @@ describe('version rules are rows of a table', () => {
     assert.equal(rulesFor(v('2.20')).integerLoadDivision, false);
   });
 
-  test('lines are split first from 2.29, not in 2.28', () => {
-    assert.equal(rulesFor(v('2.28.4')).splitLinesFirst, false);
-    assert.equal(rulesFor(v('2.29.0')).splitLinesFirst, true);
+  test('lines are split first from 2.29.0, and from the backports 2.24.15 and 2.28.2 in their own series only', () => {
+    const split = (text: string) => rulesFor(v(text)).splitLinesFirst;
+    assert.deepEqual(
+      ['2.24.14', '2.24.15', '2.24.16', '2.25.0', '2.26.3', '2.27.1', '2.28.0', '2.28.1', '2.28.2', '2.28.5', '2.29.0', '2.34.8'].map((t) => [t, split(t)]),
+      [['2.24.14', false], ['2.24.15', true], ['2.24.16', true], ['2.25.0', false], ['2.26.3', false], ['2.27.1', false], ['2.28.0', false], ['2.28.1', false], ['2.28.2', true], ['2.28.5', true], ['2.29.0', true], ['2.34.8', true]],
+    );
+  });
+
+  test('a column 8 that is not base64 fails with a trace from 2.24.8 on (backport of the 2.25.0 change)', () => {
+    assert.equal(rulesFor(v('2.24.7')).base64ErrorHasTrace, false);
+    assert.equal(rulesFor(v('2.24.8')).base64ErrorHasTrace, true);
+    assert.equal(rulesFor(v('2.25.0')).base64ErrorHasTrace, true);
+    assert.equal(rulesFor(v('2.23.3')).base64ErrorHasTrace, false);
   });
 
   test('a port in the store URI reaches ssh from 2.31, not in 2.30', () => {

@@ -71,7 +71,7 @@ export interface Machine extends EntryOrigin {
   extraColumns: Column[];
   /** The store URI Nix opens: `ssh://` is put in front of a bare host, as Nix does. */
   storeUri: string;
-  /** The systems it builds for, in the written order, duplicates kept (Nix keeps a list). */
+  /** The systems it builds for: before Nix 2.20 in the written order with duplicates (a list), from 2.20 sorted and each once (`systemsAreASet`). */
   systems: string[];
   /** Column 2 is unset: the machine builds for the local `system` (given in the options). */
   usesLocalSystem: boolean;
@@ -429,15 +429,18 @@ function readMachine(
   if (isSet(7)) {
     const refusal = base64Refusal(columns[7]!.text);
     if (refusal !== undefined) {
-      const nixMessage = `bad machine specification: a column #7 in a row: '${row}' is not valid base64 string: error: invalid character in Base64 string: ''`;
-      report(
-        problem(
-          'host-key-not-base64',
-          columns[7]!.span,
-          `Nix rejects this entry: "${nixMessage}" (the character '${refusal.character}' is not base64). Put the output of \`base64 -w0 /etc/ssh/ssh_host_ed25519_key.pub\` (run on the builder) here, or '-'.`,
-          nixMessage,
-        ),
+      // Nix prints '' where the character should be, on every version we ran (2.8, 2.26, 2.34).
+      const invalid = "invalid character in Base64 string: ''";
+      const trace = `while parsing machine specification at a column #7 in a row: '${row}'`;
+      const nixMessage = rules.base64ErrorHasTrace ? invalid : `bad machine specification: a column #7 in a row: '${row}' is not valid base64 string: error: ${invalid}`;
+      const found = problem(
+        'host-key-not-base64',
+        columns[7]!.span,
+        `Nix rejects this entry: "${rules.base64ErrorHasTrace ? `${invalid}, ${trace}` : nixMessage}" (the character '${refusal.character}' is not base64). Put the output of \`base64 -w0 /etc/ssh/ssh_host_ed25519_key.pub\` (run on the builder) here, or '-'.`,
+        nixMessage,
       );
+      if (rules.base64ErrorHasTrace) found.nixTrace = [trace];
+      report(found);
     }
   }
 
@@ -461,7 +464,7 @@ function readMachine(
     columns: machineColumns,
     extraColumns: columns.slice(8),
     storeUri: storeUriAsNixReadsIt(storeUriColumn.text),
-    systems: isSet(1) ? commaList(columns[1]!.text) : localSystem === undefined ? [] : [localSystem],
+    systems: isSet(1) ? (rules.systemsAreASet ? commaSet : commaList)(columns[1]!.text) : localSystem === undefined ? [] : [localSystem],
     usesLocalSystem: !isSet(1),
     sshKey: isSet(2) ? columns[2]!.text : undefined,
     maxJobs,

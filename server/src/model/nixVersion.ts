@@ -54,11 +54,26 @@ export interface VersionRules {
   portInUri: boolean;
   /** Machine selection compares `load / speedFactor` with integer division. */
   integerLoadDivision: boolean;
+  /**
+   * A column 8 that is not base64 fails as a FormatError with a trace: `… while parsing machine
+   * specification at a column #7 in a row: '…'` then `error: invalid character in Base64
+   * string: '…'`. Before, one line: `bad machine specification: a column #7 … is not valid
+   * base64 string: …`.
+   */
+  base64ErrorHasTrace: boolean;
+  /** Column 2 is read as a set: systems sorted, duplicates dropped. Before, a list as written. */
+  systemsAreASet: boolean;
 }
 
-/** One version difference: the value of a rule before `since`, and from `since` on. */
+/**
+ * One version difference: the value of a rule before `since`, and from `since` on, and also
+ * from each of `backports` on within that backport's own minor series (a fix released in
+ * 2.29.0 and in 2.24.15 and 2.28.2 holds for 2.24.15-2.24.x, 2.28.2-2.28.x and 2.29.0 on, not
+ * for 2.25-2.27): a version rule is a set of ranges, not one "since".
+ */
 export interface VersionRuleRow<K extends keyof VersionRules = keyof VersionRules> {
   since: NixVersion;
+  backports?: readonly NixVersion[];
   before: VersionRules[K];
   from: VersionRules[K];
   /** What changed, for hovers and for whoever adds the next row. */
@@ -73,8 +88,13 @@ const v = (major: number, minor: number, patch = 0): NixVersion => ({ major, min
  * rule is missing.
  */
 export const versionRuleTable: { readonly [K in keyof VersionRules]: VersionRuleRow<K> } = {
+  // NixOS/nix PRs #12984 and #12986: f8b13cce1953 "Fix `;` and `#` bug in machine file parsing"
+  // and b74b0f4e1c4e "Fix another machine config parsing bug" (2.29.0); backported as
+  // 0c6a20791 + 142f94b7e (2.24.15) and 2892b758b + f9c262c3d (2.28.2). Checked on real 2.26.3
+  // (old split) and 2.34.8 (new split).
   splitLinesFirst: {
     since: v(2, 29),
+    backports: [v(2, 24, 15), v(2, 28, 2)],
     before: false,
     from: true,
     change:
@@ -98,14 +118,36 @@ export const versionRuleTable: { readonly [K in keyof VersionRules]: VersionRule
     from: false,
     change: 'machine selection divides load by speedFactor as floats instead of integers',
   },
+  // 2b6b03d8df88 "Ensure error messages don't leak private key" (2.25.0), backported to 2.24 as
+  // 082f6bb35d4c (2.24.8): no 2.18-2.23 release has it. Checked on real 2.26.3 and 2.34.8.
+  base64ErrorHasTrace: {
+    since: v(2, 24, 8),
+    before: false,
+    from: true,
+    change: "a column 8 that is not base64 is reported as \"invalid character in Base64 string\" with the row in a trace",
+  },
+  // 739032762add "Make `Machine::systemTypes` a set not vector" (2.20.0): the build hook's
+  // "available machines" table prints them sorted. Checked on 2.26.3 and 2.34.8.
+  systemsAreASet: {
+    since: v(2, 20),
+    before: false,
+    from: true,
+    change: 'column 2 is read as a set (sorted, each system once) instead of a list in the written order',
+  },
 };
+
+/** True when `version` has the change of `row`: from `since` on, or from a backport in its minor series. */
+export function hasChange(version: NixVersion, row: VersionRuleRow): boolean {
+  if (compareNixVersions(version, row.since) >= 0) return true;
+  return (row.backports ?? []).some((b) => b.major === version.major && b.minor === version.minor && version.patch >= b.patch);
+}
 
 /** The rules of one Nix version: each rule takes its `before` or `from` value from its row. */
 export function rulesFor(version: NixVersion): VersionRules {
   const rules = {} as VersionRules;
   for (const rule of Object.keys(versionRuleTable) as (keyof VersionRules)[]) {
     const row = versionRuleTable[rule];
-    rules[rule] = compareNixVersions(version, row.since) >= 0 ? row.from : row.before;
+    (rules as Record<keyof VersionRules, boolean>)[rule] = hasChange(version, row) ? row.from : row.before;
   }
   return rules;
 }

@@ -105,6 +105,11 @@ export interface Problem {
   span: Span;
   /** Exactly what the targeted Nix prints after `error: ` (or `warning: `), when it prints something. */
   nixMessage?: string;
+  /**
+   * What Nix prints before `nixMessage` as the error's trace (each line after `… `), in the
+   * order it prints them: newer Nix wraps some errors this way (see `base64ErrorHasTrace`).
+   */
+  nixTrace?: string[];
   /** The included file the problem is really in, when it is not in the parsed text. */
   file?: string;
   /** Where in `file` the problem is. */
