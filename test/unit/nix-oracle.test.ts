@@ -50,6 +50,8 @@ function describeOracle(nix: InstalledNix): void {
       'a - - 3x', 'a - - 0 0', 'a - - 1 +0', 'a - - 1 - x,y,x,,a b,,,a', 'a ,,,', 'a\tb\t-\t3',
       `@ ${path.join(dir, 'outer')}  `, `@${path.join(dir, 'outer')}#x`, `@${dir}`, `@${path.join(dir, 'self')}`,
       'a b c d e f g h i j', 'a - - - - - - - -x',
+      // Store URIs: Nix 2.23+ parses them when it reads the machines (a regex to 2.30, RFC 3986 from 2.31).
+      ...storeUris.map((uri) => `${uri} x86_64-linux`),
     ];
     const disagreements: string[] = [];
     await forEachLimited(texts, 2, async (text, slot) => {
@@ -116,6 +118,19 @@ function describeOracle(nix: InstalledNix): void {
     );
   });
 }
+
+/** Column-1 shapes where Nix versions differ (each seen on real 2.8, 2.26.3 and 2.34.8). */
+const storeUris = [
+  'ssh-ng://b:notaport', 'ssh://b:22', 'ssh://b:', 'ssh://u@b', 'ssh://u:p@b', 'ssh://[::1]', 'ssh://::1',
+  'ssh://[fe80::1%eth0]', 'ssh://[fe80::1%25eth0]', 'ssh://fe80::1%eth0', 'ssh://b?remote-program=a%20b',
+  'ssh://b?remote-program=a%2', 'ssh://b?x', 'ssh://b?a=b&c=d', 'ssh://b#frag', 'ssh://b/path', 'ssh://b?a=$(x)',
+  'ssh://b?a={x}', 'ssh://b?a=`x`', 'ssh://b?a=|x', 'ssh://b?a=<x>', 'ssh://b?a=\\x', 'ssh://b?a=[x]', 'ssh://b?a=^x',
+  'ssh://b!x', 'ssh://b$x', 'ssh://b(x)', 'ssh://b*x', "ssh://b'x", 'ssh://b"x', 'ssh://hôte', 'hôte', 'ssh://b%41',
+  'ssh://b%4', 'ssh://b%zz', 'ssh://-b', 'ssh://u@', 'ssh://', 'ssh://@b', 'ssh://b@c@d', 'ssh://b:22:33', 'ssh://b/../x',
+  'SSH://b', '1ssh://b', 'ssh+x://b', 'ssh://b?a=%zz', 'ssh://b?a=%4x', '-oProxyCommand=x', './rel', 'auto?x=%zz',
+  'daemon?x=1', 'local', 'unix:///x', 'ssh://b~x', 'ssh://b_x', 'ssh://b,x', 'ssh://b&x', 'ssh://b=x', 'ssh://b+x',
+  'ssh://b?a=1#f^g', 'ssh://b#f"g', 'file://h/x', 'ssh://[::1]:22', 'ssh://[zz]',
+];
 
 /** Our answer for a rejected text: the message Nix would print for our first error. */
 function rejected(error: Problem): OracleAnswer {

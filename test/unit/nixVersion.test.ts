@@ -59,6 +59,11 @@ describe('version rules are rows of a table', () => {
       integerLoadDivision: true,
       base64ErrorHasTrace: false,
       systemsAreASet: false,
+      confSyntaxErrorWording: false,
+      confPathsInDoubleQuotes: false,
+      readErrorNamesBytes: false,
+      storeUriParsedWithMachine: false,
+      storeUriIsRfc3986: false,
     } satisfies VersionRules);
   });
 

@@ -6,6 +6,7 @@
 // for the language layer to warn about, from the values and spans given here.
 
 import { problem, type Problem, type Span } from './problem';
+import { storeReferenceError } from './storeReference';
 import type { VersionRules } from './nixVersion';
 import {
   base64Refusal,
@@ -297,7 +298,7 @@ class Expansion {
         const text = this.options.readFile!(path);
         file = typeof text === 'string' ? { text } : { missing: true };
       } catch (e) {
-        file = { error: e instanceof Error ? e.message : String(e) };
+        file = { error: inNixWords(e instanceof Error ? e.message : String(e), this.rules) };
       }
       this.files.set(path, file);
     }
@@ -444,6 +445,19 @@ function readMachine(
     }
   }
 
+  // Nix 2.23+: the Machine constructor parses the store URI, after the columns, before the speed check.
+  const storeUriError = storeReferenceError(storeUriAsNixReadsIt(storeUriColumn.text), rules);
+  if (storeUriError !== undefined) {
+    report(
+      problem(
+        'store-uri-not-a-url',
+        storeUriColumn.span,
+        `Nix rejects this entry, and with it every builder of the list: "${storeUriError}". Write column 1 as a URL: ssh://user@host or ssh-ng://user@host, with only ASCII letters, digits and -._~ in the host name (percent-encode anything else in a parameter, e.g. %20 for a space).`,
+        storeUriError,
+      ),
+    );
+  }
+
   if (negativeSpeed) {
     const nixMessage = 'speed factor must be >= 0';
     report(
@@ -503,4 +517,12 @@ function blankEntryProblem(entry: BuildersEntry): Problem {
 function placeInFile(p: Problem, origin: EntryOrigin): Problem {
   if (origin.file === undefined || origin.includedVia === undefined) return p;
   return { ...p, span: origin.includedVia, file: origin.file, fileSpan: p.span, message: `In ${origin.file}: ${p.message}` };
+}
+
+/**
+ * `readFile` throws Nix 2.8's words; the one read error whose wording changed since (a
+ * directory, which opens but cannot be read) is put in the targeted version's.
+ */
+function inNixWords(message: string, rules: VersionRules): string {
+  return message === 'reading from file: Is a directory' && rules.readErrorNamesBytes ? 'read of 65536 bytes: Is a directory' : message;
 }

@@ -122,8 +122,11 @@ class ConfReader {
       const tokens = tokenize(line.text, nixWhitespace, line.span.start);
       if (tokens.length === 0) continue;
       const tokensSpan: Span = { start: tokens[0]!.span.start, end: tokens[tokens.length - 1]!.span.end };
-      const illegal = (advice: string) => {
-        const nixMessage = `illegal configuration line '${line.text}' in '${path}'`;
+      const illegal = (advice: string, brokenFormat = false) => {
+        const nixMessage =
+          brokenFormat && this.rules.confPathsInDoubleQuotes
+            ? 'boost::bad_format_string: format-string is ill-formed'
+            : `${this.rules.confSyntaxErrorWording ? 'syntax error in' : 'illegal'} configuration line '${line.text}' in ${quotedPath(path, this.rules)}`;
         this.problems.push(place(problem('conf-illegal-line', tokensSpan, `Nix fails: "${nixMessage}". ${advice}`, nixMessage)));
       };
 
@@ -137,7 +140,7 @@ class ConfReader {
       }
       if (tokens[0]!.text === 'include' || tokens[0]!.text === '!include') {
         if (tokens.length !== 2) {
-          illegal('`include` takes exactly one path, and the path cannot contain spaces.');
+          illegal('`include` takes exactly one path, and the path cannot contain spaces.', true);
           continue;
         }
         this.include(tokens[0]!.text === '!include', tokens[1]!, line.span, path, origin, stack, place);
@@ -235,7 +238,7 @@ class ConfReader {
     if (typeof text !== 'string') {
       include.status = 'missing';
       if (!ignoreMissing) {
-        const nixMessage = `file '${resolvedPath}' included from '${includingPath}' not found`;
+        const nixMessage = `file ${quotedPath(resolvedPath, this.rules)} included from ${quotedPath(includingPath, this.rules)} not found`;
         this.problems.push(
           place(
             problem(
@@ -335,4 +338,9 @@ function mapBuilders(parsed: ParsedBuilders, span: (s: Span) => Span): ParsedBui
     }),
     problems: parsed.problems.map((p) => ({ ...p, span: span(p.span) })),
   };
+}
+
+/** A file path as nix.conf messages print it: in single quotes, from Nix 2.34 in double quotes. */
+function quotedPath(path: string, rules: VersionRules): string {
+  return rules.confPathsInDoubleQuotes ? `"${path}"` : `'${path}'`;
 }

@@ -63,6 +63,20 @@ export interface VersionRules {
   base64ErrorHasTrace: boolean;
   /** Column 2 is read as a set: systems sorted, duplicates dropped. Before, a list as written. */
   systemsAreASet: boolean;
+  /** nix.conf: `syntax error in configuration line '…'`; before, `illegal configuration line '…'`. */
+  confSyntaxErrorWording: boolean;
+  /**
+   * nix.conf messages print file paths in double quotes (`in "/etc/nix/nix.conf"`); before, in
+   * single quotes. With it came a broken format string: an `include` line without exactly one
+   * path fails with `boost::bad_format_string: format-string is ill-formed`.
+   */
+  confPathsInDoubleQuotes: boolean;
+  /** An `@file` that is a directory fails with `read of 65536 bytes: Is a directory`; before, `reading from file: Is a directory`. */
+  readErrorNamesBytes: boolean;
+  /** Reading a machine parses its store URI: one that is not a URL fails the list (`Cannot parse Nix store '…'`). */
+  storeUriParsedWithMachine: boolean;
+  /** That parse is RFC 3986 (Boost.URL, lenient) instead of Nix's own regex (storeReference.ts). */
+  storeUriIsRfc3986: boolean;
 }
 
 /**
@@ -133,6 +147,43 @@ export const versionRuleTable: { readonly [K in keyof VersionRules]: VersionRule
     before: false,
     from: true,
     change: 'column 2 is read as a set (sorted, each system once) instead of a list in the written order',
+  },
+  // 0fe3525223 "illegal configuration line -> syntax error in configuration line" (2.24.0).
+  confSyntaxErrorWording: {
+    since: v(2, 24),
+    before: false,
+    from: true,
+    change: "nix.conf's line errors say `syntax error in configuration line` instead of `illegal configuration line`",
+  },
+  // b84a42f4cc32 "libutil: replace string-based `Path` with `std::filesystem::path` across core
+  // libraries" (2.34.0): `PathFmt` quotes with `"`, and one format string mixes `%1%` with `%s`
+  // (still so in 2.35.0). Checked on real 2.34.8.
+  confPathsInDoubleQuotes: {
+    since: v(2, 34),
+    before: false,
+    from: true,
+    change: 'nix.conf messages quote paths with double quotes; an `include` with no or several paths fails with a format-string error',
+  },
+  // c0e849b696e3 "Centralize I/O error handling and make read/write functions portable" (2.34.0).
+  readErrorNamesBytes: {
+    since: v(2, 34),
+    before: false,
+    from: true,
+    change: 'reading a directory as a machines file fails with `read of 65536 bytes: Is a directory`',
+  },
+  // b3ebcc5aad1f "Use the new `StoreReference` in `Machine`" (2.23.0). Checked on 2.26.3, 2.34.8.
+  storeUriParsedWithMachine: {
+    since: v(2, 23),
+    before: false,
+    from: true,
+    change: "a store URI that is not a URL (`ssh://hôte`) fails the whole list: `Cannot parse Nix store '…'`",
+  },
+  // bd1d2d1041a3 "libutil: Use Boost.URL in parseURL" (2.31.0). Checked on 2.34.8.
+  storeUriIsRfc3986: {
+    since: v(2, 31),
+    before: false,
+    from: true,
+    change: 'store URIs are parsed as RFC 3986 URLs (a port must be digits, `"` and a raw `%` are refused, `SSH://` is fine)',
   },
 };
 

@@ -26,6 +26,7 @@ export const problemSeverities = {
   'speed-factor-invalid': 'error',
   /** Column 8 (public host key) is not base64. */
   'host-key-not-base64': 'error',
+  'store-uri-not-a-url': 'error',
   /** An `@file` exists but cannot be read (a directory, no permission). */
   'include-unreadable': 'error',
   /** An `@file` includes itself, directly or through others: Nix recurses until it overflows. */
