@@ -31,6 +31,7 @@ provision() {
   unshare --mount --propagation private sh -c '
     mount --bind /proc "$1/proc" &&
     DEBIAN_FRONTEND=noninteractive chroot "$1" apt-get install -y -q --no-install-recommends nix-bin openssh-server &&
+    { chroot "$1" getent group nixbld >/dev/null || chroot "$1" groupadd -r nixbld; } &&
     chroot "$1" nix --version | awk "{print \$3}" >"$1/.version"
   ' sh "$dir" >>"$lab/$suite.log" 2>&1
   [ -s "$dir/.version" ] && mv "$dir/.version" "$dir/.ready"

@@ -12,13 +12,34 @@ const testFiles = (dir) =>
     .sort()
     .map((name) => `${dir}/${name}`);
 
+const only = process.argv.slice(2);
+
 const tiers = [
   { name: 'typecheck', command: ['npx', 'tsc', '--noEmit', '-p', '.'] },
-  { name: 'unit', command: ['node', '--import', 'tsx', '--test', ...testFiles('test/unit')] },
+  { name: 'unit', command: withNixVersions(['node', '--import', 'tsx', '--test', ...testFiles('test/unit')]) },
   { name: 'lsp', command: ['node', '--import', 'tsx', '--test', ...testFiles('test/lsp')] },
   { name: 'system', command: withoutDns(['node', '--import', 'tsx', '--test', ...testFiles('test/system')]) },
   { name: 'vscode', command: withoutDns(['node', '--import', 'tsx', 'test/vscode/runTests.ts']) },
 ];
+
+/**
+ * The version lab: Nix 2.26 and 2.34 in Debian chroots (scripts/nix-versions.sh, made once into
+ * .nix-versions/ and reused), for the oracle tests to hold our rules against each. As root, the
+ * tier runs in its own mount namespace with /proc and /tmp bound into every chroot (nothing
+ * stays mounted after it), and NIXRB_NIX_VERSIONS names the chroots. Without root (or when the
+ * lab cannot be made) the tests on other versions say so: they fail in CI and skip elsewhere.
+ */
+function withNixVersions(command) {
+  if (only.length > 0 && !only.includes('unit')) return command;
+  if (process.getuid?.() !== 0 || spawnSync('unshare', ['--version']).status !== 0) return command;
+  console.log('--- the version lab (scripts/nix-versions.sh)');
+  const made = spawnSync('bash', ['scripts/nix-versions.sh'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  process.stdout.write(made.stdout ?? '');
+  const roots = (made.stdout ?? '').split('\n').map((line) => line.split(' ')[2]).filter(Boolean);
+  if (roots.length === 0) return command;
+  const binds = 'for root in $(echo "$0" | tr : " "); do mount --bind /proc "$root/proc" && mount --bind /tmp "$root/tmp" || exit 1; done; NIXRB_NIX_VERSIONS="$0" exec "$@"';
+  return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', binds, roots.join(':'), ...command];
+}
 
 /**
  * The system and VS Code tiers make up host names (a builder that does not resolve, aliases of
@@ -38,7 +59,6 @@ function withoutDns(command) {
   return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', seal, nsswitch, ...command];
 }
 
-const only = process.argv.slice(2);
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const results = [];
 

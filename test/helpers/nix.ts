@@ -11,6 +11,8 @@ import * as path from 'node:path';
 import type { Machine } from '../../server/src/model/machines';
 
 export interface InstalledNix {
+  /** A chroot of the version lab (scripts/nix-versions.sh) this Nix runs in; the machine's own when absent. */
+  root?: string;
   /** `nix-build` on the PATH. */
   nixBuild: string;
   /** What `nix --version` printed. */
@@ -20,26 +22,37 @@ export interface InstalledNix {
 }
 
 /** The installed Nix, or undefined when there is none. */
-export function findNix(): InstalledNix | undefined {
-  const version = spawnSync(...nixCommand('nix-build', ['--version']), { encoding: 'utf8' });
+export function findNix(root?: string): InstalledNix | undefined {
+  const version = spawnSync(...nixCommand('nix-build', ['--version'], root), { encoding: 'utf8' });
   if (version.error !== undefined || version.status !== 0) return undefined;
   const confDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nix-oracle-'));
-  const system = spawnSync(...nixCommand('nix-instantiate', ['--eval', '--expr', 'builtins.currentSystem']), {
+  const system = spawnSync(...nixCommand('nix-instantiate', ['--eval', '--expr', 'builtins.currentSystem'], root), {
     encoding: 'utf8',
     env: isolatedEnv(confDir),
   });
   fs.rmSync(confDir, { recursive: true, force: true });
   if (system.status !== 0) return undefined;
-  return { nixBuild: 'nix-build', versionText: version.stdout.trim(), system: JSON.parse(system.stdout.trim()) as string };
+  const found: InstalledNix = { nixBuild: 'nix-build', versionText: version.stdout.trim(), system: JSON.parse(system.stdout.trim()) as string };
+  if (root !== undefined) found.root = root;
+  return found;
 }
 
 /**
- * A Nix program of the Nix under test: the machine's own, or (NIXRB_NIX_ROOT) the one inside a
- * chroot of the version lab, which sees the same /tmp.
+ * The other Nix versions of the lab: `NIXRB_NIX_VERSIONS` lists chroots (colon-separated) that
+ * scripts/test.mjs made with scripts/nix-versions.sh and bound /proc and /tmp into.
  */
-function nixCommand(program: string, args: string[]): [string, string[]] {
-  const root = process.env.NIXRB_NIX_ROOT;
-  return root ? ['chroot', [root, program, ...args]] : [program, args];
+export function labNixRoots(): string[] {
+  return (process.env.NIXRB_NIX_VERSIONS ?? '').split(':').filter((root) => root !== '');
+}
+
+/**
+ * A Nix program of the Nix under test: the machine's own, or the one inside a chroot of the
+ * version lab, which sees the same /tmp (so the case directories are the same paths), started
+ * in `cwd` there (chroot itself changes to /).
+ */
+function nixCommand(program: string, args: string[], root: string | undefined, cwd?: string): [string, string[]] {
+  if (root === undefined) return [program, args];
+  return ['chroot', [root, 'sh', '-c', 'cd "$0" && exec "$@"', cwd ?? '/', program, ...args]];
 }
 
 /** What Nix made of a builders text. */
@@ -66,22 +79,22 @@ function expression(slot: number): string {
  * Asks Nix how it reads `builders`. `dir` is an empty directory of the caller's: Nix's config
  * dir (a nix.conf with substituters off) and working directory (relative `@file`s).
  */
-export async function askNixAboutBuilders(builders: string, dir: string, slot: number): Promise<OracleAnswer> {
+export async function askNixAboutBuilders(builders: string, dir: string, slot: number, nix?: InstalledNix): Promise<OracleAnswer> {
   fs.writeFileSync(path.join(dir, 'nix.conf'), 'substituters =\n');
-  const output = await run(['--no-out-link', '-j0', '--builders', builders, '-E', expression(slot)], dir, dir);
+  const output = await run(['--no-out-link', '-j0', '--builders', builders, '-E', expression(slot)], dir, dir, nix?.root);
   return readAnswer(output);
 }
 
 /** Asks Nix how it reads a nix.conf (written to `dir/nix.conf` after a `substituters =` line). */
-export async function askNixAboutConf(conf: string, dir: string, slot: number): Promise<OracleAnswer> {
+export async function askNixAboutConf(conf: string, dir: string, slot: number, nix?: InstalledNix): Promise<OracleAnswer> {
   fs.writeFileSync(path.join(dir, 'nix.conf'), `substituters =\n${conf}`);
-  const output = await run(['--no-out-link', '-j0', '-E', expression(slot)], dir, dir);
+  const output = await run(['--no-out-link', '-j0', '-E', expression(slot)], dir, dir, nix?.root);
   return readAnswer(output);
 }
 
-function run(args: string[], confDir: string, cwd: string): Promise<{ text: string; code: number | null }> {
+function run(args: string[], confDir: string, cwd: string, root?: string): Promise<{ text: string; code: number | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(...nixCommand('nix-build', args), { cwd, env: isolatedEnv(confDir), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(...nixCommand('nix-build', args, root, cwd), { cwd, env: isolatedEnv(confDir), stdio: ['ignore', 'pipe', 'pipe'] });
     const chunks: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => chunks.push(c));
     child.stderr.on('data', (c: Buffer) => chunks.push(c));

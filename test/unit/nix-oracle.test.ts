@@ -6,7 +6,7 @@
 // Without Nix: fails in CI (CI=true), skipped loudly elsewhere.
 
 import { caseDirs } from '../helpers/caseDirs';
-import { requireRealNix } from '../helpers/requireNix';
+import { requireLabNixes, requireRealNix } from '../helpers/requireNix';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -28,8 +28,10 @@ import {
   type OracleAnswer,
 } from '../helpers/nix';
 
+// The machine's own Nix (2.8 on Debian 12) and the version lab's (2.26, 2.34), each with its own rules.
 const nix = requireRealNix('our parser agrees with real Nix');
 if (nix !== undefined) describeOracle(nix);
+for (const labNix of requireLabNixes('our parser agrees with real Nix')) describeOracle(labNix);
 
 function describeOracle(nix: InstalledNix): void {
   const version = parseNixVersion(nix.versionText);
@@ -100,7 +102,7 @@ function describeOracle(nix: InstalledNix): void {
     }
     const disagreements: string[] = [];
     await forEachLimited(cases, 2, async ({ generated, dir }, slot) => {
-      const theirs = await askNixAboutConf(generated.text, dir, slot);
+      const theirs = await askNixAboutConf(generated.text, dir, slot, nix);
       const conf = parseNixConf(generated.text, rules, {
         path: path.join(dir, 'nix.conf'),
         readFile: readFileLikeNix(dir),
@@ -152,7 +154,7 @@ async function compareBuilders(
   dir: string,
   slot: number,
 ): Promise<string | undefined> {
-  const theirs = await askNixAboutBuilders(generated.text, dir, slot);
+  const theirs = await askNixAboutBuilders(generated.text, dir, slot, nix);
   const ours = answerOf(parseBuilders(generated.text, rules, { readFile: readFileLikeNix(dir), localSystem: nix.system }));
   return isDeepStrictEqual(ours, theirs) ? undefined : describe(generated, ours, theirs);
 }
