@@ -4,14 +4,14 @@
 // Replay with FORMAT_ORACLE_SEED=<seed>; without Nix: fails in CI, skipped loudly elsewhere.
 
 import { caseDirs } from '../helpers/caseDirs';
-import { requireRealNix } from '../helpers/requireNix';
+import { requireLabNixes, requireRealNix } from '../helpers/requireNix';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { applyChanges, formatMachines, formatNixConf } from '../../server/src/language/formatting';
 import { generateBuildersCase, generateNixConfCase, type GeneratedCase } from '../helpers/builders-generator';
-import { askNixAboutBuilders, askNixAboutConf, type OracleAnswer } from '../helpers/nix';
+import { askNixAboutBuilders, askNixAboutConf, type InstalledNix, type OracleAnswer } from '../helpers/nix';
 import { makeRng, seedFrom } from '../helpers/prng';
 
 const nix = requireRealNix('Nix reads formatted files as before');
@@ -31,7 +31,11 @@ async function forEachLimited<T>(items: readonly T[], limit: number, work: (item
   );
 }
 
-if (nix !== undefined) {
+// The machine's own Nix and the version lab's (2.26, 2.34).
+if (nix !== undefined) describeFormatting(nix);
+for (const labNix of requireLabNixes('Nix reads formatted files as before')) describeFormatting(labNix);
+
+function describeFormatting(nix: InstalledNix): void {
   const seed = seedFrom('FORMAT_ORACLE_SEED');
   const caseDir = caseDirs('format-oracle');
 
@@ -48,8 +52,8 @@ if (nix !== undefined) {
     const differences: string[] = [];
     await forEachLimited(cases, 2, async ({ generated, dir }, slot) => {
       const formatted = applyChanges(generated.text, formatMachines(generated.text));
-      const before = normalized(await askNixAboutBuilders(generated.text, dir, slot));
-      const after = normalized(await askNixAboutBuilders(formatted, dir, slot));
+      const before = normalized(await askNixAboutBuilders(generated.text, dir, slot, nix));
+      const after = normalized(await askNixAboutBuilders(formatted, dir, slot, nix));
       if (!isDeepStrictEqual(before, after)) {
         differences.push(`- before: ${JSON.stringify(generated.text)}\n  after:  ${JSON.stringify(formatted)}\n  nix before: ${JSON.stringify(before)}\n  nix after:  ${JSON.stringify(after)}`);
       }
@@ -70,8 +74,8 @@ if (nix !== undefined) {
     const differences: string[] = [];
     await forEachLimited(cases, 2, async ({ generated, dir }, slot) => {
       const formatted = applyChanges(generated.text, formatNixConf(generated.text));
-      const before = normalized(await askNixAboutConf(generated.text, dir, slot));
-      const after = normalized(await askNixAboutConf(formatted, dir, slot));
+      const before = normalized(await askNixAboutConf(generated.text, dir, slot, nix));
+      const after = normalized(await askNixAboutConf(formatted, dir, slot, nix));
       if (!isDeepStrictEqual(before, after)) {
         differences.push(`- before: ${JSON.stringify(generated.text)}\n  after:  ${JSON.stringify(formatted)}\n  nix before: ${JSON.stringify(before)}\n  nix after:  ${JSON.stringify(after)}`);
       }
