@@ -1,0 +1,69 @@
+// Time and peak memory of the language server on the two pathological sizes of issue 9, over a
+// real LSP connection (`node dist/server.js --stdio`):
+//   1. a 28-byte document `@wide` whose file has 40 000 entries (200 hosts, each 200 times:
+//      39 800 duplicates);
+//   2. a 100 000-line nix.conf, opened, then edited twice in quick succession (the second
+//      edit's diagnostics are what the user waits for).
+// Peak memory is the server's VmHWM (Linux). Run: npm run build && node --import tsx test/bench/pathological.bench.ts
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { LspClient } from '../lsp/helpers/lspClient';
+
+export function wideMachinesFile(entries: number): string {
+  const lines: string[] = [];
+  for (let i = 0; i < entries; i++) lines.push(`ssh://host-${i % 200} x86_64-linux - 4 1`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function longNixConf(lines: number): string {
+  const result: string[] = [];
+  for (let i = 0; i < lines; i++) {
+    if (i % 4 === 0) result.push(`builders = ssh://b${i} x86_64-linux - 4`);
+    else if (i % 4 === 1) result.push(`max-jobs = ${i % 8}`);
+    else if (i % 4 === 2) result.push(`# comment ${i}`);
+    else result.push(`buidlers = ssh://typo${i}`);
+  }
+  return `${result.join('\n')}\n`;
+}
+
+const peakRss = (pid: number) => {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
+  return line ? `${Math.round(Number(line.split(/\s+/)[1]) / 1024)} MB` : '?';
+};
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'nix-builders-bench-'));
+  try {
+    writeFileSync(join(dir, 'wide'), wideMachinesFile(40_000));
+    {
+      const client = await LspClient.start();
+      client.settings = { nixVersion: '2.8' };
+      const t = performance.now();
+      const uri = await client.open(join(dir, 'doc.machines'), 'nix-machines', `@${join(dir, 'wide')}`);
+      const diagnostics = await client.diagnostics(uri, () => true, 600_000);
+      console.log(`@wide (40 000 entries): ${(performance.now() - t).toFixed(0)} ms, ${diagnostics.length} diagnostics, peak RSS ${peakRss(client.process.pid!)}`);
+      await client.stop();
+    }
+    {
+      const client = await LspClient.start();
+      client.settings = { nixVersion: '2.8' };
+      const text = longNixConf(100_000);
+      let t = performance.now();
+      const uri = await client.open(join(dir, 'nix.conf'), 'nix-conf', text);
+      const diagnostics = await client.diagnostics(uri, () => true, 600_000);
+      console.log(`nix.conf (100 000 lines): ${(performance.now() - t).toFixed(0)} ms, ${diagnostics.length} diagnostics, peak RSS ${peakRss(client.process.pid!)}`);
+      t = performance.now();
+      await client.change(uri, `# edit 1\n${text}`);
+      await client.change(uri, `# edit 2\n${text}`);
+      const after = await client.diagnostics(uri, () => true, 600_000);
+      console.log(`  two quick edits: ${(performance.now() - t).toFixed(0)} ms to the last version's ${after.length} diagnostics, peak RSS ${peakRss(client.process.pid!)}`);
+      await client.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) void main();
