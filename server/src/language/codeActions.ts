@@ -2,7 +2,6 @@
 // nearest system, feature or setting name; the raw host key wrapped as base64 of its line; extra
 // columns dropped; a whole-number speedFactor for Nix before 2.20; the missing `@file` created;
 // and "pin the host key", which fetches the key over SSH (a server command, see pinHostKey.ts).
-import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   CodeActionKind,
@@ -19,6 +18,7 @@ import type { Analysis } from './analysis';
 import { diagnosticSource } from './diagnostics';
 import { ownMachines } from './documentMachines';
 import { pinHostKeyCommand, type PinHostKeyArguments } from './pinHostKey';
+import { readTextOrUndefined } from './readFile';
 
 export interface CodeActionInputs {
   document: TextDocument;
@@ -166,9 +166,5 @@ function pinAction(machine: Machine, document: TextDocument, inputs: CodeActionI
 /** Reads a file named by a URI from disk (for fixes inside included files). */
 export function readUriFromDisk(uri: string): string | undefined {
   if (!uri.startsWith('file:')) return undefined;
-  try {
-    return readFileSync(fileURLToPath(uri), 'utf8');
-  } catch {
-    return undefined;
-  }
+  return readTextOrUndefined(fileURLToPath(uri));
 }
