@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { LSPErrorCodes, ResponseError, type Connection, type TextDocuments } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { detectLocalNix } from '../builders/localNix';
-import { analyze, type Analysis, type DocumentKind } from './analysis';
+import { analyzeInSteps, type Analysis, type DocumentKind } from './analysis';
 import { diagnosticsToPublish } from './publishedDiagnostics';
 import { fileIndex } from './positions';
 import { readTextOrUndefined } from './readFile';
@@ -53,9 +53,15 @@ export class DocumentChecker {
 
   private async analyzeText(uri: string, text: string, kind: DocumentKind, stale: () => boolean = () => false): Promise<Analysis> {
     const [settings, local] = await Promise.all([this.settings.get(uri), detectLocalNix()]);
-    // The document changed while the settings were fetched: nobody needs this version's analysis.
-    if (stale()) throw new ResponseError(LSPErrorCodes.ContentModified, `${uri} changed before its version could be analysed`);
-    return analyze(text, kind, pathOf(uri), nixTarget(settings.nixVersion, local));
+    // The document changed meanwhile: nobody needs this version's analysis, stop it.
+    const stopIfStale = () => {
+      if (stale()) throw new ResponseError(LSPErrorCodes.ContentModified, `${uri} changed before its version was analysed`);
+    };
+    stopIfStale();
+    return analyzeInSteps(text, kind, pathOf(uri), nixTarget(settings.nixVersion, local), async () => {
+      await yieldToEventLoop();
+      stopIfStale();
+    });
   }
 
   async check(document: TextDocument): Promise<void> {
