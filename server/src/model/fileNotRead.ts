@@ -34,5 +34,5 @@ export function notReadMessage(path: string, reason: NotReadReason): string {
   if (reason.kind === 'not-a-file') {
     return `'${path}' is a ${reason.type}, not a regular file: not read here (it could block or never end). ${whatNixDoes(reason.type)}.`;
   }
-  return `'${path}' is ${sizeInWords(reason.size)}, over the ${sizeInWords(reason.limit)} read here: its contents are not checked. Nix reads it whole; a machines file or nix.conf is normally a few KiB, so check that this is the right file.`;
+  return `'${path}' is ${sizeInWords(reason.size)} (${reason.size.toLocaleString('en-US')} bytes), over the ${sizeInWords(reason.limit)} read here: its contents are not checked. Nix reads it whole; a machines file or nix.conf is normally a few KiB, so check that this is the right file.`;
 }
