@@ -3,7 +3,8 @@
 //   1. a 28-byte document `@wide` whose file has 40 000 entries (200 hosts, each 200 times:
 //      39 800 duplicates);
 //   2. a 100 000-line nix.conf, opened, then edited twice in quick succession (the second
-//      edit's diagnostics are what the user waits for).
+//      edit's diagnostics are what the user waits for);
+//   3. a 100 000-line nix.conf of distinct misspelt setting names (the lint's worst case).
 // Peak memory is the server's VmHWM (Linux). Run: npm run build && node --import tsx test/bench/pathological.bench.ts
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -78,6 +79,20 @@ async function main(): Promise<void> {
       await client.change(uri, `# edit 2\n${text}`);
       const after = await client.diagnostics(uri, () => true, 600_000);
       console.log(`  two quick edits: ${(performance.now() - t).toFixed(0)} ms to the last version's ${after.length} diagnostics, peak RSS ${peakRss(client.process.pid!)}`);
+      await client.stop();
+    }
+    {
+      // The worst shape for the lint: every line a distinct misspelt setting ("Did you mean …?" each).
+      const client = await LspClient.start();
+      client.settings = { nixVersion: '2.8' };
+      const lines: string[] = [];
+      for (let i = 0; i < 100_000; i++) lines.push(`buidlers${i} = ssh://h${i}`);
+      const t = performance.now();
+      const uri = await client.open(join(dir, 'typos.conf'), 'nix-conf', `${lines.join('\n')}\n`);
+      const pending = client.diagnostics(uri, () => true, 600_000);
+      const wait = await longestWait(client, pending);
+      const diagnostics = await pending;
+      console.log(`nix.conf (100 000 misspelt settings): ${(performance.now() - t).toFixed(0)} ms, ${diagnostics.length} diagnostics, peak RSS ${peakRss(client.process.pid!)}, longest request wait ${wait.toFixed(0)} ms`);
       await client.stop();
     }
   } finally {
