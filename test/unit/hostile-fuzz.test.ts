@@ -151,3 +151,15 @@ test(`${cases} hostile inputs on a real disk: no exception, no hang, spans insid
   assert.ok(problems > 0);
   console.log(`hostile fuzz: ${cases + 1} cases, ${problems} problems, 0 crashes (seed ${seed})`);
 });
+
+test('found by this fuzz: an error of `builders` in an included nix.conf is shown on the include', () => {
+  const other = join(dir, 'other.conf');
+  writeFileSync(other, 'builders = ssh://a x86_64-linux - four\n');
+  const text = `max-jobs = 1\ninclude ${other}\n`;
+  const analysis = analyze(text, 'nix-conf', join(dir, 'top.conf'), target);
+  const error = analysis.problems.find((p) => p.code === 'max-jobs-not-integer');
+  assert.ok(error, JSON.stringify(analysis.problems));
+  assert.deepEqual(error.span, { start: 21, end: 21 + other.length });
+  assert.equal(error.file, other);
+  assert.equal(readTextOrUndefined(other)!.slice(error.fileSpan!.start, error.fileSpan!.end), 'four');
+});

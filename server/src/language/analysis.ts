@@ -2,6 +2,7 @@
 // (for symbols, hovers, completion), and every problem (Nix's errors and the silent mistakes).
 // Cheap enough for every keystroke: a per-line parse plus a few file checks.
 import { lintBuilders, lintNixConf, type LintContext } from '../model/lint';
+import { placeInConfOrigin } from '../model/lint/place';
 import { parseBuilders, type Machine, type ParsedBuilders } from '../model/machines';
 import { parseNixConf, type ParsedNixConf } from '../model/nixConf';
 import type { Problem } from '../model/problem';
@@ -55,8 +56,9 @@ function lint(parsed: Parsed): Analysis {
       kind: parsed.kind,
       target,
       machines: builders?.machines ?? [],
-      // Only the `builders` Nix ends up using is parsed by Nix: its errors are Nix's errors.
-      problems: [...conf.problems, ...(builders?.problems ?? []), ...lintNixConf(conf, context)],
+      // Only the `builders` Nix ends up using is parsed by Nix: its errors are Nix's errors. From
+      // an included nix.conf they are shown on the include that leads there (found by the fuzz).
+      problems: [...conf.problems, ...(builders?.problems ?? []).map((p) => placeInConfOrigin(p, conf.builders!)), ...lintNixConf(conf, context)],
       builders,
       conf,
     };
