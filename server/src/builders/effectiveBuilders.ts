@@ -3,12 +3,11 @@
 // `@/etc/nix/machines`; followed by the machines files of the workspace, which Nix only uses
 // when a nix.conf points at them.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { parseBuilders, type Machine, type ParsedBuilders } from '../model/machines';
 import { parseNixConf, type ConfSetting } from '../model/nixConf';
 import { machineLabel } from '../model/storeUri';
 import type { BuilderMachine, BuildersSource } from '../protocol';
-import { readFileAsNixDoes } from '../language/readFile';
+import { readFileAsNixDoes, readTextOrUndefined } from '../language/readFile';
 import { fileIndex, indexed } from '../language/positions';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { NixTarget } from '../language/target';
@@ -35,13 +34,8 @@ interface Text {
 /** A listing's file reader: each file read (and indexed for positions) once. */
 type Files = (file: string) => TextDocument | undefined;
 
-function textOf(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
+/** A nix.conf of the chain or an included file: never a FIFO or a device, never over the cap. */
+const textOf = readTextOrUndefined;
 
 /** Describes `machine`; `outer` is the text its spans are in when it is not from an `@file`. */
 function describe(machine: Machine, outer: TextDocument, outerFile: string | undefined, files: Files, sourceId: string, index: number): BuilderMachine {

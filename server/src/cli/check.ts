@@ -1,12 +1,13 @@
 // `nix-builders check [FILE...]`: the language server's diagnostics on the command line, as
 // `file:line:col: severity code message`. Without FILE it checks what Nix itself reads: the
 // nix.conf chain and the machines files its `builders` setting leads to.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { detectLocalNix } from '../builders/localNix';
 import { confSources, defaultBuilders } from '../builders/configChain';
 import { messageInItsFile, type Problem } from '../model/problem';
-import { analyze, type DocumentKind } from '../language/analysis';
+import { analyze, type Analysis, type DocumentKind } from '../language/analysis';
+import { readTextOrUndefined, readUserFile, whyNotRead } from '../language/readFile';
 import { fileIndex, indexed } from '../language/positions';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { nixTarget, type NixTarget } from '../language/target';
@@ -54,18 +55,12 @@ function findingOf(problem: Problem, file: string, text: TextDocument, included:
   };
 }
 
-function readText(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
-function checkText(name: string, path: string | undefined, text: string, kind: DocumentKind, target: NixTarget): Finding[] {
+/** The findings of one text, and its analysis. */
+function checkText(name: string, path: string | undefined, text: string, kind: DocumentKind, target: NixTarget): { findings: Finding[]; analysis: Analysis } {
   const document = indexed(text);
-  const included = fileIndex(readText);
-  return analyze(text, kind, path, target).problems.map((problem) => findingOf(problem, name, document, included));
+  const included = fileIndex(readTextOrUndefined);
+  const analysis = analyze(text, kind, path, target);
+  return { findings: analysis.problems.map((problem) => findingOf(problem, name, document, included)), analysis };
 }
 
 export interface CheckResult {
@@ -79,16 +74,21 @@ export interface CheckResult {
 export async function runCheck(files: string[], nixVersion: string | undefined): Promise<CheckResult> {
   const target = nixTarget(nixVersion, await detectLocalNix());
   const result: CheckResult = { checked: [], findings: [], unreadable: [], target };
-  const checkFile = (path: string, kind: DocumentKind) => {
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (error) {
-      result.unreadable.push({ file: path, reason: (error as NodeJS.ErrnoException).code ?? String(error) });
-      return;
+  // Findings can number in the hundreds of thousands: appended one by one, never spread into push.
+  const add = (findings: Finding[]) => {
+    for (const finding of findings) result.findings.push(finding);
+  };
+  const checkFile = (path: string, kind: DocumentKind): Analysis | undefined => {
+    // Never a FIFO or a device, never more than the cap: `check /dev/zero` says so and goes on.
+    const read = readUserFile(path);
+    if (read.kind !== 'text') {
+      result.unreadable.push({ file: path, reason: whyNotRead(read) });
+      return undefined;
     }
     result.checked.push(path);
-    result.findings.push(...checkText(path, path, text, kind, target));
+    const { findings, analysis } = checkText(path, path, read.text, kind, target);
+    add(findings);
+    return analysis;
   };
 
   if (files.length > 0) {
@@ -101,12 +101,13 @@ export async function runCheck(files: string[], nixVersion: string | undefined):
     if (source.path === undefined) {
       const text = source.text ?? '';
       result.checked.push(source.name);
-      result.findings.push(...checkText(source.name, undefined, text, 'nix-conf', target));
-      buildersSet ||= analyze(text, 'nix-conf', undefined, target).conf?.builders !== undefined;
-    } else if (existsSync(source.path)) {
-      checkFile(source.path, 'nix-conf');
-      const analysis = analyze(readFileSync(source.path, 'utf8'), 'nix-conf', source.path, target);
+      const { findings, analysis } = checkText(source.name, undefined, text, 'nix-conf', target);
+      add(findings);
       buildersSet ||= analysis.conf?.builders !== undefined;
+    } else if (existsSync(source.path)) {
+      // A missing file of the chain is skipped, as Nix does (existsSync is a stat: it never blocks).
+      const analysis = checkFile(source.path, 'nix-conf');
+      buildersSet ||= analysis?.conf?.builders !== undefined;
     }
   }
   const machinesFile = defaultBuilders.slice(1);

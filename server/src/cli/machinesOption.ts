@@ -1,10 +1,9 @@
 // Which machines a subcommand works on, the same way in every subcommand: `--machines FILE`,
 // `--builders TEXT` (as Nix's --builders), or what Nix itself reads here (the nix.conf chain).
-import { readFileSync } from 'node:fs';
 import { effectiveBuilders } from '../builders/effectiveBuilders';
 import { detectLocalNix, type LocalNix } from '../builders/localNix';
 import { parseBuilders, type Machine } from '../model/machines';
-import { readFileAsNixDoes } from '../language/readFile';
+import { readFileAsNixDoes, readUserFile, whyNotRead } from '../language/readFile';
 import { nixTarget, type NixTarget } from '../language/target';
 import type { CliValues } from './options';
 import { UsageError } from './usageError';
@@ -32,13 +31,9 @@ export async function chooseMachines(values: CliValues): Promise<ChosenMachines>
     return { machines: parsed.machines.filter((m) => m.valid), rejected: parsed.machines.filter((m) => !m.valid), from, target, local, error: error ? (error.nixMessage ?? error.message) : undefined };
   };
   if (values.machines !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(values.machines, 'utf8');
-    } catch (error) {
-      throw new UsageError(`cannot read ${values.machines} (${(error as NodeJS.ErrnoException).code ?? String(error)})`, 'Check the path given to --machines');
-    }
-    return fromText(text, values.machines, values.machines);
+    const read = readUserFile(values.machines);
+    if (read.kind !== 'text') throw new UsageError(`cannot read ${values.machines} (${whyNotRead(read)})`, 'Check the path given to --machines');
+    return fromText(read.text, values.machines, values.machines);
   }
   if (values.builders !== undefined) return fromText(values.builders, '--builders');
   const effective = effectiveBuilders(target, []);

@@ -2,6 +2,7 @@
 // (for symbols, hovers, completion), and every problem (Nix's errors and the silent mistakes).
 // Cheap enough for every keystroke: a per-line parse plus a few file checks.
 import { lintBuilders, lintNixConf, type LintContext } from '../model/lint';
+import { placeInConfOrigin } from '../model/lint/place';
 import { parseBuilders, type Machine, type ParsedBuilders } from '../model/machines';
 import { parseNixConf, type ParsedNixConf } from '../model/nixConf';
 import type { Problem } from '../model/problem';
@@ -22,21 +23,46 @@ export interface Analysis {
 }
 
 export function analyze(text: string, kind: DocumentKind, path: string | undefined, target: NixTarget): Analysis {
-  const context: LintContext = { version: target.version, rules: target.rules, keyHome: target.keyHome, daemon: target.daemon };
+  return lint(parse(text, kind, path, target));
+}
+
+/**
+ * `analyze` for the language server: the event loop runs between the parse and the lint (each
+ * linear, together up to a second for 100 000 lines), so requests are answered in between,
+ * and `between` may throw to stop an analysis a newer version has made useless.
+ */
+export async function analyzeInSteps(text: string, kind: DocumentKind, path: string | undefined, target: NixTarget, between: () => Promise<void>): Promise<Analysis> {
+  const parsed = parse(text, kind, path, target);
+  await between();
+  return lint(parsed);
+}
+
+/** The parse: Nix's own errors. */
+type Parsed = { kind: 'nix-conf'; conf: ParsedNixConf; target: NixTarget } | { kind: 'nix-machines'; builders: ParsedBuilders; target: NixTarget };
+
+function parse(text: string, kind: DocumentKind, path: string | undefined, target: NixTarget): Parsed {
   const options = { readFile: readFileAsNixDoes, localSystem: target.localSystem, ...(path ? { path } : {}) };
-  if (kind === 'nix-conf') {
-    const conf = parseNixConf(text, target.rules, options);
+  if (kind === 'nix-conf') return { kind, conf: parseNixConf(text, target.rules, options), target };
+  return { kind, builders: parseBuilders(text, target.rules, options), target };
+}
+
+function lint(parsed: Parsed): Analysis {
+  const { target } = parsed;
+  const context: LintContext = { version: target.version, rules: target.rules, keyHome: target.keyHome, daemon: target.daemon };
+  if (parsed.kind === 'nix-conf') {
+    const conf = parsed.conf;
     const builders = conf.builders?.builders;
     return {
-      kind,
+      kind: parsed.kind,
       target,
       machines: builders?.machines ?? [],
-      // Only the `builders` Nix ends up using is parsed by Nix: its errors are Nix's errors.
-      problems: [...conf.problems, ...(builders?.problems ?? []), ...lintNixConf(conf, context)],
+      // Only the `builders` Nix ends up using is parsed by Nix: its errors are Nix's errors. From
+      // an included nix.conf they are shown on the include that leads there (found by the fuzz).
+      problems: [...conf.problems, ...(builders?.problems ?? []).map((p) => placeInConfOrigin(p, conf.builders!)), ...lintNixConf(conf, context)],
       builders,
       conf,
     };
   }
-  const builders = parseBuilders(text, target.rules, options);
-  return { kind, target, machines: builders.machines, problems: [...builders.problems, ...lintBuilders(builders, context)], builders, conf: undefined };
+  const builders = parsed.builders;
+  return { kind: parsed.kind, target, machines: builders.machines, problems: [...builders.problems, ...lintBuilders(builders, context)], builders, conf: undefined };
 }

@@ -1,18 +1,26 @@
 // Keeps every open machines file and nix.conf analysed and its diagnostics published. A machines
 // file that a nix.conf includes with `builders = @FILE` is checked too, even when it is not open,
-// because that is where Nix will read builders from.
-import { readFileSync } from 'node:fs';
+// because that is where Nix will read builders from. Stale work is dropped: a check waits for
+// the messages already on their way, does not start for a version that is no longer current,
+// and does not convert or publish a result a newer version has overtaken.
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Connection, TextDocuments } from 'vscode-languageserver';
+import { LSPErrorCodes, ResponseError, type Connection, type TextDocuments } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { detectLocalNix } from '../builders/localNix';
-import { analyze, type Analysis, type DocumentKind } from './analysis';
-import { toDiagnostic } from './diagnostics';
+import { analyzeInSteps, type Analysis, type DocumentKind } from './analysis';
+import { diagnosticsToPublish } from './publishedDiagnostics';
+import { fileIndex } from './positions';
+import { readTextOrUndefined } from './readFile';
 import type { SettingsCache } from './settings';
 import { nixTarget } from './target';
 
 export function pathOf(uri: string): string | undefined {
   return uri.startsWith('file:') ? fileURLToPath(uri) : undefined;
+}
+
+/** Lets the event loop run: queued requests are answered, and a newer edit is read, first. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function kindOf(languageId: string): DocumentKind | undefined {
@@ -36,50 +44,67 @@ export class DocumentChecker {
     if (!kind) return undefined;
     const cached = this.analyses.get(document.uri);
     if (cached && cached.version === document.version) return cached.analysis;
-    const analysis = this.analyzeText(document.uri, document.getText(), kind);
-    this.analyses.set(document.uri, { version: document.version, analysis });
+    const version = document.version;
+    const stale = () => this.documents.get(document.uri)?.version !== version;
+    const analysis = this.analyzeText(document.uri, document.getText(), kind, stale);
+    this.analyses.set(document.uri, { version, analysis });
     return analysis;
   }
 
-  private async analyzeText(uri: string, text: string, kind: DocumentKind): Promise<Analysis> {
+  private async analyzeText(uri: string, text: string, kind: DocumentKind, stale: () => boolean = () => false): Promise<Analysis> {
     const [settings, local] = await Promise.all([this.settings.get(uri), detectLocalNix()]);
-    return analyze(text, kind, pathOf(uri), nixTarget(settings.nixVersion, local));
+    // The document changed meanwhile: nobody needs this version's analysis, stop it.
+    const stopIfStale = () => {
+      if (stale()) throw new ResponseError(LSPErrorCodes.ContentModified, `${uri} changed before its version was analysed`);
+    };
+    stopIfStale();
+    return analyzeInSteps(text, kind, pathOf(uri), nixTarget(settings.nixVersion, local), async () => {
+      await yieldToEventLoop();
+      stopIfStale();
+    });
   }
 
   async check(document: TextDocument): Promise<void> {
+    // TextDocuments updates a document in place: keep the version this check is for.
+    const version = document.version;
+    const stale = () => this.documents.get(document.uri)?.version !== version;
+    // Two hops: the connection reads one message per turn of the loop, so an edit sent right
+    // after this one is read by then, and this version's check never starts.
+    await yieldToEventLoop();
+    await yieldToEventLoop();
+    if (stale()) return;
     const pending = this.analysis(document);
     if (!pending) return;
     let analysis: Analysis;
     try {
       analysis = await pending;
     } catch (error) {
+      if (error instanceof ResponseError && error.code === LSPErrorCodes.ContentModified) return; // a newer check publishes
       // Never let one document take the server down: say so in the log and keep serving.
       this.connection.console.error(`Could not check ${document.uri}: ${error instanceof Error ? error.stack : String(error)}`);
       return;
     }
     // A newer version may have arrived while we waited: its own check publishes.
-    if (this.documents.get(document.uri)?.version !== document.version) return;
-    const diagnostics = analysis.problems.map((problem) => toDiagnostic(problem, document));
-    await this.connection.sendDiagnostics({ uri: document.uri, version: document.version, diagnostics });
-    if (analysis.kind === 'nix-conf') await this.checkIncludedMachinesFiles(document.uri, analysis);
+    if (stale()) return;
+    const files = fileIndex(readTextOrUndefined);
+    const diagnostics = diagnosticsToPublish(analysis.problems, document, files);
+    await this.connection.sendDiagnostics({ uri: document.uri, version, diagnostics });
+    if (analysis.kind === 'nix-conf') await this.checkIncludedMachinesFiles(document.uri, analysis, stale);
   }
 
-  private async checkIncludedMachinesFiles(confUri: string, analysis: Analysis): Promise<void> {
+  private async checkIncludedMachinesFiles(confUri: string, analysis: Analysis, stale: () => boolean): Promise<void> {
     const now = new Set<string>();
     for (const include of analysis.builders?.includes ?? []) {
+      if (stale()) return; // the newer version's check does this
       if (include.status !== 'read' || include.file !== undefined) continue;
       const uri = pathToFileURL(include.path).toString();
       if (this.documents.get(uri)) continue; // open: checked as itself
-      let text: string;
-      try {
-        text = readFileSync(include.path, 'utf8');
-      } catch {
-        continue;
-      }
+      const text = readTextOrUndefined(include.path);
+      if (text === undefined) continue;
       const included = await this.analyzeText(uri, text, 'nix-machines');
       const document = TextDocument.create(uri, 'nix-machines', 0, text);
       now.add(uri);
-      await this.connection.sendDiagnostics({ uri, diagnostics: included.problems.map((problem) => toDiagnostic(problem, document)) });
+      await this.connection.sendDiagnostics({ uri, diagnostics: diagnosticsToPublish(included.problems, document, fileIndex(readTextOrUndefined)) });
     }
     for (const uri of this.includedBy.get(confUri) ?? []) {
       if (!now.has(uri) && !this.documents.get(uri)) await this.connection.sendDiagnostics({ uri, diagnostics: [] });

@@ -3,7 +3,6 @@
 // columns dropped; a whole-number speedFactor for Nix before 2.20; the missing `@file` created;
 // and "pin the host key" for a key nobody has on record, which fetches the key over SSH (a server
 // command, see pinHostKey.ts).
-import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   CodeActionKind,
@@ -21,6 +20,7 @@ import { diagnosticSource } from './diagnostics';
 import { ownMachines } from './documentMachines';
 import { pinHostKeyCommand, type PinHostKeyArguments } from './pinHostKey';
 import { hostKeyOnRecord } from './recordedHostKey';
+import { readTextOrUndefined } from './readFile';
 
 export interface CodeActionInputs {
   document: TextDocument;
@@ -181,9 +181,5 @@ function pinAction(machine: Machine, document: TextDocument, inputs: CodeActionI
 /** Reads a file named by a URI from disk (for fixes inside included files). */
 export function readUriFromDisk(uri: string): string | undefined {
   if (!uri.startsWith('file:')) return undefined;
-  try {
-    return readFileSync(fileURLToPath(uri), 'utf8');
-  } catch {
-    return undefined;
-  }
+  return readTextOrUndefined(fileURLToPath(uri));
 }

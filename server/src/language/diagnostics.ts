@@ -1,12 +1,13 @@
 // Problems of the model as LSP diagnostics. Severity follows the design's contract (Error exactly
 // when the targeted Nix rejects the text), the code is the problem's stable code, and a problem
 // found inside an included file points there too.
-import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { DiagnosticSeverity, type Diagnostic, type DiagnosticRelatedInformation } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { messageInItsFile, type Problem, type Severity } from '../model/problem';
-import { rangeOfSpan } from './positions';
+
+/** The included files, each read and indexed once for all the problems placed in it. */
+export type IncludedFiles = (file: string) => TextDocument | undefined;
 
 export const diagnosticSource = 'nix-builders';
 
@@ -17,7 +18,7 @@ const severities: Record<Severity, DiagnosticSeverity> = {
   hint: DiagnosticSeverity.Hint,
 };
 
-export function toDiagnostic(problem: Problem, document: TextDocument): Diagnostic {
+export function toDiagnostic(problem: Problem, document: TextDocument, files: IncludedFiles): Diagnostic {
   const diagnostic: Diagnostic = {
     range: { start: document.positionAt(problem.span.start), end: document.positionAt(problem.span.end) },
     severity: severities[problem.severity],
@@ -25,22 +26,18 @@ export function toDiagnostic(problem: Problem, document: TextDocument): Diagnost
     source: diagnosticSource,
     message: problem.message,
   };
-  const related = relatedInIncludedFile(problem);
+  const related = relatedInIncludedFile(problem, files);
   if (related) diagnostic.relatedInformation = [related];
   if ('data' in problem && problem.data !== undefined) diagnostic.data = problem.data;
   return diagnostic;
 }
 
-function relatedInIncludedFile(problem: Problem): DiagnosticRelatedInformation | undefined {
+function relatedInIncludedFile(problem: Problem, files: IncludedFiles): DiagnosticRelatedInformation | undefined {
   if (!problem.file || !problem.fileSpan) return undefined;
-  let text: string;
-  try {
-    text = readFileSync(problem.file, 'utf8');
-  } catch {
-    return undefined;
-  }
+  const text = files(problem.file);
+  if (text === undefined) return undefined;
   return {
-    location: { uri: pathToFileURL(problem.file).toString(), range: rangeOfSpan(text, problem.fileSpan) },
+    location: { uri: pathToFileURL(problem.file).toString(), range: { start: text.positionAt(problem.fileSpan.start), end: text.positionAt(problem.fileSpan.end) } },
     message: messageInItsFile(problem),
   };
 }

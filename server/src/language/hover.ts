@@ -235,6 +235,10 @@ function includeHover(include: BuildersInclude, analysis: Analysis): string {
       return `**include**: Nix cannot read ${path} and rejects the builders list.`;
     case 'cycle':
       return `**include**: ${path} leads back to itself; Nix recurses until it crashes.`;
+    case 'not-a-file':
+      return `**include**: ${path} is not a regular file (a FIFO or a device): not read here; Nix hangs on it or reads it without end.`;
+    case 'too-large':
+      return `**include**: ${path} is too large to check here; Nix reads its machines.`;
     case 'not-read':
       return `**include**: Nix reads the machines of ${path} here.`;
   }

@@ -1,9 +1,13 @@
 // Column 3 of a machines line: the SSH private key Nix passes to ssh with `-i`. Nix never reads
 // it; ssh does, and with a multi-user install ssh runs as root under the nix-daemon, which cannot
 // ask for a passphrase. These checks tell a key that will work from one that silently won't.
-import { constants, accessSync, readFileSync, statSync } from 'node:fs';
+import { constants, accessSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { utils } from 'ssh2';
+import { readRegularFileBytes, sizeInWords } from './regularFile';
+
+/** ssh's own cap on a key file (sshkey.h, MAX_KEY_FILE_SIZE): ssh refuses a larger one. */
+const maxKeyFileSize = 1024 * 1024;
 
 export type IdentityFileState =
   | { kind: 'ok'; path: string; type: string }
@@ -31,12 +35,13 @@ export function inspectIdentityFile(rawPath: string, home?: string): IdentityFil
     if (code === 'ENOENT' || code === 'ENOTDIR') return { kind: 'missing', path };
     return { kind: 'unreadable', path, reason: code === 'EACCES' ? 'permission denied' : String(code) };
   }
-  let content: Buffer;
-  try {
-    content = readFileSync(path);
-  } catch (error) {
-    return { kind: 'unreadable', path, reason: String((error as NodeJS.ErrnoException).code) };
-  }
+  // Never opens a FIFO or a device (column 3 may name /dev/zero), never reads past ssh's cap.
+  const read = readRegularFileBytes(path, maxKeyFileSize);
+  if (read.kind === 'special') return { kind: 'unreadable', path, reason: `it is a ${read.type}, not a key file` };
+  if (read.kind === 'too-large') return { kind: 'not-a-private-key', path, reason: `it is ${sizeInWords(read.size)}, larger than any key (ssh refuses key files over 1 MiB)` };
+  if (read.kind === 'missing') return { kind: 'missing', path };
+  if (read.kind !== 'bytes') return { kind: 'unreadable', path, reason: read.kind === 'failed' ? read.code : 'it is a directory' };
+  const content = read.bytes;
   const parsed = utils.parseKey(content);
   if (parsed instanceof Error) {
     // ssh2 says "Encrypted … but no passphrase given" for every encrypted format it reads.

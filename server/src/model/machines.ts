@@ -5,6 +5,7 @@
 // Only what Nix rejects is reported here (errors); what Nix lets through but will go wrong is
 // for the language layer to warn about, from the values and spans given here.
 
+import { FileNotRead, notReadMessage, type NotReadReason } from './fileNotRead';
 import { problem, type Problem, type Span } from './problem';
 import { storeReferenceError } from './storeReference';
 import type { VersionRules } from './nixVersion';
@@ -119,6 +120,10 @@ export type IncludeStatus =
   | 'unreadable'
   /** The file is already being expanded: Nix recurses until the stack overflows. */
   | 'cycle'
+  /** A FIFO or a device: never opened (Nix hangs on it, or reads it without end). */
+  | 'not-a-file'
+  /** Over the size we read: not checked (Nix reads it). */
+  | 'too-large'
   /** Not looked at: no `readFile` was given, or the expansion limit was reached. */
   | 'not-read';
 
@@ -196,7 +201,7 @@ export function parseBuilders(
 }
 
 /** What reading an `@file` gave. */
-type IncludedFile = { text: string } | { missing: true } | { error: string };
+type IncludedFile = { text: string } | { missing: true } | { error: string } | { notRead: NotReadReason };
 
 /** Step 1: split into entries and expand includes (Nix's `expandBuilderLines`). */
 class Expansion {
@@ -270,6 +275,14 @@ class Expansion {
       include.status = 'missing';
       return;
     }
+    if ('notRead' in file) {
+      include.status = file.notRead.kind;
+      const advice = file.notRead.kind === 'not-a-file' ? ' Point @ at a machines file.' : '';
+      this.problems.push(
+        place(problem(file.notRead.kind === 'not-a-file' ? 'include-not-a-file' : 'include-too-large', entry.span, `${notReadMessage(path.text, file.notRead)}${advice}`)),
+      );
+      return;
+    }
     if ('error' in file) {
       include.status = 'unreadable';
       this.problems.push(
@@ -298,7 +311,7 @@ class Expansion {
         const text = this.options.readFile!(path);
         file = typeof text === 'string' ? { text } : { missing: true };
       } catch (e) {
-        file = { error: inNixWords(e instanceof Error ? e.message : String(e), this.rules) };
+        file = e instanceof FileNotRead ? { notRead: e.reason } : { error: inNixWords(e instanceof Error ? e.message : String(e), this.rules) };
       }
       this.files.set(path, file);
     }

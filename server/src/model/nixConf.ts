@@ -5,6 +5,7 @@
 // value (not the line as written), its spans are mapped back onto the tokens of the line.
 
 import * as nodePath from 'node:path';
+import { FileNotRead, notReadMessage } from './fileNotRead';
 import { problem, type Problem, type Span } from './problem';
 import type { VersionRules } from './nixVersion';
 import { nixWhitespace, subPiece, tokenize, type Piece } from './nixStrings';
@@ -44,6 +45,10 @@ export type ConfIncludeStatus =
   | 'unreadable'
   /** Leads back to a file being read: Nix crashes (stack overflow). */
   | 'cycle'
+  /** A FIFO or a device: never opened (Nix hangs on it, or reads it without end). */
+  | 'not-a-file'
+  /** Over the size we read: not checked (Nix reads it). */
+  | 'too-large'
   /** No `readFile` was given. */
   | 'not-read';
 
@@ -231,7 +236,14 @@ class ConfReader {
     let text: string | undefined;
     try {
       text = this.options.readFile(resolvedPath);
-    } catch {
+    } catch (e) {
+      if (e instanceof FileNotRead) {
+        include.status = e.reason.kind;
+        const code = e.reason.kind === 'not-a-file' ? 'include-not-a-file' : 'include-too-large';
+        const advice = e.reason.kind === 'not-a-file' ? ' Include a nix.conf file.' : '';
+        this.problems.push(place(problem(code, pathToken.span, `${notReadMessage(resolvedPath, e.reason)}${advice}`)));
+        return;
+      }
       include.status = 'unreadable'; // Nix: the file exists, reading it fails, the error is swallowed.
       return;
     }

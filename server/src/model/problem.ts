@@ -31,6 +31,12 @@ export const problemSeverities = {
   'include-unreadable': 'error',
   /** An `@file` includes itself, directly or through others: Nix recurses until it overflows. */
   'include-cycle': 'error',
+  /** An `@file` or `include` is a FIFO or a device: never opened (Nix hangs on it, or reads it without end). */
+  'include-not-a-file': 'warning',
+  /** An `@file` or `include` is over the size we read (16 MiB): not checked. Nix reads it. */
+  'include-too-large': 'warning',
+  /** More problems than are published for one document: how many more, and how to see them all. */
+  'too-many-problems': 'information',
   /** Includes expand to so many entries that we stopped (Nix would keep going). */
   'include-expansion-limit': 'warning',
   /** nix.conf: a line Nix cannot read (`name = value`, `include PATH`, `!include PATH`). */

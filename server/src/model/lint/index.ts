@@ -60,7 +60,7 @@ export function lintBuilders(parsed: ParsedBuilders, context: LintContext): Prob
   for (const machine of parsed.machines) {
     problems.push(...lintMachine(machine, context, inspect).map((p) => placeInOrigin(p, machine)));
   }
-  problems.push(...lintDuplicates(parsed.machines));
+  for (const p of lintDuplicates(parsed.machines)) problems.push(p); // unbounded: no spread into push (stack overflow)
   return inTextOrder(problems);
 }
 
@@ -87,7 +87,7 @@ export function lintNixConf(parsed: ParsedNixConf, context: LintContext): Proble
   const problems = lintSettings(parsed, context);
   for (const setting of parsed.settings) {
     if (setting.name !== 'builders' || setting.builders === undefined) continue;
-    problems.push(...lintBuilders(setting.builders, context).map((p) => placeInConfOrigin(p, setting)));
+    for (const p of lintBuilders(setting.builders, context)) problems.push(placeInConfOrigin(p, setting));
   }
   return inTextOrder(problems);
 }

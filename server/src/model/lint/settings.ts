@@ -150,7 +150,8 @@ function nothingCanBuild(parsed: ParsedNixConf): Problem | undefined {
   const builders = parsed.builders?.builders;
   if (builders === undefined) return undefined;
   if (builders.problems.some((p) => p.severity === 'error')) return undefined;
-  if (builders.includes.some((i) => i.status === 'not-read')) return undefined;
+  // An include we did not read may hold builders: say nothing rather than something wrong.
+  if (builders.includes.some((i) => i.status === 'not-read' || i.status === 'not-a-file' || i.status === 'too-large')) return undefined;
   if (builders.machines.some((m) => m.valid && m.maxJobs > 0)) return undefined;
   const nixMessage = "unable to start any build; either increase '--max-jobs' or enable remote builds.";
   return placeInConfOrigin(
