@@ -13,11 +13,13 @@ const testFiles = (dir) =>
     .map((name) => `${dir}/${name}`);
 
 const only = process.argv.slice(2);
+/** The version lab's chroots once made (labRoots). */
+let madeLab;
 
 const tiers = [
   { name: 'typecheck', command: ['npx', 'tsc', '--noEmit', '-p', '.'] },
-  { name: 'unit', command: withNixVersions(['node', '--import', 'tsx', '--test', ...testFiles('test/unit')]) },
-  { name: 'lsp', command: ['node', '--import', 'tsx', '--test', ...testFiles('test/lsp')] },
+  { name: 'unit', command: withNixVersions(['node', '--import', 'tsx', '--test', ...testFiles('test/unit')], 'unit') },
+  { name: 'lsp', command: withNixVersions(['node', '--import', 'tsx', '--test', ...testFiles('test/lsp')], 'lsp') },
   { name: 'system', command: withoutDns(['node', '--import', 'tsx', '--test', ...testFiles('test/system')]) },
   { name: 'vscode', command: withoutDns(['node', '--import', 'tsx', 'test/vscode/runTests.ts']) },
 ];
@@ -29,16 +31,24 @@ const tiers = [
  * stays mounted after it), and NIXRB_NIX_VERSIONS names the chroots. Without root (or when the
  * lab cannot be made) the tests on other versions say so: they fail in CI and skip elsewhere.
  */
-function withNixVersions(command) {
-  if (only.length > 0 && !only.includes('unit')) return command;
-  if (process.getuid?.() !== 0 || spawnSync('unshare', ['--version']).status !== 0) return command;
-  console.log('--- the version lab (scripts/nix-versions.sh)');
-  const made = spawnSync('bash', ['scripts/nix-versions.sh'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  process.stdout.write(made.stdout ?? '');
-  const roots = (made.stdout ?? '').split('\n').map((line) => line.split(' ')[2]).filter(Boolean);
+function withNixVersions(command, tier) {
+  if (only.length > 0 && !only.includes(tier)) return command;
+  const roots = labRoots();
   if (roots.length === 0) return command;
   const binds = 'for root in $(echo "$0" | tr : " "); do mount --bind /proc "$root/proc" && mount --bind /tmp "$root/tmp" || exit 1; done; NIXRB_NIX_VERSIONS="$0" exec "$@"';
   return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', binds, roots.join(':'), ...command];
+}
+
+/** The chroots of the version lab, made (or found ready) once per run; none without root. */
+function labRoots() {
+  if (madeLab !== undefined) return madeLab;
+  madeLab = [];
+  if (process.getuid?.() !== 0 || spawnSync('unshare', ['--version']).status !== 0) return madeLab;
+  console.log('--- the version lab (scripts/nix-versions.sh)');
+  const made = spawnSync('bash', ['scripts/nix-versions.sh'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  process.stdout.write(made.stdout ?? '');
+  madeLab = (made.stdout ?? '').split('\n').map((line) => line.split(' ')[2]).filter(Boolean);
+  return madeLab;
 }
 
 /**
