@@ -102,8 +102,8 @@ test('--machines with a file that cannot be read says which and exits 2', () => 
   assertUsageError(run('ping', '--machines', join(dir, 'missing')), /cannot read .*missing \(ENOENT\)/);
 });
 
-/** Every control character a file could smuggle: C0 but \n and \t, DEL, and C1 (as UTF-8). */
-const controls = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+/** Every control character a file could smuggle: C0 but \n and \t, DEL, C1 (as UTF-8), and bidi overrides. */
+const controls = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 const rawControlBytes = (text: string) => [...Buffer.from(text, 'utf8')].some((b) => (b < 0x20 && b !== 0x0a && b !== 0x09) || b === 0x7f);
 
 test('check of a file with ESC ]0;pwned BEL and other controls prints none of them raw', () => {
@@ -116,6 +116,7 @@ test('check of a file with ESC ]0;pwned BEL and other controls prints none of th
       'ssh://b x86\u009b31m-linux - 1',
       'ssh://c\u0001\u007f x86_64-linux - four\r',
       'ssh://d x86_64-linux - 1 1 - - \u001b[2J\u0000',
+      'ssh://e\u202eetouq x86_64-linux - four',
       '',
     ].join('\n'),
   );
@@ -127,6 +128,7 @@ test('check of a file with ESC ]0;pwned BEL and other controls prints none of th
     assert.ok(!controls.test(all) && !rawControlBytes(all), `raw control characters in the ${format} output: ${JSON.stringify(all)}`);
     assert.match(all, /\\u001b\]0/);
     assert.match(all, /pwned\\u0007/);
+    assert.match(all, /e\\u202eetouq/);
     if (format === 'json') {
       const json = JSON.parse(result.stdout) as { findings: { message: string }[] };
       // Still the same text once decoded: the escapes are JSON's own.

@@ -217,3 +217,18 @@ describe('keyring: encrypted keys', { skip: noKeygen }, () => {
     assert.equal(wrong.reports()[0]!.state, 'wrong-passphrase');
   });
 });
+
+describe('keyring: key files a workspace could name', () => {
+  const identities = (keyring: Keyring) =>
+    new Promise<ParsedKey[]>((resolve, reject) => keyring.getIdentities((error, keys) => (error ? reject(error) : resolve((keys ?? []) as ParsedKey[]))));
+  test('a FIFO or /dev/zero in column 3 is never opened or read: the key is unreadable, nothing hangs', async () => {
+    const dir = fs.mkdtempSync(path.join(tmpdir(), 'keyring-hostile-'));
+    const fifo = path.join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    assert.ok(fs.statSync(fifo).isFIFO());
+    const keyring = new Keyring({ identityFiles: [fifo, '/dev/zero'], identitiesOnly: true });
+    assert.deepEqual(await identities(keyring), []);
+    assert.deepEqual(keyring.reports().map((report) => report.state), ['unreadable', 'unreadable']);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});

@@ -5,8 +5,11 @@
 // `showControlsOn` puts this on stdout and stderr themselves, so whoever writes there, nothing
 // reaches the terminal raw.
 
-/** C0 but tab and newline, DEL, and C1. */
-const controls = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+/**
+ * C0 but tab and newline, DEL, C1, and the bidirectional overrides and isolates, which can make
+ * a printed line read in another order than it is (the "Trojan Source" trick).
+ */
+const controls = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 export function visibleText(text: string): string {
   return text.replace(controls, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);

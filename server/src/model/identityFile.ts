@@ -7,7 +7,7 @@ import { utils } from 'ssh2';
 import { readRegularFileBytes, sizeInWords } from './regularFile';
 
 /** ssh's own cap on a key file (sshkey.h, MAX_KEY_FILE_SIZE): ssh refuses a larger one. */
-const maxKeyFileSize = 1024 * 1024;
+export const maxKeyFileSize = 1024 * 1024;
 
 export type IdentityFileState =
   | { kind: 'ok'; path: string; type: string }

@@ -97,7 +97,8 @@ function entriesOf(policy: HostKeyPolicy, read: (file: string) => KnownHostEntry
   const entries: KnownHostEntry[] = [];
   const column8 = policy.column8;
   if (column8 !== undefined && column8.ignoredBecause === undefined && column8.entry !== undefined) entries.push(column8.entry);
-  for (const file of [...policy.userFiles, ...policy.globalFiles]) entries.push(...read(file));
+  // One by one: a known_hosts of a million lines must not overflow the call stack.
+  for (const file of [...policy.userFiles, ...policy.globalFiles]) for (const entry of read(file)) entries.push(entry);
   return entries;
 }
 

@@ -6,7 +6,8 @@
 // any passphrase is asked for, as ssh does; only then is the key decrypted, with a passphrase
 // from the caller's `askPassphrase`. Passphrases and key material stay in memory, in this
 // object, and are never put in a message.
-import { readFileSync } from 'node:fs';
+import { maxKeyFileSize } from '../model/identityFile';
+import { readRegularFileBytes } from '../model/regularFile';
 import { fingerprintOf } from '../model/hostKey';
 import { BaseAgent, utils, type ParsedKey, type SigningRequestOptions, type SignCallback, type IdentityCallback } from 'ssh2';
 
@@ -118,7 +119,7 @@ export class Keyring extends BaseAgent<ParsedKey> {
     const identity: Identity = { report, publicKey: undefined, file, privateKey: undefined, encrypted: false, viaAgent: false };
     let content: Buffer;
     try {
-      content = (this.options.readFile ?? readFileSync)(file);
+      content = (this.options.readFile ?? readKeyFile)(file);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       report.state = code === 'ENOENT' || code === 'ENOTDIR' ? 'missing' : 'unreadable';
@@ -137,7 +138,7 @@ export class Keyring extends BaseAgent<ParsedKey> {
       let blob = publicKeyOfOpenSshPrivateKey(content.toString('latin1'));
       if (blob === undefined) {
         try {
-          const pub = firstKey(utils.parseKey((this.options.readFile ?? readFileSync)(`${file}.pub`)));
+          const pub = firstKey(utils.parseKey((this.options.readFile ?? readKeyFile)(`${file}.pub`)));
           if (!isError(pub)) blob = pub.getPublicSSH();
         } catch {
           // No .pub next to it.
@@ -252,7 +253,7 @@ export class Keyring extends BaseAgent<ParsedKey> {
     }
     let content: Buffer;
     try {
-      content = (this.options.readFile ?? readFileSync)(identity.file);
+      content = (this.options.readFile ?? readKeyFile)(identity.file);
     } catch {
       identity.report.state = 'unreadable';
       return undefined;
@@ -276,4 +277,17 @@ export class Keyring extends BaseAgent<ParsedKey> {
 
 function fingerprint(key: ParsedKey): string {
   return fingerprintOf(key.getPublicSSH());
+}
+
+/**
+ * A key file read as ssh would, but never hanging: only a regular file of at most 1 MiB is
+ * read (column 3 of a workspace's machines file may name a FIFO or /dev/zero). Fails with an
+ * errno-like code, as readFileSync does.
+ */
+function readKeyFile(file: string): Buffer {
+  const read = readRegularFileBytes(file, maxKeyFileSize);
+  if (read.kind === 'bytes') return read.bytes;
+  const error: NodeJS.ErrnoException = new Error(`cannot read the key file ${file}`);
+  error.code = read.kind === 'missing' ? 'ENOENT' : read.kind === 'failed' ? read.code : read.kind === 'directory' ? 'EISDIR' : 'EINVAL';
+  throw error;
 }

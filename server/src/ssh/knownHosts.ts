@@ -3,7 +3,7 @@
 // negation, `[host]:port` for other ports, or one hashed name `|1|salt|HMAC-SHA1(salt, name)`
 // as `ssh-keygen -H` writes it), key type, base64 key blob, comment.
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readRegularFile } from '../model/regularFile';
 import { join } from 'node:path';
 import { blobKeyType } from '../model/hostKey';
 import { matchPattern } from './sshConfigFallback';
@@ -78,7 +78,9 @@ export function hostFieldMatches(field: string, name: string): boolean {
 /** Reads a known_hosts file; a missing or unreadable file has no entries (ssh skips it too). */
 export function readKnownHostsFile(file: string): KnownHostEntry[] {
   try {
-    return parseKnownHosts(readFileSync(file, 'utf8'), file);
+    // A regular file of at most 64 MiB (a known_hosts named in an ssh config could be a FIFO).
+    const read = readRegularFile(file, 64 * 1024 * 1024);
+    return read.kind === 'text' ? parseKnownHosts(read.text, file) : [];
   } catch {
     return [];
   }
