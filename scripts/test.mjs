@@ -21,7 +21,8 @@ const tiers = [
   { name: 'unit', command: withNixVersions(['node', '--import', 'tsx', '--test', ...testFiles('test/unit')], 'unit') },
   { name: 'lsp', command: withNixVersions(['node', '--import', 'tsx', '--test', ...testFiles('test/lsp')], 'lsp') },
   { name: 'system', command: withoutDns(['node', '--import', 'tsx', '--test', ...testFiles('test/system')]) },
-  { name: 'vscode', command: withoutDns(['node', '--import', 'tsx', 'test/vscode/runTests.ts']) },
+  // code-server comes from the npm registry: installed (or found cached) before DNS is sealed.
+  { name: 'vscode', command: withoutDns(['node', '--import', 'tsx', 'test/vscode/runTests.ts']), prepare: prepareCodeServer },
 ];
 
 /**
@@ -37,6 +38,16 @@ function withNixVersions(command, tier) {
   if (roots.length === 0) return command;
   const binds = 'for root in $(echo "$0" | tr : " "); do mount --bind /proc "$root/proc" && mount --bind /tmp "$root/tmp" || exit 1; done; NIXRB_NIX_VERSIONS="$0" exec "$@"';
   return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', binds, roots.join(':'), ...command];
+}
+
+/** Installs code-server into .vscode-test/ (cached); a failure is left for the tier to report. */
+async function prepareCodeServer() {
+  try {
+    const { installCodeServer } = await import('../test/vscode/codeServer/codeServer.mjs');
+    installCodeServer();
+  } catch (error) {
+    console.log(`--- code-server could not be installed here: ${error.message}`);
+  }
 }
 
 /** The chroots of the version lab, made (or found ready) once per run; none without root. */
@@ -75,6 +86,7 @@ const results = [];
 for (const tier of tiers.filter((t) => only.length === 0 || only.includes(t.name))) {
   console.log(`\n=== ${tier.name} ===`);
   const started = Date.now();
+  await tier.prepare?.();
   const { code, output } = await run(tier.command);
   const counts = countTests(output);
   if (tier.name === 'typecheck') {
