@@ -2,32 +2,13 @@
 // the machine; warning: usable, but something is wrong or will bite; info: worth knowing), a
 // short title, and a message that names the cause and the fix in the user's words. The codes
 // are stable (the tree view, the CLI's JSON and users' filters rely on them).
-import type { Span } from '../model/problem';
+import type { FindingAction, FindingSeverity, FindingStage, HealthFinding } from '../protocol';
 import { hostKeyChangedAdvice, type RecordedKey } from '../ssh/hostKeyChanged';
 import { shellQuote } from '../ssh/remoteCommand';
 
-export type FindingSeverity = 'error' | 'warning' | 'info';
-
-export type FindingAction =
-  /** Open the machines line (to edit the URI, column 3, …). */
-  | { kind: 'open-line'; title: string; file: string | undefined; span: Span | undefined }
-  /** Write the presented host key into column 8 (only offered for a key nobody knows, never a changed one). */
-  | { kind: 'pin-host-key'; title: string; column8: string; keyType: string; fingerprint: string; file: string | undefined; span: Span | undefined }
-  /** Copy a command to run (here or on the builder, as the title says). */
-  | { kind: 'copy-command'; title: string; command: string };
-
-/** The probe stage a finding comes from. */
-export type FindingStage = 'resolve' | 'tcp' | 'handshake' | 'auth' | 'remote-program' | 'shell-noise' | 'store' | 'facts' | 'context';
-
-export interface Finding {
+/** A finding as the server makes it: the protocol's, with its code one of this table's. */
+export interface Finding extends HealthFinding {
   code: FindingCode;
-  severity: FindingSeverity;
-  /** A few words for lists and tree items ("Nix not on the remote PATH"). */
-  title: string;
-  /** Cause and fix, in the user's words. */
-  message: string;
-  action?: FindingAction;
-  stage?: FindingStage;
 }
 
 /** Everything a message may mention. Only what the code needs is set. */
