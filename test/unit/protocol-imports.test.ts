@@ -7,7 +7,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { test } from 'node:test';
 import { build } from 'esbuild';
 
-const root = resolve(import.meta.dirname, '../..');
+const root = resolve(__dirname, '../..');
 const protocolFile = join(root, 'server/src/protocol.ts');
 
 /** The module specifiers of every import and re-export of a TypeScript file. */
