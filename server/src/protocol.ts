@@ -69,8 +69,20 @@ export interface BuildersSource {
   error: string | undefined;
 }
 
+/** The machines file Nix reads builders from here: Open Machines File and Add Builder open it. */
+export interface MachinesFile {
+  /** The first `@file` of the builders setting Nix ends up with, else `/etc/nix/machines`. */
+  path: string;
+  /** Nix reads it (false when the builders setting lists machines but no `@file`). */
+  readByNix: boolean;
+  exists: boolean;
+  /** This user may write it (or create it, when it does not exist). */
+  writable: boolean;
+}
+
 export interface BuildersList {
   sources: BuildersSource[];
+  machinesFile: MachinesFile;
   /** The Nix the checks follow, e.g. "Nix 2.8.0 (installed)". */
   nix: string;
   /** Builds go through a nix-daemon, which connects as root. */
@@ -182,6 +194,8 @@ export interface MachineHealth {
   id: string;
   uri: string;
   status: HealthStatus;
+  /** What lists show for a machine that is not up: its worst finding's title; undefined when up. */
+  summary: string | undefined;
   findings: HealthFinding[];
   stages: HealthStage[];
   facts: HealthFacts;
@@ -242,6 +256,8 @@ export interface BuildChoice {
   label: string;
   uri: string;
   kind: 'chosen' | 'wrong-system' | 'missing-feature' | 'mandatory-not-requested' | 'no-slots' | 'busy' | 'down' | 'not-best';
+  /** The derivation can be built there (it is Nix's choice, or fits but is not the best). */
+  usable: boolean;
   reason: string;
 }
 

@@ -2,7 +2,7 @@
 // the machine; warning: usable, but something is wrong or will bite; info: worth knowing), a
 // short title, and a message that names the cause and the fix in the user's words. The codes
 // are stable (the tree view, the CLI's JSON and users' filters rely on them).
-import type { FindingAction, FindingSeverity, FindingStage, HealthFinding } from '../protocol';
+import type { FindingAction, FindingSeverity, FindingStage, HealthFinding, HealthStatus } from '../protocol';
 import { hostKeyChangedAdvice, type RecordedKey } from '../ssh/hostKeyChanged';
 import { shellQuote } from '../ssh/remoteCommand';
 
@@ -320,4 +320,13 @@ export function makeFinding(code: FindingCode, context: FindingContext, extra: {
 /** A command for the user to copy, its arguments quoted by the one quoting function. */
 export function copyCommand(title: string, args: readonly string[]): FindingAction {
   return { kind: 'copy-command', title, command: args.map(shellQuote).join(' ') };
+}
+
+/**
+ * What lists show for a machine that is not up: the title of its worst finding (the first
+ * error, else the first warning). Undefined when the machine is up, being probed or not checked.
+ */
+export function healthSummary(status: HealthStatus, findings: readonly HealthFinding[]): string | undefined {
+  if (status !== 'down' && status !== 'degraded') return undefined;
+  return (findings.find((f) => f.severity === 'error') ?? findings.find((f) => f.severity === 'warning'))?.title;
 }
