@@ -1,11 +1,29 @@
 // The commands of the extension: each one a small function of what the user asked for.
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import { serverInfoRequest, type BuilderMachine, type ServerInfo } from '../../server/src/protocol';
+import { serverInfoRequest, type BuilderMachine, type MachinesFile, type ServerInfo } from '../../server/src/protocol';
 
-/** Opens the machines file named by `nixBuilders.machinesFile` (default /etc/nix/machines). */
-export async function openMachinesFile(): Promise<void> {
-  const path = vscode.workspace.getConfiguration('nixBuilders').get<string>('machinesFile') || '/etc/nix/machines';
+/** Where the server says Nix reads its machines file (the view's listing has it). */
+export interface MachinesFileSource {
+  machinesFile(): Promise<MachinesFile | undefined>;
+}
+
+/**
+ * The machines file to open: the one the user set in `nixBuilders.machinesFile`, else the one
+ * the server says Nix reads (the builders setting's `@file`, else /etc/nix/machines).
+ */
+async function machinesFile(source: MachinesFileSource): Promise<{ path: string; writable: boolean }> {
+  const setting = vscode.workspace.getConfiguration('nixBuilders').inspect<string>('machinesFile');
+  const chosen = setting?.workspaceFolderValue ?? setting?.workspaceValue ?? setting?.globalValue;
+  if (chosen) return { path: chosen, writable: true };
+  const fromServer = await source.machinesFile();
+  // The server did not answer (it failed to start): the setting's default is all there is.
+  return fromServer ?? { path: setting?.defaultValue ?? '/etc/nix/machines', writable: true };
+}
+
+/** Opens the machines file Nix reads (or the one `nixBuilders.machinesFile` names). */
+export async function openMachinesFile(source: MachinesFileSource): Promise<void> {
+  const { path } = await machinesFile(source);
   try {
     const document = await vscode.workspace.openTextDocument(vscode.Uri.file(path));
     await vscode.window.showTextDocument(document);
@@ -46,13 +64,16 @@ export async function revealMachine(machine: BuilderMachine): Promise<void> {
 }
 
 /**
- * Opens the machines file to add to (the workspace's, else `nixBuilders.machinesFile`) and
+ * Opens the machines file to add to (the workspace's, else the one Nix reads) and
  * inserts a new line as a snippet: tab through user, host, systems, key, jobs, speed, features.
  */
-export async function addBuilder(): Promise<void> {
+export async function addBuilder(source: MachinesFileSource): Promise<void> {
   const [inWorkspace] = await vscode.workspace.findFiles('**/{machines,*.machines}', '**/node_modules/**', 1);
-  const path = vscode.workspace.getConfiguration('nixBuilders').get<string>('machinesFile') || '/etc/nix/machines';
-  let uri = inWorkspace ?? vscode.Uri.file(path);
+  const nixFile = inWorkspace ? undefined : await machinesFile(source);
+  let uri = inWorkspace ?? vscode.Uri.file(nixFile!.path);
+  if (nixFile && !nixFile.writable) {
+    void vscode.window.showInformationMessage(`${nixFile.path} is not writable by you: save it as root (VS Code offers "Retry as Sudo"), or on NixOS set nix.buildMachines instead.`);
+  }
   try {
     await vscode.workspace.fs.stat(uri);
   } catch {

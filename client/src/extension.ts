@@ -54,8 +54,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<NixBui
     view,
     new BuildersStatusBar(tree),
     new AutoPing(view, pingAll),
-    vscode.commands.registerCommand('nixBuilders.openMachinesFile', openMachinesFile),
-    vscode.commands.registerCommand('nixBuilders.addBuilder', addBuilder),
+    vscode.commands.registerCommand('nixBuilders.openMachinesFile', () => openMachinesFile(tree)),
+    vscode.commands.registerCommand('nixBuilders.addBuilder', () => addBuilder(tree)),
     vscode.commands.registerCommand('nixBuilders.refresh', () => tree.refresh()),
     vscode.commands.registerCommand('nixBuilders.pingAll', pingAll),
     vscode.commands.registerCommand('nixBuilders.ping', (target: Node | string) => {

@@ -26,7 +26,7 @@ export class BuildersStatusBar implements vscode.Disposable {
     const tooltip = new vscode.MarkdownString('**Nix remote builders**\n\n', true);
     for (const { machine, health } of checked) {
       const icon = { up: '$(pass-filled)', degraded: '$(warning)', down: '$(error)', probing: '$(loading~spin)', untrusted: '$(workspace-untrusted)' }[health!.status];
-      tooltip.appendMarkdown(`${icon} ${machine.label}${health!.status === 'down' ? ` — ${health!.findings.find((f) => f.severity === 'error')?.title ?? 'down'}` : ''}\n\n`);
+      tooltip.appendMarkdown(`${icon} ${machine.label}${health!.status === 'down' ? ` — ${health!.summary ?? 'down'}` : ''}\n\n`);
     }
     this.item.tooltip = tooltip;
     this.item.backgroundColor = down && !probing ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;

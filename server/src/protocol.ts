@@ -1,9 +1,9 @@
 // The custom requests between the client and the language server. This is the one server
 // file the client imports (as vscode-eslint keeps its customMessages.ts): every request is
 // declared here once, with its parameter and result types, so both sides agree by type.
+// It imports only the LSP protocol package and its own sealedSecret.ts (node:crypto only): the
+// server's modules import their wire types from here, never the other way round.
 import { NotificationType, NotificationType0, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
-import type { Finding } from './health/findings';
-import type { ProbeFacts, ProbeStage } from './health/probe';
 
 /** The extension's name for its own output channel, log lines and messages. */
 export const productName = 'Nix Remote Builders';
@@ -69,8 +69,20 @@ export interface BuildersSource {
   error: string | undefined;
 }
 
+/** The machines file Nix reads builders from here: Open Machines File and Add Builder open it. */
+export interface MachinesFile {
+  /** The first `@file` of the builders setting Nix ends up with, else `/etc/nix/machines`. */
+  path: string;
+  /** Nix reads it (false when the builders setting lists machines but no `@file`). */
+  readByNix: boolean;
+  exists: boolean;
+  /** This user may write it (or create it, when it does not exist). */
+  writable: boolean;
+}
+
 export interface BuildersList {
   sources: BuildersSource[];
+  machinesFile: MachinesFile;
   /** The Nix the checks follow, e.g. "Nix 2.8.0 (installed)". */
   nix: string;
   /** Builds go through a nix-daemon, which connects as root. */
@@ -101,8 +113,78 @@ export const setTrustedNotification = new NotificationType<SetTrustedParams>('ni
 // ---------------------------------------------------------------------------------------------
 // Health of the builders: probes over SSH, streamed back machine by machine.
 
-export type { Finding as HealthFinding, FindingAction } from './health/findings';
-export type { ProbeFacts as HealthFacts, ProbeStage as HealthStage } from './health/probe';
+/** A range of text by offsets (0-based, end exclusive). */
+export interface TextSpan {
+  start: number;
+  end: number;
+}
+
+/** error: Nix cannot use the machine; warning: usable, but something is wrong or will bite; info: worth knowing. */
+export type FindingSeverity = 'error' | 'warning' | 'info';
+
+/** The one-click fix a finding offers. */
+export type FindingAction =
+  /** Open the machines line (to edit the URI, column 3, …). */
+  | { kind: 'open-line'; title: string; file: string | undefined; span: TextSpan | undefined }
+  /** Write the presented host key into column 8 (only offered for a key nobody knows, never a changed one). */
+  | { kind: 'pin-host-key'; title: string; column8: string; keyType: string; fingerprint: string; file: string | undefined; span: TextSpan | undefined }
+  /** Copy a command to run (here or on the builder, as the title says). */
+  | { kind: 'copy-command'; title: string; command: string };
+
+/** The stages of a probe, in the order they run. */
+export type HealthStageName = 'resolve' | 'tcp' | 'handshake' | 'auth' | 'remote-program' | 'shell-noise' | 'store' | 'facts';
+
+/** The probe stage a finding comes from (`context`: what the local Nix adds, e.g. the daemon). */
+export type FindingStage = HealthStageName | 'context';
+
+/** One finding of a probe, as sent: a stable code, the words for the user and the fix. */
+export interface HealthFinding {
+  /** Stable (the tree view, the CLI's JSON and users' filters rely on it), e.g. `nix-not-found`. */
+  code: string;
+  severity: FindingSeverity;
+  /** A few words for lists and tree items ("Nix not on the remote PATH"). */
+  title: string;
+  /** Cause and fix, in the user's words. */
+  message: string;
+  action?: FindingAction;
+  stage?: FindingStage;
+}
+
+/** One stage of a probe: how long it took and whether it passed. */
+export interface HealthStage {
+  name: HealthStageName;
+  /** Measured duration in milliseconds. */
+  ms: number;
+  ok: boolean;
+}
+
+/** What a probe learnt about the builder; only what it reached is set. */
+export interface HealthFacts {
+  /** Where and as whom ssh connects, as resolved (by `ssh -G`, or from the config files without ssh). */
+  resolved?: { hostName: string; port: number; user: string; identityFiles: string[]; proxyJump: string[]; source: 'ssh -G' | 'config files' };
+  hostKey?: { type: string; fingerprint: string; verifiedBy: string | undefined };
+  /** The key that logged in (a file, or `agent`), and its fingerprint. */
+  authenticatedWith?: { source: string; fingerprint: string | undefined };
+  /** From `<remote-program> --version`, e.g. `2.8.0`. */
+  nixVersion?: string;
+  /** The daemon's worker protocol version and Nix version (nix-daemon --stdio). */
+  daemonProtocol?: string;
+  daemonNixVersion?: string;
+  /** `nix-store --serve` protocol version (ssh://). */
+  serveProtocol?: string;
+  system?: string;
+  extraPlatforms?: string[];
+  systemFeatures?: string[];
+  cores?: number;
+  load?: [number, number, number];
+  storeFreeBytes?: number;
+  storeTotalBytes?: number;
+  kvm?: 'absent' | 'present' | 'rw';
+  remoteUser?: string;
+  trusted?: boolean;
+  trustSource?: 'handshake' | 'restricted-setting';
+  uname?: string;
+}
 
 export type HealthStatus = 'up' | 'degraded' | 'down' | 'probing' | 'untrusted';
 
@@ -112,9 +194,11 @@ export interface MachineHealth {
   id: string;
   uri: string;
   status: HealthStatus;
-  findings: Finding[];
-  stages: ProbeStage[];
-  facts: ProbeFacts;
+  /** What lists show for a machine that is not up: its worst finding's title; undefined when up. */
+  summary: string | undefined;
+  findings: HealthFinding[];
+  stages: HealthStage[];
+  facts: HealthFacts;
   /** Total probe time in ms (the latency the view shows). */
   ms: number;
   /** When the probe finished (ms since the epoch). */
@@ -172,6 +256,8 @@ export interface BuildChoice {
   label: string;
   uri: string;
   kind: 'chosen' | 'wrong-system' | 'missing-feature' | 'mandatory-not-requested' | 'no-slots' | 'busy' | 'down' | 'not-best';
+  /** The derivation can be built there (it is Nix's choice, or fits but is not the best). */
+  usable: boolean;
   reason: string;
 }
 

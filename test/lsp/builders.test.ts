@@ -106,6 +106,50 @@ test('with no builders setting, Nix reads the default /etc/nix/machines', async 
     const list = await client.connection.sendRequest(listBuildersRequest);
     assert.equal(list.sources[0]!.kind, 'default-machines');
     assert.equal(list.sources[0]!.file, '/etc/nix/machines');
+    assert.equal(list.machinesFile.path, '/etc/nix/machines', 'Open Machines File opens the default');
+    assert.equal(list.machinesFile.readByNix, true);
+  } finally {
+    await client.stop();
+  }
+});
+
+test('builders = @<file> in nix.conf makes that file the machines file Open Machines File and Add Builder open', async () => {
+  const confDir = mkdtempSync(join(dir, 'etc-'));
+  const other = join(mkdtempSync(join(dir, 'elsewhere-')), 'other');
+  writeFileSync(other, 'ssh://nix@from-other x86_64-linux\n');
+  writeFileSync(join(confDir, 'nix.conf'), `builders = ssh://inline x86_64-linux;@${other}\n`);
+  const client = await LspClient.start({ env: environment(confDir) });
+  try {
+    const list = await client.connection.sendRequest(listBuildersRequest);
+    assert.deepEqual(list.machinesFile, { path: other, readByNix: true, exists: true, writable: true });
+  } finally {
+    await client.stop();
+  }
+});
+
+test('a user nix.conf (NIX_USER_CONF_FILES) naming a missing @file: that file, to be created, in a writable folder', async () => {
+  const confDir = mkdtempSync(join(dir, 'etc-'));
+  writeFileSync(join(confDir, 'nix.conf'), 'builders = @/etc/nix/machines\n');
+  const userConf = join(confDir, 'user.conf');
+  const missing = join(confDir, 'not-yet');
+  writeFileSync(userConf, `builders = @${missing}\n`);
+  const client = await LspClient.start({ env: environment(confDir, { NIX_USER_CONF_FILES: userConf }) });
+  try {
+    const list = await client.connection.sendRequest(listBuildersRequest);
+    assert.deepEqual(list.machinesFile, { path: missing, readByNix: true, exists: false, writable: true });
+  } finally {
+    await client.stop();
+  }
+});
+
+test('builders listing machines but no @file: the default machines file, which Nix does not read', async () => {
+  const confDir = mkdtempSync(join(dir, 'etc-'));
+  writeFileSync(join(confDir, 'nix.conf'), 'builders = ssh://only-inline x86_64-linux\n');
+  const client = await LspClient.start({ env: environment(confDir) });
+  try {
+    const list = await client.connection.sendRequest(listBuildersRequest);
+    assert.equal(list.machinesFile.path, '/etc/nix/machines');
+    assert.equal(list.machinesFile.readByNix, false);
   } finally {
     await client.stop();
   }

@@ -98,8 +98,7 @@ export class RemoteBuilds implements vscode.Disposable {
     if (bestChoice) items.push({ label: `$(star-full) Best: ${bestChoice.label}`, description: bestChoice.uri, detail: `Nix would pick it: ${bestChoice.reason}`, on: 'best' });
     items.push({ label: 'Machines', kind: vscode.QuickPickItemKind.Separator });
     for (const choice of choices) {
-      const usable = choice.kind === 'chosen' || choice.kind === 'not-best';
-      items.push({ label: `${usable ? '$(server)' : '$(circle-slash)'} ${choice.label}`, description: choice.uri, detail: choice.reason, on: choice.id, choice });
+      items.push({ label: `${choice.usable ? '$(server)' : '$(circle-slash)'} ${choice.label}`, description: choice.uri, detail: choice.reason, on: choice.id, choice });
     }
     items.push({ label: 'Nix', kind: vscode.QuickPickItemKind.Separator });
     items.push({ label: '$(type-hierarchy) Distributed (all builders)', detail: "Nix's own remote builds: dependencies spread over every healthy builder", on: 'distributed' });
@@ -109,7 +108,7 @@ export class RemoteBuilds implements vscode.Disposable {
       matchOnDetail: true,
     });
     if (!picked?.on) return undefined;
-    if (picked.choice && picked.choice.kind !== 'chosen' && picked.choice.kind !== 'not-best') {
+    if (picked.choice && !picked.choice.usable) {
       const go = await vscode.window.showWarningMessage(`${picked.choice.label} ${picked.choice.reason}. Build there anyway?`, { modal: true }, 'Build There');
       if (!go) return undefined;
     }

@@ -64,7 +64,7 @@ export function machineItem(machine: BuilderMachine, health?: MachineHealth): vs
   const item = new vscode.TreeItem(machine.label, expandable ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
   item.id = machine.id;
   const latency = health && (health.status === 'up' || health.status === 'degraded') ? ` · ${Math.round(health.ms)} ms` : '';
-  const worst = health?.status === 'down' ? ` · ${health.findings.find((f) => f.severity === 'error')?.title ?? 'down'}` : '';
+  const worst = health?.status === 'down' ? ` · ${health.summary ?? 'down'}` : '';
   item.description = `${describeMachine(machine)}${latency}${worst}`;
   item.iconPath = machineIcon(machine, health);
   item.contextValue = `machine ${health?.status ?? 'unknown'}${machine.location ? ' hasLocation' : ''}${machine.valid ? '' : ' invalid'}`;
@@ -98,7 +98,7 @@ function healthSummary(health: MachineHealth): string {
     case 'degraded':
       return `$(warning) Usable, with warnings (checked at ${when}).`;
     default:
-      return `$(error) Not usable: ${health.findings.find((f) => f.severity === 'error')?.title ?? 'see below'} (checked at ${when}).`;
+      return `$(error) Not usable: ${health.summary ?? 'see below'} (checked at ${when}).`;
   }
 }
 

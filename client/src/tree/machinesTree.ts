@@ -12,6 +12,7 @@ import {
   type BuilderMachine,
   type BuildersList,
   type MachineHealth,
+  type MachinesFile,
 } from '../../../server/src/protocol';
 import { factItem, factsOf, findingItem, machineItem, sourceItem, type Node } from './items';
 
@@ -102,6 +103,11 @@ export class MachinesTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
   /** The machine with this id in the last listing. */
   async machine(id: string): Promise<BuilderMachine | undefined> {
     return (await this.machines()).find((machine) => machine.id === id);
+  }
+
+  /** The machines file Nix reads builders from, as the server says (undefined: the server did not answer). */
+  async machinesFile(): Promise<MachinesFile | undefined> {
+    return (await this.current())?.machinesFile;
   }
 
   healthOf(id: string): MachineHealth | undefined {

@@ -39,7 +39,7 @@ export class BuildersService {
 
   async list(): Promise<BuildersList> {
     const [current, settings, local] = await Promise.all([this.refresh(), this.settings.get(undefined), detectLocalNix()]);
-    return { sources: current.sources, nix: nixTarget(settings.nixVersion, local).describe, daemon: local.daemon };
+    return { sources: current.sources, machinesFile: current.machinesFile, nix: nixTarget(settings.nixVersion, local).describe, daemon: local.daemon };
   }
 
   /** The last listing (or a fresh one), for probes and builds that name machines by id. */

@@ -3,10 +3,12 @@
 // `@/etc/nix/machines`; followed by the machines files of the workspace, which Nix only uses
 // when a nix.conf points at them.
 import { createHash } from 'node:crypto';
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseBuilders, type Machine, type ParsedBuilders } from '../model/machines';
 import { parseNixConf, type ConfSetting } from '../model/nixConf';
 import { machineLabel } from '../model/storeUri';
-import type { BuilderMachine, BuildersSource } from '../protocol';
+import type { BuilderMachine, BuildersSource, MachinesFile } from '../protocol';
 import { readFileAsNixDoes, readTextOrUndefined } from '../language/readFile';
 import { fileIndex, indexed } from '../language/positions';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
@@ -24,6 +26,7 @@ export interface EffectiveBuilders {
   sources: BuildersSource[];
   /** Every builder of every source, by id. */
   builders: Map<string, Builder>;
+  machinesFile: MachinesFile;
 }
 
 interface Text {
@@ -144,6 +147,8 @@ export function effectiveBuilders(target: NixTarget, workspaceFolders: string[],
     );
   }
 
+  const machinesFile = machinesFileOf(fromConf === undefined ? undefined : fromConf.setting.builders);
+
   const alreadyShown = new Set(sources.flatMap((s) => s.machines.map((m) => m.location?.file)).filter(Boolean));
   for (const folder of workspaceFolders) {
     for (const file of findMachinesFiles(folder)) {
@@ -162,5 +167,34 @@ export function effectiveBuilders(target: NixTarget, workspaceFolders: string[],
       );
     }
   }
-  return { sources, builders: all };
+  return { sources, builders: all, machinesFile };
+}
+
+/**
+ * The machines file Nix reads here: the first `@file` written in the builders setting Nix ends
+ * up with (not one an included file includes), else the default `/etc/nix/machines` (which
+ * Nix reads only when no nix.conf sets builders).
+ */
+function machinesFileOf(setting: ParsedBuilders | undefined): MachinesFile {
+  const include = setting?.includes.find((i) => i.file === undefined && i.path !== '');
+  const path = include?.path ?? defaultBuilders.slice(1);
+  const exists = isFile(path);
+  return { path, readByNix: include !== undefined || setting === undefined, exists, writable: canWrite(exists ? path : dirname(path)) };
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function canWrite(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -85,6 +85,7 @@ export class BuildService {
       label: effective.builders.get(v.candidate.id)!.info.label,
       uri: v.candidate.uri,
       kind: v.kind,
+      usable: usableChoice(v.kind),
       reason: v.reason,
     }));
     // The workspace's machines files: Nix does not read them, but the user may build there.
@@ -95,6 +96,7 @@ export class BuildService {
         label: builder.info.label,
         uri: builder.info.uri,
         kind: verdict!.kind === 'chosen' ? 'not-best' : verdict!.kind,
+        usable: usableChoice(verdict!.kind),
         reason: verdict!.kind === 'chosen' ? `fits; from ${builder.info.location?.file ?? 'the workspace'}, which Nix does not read` : verdict!.reason,
       });
     }
@@ -178,4 +180,9 @@ export class BuildService {
       this.running.set(id, (this.running.get(id) ?? 1) - 1);
     }
   }
+}
+
+/** A build choice the user may build on: Nix's choice, or a machine that fits but is not the best. */
+export function usableChoice(kind: BuildChoice['kind']): boolean {
+  return kind === 'chosen' || kind === 'not-best';
 }

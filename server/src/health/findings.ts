@@ -2,32 +2,13 @@
 // the machine; warning: usable, but something is wrong or will bite; info: worth knowing), a
 // short title, and a message that names the cause and the fix in the user's words. The codes
 // are stable (the tree view, the CLI's JSON and users' filters rely on them).
-import type { Span } from '../model/problem';
+import type { FindingAction, FindingSeverity, FindingStage, HealthFinding, HealthStatus } from '../protocol';
 import { hostKeyChangedAdvice, type RecordedKey } from '../ssh/hostKeyChanged';
 import { shellQuote } from '../ssh/remoteCommand';
 
-export type FindingSeverity = 'error' | 'warning' | 'info';
-
-export type FindingAction =
-  /** Open the machines line (to edit the URI, column 3, …). */
-  | { kind: 'open-line'; title: string; file: string | undefined; span: Span | undefined }
-  /** Write the presented host key into column 8 (only offered for a key nobody knows, never a changed one). */
-  | { kind: 'pin-host-key'; title: string; column8: string; keyType: string; fingerprint: string; file: string | undefined; span: Span | undefined }
-  /** Copy a command to run (here or on the builder, as the title says). */
-  | { kind: 'copy-command'; title: string; command: string };
-
-/** The probe stage a finding comes from. */
-export type FindingStage = 'resolve' | 'tcp' | 'handshake' | 'auth' | 'remote-program' | 'shell-noise' | 'store' | 'facts' | 'context';
-
-export interface Finding {
+/** A finding as the server makes it: the protocol's, with its code one of this table's. */
+export interface Finding extends HealthFinding {
   code: FindingCode;
-  severity: FindingSeverity;
-  /** A few words for lists and tree items ("Nix not on the remote PATH"). */
-  title: string;
-  /** Cause and fix, in the user's words. */
-  message: string;
-  action?: FindingAction;
-  stage?: FindingStage;
 }
 
 /** Everything a message may mention. Only what the code needs is set. */
@@ -339,4 +320,13 @@ export function makeFinding(code: FindingCode, context: FindingContext, extra: {
 /** A command for the user to copy, its arguments quoted by the one quoting function. */
 export function copyCommand(title: string, args: readonly string[]): FindingAction {
   return { kind: 'copy-command', title, command: args.map(shellQuote).join(' ') };
+}
+
+/**
+ * What lists show for a machine that is not up: the title of its worst finding (the first
+ * error, else the first warning). Undefined when the machine is up, being probed or not checked.
+ */
+export function healthSummary(status: HealthStatus, findings: readonly HealthFinding[]): string | undefined {
+  if (status !== 'down' && status !== 'degraded') return undefined;
+  return (findings.find((f) => f.severity === 'error') ?? findings.find((f) => f.severity === 'warning'))?.title;
 }

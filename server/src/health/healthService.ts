@@ -8,7 +8,8 @@ import type { SettingsCache } from '../language/settings';
 import { askPassphraseRequest, healthNotification, type MachineHealth } from '../protocol';
 import { oneTimeSealingKey } from '../sealedSecret';
 import type { ConnectionPool } from '../ssh/pool';
-import { probeMachines } from './probe';
+import { healthSummary } from './findings';
+import { probeMachines, type ProbeResult } from './probe';
 
 export class HealthService {
   private readonly last = new Map<string, MachineHealth>();
@@ -34,9 +35,9 @@ export class HealthService {
     const chosen = [...all.builders.values()].filter((b) => ids === undefined || ids.includes(b.info.id));
     if (!this.trusted()) {
       // Workspace trust is what allows SSH: say so per machine instead of connecting.
-      return chosen.map((b) => this.publish({ id: b.info.id, uri: b.info.uri, status: 'untrusted', findings: [], stages: [], facts: {}, ms: 0, at: Date.now() }));
+      return chosen.map((b) => this.publish(machineHealth(b.info.id, { uri: b.info.uri, status: 'untrusted', findings: [], stages: [], facts: {}, ms: 0 })));
     }
-    for (const b of chosen) this.publish({ id: b.info.id, uri: b.info.uri, status: 'probing', findings: [], stages: [], facts: {}, ms: 0, at: Date.now() });
+    for (const b of chosen) this.publish(machineHealth(b.info.id, { uri: b.info.uri, status: 'probing', findings: [], stages: [], facts: {}, ms: 0 }));
     const [settings, local] = await Promise.all([this.settings.get(undefined), detectLocalNix()]);
     const results = await probeMachines(
       chosen.map((b) => b.machine),
@@ -49,10 +50,10 @@ export class HealthService {
       },
       (result, index) => {
         const builder = chosen[index]!;
-        this.publish({ id: builder.info.id, ...result, at: Date.now() });
+        this.publish(machineHealth(builder.info.id, result));
       },
     );
-    return results.map((result, index) => this.last.get(chosen[index]!.info.id) ?? { id: chosen[index]!.info.id, ...result, at: Date.now() });
+    return results.map((result, index) => this.last.get(chosen[index]!.info.id) ?? machineHealth(chosen[index]!.info.id, result));
   }
 
   private publish(health: MachineHealth): MachineHealth {
@@ -78,4 +79,9 @@ export class HealthService {
 
   /** The passphrase callback builds use too (one prompt per key per session). */
   readonly passphrase = (keyFile: string) => this.askPassphrase(keyFile);
+}
+
+/** A probe's result (or a status without one) as the client gets it, with the title lists show. */
+function machineHealth(id: string, result: Omit<ProbeResult, 'status'> & { status: MachineHealth['status'] }): MachineHealth {
+  return { id, ...result, summary: healthSummary(result.status, result.findings), at: Date.now() };
 }

@@ -17,50 +17,21 @@ import type { AskPassphrase } from '../ssh/keyring';
 import { poolKey, type ConnectionPool } from '../ssh/pool';
 import { exec, openCommand } from '../ssh/remoteCommand';
 import { resolveOptionsFor, sshDestination } from '../ssh/machineConnection';
-import { resolveSshHost, type ResolvedHost, type ResolveOptions } from '../ssh/sshConfig';
+import { resolveSshHost, type ResolveOptions } from '../ssh/sshConfig';
 import { daemonConnectionFindings, daemonKeyFindings } from './daemonContext';
-import { copyCommand, makeFinding, type Finding, type FindingAction, type FindingCode, type FindingContext } from './findings';
+import type { FindingAction, HealthFacts, HealthStage, HealthStageName } from '../protocol';
+import { copyCommand, makeFinding, type Finding, type FindingCode, type FindingContext } from './findings';
 import { serveGreeting, workerGreeting, type ProtocolFailure, type WorkerGreeting } from './nixProtocol';
 import { daemonProgramBeside, FACTS_SCRIPT, nixProgramBeside, parseFacts } from './remoteFacts';
 
-export const PROBE_STAGES = ['resolve', 'tcp', 'handshake', 'auth', 'remote-program', 'shell-noise', 'store', 'facts'] as const;
+export const PROBE_STAGES = ['resolve', 'tcp', 'handshake', 'auth', 'remote-program', 'shell-noise', 'store', 'facts'] as const satisfies readonly HealthStageName[];
 export type ProbeStageName = (typeof PROBE_STAGES)[number];
 
-export interface ProbeStage {
-  name: ProbeStageName;
-  /** Measured duration in milliseconds. */
-  ms: number;
-  ok: boolean;
-}
+/** The stage and the facts are sent to the client as they are: their types are the protocol's. */
+export type ProbeStage = HealthStage;
+export type ProbeFacts = HealthFacts;
 
 export type ProbeStatus = 'up' | 'degraded' | 'down';
-
-export interface ProbeFacts {
-  /** Where and as whom ssh connects, as resolved. */
-  resolved?: { hostName: string; port: number; user: string; identityFiles: string[]; proxyJump: string[]; source: ResolvedHost['source'] };
-  hostKey?: { type: string; fingerprint: string; verifiedBy: string | undefined };
-  /** The key that logged in (a file, or `agent`), and its fingerprint. */
-  authenticatedWith?: { source: string; fingerprint: string | undefined };
-  /** From `<remote-program> --version`, e.g. `2.8.0`. */
-  nixVersion?: string;
-  /** The daemon's worker protocol version and Nix version (nix-daemon --stdio). */
-  daemonProtocol?: string;
-  daemonNixVersion?: string;
-  /** `nix-store --serve` protocol version (ssh://). */
-  serveProtocol?: string;
-  system?: string;
-  extraPlatforms?: string[];
-  systemFeatures?: string[];
-  cores?: number;
-  load?: [number, number, number];
-  storeFreeBytes?: number;
-  storeTotalBytes?: number;
-  kvm?: 'absent' | 'present' | 'rw';
-  remoteUser?: string;
-  trusted?: boolean;
-  trustSource?: 'handshake' | 'restricted-setting';
-  uname?: string;
-}
 
 export interface ProbeResult {
   uri: string;
