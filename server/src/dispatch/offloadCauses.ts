@@ -2,8 +2,9 @@
 // that names the cause and the fix in the user's words. The patterns are the messages Nix 2.8
 // prints (docs/nix-remote-builds.md, "What goes wrong in practice"), seen on the lab:
 //   untrusted SSH user:  "cannot add path '…' because it lacks a valid signature" (importing
-//                        into the builder) / "you are not privileged to build input-addressed
-//                        derivations" (building there)
+//                        into the builder; Nix 2.34 says "lacks a signature by a trusted key")
+//                        / "you are not privileged to build input-addressed derivations"
+//                        (building there)
 //   disk full:           "No space left on device", on either side
 //   build failed:        "builder for '…' failed with exit code N" (nix-store exits 1 on 2.8,
 //                        100 on newer Nix), or the builder cannot build that system/features
@@ -12,6 +13,9 @@
 //                        under a command, its keepalives went unanswered, or its sshd session
 //                        stopped taking commands ("Unable to exec" when its monitor was killed)
 import type { SshFailure } from '../ssh/failure';
+
+/** Nix refusing an unsigned path: 2.8's words, and newer Nix's (2.34: "by a trusted key"). */
+const LACKS_SIGNATURE = /lacks a (?:valid signature|signature by a trusted key)/;
 
 export type OffloadPhase = 'connect' | 'copy-inputs' | 'build' | 'copy-outputs';
 
@@ -120,7 +124,7 @@ export function classifyFailure(failed: FailedCommand): Classified {
       : 'Free space in /nix/store here (nix-collect-garbage).';
     return { cause: 'disk-full', message: `The disk is full ${on} while ${doing[failed.phase]}${quote}. ${fix}` };
   }
-  if (failed.side === 'builder' && (/you are not privileged to build input-addressed derivations/.test(text) || /lacks a valid signature/.test(text))) {
+  if (failed.side === 'builder' && (/you are not privileged to build input-addressed derivations/.test(text) || LACKS_SIGNATURE.test(text))) {
     return {
       cause: 'untrusted-user',
       message:
@@ -129,7 +133,7 @@ export function classifyFailure(failed: FailedCommand): Classified {
         'or sign the paths with a key listed in the builder\'s trusted-public-keys.',
     };
   }
-  if (failed.side === 'local' && /lacks a valid signature/.test(text)) {
+  if (failed.side === 'local' && LACKS_SIGNATURE.test(text)) {
     return {
       cause: 'missing-signature',
       message:

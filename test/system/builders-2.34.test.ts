@@ -1,0 +1,223 @@
+// Builders of another Nix version: the lab's Nix 2.34 builders (the sid chroot's nix-daemon and
+// sshd, each on an overlay of the chroot with its own /nix and /etc/nix), against
+//   - real Nix as the client (the machine's 2.8 `nix-build --builders … -j0`), over ssh:// and
+//     ssh-ng://, and the untrusted one's refusal;
+//   - our probe: up, with the 2.34 facts (its `nix-store --serve` and daemon handshakes), and
+//     untrusted-user for the untrusted one;
+//   - our offload: the output (and a dependency chain) built there and copied back; the
+//     untrusted one refused as untrusted-user, in 2.34's words.
+//   node --import tsx --test test/system/builders-2.34.test.ts
+// Needs the version lab's chroot .nix-versions/sid (scripts/nix-versions.sh; `npm test` makes
+// it): without it the file skips loudly, and fails in CI.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { offload, type OffloadResult } from '../../server/src/dispatch/offload';
+import { parseDerivation } from '../../server/src/dispatch/derivation';
+import type { ProbeResult } from '../../server/src/health/probe';
+import { runProbe } from '../../server/src/health/probe';
+import { parseBuilders, type Machine } from '../../server/src/model/machines';
+import { nix2_8Rules } from '../../server/src/model/nixVersion';
+import { ConnectionPool } from '../../server/src/ssh/pool';
+import {
+  NIX_234_BUILDER_NAMES,
+  nixBuildRemote,
+  processesOf,
+  provisionBuilders,
+  readWhereBuilt,
+  run,
+  whereBuiltExpression,
+  type BuilderLab,
+  type Nix234BuilderName,
+} from './fixture';
+import { mountsUnder } from './fixture/processes';
+import { nix234LabCanRun } from './fixture/gate';
+
+const labRuns = nix234LabCanRun();
+
+/** What the sid chroot has (scripts/nix-versions.sh installs Debian sid's nix-bin). */
+const NIX_VERSION = /^2\.34\.\d+$/;
+
+let lab: BuilderLab<Nix234BuilderName>;
+let pool: ConnectionPool;
+let counter = 0;
+const nonce = () => `${process.pid}-${Date.now().toString(36)}-${counter++}`;
+
+function execText(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(command, args, { env, cwd: '/', timeout: 60_000, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' }, (error, stdout, stderr) => {
+      const exitCode = (error as { code?: unknown } | null)?.code;
+      resolve({ code: error === null ? 0 : typeof exitCode === 'number' ? exitCode : 1, stdout, stderr });
+    });
+  });
+}
+
+async function instantiate(expression: string, attr?: string): Promise<string> {
+  const result = await execText('nix-instantiate', ['-E', expression, ...(attr === undefined ? [] : ['-A', attr])], lab.env());
+  assert.equal(result.code, 0, result.stderr);
+  return result.stdout.trim().split('\n').pop()!;
+}
+
+const outputOf = (drv: string) => parseDerivation(fs.readFileSync(drv, 'utf8')).outputs[0]!.path;
+const localValid = async (storePath: string) => (await execText('nix-store', ['--check-validity', storePath], lab.env())).code === 0;
+/** Whether the builder's own store (its 2.34 nix-daemon's database) has the path as valid. */
+const builderValid = async (name: Nix234BuilderName, storePath: string) =>
+  (await execText('ssh', ['-F', lab.sshConfig, lab.builders[name].alias, 'nix-store', '--check-validity', storePath], lab.env())).code === 0;
+
+function machineOf(name: Nix234BuilderName): Machine {
+  const parsed = parseBuilders(lab.builders[name].machinesLine, nix2_8Rules, { localSystem: lab.system });
+  assert.deepEqual(parsed.problems, []);
+  return parsed.machines[0]!;
+}
+
+const codes = (result: ProbeResult) => result.findings.map((finding) => finding.code);
+const describeProbe = (result: ProbeResult) =>
+  `${result.uri} ${result.status}\n  stages: ${result.stages.map((s) => `${s.name}:${s.ms}${s.ok ? '' : '!'}`).join(' ')}\n  ${result.findings.map((f) => `${f.code}: ${f.message}`).join('\n  ')}\n  facts: ${JSON.stringify(result.facts)}`;
+
+async function offloadOn(name: Nix234BuilderName, drvPath: string): Promise<{ result: OffloadResult; log: string[] }> {
+  const log: string[] = [];
+  const result = await offload({ machine: machineOf(name), drvPath, pool, sshConfigFile: lab.sshConfig, env: lab.env(), onLog: (line) => log.push(line) });
+  return { result, log };
+}
+const describeOffload = (offloaded: { result: OffloadResult; log: string[] }) => JSON.stringify({ ...offloaded.result, log: offloaded.log.slice(-15) }, null, 1);
+
+describe('Nix 2.34 builders', { skip: !labRuns }, () => {
+  before(async () => {
+    lab = await provisionBuilders({ builders: NIX_234_BUILDER_NAMES });
+    pool = new ConnectionPool({ idleMs: 30_000 });
+  });
+
+  after(async () => {
+    await pool?.close();
+    const dir = lab?.dir;
+    await lab?.stop();
+    if (dir !== undefined) {
+      assert.deepEqual(processesOf(dir), [], 'no process of the lab is left');
+      assert.deepEqual(mountsUnder(dir), [], 'nothing of the lab stays mounted');
+      assert.equal(fs.existsSync(dir), false);
+    }
+  });
+
+  test('each runs the chroot\'s Nix 2.34, reached through the lab\'s ssh config', async () => {
+    for (const name of NIX_234_BUILDER_NAMES) {
+      const builder = lab.builders[name];
+      assert.ok(builder.nixRoot !== '' && fs.existsSync(path.join(builder.nixRoot, 'usr/bin/nix-daemon')), builder.nixRoot);
+      const version = await run('ssh', ['-F', lab.sshConfig, builder.alias, 'nix-store', '--version'], { env: lab.env() });
+      assert.equal(version.code, 0, version.output);
+      assert.match(version.stdout.trim(), /^nix-store \(Nix\) 2\.34\.\d+$/);
+      // Its own store: the chroot's /nix is never written.
+      assert.ok(fs.existsSync(path.join(builder.storeRoot, 'var/nix/db/db.sqlite')), `${name} has its own store database`);
+    }
+  });
+
+  for (const name of ['healthy234', 'healthy234Ng'] as const) {
+    test(`real Nix 2.8 builds on ${name} (${name === 'healthy234' ? 'ssh' : 'ssh-ng'}://)`, async () => {
+      const builder = lab.builders[name];
+      const result = await nixBuildRemote(lab.nixSshOpts, builder.machinesLine, whereBuiltExpression({ nonce: nonce(), system: lab.system }));
+      assert.equal(result.code, 0, result.output);
+      assert.ok(result.output.includes(`on '${builder.uri}'`), result.output);
+      const where = readWhereBuilt(result.outPath!);
+      assert.equal(where.hostname, builder.hostname);
+      assert.equal(where.marker, builder.marker, 'only that builder has this /etc/nix/lab-marker');
+      assert.ok(fs.existsSync(path.join(builder.storeDir, path.basename(result.outPath!))), 'built in its own store');
+    });
+  }
+
+  test('real Nix 2.8 on untrusted234: the 2.34 builder refuses the input-addressed build', async () => {
+    const builder = lab.builders.untrusted234;
+    const result = await nixBuildRemote(lab.nixSshOpts, builder.machinesLine, whereBuiltExpression({ nonce: nonce(), system: lab.system }));
+    assert.notEqual(result.code, 0, result.output);
+    assert.ok(result.output.includes(builder.expectedError!), result.output);
+  });
+
+  for (const name of ['healthy234', 'healthy234Ng'] as const) {
+    test(`probe: ${name} is up, every stage ok, with the facts of Nix 2.34`, async (t) => {
+      const result = await runProbe(machineOf(name), { env: lab.env(), timeoutMs: 8000 });
+      assert.equal(result.status, 'up', describeProbe(result));
+      assert.deepEqual(codes(result), ['ok'], describeProbe(result));
+      assert.deepEqual(result.stages.map((stage) => stage.name), ['resolve', 'tcp', 'handshake', 'auth', 'remote-program', 'shell-noise', 'store', 'facts']);
+      assert.ok(result.stages.every((stage) => stage.ok), describeProbe(result));
+      const facts = result.facts;
+      assert.match(facts.nixVersion ?? '', NIX_VERSION);
+      assert.match(facts.daemonNixVersion ?? '', NIX_VERSION);
+      // The daemon protocol of Nix 2.34 (1.38 here) is newer than 2.8's (1.34).
+      assert.match(facts.daemonProtocol ?? '', /^1\.(3[5-9]|[4-9]\d)$/, describeProbe(result));
+      if (name === 'healthy234') assert.match(facts.serveProtocol ?? '', /^2\.\d+$/, describeProbe(result));
+      assert.equal(facts.system, lab.system);
+      assert.equal(facts.trusted, true);
+      assert.equal(facts.remoteUser, lab.user);
+      assert.equal(facts.hostKey?.verifiedBy, 'column 8');
+      assert.ok((facts.cores ?? 0) >= 1);
+      assert.ok((facts.storeFreeBytes ?? 0) > 0);
+      assert.match(result.findings[0]!.message, /Nix 2\.34\./);
+      t.diagnostic(`${name}: Nix ${facts.nixVersion}, serve protocol ${facts.serveProtocol ?? '-'}, daemon protocol ${facts.daemonProtocol}, daemon Nix ${facts.daemonNixVersion}, trust from ${facts.trustSource}; ${result.ms} ms`);
+    });
+  }
+
+  test('probe: untrusted234 gives untrusted-user', async () => {
+    const result = await runProbe(machineOf('untrusted234'), { env: lab.env(), timeoutMs: 8000 });
+    assert.ok(codes(result).includes('untrusted-user'), describeProbe(result));
+    assert.equal(result.status, 'down', describeProbe(result));
+    assert.equal(result.facts.trusted, false);
+    assert.match(result.facts.nixVersion ?? '', NIX_VERSION);
+  });
+
+  for (const name of ['healthy234', 'healthy234Ng'] as const) {
+    test(`offload: built on ${name}, the output copied back here`, async (t) => {
+      const drv = await instantiate(whereBuiltExpression({ nonce: nonce(), system: lab.system }));
+      const out = outputOf(drv);
+      const offloaded = await offloadOn(name, drv);
+      const result = offloaded.result;
+      assert.ok(result.ok, describeOffload(offloaded));
+      assert.deepEqual(result.outputs, [{ name: 'out', path: out }]);
+      assert.ok(await localValid(out), 'the output is valid in the local store');
+      const where = readWhereBuilt(out);
+      assert.equal(where.hostname, lab.builders[name].hostname);
+      assert.equal(where.marker, lab.builders[name].marker);
+      assert.equal(result.copiedToBuilder, 1);
+      assert.equal(result.copiedBack, 1);
+      assert.deepEqual(result.phases.map((p) => p.phase), ['connect', 'copy-inputs', 'build', 'copy-outputs']);
+      assert.ok(offloaded.log.some((line) => line.includes(`building '${drv}'`)), 'the build log was streamed');
+      t.diagnostic(`${name}: ${result.phases.map((p) => `${p.phase} ${p.ms} ms`).join(', ')}; total ${result.ms} ms`);
+    });
+
+    test(`offload: a dependency chain on ${name}, its references intact both ways`, async () => {
+      const tag = nonce();
+      const script = (body: string) => JSON.stringify(body);
+      const expression = `let
+  mk = name: deps: script: derivation {
+    inherit name deps; system = ${JSON.stringify(lab.system)}; builder = "/bin/sh"; PATH = "/usr/bin:/bin";
+    args = [ "-c" script ];
+  };
+  a = mk "chain234-a-${tag}" [] ${script('echo a > $out')};
+  b = mk "chain234-b-${tag}" [ a ] ${script('cat $deps > $out; echo b >> $out; echo $deps >> $out')};
+  c = mk "chain234-c-${tag}" [ b ] ${script('read host < /proc/sys/kernel/hostname; head -n 2 $deps > $out; echo "c on $host" >> $out; echo $deps >> $out')};
+in { inherit c; }`;
+      const c = await instantiate(expression, 'c');
+      const offloaded = await offloadOn(name, c);
+      assert.ok(offloaded.result.ok, describeOffload(offloaded));
+      assert.equal(offloaded.result.copiedToBuilder, 3, 'the three .drv files');
+      const out = outputOf(c);
+      const lines = fs.readFileSync(out, 'utf8').split('\n');
+      assert.deepEqual(lines.slice(0, 3), ['a', 'b', `c on ${lab.builders[name].hostname}`]);
+      // c's output refers to b's: the reference came back with it.
+      const references = await execText('nix-store', ['--query', '--references', out], lab.env());
+      assert.equal(references.code, 0, references.stderr);
+      assert.deepEqual(references.stdout.trim().split('\n'), [lines[3]]);
+      assert.ok(await localValid(lines[3]!), "b's output came back too");
+    });
+  }
+
+  test('offload: untrusted234 refuses the unsigned inputs as untrusted-user, in 2.34\'s words', async () => {
+    const drv = await instantiate(whereBuiltExpression({ nonce: nonce(), system: lab.system }));
+    const offloaded = await offloadOn('untrusted234', drv);
+    const result = offloaded.result;
+    assert.ok(!result.ok, describeOffload(offloaded));
+    assert.equal(result.cause, 'untrusted-user', describeOffload(offloaded));
+    assert.match(result.message, /ssh:\/\/nix-untrusted-234 does not trust the SSH user 'nixrb-ssh'/);
+    assert.match(result.message, /lacks a signature by a trusted key/);
+    assert.equal(await builderValid('untrusted234', drv), false);
+  });
+});
