@@ -22,6 +22,7 @@ import { parseBuilders, type Machine } from '../../server/src/model/machines';
 import { nix2_8Rules } from '../../server/src/model/nixVersion';
 import { ConnectionPool } from '../../server/src/ssh/pool';
 import {
+  CATALOG,
   NIX_234_BUILDER_NAMES,
   nixBuildRemote,
   processesOf,
@@ -125,12 +126,14 @@ describe('Nix 2.34 builders', { skip: !labRuns }, () => {
     });
   }
 
-  test('real Nix 2.8 on untrusted234: the 2.34 builder refuses the input-addressed build', async () => {
-    const builder = lab.builders.untrusted234;
-    const result = await nixBuildRemote(lab.nixSshOpts, builder.machinesLine, whereBuiltExpression({ nonce: nonce(), system: lab.system }));
-    assert.notEqual(result.code, 0, result.output);
-    assert.ok(result.output.includes(builder.expectedError!), result.output);
-  });
+  for (const name of ['untrusted234', 'untrusted234Ng', 'daemonDown234'] as const) {
+    test(`real Nix 2.8 on ${name}: ${CATALOG[name].expectedError}`, async () => {
+      const builder = lab.builders[name];
+      const result = await nixBuildRemote(lab.nixSshOpts, builder.machinesLine, whereBuiltExpression({ nonce: nonce(), system: lab.system }));
+      assert.notEqual(result.code, 0, result.output);
+      assert.ok(result.output.includes(builder.expectedError!), result.output);
+    });
+  }
 
   for (const name of ['healthy234', 'healthy234Ng'] as const) {
     test(`probe: ${name} is up, every stage ok, with the facts of Nix 2.34`, async (t) => {
@@ -156,12 +159,23 @@ describe('Nix 2.34 builders', { skip: !labRuns }, () => {
     });
   }
 
-  test('probe: untrusted234 gives untrusted-user', async () => {
-    const result = await runProbe(machineOf('untrusted234'), { env: lab.env(), timeoutMs: 8000 });
-    assert.ok(codes(result).includes('untrusted-user'), describeProbe(result));
-    assert.equal(result.status, 'down', describeProbe(result));
-    assert.equal(result.facts.trusted, false);
-    assert.match(result.facts.nixVersion ?? '', NIX_VERSION);
+  for (const name of ['untrusted234', 'untrusted234Ng'] as const) {
+    test(`probe: ${name} gives untrusted-user (the 2.34 daemon says so in its handshake)`, async () => {
+      const result = await runProbe(machineOf(name), { env: lab.env(), timeoutMs: 8000 });
+      assert.deepEqual(codes(result), ['untrusted-user'], describeProbe(result));
+      assert.equal(result.status, 'down', describeProbe(result));
+      assert.equal(result.facts.trusted, false);
+      assert.equal(result.facts.trustSource, 'handshake');
+      assert.match(result.facts.nixVersion ?? '', NIX_VERSION);
+    });
+  }
+
+  test('probe: daemonDown234 gives remote-daemon-down, although its nix-daemon --stdio exits without a word', async () => {
+    const result = await runProbe(machineOf('daemonDown234'), { env: lab.env(), timeoutMs: 8000 });
+    assert.deepEqual(codes(result), ['remote-daemon-down'], describeProbe(result));
+    assert.equal(result.status, 'down');
+    assert.match(result.findings[0]!.message, /cannot connect to socket at '\/nix\/var\/nix\/daemon-socket\/socket'/);
+    assert.equal(result.stages.find((stage) => stage.name === 'store')?.ok, false);
   });
 
   for (const name of ['healthy234', 'healthy234Ng'] as const) {
@@ -210,14 +224,25 @@ in { inherit c; }`;
     });
   }
 
-  test('offload: untrusted234 refuses the unsigned inputs as untrusted-user, in 2.34\'s words', async () => {
+  for (const name of ['untrusted234', 'untrusted234Ng'] as const) {
+    test(`offload: ${name} refuses the unsigned inputs as untrusted-user, in 2.34's words`, async () => {
+      const drv = await instantiate(whereBuiltExpression({ nonce: nonce(), system: lab.system }));
+      const offloaded = await offloadOn(name, drv);
+      const result = offloaded.result;
+      assert.ok(!result.ok, describeOffload(offloaded));
+      assert.equal(result.cause, 'untrusted-user', describeOffload(offloaded));
+      assert.ok(result.message.startsWith(`${lab.builders[name].uri} does not trust the SSH user 'nixrb-ssh'`), result.message);
+      assert.match(result.message, /lacks a signature by a trusted key/);
+      assert.equal(await builderValid(name, drv), false);
+    });
+  }
+
+  test('offload: daemonDown234 says its nix-daemon is not running', async () => {
     const drv = await instantiate(whereBuiltExpression({ nonce: nonce(), system: lab.system }));
-    const offloaded = await offloadOn('untrusted234', drv);
+    const offloaded = await offloadOn('daemonDown234', drv);
     const result = offloaded.result;
     assert.ok(!result.ok, describeOffload(offloaded));
-    assert.equal(result.cause, 'untrusted-user', describeOffload(offloaded));
-    assert.match(result.message, /ssh:\/\/nix-untrusted-234 does not trust the SSH user 'nixrb-ssh'/);
-    assert.match(result.message, /lacks a signature by a trusted key/);
-    assert.equal(await builderValid('untrusted234', drv), false);
+    assert.equal(result.cause, 'remote-nix', describeOffload(offloaded));
+    assert.match(result.message, /The nix-daemon on ssh-ng:\/\/nix-daemon-down-234 is not running/);
   });
 });
