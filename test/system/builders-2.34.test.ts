@@ -101,7 +101,11 @@ describe('Nix 2.34 builders', { skip: !labRuns }, () => {
     }
   });
 
-  test('each runs the chroot\'s Nix 2.34, reached through the lab\'s ssh config', async () => {
+  test('each runs the chroot\'s Nix 2.34, reached through the lab\'s ssh config; the chroot itself is untouched', async (t) => {
+    t.diagnostic(`${NIX_234_BUILDER_NAMES.length} Nix 2.34 builders provisioned in ${lab.provisionMs} ms`);
+    const chroot = lab.builders.healthy234.nixRoot;
+    assert.ok(!fs.readFileSync(path.join(chroot, 'etc/passwd'), 'utf8').includes(`${lab.user}:`), "the chroot's /etc/passwd never gains the SSH user");
+    assert.equal(fs.existsSync(path.join(chroot, 'etc/nix/lab-marker')), false, "no lab file in the chroot's /etc/nix");
     for (const name of NIX_234_BUILDER_NAMES) {
       const builder = lab.builders[name];
       assert.ok(builder.nixRoot !== '' && fs.existsSync(path.join(builder.nixRoot, 'usr/bin/nix-daemon')), builder.nixRoot);
