@@ -5,12 +5,13 @@
 //   - our probe: up, with the 2.34 facts (its `nix-store --serve` and daemon handshakes), and
 //     untrusted-user for the untrusted one;
 //   - our offload: the output (and a dependency chain) built there and copied back; the
-//     untrusted one refused as untrusted-user, in 2.34's words.
+//     untrusted one refused as untrusted-user, in 2.34's words;
+//   - our CLI (dist/cli.js: `npm run build`): ping and build --on.
 //   node --import tsx --test test/system/builders-2.34.test.ts
 // Needs the version lab's chroot .nix-versions/sid (scripts/nix-versions.sh; `npm test` makes
 // it): without it the file skips loudly, and fails in CI.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -82,6 +83,19 @@ async function offloadOn(name: Nix234BuilderName, drvPath: string): Promise<{ re
   const result = await offload({ machine: machineOf(name), drvPath, pool, sshConfigFile: lab.sshConfig, env: lab.env(), onLog: (line) => log.push(line) });
   return { result, log };
 }
+const cli = path.join(__dirname, '../../dist/cli.js');
+/** Our CLI (`npm run build` makes dist/cli.js). */
+function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 const describeOffload = (offloaded: { result: OffloadResult; log: string[] }) => JSON.stringify({ ...offloaded.result, log: offloaded.log.slice(-15) }, null, 1);
 
 describe('Nix 2.34 builders', { skip: !labRuns }, () => {
@@ -248,5 +262,36 @@ in { inherit c; }`;
     assert.ok(!result.ok, describeOffload(offloaded));
     assert.equal(result.cause, 'remote-nix', describeOffload(offloaded));
     assert.match(result.message, /The nix-daemon on ssh-ng:\/\/nix-daemon-down-234 is not running/);
+  });
+
+  test('CLI ping: the 2.34 builders up with their Nix version, the stopped daemon named; exit 1', async () => {
+    const builders = (['healthy234', 'healthy234Ng', 'daemonDown234'] as const).map((name) => lab.builders[name].machinesLine).join(' ; ');
+    const result = await runCli(['ping', '--builders', builders, '--ssh-config', lab.sshConfig, '--format', 'json'], lab.env());
+    assert.equal(result.code, 1, result.stderr);
+    const json = JSON.parse(result.stdout) as Array<{ uri: string; status: string; findings: Array<{ code: string }>; facts: Record<string, unknown> }>;
+    assert.deepEqual(json.map((machine) => [machine.uri, machine.status]), [
+      [lab.builders.healthy234.uri, 'up'],
+      [lab.builders.healthy234Ng.uri, 'up'],
+      [lab.builders.daemonDown234.uri, 'down'],
+    ]);
+    for (const machine of json.slice(0, 2)) assert.match(String(machine.facts.daemonNixVersion), NIX_VERSION);
+    assert.deepEqual(json[2]!.findings.map((finding) => finding.code), ['remote-daemon-down']);
+  });
+
+  test('CLI build --on the 2.34 builder: built there, the output here', async () => {
+    const dir = fs.mkdtempSync(path.join(lab.dir, 'cli-build-'));
+    const file = path.join(dir, 'where.nix');
+    fs.writeFileSync(file, `${whereBuiltExpression({ nonce: nonce(), system: lab.system })}\n`);
+    const machines = path.join(dir, 'machines');
+    fs.writeFileSync(machines, `${lab.builders.healthy234.machinesLine}\n${lab.builders.healthy234Ng.machinesLine}\n`);
+    for (const name of ['healthy234', 'healthy234Ng'] as const) {
+      const result = await runCli(['build', file, '--on', lab.builders[name].alias, '--machines', machines, '--ssh-config', lab.sshConfig, '--format', 'json'], lab.env());
+      assert.equal(result.code, 0, result.stderr);
+      const json = JSON.parse(result.stdout) as { ok: boolean; builtOn: string; outputs: Array<{ path: string }> };
+      assert.equal(json.builtOn, lab.builders[name].uri);
+      assert.equal(readWhereBuilt(json.outputs[0]!.path).hostname, lab.builders[name].hostname);
+      // The same derivation: the second builder gets it anew (the output is not in its store).
+      await execText('nix-store', ['--delete', json.outputs[0]!.path], lab.env());
+    }
   });
 });
