@@ -144,7 +144,7 @@ describe('Nix 2.34 builders', { skip: !labRuns }, () => {
     });
   }
 
-  for (const name of ['untrusted234', 'untrusted234Ng', 'daemonDown234'] as const) {
+  for (const name of ['untrusted234', 'untrusted234Ng', 'daemonDown234', 'daemonDown234Ssh'] as const) {
     test(`real Nix 2.8 on ${name}: ${CATALOG[name].expectedError}`, async () => {
       const builder = lab.builders[name];
       const result = await nixBuildRemote(lab.nixSshOpts, builder.machinesLine, whereBuiltExpression({ nonce: nonce(), system: lab.system }));
@@ -188,13 +188,15 @@ describe('Nix 2.34 builders', { skip: !labRuns }, () => {
     });
   }
 
-  test('probe: daemonDown234 gives remote-daemon-down, although its nix-daemon --stdio exits without a word', async () => {
-    const result = await runProbe(machineOf('daemonDown234'), { env: lab.env(), timeoutMs: 8000 });
-    assert.deepEqual(codes(result), ['remote-daemon-down'], describeProbe(result));
-    assert.equal(result.status, 'down');
-    assert.match(result.findings[0]!.message, /cannot connect to socket at '\/nix\/var\/nix\/daemon-socket\/socket'/);
-    assert.equal(result.stages.find((stage) => stage.name === 'store')?.ok, false);
-  });
+  for (const name of ['daemonDown234', 'daemonDown234Ssh'] as const) {
+    test(`probe: ${name} gives remote-daemon-down, although nix-daemon --stdio exits without a word${name === 'daemonDown234Ssh' ? ' and nix-store --serve greets' : ''}`, async () => {
+      const result = await runProbe(machineOf(name), { env: lab.env(), timeoutMs: 8000 });
+      assert.deepEqual(codes(result), ['remote-daemon-down'], describeProbe(result));
+      assert.equal(result.status, 'down');
+      assert.match(result.findings[0]!.message, /cannot connect to socket at '\/nix\/var\/nix\/daemon-socket\/socket'/);
+      assert.equal(result.stages.find((stage) => stage.name === 'store')?.ok, false);
+    });
+  }
 
   for (const name of ['healthy234', 'healthy234Ng'] as const) {
     test(`offload: built on ${name}, the output copied back here`, async (t) => {
@@ -255,14 +257,16 @@ in { inherit c; }`;
     });
   }
 
-  test('offload: daemonDown234 says its nix-daemon is not running', async () => {
-    const drv = await instantiate(whereBuiltExpression({ nonce: nonce(), system: lab.system }));
-    const offloaded = await offloadOn('daemonDown234', drv);
-    const result = offloaded.result;
-    assert.ok(!result.ok, describeOffload(offloaded));
-    assert.equal(result.cause, 'remote-nix', describeOffload(offloaded));
-    assert.match(result.message, /The nix-daemon on ssh-ng:\/\/nix-daemon-down-234 is not running/);
-  });
+  for (const name of ['daemonDown234', 'daemonDown234Ssh'] as const) {
+    test(`offload: ${name} says its nix-daemon is not running`, async () => {
+      const drv = await instantiate(whereBuiltExpression({ nonce: nonce(), system: lab.system }));
+      const offloaded = await offloadOn(name, drv);
+      const result = offloaded.result;
+      assert.ok(!result.ok, describeOffload(offloaded));
+      assert.equal(result.cause, 'remote-nix', describeOffload(offloaded));
+      assert.ok(result.message.startsWith(`The nix-daemon on ${lab.builders[name].uri} is not running`), result.message);
+    });
+  }
 
   test('CLI ping: the 2.34 builders up with their Nix version, the stopped daemon named; exit 1', async () => {
     const builders = (['healthy234', 'healthy234Ng', 'daemonDown234'] as const).map((name) => lab.builders[name].machinesLine).join(' ; ');

@@ -421,15 +421,16 @@ async function probe(machine: ProbeMachine, options: ProbeOptions, emit: (event:
       worker = daemon as WorkerGreeting;
     } else {
       worker = (await openAndGreet([program, '--stdio', ...storeArgs], (channel) => workerGreeting(channel, stageTimeout, skip))) as WorkerGreeting;
-      // Nix 2.34's `nix-daemon --stdio` greets, then exits 1 without a word when the builder's
-      // nix-daemon is down (the lab's daemonDown234); the nix-store beside it still says why.
-      if (!worker.ok && worker.reason === 'closed' && worker.stderr === '') {
-        const asked = await exec(client, [storeProgramBeside(program), ...storeArgs, '--check-validity', '--print-invalid', UNLIKELY_STORE_PATH], {
-          timeoutMs: stageTimeout,
-          ...(options.signal ? { signal: options.signal } : {}),
-        });
-        if (asked.code !== 0 && asked.stderr.trim() !== '') worker = { ...worker, stderr: asked.stderr.trim() };
-      }
+    }
+    // Nix 2.34's `nix-daemon --stdio` greets, then exits 1 without a word when the builder's
+    // nix-daemon is down, and its `nix-store --serve` greets as if all were well (the lab's
+    // daemonDown234 and daemonDown234Ssh); the nix-store there still says why.
+    if (!worker.ok && worker.reason === 'closed' && worker.stderr === '') {
+      const asked = await exec(client, [storeProgramBeside(program), ...storeArgs, '--check-validity', '--print-invalid', UNLIKELY_STORE_PATH], {
+        timeoutMs: stageTimeout,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      if (asked.code !== 0 && asked.stderr.trim() !== '') worker = { ...worker, stderr: asked.stderr.trim() };
     }
     if (worker.ok) {
       facts.daemonProtocol = worker.protocol;
