@@ -268,6 +268,76 @@ in { inherit c; }`;
     });
   }
 
+  for (const name of ['healthy234', 'healthy234Ng'] as const) {
+    test(`offload: a failing build on ${name} is build-failed with its log, in 2.34's words`, async () => {
+      const drv = await instantiate(`derivation {
+        name = "fail234-${nonce()}"; system = ${JSON.stringify(lab.system)}; builder = "/bin/sh"; PATH = "/usr/bin:/bin";
+        args = [ "-c" "echo broken on purpose >&2; exit 3" ];
+      }`);
+      const offloaded = await offloadOn(name, drv);
+      const result = offloaded.result;
+      assert.ok(!result.ok, describeOffload(offloaded));
+      assert.equal(result.cause, 'build-failed', describeOffload(offloaded));
+      assert.equal(result.message, `The build failed on ${lab.builders[name].uri}: Cannot build '${drv}': builder failed with exit code 3. The last lines of its log are below.`);
+      assert.ok(result.logTail.includes('broken on purpose'), result.logTail.join('\n'));
+      assert.deepEqual(result.phases.map((p) => p.phase), ['connect', 'copy-inputs', 'build']);
+      assert.equal(await localValid(outputOf(drv)), false);
+    });
+  }
+
+  test('offload: a derivation for another system on healthy234 is build-failed, naming both systems', async () => {
+    const drv = await instantiate(`derivation { name = "other-system-${nonce()}"; system = "aarch64-linux"; builder = "/bin/sh"; args = [ "-c" "exit 0" ]; }`);
+    const line = lab.builders.healthy234.machinesLine.replace(` ${lab.system} `, ` ${lab.system},aarch64-linux `);
+    const machine = parseBuilders(line, nix2_8Rules, { localSystem: lab.system }).machines[0]!;
+    const result = await offload({ machine, drvPath: drv, pool, sshConfigFile: lab.sshConfig, env: lab.env() });
+    assert.ok(!result.ok);
+    assert.equal(result.cause, 'build-failed', result.message);
+    assert.match(result.message, /^ssh:\/\/nix-healthy-234 cannot build this derivation: Cannot build '[^']+': platform mismatch \(Required system: 'aarch64-linux'; Current system: 'x86_64-linux'\)\. Pick a builder/);
+  });
+
+  test('offload: cancelling mid-build on healthy234 leaves no nix-store or builder process there, nothing registered', async (t) => {
+    const tag = nonce();
+    const drv = await instantiate(`derivation {
+      name = "sleeper234-${tag}"; system = ${JSON.stringify(lab.system)}; builder = "/bin/sh"; PATH = "/usr/bin:/bin";
+      args = [ "-c" "echo sleeping now; sleep 60; echo done > $out" ];
+    }`);
+    const hostMounts = `hosts/healthy234/nix`;
+    const leftovers = () => processesOf(lab.dir).filter((pid) => {
+      try {
+        if (!fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8').includes(hostMounts)) return false;
+        const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+        const program = path.basename(argv[0] ?? '');
+        return program === 'nix-store' || program === 'sleep' || (argv.join(' ').includes(`sleeper234-${tag}`) && !argv.join(' ').includes('lab-host'));
+      } catch {
+        return false;
+      }
+    });
+    let during: number[] | undefined;
+    const controller = new AbortController();
+    const log: string[] = [];
+    const result = await offload({
+      machine: machineOf('healthy234'), drvPath: drv, pool, sshConfigFile: lab.sshConfig, env: lab.env(), signal: controller.signal,
+      onLog: (line) => {
+        log.push(line);
+        if (line === 'sleeping now' && during === undefined) {
+          during = leftovers();
+          setTimeout(() => controller.abort(), 200);
+        }
+      },
+    });
+    assert.ok(!result.ok, JSON.stringify({ result, log }));
+    assert.equal(result.cause, 'cancelled');
+    assert.ok((during ?? []).length > 0, 'the finder sees the build\'s processes while it runs');
+    const started = Date.now();
+    while (leftovers().length > 0 && Date.now() - started < 10_000) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(leftovers(), [], 'nothing of the build is left on the builder');
+    const out = outputOf(drv);
+    assert.equal(await builderValid('healthy234', out), false);
+    assert.equal(fs.existsSync(path.join(lab.builders.healthy234.storeDir, path.basename(out))), false, 'no partial output there');
+    assert.equal(await localValid(out), false);
+    t.diagnostic(`the build's processes were gone ${Date.now() - started} ms after offload returned`);
+  });
+
   test('CLI ping: the 2.34 builders up with their Nix version, the stopped daemon named; exit 1', async () => {
     const builders = (['healthy234', 'healthy234Ng', 'daemonDown234'] as const).map((name) => lab.builders[name].machinesLine).join(' ; ');
     const result = await runCli(['ping', '--builders', builders, '--ssh-config', lab.sshConfig, '--format', 'json'], lab.env());

@@ -7,12 +7,17 @@
 //                        (building there)
 //   disk full:           "No space left on device", on either side
 //   build failed:        "builder for '…' failed with exit code N" (nix-store exits 1 on 2.8,
-//                        100 on newer Nix), or the builder cannot build that system/features
+//                        100 on newer Nix; 2.34: "Cannot build '…'." then "Reason: builder
+//                        failed with exit code N."), or the builder cannot build that
+//                        system/features
 //   Nix not reachable:   "nix-store: command not found" (exit 127), "cannot connect to socket"
 //   connection lost:     not Nix's words but ours (connectionLost): the SSH connection closed
 //                        under a command, its keepalives went unanswered, or its sshd session
 //                        stopped taking commands ("Unable to exec" when its monitor was killed)
 import type { SshFailure } from '../ssh/failure';
+
+/** A failed build as Nix 2.34 words it (2.8: "builder for '…' failed with exit code N"). */
+const CANNOT_BUILD = /Cannot build '[^']*'/;
 
 /** Nix refusing an unsigned path: 2.8's words, and newer Nix's (2.34: "by a trusted key"). */
 const LACKS_SIGNATURE = /lacks a (?:valid signature|signature by a trusted key)/;
@@ -152,11 +157,16 @@ export function classifyFailure(failed: FailedCommand): Classified {
     if (/cannot connect to socket at/.test(text)) {
       return { cause: 'remote-nix', message: `The nix-daemon on ${failed.builder} is not running${quote}. Start it there (systemctl start nix-daemon).` };
     }
-    if (failed.phase === 'build' && (/builder for '[^']*' failed/.test(text) || /build of '[^']*' failed/.test(text) || failed.code === 100)) {
-      return { cause: 'build-failed', message: `The build failed on ${failed.builder}: ${said || exitText(failed.code, failed.signal)}. The last lines of its log are below.` };
+    // Nix 2.34 says "Cannot build '…'." and gives the reason on a line of its own.
+    const reason = CANNOT_BUILD.test(said) ? /^\s*Reason: (.+?)\.?\s*$/m.exec(text)?.[1] : undefined;
+    const saidWhy = reason === undefined ? said : `${said}: ${reason}`;
+    if (failed.phase === 'build' && (/is required to build '[^']*', but I am a/.test(text) || /Reason: (?:platform mismatch|required system or feature not available)/.test(text))) {
+      // 2.34: "Required system: 'aarch64-linux'" / "Current system: 'x86_64-linux'" (with features, if any).
+      const systems = [...text.matchAll(/^\s*((?:Required|Current) system: .+?)\s*$/gm)].map((match) => match[1]!);
+      return { cause: 'build-failed', message: `${failed.builder} cannot build this derivation: ${saidWhy}${systems.length === 0 ? '' : ` (${systems.join('; ')})`}. Pick a builder whose Nix builds for that system and has those features (its system and system-features settings).` };
     }
-    if (failed.phase === 'build' && /is required to build '[^']*', but I am a/.test(text)) {
-      return { cause: 'build-failed', message: `${failed.builder} cannot build this derivation: ${said}. Pick a builder whose Nix builds for that system and has those features (its system and system-features settings).` };
+    if (failed.phase === 'build' && (/builder for '[^']*' failed/.test(text) || /build of '[^']*' failed/.test(text) || CANNOT_BUILD.test(text) || failed.code === 100)) {
+      return { cause: 'build-failed', message: `The build failed on ${failed.builder}: ${saidWhy || exitText(failed.code, failed.signal)}. The last lines of its log are below.` };
     }
     return {
       cause: 'remote-nix',
