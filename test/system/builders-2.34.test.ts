@@ -15,6 +15,7 @@ import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { buildDistributed, type DistributedProgress } from '../../server/src/dispatch/distributed';
 import { offload, type OffloadResult } from '../../server/src/dispatch/offload';
 import { parseDerivation } from '../../server/src/dispatch/derivation';
 import type { ProbeResult } from '../../server/src/health/probe';
@@ -336,6 +337,38 @@ in { inherit c; }`;
     assert.equal(fs.existsSync(path.join(lab.builders.healthy234.storeDir, path.basename(out))), false, 'no partial output there');
     assert.equal(await localValid(out), false);
     t.diagnostic(`the build's processes were gone ${Date.now() - started} ms after offload returned`);
+  });
+
+  test('distributed through real Nix 2.8: two independent derivations go to both 2.34 builders (ssh:// and ssh-ng://)', async (t) => {
+    const tag = nonce();
+    const drv = await instantiate(`let
+      mk = name: deps: script: derivation {
+        inherit name deps; system = ${JSON.stringify(lab.system)}; builder = "/bin/sh"; PATH = "/usr/bin:/bin";
+        args = [ "-c" script ];
+      };
+      left = mk "spread234-left-${tag}" [] "sleep 1; cat /etc/nix/lab-marker > $out";
+      right = mk "spread234-right-${tag}" [] "sleep 1; cat /etc/nix/lab-marker > $out";
+    in mk "spread234-top-${tag}" [ left right ] "cat $deps > $out"`);
+    const progress: DistributedProgress[] = [];
+    const log: string[] = [];
+    const result = await buildDistributed({
+      drvPath: drv,
+      builders: lab.machines('healthy234', 'healthy234Ng'),
+      sshConfigFile: lab.sshConfig,
+      env: { ...lab.env(), NIX_SSHOPTS: '' },
+      onLog: (line) => log.push(line),
+      onProgress: (p) => progress.push(p),
+    });
+    assert.ok(result.ok, JSON.stringify({ result, log: log.slice(-20) }, null, 1));
+    const out = outputOf(drv);
+    assert.ok(await localValid(out));
+    const content = fs.readFileSync(out, 'utf8');
+    assert.ok(content.includes(lab.builders.healthy234.marker) && content.includes(lab.builders.healthy234Ng.marker), content);
+    assert.deepEqual(new Set(Object.values(result.builtOn)), new Set([lab.builders.healthy234.uri, lab.builders.healthy234Ng.uri]), JSON.stringify(result.builtOn));
+    const last = progress[progress.length - 1]!;
+    assert.equal(last.done, 3);
+    assert.equal(last.running, 0);
+    t.diagnostic(`distributed: ${result.ms} ms; ${Object.entries(result.builtOn).map(([d, uri]) => `${d.slice(44)} → ${uri}`).join(', ')}`);
   });
 
   test('CLI ping: the 2.34 builders up with their Nix version, the stopped daemon named; exit 1', async () => {
