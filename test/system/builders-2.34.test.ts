@@ -371,6 +371,37 @@ in { inherit c; }`;
     t.diagnostic(`distributed: ${result.ms} ms; ${Object.entries(result.builtOn).map(([d, uri]) => `${d.slice(44)} → ${uri}`).join(', ')}`);
   });
 
+  test('offload with builders-use-substitutes on healthy234Ng: asked to fetch first, then the inputs go over', async () => {
+    const tag = nonce();
+    const file = path.join(lab.dir, `src-${tag}`);
+    fs.writeFileSync(file, `source ${tag}\n`);
+    const drv = await instantiate(`derivation {
+      name = "with-src234-${tag}"; system = ${JSON.stringify(lab.system)}; builder = "/bin/sh"; PATH = "/usr/bin:/bin";
+      src = builtins.path { path = ${JSON.stringify(file)}; name = "src-${tag}"; };
+      args = [ "-c" "cat $src > $out" ];
+    }`);
+    const log: string[] = [];
+    const result = await offload({ machine: machineOf('healthy234Ng'), drvPath: drv, pool, sshConfigFile: lab.sshConfig, env: lab.env(), useSubstitutes: true, onLog: (line) => log.push(line) });
+    assert.ok(result.ok, JSON.stringify({ result, log }));
+    assert.equal(result.copiedToBuilder, 2, 'the .drv and its source: the builder has no substituter here');
+    assert.equal(fs.readFileSync(outputOf(drv), 'utf8'), `source ${tag}\n`);
+  });
+
+  test('remote-program given as a path (/usr/bin/nix-store, /usr/bin/nix-daemon): probe and offload use the programs there', async () => {
+    for (const [name, program] of [['healthy234', '/usr/bin/nix-store'], ['healthy234Ng', '/usr/bin/nix-daemon']] as const) {
+      const builder = lab.builders[name];
+      const line = builder.machinesLine.replace(builder.uri, `${builder.uri}?remote-program=${program}`);
+      const machine = parseBuilders(line, nix2_8Rules, { localSystem: lab.system }).machines[0]!;
+      const probed = await runProbe(machine, { env: lab.env(), timeoutMs: 8000 });
+      assert.equal(probed.status, 'up', describeProbe(probed));
+      assert.match(probed.facts.daemonNixVersion ?? '', NIX_VERSION);
+      const drv = await instantiate(whereBuiltExpression({ nonce: nonce(), system: lab.system }));
+      const result = await offload({ machine, drvPath: drv, pool, sshConfigFile: lab.sshConfig, env: lab.env() });
+      assert.ok(result.ok, JSON.stringify(result));
+      assert.equal(readWhereBuilt(outputOf(drv)).hostname, builder.hostname);
+    }
+  });
+
   test('CLI ping: the 2.34 builders up with their Nix version, the stopped daemon named; exit 1', async () => {
     const builders = (['healthy234', 'healthy234Ng', 'daemonDown234'] as const).map((name) => lab.builders[name].machinesLine).join(' ; ');
     const result = await runCli(['ping', '--builders', builders, '--ssh-config', lab.sshConfig, '--format', 'json'], lab.env());
