@@ -2,16 +2,25 @@
 // that names the cause and the fix in the user's words. The patterns are the messages Nix 2.8
 // prints (docs/nix-remote-builds.md, "What goes wrong in practice"), seen on the lab:
 //   untrusted SSH user:  "cannot add path '…' because it lacks a valid signature" (importing
-//                        into the builder) / "you are not privileged to build input-addressed
-//                        derivations" (building there)
+//                        into the builder; Nix 2.34 says "lacks a signature by a trusted key")
+//                        / "you are not privileged to build input-addressed derivations"
+//                        (building there)
 //   disk full:           "No space left on device", on either side
 //   build failed:        "builder for '…' failed with exit code N" (nix-store exits 1 on 2.8,
-//                        100 on newer Nix), or the builder cannot build that system/features
+//                        100 on newer Nix; 2.34: "Cannot build '…'." then "Reason: builder
+//                        failed with exit code N."), or the builder cannot build that
+//                        system/features
 //   Nix not reachable:   "nix-store: command not found" (exit 127), "cannot connect to socket"
 //   connection lost:     not Nix's words but ours (connectionLost): the SSH connection closed
 //                        under a command, its keepalives went unanswered, or its sshd session
 //                        stopped taking commands ("Unable to exec" when its monitor was killed)
 import type { SshFailure } from '../ssh/failure';
+
+/** A failed build as Nix 2.34 words it (2.8: "builder for '…' failed with exit code N"). */
+const CANNOT_BUILD = /Cannot build '[^']*'/;
+
+/** Nix refusing an unsigned path: 2.8's words, and newer Nix's (2.34: "by a trusted key"). */
+const LACKS_SIGNATURE = /lacks a (?:valid signature|signature by a trusted key)/;
 
 export type OffloadPhase = 'connect' | 'copy-inputs' | 'build' | 'copy-outputs';
 
@@ -120,7 +129,7 @@ export function classifyFailure(failed: FailedCommand): Classified {
       : 'Free space in /nix/store here (nix-collect-garbage).';
     return { cause: 'disk-full', message: `The disk is full ${on} while ${doing[failed.phase]}${quote}. ${fix}` };
   }
-  if (failed.side === 'builder' && (/you are not privileged to build input-addressed derivations/.test(text) || /lacks a valid signature/.test(text))) {
+  if (failed.side === 'builder' && (/you are not privileged to build input-addressed derivations/.test(text) || LACKS_SIGNATURE.test(text))) {
     return {
       cause: 'untrusted-user',
       message:
@@ -129,7 +138,7 @@ export function classifyFailure(failed: FailedCommand): Classified {
         'or sign the paths with a key listed in the builder\'s trusted-public-keys.',
     };
   }
-  if (failed.side === 'local' && /lacks a valid signature/.test(text)) {
+  if (failed.side === 'local' && LACKS_SIGNATURE.test(text)) {
     return {
       cause: 'missing-signature',
       message:
@@ -148,11 +157,16 @@ export function classifyFailure(failed: FailedCommand): Classified {
     if (/cannot connect to socket at/.test(text)) {
       return { cause: 'remote-nix', message: `The nix-daemon on ${failed.builder} is not running${quote}. Start it there (systemctl start nix-daemon).` };
     }
-    if (failed.phase === 'build' && (/builder for '[^']*' failed/.test(text) || /build of '[^']*' failed/.test(text) || failed.code === 100)) {
-      return { cause: 'build-failed', message: `The build failed on ${failed.builder}: ${said || exitText(failed.code, failed.signal)}. The last lines of its log are below.` };
+    // Nix 2.34 says "Cannot build '…'." and gives the reason on a line of its own.
+    const reason = CANNOT_BUILD.test(said) ? /^\s*Reason: (.+?)\.?\s*$/m.exec(text)?.[1] : undefined;
+    const saidWhy = reason === undefined ? said : `${said}: ${reason}`;
+    if (failed.phase === 'build' && (/is required to build '[^']*', but I am a/.test(text) || /Reason: (?:platform mismatch|required system or feature not available)/.test(text))) {
+      // 2.34: "Required system: 'aarch64-linux'" / "Current system: 'x86_64-linux'" (with features, if any).
+      const systems = [...text.matchAll(/^\s*((?:Required|Current) system: .+?)\s*$/gm)].map((match) => match[1]!);
+      return { cause: 'build-failed', message: `${failed.builder} cannot build this derivation: ${saidWhy}${systems.length === 0 ? '' : ` (${systems.join('; ')})`}. Pick a builder whose Nix builds for that system and has those features (its system and system-features settings).` };
     }
-    if (failed.phase === 'build' && /is required to build '[^']*', but I am a/.test(text)) {
-      return { cause: 'build-failed', message: `${failed.builder} cannot build this derivation: ${said}. Pick a builder whose Nix builds for that system and has those features (its system and system-features settings).` };
+    if (failed.phase === 'build' && (/builder for '[^']*' failed/.test(text) || /build of '[^']*' failed/.test(text) || CANNOT_BUILD.test(text) || failed.code === 100)) {
+      return { cause: 'build-failed', message: `The build failed on ${failed.builder}: ${saidWhy || exitText(failed.code, failed.signal)}. The last lines of its log are below.` };
     }
     return {
       cause: 'remote-nix',

@@ -114,6 +114,10 @@ const codesWithCause = new Set<FindingCode>(['auth-failed', 'key-unreadable', 'i
 
 const versionIn = (text: string) => /\(Nix\)\s+(\S+)/.exec(text)?.[1];
 const notFound = (code: number | null, stderr: string) => code === 127 || /command not found|No such file or directory|not found/i.test(stderr);
+/** A store path no store has: `nix-store --check-validity --print-invalid` on it only opens the store. */
+const UNLIKELY_STORE_PATH = '/nix/store/00000000000000000000000000000000-nixrb-probe';
+/** The `nix-store` program next to a remote-program given as a path (else from PATH). */
+const storeProgramBeside = (remoteProgram: string) => `${remoteProgram.slice(0, remoteProgram.lastIndexOf('/') + 1)}nix-store`;
 const daemonDown = (stderr: string) => /cannot connect to socket at|daemon-socket\/socket/.test(stderr);
 
 /** The builder probe, one machine, events delivered to `emit` as they happen. */
@@ -388,6 +392,16 @@ async function probe(machine: ProbeMachine, options: ProbeOptions, emit: (event:
       worker = daemon as WorkerGreeting;
     } else {
       worker = (await openAndGreet([program, '--stdio', ...storeArgs], (channel) => workerGreeting(channel, stageTimeout, skip))) as WorkerGreeting;
+    }
+    // Nix 2.34's `nix-daemon --stdio` greets, then exits 1 without a word when the builder's
+    // nix-daemon is down, and its `nix-store --serve` greets as if all were well (the lab's
+    // daemonDown234 and daemonDown234Ssh); the nix-store there still says why.
+    if (!worker.ok && worker.reason === 'closed' && worker.stderr === '') {
+      const asked = await exec(client, [storeProgramBeside(program), ...storeArgs, '--check-validity', '--print-invalid', UNLIKELY_STORE_PATH], {
+        timeoutMs: stageTimeout,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      if (asked.code !== 0 && asked.stderr.trim() !== '') worker = { ...worker, stderr: asked.stderr.trim() };
     }
     if (worker.ok) {
       facts.daemonProtocol = worker.protocol;

@@ -1,0 +1,435 @@
+// Builders of another Nix version: the lab's Nix 2.34 builders (the sid chroot's nix-daemon and
+// sshd, each on an overlay of the chroot with its own /nix and /etc/nix), against
+//   - real Nix as the client (the machine's 2.8 `nix-build --builders … -j0`), over ssh:// and
+//     ssh-ng://, and the untrusted one's refusal;
+//   - our probe: up, with the 2.34 facts (its `nix-store --serve` and daemon handshakes), and
+//     untrusted-user for the untrusted one;
+//   - our offload: the output (and a dependency chain) built there and copied back; the
+//     untrusted one refused as untrusted-user, in 2.34's words;
+//   - our CLI (dist/cli.js: `npm run build`): ping and build --on.
+//   node --import tsx --test test/system/builders-2.34.test.ts
+// Needs the version lab's chroot .nix-versions/sid (scripts/nix-versions.sh; `npm test` makes
+// it): without it the file skips loudly, and fails in CI.
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { buildDistributed, type DistributedProgress } from '../../server/src/dispatch/distributed';
+import { offload, type OffloadResult } from '../../server/src/dispatch/offload';
+import { parseDerivation } from '../../server/src/dispatch/derivation';
+import type { ProbeResult } from '../../server/src/health/probe';
+import { runProbe } from '../../server/src/health/probe';
+import { parseBuilders, type Machine } from '../../server/src/model/machines';
+import { nix2_8Rules } from '../../server/src/model/nixVersion';
+import { ConnectionPool } from '../../server/src/ssh/pool';
+import {
+  CATALOG,
+  NIX_234_BUILDER_NAMES,
+  nixBuildRemote,
+  processesOf,
+  provisionBuilders,
+  readWhereBuilt,
+  run,
+  whereBuiltExpression,
+  type BuilderLab,
+  type Nix234BuilderName,
+} from './fixture';
+import { mountsUnder } from './fixture/processes';
+import { nix234LabCanRun } from './fixture/gate';
+
+const labRuns = nix234LabCanRun();
+
+/** What the sid chroot has (scripts/nix-versions.sh installs Debian sid's nix-bin). */
+const NIX_VERSION = /^2\.34\.\d+$/;
+
+let lab: BuilderLab<Nix234BuilderName>;
+let pool: ConnectionPool;
+let counter = 0;
+const nonce = () => `${process.pid}-${Date.now().toString(36)}-${counter++}`;
+
+function execText(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(command, args, { env, cwd: '/', timeout: 60_000, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' }, (error, stdout, stderr) => {
+      const exitCode = (error as { code?: unknown } | null)?.code;
+      resolve({ code: error === null ? 0 : typeof exitCode === 'number' ? exitCode : 1, stdout, stderr });
+    });
+  });
+}
+
+async function instantiate(expression: string, attr?: string): Promise<string> {
+  const result = await execText('nix-instantiate', ['-E', expression, ...(attr === undefined ? [] : ['-A', attr])], lab.env());
+  assert.equal(result.code, 0, result.stderr);
+  return result.stdout.trim().split('\n').pop()!;
+}
+
+const outputOf = (drv: string) => parseDerivation(fs.readFileSync(drv, 'utf8')).outputs[0]!.path;
+const localValid = async (storePath: string) => (await execText('nix-store', ['--check-validity', storePath], lab.env())).code === 0;
+/** Whether the builder's own store (its 2.34 nix-daemon's database) has the path as valid. */
+const builderValid = async (name: Nix234BuilderName, storePath: string) =>
+  (await execText('ssh', ['-F', lab.sshConfig, lab.builders[name].alias, 'nix-store', '--check-validity', storePath], lab.env())).code === 0;
+
+function machineOf(name: Nix234BuilderName): Machine {
+  const parsed = parseBuilders(lab.builders[name].machinesLine, nix2_8Rules, { localSystem: lab.system });
+  assert.deepEqual(parsed.problems, []);
+  return parsed.machines[0]!;
+}
+
+const codes = (result: ProbeResult) => result.findings.map((finding) => finding.code);
+const describeProbe = (result: ProbeResult) =>
+  `${result.uri} ${result.status}\n  stages: ${result.stages.map((s) => `${s.name}:${s.ms}${s.ok ? '' : '!'}`).join(' ')}\n  ${result.findings.map((f) => `${f.code}: ${f.message}`).join('\n  ')}\n  facts: ${JSON.stringify(result.facts)}`;
+
+async function offloadOn(name: Nix234BuilderName, drvPath: string): Promise<{ result: OffloadResult; log: string[] }> {
+  const log: string[] = [];
+  const result = await offload({ machine: machineOf(name), drvPath, pool, sshConfigFile: lab.sshConfig, env: lab.env(), onLog: (line) => log.push(line) });
+  return { result, log };
+}
+const cli = path.join(__dirname, '../../dist/cli.js');
+/** Our CLI (`npm run build` makes dist/cli.js). */
+function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const describeOffload = (offloaded: { result: OffloadResult; log: string[] }) => JSON.stringify({ ...offloaded.result, log: offloaded.log.slice(-15) }, null, 1);
+
+describe('Nix 2.34 builders', { skip: !labRuns }, () => {
+  before(async () => {
+    lab = await provisionBuilders({ builders: NIX_234_BUILDER_NAMES });
+    pool = new ConnectionPool({ idleMs: 30_000 });
+  });
+
+  after(async () => {
+    await pool?.close();
+    const dir = lab?.dir;
+    await lab?.stop();
+    if (dir !== undefined) {
+      assert.deepEqual(processesOf(dir), [], 'no process of the lab is left');
+      assert.deepEqual(mountsUnder(dir), [], 'nothing of the lab stays mounted');
+      assert.equal(fs.existsSync(dir), false);
+    }
+  });
+
+  test('each runs the chroot\'s Nix 2.34, reached through the lab\'s ssh config; the chroot itself is untouched', async (t) => {
+    t.diagnostic(`${NIX_234_BUILDER_NAMES.length} Nix 2.34 builders provisioned in ${lab.provisionMs} ms`);
+    const chroot = lab.builders.healthy234.nixRoot;
+    assert.ok(!fs.readFileSync(path.join(chroot, 'etc/passwd'), 'utf8').includes(`${lab.user}:`), "the chroot's /etc/passwd never gains the SSH user");
+    assert.equal(fs.existsSync(path.join(chroot, 'etc/nix/lab-marker')), false, "no lab file in the chroot's /etc/nix");
+    for (const name of NIX_234_BUILDER_NAMES) {
+      const builder = lab.builders[name];
+      assert.ok(builder.nixRoot !== '' && fs.existsSync(path.join(builder.nixRoot, 'usr/bin/nix-daemon')), builder.nixRoot);
+      const version = await run('ssh', ['-F', lab.sshConfig, builder.alias, 'nix-store', '--version'], { env: lab.env() });
+      assert.equal(version.code, 0, version.output);
+      assert.match(version.stdout.trim(), /^nix-store \(Nix\) 2\.34\.\d+$/);
+      // Its own store: the chroot's /nix is never written.
+      assert.ok(fs.existsSync(path.join(builder.storeRoot, 'var/nix/db/db.sqlite')), `${name} has its own store database`);
+    }
+  });
+
+  for (const name of ['healthy234', 'healthy234Ng'] as const) {
+    test(`real Nix 2.8 builds on ${name} (${name === 'healthy234' ? 'ssh' : 'ssh-ng'}://)`, async () => {
+      const builder = lab.builders[name];
+      const result = await nixBuildRemote(lab.nixSshOpts, builder.machinesLine, whereBuiltExpression({ nonce: nonce(), system: lab.system }));
+      assert.equal(result.code, 0, result.output);
+      assert.ok(result.output.includes(`on '${builder.uri}'`), result.output);
+      const where = readWhereBuilt(result.outPath!);
+      assert.equal(where.hostname, builder.hostname);
+      assert.equal(where.marker, builder.marker, 'only that builder has this /etc/nix/lab-marker');
+      assert.ok(fs.existsSync(path.join(builder.storeDir, path.basename(result.outPath!))), 'built in its own store');
+    });
+  }
+
+  for (const name of ['untrusted234', 'untrusted234Ng', 'daemonDown234', 'daemonDown234Ssh'] as const) {
+    test(`real Nix 2.8 on ${name}: ${CATALOG[name].expectedError}`, async () => {
+      const builder = lab.builders[name];
+      const result = await nixBuildRemote(lab.nixSshOpts, builder.machinesLine, whereBuiltExpression({ nonce: nonce(), system: lab.system }));
+      assert.notEqual(result.code, 0, result.output);
+      assert.ok(result.output.includes(builder.expectedError!), result.output);
+    });
+  }
+
+  for (const name of ['healthy234', 'healthy234Ng'] as const) {
+    test(`probe: ${name} is up, every stage ok, with the facts of Nix 2.34`, async (t) => {
+      const result = await runProbe(machineOf(name), { env: lab.env(), timeoutMs: 8000 });
+      assert.equal(result.status, 'up', describeProbe(result));
+      assert.deepEqual(codes(result), ['ok'], describeProbe(result));
+      assert.deepEqual(result.stages.map((stage) => stage.name), ['resolve', 'tcp', 'handshake', 'auth', 'remote-program', 'shell-noise', 'store', 'facts']);
+      assert.ok(result.stages.every((stage) => stage.ok), describeProbe(result));
+      const facts = result.facts;
+      assert.match(facts.nixVersion ?? '', NIX_VERSION);
+      assert.match(facts.daemonNixVersion ?? '', NIX_VERSION);
+      // The daemon protocol of Nix 2.34 (1.38 here) is newer than 2.8's (1.34).
+      assert.match(facts.daemonProtocol ?? '', /^1\.(3[5-9]|[4-9]\d)$/, describeProbe(result));
+      if (name === 'healthy234') assert.match(facts.serveProtocol ?? '', /^2\.\d+$/, describeProbe(result));
+      assert.equal(facts.system, lab.system);
+      assert.equal(facts.trusted, true);
+      assert.equal(facts.remoteUser, lab.user);
+      assert.equal(facts.hostKey?.verifiedBy, 'column 8');
+      assert.ok((facts.cores ?? 0) >= 1);
+      assert.ok((facts.storeFreeBytes ?? 0) > 0);
+      assert.match(result.findings[0]!.message, /Nix 2\.34\./);
+      t.diagnostic(`${name}: Nix ${facts.nixVersion}, serve protocol ${facts.serveProtocol ?? '-'}, daemon protocol ${facts.daemonProtocol}, daemon Nix ${facts.daemonNixVersion}, trust from ${facts.trustSource}; ${result.ms} ms`);
+    });
+  }
+
+  for (const name of ['untrusted234', 'untrusted234Ng'] as const) {
+    test(`probe: ${name} gives untrusted-user (the 2.34 daemon says so in its handshake)`, async () => {
+      const result = await runProbe(machineOf(name), { env: lab.env(), timeoutMs: 8000 });
+      assert.deepEqual(codes(result), ['untrusted-user'], describeProbe(result));
+      assert.equal(result.status, 'down', describeProbe(result));
+      assert.equal(result.facts.trusted, false);
+      assert.equal(result.facts.trustSource, 'handshake');
+      assert.match(result.facts.nixVersion ?? '', NIX_VERSION);
+    });
+  }
+
+  for (const name of ['daemonDown234', 'daemonDown234Ssh'] as const) {
+    test(`probe: ${name} gives remote-daemon-down, although nix-daemon --stdio exits without a word${name === 'daemonDown234Ssh' ? ' and nix-store --serve greets' : ''}`, async () => {
+      const result = await runProbe(machineOf(name), { env: lab.env(), timeoutMs: 8000 });
+      assert.deepEqual(codes(result), ['remote-daemon-down'], describeProbe(result));
+      assert.equal(result.status, 'down');
+      assert.match(result.findings[0]!.message, /cannot connect to socket at '\/nix\/var\/nix\/daemon-socket\/socket'/);
+      assert.equal(result.stages.find((stage) => stage.name === 'store')?.ok, false);
+    });
+  }
+
+  for (const name of ['healthy234', 'healthy234Ng'] as const) {
+    test(`offload: built on ${name}, the output copied back here`, async (t) => {
+      const drv = await instantiate(whereBuiltExpression({ nonce: nonce(), system: lab.system }));
+      const out = outputOf(drv);
+      const offloaded = await offloadOn(name, drv);
+      const result = offloaded.result;
+      assert.ok(result.ok, describeOffload(offloaded));
+      assert.deepEqual(result.outputs, [{ name: 'out', path: out }]);
+      assert.ok(await localValid(out), 'the output is valid in the local store');
+      const where = readWhereBuilt(out);
+      assert.equal(where.hostname, lab.builders[name].hostname);
+      assert.equal(where.marker, lab.builders[name].marker);
+      assert.equal(result.copiedToBuilder, 1);
+      assert.equal(result.copiedBack, 1);
+      assert.deepEqual(result.phases.map((p) => p.phase), ['connect', 'copy-inputs', 'build', 'copy-outputs']);
+      assert.ok(offloaded.log.some((line) => line.includes(`building '${drv}'`)), 'the build log was streamed');
+      t.diagnostic(`${name}: ${result.phases.map((p) => `${p.phase} ${p.ms} ms`).join(', ')}; total ${result.ms} ms`);
+    });
+
+    test(`offload: a dependency chain on ${name}, its references intact both ways`, async () => {
+      const tag = nonce();
+      const script = (body: string) => JSON.stringify(body);
+      const expression = `let
+  mk = name: deps: script: derivation {
+    inherit name deps; system = ${JSON.stringify(lab.system)}; builder = "/bin/sh"; PATH = "/usr/bin:/bin";
+    args = [ "-c" script ];
+  };
+  a = mk "chain234-a-${tag}" [] ${script('echo a > $out')};
+  b = mk "chain234-b-${tag}" [ a ] ${script('cat $deps > $out; echo b >> $out; echo $deps >> $out')};
+  c = mk "chain234-c-${tag}" [ b ] ${script('read host < /proc/sys/kernel/hostname; head -n 2 $deps > $out; echo "c on $host" >> $out; echo $deps >> $out')};
+in { inherit c; }`;
+      const c = await instantiate(expression, 'c');
+      const offloaded = await offloadOn(name, c);
+      assert.ok(offloaded.result.ok, describeOffload(offloaded));
+      assert.equal(offloaded.result.copiedToBuilder, 3, 'the three .drv files');
+      const out = outputOf(c);
+      const lines = fs.readFileSync(out, 'utf8').split('\n');
+      assert.deepEqual(lines.slice(0, 3), ['a', 'b', `c on ${lab.builders[name].hostname}`]);
+      // c's output refers to b's: the reference came back with it.
+      const references = await execText('nix-store', ['--query', '--references', out], lab.env());
+      assert.equal(references.code, 0, references.stderr);
+      assert.deepEqual(references.stdout.trim().split('\n'), [lines[3]]);
+      assert.ok(await localValid(lines[3]!), "b's output came back too");
+    });
+  }
+
+  for (const name of ['untrusted234', 'untrusted234Ng'] as const) {
+    test(`offload: ${name} refuses the unsigned inputs as untrusted-user, in 2.34's words`, async () => {
+      const drv = await instantiate(whereBuiltExpression({ nonce: nonce(), system: lab.system }));
+      const offloaded = await offloadOn(name, drv);
+      const result = offloaded.result;
+      assert.ok(!result.ok, describeOffload(offloaded));
+      assert.equal(result.cause, 'untrusted-user', describeOffload(offloaded));
+      assert.ok(result.message.startsWith(`${lab.builders[name].uri} does not trust the SSH user 'nixrb-ssh'`), result.message);
+      assert.match(result.message, /lacks a signature by a trusted key/);
+      assert.equal(await builderValid(name, drv), false);
+    });
+  }
+
+  for (const name of ['daemonDown234', 'daemonDown234Ssh'] as const) {
+    test(`offload: ${name} says its nix-daemon is not running`, async () => {
+      const drv = await instantiate(whereBuiltExpression({ nonce: nonce(), system: lab.system }));
+      const offloaded = await offloadOn(name, drv);
+      const result = offloaded.result;
+      assert.ok(!result.ok, describeOffload(offloaded));
+      assert.equal(result.cause, 'remote-nix', describeOffload(offloaded));
+      assert.ok(result.message.startsWith(`The nix-daemon on ${lab.builders[name].uri} is not running`), result.message);
+    });
+  }
+
+  for (const name of ['healthy234', 'healthy234Ng'] as const) {
+    test(`offload: a failing build on ${name} is build-failed with its log, in 2.34's words`, async () => {
+      const drv = await instantiate(`derivation {
+        name = "fail234-${nonce()}"; system = ${JSON.stringify(lab.system)}; builder = "/bin/sh"; PATH = "/usr/bin:/bin";
+        args = [ "-c" "echo broken on purpose >&2; exit 3" ];
+      }`);
+      const offloaded = await offloadOn(name, drv);
+      const result = offloaded.result;
+      assert.ok(!result.ok, describeOffload(offloaded));
+      assert.equal(result.cause, 'build-failed', describeOffload(offloaded));
+      assert.equal(result.message, `The build failed on ${lab.builders[name].uri}: Cannot build '${drv}': builder failed with exit code 3. The last lines of its log are below.`);
+      assert.ok(result.logTail.includes('broken on purpose'), result.logTail.join('\n'));
+      assert.deepEqual(result.phases.map((p) => p.phase), ['connect', 'copy-inputs', 'build']);
+      assert.equal(await localValid(outputOf(drv)), false);
+    });
+  }
+
+  test('offload: a derivation for another system on healthy234 is build-failed, naming both systems', async () => {
+    const drv = await instantiate(`derivation { name = "other-system-${nonce()}"; system = "aarch64-linux"; builder = "/bin/sh"; args = [ "-c" "exit 0" ]; }`);
+    const line = lab.builders.healthy234.machinesLine.replace(` ${lab.system} `, ` ${lab.system},aarch64-linux `);
+    const machine = parseBuilders(line, nix2_8Rules, { localSystem: lab.system }).machines[0]!;
+    const result = await offload({ machine, drvPath: drv, pool, sshConfigFile: lab.sshConfig, env: lab.env() });
+    assert.ok(!result.ok);
+    assert.equal(result.cause, 'build-failed', result.message);
+    assert.match(result.message, /^ssh:\/\/nix-healthy-234 cannot build this derivation: Cannot build '[^']+': platform mismatch \(Required system: 'aarch64-linux'; Current system: 'x86_64-linux'\)\. Pick a builder/);
+  });
+
+  test('offload: cancelling mid-build on healthy234 leaves no nix-store or builder process there, nothing registered', async (t) => {
+    const tag = nonce();
+    const drv = await instantiate(`derivation {
+      name = "sleeper234-${tag}"; system = ${JSON.stringify(lab.system)}; builder = "/bin/sh"; PATH = "/usr/bin:/bin";
+      args = [ "-c" "echo sleeping now; sleep 60; echo done > $out" ];
+    }`);
+    const hostMounts = `hosts/healthy234/nix`;
+    const leftovers = () => processesOf(lab.dir).filter((pid) => {
+      try {
+        if (!fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8').includes(hostMounts)) return false;
+        const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+        const program = path.basename(argv[0] ?? '');
+        return program === 'nix-store' || program === 'sleep' || (argv.join(' ').includes(`sleeper234-${tag}`) && !argv.join(' ').includes('lab-host'));
+      } catch {
+        return false;
+      }
+    });
+    let during: number[] | undefined;
+    const controller = new AbortController();
+    const log: string[] = [];
+    const result = await offload({
+      machine: machineOf('healthy234'), drvPath: drv, pool, sshConfigFile: lab.sshConfig, env: lab.env(), signal: controller.signal,
+      onLog: (line) => {
+        log.push(line);
+        if (line === 'sleeping now' && during === undefined) {
+          during = leftovers();
+          setTimeout(() => controller.abort(), 200);
+        }
+      },
+    });
+    assert.ok(!result.ok, JSON.stringify({ result, log }));
+    assert.equal(result.cause, 'cancelled');
+    assert.ok((during ?? []).length > 0, 'the finder sees the build\'s processes while it runs');
+    const started = Date.now();
+    while (leftovers().length > 0 && Date.now() - started < 10_000) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(leftovers(), [], 'nothing of the build is left on the builder');
+    const out = outputOf(drv);
+    assert.equal(await builderValid('healthy234', out), false);
+    assert.equal(fs.existsSync(path.join(lab.builders.healthy234.storeDir, path.basename(out))), false, 'no partial output there');
+    assert.equal(await localValid(out), false);
+    t.diagnostic(`the build's processes were gone ${Date.now() - started} ms after offload returned`);
+  });
+
+  test('distributed through real Nix 2.8: two independent derivations go to both 2.34 builders (ssh:// and ssh-ng://)', async (t) => {
+    const tag = nonce();
+    const drv = await instantiate(`let
+      mk = name: deps: script: derivation {
+        inherit name deps; system = ${JSON.stringify(lab.system)}; builder = "/bin/sh"; PATH = "/usr/bin:/bin";
+        args = [ "-c" script ];
+      };
+      left = mk "spread234-left-${tag}" [] "sleep 1; cat /etc/nix/lab-marker > $out";
+      right = mk "spread234-right-${tag}" [] "sleep 1; cat /etc/nix/lab-marker > $out";
+    in mk "spread234-top-${tag}" [ left right ] "cat $deps > $out"`);
+    const progress: DistributedProgress[] = [];
+    const log: string[] = [];
+    const result = await buildDistributed({
+      drvPath: drv,
+      builders: lab.machines('healthy234', 'healthy234Ng'),
+      sshConfigFile: lab.sshConfig,
+      env: { ...lab.env(), NIX_SSHOPTS: '' },
+      onLog: (line) => log.push(line),
+      onProgress: (p) => progress.push(p),
+    });
+    assert.ok(result.ok, JSON.stringify({ result, log: log.slice(-20) }, null, 1));
+    const out = outputOf(drv);
+    assert.ok(await localValid(out));
+    const content = fs.readFileSync(out, 'utf8');
+    assert.ok(content.includes(lab.builders.healthy234.marker) && content.includes(lab.builders.healthy234Ng.marker), content);
+    assert.deepEqual(new Set(Object.values(result.builtOn)), new Set([lab.builders.healthy234.uri, lab.builders.healthy234Ng.uri]), JSON.stringify(result.builtOn));
+    const last = progress[progress.length - 1]!;
+    assert.equal(last.done, 3);
+    assert.equal(last.running, 0);
+    t.diagnostic(`distributed: ${result.ms} ms; ${Object.entries(result.builtOn).map(([d, uri]) => `${d.slice(44)} → ${uri}`).join(', ')}`);
+  });
+
+  test('offload with builders-use-substitutes on healthy234Ng: asked to fetch first, then the inputs go over', async () => {
+    const tag = nonce();
+    const file = path.join(lab.dir, `src-${tag}`);
+    fs.writeFileSync(file, `source ${tag}\n`);
+    const drv = await instantiate(`derivation {
+      name = "with-src234-${tag}"; system = ${JSON.stringify(lab.system)}; builder = "/bin/sh"; PATH = "/usr/bin:/bin";
+      src = builtins.path { path = ${JSON.stringify(file)}; name = "src-${tag}"; };
+      args = [ "-c" "cat $src > $out" ];
+    }`);
+    const log: string[] = [];
+    const result = await offload({ machine: machineOf('healthy234Ng'), drvPath: drv, pool, sshConfigFile: lab.sshConfig, env: lab.env(), useSubstitutes: true, onLog: (line) => log.push(line) });
+    assert.ok(result.ok, JSON.stringify({ result, log }));
+    assert.equal(result.copiedToBuilder, 2, 'the .drv and its source: the builder has no substituter here');
+    assert.equal(fs.readFileSync(outputOf(drv), 'utf8'), `source ${tag}\n`);
+  });
+
+  test('remote-program given as a path (/usr/bin/nix-store, /usr/bin/nix-daemon): probe and offload use the programs there', async () => {
+    for (const [name, program] of [['healthy234', '/usr/bin/nix-store'], ['healthy234Ng', '/usr/bin/nix-daemon']] as const) {
+      const builder = lab.builders[name];
+      const line = builder.machinesLine.replace(builder.uri, `${builder.uri}?remote-program=${program}`);
+      const machine = parseBuilders(line, nix2_8Rules, { localSystem: lab.system }).machines[0]!;
+      const probed = await runProbe(machine, { env: lab.env(), timeoutMs: 8000 });
+      assert.equal(probed.status, 'up', describeProbe(probed));
+      assert.match(probed.facts.daemonNixVersion ?? '', NIX_VERSION);
+      const drv = await instantiate(whereBuiltExpression({ nonce: nonce(), system: lab.system }));
+      const result = await offload({ machine, drvPath: drv, pool, sshConfigFile: lab.sshConfig, env: lab.env() });
+      assert.ok(result.ok, JSON.stringify(result));
+      assert.equal(readWhereBuilt(outputOf(drv)).hostname, builder.hostname);
+    }
+  });
+
+  test('CLI ping: the 2.34 builders up with their Nix version, the stopped daemon named; exit 1', async () => {
+    const builders = (['healthy234', 'healthy234Ng', 'daemonDown234'] as const).map((name) => lab.builders[name].machinesLine).join(' ; ');
+    const result = await runCli(['ping', '--builders', builders, '--ssh-config', lab.sshConfig, '--format', 'json'], lab.env());
+    assert.equal(result.code, 1, result.stderr);
+    const json = JSON.parse(result.stdout) as Array<{ uri: string; status: string; findings: Array<{ code: string }>; facts: Record<string, unknown> }>;
+    assert.deepEqual(json.map((machine) => [machine.uri, machine.status]), [
+      [lab.builders.healthy234.uri, 'up'],
+      [lab.builders.healthy234Ng.uri, 'up'],
+      [lab.builders.daemonDown234.uri, 'down'],
+    ]);
+    for (const machine of json.slice(0, 2)) assert.match(String(machine.facts.daemonNixVersion), NIX_VERSION);
+    assert.deepEqual(json[2]!.findings.map((finding) => finding.code), ['remote-daemon-down']);
+  });
+
+  test('CLI build --on the 2.34 builder: built there, the output here', async () => {
+    const dir = fs.mkdtempSync(path.join(lab.dir, 'cli-build-'));
+    const file = path.join(dir, 'where.nix');
+    fs.writeFileSync(file, `${whereBuiltExpression({ nonce: nonce(), system: lab.system })}\n`);
+    const machines = path.join(dir, 'machines');
+    fs.writeFileSync(machines, `${lab.builders.healthy234.machinesLine}\n${lab.builders.healthy234Ng.machinesLine}\n`);
+    for (const name of ['healthy234', 'healthy234Ng'] as const) {
+      const result = await runCli(['build', file, '--on', lab.builders[name].alias, '--machines', machines, '--ssh-config', lab.sshConfig, '--format', 'json'], lab.env());
+      assert.equal(result.code, 0, result.stderr);
+      const json = JSON.parse(result.stdout) as { ok: boolean; builtOn: string; outputs: Array<{ path: string }> };
+      assert.equal(json.builtOn, lab.builders[name].uri);
+      assert.equal(readWhereBuilt(json.outputs[0]!.path).hostname, lab.builders[name].hostname);
+      // The same derivation: the second builder gets it anew (the output is not in its store).
+      await execText('nix-store', ['--delete', json.outputs[0]!.path], lab.env());
+    }
+  });
+});
