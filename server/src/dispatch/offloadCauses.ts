@@ -7,11 +7,14 @@
 //   disk full:           "No space left on device", on either side
 //   build failed:        "builder for '…' failed with exit code N" (nix-store exits 1 on 2.8,
 //                        100 on newer Nix), or the builder cannot build that system/features
+//                        ("… is required to build '…', but I am a …"; from 2.30 "Cannot build
+//                        '…'." and "Reason: …", nixMessages.ts)
 //   Nix not reachable:   "nix-store: command not found" (exit 127), "cannot connect to socket"
 //   connection lost:     not Nix's words but ours (connectionLost): the SSH connection closed
 //                        under a command, its keepalives went unanswered, or its sshd session
 //                        stopped taking commands ("Unable to exec" when its monitor was killed)
 import type { SshFailure } from '../ssh/failure';
+import { cannotBuildHereWords, cannotBuildReason } from '../model/nixMessages';
 
 export type OffloadPhase = 'connect' | 'copy-inputs' | 'build' | 'copy-outputs';
 
@@ -151,8 +154,9 @@ export function classifyFailure(failed: FailedCommand): Classified {
     if (failed.phase === 'build' && (/builder for '[^']*' failed/.test(text) || /build of '[^']*' failed/.test(text) || failed.code === 100)) {
       return { cause: 'build-failed', message: `The build failed on ${failed.builder}: ${said || exitText(failed.code, failed.signal)}. The last lines of its log are below.` };
     }
-    if (failed.phase === 'build' && /is required to build '[^']*', but I am a/.test(text)) {
-      return { cause: 'build-failed', message: `${failed.builder} cannot build this derivation: ${said}. Pick a builder whose Nix builds for that system and has those features (its system and system-features settings).` };
+    if (failed.phase === 'build' && cannotBuildHereWords.test(text)) {
+      const reason = cannotBuildReason(text);
+      return { cause: 'build-failed', message: `${failed.builder} cannot build this derivation: ${said}${reason === undefined ? '' : ` (${reason})`}. Pick a builder whose Nix builds for that system and has those features (its system and system-features settings).` };
     }
     return {
       cause: 'remote-nix',

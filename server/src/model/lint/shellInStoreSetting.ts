@@ -4,6 +4,7 @@
 // runs cmd on the builder every time Nix connects. Nix accepts the text, so this is a warning;
 // the build commands of this extension refuse such a machine (../usableMachine.ts).
 
+import { storeReferenceError } from '../storeReference';
 import { problem, type Problem } from '../problem';
 import { storeUriAsNixReadsIt, type Machine } from '../machines';
 import { compareNixVersions } from '../nixVersion';
@@ -32,6 +33,8 @@ export function lintShellInStoreSetting(machine: Machine, context: LintContext):
   const uri = storeUriAsNixReadsIt(column.text);
   const separator = uri.indexOf('://');
   if (separator < 0 || !sshSchemes.includes(uri.slice(0, separator))) return [];
+  // From Nix 2.23 a URI that is not a URL fails the list when read (the parser's error): Nix never connects.
+  if (storeReferenceError(uri, context.rules) !== undefined) return [];
   return shellCodeInStoreSettings(column.text).map((setting) => {
     const span = { start: column.span.start + setting.valueStart, end: column.span.start + setting.valueEnd };
     const quotedByThisNix = setting.name === 'remote-store' && compareNixVersions(context.version, remoteStoreUnquotedSince) < 0;
