@@ -102,6 +102,7 @@ function describeLintOracle(nix: InstalledNix): void {
       [`ssh://-${id}`, ''],
       [`ssh://nix@-${id}`, ''],
       [`ssh://?${id}=1`, ''],
+      [`ssh-ng://?${id}=1`, ''],
       [`shh://${id}`, ''],
       [`nix@${id}?ssh-key=/k`, ''],
       ...(rules.sshAuthorityChecked ? ([[`ssh://nix@?${id}=1`, ''], [`ssh://-${id}@${id}`, '']] as [string, string][]) : []),
