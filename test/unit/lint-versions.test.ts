@@ -9,6 +9,7 @@ import { parseNixConf } from '../../server/src/model/nixConf';
 import { parseNixVersion, rulesFor, type NixVersion } from '../../server/src/model/nixVersion';
 import type { Problem, ProblemCode } from '../../server/src/model/problem';
 import { lintBuilders, lintNixConf, type LintContext } from '../../server/src/model/lint/index';
+import { explain } from '../../server/src/dispatch/distributed';
 import { cannotBuildHereWords, cannotBuildReason, noMachineWords, nixPrinted } from '../../server/src/model/nixMessages';
 
 const at = (text: string): LintContext => {
@@ -130,5 +131,18 @@ describe('what the build reads, in every version’s words', () => {
     assert.equal(cannotBuildReason(v230), 'required system or feature not available');
     assert.equal(cannotBuildReason(v234), 'platform mismatch');
     assert.ok(!cannotBuildHereWords.test("error: Cannot build '/nix/store/x.drv'.\nReason: local builds are disabled (max-jobs = 0)"));
+  });
+});
+
+describe("a distributed build's failure read in every version's words (distributed.ts explain)", () => {
+  test('2.8, 2.26 (over indented lines) and 2.34 (`Cannot build` + Reason) all say no builder took the derivation', () => {
+    const v28 = explain(["unable to start any build; either increase '--max-jobs' or enable remote builds."], [], 1, null);
+    const v226 = explain(["\n                    Unable to start any build;\n                    either increase '--max-jobs' or enable remote builds.\n\n                    For more information run 'man nix.conf' and search for '/machines'.\n                    "], [], 1, null);
+    const v234 = explain(["Cannot build '/nix/store/x.drv'.\nReason: \x1b[31;1mlocal builds are disabled\x1b[0m (max-jobs = 0)\nHint: set 'max-jobs' to a non-zero value"], [], 1, null);
+    assert.equal(v28, "Nix could not hand a derivation to any builder (it says: unable to start any build; either increase '--max-jobs' or enable remote builds.). No builder has the system and features a derivation needs, or none could be reached.");
+    assert.equal(v226, "Nix could not hand a derivation to any builder (it says: Unable to start any build; either increase '--max-jobs' or enable remote builds.). No builder has the system and features a derivation needs, or none could be reached.");
+    assert.match(v234, /^Nix could not hand a derivation to any builder \(it says: Cannot build '\/nix\/store\/x\.drv'\. Reason: .*local builds are disabled/);
+    const platform = explain(["Cannot build '/nix/store/x.drv'.\nReason: platform mismatch\nRequired system: 'aarch64-linux'"], ["cannot build on 'ssh://b': error: failed to start SSH connection to 'b'"], 1, null);
+    assert.match(platform, /it says: Cannot build '\/nix\/store\/x\.drv'\. Reason: platform mismatch\)\. The builders said: cannot build on 'ssh:\/\/b'/);
   });
 });

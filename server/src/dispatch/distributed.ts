@@ -108,9 +108,10 @@ export async function buildDistributed(options: DistributedOptions): Promise<Dis
 }
 
 /** The failure in the user's words: Nix's last error, and what its vaguest ones really mean. */
-function explain(errors: readonly string[], tail: readonly string[], code: number | null, signal: NodeJS.Signals | null): string {
-  const all = [...errors, ...tail].join('\n');
-  const lastError = (errors[errors.length - 1] ?? tail[tail.length - 1] ?? `nix-build ended with ${code ?? signal}`).replace(/^error:\s*/, '');
+export function explain(errors: readonly string[], tail: readonly string[], code: number | null, signal: NodeJS.Signals | null): string {
+  // Nix 2.30+ colours the reason (`Reason: \e[31;1m…`): read the words without colours.
+  const all = [...errors, ...tail].join('\n').replace(ansi, '');
+  const lastError = (errors[errors.length - 1] ?? tail[tail.length - 1] ?? `nix-build ended with ${code ?? signal}`).replace(ansi, '').replace(/^error:\s*/, '');
   // Nix 2.30+ puts why on the next line (`Cannot build '…'.` then `Reason: …`); 2.21-2.29 lay one
   // message out over indented lines: read it as one line.
   const lines = lastError.split('\n').map((line) => line.trim()).filter((line) => line !== '');
