@@ -70,6 +70,7 @@ describe('version rules are rows of a table', () => {
       sshAuthorityChecked: false,
       noBuildErrorCapitalised: false,
       noBuildErrorNamesReason: false,
+      remoteStoreUnquoted: false,
       sshKeyMustBeAbsolute: false,
     } satisfies VersionRules);
   });
@@ -111,6 +112,7 @@ describe('version rules are rows of a table', () => {
     ['noBuildErrorCapitalised', '2.20.9', '2.21.0'],
     ['noBuildErrorNamesReason', '2.33.6', '2.34.0'],
     ['sshKeyMustBeAbsolute', '2.33.6', '2.34.0'],
+    ['remoteStoreUnquoted', '2.19.7', '2.20.0'],
   ];
   for (const [rule, before, since] of boundaries) {
     test(`${rule} changes in ${since}, not in ${before}, and has no backports`, () => {

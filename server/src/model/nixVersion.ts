@@ -96,6 +96,11 @@ export interface VersionRules {
    * with `Reason: local builds are disabled (max-jobs = 0)`; before, `Unable to start any build; …`.
    */
   noBuildErrorNamesReason: boolean;
+  /**
+   * `remote-store` reaches the builder's shell as it is (one word of the command); before, Nix
+   * quotes it itself (`shellEscape`), which holds only for a POSIX login shell.
+   */
+  remoteStoreUnquoted: boolean;
   /** The ssh key (column 3, `?ssh-key=`) must be an absolute path: connecting fails with `not an absolute path: "<key>"`. */
   sshKeyMustBeAbsolute: boolean;
 }
@@ -250,6 +255,14 @@ export const versionRuleTable: { readonly [K in keyof VersionRules]: VersionRule
     before: false,
     from: true,
     change: "with max-jobs = 0 and no machine Nix says `Cannot build '<drv>'.` and `Reason: local builds are disabled (max-jobs = 0)`",
+  },
+  // b71673109c "Make `SSHMaster::startCommand` work on an args list" (2.20.0): `--store` and
+  // remote-store became separate arguments; 2.19.7 still has `shellEscape(remoteStore.get())`.
+  remoteStoreUnquoted: {
+    since: v(2, 20),
+    before: false,
+    from: true,
+    change: 'remote-store is handed to the builder\'s shell as it is, no longer single-quoted by Nix',
   },
   // fc08c86a07 "types: remove Path* typedefs" (2.34.0): `ssh-key` became a `Setting<AbsolutePath>`.
   // Checked on 2.34.8: at connect time (`cannot build on '…': error: not an absolute path: "k"`), not when the machines are read.

@@ -7,7 +7,7 @@
 import { storeReferenceError } from '../storeReference';
 import { problem, type Problem } from '../problem';
 import { storeUriAsNixReadsIt, type Machine } from '../machines';
-import { compareNixVersions } from '../nixVersion';
+import { versionRuleTable } from '../nixVersion';
 import { shellCodeInStoreSettings } from '../remoteShellSettings';
 import type { LintContext } from './index';
 import { listInWords, majorMinor } from './place';
@@ -16,7 +16,7 @@ import { listInWords, majorMinor } from './place';
 const sshSchemes = ['ssh', 'ssh-ng', 'mounted-ssh-ng'];
 
 /** Nix quotes remote-store itself before this version (`shellEscape`), for POSIX shells. */
-const remoteStoreUnquotedSince = { major: 2, minor: 20, patch: 0 };
+const remoteStoreUnquotedSince = versionRuleTable.remoteStoreUnquoted.since;
 
 /** A character as a reader sees it in a message: `'$'`, `"'"`, `a newline`, `a space`. */
 function shown(c: string): string {
@@ -37,7 +37,7 @@ export function lintShellInStoreSetting(machine: Machine, context: LintContext):
   if (storeReferenceError(uri, context.rules) !== undefined) return [];
   return shellCodeInStoreSettings(column.text).map((setting) => {
     const span = { start: column.span.start + setting.valueStart, end: column.span.start + setting.valueEnd };
-    const quotedByThisNix = setting.name === 'remote-store' && compareNixVersions(context.version, remoteStoreUnquotedSince) < 0;
+    const quotedByThisNix = setting.name === 'remote-store' && !context.rules.remoteStoreUnquoted;
     const how = quotedByThisNix
       ? `Nix ${majorMinor(context.version)} single-quotes ${setting.name} for the builder's shell, but Nix ${majorMinor(remoteStoreUnquotedSince)} and later hand it over as it is, and a login shell that is not a POSIX shell (fish, csh) reads quotes differently: these characters can run as shell code there.`
       : `Nix hands this value to the builder's shell as part of the command it runs there, so these characters run as shell code on the builder each time Nix connects.`;
