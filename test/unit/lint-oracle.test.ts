@@ -1,6 +1,9 @@
 // Real Nix backs every warning: each text we only warn about is accepted by the installed Nix
 // (so it must not be an error), mostly without a word from Nix (so the warning is news to the
-// user); the Nix messages our warnings and value errors quote are the ones it prints.
+// user); the Nix messages our warnings and value errors quote are the ones it prints. Run
+// against the machine's Nix (2.8) and every Nix of the version lab (2.26.3, 2.34.8), each with
+// the rules of its version: what a version rejects when it reads the list is checked as our
+// parser's error instead, and what only some versions warn about is checked there.
 // Without Nix: fails in CI (CI=true), skipped loudly elsewhere.
 
 import { caseDirs } from '../helpers/caseDirs';
