@@ -132,6 +132,28 @@ function describeLintOracle(nix: InstalledNix): void {
     assert.deepEqual(failures, []);
   });
 
+  test(`a port in the URI reaches ssh on ${nix.versionText} exactly when we do not warn (port-in-uri)`, async () => {
+    const id = unique();
+    const failures: string[] = [];
+    await forEachLimited([`ssh://${id}:2222`, `nix@${id}:2222`], 2, async (uri, slot) => {
+      const text = `${uri} ${nix.system}`;
+      const warning = lintBuilders(parseBuilders(text, rules, { localSystem: nix.system }), context).find((p) => p.code === 'port-in-uri');
+      const theirs = await askNixPrinted({ builders: text, system: nix.system }, caseDir(), slot, nix);
+      const line = theirs.output.split('\n').find((l) => l.startsWith(`cannot build on '`)) ?? `(no "cannot build on" in:\n${theirs.output})`;
+      if (rules.portInUri) {
+        // From 2.31 ssh gets the host alone (and the port as -p): Nix names the host without it.
+        if (warning !== undefined) failures.push(`${uri}: port-in-uri although the port reaches ssh`);
+        if (!line.includes(`SSH connection to '${id}'`)) failures.push(`${uri}: expected the host without its port in: ${line}`);
+      } else {
+        if (warning === undefined) return void failures.push(`${uri}: no port-in-uri`);
+        // Our warning quotes what ssh says about the host name with the port in it.
+        const quoted = /\("(Could not resolve hostname [^"]+)"\)/.exec(warning.message)?.[1];
+        if (quoted === undefined || !line.includes(`ssh: ${quoted}`)) failures.push(`${uri}: expected "ssh: ${quoted}" in: ${line}`);
+      }
+    });
+    assert.deepEqual(failures, []);
+  });
+
   test(`${nix.versionText} warns "unknown setting" exactly where we do, in our words`, async () => {
     const cases = ['buidlers = a', 'extra-max-jobs = 3', 'extra-substituter = https://a', 'frobnicate = 1', 'use-xdg-base-directories = true'];
     const quiet = ['extra-trusted-users = nix', 'extra-system-features = kvm', 'build-max-jobs = 2', 'gc-keep-outputs = true', 'extra-platforms = aarch64-linux'];
