@@ -106,6 +106,7 @@ function describeLintOracle(nix: InstalledNix): void {
       [`ssh://nix@-${id}`, ''],
       [`ssh://?${id}=1`, ''],
       [`ssh-ng://?${id}=1`, ''],
+      [`mounted-ssh-ng://-${id}`, ''],
       [`shh://${id}`, ''],
       [`nix@${id}?ssh-key=/k`, ''],
       ...(rules.sshAuthorityChecked ? ([[`ssh://nix@?${id}=1`, ''], [`ssh://-${id}@${id}`, '']] as [string, string][]) : []),

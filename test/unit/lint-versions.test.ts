@@ -58,6 +58,15 @@ describe('connect-time refusals in each version’s words', () => {
     assert.equal(said('shh://b x86_64-linux', '2.23.0', 'store-uri-unusable'), "don't know how to open Nix store with scheme 'shh'");
   });
 
+  test('mounted-ssh-ng:// is an unknown store before 2.20, an ssh store from 2.20', () => {
+    const p = one(lint('mounted-ssh-ng://b?remote-program=`id` x86_64-linux', at('2.19.7')), 'store-uri-unusable');
+    assert.equal(p.nixMessage, "don't know how to open Nix store 'mounted-ssh-ng://b?remote-program=`id`'");
+    assert.match(p.message, /Nix 2\.19 \(before 2\.20\) has no store type/);
+    assert.deepEqual(lint('mounted-ssh-ng://b?remote-program=`id` x86_64-linux', at('2.19.7')).map((x) => x.code), ['store-uri-unusable']);
+    assert.equal(said('mounted-ssh-ng://-b x86_64-linux', '2.20.0', 'host-starts-with-dash'), "invalid SSH host name '-b'");
+    assert.deepEqual(lint('mounted-ssh-ng://b x86_64-linux', at('2.20.0')), []);
+  });
+
   test('a URI Nix 2.23+ rejects when reading the list: the parser’s error, and no warning claiming Nix takes it', () => {
     for (const text of ['nix@b?ssh-key=/k x86_64-linux', 'ssh://b?remote-program=`id` x86_64-linux']) {
       assert.ok(lint(text, at('2.22.4')).length > 0, text);

@@ -71,6 +71,7 @@ describe('version rules are rows of a table', () => {
       noBuildErrorCapitalised: false,
       noBuildErrorNamesReason: false,
       remoteStoreUnquoted: false,
+      mountedSshStore: false,
       sshKeyMustBeAbsolute: false,
     } satisfies VersionRules);
   });
@@ -113,6 +114,7 @@ describe('version rules are rows of a table', () => {
     ['noBuildErrorNamesReason', '2.33.6', '2.34.0'],
     ['sshKeyMustBeAbsolute', '2.33.6', '2.34.0'],
     ['remoteStoreUnquoted', '2.19.7', '2.20.0'],
+    ['mountedSshStore', '2.19.7', '2.20.0'],
   ];
   for (const [rule, before, since] of boundaries) {
     test(`${rule} changes in ${since}, not in ${before}, and has no backports`, () => {

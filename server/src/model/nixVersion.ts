@@ -101,6 +101,8 @@ export interface VersionRules {
    * quotes it itself (`shellEscape`), which holds only for a POSIX login shell.
    */
   remoteStoreUnquoted: boolean;
+  /** `mounted-ssh-ng://` is a store type (experimental `mounted-ssh-store`); before, an unknown one. */
+  mountedSshStore: boolean;
   /** The ssh key (column 3, `?ssh-key=`) must be an absolute path: connecting fails with `not an absolute path: "<key>"`. */
   sshKeyMustBeAbsolute: boolean;
 }
@@ -263,6 +265,14 @@ export const versionRuleTable: { readonly [K in keyof VersionRules]: VersionRule
     before: false,
     from: true,
     change: 'remote-store is handed to the builder\'s shell as it is, no longer single-quoted by Nix',
+  },
+  // 06b8902562 "MountedSSHStore: stores on shared filesystems" (2.20.0). Checked on 2.8.0 (`don't
+  // know how to open Nix store 'mounted-ssh-ng://…'`), 2.26.3 and 2.34.8 (an ssh store).
+  mountedSshStore: {
+    since: v(2, 20),
+    before: false,
+    from: true,
+    change: '`mounted-ssh-ng://` is a store type (behind the experimental feature mounted-ssh-store)',
   },
   // fc08c86a07 "types: remove Path* typedefs" (2.34.0): `ssh-key` became a `Setting<AbsolutePath>`.
   // Checked on 2.34.8: at connect time (`cannot build on '…': error: not an absolute path: "k"`), not when the machines are read.

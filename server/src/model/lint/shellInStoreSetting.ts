@@ -33,6 +33,7 @@ export function lintShellInStoreSetting(machine: Machine, context: LintContext):
   const uri = storeUriAsNixReadsIt(column.text);
   const separator = uri.indexOf('://');
   if (separator < 0 || !sshSchemes.includes(uri.slice(0, separator))) return [];
+  if (uri.startsWith('mounted-ssh-ng://') && !context.rules.mountedSshStore) return []; // no such store: never connects
   // From Nix 2.23 a URI that is not a URL fails the list when read (the parser's error): Nix never connects.
   if (storeReferenceError(uri, context.rules) !== undefined) return [];
   return shellCodeInStoreSettings(column.text).map((setting) => {

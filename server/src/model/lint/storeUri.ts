@@ -4,7 +4,7 @@
 
 import { problem, type Problem, type ProblemData } from '../problem';
 import { storeUriAsNixReadsIt, type Column, type Machine } from '../machines';
-import { versionRuleTable } from '../nixVersion';
+import { versionRuleTable, type VersionRules } from '../nixVersion';
 import { subPiece, type Piece } from '../nixStrings';
 import { nearest } from '../nearest';
 import { parseStoreUri } from '../storeUri';
@@ -27,13 +27,13 @@ type ColumnUri =
   | { kind: 'local'; scheme: string };
 
 /** Splits column 1 the way Nix and then ssh read it. */
-function readColumnUri(column: Column): ColumnUri {
+function readColumnUri(column: Column, rules: VersionRules): ColumnUri {
   const text = column.text;
   const implicitSsh = storeUriAsNixReadsIt(text) !== text;
   const separator = text.indexOf('://');
   if (!implicitSsh && separator < 0) return { kind: 'local', scheme: '' };
   const scheme = implicitSsh ? 'ssh' : text.slice(0, separator);
-  if (!buildableSchemes.includes(scheme)) {
+  if (!buildableSchemes.includes(scheme) || (scheme === 'mounted-ssh-ng' && !rules.mountedSshStore)) {
     if (binaryCacheSchemes.includes(scheme)) return { kind: 'binary-cache', scheme };
     if (localSchemes.includes(scheme)) return { kind: 'local', scheme };
     return { kind: 'unknown-scheme', scheme };
@@ -68,7 +68,7 @@ export function lintStoreUri(machine: Machine, context: LintContext): Problem[] 
   // From Nix 2.23 a store URI that is not a URL fails the whole list when it is read: the
   // parser's error (store-uri-not-a-url) says so, and nothing here may claim Nix takes it.
   if (storeReferenceError(uri, context.rules) !== undefined) return [];
-  const parts = readColumnUri(column);
+  const parts = readColumnUri(column, context.rules);
 
   switch (parts.kind) {
     case 'binary-cache':
@@ -89,7 +89,7 @@ export function lintStoreUri(machine: Machine, context: LintContext): Problem[] 
         problem(
           'store-uri-unusable',
           column.span,
-          `Nix has no store type '${parts.scheme}://' and skips this machine when it tries it ("${nixMessage}"). ${
+          `Nix${parts.scheme === 'mounted-ssh-ng' ? ` ${majorMinor(context.version)} (before ${majorMinor(versionRuleTable.mountedSshStore.since)})` : ''} has no store type '${parts.scheme}://' and skips this machine when it tries it ("${nixMessage}"). ${
             scheme === undefined ? needSsh : `Did you mean ${scheme}://?`
           }`,
           nixMessage,
