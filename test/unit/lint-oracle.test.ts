@@ -66,6 +66,7 @@ function describeLintOracle(nix: InstalledNix): void {
       ['shh://builder x86_64-linux', 'store-uri-unusable'],
       ['nix@builder?ssh-key=/root/.ssh/k x86_64-linux', 'store-uri-unusable', 'storeUriParsedWithMachine'],
       ['ssh:// x86_64-linux', 'store-uri-unusable'],
+      ['ssh://@b x86_64-linux', 'store-uri-unusable'],
       ['ssh://b?remote-program=$(true)nix-store x86_64-linux', 'shell-in-store-setting'],
       ['ssh-ng://b?remote-program=sh%20-c%20%27true%27 x86_64-linux', 'shell-in-store-setting'],
       ['b?remote-program=nix-store%0atrue x86_64-linux', 'shell-in-store-setting'],
@@ -109,7 +110,7 @@ function describeLintOracle(nix: InstalledNix): void {
       [`mounted-ssh-ng://-${id}`, ''],
       [`shh://${id}`, ''],
       [`nix@${id}?ssh-key=/k`, ''],
-      ...(rules.sshAuthorityChecked ? ([[`ssh://nix@?${id}=1`, ''], [`ssh://-${id}@${id}`, '']] as [string, string][]) : []),
+      ...(rules.sshAuthorityChecked ? ([[`ssh://nix@?${id}=1`, ''], [`ssh://-${id}@${id}`, ''], [`ssh://@${id}`, '']] as [string, string][]) : []),
       ...(rules.sshKeyMustBeAbsolute ? ([[`ssh://${id}`, ' relative/key'], [`ssh://${id}`, ' ~/.ssh/key']] as [string, string][]) : []),
     ];
     const failures: string[] = [];

@@ -53,6 +53,16 @@ describe('connect-time refusals in each version’s words', () => {
     assert.equal(said('ssh://nix@?a=1 x86_64-linux', '2.31.0', 'store-uri-unusable'), "invalid SSH authority: 'nix@': host name must not be empty");
   });
 
+  test('an empty user name (`ssh://@b`): ssh prints its usage before 2.31 (no quote), Nix refuses it from 2.31; the fix drops the @', () => {
+    const before = one(lint('ssh://@b x86_64-linux', at('2.30.5')), 'store-uri-unusable');
+    assert.equal(before.nixMessage, undefined);
+    assert.match(before.message, /ssh prints its usage/);
+    assert.equal(before.data?.suggestion, 'ssh://b');
+    const from = one(lint('ssh://@b x86_64-linux', at('2.31.0')), 'store-uri-unusable');
+    assert.equal(from.nixMessage, "invalid SSH authority: '@b': user name must not be empty");
+    assert.match(from.message, /from Nix 2\.31/);
+  });
+
   test("an unknown scheme: `don't know how to open Nix store '<uri>'`, from 2.23 `… with scheme '<scheme>'`", () => {
     assert.equal(said('shh://b x86_64-linux', '2.22.4', 'store-uri-unusable'), "don't know how to open Nix store 'shh://b'");
     assert.equal(said('shh://b x86_64-linux', '2.23.0', 'store-uri-unusable'), "don't know how to open Nix store with scheme 'shh'");

@@ -130,6 +130,7 @@ export function lintStoreUri(machine: Machine, context: LintContext): Problem[] 
 
 function hostProblems(machine: Machine, parts: Extract<ColumnUri, { kind: 'ssh' }>, context: LintContext): Problem[] {
   const uri = machine.storeUri;
+  const column = machine.columns.storeUri;
   const rules = context.rules;
   const checked = rules.sshAuthorityChecked;
   const from = (rule: 'sshAuthorityChecked' | 'sshStoreNeedsHostWording') => `from Nix ${majorMinor(versionRuleTable[rule].since)}`;
@@ -152,6 +153,21 @@ function hostProblems(machine: Machine, parts: Extract<ColumnUri, { kind: 'ssh' 
           nixMessage === undefined ? ' (ssh: "Could not resolve hostname")' : ` ("${nixMessage}"${words})`
         }. ${needSsh}`,
         nixMessage,
+      ),
+    ];
+  }
+  if (parts.user !== undefined && parts.user.text === '') {
+    // `ssh://@host`: ssh gets `@host` and prints its usage; from 2.31 Nix refuses it itself.
+    const nixMessage = checked ? invalidAuthority('user name must not be empty') : undefined;
+    return [
+      problem(
+        'store-uri-unusable',
+        column.span,
+        `The user name before '@' is empty, so Nix skips this machine when it tries it (${
+          nixMessage === undefined ? 'ssh prints its usage' : `"${nixMessage}", ${from('sshAuthorityChecked')}`
+        }). Write user@${parts.host.text}, or leave out the '@'.`,
+        nixMessage,
+        { suggestion: `${column.text.slice(0, parts.authority.span.start - column.span.start)}${column.text.slice(parts.authority.span.start - column.span.start + 1)}` },
       ),
     ];
   }
