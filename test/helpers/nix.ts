@@ -228,6 +228,7 @@ export async function askNixPrinted(
   input: { builders?: string; conf?: string; system?: string; /** Pass `-j0` (the default); false leaves max-jobs to the nix.conf. */ forbidLocalBuilds?: boolean },
   dir: string,
   slot: number,
+  nix?: InstalledNix,
 ): Promise<PrintedAnswer> {
   fs.writeFileSync(path.join(dir, 'nix.conf'), `substituters =\n${input.conf ?? ''}`);
   const system = input.system ?? 'nix-oracle-unmatched-system';
@@ -235,7 +236,7 @@ export async function askNixPrinted(
   const expr = `derivation { name = "${name}"; system = "${system}"; builder = "/bin/sh"; args = [ "-c" "exit 1" ]; }`;
   const builders = input.builders === undefined ? [] : ['--builders', input.builders];
   const jobs = input.forbidLocalBuilds === false ? [] : ['-j0'];
-  const output = await run(['--no-out-link', ...jobs, ...builders, '-E', expr], dir, dir);
+  const output = await run(['--no-out-link', ...jobs, ...builders, '-E', expr], dir, dir, nix?.root);
   const warnings = [
     ...new Set(
       output.text

@@ -132,6 +132,8 @@ const storeUris = [
   'SSH://b', '1ssh://b', 'ssh+x://b', 'ssh://b?a=%zz', 'ssh://b?a=%4x', '-oProxyCommand=x', './rel', 'auto?x=%zz',
   'daemon?x=1', 'local', 'unix:///x', 'ssh://b~x', 'ssh://b_x', 'ssh://b,x', 'ssh://b&x', 'ssh://b=x', 'ssh://b+x',
   'ssh://b?a=1#f^g', 'ssh://b#f"g', 'file://h/x', 'ssh://[::1]:22', 'ssh://[zz]',
+  'ssh://[:1]', 'ssh://[1::2::3]', 'ssh://[1:2:3:4:5:6:7:8]', 'ssh://[1:2:3:4:5:6:7:8:9]', 'ssh://[::ffff:1.2.3.4]',
+  'ssh://[::ffff:1.2.3.400]', 'ssh://[::ffff:01.2.3.4]', 'ssh://[v1.x]',
 ];
 
 /** Our answer for a rejected text: the message Nix would print for our first error. */

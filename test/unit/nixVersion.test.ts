@@ -64,6 +64,15 @@ describe('version rules are rows of a table', () => {
       readErrorNamesBytes: false,
       storeUriParsedWithMachine: false,
       storeUriIsRfc3986: false,
+      sshStartErrorWording: false,
+      storeSchemeErrorWording: false,
+      sshStoreNeedsHostWording: false,
+      sshAuthorityChecked: false,
+      noBuildErrorCapitalised: false,
+      noBuildErrorNamesReason: false,
+      remoteStoreUnquoted: false,
+      mountedSshStore: false,
+      sshKeyMustBeAbsolute: false,
     } satisfies VersionRules);
   });
 
@@ -92,6 +101,38 @@ describe('version rules are rows of a table', () => {
   test('a port in the store URI reaches ssh from 2.31, not in 2.30', () => {
     assert.equal(rulesFor(v('2.30.2')).portInUri, false);
     assert.equal(rulesFor(v('2.31')).portInUri, true);
+  });
+
+  // Each row: the last release of the series before `since` (none of these was backported:
+  // checked in the NixOS/nix tags), `since` itself, and the lab's 2.26.3 and 2.34.8.
+  const boundaries: [keyof VersionRules, string, string][] = [
+    ['sshStartErrorWording', '2.14.1', '2.15.0'],
+    ['storeSchemeErrorWording', '2.22.4', '2.23.0'],
+    ['sshStoreNeedsHostWording', '2.22.4', '2.23.0'],
+    ['sshAuthorityChecked', '2.30.5', '2.31.0'],
+    ['noBuildErrorCapitalised', '2.20.9', '2.21.0'],
+    ['noBuildErrorNamesReason', '2.33.6', '2.34.0'],
+    ['sshKeyMustBeAbsolute', '2.33.6', '2.34.0'],
+    ['remoteStoreUnquoted', '2.19.7', '2.20.0'],
+    ['mountedSshStore', '2.19.7', '2.20.0'],
+  ];
+  for (const [rule, before, since] of boundaries) {
+    test(`${rule} changes in ${since}, not in ${before}, and has no backports`, () => {
+      assert.equal(formatNixVersion(versionRuleTable[rule].since), since);
+      assert.equal(versionRuleTable[rule].backports, undefined);
+      assert.equal(rulesFor(v(before))[rule], versionRuleTable[rule].before);
+      assert.equal(rulesFor(v(since))[rule], versionRuleTable[rule].from);
+      assert.notEqual(versionRuleTable[rule].before, versionRuleTable[rule].from);
+      assert.equal(rulesFor(v('2.34.8'))[rule], true);
+    });
+  }
+
+  test('the lab: 2.26.3 has the 2.15-2.23 wordings and the 2.21 message, not the 2.31 and 2.34 changes', () => {
+    const r = rulesFor(v('2.26.3'));
+    assert.deepEqual(
+      [r.sshStartErrorWording, r.storeSchemeErrorWording, r.sshStoreNeedsHostWording, r.noBuildErrorCapitalised, r.sshAuthorityChecked, r.noBuildErrorNamesReason, r.sshKeyMustBeAbsolute],
+      [true, true, true, true, false, false, false],
+    );
   });
 
   test('each row says what changed', () => {

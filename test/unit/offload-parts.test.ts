@@ -124,6 +124,12 @@ describe('failure causes from what Nix 2.8 prints', () => {
     const platform = classify({ phase: 'build', stderrTail: ["error: a 'aarch64-linux' with features {} is required to build '/nix/store/x.drv', but I am a 'x86_64-linux' with features {kvm}"] });
     assert.equal(platform.cause, 'build-failed');
     assert.match(platform.message, /ssh:\/\/b cannot build this derivation/);
+    // Nix 2.30+ on the builder: `Cannot build '…'.` and the reason on the next line (2.34 splits it).
+    for (const reason of ['required system or feature not available', 'platform mismatch', 'missing system features']) {
+      const newer = classify({ code: 1, phase: 'build', stderrTail: ["error: Cannot build '/nix/store/x.drv'.", `       Reason: ${reason}`, "       Required system: 'aarch64-linux'"] });
+      assert.equal(newer.cause, 'build-failed', reason);
+      assert.equal(newer.message, `ssh://b cannot build this derivation: Cannot build '/nix/store/x.drv' (${reason}). Pick a builder whose Nix builds for that system and has those features (its system and system-features settings).`);
+    }
   });
 
   test('Nix missing on the remote PATH, its daemon down, anything else from nix-store', () => {

@@ -18,6 +18,7 @@ import { parseDerivation } from './derivation';
 import { startLocal } from './localProcess';
 import { NixLogFollower, type BuildProgress } from './nixInternalLog';
 import { Tail } from './streamParts';
+import { noMachineWords } from '../model/nixMessages';
 
 export type DistributedProgress = BuildProgress;
 
@@ -107,14 +108,20 @@ export async function buildDistributed(options: DistributedOptions): Promise<Dis
 }
 
 /** The failure in the user's words: Nix's last error, and what its vaguest ones really mean. */
-function explain(errors: readonly string[], tail: readonly string[], code: number | null, signal: NodeJS.Signals | null): string {
-  const all = [...errors, ...tail].join('\n');
-  const last = (errors[errors.length - 1] ?? tail[tail.length - 1] ?? `nix-build ended with ${code ?? signal}`).replace(/^error:\s*/, '').split('\n')[0]!.trim();
+export function explain(errors: readonly string[], tail: readonly string[], code: number | null, signal: NodeJS.Signals | null): string {
+  // Nix 2.30+ colours the reason (`Reason: \e[31;1m…`): read the words without colours.
+  const all = [...errors, ...tail].join('\n').replace(ansi, '');
+  const lastError = (errors[errors.length - 1] ?? tail[tail.length - 1] ?? `nix-build ended with ${code ?? signal}`).replace(ansi, '').replace(/^error:\s*/, '');
+  // Nix 2.30+ puts why on the next line (`Cannot build '…'.` then `Reason: …`); 2.21-2.29 lay one
+  // message out over indented lines: read it as one line.
+  const lines = lastError.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const reason = lines.find((line) => line.startsWith('Reason: '));
+  const last = /^Unable to start any build;$/.test(lines[0] ?? '') ? lines.slice(0, 2).join(' ') : reason !== undefined ? `${lines[0]!} ${reason}` : (lines[0] ?? lastError.trim());
   const cannot = [...new Set(all.split('\n').filter((line) => /cannot build on '/.test(line)).map((line) => line.trim()))];
   if (/ignoring the (client-specified|user-specified) setting 'builders'|ignoring untrusted/.test(all)) {
     return `The nix-daemon ignored the builders we gave it, because your user is not in its trusted-users: ${last}. Add your user to trusted-users in /etc/nix/nix.conf (then restart the nix-daemon), or put the builders in /etc/nix/machines.`;
   }
-  if (/unable to start any build|Failed to find a machine for remote build/.test(all)) {
+  if (noMachineWords.test(all)) {
     const why = cannot.length > 0 ? ` The builders said: ${cannot.join(' ')}` : ' No builder has the system and features a derivation needs, or none could be reached.';
     return `Nix could not hand a derivation to any builder (it says: ${last}).${why}`;
   }

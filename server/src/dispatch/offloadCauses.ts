@@ -9,12 +9,14 @@
 //   build failed:        "builder for '…' failed with exit code N" (nix-store exits 1 on 2.8,
 //                        100 on newer Nix; 2.34: "Cannot build '…'." then "Reason: builder
 //                        failed with exit code N."), or the builder cannot build that
-//                        system/features
+//                        system/features ("… is required to build '…', but I am a …"; from
+//                        2.30 "Cannot build '…'." and "Reason: …", nixMessages.ts)
 //   Nix not reachable:   "nix-store: command not found" (exit 127), "cannot connect to socket"
 //   connection lost:     not Nix's words but ours (connectionLost): the SSH connection closed
 //                        under a command, its keepalives went unanswered, or its sshd session
 //                        stopped taking commands ("Unable to exec" when its monitor was killed)
 import type { SshFailure } from '../ssh/failure';
+import { cannotBuildHereWords } from '../model/nixMessages';
 
 /** A failed build as Nix 2.34 words it (2.8: "builder for '…' failed with exit code N"). */
 const CANNOT_BUILD = /Cannot build '[^']*'/;
@@ -160,7 +162,7 @@ export function classifyFailure(failed: FailedCommand): Classified {
     // Nix 2.34 says "Cannot build '…'." and gives the reason on a line of its own.
     const reason = CANNOT_BUILD.test(said) ? /^\s*Reason: (.+?)\.?\s*$/m.exec(text)?.[1] : undefined;
     const saidWhy = reason === undefined ? said : `${said}: ${reason}`;
-    if (failed.phase === 'build' && (/is required to build '[^']*', but I am a/.test(text) || /Reason: (?:platform mismatch|required system or feature not available)/.test(text))) {
+    if (failed.phase === 'build' && (cannotBuildHereWords.test(text) || /Reason: (?:platform mismatch|required system or feature not available|missing system features)/.test(text))) {
       // 2.34: "Required system: 'aarch64-linux'" / "Current system: 'x86_64-linux'" (with features, if any).
       const systems = [...text.matchAll(/^\s*((?:Required|Current) system: .+?)\s*$/gm)].map((match) => match[1]!);
       return { cause: 'build-failed', message: `${failed.builder} cannot build this derivation: ${saidWhy}${systems.length === 0 ? '' : ` (${systems.join('; ')})`}. Pick a builder whose Nix builds for that system and has those features (its system and system-features settings).` };

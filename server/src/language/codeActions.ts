@@ -47,6 +47,7 @@ const titles: Partial<Record<ProblemCode, (s: string) => string>> = {
   'unknown-feature': (s) => `Change to ${s}`,
   'unknown-setting': (s) => `Change to ${s}`,
   'store-uri-unusable': (s) => `Change to ${s}`,
+  'ssh-key-relative': (s) => `Change to ${s}`,
   'host-key-raw': () => 'Wrap the key as base64 of its key line (what ssh needs)',
 };
 

@@ -77,6 +77,34 @@ export interface VersionRules {
   storeUriParsedWithMachine: boolean;
   /** That parse is RFC 3986 (Boost.URL, lenient) instead of Nix's own regex (storeReference.ts). */
   storeUriIsRfc3986: boolean;
+  /** ssh failing to start is `failed to start SSH connection to '…'`; before, `cannot connect to '…'`. */
+  sshStartErrorWording: boolean;
+  /** An unknown store scheme is `don't know how to open Nix store with scheme '…'`; before, `… Nix store '<uri>'`. */
+  storeSchemeErrorWording: boolean;
+  /** An ssh store without a host fails with `` `ssh` store requires a valid SSH host as the authority part in Store URI``; before, `invalid SSH host name ''`. */
+  sshStoreNeedsHostWording: boolean;
+  /**
+   * Nix checks the authority before it runs ssh: `invalid SSH authority: '<authority>': host
+   * name '<host>' must not start with '-'` (also the user name), `… host name must not be empty`.
+   * Before, only the whole `user@host` is checked for a leading `-` (`invalid SSH host name '…'`).
+   */
+  sshAuthorityChecked: boolean;
+  /** max-jobs = 0 and no machine: `Unable to start any build; …` (capitalised); before, `unable to start any build; …`. */
+  noBuildErrorCapitalised: boolean;
+  /**
+   * max-jobs = 0 and no machine for a derivation this machine could build: `Cannot build '<drv>'.`
+   * with `Reason: local builds are disabled (max-jobs = 0)`; before, `Unable to start any build; …`.
+   */
+  noBuildErrorNamesReason: boolean;
+  /**
+   * `remote-store` reaches the builder's shell as it is (one word of the command); before, Nix
+   * quotes it itself (`shellEscape`), which holds only for a POSIX login shell.
+   */
+  remoteStoreUnquoted: boolean;
+  /** `mounted-ssh-ng://` is a store type (experimental `mounted-ssh-store`); before, an unknown one. */
+  mountedSshStore: boolean;
+  /** The ssh key (column 3, `?ssh-key=`) must be an absolute path: connecting fails with `not an absolute path: "<key>"`. */
+  sshKeyMustBeAbsolute: boolean;
 }
 
 /**
@@ -184,6 +212,75 @@ export const versionRuleTable: { readonly [K in keyof VersionRules]: VersionRule
     before: false,
     from: true,
     change: 'store URIs are parsed as RFC 3986 URLs (a port must be digits, `"` and a raw `%` are refused, `SSH://` is fine)',
+  },
+  // 5291a82cd9 "SSHMaster: pause logger to show password prompt" (2.15.0). Checked on real 2.8.0
+  // (`cannot connect to`) and 2.26.3, 2.34.8.
+  sshStartErrorWording: {
+    since: v(2, 15),
+    before: false,
+    from: true,
+    change: "ssh failing to start is reported as `failed to start SSH connection to '…'` instead of `cannot connect to '…'`",
+  },
+  // c036d75f9e "Factor out abstract syntax for Store URIs" (2.23.0). Checked on 2.26.3 and 2.34.8.
+  storeSchemeErrorWording: {
+    since: v(2, 23),
+    before: false,
+    from: true,
+    change: "an unknown store type is reported as `don't know how to open Nix store with scheme '…'`",
+  },
+  // 470c0501eb "Ensure all store types support \"real\" URIs" (2.23.0). Checked on 2.26.3.
+  sshStoreNeedsHostWording: {
+    since: v(2, 23),
+    before: false,
+    from: true,
+    change: 'an ssh store without a host is reported as "`ssh` store requires a valid SSH host as the authority part in Store URI"',
+  },
+  // 49ba06175e "Add user@address:port support" (2.31.0): `checkValidAuthority` in ssh.cc. Checked on 2.34.8.
+  sshAuthorityChecked: {
+    since: v(2, 31),
+    before: false,
+    from: true,
+    change: "Nix checks the host and user names before running ssh (`invalid SSH authority: …: host name '-x' must not start with '-'`)",
+  },
+  // fd82ba0985 "extract reference documentation on remote builds (#9526)" (2.21.0); its layout
+  // (a raw string over several indented lines) became one line in eb97d8c170 (2.30.0), same
+  // words. Checked on 2.26.3.
+  noBuildErrorCapitalised: {
+    since: v(2, 21),
+    before: false,
+    from: true,
+    change: "with max-jobs = 0 and no machine Nix says `Unable to start any build; …` (capitalised, with a pointer to 'man nix.conf')",
+  },
+  // 7cd4359a8b "libstore: structured diagnostics for local build rejection" (2.34.0). Checked on 2.34.8.
+  noBuildErrorNamesReason: {
+    since: v(2, 34),
+    before: false,
+    from: true,
+    change: "with max-jobs = 0 and no machine Nix says `Cannot build '<drv>'.` and `Reason: local builds are disabled (max-jobs = 0)`",
+  },
+  // b71673109c "Make `SSHMaster::startCommand` work on an args list" (2.20.0): `--store` and
+  // remote-store became separate arguments; 2.19.7 still has `shellEscape(remoteStore.get())`.
+  remoteStoreUnquoted: {
+    since: v(2, 20),
+    before: false,
+    from: true,
+    change: 'remote-store is handed to the builder\'s shell as it is, no longer single-quoted by Nix',
+  },
+  // 06b8902562 "MountedSSHStore: stores on shared filesystems" (2.20.0). Checked on 2.8.0 (`don't
+  // know how to open Nix store 'mounted-ssh-ng://…'`), 2.26.3 and 2.34.8 (an ssh store).
+  mountedSshStore: {
+    since: v(2, 20),
+    before: false,
+    from: true,
+    change: '`mounted-ssh-ng://` is a store type (behind the experimental feature mounted-ssh-store)',
+  },
+  // fc08c86a07 "types: remove Path* typedefs" (2.34.0): `ssh-key` became a `Setting<AbsolutePath>`.
+  // Checked on 2.34.8: at connect time (`cannot build on '…': error: not an absolute path: "k"`), not when the machines are read.
+  sshKeyMustBeAbsolute: {
+    since: v(2, 34),
+    before: false,
+    from: true,
+    change: 'an ssh key that is not an absolute path makes Nix skip the machine (`not an absolute path: "…"`)',
   },
 };
 

@@ -77,6 +77,8 @@ export const problemSeverities = {
   'ssh-key-not-private': 'warning',
   /** Column 3 names a key others can read: ssh ignores it ("bad permissions"). */
   'ssh-key-permissions': 'warning',
+  /** Column 3 is not an absolute path: from Nix 2.34 Nix refuses to connect (`not an absolute path: "…"`). Data: `suggestion`, the `~` path expanded. */
+  'ssh-key-relative': 'warning',
   /** The same store URI on two entries: they share job slots and are tried one after the other. Data: `related`, the first entry. */
   'duplicate-machine': 'warning',
   /** A host (or `user@host`) starting with `-`: Nix (or ssh) refuses to connect. */

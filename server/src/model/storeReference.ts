@@ -75,7 +75,8 @@ const rfcSubdelims = "[!$&'()*+,;=]";
 const rfcPchar = `(?:${rfcUnreserved}|${pct}|${rfcSubdelims}|[:@])`;
 const rfcRegName = `(?:${rfcUnreserved}|${pct}|${rfcSubdelims})*`;
 const rfcUserinfo = `(?:${rfcUnreserved}|${pct}|${rfcSubdelims}|:)*`;
-const rfcIpLiteral = '\\[[0-9A-Fa-f:.]+(?:%25(?:[A-Za-z0-9\\-._~]|%[0-9A-Fa-f]{2})+)?\\]';
+// An IPv6 address (checked further by ipLiteralValid) or an IPvFuture (`[v1.x]`, seen on 2.34.8).
+const rfcIpLiteral = "\\[(?:[0-9A-Fa-f:.]+(?:%25(?:[A-Za-z0-9\\-._~]|%[0-9A-Fa-f]{2})+)?|[vV][0-9A-Fa-f]+\\.[A-Za-z0-9\\-._~!$&'()*+,;=:]+)\\]";
 const rfcAuthority = `(?:${rfcUserinfo}@)?(?:${rfcIpLiteral}|${rfcRegName})(?::[0-9]*)?`;
 const rfcSegment = `${rfcPchar}*`;
 const rfcPath = `(?://${rfcAuthority}(?:/${rfcSegment})*|/(?:${rfcPchar}+(?:/${rfcSegment})*)?|${rfcPchar}+(?:/${rfcSegment})*|)`;
@@ -98,13 +99,30 @@ function boostEra(uri: string): string | undefined {
     fixed = uri.slice(0, hash + 1) + lenient(uri.slice(hash + 1), /[ "^]/g);
   }
   const fileWithAuthority = /^([A-Za-z0-9+.-]*\+)?file:\/\/[^/?#]/i.test(uri); // refused as in 2.23-2.30
-  if (rfcUrl.test(fixed) && !fileWithAuthority) return undefined;
+  if (rfcUrl.test(fixed) && !fileWithAuthority && ipLiteralValid(fixed)) return undefined;
   if (q >= 0) {
     const queryText = uri.slice(q + 1);
     if (!rfcQueryOnly.test(lenient(queryText, /[ "]/g))) return `invalid URI query '${queryText}': leftover`;
   }
   const base = q >= 0 ? uri.slice(0, q) : uri;
   return fallsBack(base) || unbracketedIpv6(base) ? undefined : `Cannot parse Nix store '${uri}'`;
+}
+
+/**
+ * boost::urls checks what is between `[` and `]` in the authority: an IPv6 address (the last 32
+ * bits may be written as IPv4), with a `%25` zone id; `[:1]` is refused (seen on 2.34.8).
+ */
+function ipLiteralValid(url: string): boolean {
+  const authority = /^[A-Za-z][A-Za-z0-9+.\-]*:\/\/([^/?#]*)/.exec(url)?.[1];
+  if (authority === undefined) return true;
+  const host = authority.slice(authority.lastIndexOf('@') + 1);
+  if (!host.startsWith('[') || /^\[v/i.test(host)) return true;
+  const address = host.slice(1, host.indexOf(']')).replace(/%25.*$/, '');
+  const ipv4 = /^(.*:)(\d{1,3}(?:\.\d{1,3}){3})$/.exec(address);
+  if (ipv4 === null) return isIpv6(address);
+  if (!ipv4[2]!.split('.').every((n) => Number(n) <= 255 && !/^0\d/.test(n))) return false;
+  // The IPv4 part stands for the last two groups.
+  return isIpv6(`${ipv4[1]!}0:0`);
 }
 
 /** Nix's back-compat shim: `scheme://[user@]::1` or `…fe80::1%eth0`, IPv6 without brackets (or with a raw `%`). */

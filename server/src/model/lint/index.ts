@@ -14,6 +14,7 @@
 //   include-missing             warning      `@file` that does not exist: skipped silently
 //   ssh-key-missing / -unreadable / -not-private / -permissions / -encrypted
 //                               warning      column 3: ssh cannot log in with this key
+//   ssh-key-relative            warning      column 3 not absolute: Nix 2.34+ refuses to connect
 //   duplicate-machine           warning      the same store URI twice
 //   host-starts-with-dash       warning      `-host`: Nix (or ssh) refuses to connect
 //   store-uri-unusable          warning      not ssh:// or ssh-ng:// (binary cache, local store, typo)

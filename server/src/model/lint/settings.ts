@@ -8,7 +8,9 @@ import { readUnsignedInt } from '../nixStrings';
 import { nearest } from '../nearest';
 import { appendableSettings, knownSettings, nix2_8KnownSettings, remoteBuildSettings } from '../knownSettings';
 import type { LintContext } from './index';
-import { placeInConfOrigin } from './place';
+import { majorMinor, placeInConfOrigin } from './place';
+import { noBuildMessage } from '../nixMessages';
+import { versionRuleTable } from '../nixVersion';
 
 /** How Nix 2.8 reads a setting's value; a value it refuses makes every nix command fail. */
 type ValueKind = 'boolean' | 'max-jobs' | 'unsigned-int' | 'unsigned-long' | 'sandbox';
@@ -139,7 +141,7 @@ function invalidValue(setting: ConfSetting): Problem | undefined {
 }
 
 /** `max-jobs = 0` (the last one Nix applies) while this nix.conf's `builders` gives no machine. */
-function nothingCanBuild(parsed: ParsedNixConf): Problem | undefined {
+function nothingCanBuild(parsed: ParsedNixConf, context: LintContext): Problem | undefined {
   let maxJobs: ConfSetting | undefined;
   for (const setting of parsed.settings) {
     if (canonical(setting.name) === 'max-jobs' && refusal(setting.name, setting.value) === undefined) maxJobs = setting;
@@ -153,12 +155,16 @@ function nothingCanBuild(parsed: ParsedNixConf): Problem | undefined {
   // An include we did not read may hold builders: say nothing rather than something wrong.
   if (builders.includes.some((i) => i.status === 'not-read' || i.status === 'not-a-file' || i.status === 'too-large')) return undefined;
   if (builders.machines.some((m) => m.valid && m.maxJobs > 0)) return undefined;
-  const nixMessage = "unable to start any build; either increase '--max-jobs' or enable remote builds.";
+  const nixMessage = noBuildMessage(context.rules);
+  // From Nix 2.34 the message has the derivation in it (`…` here) and names max-jobs itself.
+  const fails = context.rules.noBuildErrorNamesReason
+    ? `Nix fails with "${nixMessage}" (so from Nix ${majorMinor(versionRuleTable.noBuildErrorNamesReason.since)}; … is the derivation).`
+    : `Nix fails with "${nixMessage}"`;
   return placeInConfOrigin(
     problem(
       'nothing-can-build',
       maxJobs.valueSpan,
-      `max-jobs = 0 leaves every build to the remote builders, but \`builders\` here gives none that can take a job: Nix fails with "${nixMessage}" Add a builder to \`builders\`, or allow local builds (max-jobs = auto).`,
+      `max-jobs = 0 leaves every build to the remote builders, but \`builders\` here gives none that can take a job: ${fails} Add a builder to \`builders\`, or allow local builds (max-jobs = auto).`,
       nixMessage,
     ),
     maxJobs,
@@ -173,7 +179,7 @@ export function lintSettings(parsed: ParsedNixConf, context: LintContext): Probl
       if (p !== undefined) problems.push(placeInConfOrigin(p, setting));
     }
   }
-  const nothing = nothingCanBuild(parsed);
+  const nothing = nothingCanBuild(parsed, context);
   if (nothing !== undefined) problems.push(nothing);
   return problems;
 }

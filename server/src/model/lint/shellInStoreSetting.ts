@@ -4,9 +4,10 @@
 // runs cmd on the builder every time Nix connects. Nix accepts the text, so this is a warning;
 // the build commands of this extension refuse such a machine (../usableMachine.ts).
 
+import { storeReferenceError } from '../storeReference';
 import { problem, type Problem } from '../problem';
 import { storeUriAsNixReadsIt, type Machine } from '../machines';
-import { compareNixVersions } from '../nixVersion';
+import { versionRuleTable } from '../nixVersion';
 import { shellCodeInStoreSettings } from '../remoteShellSettings';
 import type { LintContext } from './index';
 import { listInWords, majorMinor } from './place';
@@ -15,7 +16,7 @@ import { listInWords, majorMinor } from './place';
 const sshSchemes = ['ssh', 'ssh-ng', 'mounted-ssh-ng'];
 
 /** Nix quotes remote-store itself before this version (`shellEscape`), for POSIX shells. */
-const remoteStoreUnquotedSince = { major: 2, minor: 20, patch: 0 };
+const remoteStoreUnquotedSince = versionRuleTable.remoteStoreUnquoted.since;
 
 /** A character as a reader sees it in a message: `'$'`, `"'"`, `a newline`, `a space`. */
 function shown(c: string): string {
@@ -32,9 +33,12 @@ export function lintShellInStoreSetting(machine: Machine, context: LintContext):
   const uri = storeUriAsNixReadsIt(column.text);
   const separator = uri.indexOf('://');
   if (separator < 0 || !sshSchemes.includes(uri.slice(0, separator))) return [];
+  if (uri.startsWith('mounted-ssh-ng://') && !context.rules.mountedSshStore) return []; // no such store: never connects
+  // From Nix 2.23 a URI that is not a URL fails the list when read (the parser's error): Nix never connects.
+  if (storeReferenceError(uri, context.rules) !== undefined) return [];
   return shellCodeInStoreSettings(column.text).map((setting) => {
     const span = { start: column.span.start + setting.valueStart, end: column.span.start + setting.valueEnd };
-    const quotedByThisNix = setting.name === 'remote-store' && compareNixVersions(context.version, remoteStoreUnquotedSince) < 0;
+    const quotedByThisNix = setting.name === 'remote-store' && !context.rules.remoteStoreUnquoted;
     const how = quotedByThisNix
       ? `Nix ${majorMinor(context.version)} single-quotes ${setting.name} for the builder's shell, but Nix ${majorMinor(remoteStoreUnquotedSince)} and later hand it over as it is, and a login shell that is not a POSIX shell (fish, csh) reads quotes differently: these characters can run as shell code there.`
       : `Nix hands this value to the builder's shell as part of the command it runs there, so these characters run as shell code on the builder each time Nix connects.`;

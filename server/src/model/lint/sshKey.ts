@@ -9,6 +9,8 @@ import { problem, type Problem } from '../problem';
 import type { Machine } from '../machines';
 import { expandTilde, inspectIdentityFile, type IdentityFileState } from '../identityFile';
 import type { LintContext } from './index';
+import { majorMinor } from './place';
+import { versionRuleTable } from '../nixVersion';
 
 /** Reads each key file once per lint run (many machines share one key). */
 export type KeyInspector = (rawPath: string) => IdentityFileState;
@@ -29,6 +31,21 @@ export function lintSshKey(machine: Machine, context: LintContext, inspect: KeyI
   const column = machine.columns.sshKey;
   if (column === undefined || !column.isSet) return [];
   const raw = column.text;
+  if (context.rules.sshKeyMustBeAbsolute && !isAbsolute(raw)) {
+    // Nix reads the key setting as an absolute path (no `~`), and fails when it connects.
+    const nixMessage = `not an absolute path: "${raw}"`;
+    const since = majorMinor(versionRuleTable.sshKeyMustBeAbsolute.since);
+    const absolute = expandTilde(raw, context.keyHome);
+    return [
+      problem(
+        'ssh-key-relative',
+        column.span,
+        `From Nix ${since} the SSH key must be an absolute path${raw.startsWith('~') ? " ('~' is not expanded)" : ''}: Nix skips this machine when it connects ("cannot build on '${machine.storeUri}': ${nixMessage}"). Write the full path${isAbsolute(absolute) ? `: ${absolute}` : ', such as /root/.ssh/nix-builder'}.`,
+        nixMessage,
+        isAbsolute(absolute) ? { suggestion: absolute } : undefined,
+      ),
+    ];
+  }
   // A relative path is relative to wherever ssh runs (the daemon's working directory): not ours to check.
   if (!isAbsolute(expandTilde(raw, context.keyHome))) return [];
   const state = inspect(raw);

@@ -4,10 +4,11 @@
 
 import { problem, type Problem, type ProblemData } from '../problem';
 import { storeUriAsNixReadsIt, type Column, type Machine } from '../machines';
-import { versionRuleTable } from '../nixVersion';
+import { versionRuleTable, type VersionRules } from '../nixVersion';
 import { subPiece, type Piece } from '../nixStrings';
 import { nearest } from '../nearest';
 import { parseStoreUri } from '../storeUri';
+import { storeReferenceError } from '../storeReference';
 import type { LintContext } from './index';
 import { majorMinor, placeInOrigin } from './place';
 
@@ -26,13 +27,13 @@ type ColumnUri =
   | { kind: 'local'; scheme: string };
 
 /** Splits column 1 the way Nix and then ssh read it. */
-function readColumnUri(column: Column): ColumnUri {
+function readColumnUri(column: Column, rules: VersionRules): ColumnUri {
   const text = column.text;
   const implicitSsh = storeUriAsNixReadsIt(text) !== text;
   const separator = text.indexOf('://');
   if (!implicitSsh && separator < 0) return { kind: 'local', scheme: '' };
   const scheme = implicitSsh ? 'ssh' : text.slice(0, separator);
-  if (!buildableSchemes.includes(scheme)) {
+  if (!buildableSchemes.includes(scheme) || (scheme === 'mounted-ssh-ng' && !rules.mountedSshStore)) {
     if (binaryCacheSchemes.includes(scheme)) return { kind: 'binary-cache', scheme };
     if (localSchemes.includes(scheme)) return { kind: 'local', scheme };
     return { kind: 'unknown-scheme', scheme };
@@ -64,7 +65,10 @@ export function lintStoreUri(machine: Machine, context: LintContext): Problem[] 
       ),
     ];
   }
-  const parts = readColumnUri(column);
+  // From Nix 2.23 a store URI that is not a URL fails the whole list when it is read: the
+  // parser's error (store-uri-not-a-url) says so, and nothing here may claim Nix takes it.
+  if (storeReferenceError(uri, context.rules) !== undefined) return [];
+  const parts = readColumnUri(column, context.rules);
 
   switch (parts.kind) {
     case 'binary-cache':
@@ -76,14 +80,16 @@ export function lintStoreUri(machine: Machine, context: LintContext): Problem[] 
         ),
       ];
     case 'unknown-scheme': {
-      const nixMessage = `don't know how to open Nix store '${uri}'`;
+      const nixMessage = context.rules.storeSchemeErrorWording
+        ? `don't know how to open Nix store with scheme '${parts.scheme}'`
+        : `don't know how to open Nix store '${uri}'`;
       const scheme = nearest(parts.scheme, buildableSchemes.slice(0, 2));
       const suggestion = scheme === undefined ? undefined : `${scheme}${column.text.slice(parts.scheme.length)}`;
       return [
         problem(
           'store-uri-unusable',
           column.span,
-          `Nix has no store type '${parts.scheme}://' and skips this machine when it tries it ("${nixMessage}"). ${
+          `Nix${parts.scheme === 'mounted-ssh-ng' ? ` ${majorMinor(context.version)} (before ${majorMinor(versionRuleTable.mountedSshStore.since)})` : ''} has no store type '${parts.scheme}://' and skips this machine when it tries it ("${nixMessage}"). ${
             scheme === undefined ? needSsh : `Did you mean ${scheme}://?`
           }`,
           nixMessage,
@@ -118,21 +124,63 @@ export function lintStoreUri(machine: Machine, context: LintContext): Problem[] 
       return [problem('store-uri-unusable', column.span, `${why} ${needSsh}`)];
     }
     case 'ssh':
-      return [...hostProblems(machine, parts), ...portProblems(parts, context)];
+      return [...hostProblems(machine, parts, context), ...portProblems(parts, context)];
   }
 }
 
-function hostProblems(machine: Machine, parts: Extract<ColumnUri, { kind: 'ssh' }>): Problem[] {
+function hostProblems(machine: Machine, parts: Extract<ColumnUri, { kind: 'ssh' }>, context: LintContext): Problem[] {
   const uri = machine.storeUri;
+  const column = machine.columns.storeUri;
+  const rules = context.rules;
+  const checked = rules.sshAuthorityChecked;
+  const from = (rule: 'sshAuthorityChecked' | 'sshStoreNeedsHostWording') => `from Nix ${majorMinor(versionRuleTable[rule].since)}`;
+  // Nix 2.31+ checks the authority itself (ssh.cc `checkValidAuthority`), with the `user@host` it parsed.
+  const invalidAuthority = (reason: string) => `invalid SSH authority: '${parts.authority.text}': ${reason}`;
   if (parts.host.text === '') {
-    const nixMessage = parts.user === undefined ? `invalid SSH host name ''` : undefined;
+    const nixMessage = checked
+      ? invalidAuthority('host name must not be empty')
+      : parts.user !== undefined
+        ? undefined
+        : rules.sshStoreNeedsHostWording
+          ? `\`${parts.scheme}\` store requires a valid SSH host as the authority part in Store URI`
+          : `invalid SSH host name ''`;
+    const words = checked ? ` (${from('sshAuthorityChecked')})` : rules.sshStoreNeedsHostWording && nixMessage !== undefined ? ` (${from('sshStoreNeedsHostWording')})` : '';
     return [
       problem(
         'store-uri-unusable',
         machine.columns.storeUri.span,
         `'${machine.columns.storeUri.text}' has no host name, so Nix skips this machine when it tries it${
-          nixMessage === undefined ? ' (ssh: "Could not resolve hostname")' : ` ("${nixMessage}")`
+          nixMessage === undefined ? ' (ssh: "Could not resolve hostname")' : ` ("${nixMessage}"${words})`
         }. ${needSsh}`,
+        nixMessage,
+      ),
+    ];
+  }
+  if (parts.user !== undefined && parts.user.text === '') {
+    // `ssh://@host`: ssh gets `@host` and prints its usage; from 2.31 Nix refuses it itself.
+    const nixMessage = checked ? invalidAuthority('user name must not be empty') : undefined;
+    return [
+      problem(
+        'store-uri-unusable',
+        column.span,
+        `The user name before '@' is empty, so Nix skips this machine when it tries it (${
+          nixMessage === undefined ? 'ssh prints its usage' : `"${nixMessage}", ${from('sshAuthorityChecked')}`
+        }). Write user@${parts.host.text}, or leave out the '@'.`,
+        nixMessage,
+        { suggestion: `${column.text.slice(0, parts.authority.span.start - column.span.start)}${column.text.slice(parts.authority.span.start - column.span.start + 1)}` },
+      ),
+    ];
+  }
+  if (checked && (parts.user?.text.startsWith('-') || parts.hostName.text.startsWith('-'))) {
+    const userFirst = parts.user?.text.startsWith('-') === true;
+    const nixMessage = userFirst
+      ? invalidAuthority(`user name '${parts.user!.text}' must not start with '-'`)
+      : invalidAuthority(`host name '${parts.hostName.text}' must not start with '-'`);
+    return [
+      problem(
+        'host-starts-with-dash',
+        userFirst ? parts.user!.span : parts.hostName.span,
+        `'${userFirst ? parts.user!.text : parts.hostName.text}' starts with '-', which ssh would read as an option: ${from('sshAuthorityChecked')} Nix refuses to connect and skips this machine ("cannot build on '${uri}': ${nixMessage}"). Fix the ${userFirst ? 'user' : 'host'} name.`,
         nixMessage,
       ),
     ];
@@ -153,7 +201,8 @@ function hostProblems(machine: Machine, parts: Extract<ColumnUri, { kind: 'ssh' 
   }
   if (parts.host.text.startsWith('-')) {
     // Nix passes `user@-host` on; ssh refuses it.
-    const nixMessage = `cannot connect to '${parts.authority.text}': hostname contains invalid characters`;
+    const started = rules.sshStartErrorWording ? 'failed to start SSH connection to' : 'cannot connect to';
+    const nixMessage = `${started} '${parts.authority.text}': hostname contains invalid characters`;
     return [
       problem(
         'host-starts-with-dash',
