@@ -128,7 +128,8 @@ describe('failure causes from what Nix 2.8 prints', () => {
     for (const reason of ['required system or feature not available', 'platform mismatch', 'missing system features']) {
       const newer = classify({ code: 1, phase: 'build', stderrTail: ["error: Cannot build '/nix/store/x.drv'.", `       Reason: ${reason}`, "       Required system: 'aarch64-linux'"] });
       assert.equal(newer.cause, 'build-failed', reason);
-      assert.equal(newer.message, `ssh://b cannot build this derivation: Cannot build '/nix/store/x.drv' (${reason}). Pick a builder whose Nix builds for that system and has those features (its system and system-features settings).`);
+      // The reason and the system lines Nix prints below it are quoted too.
+      assert.equal(newer.message, `ssh://b cannot build this derivation: Cannot build '/nix/store/x.drv': ${reason} (Required system: 'aarch64-linux'). Pick a builder whose Nix builds for that system and has those features (its system and system-features settings).`);
     }
   });
 
