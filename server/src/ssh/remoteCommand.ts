@@ -9,13 +9,21 @@ import type { Client, ClientChannel } from 'ssh2';
 const plainWord = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
 /**
- * Quotes one argument for a POSIX shell: as is when it is plain, else in single quotes with
- * each `'` written as `'\''`. The empty string becomes `''`. NUL cannot be passed: refused.
+ * Quotes one argument for the builder user's login shell: as is when it is plain, else in single
+ * quotes, with every `'` and `\` written outside them as `\'` and `\\`. POSIX shells (sh,
+ * bash, dash, zsh) and fish read that the same way; the usual `'\''` form is not enough for
+ * fish, where `\\` and `\'` are escapes even inside single quotes (a trailing backslash broke
+ * the command). The empty string becomes `''`. NUL cannot be passed: refused.
  */
 export function shellQuote(arg: string): string {
   if (arg.includes('\0')) throw new Error('an argument contains a NUL byte, which no shell command can carry');
   if (arg !== '' && plainWord.test(arg)) return arg;
-  return `'${arg.replace(/'/g, "'\\''")}'`;
+  if (arg === '') return "''";
+  return arg
+    .split(/([\\'])/)
+    .filter((part) => part !== '')
+    .map((part) => (part === '\\' ? '\\\\' : part === "'" ? "\\'" : `'${part}'`))
+    .join('');
 }
 
 /** The command line for an argument list: each argument quoted, joined by spaces. */
