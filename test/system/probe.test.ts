@@ -155,7 +155,8 @@ describe('health probe on real builders', { skip: !labRuns }, () => {
     const silent = resultOf('silent');
     const handshake = silent.stages.find((stage) => stage.name === 'handshake');
     assert.equal(handshake?.ok, false);
-    assert.ok((handshake?.ms ?? 0) >= SILENT_TIMEOUT_MS - 50, 'the silent host used its own stage timeout');
+    // It ended on its own stage timeout (no banner ever came), not on anything the others did.
+    assert.deepEqual(codes(silent), ['banner-timeout'], describeResult(silent));
     const sum = all.results.reduce((total, result) => total + result.ms, 0);
     const slowestOther = Math.max(...all.results.filter((result) => result !== silent).map((result) => result.ms));
     t.diagnostic(`12 builders in parallel: ${all.totalMs} ms in all; sum of the single probes ${sum} ms; slowest non-silent ${slowestOther} ms; silent ${silent.ms} ms (stage timeout ${SILENT_TIMEOUT_MS} ms)`);
@@ -264,9 +265,10 @@ describe('health probe on real builders', { skip: !labRuns }, () => {
       const echoed = await exec(client, ['printf', '%s\\0', ...hostile], { timeoutMs: 5000 });
       assert.equal(echoed.code, 0);
       assert.deepEqual(echoed.stdout.split('\0').slice(0, -1), hostile);
+      // A command past its timeout is given up: no exit code of its own.
       const slow = await exec(client, ['sleep', '10'], { timeoutMs: 300 });
       assert.equal(slow.timedOut, true);
-      assert.ok(slow.ms < 5000);
+      assert.equal(slow.code, null);
       const big = await exec(client, ['head', '-c', '3000000', '/dev/zero'], { timeoutMs: 10_000, maxOutputBytes: 1000 });
       assert.equal(big.truncated, true);
       assert.equal(big.stdout.length, 1000);
