@@ -5,7 +5,7 @@
 //   node --import tsx --test test/system/probe.test.ts
 import assert from 'node:assert/strict';
 import { labCanRun } from './fixture/gate';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -134,6 +134,21 @@ describe('health probe on real builders', { skip: !labRuns }, () => {
       }
     });
   }
+
+  test('untrusted-user: the copied fix appends the nix.conf line that trusts the SSH user, then restarts the daemon', () => {
+    const action = resultOf('untrusted').findings.find((finding) => finding.code === 'untrusted-user')?.action;
+    assert.equal(action?.kind, 'copy-command');
+    const command = action?.kind === 'copy-command' ? action.command : '';
+    // Run it as the user would, with a `sudo` on the PATH that records what it was asked to do
+    // (and writes what `tee -a` gets into a file of ours instead of /etc/nix/nix.conf).
+    const bin = fs.mkdtempSync(path.join(lab.dir, 'sudo-'));
+    const record = path.join(bin, 'record');
+    fs.writeFileSync(path.join(bin, 'sudo'), `#!/bin/sh\necho "$*" >> ${record}\n[ "$1" = tee ] && cat >> ${record}.conf\nexit 0\n`, { mode: 0o755 });
+    const ran = spawnSync('sh', ['-c', command], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, encoding: 'utf8' });
+    assert.equal(ran.status, 0, ran.stderr);
+    assert.deepEqual(fs.readFileSync(record, 'utf8').trim().split('\n'), ['tee -a /etc/nix/nix.conf', 'systemctl restart nix-daemon']);
+    assert.equal(fs.readFileSync(`${record}.conf`, 'utf8'), `extra-trusted-users = ${lab.builders.untrusted.user}\n`);
+  });
 
   test('an unverified host key stops before authentication: no auth stage, no login attempt on the server', async () => {
     for (const name of ['wrongHostKey', 'unknownHostKey'] as const) {

@@ -318,8 +318,26 @@ export function makeFinding(code: FindingCode, context: FindingContext, extra: {
 }
 
 /** A command for the user to copy, its arguments quoted by the one quoting function. */
-export function copyCommand(title: string, args: readonly string[]): FindingAction {
-  return { kind: 'copy-command', title, command: args.map(shellQuote).join(' ') };
+export function copyCommand(title: string, words: readonly string[]): FindingAction {
+  return { kind: 'copy-command', title, command: commandLine(words) };
+}
+
+/**
+ * The fix of an untrusted SSH user, as a command to run on the builder (not NixOS, where the
+ * finding's message gives the option): it appends the nix.conf line and restarts the daemon.
+ */
+export function trustUserCommand(user: string): FindingAction {
+  const line = commandLine(['echo', `extra-trusted-users = ${user}`]);
+  return {
+    kind: 'copy-command',
+    title: `Copy the command that makes the builder trust ${user}`,
+    command: `${line} | sudo tee -a /etc/nix/nix.conf >/dev/null && sudo systemctl restart nix-daemon`,
+  };
+}
+
+/** A command line from its words, each quoted by the one quoting function. */
+function commandLine(words: readonly string[]): string {
+  return words.map(shellQuote).join(' ');
 }
 
 /**

@@ -20,7 +20,7 @@ import { resolveOptionsFor, sshDestination } from '../ssh/machineConnection';
 import { resolveSshHost, type ResolveOptions } from '../ssh/sshConfig';
 import { daemonConnectionFindings, daemonKeyFindings } from './daemonContext';
 import type { FindingAction, HealthFacts, HealthStage, HealthStageName } from '../protocol';
-import { copyCommand, makeFinding, type Finding, type FindingCode, type FindingContext } from './findings';
+import { copyCommand, makeFinding, trustUserCommand, type Finding, type FindingCode, type FindingContext } from './findings';
 import { serveGreeting, workerGreeting, type ProtocolFailure, type WorkerGreeting } from './nixProtocol';
 import { daemonProgramBeside, FACTS_SCRIPT, nixProgramBeside, parseFacts } from './remoteFacts';
 
@@ -411,7 +411,7 @@ async function probe(machine: ProbeMachine, options: ProbeOptions, emit: (event:
         if (worker.trustSource !== undefined) facts.trustSource = worker.trustSource;
         if (!worker.trusted) {
           ok = false;
-          add('untrusted-user', {}, { stage: 'store', action: copyCommand('Copy the nix.conf line for the builder', ['echo', `extra-trusted-users = ${host.user}`]) });
+          add('untrusted-user', {}, { stage: 'store', action: trustUserCommand(host.user) });
         }
       } else {
         add('trust-unknown', { detail: 'the daemon did not answer the trust question' }, { stage: 'store' });
