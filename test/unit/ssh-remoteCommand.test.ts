@@ -46,7 +46,7 @@ describe('shell quoting (the one quoting function)', () => {
 
   for (const shell of shells) {
     test(`hostile arguments survive a round trip through ${shell} -c unchanged`, () => {
-      const hostile = ["it's", '"double"', '$HOME', '`id`', '$(id)', 'a\\b', 'new\nline', 'tab\there', '*', '?', '[a]', '~', '~root', ';', '&&', '|', '>', '<', '#', '!', '-n', '--', '', ' ', "'", "''", '\'"\'"\'', 'ünïcödé', '${IFS}', 'a=b', '%s'];
+      const hostile = ['=ls', '==x', 'a=b', "it's", '"double"', '$HOME', '`id`', '$(id)', 'a\\b', 'new\nline', 'tab\there', '*', '?', '[a]', '~', '~root', ';', '&&', '|', '>', '<', '#', '!', '-n', '--', '', ' ', "'", "''", '\'"\'"\'', 'ünïcödé', '${IFS}', 'a=b', '%s'];
       assert.deepEqual(roundTrip(shell, hostile), hostile);
     });
 

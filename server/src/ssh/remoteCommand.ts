@@ -5,8 +5,12 @@
 // on how much output is kept.
 import type { Client, ClientChannel } from 'ssh2';
 
-/** Characters that never need quoting in a POSIX shell word. */
-const plainWord = /^[A-Za-z0-9_@%+=:,./-]+$/;
+/**
+ * Characters that never need quoting in a shell word, in POSIX shells, zsh and fish alike. Not
+ * `=`: zsh expands a word that starts with it (`=cmd` is the path of cmd), and a first word
+ * with one is an assignment in POSIX shells.
+ */
+const plainWord = /^[A-Za-z0-9_@%+:,./-]+$/;
 
 /**
  * Quotes one argument for the builder user's login shell: as is when it is plain, else in single
