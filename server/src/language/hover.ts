@@ -17,7 +17,7 @@ import { columnInfo, describeFeature } from './columnInfo';
 import { columnAt, includeAt, type ColumnHit } from './documentMachines';
 import { keygenLine } from './keyDescription';
 import { settingDoc } from './settingDocs';
-import { describeConfigFile, lookUpSshSettings } from './sshLookup';
+import { describeConfigFile, lookUpSshSettings, requestFor } from './sshLookup';
 
 export interface HoverInputs {
   document: TextDocument;
@@ -190,14 +190,9 @@ async function storeUriValue(machine: Machine, inputs: HoverInputs): Promise<str
   if (params.length > 0) lines.push(`Store settings: ${params.map(([k, v]) => code(`${k}=${v}`)).join(', ')}.`);
   if (parts.host === '' || parts.host.startsWith('-')) return lines.join('\n\n');
 
-  const port = inputs.analysis.target.rules.portInUri ? parts.port : undefined;
-  const lookup = await lookUpSshSettings({
-    host: parts.host,
-    ...(parts.user !== undefined ? { user: parts.user } : {}),
-    ...(port !== undefined ? { port } : {}),
-    ...(inputs.sshConfigFile ? { configFile: inputs.sshConfigFile } : {}),
-    trusted: inputs.trusted,
-  });
+  const lookup = await lookUpSshSettings(
+    requestFor(parts, { portInUri: inputs.analysis.target.rules.portInUri, configFile: inputs.sshConfigFile, trusted: inputs.trusted }),
+  );
   if ('error' in lookup) {
     lines.push(`SSH settings: ${lookup.error}.`);
     return lines.join('\n\n');

@@ -17,7 +17,7 @@ import type { Analysis } from './analysis';
 import { columnsOf, ownMachines } from './documentMachines';
 import { keygenLine } from './keyDescription';
 import { column8Key, knownHostsEntries } from './recordedHostKey';
-import { lookUpSshSettings } from './sshLookup';
+import { lookUpSshSettings, requestFor } from './sshLookup';
 
 export const pinHostKeyCommand = 'nixBuilders.pinHostKey';
 
@@ -113,14 +113,7 @@ export async function pinHostKey(args: PinHostKeyArguments, deps: PinDependencie
   if (parts.scheme !== 'ssh' && parts.scheme !== 'ssh-ng') return fail(`${machine.storeUri} is not an SSH builder.`);
 
   const configFile = await deps.sshConfigFile(args.uri);
-  const port = analysis.target.rules.portInUri ? parts.port : undefined;
-  const lookup = await lookUpSshSettings({
-    host: parts.host,
-    ...(parts.user !== undefined ? { user: parts.user } : {}),
-    ...(port !== undefined ? { port } : {}),
-    ...(configFile ? { configFile } : {}),
-    trusted: true,
-  });
+  const lookup = await lookUpSshSettings(requestFor(parts, { portInUri: analysis.target.rules.portInUri, configFile, trusted: true }));
   // A user or host that ssh would read as an option is refused here, before anything runs.
   if ('error' in lookup) return fail(`${lookup.error}.`);
   const { hostName, port: sshPort, proxyJump, proxyCommand } = lookup.host;

@@ -9,7 +9,7 @@ import type { Machine } from '../model/machines';
 import { parseStoreUri } from '../model/storeUri';
 import { knownHostsFor, readKnownHostsFile, type KnownHostEntry } from '../ssh/knownHosts';
 import { knownHostsName } from '../ssh/sshConfig';
-import { lookUpSshSettings } from './sshLookup';
+import { lookUpSshSettings, requestFor } from './sshLookup';
 
 /** The key column 8 holds, if it holds one. */
 export function column8Key(machine: Machine): HostPublicKey | undefined {
@@ -39,14 +39,7 @@ export interface RecordLookup {
 export async function hostKeyOnRecord(machine: Machine, lookup: RecordLookup): Promise<boolean> {
   if (column8Key(machine) !== undefined) return true;
   const parts = parseStoreUri(machine.storeUri);
-  const port = lookup.portInUri ? parts.port : undefined;
-  const settings = await lookUpSshSettings({
-    host: parts.host,
-    ...(parts.user !== undefined ? { user: parts.user } : {}),
-    ...(port !== undefined ? { port } : {}),
-    ...(lookup.configFile ? { configFile: lookup.configFile } : {}),
-    trusted: lookup.trusted,
-  });
+  const settings = await lookUpSshSettings(requestFor(parts, lookup));
   if ('error' in settings) return true;
   const host = settings.host;
   return knownHostsEntries(knownHostsName(host), [...host.userKnownHostsFiles, ...host.globalKnownHostsFiles]).length > 0;

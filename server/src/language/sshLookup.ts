@@ -3,6 +3,7 @@
 // `Match exec`, which runs commands; otherwise the config files are read without ssh. Only the
 // host's own settings count here, not this process's NIX_SSHOPTS (the nix-daemon that runs ssh
 // has its own environment). Results are kept half a minute, since hovers repeat.
+import type { StoreUriParts } from '../model/storeUri';
 import { resolveSshHost, type ResolvedHost } from '../ssh/sshConfig';
 
 export interface SshLookupRequest {
@@ -47,6 +48,24 @@ async function lookUp(request: SshLookupRequest): Promise<SshLookupResult> {
 }
 
 /** The effective SSH settings of a host (cached for half a minute). */
+/**
+ * The request for a machine's store URI: its `[user@]host`, its port only where the targeted
+ * Nix passes one on to ssh (`portInUri`), the ssh config file when one is set.
+ */
+export function requestFor(
+  parts: Pick<StoreUriParts, 'host' | 'user' | 'port'>,
+  options: { portInUri: boolean; configFile: string | undefined; trusted: boolean },
+): SshLookupRequest {
+  const port = options.portInUri ? parts.port : undefined;
+  return {
+    host: parts.host,
+    ...(parts.user !== undefined ? { user: parts.user } : {}),
+    ...(port !== undefined ? { port } : {}),
+    ...(options.configFile ? { configFile: options.configFile } : {}),
+    trusted: options.trusted,
+  };
+}
+
 export function lookUpSshSettings(request: SshLookupRequest): Promise<SshLookupResult> {
   const key = JSON.stringify(request);
   const cached = cache.get(key);
