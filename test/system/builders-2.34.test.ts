@@ -11,13 +11,12 @@
 // Needs the version lab's chroot .nix-versions/sid (scripts/nix-versions.sh; `npm test` makes
 // it): without it the file skips loudly, and fails in CI.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildDistributed, type DistributedProgress } from '../../server/src/dispatch/distributed';
 import { offload, type OffloadResult } from '../../server/src/dispatch/offload';
-import { parseDerivation } from '../../server/src/dispatch/derivation';
 import type { ProbeResult } from '../../server/src/health/probe';
 import { runProbe } from '../../server/src/health/probe';
 import { parseBuilders, type Machine } from '../../server/src/model/machines';
@@ -37,6 +36,8 @@ import {
 } from './fixture';
 import { mountsUnder } from './fixture/processes';
 import { nix234LabCanRun } from './fixture/gate';
+import * as localStore from './fixture/localStore';
+import { outputOf } from './fixture/localStore';
 
 const labRuns = nix234LabCanRun();
 
@@ -45,35 +46,14 @@ const NIX_VERSION = /^2\.34\.\d+$/;
 
 let lab: BuilderLab<Nix234BuilderName>;
 let pool: ConnectionPool;
-let counter = 0;
-const nonce = () => `${process.pid}-${Date.now().toString(36)}-${counter++}`;
+const nonce = localStore.uniqueNonce;
 
-function execText(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(command, args, { env, cwd: '/', timeout: 60_000, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' }, (error, stdout, stderr) => {
-      const exitCode = (error as { code?: unknown } | null)?.code;
-      resolve({ code: error === null ? 0 : typeof exitCode === 'number' ? exitCode : 1, stdout, stderr });
-    });
-  });
-}
-
-async function instantiate(expression: string, attr?: string): Promise<string> {
-  const result = await execText('nix-instantiate', ['-E', expression, ...(attr === undefined ? [] : ['-A', attr])], lab.env());
-  assert.equal(result.code, 0, result.stderr);
-  return result.stdout.trim().split('\n').pop()!;
-}
-
-const outputOf = (drv: string) => parseDerivation(fs.readFileSync(drv, 'utf8')).outputs[0]!.path;
-const localValid = async (storePath: string) => (await execText('nix-store', ['--check-validity', storePath], lab.env())).code === 0;
+// The local store and the builders' (fixture/localStore.ts), with this file's lab.
+const instantiate = (expression: string, attr?: string) => localStore.instantiate(lab.env(), expression, attr);
+const localValid = (storePath: string) => localStore.validHere(lab.env(), storePath);
 /** Whether the builder's own store (its 2.34 nix-daemon's database) has the path as valid. */
-const builderValid = async (name: Nix234BuilderName, storePath: string) =>
-  (await execText('ssh', ['-F', lab.sshConfig, lab.builders[name].alias, 'nix-store', '--check-validity', storePath], lab.env())).code === 0;
-
-function machineOf(name: Nix234BuilderName): Machine {
-  const parsed = parseBuilders(lab.builders[name].machinesLine, nix2_8Rules, { localSystem: lab.system });
-  assert.deepEqual(parsed.problems, []);
-  return parsed.machines[0]!;
-}
+const builderValid = (name: Nix234BuilderName, storePath: string) => localStore.validOnBuilder(lab, lab.builders[name].alias, storePath);
+const machineOf = (name: Nix234BuilderName): Machine => localStore.machineOfLine(lab.builders[name].machinesLine, lab.system);
 
 const codes = (result: ProbeResult) => result.findings.map((finding) => finding.code);
 const describeProbe = (result: ProbeResult) =>
@@ -238,7 +218,7 @@ in { inherit c; }`;
       const lines = fs.readFileSync(out, 'utf8').split('\n');
       assert.deepEqual(lines.slice(0, 3), ['a', 'b', `c on ${lab.builders[name].hostname}`]);
       // c's output refers to b's: the reference came back with it.
-      const references = await execText('nix-store', ['--query', '--references', out], lab.env());
+      const references = await run('nix-store', ['--query', '--references', out], { env: lab.env() });
       assert.equal(references.code, 0, references.stderr);
       assert.deepEqual(references.stdout.trim().split('\n'), [lines[3]]);
       assert.ok(await localValid(lines[3]!), "b's output came back too");
@@ -429,7 +409,7 @@ in { inherit c; }`;
       assert.equal(json.builtOn, lab.builders[name].uri);
       assert.equal(readWhereBuilt(json.outputs[0]!.path).hostname, lab.builders[name].hostname);
       // The same derivation: the second builder gets it anew (the output is not in its store).
-      await execText('nix-store', ['--delete', json.outputs[0]!.path], lab.env());
+      await run('nix-store', ['--delete', json.outputs[0]!.path], { env: lab.env() });
     }
   });
 });

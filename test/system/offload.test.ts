@@ -10,7 +10,7 @@
 //   - and the differential test: our selectMachine picks the machine real Nix builds on.
 //   node --import tsx --test test/system/offload.test.ts
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -27,11 +27,14 @@ import {
   processesOf,
   provisionBuilders,
   readWhereBuilt,
+  run,
   whereBuiltExpression,
   type BuilderLab,
   type BuilderName,
 } from './fixture';
 import { labCanRun } from './fixture/gate';
+import * as localStore from './fixture/localStore';
+import { outputOf } from './fixture/localStore';
 
 // Outside CI a machine without the real parts skips (loudly); in CI it fails with the package to install.
 const labRuns = labCanRun();
@@ -41,42 +44,15 @@ type Name = (typeof BUILDERS)[number];
 
 let lab: BuilderLab<Name>;
 let pool: ConnectionPool;
-let nonceCounter = 0;
-const nonce = () => `${process.pid}-${Date.now().toString(36)}-${nonceCounter++}`;
+const nonce = localStore.uniqueNonce;
 
-function execText(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(command, args, { env, cwd: '/', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (error, stdout, stderr) => {
-      const exitCode = (error as { code?: unknown } | null)?.code;
-      const code = error === null ? 0 : typeof exitCode === 'number' ? exitCode : 1;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** `nix-instantiate -E <expr> [-A attr]` in the local store: the .drv path. */
-async function instantiate(expression: string, attr?: string): Promise<string> {
-  const result = await execText('nix-instantiate', ['-E', expression, ...(attr === undefined ? [] : ['-A', attr])], lab.env());
-  assert.equal(result.code, 0, result.stderr);
-  const drv = result.stdout.trim().split('\n').pop()!;
-  assert.match(drv, /^\/nix\/store\/.+\.drv$/);
-  return drv;
-}
-
-const outputOf = (drv: string) => parseDerivation(fs.readFileSync(drv, 'utf8')).outputs[0]!.path;
-const localValid = async (storePath: string) => (await execText('nix-store', ['--check-validity', storePath], lab.env())).code === 0;
-/** Whether the builder's own store (its nix-daemon's database) has the path as valid. */
-async function builderValid(name: Name, storePath: string): Promise<boolean> {
-  const result = await execText('ssh', ['-F', lab.sshConfig, lab.builders[name].alias, 'nix-store', '--check-validity', storePath], lab.env());
-  return result.code === 0;
-}
+// The local store and the builders' (fixture/localStore.ts), with this file's lab.
+const instantiate = (expression: string, attr?: string) => localStore.instantiate(lab.env(), expression, attr);
+const localValid = (storePath: string) => localStore.validHere(lab.env(), storePath);
+const builderValid = (name: Name, storePath: string) => localStore.validOnBuilder(lab, lab.builders[name].alias, storePath);
 const inBuilderStore = (name: Name, storePath: string) => fs.existsSync(path.join(lab.builders[name].storeDir, path.basename(storePath)));
 
-function machineOf(name: Name): Machine {
-  const parsed = parseBuilders(lab.builders[name].machinesLine, nix2_8Rules, { localSystem: lab.system });
-  assert.deepEqual(parsed.problems, []);
-  return parsed.machines[0]!;
-}
+const machineOf = (name: Name): Machine => localStore.machineOfLine(lab.builders[name].machinesLine, lab.system);
 
 interface Offloaded {
   result: OffloadResult;
@@ -223,7 +199,7 @@ describe('offload on real builders', { skip: !labRuns }, () => {
 
     // The builder has everything for c: after dropping c's output here, nothing goes over, and
     // only the output comes back.
-    const deleted = await execText('nix-store', ['--delete', out], lab.env());
+    const deleted = await run('nix-store', ['--delete', out], { env: lab.env() });
     assert.equal(deleted.code, 0, deleted.stderr);
     const third = await offloadOn('healthy', c);
     assert.ok(third.result.ok, describeResult(third));
@@ -324,7 +300,7 @@ describe('offload on real builders', { skip: !labRuns }, () => {
     assert.equal(await builderValid('healthyNg', big), false, 'the 48 MiB input is not registered on the builder');
     assert.equal(await builderValid('healthyNg', drv), false);
     t.diagnostic(`phases: ${result.phases.map((p) => `${p.phase} ${p.ms} ms`).join(', ')}`);
-    await execText('nix-store', ['--delete', drv, big], lab.env());
+    await run('nix-store', ['--delete', drv, big], { env: lab.env() });
   });
 
   test('an untrusted SSH user fails with untrusted-user, and nothing is registered there', async () => {
@@ -575,7 +551,7 @@ describe('differential: selectMachine picks the machine real Nix builds on', { s
     // line it chose.
     const aliases = Object.fromEntries(['dx-1', 'dx-2', 'dx-3', 'dx-4'].map((alias) => [`${alias}-${dxLab.slot}`, dxLab.builders.healthy.alias]));
     dxConfig = aliasConfig(dxLab, 'dx_ssh_config', aliases);
-    const version = await execText('nix', ['--version'], dxLab.env());
+    const version = await run('nix', ['--version'], { env: dxLab.env() });
     const parsed = parseNixVersion(version.stdout);
     if (parsed !== undefined) rules = rulesFor(parsed);
   });
@@ -602,13 +578,10 @@ describe('differential: selectMachine picks the machine real Nix builds on', { s
         )
         .join('\n');
       const featuresAttr = c.features.length > 0 ? `requiredSystemFeatures = [ ${c.features.map((f) => JSON.stringify(f)).join(' ')} ];` : '';
-      const result = await execText(
-        'nix-instantiate',
-        ['-E', `derivation { name = "dx-${nonce()}"; system = ${JSON.stringify(system)}; builder = "/bin/sh"; ${featuresAttr} args = [ "-c" "echo > $out" ]; }`],
+      const drv = await localStore.instantiate(
         dxLab.env(),
+        `derivation { name = "dx-${nonce()}"; system = ${JSON.stringify(system)}; builder = "/bin/sh"; ${featuresAttr} args = [ "-c" "echo > $out" ]; }`,
       );
-      assert.equal(result.code, 0, result.stderr);
-      const drv = result.stdout.trim();
 
       // Ours: the derivation's needs read from the .drv, the machines as Nix parses them.
       const derivation = parseDerivation(fs.readFileSync(drv, 'utf8'));
