@@ -157,12 +157,13 @@ async function pinActions(inputs: CodeActionInputs): Promise<CodeAction[]> {
   const touched = ownMachines(inputs.analysis).filter((machine) => machine.rowSpan.end >= start && machine.rowSpan.start <= end);
   for (const machine of touched.slice(0, pinLookupLimit)) {
     if (!/^ssh(-ng)?:\/\//.test(machine.storeUri)) continue;
-    if (await hostKeyOnRecord(machine, lookup)) continue;
+    // Where no action could be shown (untrusted, no `disabled` support), nothing is looked up.
+    const action = pinAction(machine, document, inputs);
+    if (action === undefined || (await hostKeyOnRecord(machine, lookup))) continue;
     const related = inputs.diagnostics.filter(
       (d) => d.source === diagnosticSource && pinnable.test(String(d.code)) && document.offsetAt(d.range.start) >= machine.rowSpan.start && document.offsetAt(d.range.end) <= machine.rowSpan.end,
     );
-    const action = pinAction(machine, document, inputs);
-    if (action) actions.push({ ...action, ...(related.length > 0 ? { kind: CodeActionKind.QuickFix, diagnostics: related } : {}) });
+    actions.push({ ...action, ...(related.length > 0 ? { kind: CodeActionKind.QuickFix, diagnostics: related } : {}) });
   }
   return actions;
 }
