@@ -2,7 +2,7 @@
 // (`tests: N passed, N failed, N skipped`). Each tier's own output is shown as it runs.
 // In CI (CI=true) a tier whose real parts (Nix, sshd, Chromium) are missing fails, not skips.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -13,6 +13,8 @@ const testFiles = (dir) =>
     .map((name) => `${dir}/${name}`);
 
 const only = process.argv.slice(2);
+/** The nsswitch.conf of the sealed tiers (sealedNsswitch), one per run, removed at exit. */
+let nsswitchFile;
 /** The version lab's chroots once made (labRoots). */
 let madeLab;
 
@@ -73,10 +75,7 @@ function labRoots() {
 function withoutDns(command) {
   const canSeal = process.getuid?.() === 0 && spawnSync('unshare', ['--version']).status === 0;
   if (!canSeal) return command;
-  const dir = mkdtempSync(join(tmpdir(), 'nixrb-nsswitch-'));
-  const nsswitch = join(dir, 'nsswitch.conf');
-  const current = readFileSync('/etc/nsswitch.conf', 'utf8');
-  writeFileSync(nsswitch, `${current.replace(/^hosts:.*$/m, '').trimEnd()}\nhosts: files\n`);
+  const nsswitch = sealedNsswitch();
   const seal = 'mount --bind "$0" /etc/nsswitch.conf && NIXRB_DNS_SEALED=1 exec "$@"';
   return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', seal, nsswitch, ...command];
 }
@@ -133,4 +132,15 @@ function countTests(output) {
   counts.failed = last(/^(?:#|ℹ) fail (\d+)$/gm);
   counts.skipped = last(/^(?:#|ℹ) skipped (\d+)$/gm) + last(/^(?:#|ℹ) todo (\d+)$/gm);
   return counts;
+}
+
+/** /etc/nsswitch.conf with host names from /etc/hosts only, written once per run. */
+function sealedNsswitch() {
+  if (nsswitchFile !== undefined) return nsswitchFile;
+  const dir = mkdtempSync(join(tmpdir(), 'nixrb-nsswitch-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  nsswitchFile = join(dir, 'nsswitch.conf');
+  const current = readFileSync('/etc/nsswitch.conf', 'utf8');
+  writeFileSync(nsswitchFile, `${current.replace(/^hosts:.*$/m, '').trimEnd()}\nhosts: files\n`);
+  return nsswitchFile;
 }
