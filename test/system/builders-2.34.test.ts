@@ -19,7 +19,7 @@ import { buildDistributed, type DistributedProgress } from '../../server/src/dis
 import { offload, type OffloadResult } from '../../server/src/dispatch/offload';
 import type { ProbeResult } from '../../server/src/health/probe';
 import { runProbe } from '../../server/src/health/probe';
-import { parseBuilders, type Machine } from '../../server/src/model/machines';
+import { parseBuilders } from '../../server/src/model/machines';
 import { nix2_8Rules } from '../../server/src/model/nixVersion';
 import { ConnectionPool } from '../../server/src/ssh/pool';
 import {
@@ -48,12 +48,8 @@ let lab: BuilderLab<Nix234BuilderName>;
 let pool: ConnectionPool;
 const nonce = localStore.uniqueNonce;
 
-// The local store and the builders' (fixture/localStore.ts), with this file's lab.
-const instantiate = (expression: string, attr?: string) => localStore.instantiate(lab.env(), expression, attr);
-const localValid = (storePath: string) => localStore.validHere(lab.env(), storePath);
-/** Whether the builder's own store (its 2.34 nix-daemon's database) has the path as valid. */
-const builderValid = (name: Nix234BuilderName, storePath: string) => localStore.validOnBuilder(lab, lab.builders[name].alias, storePath);
-const machineOf = (name: Nix234BuilderName): Machine => localStore.machineOfLine(lab.builders[name].machinesLine, lab.system);
+// builderValid asks the builder's own store (its 2.34 nix-daemon's database).
+const { instantiate, localValid, builderValid, machineOf } = localStore.labStore<Nix234BuilderName>(() => lab);
 
 const codes = (result: ProbeResult) => result.findings.map((finding) => finding.code);
 const describeProbe = (result: ProbeResult) =>

@@ -19,7 +19,7 @@ import { parseDerivation } from '../../server/src/dispatch/derivation';
 import { buildDistributed, type DistributedProgress } from '../../server/src/dispatch/distributed';
 import { offload, type OffloadOptions, type OffloadPhase, type OffloadResult } from '../../server/src/dispatch/offload';
 import { candidateOf, selectMachine } from '../../server/src/dispatch/select';
-import { parseBuilders, type Machine } from '../../server/src/model/machines';
+import { parseBuilders } from '../../server/src/model/machines';
 import { nix2_8Rules, parseNixVersion, rulesFor } from '../../server/src/model/nixVersion';
 import { ConnectionPool } from '../../server/src/ssh/pool';
 import {
@@ -46,13 +46,9 @@ let lab: BuilderLab<Name>;
 let pool: ConnectionPool;
 const nonce = localStore.uniqueNonce;
 
-// The local store and the builders' (fixture/localStore.ts), with this file's lab.
-const instantiate = (expression: string, attr?: string) => localStore.instantiate(lab.env(), expression, attr);
-const localValid = (storePath: string) => localStore.validHere(lab.env(), storePath);
-const builderValid = (name: Name, storePath: string) => localStore.validOnBuilder(lab, lab.builders[name].alias, storePath);
+const { instantiate, localValid, builderValid, machineOf } = localStore.labStore<Name>(() => lab);
 const inBuilderStore = (name: Name, storePath: string) => fs.existsSync(path.join(lab.builders[name].storeDir, path.basename(storePath)));
 
-const machineOf = (name: Name): Machine => localStore.machineOfLine(lab.builders[name].machinesLine, lab.system);
 
 interface Offloaded {
   result: OffloadResult;
