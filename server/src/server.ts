@@ -14,7 +14,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { BuildersService } from './builders/buildersService';
 import { DocumentChecker } from './language/checker';
 import { EditingFeatures, pinHostKeyCommand } from './language/editing';
-import { SettingsCache } from './language/settings';
+import { SettingsCache } from './context/settings';
 import { HealthService } from './health/healthService';
 import { BuildService } from './dispatch/buildService';
 import { ConnectionPool } from './ssh/pool';

@@ -3,11 +3,11 @@
 import { fileURLToPath } from 'node:url';
 import type { Connection, WorkspaceFolder } from 'vscode-languageserver';
 import { buildersChangedNotification, type BuildersList } from '../protocol';
-import type { SettingsCache } from '../language/settings';
-import { nixTarget } from '../language/target';
+import type { SettingsCache } from '../context/settings';
+import { nixTarget } from '../context/target';
 import { confSources } from './configChain';
 import { effectiveBuilders, type EffectiveBuilders } from './effectiveBuilders';
-import { detectLocalNix } from './localNix';
+import { detectLocalNix } from '../context/localNix';
 import { SourceWatcher } from './watchSources';
 
 export class BuildersService {

@@ -3,14 +3,14 @@
 // nix.conf chain and the machines files its `builders` setting leads to.
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import { detectLocalNix } from '../builders/localNix';
+import { detectLocalNix } from '../context/localNix';
 import { confSources, defaultBuilders } from '../builders/configChain';
 import { messageInItsFile, type Problem } from '../model/problem';
 import { analyze, type Analysis, type DocumentKind } from '../language/analysis';
-import { readTextOrUndefined, readUserFile, whyNotRead } from '../language/readFile';
-import { fileIndex, indexed } from '../language/positions';
+import { readTextOrUndefined, readUserFile, whyNotRead } from '../context/readFile';
+import { fileIndex, indexed } from '../context/positions';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { nixTarget, type NixTarget } from '../language/target';
+import { nixTarget, type NixTarget } from '../context/target';
 import type { OutputFormat } from './options';
 
 export interface Finding {

@@ -1,10 +1,10 @@
 // Which machines a subcommand works on, the same way in every subcommand: `--machines FILE`,
 // `--builders TEXT` (as Nix's --builders), or what Nix itself reads here (the nix.conf chain).
 import { effectiveBuilders } from '../builders/effectiveBuilders';
-import { detectLocalNix, type LocalNix } from '../builders/localNix';
+import { detectLocalNix, type LocalNix } from '../context/localNix';
 import { parseBuilders, type Machine } from '../model/machines';
-import { readFileAsNixDoes, readUserFile, whyNotRead } from '../language/readFile';
-import { nixTarget, type NixTarget } from '../language/target';
+import { readFileAsNixDoes, readUserFile, whyNotRead } from '../context/readFile';
+import { nixTarget, type NixTarget } from '../context/target';
 import type { CliValues } from './options';
 import { UsageError } from './usageError';
 

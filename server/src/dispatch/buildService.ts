@@ -6,10 +6,10 @@ import { randomUUID } from 'node:crypto';
 import type { CancellationToken, Connection } from 'vscode-languageserver';
 import type { BuildersService } from '../builders/buildersService';
 import type { Builder } from '../builders/effectiveBuilders';
-import { detectLocalNix } from '../builders/localNix';
+import { detectLocalNix } from '../context/localNix';
 import type { HealthService } from '../health/healthService';
-import type { SettingsCache } from '../language/settings';
-import { nixTarget, type NixTarget } from '../language/target';
+import type { SettingsCache } from '../context/settings';
+import { nixTarget, type NixTarget } from '../context/target';
 import { lintMachine } from '../model/lint/index';
 import { unusableReason } from '../model/usableMachine';
 import {

@@ -3,8 +3,8 @@
 // last result kept per machine. In an untrusted workspace nothing connects anywhere.
 import type { Connection } from 'vscode-languageserver';
 import type { BuildersService } from '../builders/buildersService';
-import { detectLocalNix } from '../builders/localNix';
-import type { SettingsCache } from '../language/settings';
+import { detectLocalNix } from '../context/localNix';
+import type { SettingsCache } from '../context/settings';
 import { askPassphraseRequest, healthNotification, type MachineHealth } from '../protocol';
 import { oneTimeSealingKey } from '../sealedSecret';
 import type { ConnectionPool } from '../ssh/pool';

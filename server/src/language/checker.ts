@@ -6,13 +6,13 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { LSPErrorCodes, ResponseError, type Connection, type TextDocuments } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { detectLocalNix } from '../builders/localNix';
+import { detectLocalNix } from '../context/localNix';
 import { analyzeInSteps, type Analysis, type DocumentKind } from './analysis';
 import { diagnosticsToPublish } from './publishedDiagnostics';
-import { fileIndex } from './positions';
-import { readTextOrUndefined } from './readFile';
-import type { SettingsCache } from './settings';
-import { nixTarget } from './target';
+import { fileIndex } from '../context/positions';
+import { readTextOrUndefined } from '../context/readFile';
+import type { SettingsCache } from '../context/settings';
+import { nixTarget } from '../context/target';
 
 export function pathOf(uri: string): string | undefined {
   return uri.startsWith('file:') ? fileURLToPath(uri) : undefined;

@@ -34,7 +34,7 @@ import { formatMachines, formatNixConf, type TextChange } from './formatting';
 import { hover } from './hover';
 import { inlayHints } from './inlayHints';
 import { pinHostKey, pinHostKeyCommand, type PinHostKeyArguments, type PinOutcome } from './pinHostKey';
-import type { SettingsCache } from './settings';
+import type { SettingsCache } from '../context/settings';
 
 export { pinHostKeyCommand };
 
