@@ -6,10 +6,9 @@ import { randomUUID } from 'node:crypto';
 import type { CancellationToken, Connection } from 'vscode-languageserver';
 import type { BuildersService } from '../builders/buildersService';
 import type { Builder } from '../builders/effectiveBuilders';
-import { detectLocalNix } from '../context/localNix';
 import type { HealthService } from '../health/healthService';
-import type { SettingsCache } from '../context/settings';
-import { nixTarget, type NixTarget } from '../context/target';
+import type { ServerContext } from '../context/serverContext';
+import type { NixTarget } from '../context/target';
 import { lintMachine } from '../model/lint/index';
 import { unusableReason } from '../model/usableMachine';
 import {
@@ -36,8 +35,7 @@ export class BuildService {
     private readonly connection: Connection,
     private readonly builders: BuildersService,
     private readonly health: HealthService,
-    private readonly settings: SettingsCache,
-    private readonly trusted: () => boolean,
+    private readonly context: ServerContext,
     private readonly pool: ConnectionPool,
   ) {}
 
@@ -72,8 +70,7 @@ export class BuildService {
   async plan(target: BuildTarget): Promise<BuildPlan> {
     const source = await derivationOf(target.file, target.attr);
     if (!source.ok) return 'needsAttribute' in source ? { ok: false, needsAttribute: source.needsAttribute } : { ok: false, error: source.error };
-    const [effective, settings, local] = await Promise.all([this.builders.builders(), this.settings.get(undefined), detectLocalNix()]);
-    const nix = nixTarget(settings.nixVersion, local);
+    const [effective, { target: nix }] = await Promise.all([this.builders.builders(), this.context.nixHere()]);
     const rules = nix.rules;
     const needs = { system: source.derivation.system, requiredFeatures: source.derivation.requiredSystemFeatures };
     const usedByNix = new Set(effective.sources.filter((s) => s.usedByNix).flatMap((s) => s.machines.map((m) => m.id)));
@@ -124,18 +121,17 @@ export class BuildService {
       logTail,
       ms: Date.now() - started,
     });
-    if (!this.trusted()) return fail('untrusted-workspace', 'This workspace is not trusted: building on a remote builder needs SSH. Trust the workspace first.');
+    if (!this.context.trusted) return fail('untrusted-workspace', 'This workspace is not trusted: building on a remote builder needs SSH. Trust the workspace first.');
     const plan = await this.plan(params);
     if (!plan.ok) return 'error' in plan ? fail('evaluation', plan.error) : fail('needs-attribute', `Choose one of: ${plan.needsAttribute.join(', ')}`);
 
     const abort = new AbortController();
     token?.onCancellationRequested(() => abort.abort());
     const log = (line: string) => void this.connection.sendNotification(buildLogNotification, { buildId, line });
-    const [settings, local] = await Promise.all([this.settings.get(undefined), detectLocalNix()]);
+    const { settings, local, target } = await this.context.nixHere();
     const effective = await this.builders.builders();
 
     if (params.on === 'distributed') {
-      const target = nixTarget(settings.nixVersion, local);
       const chosen = await this.distributedMachines([...effective.builders.values()], target);
       for (const line of leftOutInWords(chosen.leftOut)) log(line);
       const leftOut = chosen.leftOut.length > 0 ? { leftOut: chosen.leftOut } : {};
@@ -159,7 +155,7 @@ export class BuildService {
     }
     const builder = effective.builders.get(id);
     if (!builder) return fail('no-machine', 'That builder is no longer in the configuration; refresh the view.');
-    const unusable = unusableReason(builder.machine, lintMachine(builder.machine, nixTarget(settings.nixVersion, local)));
+    const unusable = unusableReason(builder.machine, lintMachine(builder.machine, target));
     if (unusable !== undefined) return fail('machine-unusable', `${builder.info.uri} is not used (${unusable.code}): ${unusable.reason}`);
     this.running.set(id, (this.running.get(id) ?? 0) + 1);
     try {
