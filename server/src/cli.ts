@@ -4,7 +4,7 @@ import { readCommandLine } from './cli/commandLine';
 import { exitCodes } from './cli/exitCodes';
 import { chooseMachines } from './cli/machinesOption';
 import { runPing } from './cli/ping';
-import { runBuild } from './cli/build';
+import { runBuildCommand } from './cli/build';
 import { runSelect } from './cli/select';
 import { cliContext } from './context/serverContext';
 import { subcommandNamed } from './cli/subcommands';
@@ -45,7 +45,7 @@ async function run(args: string[]): Promise<number> {
       return selection.chosen ? exitCodes.ok : exitCodes.failed;
     }
     case 'build':
-      return await runBuild(await chooseMachines(values, context), {
+      return await runBuildCommand(await chooseMachines(values, context), {
         file: resolve(operands[0]!),
         attr: values.attr,
         on: values.on,

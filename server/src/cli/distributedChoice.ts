@@ -6,7 +6,7 @@
 import { probeMachines } from '../health/probe';
 import { lintMachine } from '../model/lint/index';
 import { unusableReason } from '../model/usableMachine';
-import { checkOf, leftOutInWords, machinesForDistributed, type DistributedCandidate, type DistributedMachines } from '../dispatch/distributedMachines';
+import { checkOf, machinesForDistributed, type DistributedCandidate, type DistributedMachines } from '../dispatch/distributedMachines';
 import type { ChosenMachines } from './machinesOption';
 
 export async function distributedChoice(chosen: ChosenMachines, sshConfigFile: string | undefined, log: (line: string) => void): Promise<DistributedMachines> {
@@ -18,7 +18,5 @@ export async function distributedChoice(chosen: ChosenMachines, sshConfigFile: s
     const index = usable.indexOf(machine);
     return index < 0 ? { machine } : { machine, health: checkOf(results[index]) };
   });
-  const result = machinesForDistributed(candidates, chosen.target);
-  for (const line of leftOutInWords(result.leftOut)) log(line);
-  return result;
+  return machinesForDistributed(candidates, chosen.target);
 }

@@ -1,6 +1,6 @@
-// "Build on remote" for the client and the CLI: evaluate the target, pick the machine Nix would
-// pick (or the one the user picked), offload the build over the pooled SSH connection with the
-// log streamed, or hand the whole graph to Nix ("distributed"). Keeps the load per machine, so
+// "Build on remote" for the editor: plan (evaluate the target once, say which machine Nix would
+// pick and why not the others), then build that derivation through runBuild.ts, on the machine
+// picked or distributed, with the log streamed to the client. Keeps the load per machine, so
 // the next choice counts the builds already running, as Nix counts busy slots.
 import { randomUUID } from 'node:crypto';
 import type { CancellationToken, Connection } from 'vscode-languageserver';
@@ -21,11 +21,9 @@ import {
 } from '../protocol';
 import type { ConnectionPool } from '../ssh/pool';
 import { derivationOf } from './currentDerivation';
-import { buildDistributed } from './distributed';
-import { offload } from './offload';
-import { candidateOf, selectMachine, type Candidate } from './select';
-import { checkOf, leftOutInWords, machinesForDistributed, nothingLeftMessage, type DistributedMachines } from './distributedMachines';
-
+import { checkOf, machinesForDistributed, type DistributedMachines } from './distributedMachines';
+import { buildCandidate, failedBuild, noMachineFits, runBuild, type BuildPlace } from './runBuild';
+import { selectMachine, type Candidate } from './select';
 
 export class BuildService {
   /** Builds we are running, per machine id: the load Nix would see as busy slots. */
@@ -41,15 +39,8 @@ export class BuildService {
 
   private candidate(builder: Builder, target: NixTarget): Candidate {
     const health = this.health.health(builder.info.id);
-    // A machine the lint marks unusable (shell code in its settings, a local store, …) is never built on.
-    const unusable = unusableReason(builder.machine, lintMachine(builder.machine, target));
-    const down =
-      unusable !== undefined
-        ? `refused (${unusable.code}): ${unusable.reason}`
-        : health?.status === 'down'
-          ? `its last check failed: ${health.findings.find((f) => f.severity === 'error')?.title ?? 'down'}`
-          : undefined;
-    return candidateOf(builder.info.id, builder.machine, this.running.get(builder.info.id) ?? 0, down);
+    const failed = health?.status === 'down' ? `its last check failed: ${health.findings.find((f) => f.severity === 'error')?.title ?? 'down'}` : undefined;
+    return buildCandidate(builder.info.id, builder.machine, target, this.running.get(builder.info.id) ?? 0, failed);
   }
 
   /**
@@ -111,69 +102,44 @@ export class BuildService {
   async build(params: StartBuildParams, token?: CancellationToken): Promise<BuildOutcome> {
     const started = Date.now();
     const buildId = params.buildId || randomUUID();
-    const fail = (cause: string, message: string, logTail: string[] = []): BuildOutcome => ({
-      buildId,
-      ok: false,
-      builtOn: undefined,
-      outputs: [],
-      cause,
-      message,
-      logTail,
-      ms: Date.now() - started,
-    });
+    const fail = (cause: string, message: string) => failedBuild(buildId, started, cause, message);
     if (!this.context.trusted) return fail('untrusted-workspace', 'This workspace is not trusted: building on a remote builder needs SSH. Trust the workspace first.');
-    const plan = await this.plan(params);
+    // The plan's derivation, when the client carries it: read as it is, the file not evaluated again.
+    const plan = await this.plan(params.drvPath !== undefined ? { file: params.drvPath } : params);
     if (!plan.ok) return 'error' in plan ? fail('evaluation', plan.error) : fail('needs-attribute', `Choose one of: ${plan.needsAttribute.join(', ')}`);
 
     const abort = new AbortController();
     token?.onCancellationRequested(() => abort.abort());
-    const log = (line: string) => void this.connection.sendNotification(buildLogNotification, { buildId, line });
-    const { settings, local, target } = await this.context.nixHere();
-    const effective = await this.builders.builders();
-
-    if (params.on === 'distributed') {
-      const chosen = await this.distributedMachines([...effective.builders.values()], target);
-      for (const line of leftOutInWords(chosen.leftOut)) log(line);
-      const leftOut = chosen.leftOut.length > 0 ? { leftOut: chosen.leftOut } : {};
-      if (chosen.used.length === 0) return { ...fail('no-machine', nothingLeftMessage(chosen.leftOut)), ...leftOut };
-      log(`Handing ${chosen.used.length} ${chosen.used.length === 1 ? 'builder' : 'builders'} to Nix: ${chosen.used.map((m) => m.storeUri).join(', ')}`);
-      const result = await buildDistributed({
-        drvPath: plan.drvPath,
-        builders: chosen.text,
-        ...(settings.sshConfigFile ? { sshConfigFile: settings.sshConfigFile } : {}),
-        signal: abort.signal,
-        onLog: log,
-      });
-      if (!result.ok) return { ...fail(abort.signal.aborted ? 'cancelled' : 'build-failed', result.message, result.logTail), ...leftOut };
-      return { buildId, ok: true, builtOn: 'distributed', outputs: result.outputs, cause: undefined, message: undefined, logTail: [], ms: Date.now() - started, ...leftOut };
-    }
-
+    const [{ settings, local, target }, effective] = await Promise.all([this.context.nixHere(), this.builders.builders()]);
     const id = params.on === 'best' ? plan.best : params.on;
-    if (id === undefined) {
-      const why = plan.choices.map((c) => `${c.label}: ${c.reason}`).join('; ');
-      return fail('no-machine', `No builder fits ${plan.system}${plan.requiredFeatures.length ? ` with ${plan.requiredFeatures.join(', ')}` : ''}${why ? ` (${why})` : ''}.`);
-    }
-    const builder = effective.builders.get(id);
-    if (!builder) return fail('no-machine', 'That builder is no longer in the configuration; refresh the view.');
-    const unusable = unusableReason(builder.machine, lintMachine(builder.machine, target));
-    if (unusable !== undefined) return fail('machine-unusable', `${builder.info.uri} is not used (${unusable.code}): ${unusable.reason}`);
-    this.running.set(id, (this.running.get(id) ?? 0) + 1);
+    const builder = id === undefined || id === 'distributed' ? undefined : effective.builders.get(id);
+    const on: BuildPlace =
+      params.on === 'distributed'
+        ? { distributed: () => this.distributedMachines([...effective.builders.values()], target) }
+        : id === undefined
+          ? { none: noMachineFits(plan.system, plan.choices) }
+          : builder === undefined
+            ? { none: 'That builder is no longer in the configuration; refresh the view.' }
+            : { machine: builder.machine };
+    // The builds running per machine are the load the next choice counts, as Nix counts busy slots.
+    if (builder) this.running.set(builder.info.id, (this.running.get(builder.info.id) ?? 0) + 1);
     try {
-      const result = await offload({
-        machine: builder.machine,
+      return await runBuild({
+        buildId,
         drvPath: plan.drvPath,
-        pool: this.pool,
-        ...(settings.sshConfigFile ? { sshConfigFile: settings.sshConfigFile } : {}),
+        on,
+        target,
+        sshConfigFile: settings.sshConfigFile,
         daemon: local.daemon,
+        pool: this.pool,
         askPassphrase: this.health.passphrase,
         signal: abort.signal,
-        onLog: log,
+        onLog: (line) => void this.connection.sendNotification(buildLogNotification, { buildId, line }),
         onPhase: (phase, detail) => void this.connection.sendNotification(buildLogNotification, { buildId, phase, detail }),
+        started,
       });
-      if (!result.ok) return fail(result.cause, result.message, result.logTail);
-      return { buildId, ok: true, builtOn: builder.info.uri, outputs: result.outputs, cause: undefined, message: undefined, logTail: [], ms: Date.now() - started };
     } finally {
-      this.running.set(id, (this.running.get(id) ?? 1) - 1);
+      if (builder) this.running.set(builder.info.id, (this.running.get(builder.info.id) ?? 1) - 1);
     }
   }
 }
