@@ -11,12 +11,12 @@ import {
   type InitializeResult,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { BuildersService } from './builders/buildersService';
+import { BuilderList } from './builders/buildersService';
 import { DocumentChecker } from './language/checker';
 import { EditingFeatures, pinHostKeyCommand } from './language/editing';
 import { lspContext } from './context/serverContext';
 import { HealthService } from './health/healthService';
-import { BuildService } from './dispatch/buildService';
+import { BuildOnRemote } from './dispatch/buildService';
 import { ConnectionPool } from './ssh/pool';
 import { documentSymbols } from './language/symbols';
 import {
@@ -38,12 +38,12 @@ let clientPullsConfiguration = false;
 /** Trust, settings and the Nix followed here: one of each, shared by every service. */
 const context = lspContext(connection, () => clientPullsConfiguration);
 const checker = new DocumentChecker(connection, documents, context);
-const builders = new BuildersService(connection, context);
+const builders = new BuilderList(connection, context);
 const editing = new EditingFeatures(connection, documents, checker, context);
 /** One pool of SSH connections: a probe's connection is reused by the build that follows. */
 const pool = new ConnectionPool({ idleMs: 60_000 });
 const health = new HealthService(connection, builders, context, pool);
-const builds = new BuildService(connection, builders, health, context, pool);
+const buildOnRemote = new BuildOnRemote(connection, builders, health, context, pool);
 
 connection.onInitialize((params): InitializeResult => {
   clientPullsConfiguration = params.capabilities.workspace?.configuration === true;
@@ -94,8 +94,8 @@ connection.onDidChangeWatchedFiles(() => {
 // code actions resolve ssh settings without `ssh -G`, and the file watchers only re-read files.
 connection.onRequest(listBuildersRequest, () => builders.list());
 connection.onRequest(probeRequest, ({ ids }) => health.probe(ids));
-connection.onRequest(planBuildRequest, (target) => (context.trusted ? builds.plan(target) : untrustedPlan()));
-connection.onRequest(startBuildRequest, (params, token) => (context.trusted ? builds.build(params, token) : untrustedBuild(params)));
+connection.onRequest(planBuildRequest, (target) => (context.trusted ? buildOnRemote.plan(target) : untrustedPlan()));
+connection.onRequest(startBuildRequest, (params, token) => (context.trusted ? buildOnRemote.build(params, token) : untrustedBuild(params)));
 connection.onShutdown(() => {
   builders.dispose();
   pool.close();

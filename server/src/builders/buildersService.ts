@@ -8,7 +8,7 @@ import { confSources } from './configChain';
 import { effectiveBuilders, type EffectiveBuilders } from './effectiveBuilders';
 import { SourceWatcher } from './watchSources';
 
-export class BuildersService {
+export class BuilderList {
   private folders: string[] = [];
   private current: EffectiveBuilders | undefined;
   private readonly watcher = new SourceWatcher(() => this.changed());

@@ -1,8 +1,8 @@
 // `build --distributed` on the command line: which machines go to Nix. The same rule as the
-// server's BuildService (dispatch/distributedMachines.ts): the lint-unusable ones and the lines
+// editor's BuildOnRemote (dispatch/distributedMachines.ts): the lint-unusable ones and the lines
 // Nix rejects are left out without connecting anywhere; the others are probed first, as
-// `nix-builders ping` probes them, and the down ones are left out too. Each left-out machine
-// is said on stderr with its code and reason.
+// `nix-builders ping` probes them, and the down ones are left out too. runBuild says each
+// left-out machine on stderr with its code and reason.
 import { probeMachines } from '../health/probe';
 import { lintMachine } from '../model/lint/index';
 import { unusableReason } from '../model/usableMachine';

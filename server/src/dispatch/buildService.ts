@@ -4,7 +4,7 @@
 // the next choice counts the builds already running, as Nix counts busy slots.
 import { randomUUID } from 'node:crypto';
 import type { CancellationToken, Connection } from 'vscode-languageserver';
-import type { BuildersService } from '../builders/buildersService';
+import type { BuilderList } from '../builders/buildersService';
 import type { Builder } from '../builders/effectiveBuilders';
 import type { HealthService } from '../health/healthService';
 import type { ServerContext } from '../context/serverContext';
@@ -25,13 +25,13 @@ import { checkOf, machinesForDistributed, type DistributedMachines } from './dis
 import { buildCandidate, failedBuild, noMachineFits, runBuild, type BuildPlace } from './runBuild';
 import { selectMachine, type Candidate } from './select';
 
-export class BuildService {
+export class BuildOnRemote {
   /** Builds we are running, per machine id: the load Nix would see as busy slots. */
   private readonly running = new Map<string, number>();
 
   constructor(
     private readonly connection: Connection,
-    private readonly builders: BuildersService,
+    private readonly builders: BuilderList,
     private readonly health: HealthService,
     private readonly context: ServerContext,
     private readonly pool: ConnectionPool,

@@ -2,7 +2,7 @@
 // parallel on one connection pool, results streamed to the client as each one finishes, the
 // last result kept per machine. In an untrusted workspace nothing connects anywhere.
 import type { Connection } from 'vscode-languageserver';
-import type { BuildersService } from '../builders/buildersService';
+import type { BuilderList } from '../builders/buildersService';
 import type { ServerContext } from '../context/serverContext';
 import { askPassphraseRequest, healthNotification, type MachineHealth } from '../protocol';
 import { oneTimeSealingKey } from '../sealedSecret';
@@ -17,7 +17,7 @@ export class HealthService {
 
   constructor(
     private readonly connection: Connection,
-    private readonly builders: BuildersService,
+    private readonly builders: BuilderList,
     private readonly context: ServerContext,
     /** Shared with builds: a probe's connection is reused by the build that follows. */
     private readonly pool: ConnectionPool,
