@@ -13,7 +13,7 @@ export interface ServerSettings {
   inlayHints?: { enabled?: boolean };
 }
 
-export const defaultSettings: ServerSettings = { nixVersion: 'auto' };
+const defaultSettings: ServerSettings = { nixVersion: 'auto' };
 
 /** Where a service gets the settings from: the client (SettingsCache) or the CLI's options. */
 export interface SettingsSource {
