@@ -4,8 +4,9 @@ import { readCommandLine } from './cli/commandLine';
 import { exitCodes } from './cli/exitCodes';
 import { chooseMachines } from './cli/machinesOption';
 import { runPing } from './cli/ping';
-import { runBuild } from './cli/build';
+import { runBuildCommand } from './cli/build';
 import { runSelect } from './cli/select';
+import { cliContext } from './context/serverContext';
 import { subcommandNamed } from './cli/subcommands';
 import { subcommandUsage, usage } from './cli/usage';
 import { UsageError } from './cli/usageError';
@@ -25,24 +26,26 @@ async function run(args: string[]): Promise<number> {
   }
   const { subcommand, operands, values, format, timeoutSeconds, notes } = commandLine;
   for (const note of notes) process.stderr.write(`nix-builders: note: ${note}.\n`);
+  // The CLI's own context: its options are the settings, and no LSP connection is involved.
+  const context = cliContext({ nixVersion: values['nix-version'], sshConfigFile: values['ssh-config'] });
   switch (subcommand.name) {
     case 'check': {
-      const result = await runCheck(operands, values['nix-version']);
+      const result = await runCheck(operands, context);
       process.stdout.write(formatCheck(result, format));
       if (format === 'text') process.stderr.write(`${summary(result)}\n`);
       const failed = result.unreadable.length > 0 || result.findings.some((f) => f.severity === 'error');
       return failed ? exitCodes.failed : exitCodes.ok;
     }
     case 'ping':
-      return await runPing(await chooseMachines(values), { sshConfigFile: values['ssh-config'], timeoutSeconds, format });
+      return await runPing(await chooseMachines(values, context), { sshConfigFile: values['ssh-config'], timeoutSeconds, format });
     case 'select': {
       const features = (values.features ?? '').split(',').filter(Boolean);
-      const { selection, text } = runSelect(await chooseMachines(values), values.system!, features, format);
+      const { selection, text } = runSelect(await chooseMachines(values, context), values.system!, features, format);
       process.stdout.write(text);
       return selection.chosen ? exitCodes.ok : exitCodes.failed;
     }
     case 'build':
-      return await runBuild(await chooseMachines(values), {
+      return await runBuildCommand(await chooseMachines(values, context), {
         file: resolve(operands[0]!),
         attr: values.attr,
         on: values.on,

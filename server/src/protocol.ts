@@ -274,6 +274,8 @@ export interface StartBuildParams extends BuildTarget {
   buildId: string;
   /** A machine id, `best` (Nix's choice), or `distributed` (Nix's own remote builds over all healthy builders). */
   on: string;
+  /** The plan's `drvPath`: built as it is, so the file is not evaluated a second time. */
+  drvPath?: string;
 }
 
 export interface BuildOutcome {

@@ -11,12 +11,12 @@ import {
   type InitializeResult,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { BuildersService } from './builders/buildersService';
+import { BuilderList } from './builders/buildersService';
 import { DocumentChecker } from './language/checker';
 import { EditingFeatures, pinHostKeyCommand } from './language/editing';
-import { SettingsCache } from './language/settings';
+import { lspContext } from './context/serverContext';
 import { HealthService } from './health/healthService';
-import { BuildService } from './dispatch/buildService';
+import { BuildOnRemote } from './dispatch/buildService';
 import { ConnectionPool } from './ssh/pool';
 import { documentSymbols } from './language/symbols';
 import {
@@ -35,22 +35,22 @@ const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
 const startedAt = Date.now();
 let clientPullsConfiguration = false;
-const settings = new SettingsCache(connection, () => clientPullsConfiguration);
-const checker = new DocumentChecker(connection, documents, settings);
-const builders = new BuildersService(connection, settings);
-const editing = new EditingFeatures(connection, documents, checker, settings);
-/** Workspace trust, from the client: no SSH connection and no `ssh -G` until it is true. */
-let trusted = false;
+/** Trust, settings and the Nix followed here: one of each, shared by every service. */
+const context = lspContext(connection, () => clientPullsConfiguration);
+const checker = new DocumentChecker(connection, documents, context);
+const builders = new BuilderList(connection, context);
+const editing = new EditingFeatures(connection, documents, checker, context);
 /** One pool of SSH connections: a probe's connection is reused by the build that follows. */
 const pool = new ConnectionPool({ idleMs: 60_000 });
-const health = new HealthService(connection, builders, settings, () => trusted, pool);
-const builds = new BuildService(connection, builders, health, settings, () => trusted, pool);
+const health = new HealthService(connection, builders, context, pool);
+const buildOnRemote = new BuildOnRemote(connection, builders, health, context, pool);
 
 connection.onInitialize((params): InitializeResult => {
   clientPullsConfiguration = params.capabilities.workspace?.configuration === true;
   builders.setWorkspaceFolders(params.workspaceFolders);
-  editing.initialize(params.capabilities, params.initializationOptions);
-  trusted = (params.initializationOptions as { trusted?: unknown } | undefined)?.trusted === true;
+  editing.initialize(params.capabilities);
+  // Workspace trust, from the client: no SSH connection and no `ssh -G` until it is true.
+  context.trust.setFromInitializationOptions(params.initializationOptions);
   return {
     capabilities: {
       textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -75,7 +75,7 @@ connection.onInitialized(() => {
 });
 
 connection.onDidChangeConfiguration(() => {
-  settings.clear();
+  context.settings.clear();
   void checker.recheckAll();
   builders.changed();
   editing.configurationChanged();
@@ -94,8 +94,8 @@ connection.onDidChangeWatchedFiles(() => {
 // code actions resolve ssh settings without `ssh -G`, and the file watchers only re-read files.
 connection.onRequest(listBuildersRequest, () => builders.list());
 connection.onRequest(probeRequest, ({ ids }) => health.probe(ids));
-connection.onRequest(planBuildRequest, (target) => (trusted ? builds.plan(target) : untrustedPlan()));
-connection.onRequest(startBuildRequest, (params, token) => (trusted ? builds.build(params, token) : untrustedBuild(params)));
+connection.onRequest(planBuildRequest, (target) => (context.trusted ? buildOnRemote.plan(target) : untrustedPlan()));
+connection.onRequest(startBuildRequest, (params, token) => (context.trusted ? buildOnRemote.build(params, token) : untrustedBuild(params)));
 connection.onShutdown(() => {
   builders.dispose();
   pool.close();
@@ -114,10 +114,7 @@ connection.onDocumentLinks((params) => editing.documentLinks(params));
 connection.languages.inlayHint.on((params) => editing.inlayHints(params));
 connection.onExecuteCommand((params) => editing.executeCommand(params));
 // The client says whether the workspace is trusted: no SSH connection and no `ssh -G` until it is.
-connection.onNotification(setTrustedNotification, (params) => {
-  trusted = params.trusted === true;
-  editing.setTrusted(trusted);
-});
+connection.onNotification(setTrustedNotification, (params) => context.trust.set(params.trusted));
 
 connection.onDocumentSymbol(async ({ textDocument }) => {
   const document = documents.get(textDocument.uri);

@@ -3,8 +3,7 @@
 // no `ssh -G` runs, whatever the client sends; trusting it later (nixBuilders/setTrusted) lets
 // them through. nix-instantiate and ssh are wrappers on the server's PATH that leave a mark.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { after, before, test } from 'node:test';
 import type { Command } from 'vscode-languageserver-protocol';
 import { listBuildersRequest, planBuildRequest, probeRequest, setTrustedNotification, startBuildRequest } from '../../server/src/protocol';
 import { LspClient } from './helpers/lspClient';
+import { marked, markingWrapper } from './helpers/markingWrapper';
 
 let dir: string;
 let listener: Server;
@@ -57,12 +57,6 @@ test('untrusted: probes report "untrusted" and open no connection; trusted later
   }
 });
 
-/** A wrapper of `program` on a PATH of its own: it appends its arguments to `marks`, then runs the real one. */
-function markingWrapper(bin: string, program: string, marks: string): void {
-  const real = execFileSync('sh', ['-c', `command -v ${program}`], { encoding: 'utf8' }).trim();
-  writeFileSync(join(bin, program), `#!/bin/sh\necho "${program} $*" >> '${marks}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
-}
-
 test('untrusted: planBuild, startBuild, hover and "pin host key" run no Nix and no ssh; trusted later: planBuild evaluates', async () => {
   const work = mkdtempSync(join(dir, 'eval-'));
   const bin = join(work, 'bin');
@@ -70,7 +64,7 @@ test('untrusted: planBuild, startBuild, hover and "pin host key" run no Nix and 
   const marks = join(work, 'marks');
   markingWrapper(bin, 'nix-instantiate', marks);
   markingWrapper(bin, 'ssh', marks);
-  const ran = () => (existsSync(marks) ? readFileSync(marks, 'utf8') : '');
+  const ran = () => marked(marks);
   const file = join(work, 'default.nix');
   writeFileSync(
     file,

@@ -14,10 +14,10 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { analyze, type DocumentKind } from '../../server/src/language/analysis';
-import { fileIndex } from '../../server/src/language/positions';
+import { fileIndex } from '../../server/src/context/positions';
 import { maxPublishedDiagnostics, diagnosticsToPublish } from '../../server/src/language/publishedDiagnostics';
-import { readTextOrUndefined } from '../../server/src/language/readFile';
-import { nixTarget } from '../../server/src/language/target';
+import { readTextOrUndefined } from '../../server/src/context/readFile';
+import { nixTarget } from '../../server/src/context/target';
 import { problemSeverities, type Span } from '../../server/src/model/problem';
 import { makeRng, seedFrom, type Rng } from '../helpers/prng';
 

@@ -10,7 +10,8 @@ import { parseNixVersion, rulesFor, type NixVersion } from '../../server/src/mod
 import type { Problem, ProblemCode } from '../../server/src/model/problem';
 import { lintBuilders, lintNixConf, type LintContext } from '../../server/src/model/lint/index';
 import { explain } from '../../server/src/dispatch/distributed';
-import { cannotBuildHereWords, cannotBuildReason, noMachineWords, nixPrinted } from '../../server/src/model/nixMessages';
+import { cannotBuildHereWords, noMachineWords } from '../../server/src/model/nixMessages';
+import { cannotBuildReason, nixPrinted } from './helpers/nixOutput';
 
 const at = (text: string): LintContext => {
   const version = parseNixVersion(text) as NixVersion;

@@ -2,30 +2,14 @@
 // (and its own node:crypto-only sealedSecret.ts), and the client reaches into the server for
 // protocol.ts only, so the client bundle holds no other server module.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { test } from 'node:test';
 import { build } from 'esbuild';
+import { importsOf, tsFiles } from './helpers/imports';
 
 const root = resolve(__dirname, '../..');
 const protocolFile = join(root, 'server/src/protocol.ts');
-
-/** The module specifiers of every import and re-export of a TypeScript file. */
-function importsOf(text: string): string[] {
-  const specifiers: string[] = [];
-  for (const match of text.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s*['"]([^'"]+)['"]/gms)) specifiers.push(match[1]!);
-  for (const match of text.matchAll(/^\s*import\s*['"]([^'"]+)['"]/gm)) specifiers.push(match[1]!);
-  for (const match of text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)) specifiers.push(match[1]!);
-  return specifiers;
-}
-
-function tsFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return tsFiles(path);
-    return entry.name.endsWith('.ts') ? [path] : [];
-  });
-}
 
 test('protocol.ts imports only the LSP protocol package and ./sealedSecret', () => {
   const imports = new Set(importsOf(readFileSync(protocolFile, 'utf8')));

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { maxIncludedFileSize, readFileAsNixDoes } from '../../server/src/language/readFile';
+import { maxIncludedFileSize, readFileAsNixDoes } from '../../server/src/context/readFile';
 import { FileNotRead } from '../../server/src/model/fileNotRead';
 import { inspectIdentityFile } from '../../server/src/model/identityFile';
 import { parseBuilders } from '../../server/src/model/machines';

@@ -138,7 +138,8 @@ export class RemoteBuilds implements vscode.Disposable {
       async (_progress, token) => {
         token.onCancellationRequested(() => cancel.cancel());
         try {
-          return await this.client.sendRequest(startBuildRequest, { ...params, buildId }, cancel.token);
+          // The plan's derivation goes with the request: the server builds it without evaluating again.
+          return await this.client.sendRequest(startBuildRequest, { ...params, buildId, drvPath }, cancel.token);
         } catch (error) {
           const cancelled = cancel.token.isCancellationRequested;
           return {

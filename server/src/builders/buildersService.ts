@@ -3,21 +3,19 @@
 import { fileURLToPath } from 'node:url';
 import type { Connection, WorkspaceFolder } from 'vscode-languageserver';
 import { buildersChangedNotification, type BuildersList } from '../protocol';
-import type { SettingsCache } from '../language/settings';
-import { nixTarget } from '../language/target';
+import type { ServerContext } from '../context/serverContext';
 import { confSources } from './configChain';
 import { effectiveBuilders, type EffectiveBuilders } from './effectiveBuilders';
-import { detectLocalNix } from './localNix';
 import { SourceWatcher } from './watchSources';
 
-export class BuildersService {
+export class BuilderList {
   private folders: string[] = [];
   private current: EffectiveBuilders | undefined;
   private readonly watcher = new SourceWatcher(() => this.changed());
 
   constructor(
     private readonly connection: Connection,
-    private readonly settings: SettingsCache,
+    private readonly context: ServerContext,
   ) {}
 
   setWorkspaceFolders(folders: WorkspaceFolder[] | null | undefined): void {
@@ -26,8 +24,7 @@ export class BuildersService {
 
   /** The builders now, read afresh from disk. */
   async refresh(): Promise<EffectiveBuilders> {
-    const [settings, local] = await Promise.all([this.settings.get(undefined), detectLocalNix()]);
-    this.current = effectiveBuilders(nixTarget(settings.nixVersion, local), this.folders);
+    this.current = effectiveBuilders((await this.context.nixHere()).target, this.folders);
     const files = new Set<string>(confSources().flatMap((s) => (s.path ? [s.path] : [])));
     for (const source of this.current.sources) {
       if (source.file) files.add(source.file);
@@ -38,8 +35,8 @@ export class BuildersService {
   }
 
   async list(): Promise<BuildersList> {
-    const [current, settings, local] = await Promise.all([this.refresh(), this.settings.get(undefined), detectLocalNix()]);
-    return { sources: current.sources, machinesFile: current.machinesFile, nix: nixTarget(settings.nixVersion, local).describe, daemon: local.daemon };
+    const [current, here] = await Promise.all([this.refresh(), this.context.nixHere()]);
+    return { sources: current.sources, machinesFile: current.machinesFile, nix: here.target.describe, daemon: here.local.daemon };
   }
 
   /** The last listing (or a fresh one), for probes and builds that name machines by id. */

@@ -9,10 +9,10 @@ import { parseBuilders, type Machine, type ParsedBuilders } from '../model/machi
 import { parseNixConf, type ConfSetting } from '../model/nixConf';
 import { machineLabel } from '../model/storeUri';
 import type { BuilderMachine, BuildersSource, MachinesFile } from '../protocol';
-import { readFileAsNixDoes, readTextOrUndefined } from '../language/readFile';
-import { fileIndex, indexed } from '../language/positions';
+import { readFileAsNixDoes, readTextOrUndefined } from '../context/readFile';
+import { fileIndex, indexed } from '../context/positions';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import type { NixTarget } from '../language/target';
+import type { NixTarget } from '../context/target';
 import { confSources, defaultBuilders, type ConfSource } from './configChain';
 import { findMachinesFiles } from './workspaceMachines';
 

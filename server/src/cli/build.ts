@@ -2,19 +2,15 @@
 // Nix would pick (or HOST), offload over SSH with the log on stderr, and print the output paths
 // on the last lines of stdout (or one JSON document). Ctrl+C cancels the remote build.
 import { derivationOf } from '../dispatch/currentDerivation';
-import { buildDistributed } from '../dispatch/distributed';
-import { nothingLeftMessage, type LeftOut } from '../dispatch/distributedMachines';
-import { offload } from '../dispatch/offload';
+import { buildCandidate, failedBuild, noMachineFits, runBuild, type BuildPlace } from '../dispatch/runBuild';
 import { selectMachine } from '../dispatch/select';
-import { lintMachine } from '../model/lint/index';
 import { machineLabel, parseStoreUri } from '../model/storeUri';
-import { unusableReason } from '../model/usableMachine';
+import type { BuildOutcome } from '../protocol';
 import { ConnectionPool } from '../ssh/pool';
+import { distributedChoice } from './distributedChoice';
 import type { ChosenMachines } from './machinesOption';
 import type { OutputFormat } from './options';
 import { passphrasePrompt } from './passphrasePrompt';
-import { candidatesOf } from './select';
-import { distributedChoice } from './distributedChoice';
 
 export interface BuildCliOptions {
   file: string;
@@ -25,22 +21,19 @@ export interface BuildCliOptions {
   format: OutputFormat;
 }
 
-interface Outcome {
-  ok: boolean;
-  builtOn?: string;
-  outputs?: { name: string; path: string }[];
-  cause?: string;
-  message?: string;
-  ms: number;
-  /** Distributed builds: the machines not handed to Nix, and why. */
-  leftOut?: LeftOut[];
+/** What `--format json` prints, and the text report reads: the protocol's outcome, as the CLI has always said it. */
+function cliOutcome(outcome: BuildOutcome): Record<string, unknown> {
+  const leftOut = outcome.leftOut ? { leftOut: outcome.leftOut } : {};
+  return outcome.ok
+    ? { ok: true, builtOn: outcome.builtOn, outputs: outcome.outputs, ms: outcome.ms, ...leftOut }
+    : { ok: false, cause: outcome.cause, message: outcome.message, ms: outcome.ms, ...leftOut };
 }
 
-function report(outcome: Outcome, format: OutputFormat): number {
-  if (format === 'json') process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
+function report(outcome: BuildOutcome, format: OutputFormat): number {
+  if (format === 'json') process.stdout.write(`${JSON.stringify(cliOutcome(outcome), null, 2)}\n`);
   else if (outcome.ok) {
     process.stderr.write(`Built on ${outcome.builtOn} in ${(outcome.ms / 1000).toFixed(1)} s.\n`);
-    for (const output of outcome.outputs ?? []) process.stdout.write(`${output.path}\n`);
+    for (const output of outcome.outputs) process.stdout.write(`${output.path}\n`);
   } else process.stderr.write(`nix-builders: ${outcome.cause}: ${outcome.message}\n`);
   return outcome.ok ? 0 : 1;
 }
@@ -57,7 +50,21 @@ function names(uri: string, wanted: string): boolean {
   return uri === wanted || machineLabel(uri) === wanted || host === wanted;
 }
 
-export async function runBuild(chosen: ChosenMachines, options: BuildCliOptions): Promise<number> {
+/** Where the command line says to build: `--distributed`, `--on NAME`, or the machine Nix would pick. */
+function placeOf(chosen: ChosenMachines, options: BuildCliOptions, needs: { system: string; requiredFeatures: readonly string[] }, log: (line: string) => void): BuildPlace {
+  if (options.distributed) return { distributed: () => distributedChoice(chosen, options.sshConfigFile, log) };
+  if (options.on !== undefined) {
+    const machine = chosen.machines.find((m) => names(m.storeUri, options.on!));
+    return machine ? { machine } : { none: `no machine named '${options.on}' in ${chosen.from}` };
+  }
+  // The machines this extension refuses count as down, so the next best builds.
+  const candidates = chosen.machines.map((machine, index) => buildCandidate(String(index), machine, chosen.target));
+  const selection = selectMachine(candidates, needs, chosen.target.rules);
+  if (selection.chosen) return { machine: chosen.machines[Number(selection.chosen.id)]! };
+  return { none: noMachineFits(needs.system, selection.verdicts.map((v) => ({ label: machineLabel(v.candidate.uri), reason: v.reason }))) };
+}
+
+export async function runBuildCommand(chosen: ChosenMachines, options: BuildCliOptions): Promise<number> {
   const started = Date.now();
   const abort = new AbortController();
   const onInterrupt = () => {
@@ -65,80 +72,35 @@ export async function runBuild(chosen: ChosenMachines, options: BuildCliOptions)
     abort.abort();
   };
   process.once('SIGINT', onInterrupt);
+  const pool = new ConnectionPool({ idleMs: 1000 });
   try {
     const source = await derivationOf(options.file, options.attr);
     if (!source.ok) {
       const message = 'error' in source ? source.error : `${options.file} holds several derivations: choose one with -A (${source.needsAttribute.join(', ')})`;
-      return report({ ok: false, cause: 'evaluation', message, ms: Date.now() - started }, options.format);
+      return report(failedBuild('', started, 'evaluation', message), options.format);
     }
     const log = (line: string) => process.stderr.write(`${line}\n`);
-    if (options.distributed) {
-      const machines = await distributedChoice(chosen, options.sshConfigFile, log);
-      const leftOut = machines.leftOut.length > 0 ? { leftOut: machines.leftOut } : {};
-      if (machines.used.length === 0) return report({ ok: false, cause: 'no-machine', message: nothingLeftMessage(machines.leftOut), ms: Date.now() - started, ...leftOut }, options.format);
-      log(`Handing ${machines.used.length} ${machines.used.length === 1 ? 'builder' : 'builders'} to Nix: ${machines.used.map((m) => m.storeUri).join(', ')}`);
-      const result = await buildDistributed({
-        drvPath: source.drvPath,
-        builders: machines.text,
-        ...(options.sshConfigFile ? { sshConfigFile: options.sshConfigFile } : {}),
-        signal: abort.signal,
-        onLog: log,
-      });
-      return report(
-        result.ok
-          ? { ok: true, builtOn: 'distributed', outputs: result.outputs, ms: Date.now() - started, ...leftOut }
-          : { ok: false, cause: abort.signal.aborted ? 'cancelled' : 'build-failed', message: result.message, ms: Date.now() - started, ...leftOut },
-        options.format,
-      );
-    }
-    let index: number;
-    if (options.on !== undefined) {
-      index = chosen.machines.findIndex((m) => names(m.storeUri, options.on!));
-      if (index < 0) return report({ ok: false, cause: 'no-machine', message: `no machine named '${options.on}' in ${chosen.from}`, ms: Date.now() - started }, options.format);
-    } else {
-      const needs = { system: source.derivation.system, requiredFeatures: source.derivation.requiredSystemFeatures };
-      // The selector skips the machines this extension refuses (as `down`), so the next best builds.
-      const candidates = candidatesOf(chosen).map((c, i) => {
-        const unusable = unusableReason(chosen.machines[i]!, lintMachine(chosen.machines[i]!, chosen.target));
-        return unusable === undefined ? c : { ...c, down: `refused (${unusable.code}): ${unusable.reason}` };
-      });
-      const selection = selectMachine(candidates, needs, chosen.target.rules);
-      if (!selection.chosen) {
-        const why = selection.verdicts.map((v) => `${machineLabel(v.candidate.uri)}: ${v.reason}`).join('; ');
-        return report({ ok: false, cause: 'no-machine', message: `no machine fits ${needs.system}${why ? ` (${why})` : ''}`, ms: Date.now() - started }, options.format);
-      }
-      index = Number(selection.chosen.id);
-    }
-    const machine = chosen.machines[index]!;
-    const unusable = unusableReason(machine, lintMachine(machine, chosen.target));
-    if (unusable !== undefined) return report({ ok: false, cause: 'machine-unusable', message: `${machine.storeUri} is not used (${unusable.code}): ${unusable.reason}`, ms: Date.now() - started }, options.format);
-    process.stderr.write(`Building ${source.drvPath} on ${machine.storeUri}\n`);
-    const pool = new ConnectionPool({ idleMs: 1000 });
     const passphrase = passphrasePrompt();
-    try {
-      const result = await offload({
-        machine,
-        drvPath: source.drvPath,
-        pool,
-        ...(options.sshConfigFile ? { sshConfigFile: options.sshConfigFile } : {}),
-        daemon: chosen.local.daemon,
-        askPassphrase: passphrase.ask,
-        signal: abort.signal,
-        onLog: log,
-        onPhase: (phase, detail) => process.stderr.write(`» ${phase}${detail ? `: ${detail}` : ''}\n`),
-      });
-      return report(
-        result.ok
-          ? { ok: true, builtOn: machine.storeUri, outputs: result.outputs, ms: Date.now() - started }
-          : result.cause === 'auth' && passphrase.untypable.size > 0
-            ? { ok: false, cause: 'passphrase-needed', message: passphraseNeeded([...passphrase.untypable]), ms: Date.now() - started }
-            : { ok: false, cause: result.cause, message: result.message, ms: Date.now() - started },
-        options.format,
-      );
-    } finally {
-      pool.close();
-    }
+    const needs = { system: source.derivation.system, requiredFeatures: source.derivation.requiredSystemFeatures };
+    const outcome = await runBuild({
+      buildId: '',
+      drvPath: source.drvPath,
+      on: placeOf(chosen, options, needs, log),
+      target: chosen.target,
+      sshConfigFile: options.sshConfigFile,
+      daemon: chosen.local.daemon,
+      pool,
+      askPassphrase: passphrase.ask,
+      signal: abort.signal,
+      onLog: log,
+      onPhase: (phase, detail) => process.stderr.write(`» ${phase}${detail ? `: ${detail}` : ''}\n`),
+      started,
+    });
+    // A login that failed for a passphrase nobody could type is the user's to fix: say how.
+    if (outcome.cause === 'auth' && passphrase.untypable.size > 0) return report({ ...outcome, cause: 'passphrase-needed', message: passphraseNeeded([...passphrase.untypable]) }, options.format);
+    return report(outcome, options.format);
   } finally {
+    pool.close();
     process.removeListener('SIGINT', onInterrupt);
   }
 }

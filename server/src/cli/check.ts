@@ -3,14 +3,14 @@
 // nix.conf chain and the machines files its `builders` setting leads to.
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import { detectLocalNix } from '../builders/localNix';
 import { confSources, defaultBuilders } from '../builders/configChain';
 import { messageInItsFile, type Problem } from '../model/problem';
 import { analyze, type Analysis, type DocumentKind } from '../language/analysis';
-import { readTextOrUndefined, readUserFile, whyNotRead } from '../language/readFile';
-import { fileIndex, indexed } from '../language/positions';
+import { readTextOrUndefined, readUserFile, whyNotRead } from '../context/readFile';
+import { fileIndex, indexed } from '../context/positions';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { nixTarget, type NixTarget } from '../language/target';
+import type { ServerContext } from '../context/serverContext';
+import type { NixTarget } from '../context/target';
 import type { OutputFormat } from './options';
 
 export interface Finding {
@@ -71,8 +71,8 @@ export interface CheckResult {
   target: NixTarget;
 }
 
-export async function runCheck(files: string[], nixVersion: string | undefined): Promise<CheckResult> {
-  const target = nixTarget(nixVersion, await detectLocalNix());
+export async function runCheck(files: string[], context: ServerContext): Promise<CheckResult> {
+  const { target } = await context.nixHere();
   const result: CheckResult = { checked: [], findings: [], unreadable: [], target };
   // Findings can number in the hundreds of thousands: appended one by one, never spread into push.
   const add = (findings: Finding[]) => {

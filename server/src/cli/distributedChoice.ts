@@ -1,12 +1,12 @@
 // `build --distributed` on the command line: which machines go to Nix. The same rule as the
-// server's BuildService (dispatch/distributedMachines.ts): the lint-unusable ones and the lines
+// editor's BuildOnRemote (dispatch/distributedMachines.ts): the lint-unusable ones and the lines
 // Nix rejects are left out without connecting anywhere; the others are probed first, as
-// `nix-builders ping` probes them, and the down ones are left out too. Each left-out machine
-// is said on stderr with its code and reason.
+// `nix-builders ping` probes them, and the down ones are left out too. runBuild says each
+// left-out machine on stderr with its code and reason.
 import { probeMachines } from '../health/probe';
 import { lintMachine } from '../model/lint/index';
 import { unusableReason } from '../model/usableMachine';
-import { checkOf, leftOutInWords, machinesForDistributed, type DistributedCandidate, type DistributedMachines } from '../dispatch/distributedMachines';
+import { checkOf, machinesForDistributed, type DistributedCandidate, type DistributedMachines } from '../dispatch/distributedMachines';
 import type { ChosenMachines } from './machinesOption';
 
 export async function distributedChoice(chosen: ChosenMachines, sshConfigFile: string | undefined, log: (line: string) => void): Promise<DistributedMachines> {
@@ -18,7 +18,5 @@ export async function distributedChoice(chosen: ChosenMachines, sshConfigFile: s
     const index = usable.indexOf(machine);
     return index < 0 ? { machine } : { machine, health: checkOf(results[index]) };
   });
-  const result = machinesForDistributed(candidates, chosen.target);
-  for (const line of leftOutInWords(result.leftOut)) log(line);
-  return result;
+  return machinesForDistributed(candidates, chosen.target);
 }

@@ -1,10 +1,11 @@
 // Which machines a subcommand works on, the same way in every subcommand: `--machines FILE`,
 // `--builders TEXT` (as Nix's --builders), or what Nix itself reads here (the nix.conf chain).
 import { effectiveBuilders } from '../builders/effectiveBuilders';
-import { detectLocalNix, type LocalNix } from '../builders/localNix';
+import type { LocalNix } from '../context/localNix';
 import { parseBuilders, type Machine } from '../model/machines';
-import { readFileAsNixDoes, readUserFile, whyNotRead } from '../language/readFile';
-import { nixTarget, type NixTarget } from '../language/target';
+import { readFileAsNixDoes, readUserFile, whyNotRead } from '../context/readFile';
+import type { ServerContext } from '../context/serverContext';
+import type { NixTarget } from '../context/target';
 import type { CliValues } from './options';
 import { UsageError } from './usageError';
 
@@ -21,9 +22,8 @@ export interface ChosenMachines {
   error: string | undefined;
 }
 
-export async function chooseMachines(values: CliValues): Promise<ChosenMachines> {
-  const local = await detectLocalNix();
-  const target = nixTarget(values['nix-version'], local);
+export async function chooseMachines(values: CliValues, context: ServerContext): Promise<ChosenMachines> {
+  const { local, target } = await context.nixHere();
   const options = { readFile: readFileAsNixDoes, localSystem: target.localSystem };
   const fromText = (text: string, from: string, path?: string): ChosenMachines => {
     const parsed = parseBuilders(text, target.rules, { ...options, ...(path ? { path } : {}) });

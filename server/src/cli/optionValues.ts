@@ -1,7 +1,7 @@
 // The values the options take, read strictly: a value the CLI cannot use exactly as given is
 // refused with the accepted form, never rounded, clamped or ignored (a timeout of 1e9 seconds
 // once overflowed setTimeout into 1 ms and made every builder look down).
-import { newestKnownNix } from '../builders/localNix';
+import { newestKnownNix } from '../context/localNix';
 import { formatNixVersion, type NixVersion } from '../model/nixVersion';
 import { UsageError } from './usageError';
 

@@ -6,7 +6,7 @@ import type { ChosenMachines } from './machinesOption';
 import type { OutputFormat } from './options';
 
 /** The machines as the selector sees them, each id its index (the CLI runs no builds: load 0). */
-export function candidatesOf(chosen: ChosenMachines): Candidate[] {
+function candidatesOf(chosen: ChosenMachines): Candidate[] {
   return chosen.machines.map((machine, index) => candidateOf(String(index), machine));
 }
 

@@ -1,15 +1,14 @@
-// "Build on remote" for the client and the CLI: evaluate the target, pick the machine Nix would
-// pick (or the one the user picked), offload the build over the pooled SSH connection with the
-// log streamed, or hand the whole graph to Nix ("distributed"). Keeps the load per machine, so
+// "Build on remote" for the editor: plan (evaluate the target once, say which machine Nix would
+// pick and why not the others), then build that derivation through runBuild.ts, on the machine
+// picked or distributed, with the log streamed to the client. Keeps the load per machine, so
 // the next choice counts the builds already running, as Nix counts busy slots.
 import { randomUUID } from 'node:crypto';
 import type { CancellationToken, Connection } from 'vscode-languageserver';
-import type { BuildersService } from '../builders/buildersService';
+import type { BuilderList } from '../builders/buildersService';
 import type { Builder } from '../builders/effectiveBuilders';
-import { detectLocalNix } from '../builders/localNix';
 import type { HealthService } from '../health/healthService';
-import type { SettingsCache } from '../language/settings';
-import { nixTarget, type NixTarget } from '../language/target';
+import type { ServerContext } from '../context/serverContext';
+import type { NixTarget } from '../context/target';
 import { lintMachine } from '../model/lint/index';
 import { unusableReason } from '../model/usableMachine';
 import {
@@ -22,36 +21,26 @@ import {
 } from '../protocol';
 import type { ConnectionPool } from '../ssh/pool';
 import { derivationOf } from './currentDerivation';
-import { buildDistributed } from './distributed';
-import { offload } from './offload';
-import { candidateOf, selectMachine, type Candidate } from './select';
-import { checkOf, leftOutInWords, machinesForDistributed, nothingLeftMessage, type DistributedMachines } from './distributedMachines';
+import { checkOf, machinesForDistributed, type DistributedMachines } from './distributedMachines';
+import { buildCandidate, failedBuild, noMachineFits, runBuild, type BuildPlace } from './runBuild';
+import { selectMachine, type Candidate } from './select';
 
-
-export class BuildService {
+export class BuildOnRemote {
   /** Builds we are running, per machine id: the load Nix would see as busy slots. */
   private readonly running = new Map<string, number>();
 
   constructor(
     private readonly connection: Connection,
-    private readonly builders: BuildersService,
+    private readonly builders: BuilderList,
     private readonly health: HealthService,
-    private readonly settings: SettingsCache,
-    private readonly trusted: () => boolean,
+    private readonly context: ServerContext,
     private readonly pool: ConnectionPool,
   ) {}
 
   private candidate(builder: Builder, target: NixTarget): Candidate {
     const health = this.health.health(builder.info.id);
-    // A machine the lint marks unusable (shell code in its settings, a local store, …) is never built on.
-    const unusable = unusableReason(builder.machine, lintMachine(builder.machine, target));
-    const down =
-      unusable !== undefined
-        ? `refused (${unusable.code}): ${unusable.reason}`
-        : health?.status === 'down'
-          ? `its last check failed: ${health.findings.find((f) => f.severity === 'error')?.title ?? 'down'}`
-          : undefined;
-    return candidateOf(builder.info.id, builder.machine, this.running.get(builder.info.id) ?? 0, down);
+    const failed = health?.status === 'down' ? `its last check failed: ${health.findings.find((f) => f.severity === 'error')?.title ?? 'down'}` : undefined;
+    return buildCandidate(builder.info.id, builder.machine, target, this.running.get(builder.info.id) ?? 0, failed);
   }
 
   /**
@@ -72,8 +61,7 @@ export class BuildService {
   async plan(target: BuildTarget): Promise<BuildPlan> {
     const source = await derivationOf(target.file, target.attr);
     if (!source.ok) return 'needsAttribute' in source ? { ok: false, needsAttribute: source.needsAttribute } : { ok: false, error: source.error };
-    const [effective, settings, local] = await Promise.all([this.builders.builders(), this.settings.get(undefined), detectLocalNix()]);
-    const nix = nixTarget(settings.nixVersion, local);
+    const [effective, { target: nix }] = await Promise.all([this.builders.builders(), this.context.nixHere()]);
     const rules = nix.rules;
     const needs = { system: source.derivation.system, requiredFeatures: source.derivation.requiredSystemFeatures };
     const usedByNix = new Set(effective.sources.filter((s) => s.usedByNix).flatMap((s) => s.machines.map((m) => m.id)));
@@ -114,70 +102,44 @@ export class BuildService {
   async build(params: StartBuildParams, token?: CancellationToken): Promise<BuildOutcome> {
     const started = Date.now();
     const buildId = params.buildId || randomUUID();
-    const fail = (cause: string, message: string, logTail: string[] = []): BuildOutcome => ({
-      buildId,
-      ok: false,
-      builtOn: undefined,
-      outputs: [],
-      cause,
-      message,
-      logTail,
-      ms: Date.now() - started,
-    });
-    if (!this.trusted()) return fail('untrusted-workspace', 'This workspace is not trusted: building on a remote builder needs SSH. Trust the workspace first.');
-    const plan = await this.plan(params);
+    const fail = (cause: string, message: string) => failedBuild(buildId, started, cause, message);
+    if (!this.context.trusted) return fail('untrusted-workspace', 'This workspace is not trusted: building on a remote builder needs SSH. Trust the workspace first.');
+    // The plan's derivation, when the client carries it: read as it is, the file not evaluated again.
+    const plan = await this.plan(params.drvPath !== undefined ? { file: params.drvPath } : params);
     if (!plan.ok) return 'error' in plan ? fail('evaluation', plan.error) : fail('needs-attribute', `Choose one of: ${plan.needsAttribute.join(', ')}`);
 
     const abort = new AbortController();
     token?.onCancellationRequested(() => abort.abort());
-    const log = (line: string) => void this.connection.sendNotification(buildLogNotification, { buildId, line });
-    const [settings, local] = await Promise.all([this.settings.get(undefined), detectLocalNix()]);
-    const effective = await this.builders.builders();
-
-    if (params.on === 'distributed') {
-      const target = nixTarget(settings.nixVersion, local);
-      const chosen = await this.distributedMachines([...effective.builders.values()], target);
-      for (const line of leftOutInWords(chosen.leftOut)) log(line);
-      const leftOut = chosen.leftOut.length > 0 ? { leftOut: chosen.leftOut } : {};
-      if (chosen.used.length === 0) return { ...fail('no-machine', nothingLeftMessage(chosen.leftOut)), ...leftOut };
-      log(`Handing ${chosen.used.length} ${chosen.used.length === 1 ? 'builder' : 'builders'} to Nix: ${chosen.used.map((m) => m.storeUri).join(', ')}`);
-      const result = await buildDistributed({
-        drvPath: plan.drvPath,
-        builders: chosen.text,
-        ...(settings.sshConfigFile ? { sshConfigFile: settings.sshConfigFile } : {}),
-        signal: abort.signal,
-        onLog: log,
-      });
-      if (!result.ok) return { ...fail(abort.signal.aborted ? 'cancelled' : 'build-failed', result.message, result.logTail), ...leftOut };
-      return { buildId, ok: true, builtOn: 'distributed', outputs: result.outputs, cause: undefined, message: undefined, logTail: [], ms: Date.now() - started, ...leftOut };
-    }
-
+    const [{ settings, local, target }, effective] = await Promise.all([this.context.nixHere(), this.builders.builders()]);
     const id = params.on === 'best' ? plan.best : params.on;
-    if (id === undefined) {
-      const why = plan.choices.map((c) => `${c.label}: ${c.reason}`).join('; ');
-      return fail('no-machine', `No builder fits ${plan.system}${plan.requiredFeatures.length ? ` with ${plan.requiredFeatures.join(', ')}` : ''}${why ? ` (${why})` : ''}.`);
-    }
-    const builder = effective.builders.get(id);
-    if (!builder) return fail('no-machine', 'That builder is no longer in the configuration; refresh the view.');
-    const unusable = unusableReason(builder.machine, lintMachine(builder.machine, nixTarget(settings.nixVersion, local)));
-    if (unusable !== undefined) return fail('machine-unusable', `${builder.info.uri} is not used (${unusable.code}): ${unusable.reason}`);
-    this.running.set(id, (this.running.get(id) ?? 0) + 1);
+    const builder = id === undefined || id === 'distributed' ? undefined : effective.builders.get(id);
+    const on: BuildPlace =
+      params.on === 'distributed'
+        ? { distributed: () => this.distributedMachines([...effective.builders.values()], target) }
+        : id === undefined
+          ? { none: noMachineFits(plan.system, plan.choices) }
+          : builder === undefined
+            ? { none: 'That builder is no longer in the configuration; refresh the view.' }
+            : { machine: builder.machine };
+    // The builds running per machine are the load the next choice counts, as Nix counts busy slots.
+    if (builder) this.running.set(builder.info.id, (this.running.get(builder.info.id) ?? 0) + 1);
     try {
-      const result = await offload({
-        machine: builder.machine,
+      return await runBuild({
+        buildId,
         drvPath: plan.drvPath,
-        pool: this.pool,
-        ...(settings.sshConfigFile ? { sshConfigFile: settings.sshConfigFile } : {}),
+        on,
+        target,
+        sshConfigFile: settings.sshConfigFile,
         daemon: local.daemon,
+        pool: this.pool,
         askPassphrase: this.health.passphrase,
         signal: abort.signal,
-        onLog: log,
+        onLog: (line) => void this.connection.sendNotification(buildLogNotification, { buildId, line }),
         onPhase: (phase, detail) => void this.connection.sendNotification(buildLogNotification, { buildId, phase, detail }),
+        started,
       });
-      if (!result.ok) return fail(result.cause, result.message, result.logTail);
-      return { buildId, ok: true, builtOn: builder.info.uri, outputs: result.outputs, cause: undefined, message: undefined, logTail: [], ms: Date.now() - started };
     } finally {
-      this.running.set(id, (this.running.get(id) ?? 1) - 1);
+      if (builder) this.running.set(builder.info.id, (this.running.get(builder.info.id) ?? 1) - 1);
     }
   }
 }

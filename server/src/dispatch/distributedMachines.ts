@@ -3,7 +3,7 @@
 // builder's shell and open a local store for a line it cannot read as ssh, so the lint's
 // verdict (model/usableMachine.ts) is applied here before Nix sees anything; so is the last
 // probe, where there is one. The text given to Nix is written from the parsed columns
-// (model/machineLine.ts), never the user's raw row. Used by the server's BuildService and by
+// (model/machineLine.ts), never the user's raw row. Used by the server's BuildOnRemote and by
 // `nix-builders build --distributed`.
 
 import { lintMachine, type LintContext } from '../model/lint/index';

@@ -305,10 +305,6 @@ export type FindingCode = keyof typeof FINDINGS;
 
 export const findingCodes = Object.keys(FINDINGS) as FindingCode[];
 
-export function severityOf(code: FindingCode): FindingSeverity {
-  return FINDINGS[code].severity;
-}
-
 export function makeFinding(code: FindingCode, context: FindingContext, extra: { action?: FindingAction; stage?: FindingStage } = {}): Finding {
   const spec: FindingSpec = FINDINGS[code];
   const finding: Finding = { code, severity: spec.severity, title: spec.title, message: spec.message(context) };

@@ -2,9 +2,8 @@
 // parallel on one connection pool, results streamed to the client as each one finishes, the
 // last result kept per machine. In an untrusted workspace nothing connects anywhere.
 import type { Connection } from 'vscode-languageserver';
-import type { BuildersService } from '../builders/buildersService';
-import { detectLocalNix } from '../builders/localNix';
-import type { SettingsCache } from '../language/settings';
+import type { BuilderList } from '../builders/buildersService';
+import type { ServerContext } from '../context/serverContext';
 import { askPassphraseRequest, healthNotification, type MachineHealth } from '../protocol';
 import { oneTimeSealingKey } from '../sealedSecret';
 import type { ConnectionPool } from '../ssh/pool';
@@ -18,9 +17,8 @@ export class HealthService {
 
   constructor(
     private readonly connection: Connection,
-    private readonly builders: BuildersService,
-    private readonly settings: SettingsCache,
-    private readonly trusted: () => boolean,
+    private readonly builders: BuilderList,
+    private readonly context: ServerContext,
     /** Shared with builds: a probe's connection is reused by the build that follows. */
     private readonly pool: ConnectionPool,
   ) {}
@@ -33,12 +31,12 @@ export class HealthService {
   async probe(ids: string[] | undefined): Promise<MachineHealth[]> {
     const all = await this.builders.builders();
     const chosen = [...all.builders.values()].filter((b) => ids === undefined || ids.includes(b.info.id));
-    if (!this.trusted()) {
+    if (!this.context.trusted) {
       // Workspace trust is what allows SSH: say so per machine instead of connecting.
       return chosen.map((b) => this.publish(machineHealth(b.info.id, { uri: b.info.uri, status: 'untrusted', findings: [], stages: [], facts: {}, ms: 0 })));
     }
     for (const b of chosen) this.publish(machineHealth(b.info.id, { uri: b.info.uri, status: 'probing', findings: [], stages: [], facts: {}, ms: 0 }));
-    const [settings, local] = await Promise.all([this.settings.get(undefined), detectLocalNix()]);
+    const { settings, local } = await this.context.nixHere();
     const results = await probeMachines(
       chosen.map((b) => b.machine),
       {

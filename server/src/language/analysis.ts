@@ -6,8 +6,8 @@ import { placeInConfOrigin } from '../model/lint/place';
 import { parseBuilders, type Machine, type ParsedBuilders } from '../model/machines';
 import { parseNixConf, type ParsedNixConf } from '../model/nixConf';
 import type { Problem } from '../model/problem';
-import { readFileAsNixDoes } from './readFile';
-import type { NixTarget } from './target';
+import { readFileAsNixDoes } from '../context/readFile';
+import type { NixTarget } from '../context/target';
 
 export type DocumentKind = 'nix-machines' | 'nix-conf';
 

@@ -6,13 +6,11 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { LSPErrorCodes, ResponseError, type Connection, type TextDocuments } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { detectLocalNix } from '../builders/localNix';
 import { analyzeInSteps, type Analysis, type DocumentKind } from './analysis';
 import { diagnosticsToPublish } from './publishedDiagnostics';
-import { fileIndex } from './positions';
-import { readTextOrUndefined } from './readFile';
-import type { SettingsCache } from './settings';
-import { nixTarget } from './target';
+import { fileIndex } from '../context/positions';
+import { readTextOrUndefined } from '../context/readFile';
+import type { ServerContext } from '../context/serverContext';
 
 export function pathOf(uri: string): string | undefined {
   return uri.startsWith('file:') ? fileURLToPath(uri) : undefined;
@@ -35,7 +33,7 @@ export class DocumentChecker {
   constructor(
     private readonly connection: Connection,
     private readonly documents: TextDocuments<TextDocument>,
-    private readonly settings: SettingsCache,
+    private readonly context: ServerContext,
   ) {}
 
   /** The analysis of an open document at its current version (computed once per version). */
@@ -52,13 +50,13 @@ export class DocumentChecker {
   }
 
   private async analyzeText(uri: string, text: string, kind: DocumentKind, stale: () => boolean = () => false): Promise<Analysis> {
-    const [settings, local] = await Promise.all([this.settings.get(uri), detectLocalNix()]);
+    const { target } = await this.context.nixHere(uri);
     // The document changed meanwhile: nobody needs this version's analysis, stop it.
     const stopIfStale = () => {
       if (stale()) throw new ResponseError(LSPErrorCodes.ContentModified, `${uri} changed before its version was analysed`);
     };
     stopIfStale();
-    return analyzeInSteps(text, kind, pathOf(uri), nixTarget(settings.nixVersion, local), async () => {
+    return analyzeInSteps(text, kind, pathOf(uri), target, async () => {
       await yieldToEventLoop();
       stopIfStale();
     });
@@ -115,7 +113,7 @@ export class DocumentChecker {
   /** Forgets a closed document; clears its diagnostics unless a nix.conf still includes it. */
   async close(uri: string): Promise<void> {
     this.analyses.delete(uri);
-    this.settings.forget(uri);
+    this.context.settings.forget(uri);
     const stillIncluded = [...this.includedBy.values()].some((uris) => uris.has(uri));
     if (!stillIncluded) await this.connection.sendDiagnostics({ uri, diagnostics: [] });
     for (const included of this.includedBy.get(uri) ?? []) {

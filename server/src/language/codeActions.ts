@@ -20,7 +20,7 @@ import { diagnosticSource } from './diagnostics';
 import { ownMachines } from './documentMachines';
 import { pinHostKeyCommand, type PinHostKeyArguments } from './pinHostKey';
 import { hostKeyOnRecord } from './recordedHostKey';
-import { readTextOrUndefined } from './readFile';
+import { readTextOrUndefined } from '../context/readFile';
 
 export interface CodeActionInputs {
   document: TextDocument;

@@ -85,10 +85,6 @@ export const columnInfo: readonly ColumnInfo[] = [
   },
 ];
 
-export function columnByIndex(index: number): ColumnInfo | undefined {
-  return columnInfo[index];
-}
-
 /** What a system feature means, for hovers and completion details. */
 export const featureMeanings: Readonly<Record<string, string>> = {
   kvm: 'The machine has `/dev/kvm`: builds that boot virtual machines (NixOS tests, VM images) need it.',

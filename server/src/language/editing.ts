@@ -1,7 +1,7 @@
 // The editing features behind one object, so server.ts only wires requests to them: completion,
 // hover, quick fixes, formatting, links, inlay hints and the "pin host key" command. It holds
-// what they share: the open documents and their analyses, the settings, the client's
-// capabilities, and whether the workspace is trusted (no SSH and no `ssh -G` until it is).
+// what they share: the open documents and their analyses, the client's capabilities, and the
+// server context (the settings, and workspace trust: no SSH and no `ssh -G` until it is given).
 import { homedir } from 'node:os';
 import type {
   ClientCapabilities,
@@ -34,30 +34,23 @@ import { formatMachines, formatNixConf, type TextChange } from './formatting';
 import { hover } from './hover';
 import { inlayHints } from './inlayHints';
 import { pinHostKey, pinHostKeyCommand, type PinHostKeyArguments, type PinOutcome } from './pinHostKey';
-import type { SettingsCache } from './settings';
+import type { ServerContext } from '../context/serverContext';
 
 export { pinHostKeyCommand };
 
 export class EditingFeatures {
-  private trusted = false;
   private capabilities: ClientCapabilities = {};
 
   constructor(
     private readonly connection: Connection,
     private readonly documents: TextDocuments<TextDocument>,
     private readonly checker: DocumentChecker,
-    private readonly settings: SettingsCache,
+    private readonly context: ServerContext,
   ) {}
 
-  /** From `initialize`: the client's capabilities and `initializationOptions.trusted` (false when absent). */
-  initialize(capabilities: ClientCapabilities, initializationOptions: unknown): void {
+  /** From `initialize`: the client's capabilities. */
+  initialize(capabilities: ClientCapabilities): void {
     this.capabilities = capabilities;
-    this.trusted = (initializationOptions as { trusted?: unknown } | undefined)?.trusted === true;
-  }
-
-  /** `nixBuilders/setTrusted`: the user trusted (or untrusted) the workspace. */
-  setTrusted(trusted: boolean): void {
-    this.trusted = trusted === true;
   }
 
   /** Settings changed: inlay hints may have been turned on or off. */
@@ -73,7 +66,7 @@ export class EditingFeatures {
   }
 
   private async sshFiles(uri: string, analysis: Analysis): Promise<SshFiles> {
-    const settings = await this.settings.get(uri);
+    const settings = await this.context.settings.get(uri);
     return { homes: [...new Set([homedir(), analysis.target.keyHome])], configFile: settings.sshConfigFile || undefined };
   }
 
@@ -115,12 +108,12 @@ export class EditingFeatures {
   async hover(params: HoverParams): Promise<Hover | null> {
     const open = await this.open(params.textDocument.uri);
     if (!open) return null;
-    const settings = await this.settings.get(params.textDocument.uri);
+    const settings = await this.context.settings.get(params.textDocument.uri);
     return hover({
       document: open.document,
       offset: open.document.offsetAt(params.position),
       analysis: open.analysis,
-      trusted: this.trusted,
+      trusted: this.context.trusted,
       sshConfigFile: settings.sshConfigFile || undefined,
     });
   }
@@ -129,14 +122,14 @@ export class EditingFeatures {
     const open = await this.open(params.textDocument.uri);
     if (!open) return [];
     const workspaceEdit = this.capabilities.workspace?.workspaceEdit;
-    const settings = await this.settings.get(params.textDocument.uri);
+    const settings = await this.context.settings.get(params.textDocument.uri);
     return codeActions({
       document: open.document,
       range: params.range,
       diagnostics: params.context.diagnostics,
       analysis: open.analysis,
       textOf: (uri) => this.documents.get(uri)?.getText() ?? readUriFromDisk(uri),
-      trusted: this.trusted,
+      trusted: this.context.trusted,
       canCreateFiles: workspaceEdit?.documentChanges === true && (workspaceEdit.resourceOperations ?? []).includes('create'),
       disabledSupport: this.capabilities.textDocument?.codeAction?.disabledSupport === true,
       sshConfigFile: settings.sshConfigFile || undefined,
@@ -172,7 +165,7 @@ export class EditingFeatures {
   }
 
   async inlayHints(params: InlayHintParams): Promise<InlayHint[]> {
-    const settings = await this.settings.get(params.textDocument.uri);
+    const settings = await this.context.settings.get(params.textDocument.uri);
     if (settings.inlayHints?.enabled === false) return [];
     const open = await this.open(params.textDocument.uri);
     if (!open) return [];
@@ -188,8 +181,8 @@ export class EditingFeatures {
       connection: this.connection,
       document: (uri) => this.documents.get(uri),
       analysis: (document) => this.checker.analysis(document),
-      trusted: () => this.trusted,
-      sshConfigFile: async (uri) => (await this.settings.get(uri)).sshConfigFile || undefined,
+      trusted: () => this.context.trusted,
+      sshConfigFile: async (uri) => (await this.context.settings.get(uri)).sshConfigFile || undefined,
     });
   }
 }

@@ -1,6 +1,6 @@
 // Messages Nix prints that our warnings quote and that the build reads, in each version's words.
 // Which words a version uses comes from its `VersionRules` (rows of nixVersion.ts); here are
-// the words, and how to find a quoted message in what Nix printed.
+// the words (test/unit/helpers/nixOutput.ts finds a quoted message in what Nix printed).
 
 import type { VersionRules } from './nixVersion';
 
@@ -25,22 +25,6 @@ export const noMachineWords =
   /unable to start any build|Failed to find a machine for remote build|Reason: (?:required system or feature not available|platform mismatch|missing system features|local builds are disabled)/i;
 
 /**
- * True when `printed` (Nix's output) contains `quoted` (a message as our warnings quote it):
- * `…` in `quoted` stands for text within one line (a path), and any run of white space for any
- * run of white space (Nix 2.21-2.29 lay messages out over indented lines; 2.34 puts the
- * `Reason:` on a line of its own). Escape colours are ignored.
- */
-export function nixPrinted(quoted: string, printed: string): boolean {
-  const pattern = quoted
-    .split(/(\s+|…)/)
-    .filter((piece) => piece !== '')
-    .map((piece) => (piece === '…' ? "[^\\n]*?" : /^\s+$/.test(piece) ? '\\s+' : piece.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
-    .join('');
-  // eslint-disable-next-line no-control-regex
-  return new RegExp(pattern).test(printed.replace(/\x1b\[[0-9;]*m/g, ''));
-}
-
-/**
  * A Nix that cannot build a derivation itself (the wrong system, missing features), in every
  * version's words: 2.8's `a '<system>' with features {…} is required to build '…', but I am a
  * '<system>' with features {…}`; 2.30's `Cannot build '…'.` with `Reason: required system or
@@ -49,9 +33,3 @@ export function nixPrinted(quoted: string, printed: string): boolean {
  */
 export const cannotBuildHereWords =
   /is required to build '[^']*', but I am a|Cannot build '[^']*'\.\s*(?:\n.*)*?Reason: (?:required system or feature not available|platform mismatch|missing system features)/;
-
-/** The `Reason: …` line of a 2.30+ `Cannot build '…'.` error, without its colours; undefined before 2.30. */
-export function cannotBuildReason(text: string): string | undefined {
-  // eslint-disable-next-line no-control-regex
-  return /^\s*Reason: (.*)$/m.exec(text.replace(/\x1b\[[0-9;]*m/g, ''))?.[1]?.trim();
-}

@@ -13,9 +13,28 @@ export interface ServerSettings {
   inlayHints?: { enabled?: boolean };
 }
 
-export const defaultSettings: ServerSettings = { nixVersion: 'auto' };
+const defaultSettings: ServerSettings = { nixVersion: 'auto' };
 
-export class SettingsCache {
+/** Where a service gets the settings from: the client (SettingsCache) or the CLI's options. */
+export interface SettingsSource {
+  /** The settings for a document, or the window's when `uri` is undefined. */
+  get(uri: string | undefined): Promise<ServerSettings>;
+  /** A document closed: its settings need not be kept. */
+  forget(uri: string): void;
+  /** The settings changed: ask again next time. */
+  clear(): void;
+}
+
+/** The same settings for every document: the CLI's, from its options. */
+export function fixedSettings(values: { nixVersion?: string | undefined; sshConfigFile?: string | undefined }): SettingsSource {
+  const settings: ServerSettings = {
+    nixVersion: values.nixVersion ?? defaultSettings.nixVersion,
+    ...(values.sshConfigFile ? { sshConfigFile: values.sshConfigFile } : {}),
+  };
+  return { get: () => Promise.resolve(settings), forget: () => {}, clear: () => {} };
+}
+
+export class SettingsCache implements SettingsSource {
   private readonly byDocument = new Map<string, Promise<ServerSettings>>();
 
   constructor(
@@ -23,7 +42,6 @@ export class SettingsCache {
     private readonly clientCanPull: () => boolean,
   ) {}
 
-  /** The settings for a document, or the window's when `uri` is undefined. */
   get(uri: string | undefined): Promise<ServerSettings> {
     if (!this.clientCanPull()) return Promise.resolve(defaultSettings);
     const key = uri ?? '';

@@ -1,6 +1,6 @@
 // The Nix a document is checked against: the version set in `nixBuilders.nixVersion`, or the
 // one installed here, with the other local facts the checks need (system, daemon, key home).
-import { newestKnownNix, type LocalNix } from '../builders/localNix';
+import { newestKnownNix, type LocalNix } from './localNix';
 import { formatNixVersion, parseNixVersion, rulesFor, type NixVersion, type VersionRules } from '../model/nixVersion';
 
 export interface NixTarget {

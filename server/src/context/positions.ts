@@ -1,22 +1,11 @@
 // Offsets in a text to LSP positions (UTF-16 code units, as LSP counts by default). The line
 // index is vscode-languageserver-textdocument's own: built once per text, then each position is
 // a binary search, so placing every machine of a large file stays linear.
-import type { Position, Range } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import type { Span } from '../model/problem';
 
 /** A text that answers position questions; keep it while placing many spans in the same text. */
 export function indexed(text: string): TextDocument {
   return TextDocument.create('untitled:positions', 'plaintext', 0, text);
-}
-
-export function positionAt(text: string, offset: number): Position {
-  return indexed(text).positionAt(offset);
-}
-
-export function rangeOfSpan(text: string, span: Span): Range {
-  const document = indexed(text);
-  return { start: document.positionAt(span.start), end: document.positionAt(span.end) };
 }
 
 /** Reads files once per use: the same included file is placed against many times. */
