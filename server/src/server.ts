@@ -11,12 +11,12 @@ import {
   type InitializeResult,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { BuilderList } from './builders/buildersService';
+import { BuilderList } from './builders/builderList';
 import { DocumentChecker } from './language/checker';
 import { EditingFeatures, pinHostKeyCommand } from './language/editing';
 import { lspContext } from './context/serverContext';
 import { HealthService } from './health/healthService';
-import { BuildOnRemote } from './dispatch/buildService';
+import { BuildOnRemote } from './dispatch/buildOnRemote';
 import { ConnectionPool } from './ssh/pool';
 import { documentSymbols } from './language/symbols';
 import {

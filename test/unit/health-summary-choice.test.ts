@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { healthSummary, makeFinding } from '../../server/src/health/findings';
-import { usableChoice } from '../../server/src/dispatch/buildService';
+import { usableChoice } from '../../server/src/dispatch/buildOnRemote';
 import type { BuildChoice, HealthFinding } from '../../server/src/protocol';
 
 const context = { uri: 'ssh://builder', alias: 'builder' };

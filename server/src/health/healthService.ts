@@ -2,7 +2,7 @@
 // parallel on one connection pool, results streamed to the client as each one finishes, the
 // last result kept per machine. In an untrusted workspace nothing connects anywhere.
 import type { Connection } from 'vscode-languageserver';
-import type { BuilderList } from '../builders/buildersService';
+import type { BuilderList } from '../builders/builderList';
 import type { ServerContext } from '../context/serverContext';
 import { askPassphraseRequest, healthNotification, type MachineHealth } from '../protocol';
 import { oneTimeSealingKey } from '../sealedSecret';

@@ -4,7 +4,7 @@
 // the next choice counts the builds already running, as Nix counts busy slots.
 import { randomUUID } from 'node:crypto';
 import type { CancellationToken, Connection } from 'vscode-languageserver';
-import type { BuilderList } from '../builders/buildersService';
+import type { BuilderList } from '../builders/builderList';
 import type { Builder } from '../builders/effectiveBuilders';
 import type { HealthService } from '../health/healthService';
 import type { ServerContext } from '../context/serverContext';
