@@ -25,7 +25,7 @@ test('an error Nix would print: exit 1 and file:line:col: error code message', (
   const result = check([file, '--nix-version', '2.8']);
   assert.equal(result.status, 1);
   assert.match(result.stdout, new RegExp(`^${file}:2:24: error max-jobs-not-integer .*failed to convert column #3`, 'm'));
-  assert.match(result.stderr, /Checked 1 file\(s\) against Nix 2\.8\.0 \(nixBuilders\.nixVersion\): 1 error\(s\)/);
+  assert.equal(result.stderr, `Checked ${file} against Nix 2.8.0 (nixBuilders.nixVersion): 1 error(s), 0 warning(s), 0 note(s).\n`);
 });
 
 test('only warnings: exit 0, each warning on its line', () => {
@@ -71,4 +71,29 @@ test('a bad option exits 2 with the usage', () => {
   const result = check(['--format', 'yaml', join(dir, 'machines')]);
   assert.equal(result.status, 2);
   assert.match(result.stderr, /--format must be text or json/);
+});
+
+test('without FILE the summary names each file it checked, the included machines file too', () => {
+  const confDir = mkdtempSync(join(dir, 'etc-'));
+  const machines = join(confDir, 'team-machines');
+  writeFileSync(machines, 'ssh://a x86_64-linux\n');
+  writeFileSync(join(confDir, 'nix.conf'), `builders = @${machines}\n`);
+  const env: NodeJS.ProcessEnv = { ...process.env, NIX_CONF_DIR: confDir, NIX_USER_CONF_FILES: join(confDir, 'none') };
+  delete env.NIX_CONFIG;
+  const result = check(['--nix-version', '2.8'], env);
+  assert.equal(result.status, 0, result.stdout + result.stderr);
+  assert.equal(
+    result.stderr,
+    `Checked ${join(confDir, 'nix.conf')} and ${machines} (included) against Nix 2.8.0 (nixBuilders.nixVersion): 0 error(s), 0 warning(s), 0 note(s).\n`,
+  );
+  const json = JSON.parse(check(['--nix-version', '2.8', '--format', 'json'], env).stdout) as { checked: string[]; included: string[] };
+  assert.deepEqual([json.checked, json.included], [[join(confDir, 'nix.conf')], [machines]]);
+});
+
+test('without FILE and with no file at all: the summary names every place it looked', () => {
+  const confDir = join(mkdtempSync(join(dir, 'etc-')), 'absent');
+  const env: NodeJS.ProcessEnv = { ...process.env, NIX_CONF_DIR: confDir, NIX_USER_CONF_FILES: join(confDir, 'user.conf') };
+  delete env.NIX_CONFIG;
+  const result = check(['--nix-version', '2.8'], env);
+  assert.match(result.stderr, new RegExp(`^No nix\\.conf and no machines file found \\(looked for ${join(confDir, 'nix.conf')}, ${join(confDir, 'user.conf')}, /etc/nix/machines\\)`));
 });
