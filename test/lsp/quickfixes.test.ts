@@ -74,6 +74,12 @@ describe('quick fixes', () => {
     await assertGone(fixed, 'host-key-raw');
   });
 
+  test('max-jobs-zero: maxJobs becomes 1, so Nix gives the machine jobs again', async () => {
+    const fixed = await applyFix('ssh://a x86_64-linux - 0 2 kvm\n', 'max-jobs-zero', /^Set maxJobs to 1 \(one build at a time\)$/);
+    assert.equal(fixed.text, 'ssh://a x86_64-linux - 1 2 kvm\n');
+    await assertGone(fixed, 'max-jobs-zero');
+  });
+
   test('extra-columns: the columns after the eighth go, with the space before them', async () => {
     const fixed = await applyFix('ssh://a x86_64-linux - 1 1 - - -   ninth tenth # note\n', 'extra-columns', /^Remove the columns/);
     assert.equal(fixed.text, 'ssh://a x86_64-linux - 1 1 - - - # note\n');

@@ -49,6 +49,8 @@ const titles: Partial<Record<ProblemCode, (s: string) => string>> = {
   'store-uri-unusable': (s) => `Change to ${s}`,
   'ssh-key-relative': (s) => `Change to ${s}`,
   'host-key-raw': () => 'Wrap the key as base64 of its key line (what ssh needs)',
+  'column-missing': (s) => (s.startsWith('- - ') ? "Insert '-' for the missing columns" : "Insert '-' for the missing column"),
+  'max-jobs-zero': (s) => `Set maxJobs to ${s} (one build at a time)`,
 };
 
 /** Where the diagnostic's problem really is: in this document, or in the included file. */

@@ -63,6 +63,8 @@ export const problemSeverities = {
   'host-key-raw': 'warning',
   /** Column 8 is base64 but decodes to something that is not an SSH public key line. */
   'host-key-not-a-key': 'warning',
+  /** A value shaped like another column's (`4` as the SSH key): a column left out before it shifts the rest. Data: `suggestion`, the value with the missing `-` in front, when inserting them makes every later column fit. */
+  'column-missing': 'warning',
   /** Columns after the eighth: Nix ignores them. */
   'extra-columns': 'warning',
   /** An `@file` that does not exist: Nix skips it, so no builders come from it. Data: `path`, for a "create file" fix. */
