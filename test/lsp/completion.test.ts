@@ -111,7 +111,7 @@ describe('the other columns', () => {
       [join(fake.home, '.ssh/config.d/'), join(fake.home, '.ssh/deploy_key'), join(fake.home, '.ssh/id_builder')],
     );
     const tilde = await complete('ssh://a x86_64-linux ~/.ssh/id_|');
-    assert.deepEqual(labels(tilde.items).filter((l) => l.startsWith('~')), ['~/.ssh/deploy_key', '~/.ssh/id_builder']);
+    assert.deepEqual(labels(tilde.items).filter((l) => l.startsWith('~')), ['~/.ssh/config.d/', '~/.ssh/deploy_key', '~/.ssh/id_builder']);
   });
 
   test('maxJobs and speedFactor: `-` and typical values with a note; fractions only where Nix reads them', async () => {
