@@ -51,6 +51,7 @@ const titles: Partial<Record<ProblemCode, (s: string) => string>> = {
   'store-uri-unusable': (s) => `Change to ${s}`,
   'ssh-key-relative': (s) => `Change to ${s}`,
   'host-key-raw': () => 'Wrap the key as base64 of its key line (what ssh needs)',
+  'host-key-with-host': () => 'Keep only the key line (drop the host name in front)',
   'column-missing': (s) => (s.startsWith('- - ') ? "Insert '-' for the missing columns" : "Insert '-' for the missing column"),
   'max-jobs-zero': (s) => `Set maxJobs to ${s} (one build at a time)`,
 };

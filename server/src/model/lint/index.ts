@@ -9,6 +9,7 @@
 //   speed-factor-zero           warning      column 5 is 0: Nix makes it 1
 //   speed-factor-fraction       information  column 5 is a fraction: fine from 2.20, older Nix rejects it
 //   host-key-raw                warning      column 8 is the bare AAAA… key: ssh refuses the host
+//   host-key-with-host          warning      column 8 decodes to a known_hosts line (host in front): ssh misreads it
 //   host-key-not-a-key          warning      column 8 decodes to something that is not a key line
 //   column-missing              warning      a value shaped like another column's (`4` as the key): a column left out
 //   extra-columns               warning      columns after the eighth are ignored
