@@ -15,6 +15,17 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+/** A nix.conf chain of one nix.conf whose builders is `@` a machines file holding `text`. */
+function confIncluding(name: string, text: string): { env: NodeJS.ProcessEnv; confDir: string; machines: string } {
+  const confDir = mkdtempSync(join(dir, 'etc-'));
+  const machines = join(confDir, name);
+  writeFileSync(machines, text);
+  writeFileSync(join(confDir, 'nix.conf'), `builders = @${machines}\n`);
+  const env: NodeJS.ProcessEnv = { ...process.env, NIX_CONF_DIR: confDir, NIX_USER_CONF_FILES: join(confDir, 'none') };
+  delete env.NIX_CONFIG;
+  return { env, confDir, machines };
+}
+
 function check(args: string[], env: NodeJS.ProcessEnv = process.env) {
   return spawnSync(process.execPath, [cli, 'check', ...args], { encoding: 'utf8', env });
 }
@@ -50,12 +61,7 @@ test('--format json gives every finding with its position', () => {
 });
 
 test('without FILE it checks the nix.conf chain Nix reads and the machines file builders leads to', () => {
-  const confDir = mkdtempSync(join(dir, 'etc-'));
-  const machines = join(confDir, 'machines');
-  writeFileSync(machines, 'ssh://a x86_64-linux - 1 1 - - bad!\n');
-  writeFileSync(join(confDir, 'nix.conf'), `builders = @${machines}\n`);
-  const env: NodeJS.ProcessEnv = { ...process.env, NIX_CONF_DIR: confDir, NIX_USER_CONF_FILES: join(confDir, 'none') };
-  delete env.NIX_CONFIG;
+  const { env, machines } = confIncluding('machines', 'ssh://a x86_64-linux - 1 1 - - bad!\n');
   const result = check(['--nix-version', '2.8'], env);
   assert.equal(result.status, 1, result.stdout + result.stderr);
   assert.match(result.stdout, new RegExp(`^${machines}:1:32: error host-key-not-base64 `, 'm'));
@@ -74,12 +80,7 @@ test('a bad option exits 2 with the usage', () => {
 });
 
 test('without FILE the summary names each file it checked, the included machines file too', () => {
-  const confDir = mkdtempSync(join(dir, 'etc-'));
-  const machines = join(confDir, 'team-machines');
-  writeFileSync(machines, 'ssh://a x86_64-linux\n');
-  writeFileSync(join(confDir, 'nix.conf'), `builders = @${machines}\n`);
-  const env: NodeJS.ProcessEnv = { ...process.env, NIX_CONF_DIR: confDir, NIX_USER_CONF_FILES: join(confDir, 'none') };
-  delete env.NIX_CONFIG;
+  const { env, confDir, machines } = confIncluding('team-machines', 'ssh://a x86_64-linux\n');
   const result = check(['--nix-version', '2.8'], env);
   assert.equal(result.status, 0, result.stdout + result.stderr);
   assert.equal(
