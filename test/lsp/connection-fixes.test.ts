@@ -47,6 +47,13 @@ describe('ssh-key-missing', () => {
     assert.ok(titles.includes(`Use the key ${join(ssh, 'deploy_key')}`), JSON.stringify(titles));
     assert.ok(titles.includes(`Use the key ${join(ssh, 'id_builder')}`), JSON.stringify(titles));
     assert.ok(!titles.some((t) => /\.pub$|notes\.txt|known_hosts|config$/.test(t)), JSON.stringify(titles));
+    // "Choose a key file…" first: the client's file dialog, opened in ~/.ssh, replaces column 3.
+    assert.equal(titles[0], 'Choose a key file…');
+    assert.deepEqual(actions[0]!.command, {
+      title: 'Choose a key file',
+      command: 'nixBuilders.chooseKeyFile',
+      arguments: [{ uri, range: { start: { line: 0, character: 21 }, end: { line: 0, character: 43 } }, startIn: ssh }],
+    });
     const chosen = actions.find((a) => a.title === `Use the key ${join(ssh, 'id_builder')}`)!;
     assert.equal(applyWorkspaceEdit(chosen.edit!, { [uri]: text })[uri], `ssh://b x86_64-linux ${join(ssh, 'id_builder')} 4\n`);
     const dash = actions.find((a) => a.title.startsWith("Use '-': ssh picks the key"));

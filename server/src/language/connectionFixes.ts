@@ -1,6 +1,6 @@
 // Quick fixes for how ssh reaches a builder, which need the machine and the files around it:
-// a missing SSH key (use one of the private keys that are there, or `-` so ssh picks one from
-// its config) and a port in the URI before Nix 2.31 (move it into an ssh config `Host` entry,
+// a missing SSH key ("Choose a key file…", the client's dialog; one of the private keys that
+// are there; or `-` so ssh picks one from its config) and a port in the URI before Nix 2.31 (move it into an ssh config `Host` entry,
 // or say which Nix reads the file). Nothing is created that holds a secret: no key is made here.
 import { accessSync, constants, existsSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { CodeActionKind, type CodeAction, type Diagnostic, type Range, type WorkspaceEdit } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { parseStoreUri } from '../model/storeUri';
+import { chooseKeyFileCommand, type ChooseKeyFileArguments } from '../protocol';
 import type { Analysis } from './analysis';
 import { ownMachines } from './documentMachines';
 import { privateKeysIn } from './keyFiles';
@@ -43,7 +44,11 @@ export function missingKeyFixes(diagnostic: Diagnostic, range: Range, inputs: Co
   const uri = inputs.document.uri;
   const homes = [...new Set([homedir(), inputs.analysis.target.keyHome])];
   const keys = [...new Set(homes.flatMap((home) => privateKeysIn(join(home, '.ssh')).map((key) => key.path)))];
-  const actions = keys.slice(0, keyChoices).map((path) => quickFix(`Use the key ${path}`, diagnostic, { changes: { [uri]: [{ range, newText: path }] } }));
+  const choose: ChooseKeyFileArguments = { uri, range, startIn: join(homes[0]!, '.ssh') };
+  const actions: CodeAction[] = [
+    { title: 'Choose a key file…', kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], command: { title: 'Choose a key file', command: chooseKeyFileCommand, arguments: [choose] } },
+  ];
+  actions.push(...keys.slice(0, keyChoices).map((path) => quickFix(`Use the key ${path}`, diagnostic, { changes: { [uri]: [{ range, newText: path }] } })));
   const config = sshConfigPath(inputs);
   actions.push(
     quickFix(`Use '-': ssh picks the key (IdentityFile in ${config}, else ~/.ssh/id_*)`, diagnostic, { changes: { [uri]: [{ range, newText: '-' }] } }),
