@@ -306,3 +306,16 @@ export interface BuildLogParams {
 }
 
 export const buildLogNotification = new NotificationType<BuildLogParams>('nixBuilders/buildLog');
+
+/**
+ * "Choose a key file…" on a missing SSH key (a code action's command, run by the client, which
+ * owns the file dialog): the chosen file replaces `range` (column 3) in the document `uri`.
+ */
+export const chooseKeyFileCommand = 'nixBuilders.chooseKeyFile';
+
+export interface ChooseKeyFileArguments {
+  uri: string;
+  range: { start: { line: number; character: number }; end: { line: number; character: number } };
+  /** Where the dialog opens: the ~/.ssh of whoever runs ssh. */
+  startIn: string;
+}

@@ -15,6 +15,17 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+/** A nix.conf chain of one nix.conf whose builders is `@` a machines file holding `text`. */
+function confIncluding(name: string, text: string): { env: NodeJS.ProcessEnv; confDir: string; machines: string } {
+  const confDir = mkdtempSync(join(dir, 'etc-'));
+  const machines = join(confDir, name);
+  writeFileSync(machines, text);
+  writeFileSync(join(confDir, 'nix.conf'), `builders = @${machines}\n`);
+  const env: NodeJS.ProcessEnv = { ...process.env, NIX_CONF_DIR: confDir, NIX_USER_CONF_FILES: join(confDir, 'none') };
+  delete env.NIX_CONFIG;
+  return { env, confDir, machines };
+}
+
 function check(args: string[], env: NodeJS.ProcessEnv = process.env) {
   return spawnSync(process.execPath, [cli, 'check', ...args], { encoding: 'utf8', env });
 }
@@ -25,7 +36,7 @@ test('an error Nix would print: exit 1 and file:line:col: error code message', (
   const result = check([file, '--nix-version', '2.8']);
   assert.equal(result.status, 1);
   assert.match(result.stdout, new RegExp(`^${file}:2:24: error max-jobs-not-integer .*failed to convert column #3`, 'm'));
-  assert.match(result.stderr, /Checked 1 file\(s\) against Nix 2\.8\.0 \(nixBuilders\.nixVersion\): 1 error\(s\)/);
+  assert.equal(result.stderr, `Checked ${file} against Nix 2.8.0 (nixBuilders.nixVersion): 1 error(s), 0 warning(s), 0 note(s).\n`);
 });
 
 test('only warnings: exit 0, each warning on its line', () => {
@@ -50,12 +61,7 @@ test('--format json gives every finding with its position', () => {
 });
 
 test('without FILE it checks the nix.conf chain Nix reads and the machines file builders leads to', () => {
-  const confDir = mkdtempSync(join(dir, 'etc-'));
-  const machines = join(confDir, 'machines');
-  writeFileSync(machines, 'ssh://a x86_64-linux - 1 1 - - bad!\n');
-  writeFileSync(join(confDir, 'nix.conf'), `builders = @${machines}\n`);
-  const env: NodeJS.ProcessEnv = { ...process.env, NIX_CONF_DIR: confDir, NIX_USER_CONF_FILES: join(confDir, 'none') };
-  delete env.NIX_CONFIG;
+  const { env, machines } = confIncluding('machines', 'ssh://a x86_64-linux - 1 1 - - bad!\n');
   const result = check(['--nix-version', '2.8'], env);
   assert.equal(result.status, 1, result.stdout + result.stderr);
   assert.match(result.stdout, new RegExp(`^${machines}:1:32: error host-key-not-base64 `, 'm'));
@@ -71,4 +77,24 @@ test('a bad option exits 2 with the usage', () => {
   const result = check(['--format', 'yaml', join(dir, 'machines')]);
   assert.equal(result.status, 2);
   assert.match(result.stderr, /--format must be text or json/);
+});
+
+test('without FILE the summary names each file it checked, the included machines file too', () => {
+  const { env, confDir, machines } = confIncluding('team-machines', 'ssh://a x86_64-linux\n');
+  const result = check(['--nix-version', '2.8'], env);
+  assert.equal(result.status, 0, result.stdout + result.stderr);
+  assert.equal(
+    result.stderr,
+    `Checked ${join(confDir, 'nix.conf')} and ${machines} (included) against Nix 2.8.0 (nixBuilders.nixVersion): 0 error(s), 0 warning(s), 0 note(s).\n`,
+  );
+  const json = JSON.parse(check(['--nix-version', '2.8', '--format', 'json'], env).stdout) as { checked: string[]; included: string[] };
+  assert.deepEqual([json.checked, json.included], [[join(confDir, 'nix.conf')], [machines]]);
+});
+
+test('without FILE and with no file at all: the summary names every place it looked', () => {
+  const confDir = join(mkdtempSync(join(dir, 'etc-')), 'absent');
+  const env: NodeJS.ProcessEnv = { ...process.env, NIX_CONF_DIR: confDir, NIX_USER_CONF_FILES: join(confDir, 'user.conf') };
+  delete env.NIX_CONFIG;
+  const result = check(['--nix-version', '2.8'], env);
+  assert.match(result.stderr, new RegExp(`^No nix\\.conf and no machines file found \\(looked for ${join(confDir, 'nix.conf')}, ${join(confDir, 'user.conf')}, /etc/nix/machines\\)`));
 });

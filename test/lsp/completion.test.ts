@@ -2,7 +2,7 @@
 // machines line or the `builders` value of a nix.conf. The server runs with HOME pointing at a
 // fake home (ssh config with an Include, known_hosts, keys), so the offers are predictable.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after as afterAll, before, describe, test } from 'node:test';
@@ -102,10 +102,16 @@ describe('the other columns', () => {
     const { items } = await complete('ssh://a x86_64-linux |');
     const keys = labels(items);
     assert.deepEqual(keys, ['-', join(fake.home, '.ssh/deploy_key'), join(fake.home, '.ssh/id_builder')]);
-    const typed = await complete(`ssh://a x86_64-linux ${fake.home}/.ssh/no|`);
-    assert.deepEqual(labels(typed.items).filter((l) => l.includes('notes')), [join(fake.home, '.ssh/notes.txt')]);
+  });
+
+  test('SSH key, a typed path: its directory\'s subdirectories and private keys, never a .pub or a file that is no key', async () => {
+    const typed = await complete(`ssh://a x86_64-linux ${fake.home}/.ssh/|`);
+    assert.deepEqual(
+      labels(typed.items).filter((l) => l.startsWith(fake.home)).sort(),
+      [join(fake.home, '.ssh/config.d/'), join(fake.home, '.ssh/deploy_key'), join(fake.home, '.ssh/id_builder')],
+    );
     const tilde = await complete('ssh://a x86_64-linux ~/.ssh/id_|');
-    assert.ok(labels(tilde.items).includes('~/.ssh/id_builder.pub'), JSON.stringify(labels(tilde.items)));
+    assert.deepEqual(labels(tilde.items).filter((l) => l.startsWith('~')), ['~/.ssh/config.d/', '~/.ssh/deploy_key', '~/.ssh/id_builder']);
   });
 
   test('maxJobs and speedFactor: `-` and typical values with a note; fractions only where Nix reads them', async () => {
@@ -144,6 +150,21 @@ describe('the other columns', () => {
     const secret = await complete('secret.example - - - - - - |');
     assert.deepEqual(secret.items.map((i) => (i.textEdit as TextEdit).newText), ['-', hostKeyColumnFor(strip(fake.keys.secret))]);
     assert.match(secret.items[1]!.label, /^ssh-ed25519 SHA256:/);
+  });
+
+  test('host key: the known_hosts file the configured ssh config names (UserKnownHostsFile) is read too', async () => {
+    const strip = (line: string) => line.split(' ').slice(0, 2).join(' ');
+    const own = mkdtempSync(join(dir, 'ssh-'));
+    writeFileSync(join(own, 'known_hosts'), `10.9.8.7 ${strip(fake.keys.secret)}\n`);
+    writeFileSync(join(own, 'config'), `Host lab-builder\n  HostName 10.9.8.7\n  UserKnownHostsFile ${join(own, 'known_hosts')}\n`);
+    await client.changeSettings({ nixVersion: '2.8', sshConfigFile: join(own, 'config') });
+    try {
+      const { items } = await complete('ssh://lab-builder x86_64-linux - 4 1 - - |');
+      assert.deepEqual(items.map((i) => (i.textEdit as TextEdit).newText), ['-', hostKeyColumnFor(strip(fake.keys.secret))]);
+      assert.match(String((items[1]!.documentation as { value: string }).value), new RegExp(`From ${join(own, 'known_hosts')}`));
+    } finally {
+      await client.changeSettings({ nixVersion: '2.8' });
+    }
   });
 
   test('nothing in comments, nor after the eighth column', async () => {

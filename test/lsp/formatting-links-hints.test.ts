@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
+import { newMachinesFileText } from '../../server/src/language/codeActions';
 import { applyEdits } from './helpers/edits';
 import { LspClient } from './helpers/lspClient';
 
@@ -42,9 +43,9 @@ describe('formatting', () => {
       formatted,
       [
         '# Remote builders',
-        'ssh://nix@builder.example.org x86_64-linux,i686-linux /root/.ssh/id_builder 8 2 big-parallel,kvm - -',
-        'ssh-ng://mac-mini             aarch64-darwin          -                     4 1 -                - - # the Mac',
-        'ssh://pi                      aarch64-linux           -                     2',
+        'ssh://nix@builder.example.org  x86_64-linux,i686-linux  /root/.ssh/id_builder  8  2  big-parallel,kvm  -  -',
+        'ssh-ng://mac-mini              aarch64-darwin           -                      4  1  -                 -  - # the Mac',
+        'ssh://pi                       aarch64-linux            -                      2',
         'a - ; b -',
         '',
       ].join('\n'),
@@ -59,7 +60,18 @@ describe('formatting', () => {
     const edits = await client.rangeFormatting(uri, { start: { line: 3, character: 0 }, end: { line: 3, character: 3 } });
     assert.equal(edits.length, 1);
     assert.equal(edits[0]!.range.start.line, 3);
-    assert.equal(edits[0]!.newText, 'ssh://pi                      aarch64-linux           -                     2');
+    assert.equal(edits[0]!.newText, 'ssh://pi                       aarch64-linux            -                      2');
+  });
+
+  test('the header comment a new machines file starts with lines up with the columns', async () => {
+    const text = `${newMachinesFileText}ssh://nix@builder.lab x86_64-linux - 8 2 kvm - -\nssh://pi aarch64-linux - 2\n`;
+    const uri = await open(text);
+    const lines = applyEdits(text, await client.formatting(uri)).split('\n');
+    const column = (line: string, n: number) => [...line.matchAll(/(?:^|(?<= ))[^ ]+/g)][n]!.index;
+    // `maxJobs` in the header (word 4 after `#`) stands over the 8 and the 2 of column 4.
+    assert.equal(column(lines[1]!, 4), column(lines[2]!, 3));
+    assert.equal(column(lines[1]!, 4), column(lines[3]!, 3));
+    assert.equal(column(lines[1]!, 5), column(lines[2]!, 4));
   });
 
   test('nix.conf: single spaces in setting lines, comments kept', async () => {
@@ -114,6 +126,20 @@ describe('inlay hints', () => {
       ],
     );
     assert.match(String(hints[2]!.tooltip), /Column 5, speedFactor: '-' means the default, 1\./);
+  });
+
+  test('an aligned table (as Format Document leaves it) gets no hints, which would push its columns out of line; a ragged line keeps them', async () => {
+    const messy = 'ssh://nix@builder.lab x86_64-linux - 8 - kvm - -\nssh://pi aarch64-linux - 2\n';
+    const uri = await open(messy);
+    const whole = { start: { line: 0, character: 0 }, end: { line: 3, character: 0 } };
+    assert.ok((await client.inlayHints(uri, whole)).length > 0);
+    const formatted = applyEdits(messy, await client.formatting(uri));
+    await client.change(uri, formatted);
+    assert.deepEqual(await client.inlayHints(uri, whole), []);
+    // A line added by hand, not yet aligned, gets its hints again; the aligned rows stay without.
+    const edited = `${formatted}ssh://c x86_64-linux - 1 -\n`;
+    await client.change(uri, edited);
+    assert.deepEqual([...new Set((await client.inlayHints(uri, whole)).map((h) => h.position.line))], [2]);
   });
 
   test('only hints in the asked range; none when nixBuilders.inlayHints.enabled is false', async () => {

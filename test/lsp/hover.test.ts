@@ -63,6 +63,14 @@ describe('columns', () => {
     assert.match(extra, /column 9\*\*: Nix reads eight columns and ignores `extra`/);
   });
 
+  test('a value shifted by a forgotten column: the hover says what Nix reads it as and that a column seems missing', async () => {
+    const text = await hoverAt(client, 'ssh://b x86_64-linux 4 1\n', ' 4', 1);
+    assert.match(text, /^⚠ Column 3 \(SSH key\) is '4', a whole number, as in maxJobs \(column 4\).*is a column missing before it\?/);
+    assert.match(text, /\*\*SSH identity file\*\* · column 3/);
+    const fine = await hoverAt(client, 'ssh://b x86_64-linux - 4 1\n', ' 4', 1);
+    assert.doesNotMatch(fine, /⚠/);
+  });
+
   test('a system or feature says what it means; an unknown system says no build comes for it', async () => {
     assert.match(await hoverAt(client, line, 'x86_64-linux'), /^`x86_64-linux`: x86_64 CPUs running Linux\./);
     assert.match(await hoverAt(client, line, 'x86-64-linux'), /^`x86-64-linux`: not a system any derivation is built for/);

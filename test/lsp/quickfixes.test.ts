@@ -74,6 +74,22 @@ describe('quick fixes', () => {
     await assertGone(fixed, 'host-key-raw');
   });
 
+  test('max-jobs-zero: maxJobs becomes 1, so Nix gives the machine jobs again', async () => {
+    const fixed = await applyFix('ssh://a x86_64-linux - 0 2 kvm\n', 'max-jobs-zero', /^Set maxJobs to 1 \(one build at a time\)$/);
+    assert.equal(fixed.text, 'ssh://a x86_64-linux - 1 2 kvm\n');
+    await assertGone(fixed, 'max-jobs-zero');
+  });
+
+  test('host-key-with-host: a known_hosts line (as ssh-keyscan prints it) becomes the key line alone; no pin offered, a key is on record', async () => {
+    const raw = 'AAAAC3NzaC1lZDI1NTE5AAAAIJS2OckMXR2oIoS5hzc497hPcXIWfcxJM9RXulPNFqYU';
+    const scanned = Buffer.from(`builder.lab ssh-ed25519 ${raw}\n`).toString('base64');
+    const fixed = await applyFix(`ssh://builder.lab x86_64-linux - 1 1 - - ${scanned}\n`, 'host-key-with-host', /^Keep only the key line/);
+    assert.equal(Buffer.from(fixed.text.trim().split(' ')[7]!, 'base64').toString(), `ssh-ed25519 ${raw}`);
+    const all = await client.codeActions(fixed.uri, { start: { line: 0, character: 0 }, end: { line: 0, character: 1 } }, fixed.diagnostics);
+    assert.ok(!all.some((a) => a.title.startsWith('Pin the host key')), JSON.stringify(all.map((a) => a.title)));
+    await assertGone(fixed, 'host-key-with-host');
+  });
+
   test('extra-columns: the columns after the eighth go, with the space before them', async () => {
     const fixed = await applyFix('ssh://a x86_64-linux - 1 1 - - -   ninth tenth # note\n', 'extra-columns', /^Remove the columns/);
     assert.equal(fixed.text, 'ssh://a x86_64-linux - 1 1 - - - # note\n');

@@ -35,6 +35,13 @@ async function forEachLimited<T>(items: readonly T[], limit: number, work: (item
 if (nix !== undefined) describeFormatting(nix);
 for (const labNix of requireLabNixes('Nix reads formatted files as before')) describeFormatting(labNix);
 
+/** Header comments as users and our "create file" fix write them. */
+const headers = [
+  '# URI systems key maxJobs speedFactor supportedFeatures mandatoryFeatures hostKey',
+  '#URI\tsystems   key jobs speed features mandatory host key',
+  '# URI systems key maxJobs speedFactor ; supportedFeatures',
+];
+
 function describeFormatting(nix: InstalledNix): void {
   const seed = seedFrom('FORMAT_ORACLE_SEED');
   const caseDir = caseDirs('format-oracle');
@@ -44,7 +51,9 @@ function describeFormatting(nix: InstalledNix): void {
     const cases: { generated: GeneratedCase; dir: string }[] = [];
     while (cases.length < 40) {
       const dir = caseDir();
-      const generated = generateBuildersCase(rng, { dir });
+      const plain = generateBuildersCase(rng, { dir });
+      // Some start with the header comment Format Document aligns (only its spaces change).
+      const generated = rng.chance(0.3) ? { ...plain, text: `${rng.pick(headers)}\n${plain.text}` } : plain;
       if (formatMachines(generated.text).length === 0) continue; // only texts formatting changes
       for (const [file, content] of Object.entries(generated.files)) fs.writeFileSync(file, content);
       cases.push({ generated, dir });

@@ -73,7 +73,9 @@ describe('formatting keeps what Nix reads', () => {
     const rng = makeRng(seed);
     for (let i = 0; i < 4000; i++) {
       const generated = generateBuildersCase(rng, { dir: '/fuzz' });
-      const text = rng.chance(0.3) ? mutate(rng, generated.text) : generated.text;
+      // Some start with a header comment, which Format Document aligns with the columns.
+      const withHeader = rng.chance(0.2) ? `# URI systems key maxJobs speedFactor features mandatory host key\n${generated.text}` : generated.text;
+      const text = rng.chance(0.3) ? mutate(rng, withHeader) : withHeader;
       const readFile = (path: string) => {
         if (path === '/fuzz') throw new Error('reading from file: Is a directory');
         return generated.files[path];
@@ -114,7 +116,7 @@ describe('formatting keeps what Nix reads', () => {
 });
 
 describe('formatting a machines file', () => {
-  test('columns are aligned into a table, comments kept after one space', () => {
+  test('columns are aligned into a table two spaces apart (so `8  2` does not read as one value), comments kept after one space', () => {
     const text = [
       '# builders',
       'ssh://nix@builder.example.org x86_64-linux,i686-linux /root/.ssh/id_builder 8 2 big-parallel,kvm',
@@ -126,12 +128,30 @@ describe('formatting a machines file', () => {
       formatM(text),
       [
         '# builders',
-        'ssh://nix@builder.example.org x86_64-linux,i686-linux /root/.ssh/id_builder 8 2 big-parallel,kvm',
-        'ssh-ng://mac-mini             aarch64-darwin          -                     4 1 # the Mac',
-        'ssh://pi                      aarch64-linux',
+        'ssh://nix@builder.example.org  x86_64-linux,i686-linux  /root/.ssh/id_builder  8  2  big-parallel,kvm',
+        'ssh-ng://mac-mini              aarch64-darwin           -                      4  1 # the Mac',
+        'ssh://pi                       aarch64-linux',
         '',
       ].join('\n'),
     );
+  });
+
+  test('a `# URI systems …` header comment lines up with the columns it names; a comment of prose does not move', () => {
+    const text = [
+      '# Remote builders for Nix: one machine per line.',
+      '# URI systems key maxJobs speedFactor supportedFeatures mandatoryFeatures hostKey',
+      'ssh://nix@builder.example.org x86_64-linux /root/.ssh/id_builder 8 2 big-parallel,kvm - -',
+      'ssh://pi aarch64-linux - 2 1 - - -',
+      '',
+    ].join('\n');
+    const formatted = formatM(text).split('\n');
+    assert.equal(formatted[0], '# Remote builders for Nix: one machine per line.');
+    // Each header word starts where its column does, on every row.
+    const starts = (line: string) => [...line.matchAll(/(?:^|(?<= ))[^ ]+/g)].map((m) => m.index);
+    assert.deepEqual(starts(formatted[1]!).slice(2), starts(formatted[2]!).slice(1)); // `#` and `URI` share column 1
+    assert.deepEqual(starts(formatted[2]!), starts(formatted[3]!));
+    assert.equal(formatted[1], '# URI                          systems        key                    maxJobs  speedFactor  supportedFeatures  mandatoryFeatures  hostKey');
+    assert.equal(formatM(formatM(text)), formatM(text));
   });
 
   test('lines Nix could read differently are left exactly as they are', () => {
@@ -148,14 +168,14 @@ describe('formatting a machines file', () => {
   });
 
   test('CRLF line ends are kept', () => {
-    assert.equal(formatM('a  x86_64-linux\r\nbb - 2\r\n'), 'a  x86_64-linux\r\nbb -            2\r\n');
+    assert.equal(formatM('a  x86_64-linux\r\nbb - 2\r\n'), 'a   x86_64-linux\r\nbb  -             2\r\n');
   });
 
   test('range formatting changes only the lines in the range, aligned as the whole document', () => {
     const text = 'a x86_64-linux 1\nlonger-host - 2\nb  x86_64-linux  3\n';
     const start = text.indexOf('b  ');
     const changes = formatMachines(text, { start, end: start + 1 });
-    assert.equal(applyChanges(text, changes), 'a x86_64-linux 1\nlonger-host - 2\nb           x86_64-linux 3\n');
+    assert.equal(applyChanges(text, changes), 'a x86_64-linux 1\nlonger-host - 2\nb            x86_64-linux  3\n');
   });
 });
 

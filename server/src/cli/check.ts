@@ -65,6 +65,10 @@ function checkText(name: string, path: string | undefined, text: string, kind: D
 
 export interface CheckResult {
   checked: string[];
+  /** Files read through `@file` and `include` of a checked file: their problems are among the findings. */
+  included: string[];
+  /** Where Nix would look when no FILE is given: named when none of them exists. */
+  lookedFor: string[];
   findings: Finding[];
   /** Files that could not be read at all. */
   unreadable: { file: string; reason: string }[];
@@ -73,7 +77,7 @@ export interface CheckResult {
 
 export async function runCheck(files: string[], context: ServerContext): Promise<CheckResult> {
   const { target } = await context.nixHere();
-  const result: CheckResult = { checked: [], findings: [], unreadable: [], target };
+  const result: CheckResult = { checked: [], included: [], lookedFor: [], findings: [], unreadable: [], target };
   // Findings can number in the hundreds of thousands: appended one by one, never spread into push.
   const add = (findings: Finding[]) => {
     for (const finding of findings) result.findings.push(finding);
@@ -88,7 +92,16 @@ export async function runCheck(files: string[], context: ServerContext): Promise
     result.checked.push(path);
     const { findings, analysis } = checkText(path, path, read.text, kind, target);
     add(findings);
+    noteIncluded(analysis);
     return analysis;
+  };
+  // The user reads "Checked …" to know which files were looked at: includes count too.
+  const noteIncluded = (analysis: Analysis) => {
+    const files = [
+      ...(analysis.conf?.includes ?? []).filter((i) => i.status === 'read').map((i) => i.resolvedPath),
+      ...(analysis.builders?.includes ?? []).filter((i) => i.status === 'read').map((i) => i.path),
+    ];
+    for (const file of files) if (!result.checked.includes(file) && !result.included.includes(file)) result.included.push(file);
   };
 
   if (files.length > 0) {
@@ -98,11 +111,13 @@ export async function runCheck(files: string[], context: ServerContext): Promise
   // What Nix reads: every nix.conf source; when none sets builders, the default machines file.
   let buildersSet = false;
   for (const source of confSources()) {
+    result.lookedFor.push(source.name);
     if (source.path === undefined) {
       const text = source.text ?? '';
       result.checked.push(source.name);
       const { findings, analysis } = checkText(source.name, undefined, text, 'nix-conf', target);
       add(findings);
+      noteIncluded(analysis);
       buildersSet ||= analysis.conf?.builders !== undefined;
     } else if (existsSync(source.path)) {
       // A missing file of the chain is skipped, as Nix does (existsSync is a stat: it never blocks).
@@ -111,23 +126,31 @@ export async function runCheck(files: string[], context: ServerContext): Promise
     }
   }
   const machinesFile = defaultBuilders.slice(1);
+  if (!buildersSet) result.lookedFor.push(machinesFile);
   if (!buildersSet && existsSync(machinesFile)) checkFile(machinesFile, 'nix-machines');
   return result;
 }
 
 export function formatCheck(result: CheckResult, format: OutputFormat): string {
   if (format === 'json') {
-    return `${JSON.stringify({ nix: result.target.describe, checked: result.checked, unreadable: result.unreadable, findings: result.findings }, null, 2)}\n`;
+    return `${JSON.stringify({ nix: result.target.describe, checked: result.checked, included: result.included, unreadable: result.unreadable, findings: result.findings }, null, 2)}\n`;
   }
   const lines = result.findings.map((f) => `${f.file}:${f.line}:${f.column}: ${f.severity} ${f.code} ${f.message}`);
   for (const { file, reason } of result.unreadable) lines.push(`${file}: error unreadable cannot read the file (${reason})`);
   return lines.length ? `${lines.join('\n')}\n` : '';
 }
 
+/** The files by name: `a`, `a and b`, `3 files: a, b (included) and c`. */
+function checkedInWords(result: CheckResult): string {
+  const names = [...result.checked, ...result.included.map((file) => `${file} (included)`)];
+  const list = names.length === 1 ? names[0]! : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]!}`;
+  return names.length > 2 ? `${names.length} files: ${list}` : list;
+}
+
 export function summary(result: CheckResult): string {
   const count = (severity: Problem['severity']) => result.findings.filter((f) => f.severity === severity).length;
   if (result.checked.length === 0 && result.unreadable.length === 0) {
-    return 'No nix.conf and no machines file found: Nix has no remote builders configured here.';
+    return `No nix.conf and no machines file found (looked for ${result.lookedFor.join(', ')}): Nix has no remote builders configured here.`;
   }
-  return `Checked ${result.checked.length} file(s) against ${result.target.describe}: ${count('error')} error(s), ${count('warning')} warning(s), ${count('information') + count('hint')} note(s).`;
+  return `Checked ${checkedInWords(result)} against ${result.target.describe}: ${count('error')} error(s), ${count('warning')} warning(s), ${count('information') + count('hint')} note(s).`;
 }

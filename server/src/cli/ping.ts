@@ -37,7 +37,8 @@ function describe(result: ProbeResult): string {
 
 export async function runPing(chosen: ChosenMachines, options: PingOptions): Promise<number> {
   if (chosen.machines.length === 0) {
-    process.stderr.write(`No machines in ${chosen.from}${chosen.error ? `: Nix rejects the list (${chosen.error})` : ': nothing to check'}.\n`);
+    const why = chosen.error ? `Nix rejects the list (${chosen.error})` : 'nothing to check';
+    process.stderr.write(`No machines in ${chosen.readFrom}: ${why}.\n`);
     return chosen.error ? exitCodes.failed : exitCodes.notChecked;
   }
   if (chosen.error) process.stderr.write(`warning: Nix rejects ${chosen.from} as a whole: ${chosen.error}\n`);

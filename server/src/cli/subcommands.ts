@@ -32,7 +32,7 @@ the machines files its builders setting leads to. Exits 1 when there is an error
     about: `Check every builder over SSH, in parallel, the way Nix will reach it: host key, login,
 Nix on the remote PATH, shell noise, trust, system and features. Without --machines or
 --builders, the builders Nix reads here. Exits 1 when any builder is unusable, 3 when
-one could not be checked at all.`,
+one could not be checked at all or there is none to check (it says what it read).`,
     options: ['machines', 'builders', 'ssh-config', 'timeout', 'nix-version', 'format'],
     operands: 'none',
   },

@@ -1,7 +1,8 @@
 // Quick fixes for the diagnostics, from what each problem carries in `data` (problem.ts): the
 // nearest system, feature or setting name; the raw host key wrapped as base64 of its line; extra
 // columns dropped; a whole-number speedFactor for Nix before 2.20; the missing `@file` created;
-// and "pin the host key" for a key nobody has on record, which fetches the key over SSH (a server
+// `-` inserted for a forgotten column; maxJobs 0 made 1; a missing key or a port ssh cannot take
+// (connectionFixes.ts); and "pin the host key" for a key nobody has on record, which fetches the key over SSH (a server
 // command, see pinHostKey.ts).
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
@@ -16,6 +17,7 @@ import type { Machine } from '../model/machines';
 import { readFloat } from '../model/nixStrings';
 import type { ProblemCode, ProblemData } from '../model/problem';
 import type { Analysis } from './analysis';
+import { missingKeyFixes, portInUriFixes } from './connectionFixes';
 import { diagnosticSource } from './diagnostics';
 import { ownMachines } from './documentMachines';
 import { pinHostKeyCommand, type PinHostKeyArguments } from './pinHostKey';
@@ -49,6 +51,9 @@ const titles: Partial<Record<ProblemCode, (s: string) => string>> = {
   'store-uri-unusable': (s) => `Change to ${s}`,
   'ssh-key-relative': (s) => `Change to ${s}`,
   'host-key-raw': () => 'Wrap the key as base64 of its key line (what ssh needs)',
+  'host-key-with-host': () => 'Keep only the key line (drop the host name in front)',
+  'column-missing': (s) => (s.startsWith('- - ') ? "Insert '-' for the missing columns" : "Insert '-' for the missing column"),
+  'max-jobs-zero': (s) => `Set maxJobs to ${s} (one build at a time)`,
 };
 
 /** Where the diagnostic's problem really is: in this document, or in the included file. */
@@ -82,6 +87,8 @@ export async function codeActions(inputs: CodeActionInputs): Promise<CodeAction[
       const action = dropExtraColumns(diagnostic, where, inputs);
       if (action) actions.push(action);
     }
+    if (code === 'ssh-key-missing' && where.uri === inputs.document.uri) actions.push(...missingKeyFixes(diagnostic, where.range, inputs));
+    if (code === 'port-in-uri' && where.uri === inputs.document.uri) actions.push(...portInUriFixes(diagnostic, where.range, inputs));
     if (code === 'speed-factor-invalid') {
       const action = fixSpeedFactor(diagnostic, where, inputs);
       if (action) actions.push(action);

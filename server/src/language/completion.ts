@@ -27,7 +27,7 @@ import { knownHostsName, resolveSshHost } from '../ssh/sshConfig';
 import type { Analysis } from './analysis';
 import { columnInfo, describeFeature } from './columnInfo';
 import { placeInBuilders, placeInNixConf, type ColumnPlace, type CursorPlace } from './cursor';
-import { pathEntries, privateKeysIn } from './keyFiles';
+import { isPrivateKeyFile, pathEntries, privateKeysIn } from './keyFiles';
 import { keygenLine } from './keyDescription';
 import { remoteBuildSettingDocs } from './settingDocs';
 
@@ -311,16 +311,19 @@ function keyItems(place: ColumnPlace, typed: string, inputs: CompletionInputs): 
       );
     }
   }
-  if (typed.startsWith('/') || typed.startsWith('~/')) items.push(...pathItems(typed, span, inputs, '2'));
+  // A typed path lists its directory, but column 3 takes a private key: no `.pub`, no notes.
+  if (typed.startsWith('/') || typed.startsWith('~/')) {
+    items.push(...pathItems(typed, span, inputs, '2', isPrivateKeyFile).filter((entry) => !seen.has(entry.label)));
+  }
   return items;
 }
 
 /** Directory entries for a typed path (`~/` is the first home, as ssh expands it). */
-function pathItems(typed: string, span: Span, inputs: CompletionInputs, rank: string): CompletionItem[] {
+function pathItems(typed: string, span: Span, inputs: CompletionInputs, rank: string, fileFits: (path: string) => boolean = () => true): CompletionItem[] {
   const home = inputs.ssh.homes[0] ?? '/';
   const tilde = typed.startsWith('~/');
   const absolute = tilde ? `${home}${typed.slice(1)}` : typed;
-  return pathEntries(absolute).map((entry) => {
+  return pathEntries(absolute).filter((entry) => entry.isDirectory || fileFits(entry.path)).map((entry) => {
     const shown = tilde ? `~${entry.path.slice(home.length)}` : entry.path;
     return item(inputs, span, shown, shown, {
       kind: entry.isDirectory ? CompletionItemKind.Folder : CompletionItemKind.File,
@@ -385,7 +388,9 @@ async function hostKeyItems(place: ColumnPlace, inputs: CompletionInputs): Promi
     { sshBinary: null, nixSshOpts: '', ...(inputs.ssh.configFile ? { configFile: inputs.ssh.configFile } : {}), ...(port !== undefined ? { port } : {}) },
   );
   if (resolved.ok) names.add(knownHostsName(resolved.host));
-  const entries = knownHostsFiles(inputs.ssh.homes).flatMap(readKnownHostsFile);
+  // The configured ssh config may name its own known_hosts (UserKnownHostsFile): ssh reads those.
+  const configured = resolved.ok ? [...resolved.host.userKnownHostsFiles, ...resolved.host.globalKnownHostsFiles] : [];
+  const entries = [...new Set([...configured, ...knownHostsFiles(inputs.ssh.homes)])].flatMap(readKnownHostsFile);
   const seen = new Set<string>();
   for (const name of names) {
     for (const known of plainKeysFor(name, entries)) {

@@ -65,7 +65,10 @@ async function columnHover(hit: ColumnHit, inputs: HoverInputs): Promise<Hover> 
     return answer(inputs, column.span, `**column ${index + 1}**: Nix reads eight columns and ignores ${code(column.text)} without a word.`);
   }
   const info = columnInfo[index]!;
-  const heading = `**${info.title}** · column ${info.number}\n\n${info.meaning}\n\nDefault: ${info.default}`;
+  // Where a forgotten column shifts the line, the hover says so before it says what Nix reads.
+  const shifted = inputs.analysis.problems.find((p) => p.code === 'column-missing' && p.file === undefined && p.span.start === column.span.start);
+  const warning = shifted === undefined ? '' : `⚠ ${shifted.message}\n\n---\n\n`;
+  const heading = `${warning}**${info.title}** · column ${info.number}\n\n${info.meaning}\n\nDefault: ${info.default}`;
   const value = await valueText(hit, inputs);
   // On a system or a feature, the hover is about that one item.
   if (column.isSet && (index === 1 || index === 5 || index === 6)) {

@@ -1,7 +1,8 @@
 // Files to offer in column 3 (the SSH identity file) and after `@`: the private keys in ~/.ssh
 // (a file with a `.pub` twin, or one that starts with a private key header), and the entries of
-// the directory a typed path points into. Never reads more than a key's first bytes.
-import { closeSync, openSync, readdirSync, readSync, statSync, type Dirent } from 'node:fs';
+// the directory a typed path points into (in column 3 only directories and private keys). Never
+// reads more than a key's first bytes.
+import { closeSync, existsSync, openSync, readdirSync, readSync, statSync, type Dirent } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export interface KeyFile {
@@ -22,6 +23,20 @@ function startsLikePrivateKey(path: string): boolean {
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+/**
+ * A file ssh can take as a private key, by its name and first bytes: not a `.pub`, a regular
+ * file (never opened otherwise: a FIFO would block), with a `.pub` twin or a private key header.
+ */
+export function isPrivateKeyFile(path: string): boolean {
+  if (path.endsWith('.pub')) return false;
+  try {
+    if (!statSync(path).isFile()) return false;
+  } catch {
+    return false;
+  }
+  return existsSync(`${path}.pub`) || startsLikePrivateKey(path);
 }
 
 const notKeys = new Set(['config', 'known_hosts', 'known_hosts2', 'authorized_keys', 'authorized_keys2', 'environment', 'rc']);

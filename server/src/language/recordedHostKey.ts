@@ -5,6 +5,7 @@
 // something one click may overwrite (a changed key is ssh's "REMOTE HOST IDENTIFICATION HAS
 // CHANGED").
 import { readHostKeyColumn, type HostPublicKey } from '../model/hostKey';
+import { knownHostsLineKey } from '../model/lint/hostKey';
 import type { Machine } from '../model/machines';
 import { parseStoreUri } from '../model/storeUri';
 import { knownHostsFor, readKnownHostsFile, type KnownHostEntry } from '../ssh/knownHosts';
@@ -16,7 +17,8 @@ export function column8Key(machine: Machine): HostPublicKey | undefined {
   const column = machine.columns.publicHostKey;
   if (!column?.isSet) return undefined;
   const reading = readHostKeyColumn(column.text);
-  return reading.kind === 'not-a-key' ? undefined : reading.key;
+  // A whole known_hosts line is a key on record too, in the wrong form (its own quick fix).
+  return reading.kind === 'not-a-key' ? knownHostsLineKey(reading.decoded) : reading.key;
 }
 
 /** The known_hosts entries (any marker) for `lookupName` in these files. */

@@ -61,8 +61,12 @@ export const problemSeverities = {
   'speed-factor-fraction': 'information',
   /** Column 8 is the bare `AAAA…` key, not base64 of the key line: Nix takes it, ssh refuses the host. Data: `suggestion`, the wrapped form. */
   'host-key-raw': 'warning',
+  /** Column 8 is base64 of a known_hosts line (`host type AAAA…`, what ssh-keyscan prints): Nix adds the host itself, so ssh misreads it. Data: `suggestion`, base64 of the key line alone. */
+  'host-key-with-host': 'warning',
   /** Column 8 is base64 but decodes to something that is not an SSH public key line. */
   'host-key-not-a-key': 'warning',
+  /** A value shaped like another column's (`4` as the SSH key): a column left out before it shifts the rest. Data: `suggestion`, the value with the missing `-` in front, when inserting them makes every later column fit. */
+  'column-missing': 'warning',
   /** Columns after the eighth: Nix ignores them. */
   'extra-columns': 'warning',
   /** An `@file` that does not exist: Nix skips it, so no builders come from it. Data: `path`, for a "create file" fix. */

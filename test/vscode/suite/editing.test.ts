@@ -78,7 +78,7 @@ suite('Editing in VS Code', () => {
     assert.equal(await vscode.workspace.applyEdit(edit), true);
     assert.equal(
       editor.document.getText(),
-      '# builders\nssh://nix@builder.example.org x86_64-linux   - 8 2 big-parallel\nssh-ng://mac                  aarch64-darwin - 4 1 # the Mac\n',
+      '# builders\nssh://nix@builder.example.org  x86_64-linux    -  8  2  big-parallel\nssh-ng://mac                   aarch64-darwin  -  4  1 # the Mac\n',
     );
   });
 });

@@ -66,6 +66,8 @@ function maxJobsZero(machine: Machine): Problem[] {
       'max-jobs-zero',
       column.span,
       'maxJobs is 0: this machine has no job slots, so Nix never gives it a job (and says nothing). Put the number of builds it may run at once, such as 1 or its CPU count, or remove the line.',
+      undefined,
+      { suggestion: '1' },
     ),
   ];
 }

@@ -9,7 +9,9 @@
 //   speed-factor-zero           warning      column 5 is 0: Nix makes it 1
 //   speed-factor-fraction       information  column 5 is a fraction: fine from 2.20, older Nix rejects it
 //   host-key-raw                warning      column 8 is the bare AAAA… key: ssh refuses the host
+//   host-key-with-host          warning      column 8 decodes to a known_hosts line (host in front): ssh misreads it
 //   host-key-not-a-key          warning      column 8 decodes to something that is not a key line
+//   column-missing              warning      a value shaped like another column's (`4` as the key): a column left out
 //   extra-columns               warning      columns after the eighth are ignored
 //   include-missing             warning      `@file` that does not exist: skipped silently
 //   ssh-key-missing / -unreadable / -not-private / -permissions / -encrypted
@@ -33,6 +35,7 @@ import type { ParsedNixConf } from '../nixConf';
 import { lintColumns } from './columns';
 import { lintHostKey } from './hostKey';
 import { lintIncludes } from './includes';
+import { lintMissingColumn } from './missingColumn';
 import { placeInConfOrigin, placeInOrigin } from './place';
 import { lintSettings } from './settings';
 import { keyInspector, lintSshKey } from './sshKey';
@@ -73,6 +76,7 @@ export function lintMachine(machine: Machine, context: LintContext, inspect = ke
   return [
     ...lintStoreUri(machine, context),
     ...lintShellInStoreSetting(machine, context),
+    ...lintMissingColumn(machine),
     ...lintColumns(machine, context),
     ...lintSshKey(machine, context, inspect),
     ...lintHostKey(machine),
