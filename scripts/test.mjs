@@ -1,6 +1,9 @@
-// `npm test`: type-checks, then runs every test tier in turn and ends with one summary line
-// (`tests: N passed, N failed, N skipped`). Each tier's own output is shown as it runs.
-// In CI (CI=true) a tier whose real parts (Nix, sshd, Chromium) are missing fails, not skips.
+// `npm test`: type-checks, then runs every test tier in turn and ends with a summary: a line per
+// tier (`unit: N passed, N failed, N skipped (T s)`, or `vscode: skipped — why` for a tier that
+// could not run), a line per run of a tier that runs more than once (`vscode 1.139.1: …`, the
+// VS Code each run used), then `tests: N passed, N failed, N skipped`. Each tier's own output is
+// shown as it runs. In CI (CI=true) a tier whose real parts (Nix, sshd, Chromium) are missing
+// fails, not skips.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,13 +46,19 @@ function withNixVersions(command, tier) {
   return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', binds, roots.join(':'), ...command];
 }
 
-/** Installs code-server into .vscode-test/ (cached); a failure is left for the tier to report. */
+/**
+ * Installs every code-server the tier runs (and the Node each needs) into .vscode-test/, or finds
+ * them cached; a failure is left for the tier to report (it skips that version, or fails in CI).
+ */
 async function prepareCodeServer() {
-  try {
-    const { installCodeServer } = await import('../test/vscode/codeServer/codeServer.mjs');
-    installCodeServer();
-  } catch (error) {
-    console.log(`--- code-server could not be installed here: ${error.message}`);
+  const { codeServers, installCodeServer } = await import('../test/vscode/codeServer/codeServer.mjs');
+  const only = process.env.NIX_BUILDERS_CODE_SERVER;
+  for (const { version } of codeServers.filter((c) => !only || c.version === only)) {
+    try {
+      installCodeServer(version);
+    } catch (error) {
+      console.log(`--- code-server ${version} could not be installed here: ${error.message}`);
+    }
   }
 }
 
@@ -97,12 +106,31 @@ for (const tier of tiers.filter((t) => only.length === 0 || only.includes(t.name
     counts.failed = 1;
   }
   for (const key of Object.keys(totals)) totals[key] += counts[key];
-  results.push(`${tier.name}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  const took = `(${((Date.now() - started) / 1000).toFixed(1)} s)`;
+  const skip = skippedBecause(tier.name, output, counts);
+  results.push(skip && code === 0 ? `${tier.name}: skipped — ${skip} ${took}` : `${tier.name}: ${describe(counts)} ${took}`);
+  for (const each of counts.runs) results.push(`  ${each}`);
 }
 
 console.log(`\n${results.join('\n')}`);
-console.log(`tests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
+console.log(`tests: ${describe(totals)}`);
 process.exitCode = totals.failed > 0 ? 1 : 0;
+
+function describe({ passed, failed, skipped }) {
+  return `${passed} passed, ${failed} failed, ${skipped} skipped`;
+}
+
+/**
+ * Why a tier ran nothing, or undefined when it ran something: its own `tier: skipped — why`
+ * line, or, when every test it has skipped, the first reason it printed for skipping.
+ */
+function skippedBecause(name, output, counts) {
+  const own = [...output.matchAll(new RegExp(`^${name}: skipped — (.+)$`, 'gm'))].pop();
+  if (own && counts.passed === 0 && counts.failed === 0) return own[1];
+  if (counts.passed > 0 || counts.failed > 0 || counts.skipped === 0) return undefined;
+  const reason = /SKIPP(?:ED|ING)[^:\n]*: (.+)/.exec(output);
+  return `all ${counts.skipped} tests skipped${reason ? `: ${reason[1].replace(/\s*\*+$/, '')}` : ''}`;
+}
 
 function run([command, ...args]) {
   return new Promise((resolve) => {
@@ -114,13 +142,34 @@ function run([command, ...args]) {
   });
 }
 
-/** Reads the counts node's test runner (TAP or spec) or our mocha suite printed last. */
+/**
+ * Reads the counts node's test runner (TAP or spec) or our mocha suite printed last. A tier that
+ * runs several times (the vscode tier, once per VS Code version) prints a line per run,
+ * `vscode 1.139.1: N passed, N failed, N skipped` or `vscode 1.139.1: skipped — why`, and
+ * `vscode 1.139.1 took T s`: those are summed, and each is kept for the summary (`runs`).
+ */
 function countTests(output) {
-  const counts = { passed: 0, failed: 0, skipped: 0 };
+  const counts = { passed: 0, failed: 0, skipped: 0, runs: [] };
   const last = (pattern) => {
     const all = [...output.matchAll(pattern)];
     return all.length ? Number(all[all.length - 1][1]) : 0;
   };
+  const runLines = [...output.matchAll(/^(\w+ \d[\w.-]*): (?:(\d+) passed, (\d+) failed, (\d+) skipped|(skipped — .+))$/gm)];
+  if (runLines.length > 0) {
+    const took = Object.fromEntries([...output.matchAll(/^(\w+ \d[\w.-]*) took ([\d.]+ s)$/gm)].map((m) => [m[1], m[2]]));
+    for (const [, name, passed, failed, skipped, skip] of runLines) {
+      counts.passed += Number(passed ?? 0);
+      counts.failed += Number(failed ?? 0);
+      counts.skipped += Number(skipped ?? 0);
+      counts.runs.push(`${name}: ${skip ?? describe({ passed, failed, skipped })}${took[name] ? ` (${took[name]})` : ''}`);
+    }
+    // A run that ended without its line (VS Code did not start, the suite timed out) failed.
+    for (const name of Object.keys(took).filter((n) => !runLines.some((m) => m[1] === n))) {
+      counts.failed += 1;
+      counts.runs.push(`${name}: did not report (see its output above) (${took[name]})`);
+    }
+    return counts;
+  }
   const summary = [...output.matchAll(/^\w+: (\d+) passed, (\d+) failed, (\d+) skipped$/gm)].pop();
   if (summary) {
     counts.passed = Number(summary[1]);

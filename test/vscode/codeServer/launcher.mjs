@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Stands in for the VS Code executable that @vscode/test-electron's runTests() spawns, on
 // machines without desktop VS Code: it takes the same command line, starts code-server (a real
-// VS Code 1.100.3 from the npm registry), opens the workbench in Debian's Chromium through
+// VS Code from the npm registry: NIX_BUILDERS_CODE_SERVER names the version, one of
+// codeServers in codeServer.mjs, default the oldest), opens the workbench in Debian's Chromium through
 // playwright-core, and exits with the test suite's exit code, which VS Code reports through
 // `codeAutomationExit`. The suite's console arrives through `codeAutomationLog`.
 //
@@ -11,9 +12,11 @@ import { existsSync, mkdirSync, mkdtempSync, renameSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { format } from 'node:util';
 import { chromium } from 'playwright-core';
-import { codeServerVersion, installCodeServer, startCodeServer, workbenchUrl } from './codeServer.mjs';
+import { codeServerOf, codeServerVersion, installCodeServer, startCodeServer, workbenchUrl } from './codeServer.mjs';
 
 const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+// Where runTests.ts keeps this run's screenshots (one folder per VS Code version).
+const resultsDir = process.env.NIX_BUILDERS_TEST_RESULTS || join(process.cwd(), 'test-results/vscode');
 const suiteTimeoutMs = Number(process.env.NIX_BUILDERS_VSCODE_TIMEOUT_MS || 10 * 60_000);
 
 // What the workbench itself logs on every start: only shown with NIX_BUILDERS_VSCODE_VERBOSE=1.
@@ -24,6 +27,8 @@ const workbenchNoise = [
   /^Updating additional builtin extensions cache/,
   /^\[Service Worker\]/,
   /^ChatSessionStore:/,
+  // VS Code 1.139's chat and agent host, which have no model or account here.
+  /^\[(AgentHost|ChatModelSelection|AccountPolicyGate|reconnection-grace-time)[\]:]/,
 ];
 
 function parseArgs(argv) {
@@ -42,7 +47,8 @@ async function main() {
     console.error(`No Chromium at ${chromiumPath}: apt-get install chromium (or set CHROMIUM_PATH).`);
     return 1;
   }
-  const root = installCodeServer(codeServerVersion);
+  const codeServer = codeServerOf(process.env.NIX_BUILDERS_CODE_SERVER || codeServerVersion);
+  const root = installCodeServer(codeServer.version);
   const runDir = args['user-data-dir'] ? dirname(resolve(args['user-data-dir'])) : mkdtempSync('/tmp/nix-builders-vscode-');
   mkdirSync(runDir, { recursive: true });
 
@@ -51,6 +57,7 @@ async function main() {
     runDir,
     userDataDir: args['user-data-dir'] && resolve(args['user-data-dir']),
     extensionsDir: args['extensions-dir'] && resolve(args['extensions-dir']),
+    vscodeOptions: codeServer.vscodeOptions,
     log: (line) => { if (process.env.NIX_BUILDERS_VSCODE_VERBOSE) console.log(`[code-server] ${line}`); },
   });
   const browser = await chromium.launch({
@@ -95,10 +102,10 @@ async function main() {
     await Promise.all(pending);
     if (result === 'timeout') {
       console.error(`The suite did not finish within ${suiteTimeoutMs / 1000} s.`);
-      await takeScreenshot(page, join(process.cwd(), 'test-results/vscode/timeout.png'));
+      await takeScreenshot(page, join(resultsDir, 'timeout.png'));
     } else {
       exitCode = result;
-      if (exitCode !== 0) await takeScreenshot(page, join(process.cwd(), 'test-results/vscode/failure.png'));
+      if (exitCode !== 0) await takeScreenshot(page, join(resultsDir, 'failure.png'));
     }
   } finally {
     await browser.close().catch(() => {});
