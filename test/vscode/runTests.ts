@@ -5,7 +5,7 @@
 // codeServer/codeServer.mjs; NIX_BUILDERS_CODE_SERVER=<code-server version> runs one), each
 // served by code-server to Debian's Chromium (see codeServer/launcher.mjs).
 import { runTests } from '@vscode/test-electron';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -67,12 +67,21 @@ async function codeServerRuns(): Promise<Run[]> {
   }));
 }
 
+/** VS Code's own settings for the runs (older versions ignore the ones they do not have). */
+const userSettings = {
+  'chat.disableAIFeatures': true,
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
+};
+
 /** One VS Code run on a fresh copy of the example workspace and fresh VS Code state. */
 async function runSuite(run: Run, lab: Lab | undefined): Promise<boolean> {
   const runDir = mkdtempSync(join(tmpdir(), 'nix-builders-vscode-'));
   const workspace = join(runDir, 'workspace');
   cpSync(join(root, 'test/fixtures/example-workspace'), workspace, { recursive: true });
   if (lab) useLab(workspace, lab);
+  // A user without AI features: VS Code 1.139 otherwise opens its chat beside every screenshot.
+  mkdirSync(join(runDir, 'user-data/User'), { recursive: true });
+  writeFileSync(join(runDir, 'user-data/User/settings.json'), `${JSON.stringify(userSettings, null, 2)}\n`);
   const started = Date.now();
   try {
     await runTests({

@@ -7,11 +7,13 @@
 // `codeAutomationExit`. The suite's console arrives through `codeAutomationLog`.
 //
 // The suite can ask for a screenshot by logging `[screenshot] <absolute path>.png`: this
-// process takes it and writes the file, which the suite waits for.
-import { existsSync, mkdirSync, mkdtempSync, renameSync } from 'node:fs';
+// process takes it and writes the file, which the suite waits for, and <path>.json beside it
+// with what the picture shows (whatIsShown.mjs), which the suite asserts on.
+import { existsSync, mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { format } from 'node:util';
 import { chromium } from 'playwright-core';
+import { whatIsShown } from './whatIsShown.mjs';
 import { codeServerOf, codeServerVersion, installCodeServer, startCodeServer, workbenchUrl } from './codeServer.mjs';
 
 const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -114,11 +116,17 @@ async function main() {
   return exitCode;
 }
 
+/**
+ * Saves the picture and, beside it as <name>.json, what it shows (whatIsShown.mjs) for the suite
+ * to assert on.
+ */
 async function takeScreenshot(page, path) {
   mkdirSync(dirname(path), { recursive: true });
+  const png = await page.screenshot();
+  writeFileSync(path.replace(/\.png$/, '.json'), `${JSON.stringify(await whatIsShown(page, png), null, 2)}\n`);
   // Written beside, then renamed: the suite polls for the file and must never see half of it.
   const partial = `${path}.partial.png`;
-  await page.screenshot({ path: partial });
+  writeFileSync(partial, png);
   renameSync(partial, path);
   console.log(`Screenshot: ${path}`);
 }
