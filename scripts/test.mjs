@@ -8,6 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { countTests, countsLine, skippedBecause } from './testSummary.mjs';
 
 const testFiles = (dir) =>
   readdirSync(dir)
@@ -108,29 +109,13 @@ for (const tier of tiers.filter((t) => only.length === 0 || only.includes(t.name
   for (const key of Object.keys(totals)) totals[key] += counts[key];
   const took = `(${((Date.now() - started) / 1000).toFixed(1)} s)`;
   const skip = skippedBecause(tier.name, output, counts);
-  results.push(skip && code === 0 ? `${tier.name}: skipped — ${skip} ${took}` : `${tier.name}: ${describe(counts)} ${took}`);
+  results.push(skip && code === 0 ? `${tier.name}: skipped — ${skip} ${took}` : `${tier.name}: ${countsLine(counts)} ${took}`);
   for (const each of counts.runs) results.push(`  ${each}`);
 }
 
 console.log(`\n${results.join('\n')}`);
-console.log(`tests: ${describe(totals)}`);
+console.log(`tests: ${countsLine(totals)}`);
 process.exitCode = totals.failed > 0 ? 1 : 0;
-
-function describe({ passed, failed, skipped }) {
-  return `${passed} passed, ${failed} failed, ${skipped} skipped`;
-}
-
-/**
- * Why a tier ran nothing, or undefined when it ran something: its own `tier: skipped — why`
- * line, or, when every test it has skipped, the first reason it printed for skipping.
- */
-function skippedBecause(name, output, counts) {
-  const own = [...output.matchAll(new RegExp(`^${name}: skipped — (.+)$`, 'gm'))].pop();
-  if (own && counts.passed === 0 && counts.failed === 0) return own[1];
-  if (counts.passed > 0 || counts.failed > 0 || counts.skipped === 0) return undefined;
-  const reason = /SKIPP(?:ED|ING)[^:\n]*: (.+)/.exec(output);
-  return `all ${counts.skipped} tests skipped${reason ? `: ${reason[1].replace(/\s*\*+$/, '')}` : ''}`;
-}
 
 function run([command, ...args]) {
   return new Promise((resolve) => {
@@ -140,47 +125,6 @@ function run([command, ...args]) {
     child.stderr.on('data', (chunk) => { output += chunk; process.stderr.write(chunk); });
     child.on('close', (code) => resolve({ code: code ?? 1, output }));
   });
-}
-
-/**
- * Reads the counts node's test runner (TAP or spec) or our mocha suite printed last. A tier that
- * runs several times (the vscode tier, once per VS Code version) prints a line per run,
- * `vscode 1.139.1: N passed, N failed, N skipped` or `vscode 1.139.1: skipped — why`, and
- * `vscode 1.139.1 took T s`: those are summed, and each is kept for the summary (`runs`).
- */
-function countTests(output) {
-  const counts = { passed: 0, failed: 0, skipped: 0, runs: [] };
-  const last = (pattern) => {
-    const all = [...output.matchAll(pattern)];
-    return all.length ? Number(all[all.length - 1][1]) : 0;
-  };
-  const runLines = [...output.matchAll(/^(\w+ \d[\w.-]*): (?:(\d+) passed, (\d+) failed, (\d+) skipped|(skipped — .+))$/gm)];
-  if (runLines.length > 0) {
-    const took = Object.fromEntries([...output.matchAll(/^(\w+ \d[\w.-]*) took ([\d.]+ s)$/gm)].map((m) => [m[1], m[2]]));
-    for (const [, name, passed, failed, skipped, skip] of runLines) {
-      counts.passed += Number(passed ?? 0);
-      counts.failed += Number(failed ?? 0);
-      counts.skipped += Number(skipped ?? 0);
-      counts.runs.push(`${name}: ${skip ?? describe({ passed, failed, skipped })}${took[name] ? ` (${took[name]})` : ''}`);
-    }
-    // A run that ended without its line (VS Code did not start, the suite timed out) failed.
-    for (const name of Object.keys(took).filter((n) => !runLines.some((m) => m[1] === n))) {
-      counts.failed += 1;
-      counts.runs.push(`${name}: did not report (see its output above) (${took[name]})`);
-    }
-    return counts;
-  }
-  const summary = [...output.matchAll(/^\w+: (\d+) passed, (\d+) failed, (\d+) skipped$/gm)].pop();
-  if (summary) {
-    counts.passed = Number(summary[1]);
-    counts.failed = Number(summary[2]);
-    counts.skipped = Number(summary[3]);
-    return counts;
-  }
-  counts.passed = last(/^(?:#|ℹ) pass (\d+)$/gm);
-  counts.failed = last(/^(?:#|ℹ) fail (\d+)$/gm);
-  counts.skipped = last(/^(?:#|ℹ) skipped (\d+)$/gm) + last(/^(?:#|ℹ) todo (\d+)$/gm);
-  return counts;
 }
 
 /** /etc/nsswitch.conf with host names from /etc/hosts only, written once per run. */
