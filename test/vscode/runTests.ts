@@ -122,6 +122,7 @@ async function runSuite(run: Run, lab: Lab | undefined): Promise<boolean> {
 function skipped(what: string, why: string): number {
   if (inCI) {
     console.error(`FAIL: ${why}`);
+    console.log(`${what}: 0 passed, 1 failed, 0 skipped`);
     return 1;
   }
   console.warn(`\n*** SKIPPED: ${why} ***\n`);
