@@ -52,7 +52,8 @@ function withNixVersions(command, tier) {
  * them cached; a failure is left for the tier to report (it skips that version, or fails in CI).
  */
 async function prepareCodeServer() {
-  const { codeServers, installCodeServer } = await import('../test/vscode/codeServer/codeServer.mjs');
+  const { codeServers, installCodeServer, missingParts } = await import('../test/vscode/codeServer/codeServer.mjs');
+  if (missingParts()) return; // the tier says why it cannot run; nothing to install for it
   const only = process.env.NIX_BUILDERS_CODE_SERVER;
   for (const { version } of codeServers.filter((c) => !only || c.version === only)) {
     try {

@@ -5,7 +5,7 @@
 // codeServer/codeServer.mjs; NIX_BUILDERS_CODE_SERVER=<code-server version> runs one), each
 // served by code-server to Debian's Chromium (see codeServer/launcher.mjs).
 import { runTests } from '@vscode/test-electron';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -26,11 +26,10 @@ interface Run {
 }
 
 async function main(): Promise<number> {
-  const chromium = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+  const { missingParts } = await import('./codeServer/codeServer.mjs');
+  const missing = missingParts();
+  if (missing) return skipped('vscode', missing);
   const desktop = process.env.VSCODE_EXECUTABLE;
-  if (!desktop && (!existsSync(chromium) || !hasCommand('rg'))) {
-    return skipped('vscode', 'the vscode tier needs Chromium and ripgrep: apt-get install chromium ripgrep');
-  }
   const runs = desktop ? [{ label: 'desktop', executable: desktop }] : await codeServerRuns();
   const lab = await startLab();
   let failed = 0;
@@ -159,10 +158,6 @@ function useLab(workspace: string, lab: Lab): void {
   const settingsFile = join(workspace, '.vscode/settings.json');
   const settings = JSON.parse(readFileSync(settingsFile, 'utf8')) as Record<string, unknown>;
   writeFileSync(settingsFile, JSON.stringify({ ...settings, 'nixBuilders.sshConfigFile': lab.sshConfig, 'nixBuilders.probeTimeout': 5 }, null, 2));
-}
-
-function hasCommand(name: string): boolean {
-  return (process.env.PATH ?? '').split(':').some((dir) => dir && existsSync(join(dir, name)));
 }
 
 main().then((code) => process.exit(code));

@@ -13,3 +13,4 @@ export const codeServerVersion: string;
 export function codeServerOf(version: string): CodeServer;
 export function installedCodeServer(version?: string): string | undefined;
 export function installCodeServer(version?: string): string;
+export function missingParts(): string | undefined;

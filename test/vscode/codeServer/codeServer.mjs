@@ -28,6 +28,19 @@ export function codeServerOf(version) {
   return found;
 }
 
+/**
+ * Why the vscode tier cannot run here, or undefined: it needs Debian's Chromium (or
+ * CHROMIUM_PATH) to drive code-server, and ripgrep to install it, unless VSCODE_EXECUTABLE
+ * names a desktop VS Code. Checked before anything is installed for a tier that cannot run.
+ */
+export function missingParts() {
+  if (process.env.VSCODE_EXECUTABLE) return undefined;
+  const chromium = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+  const hasRg = (process.env.PATH ?? '').split(':').some((dir) => dir && existsSync(join(dir, 'rg')));
+  if (existsSync(chromium) && hasRg) return undefined;
+  return 'the vscode tier needs Chromium and ripgrep: apt-get install chromium ripgrep';
+}
+
 /** Its folder when install.sh has installed this version into `.vscode-test/`, else undefined. */
 export function installedCodeServer(version = codeServerVersion) {
   const prefix = join(process.env.NIX_BUILDERS_VSCODE_CACHE || join(projectRoot, '.vscode-test'), `code-server-${version}`);
