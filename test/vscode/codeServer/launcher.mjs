@@ -1,19 +1,24 @@
 #!/usr/bin/env node
 // Stands in for the VS Code executable that @vscode/test-electron's runTests() spawns, on
 // machines without desktop VS Code: it takes the same command line, starts code-server (a real
-// VS Code 1.100.3 from the npm registry), opens the workbench in Debian's Chromium through
+// VS Code from the npm registry: NIX_BUILDERS_CODE_SERVER names the version, one of
+// codeServers in codeServer.mjs, default the oldest), opens the workbench in Debian's Chromium through
 // playwright-core, and exits with the test suite's exit code, which VS Code reports through
 // `codeAutomationExit`. The suite's console arrives through `codeAutomationLog`.
 //
 // The suite can ask for a screenshot by logging `[screenshot] <absolute path>.png`: this
-// process takes it and writes the file, which the suite waits for.
-import { existsSync, mkdirSync, mkdtempSync, renameSync } from 'node:fs';
+// process takes it and writes the file, which the suite waits for, and <path>.json beside it
+// with what the picture shows (whatIsShown.mjs), which the suite asserts on.
+import { existsSync, mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { format } from 'node:util';
 import { chromium } from 'playwright-core';
-import { codeServerVersion, installCodeServer, startCodeServer, workbenchUrl } from './codeServer.mjs';
+import { whatIsShown } from './whatIsShown.mjs';
+import { codeServerOf, codeServerVersion, installCodeServer, startCodeServer, workbenchUrl } from './codeServer.mjs';
 
 const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+// Where runTests.ts keeps this run's screenshots (one folder per VS Code version).
+const resultsDir = process.env.NIX_BUILDERS_TEST_RESULTS || join(process.cwd(), 'test-results/vscode');
 const suiteTimeoutMs = Number(process.env.NIX_BUILDERS_VSCODE_TIMEOUT_MS || 10 * 60_000);
 
 // What the workbench itself logs on every start: only shown with NIX_BUILDERS_VSCODE_VERBOSE=1.
@@ -24,6 +29,8 @@ const workbenchNoise = [
   /^Updating additional builtin extensions cache/,
   /^\[Service Worker\]/,
   /^ChatSessionStore:/,
+  // VS Code 1.139's chat and agent host, which have no model or account here.
+  /^\[(AgentHost|ChatModelSelection|AccountPolicyGate|reconnection-grace-time)[\]:]/,
 ];
 
 function parseArgs(argv) {
@@ -42,7 +49,8 @@ async function main() {
     console.error(`No Chromium at ${chromiumPath}: apt-get install chromium (or set CHROMIUM_PATH).`);
     return 1;
   }
-  const root = installCodeServer(codeServerVersion);
+  const codeServer = codeServerOf(process.env.NIX_BUILDERS_CODE_SERVER || codeServerVersion);
+  const root = installCodeServer(codeServer.version);
   const runDir = args['user-data-dir'] ? dirname(resolve(args['user-data-dir'])) : mkdtempSync('/tmp/nix-builders-vscode-');
   mkdirSync(runDir, { recursive: true });
 
@@ -51,6 +59,7 @@ async function main() {
     runDir,
     userDataDir: args['user-data-dir'] && resolve(args['user-data-dir']),
     extensionsDir: args['extensions-dir'] && resolve(args['extensions-dir']),
+    vscodeOptions: codeServer.vscodeOptions,
     log: (line) => { if (process.env.NIX_BUILDERS_VSCODE_VERBOSE) console.log(`[code-server] ${line}`); },
   });
   const browser = await chromium.launch({
@@ -95,10 +104,10 @@ async function main() {
     await Promise.all(pending);
     if (result === 'timeout') {
       console.error(`The suite did not finish within ${suiteTimeoutMs / 1000} s.`);
-      await takeScreenshot(page, join(process.cwd(), 'test-results/vscode/timeout.png'));
+      await takeScreenshot(page, join(resultsDir, 'timeout.png'));
     } else {
       exitCode = result;
-      if (exitCode !== 0) await takeScreenshot(page, join(process.cwd(), 'test-results/vscode/failure.png'));
+      if (exitCode !== 0) await takeScreenshot(page, join(resultsDir, 'failure.png'));
     }
   } finally {
     await browser.close().catch(() => {});
@@ -107,11 +116,17 @@ async function main() {
   return exitCode;
 }
 
+/**
+ * Saves the picture and, beside it as <name>.json, what it shows (whatIsShown.mjs) for the suite
+ * to assert on.
+ */
 async function takeScreenshot(page, path) {
   mkdirSync(dirname(path), { recursive: true });
+  const png = await page.screenshot();
+  writeFileSync(path.replace(/\.png$/, '.json'), `${JSON.stringify(await whatIsShown(page, png), null, 2)}\n`);
   // Written beside, then renamed: the suite polls for the file and must never see half of it.
   const partial = `${path}.partial.png`;
-  await page.screenshot({ path: partial });
+  writeFileSync(partial, png);
   renameSync(partial, path);
   console.log(`Screenshot: ${path}`);
 }

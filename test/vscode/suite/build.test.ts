@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { NixBuildersApi } from '../../../client/src/extension';
 import type { BuildOutcome } from '../../../server/src/protocol';
-import { extensionId, screenshot, waitFor, workspaceFile } from './helpers';
+import { assertShowsInk, assertShowsText, extensionId, screenshotShowing, waitFor, workspaceFile } from './helpers';
 
 const lab = process.env.NIX_BUILDERS_LAB ? (JSON.parse(process.env.NIX_BUILDERS_LAB) as Record<string, string>) : undefined;
 const hostnames = process.env.NIX_BUILDERS_LAB_HOSTNAMES ? (JSON.parse(process.env.NIX_BUILDERS_LAB_HOSTNAMES) as Record<string, string>) : {};
@@ -31,6 +31,11 @@ suite('Build on Remote Builder', function () {
     const out = outcome.outputs.find((o) => o.name === 'out');
     assert.ok(out && out.path.startsWith('/nix/store/'));
     assert.match(readFileSync(out.path, 'utf8'), new RegExp(`^hostname=${hostnames.healthy}$`, 'm'));
-    await screenshot('build');
+    // What the user sees: the build's terminal, named for the file and the builder, with its log.
+    await screenshotShowing('build', (shot) => {
+      assertShowsText(shot, 'panel', [/Build where\.nix on nix-healthy/]);
+      assertShowsInk(shot, 'terminal', 0.01);
+      assertShowsText(shot, 'editor', [/nixrb-where-/]);
+    });
   });
 });

@@ -2,7 +2,7 @@
 // Nix's error on the exact column, and the outline lists one entry per machine.
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { screenshot, waitFor, workspaceFile } from './helpers';
+import { assertShowsRows, assertShowsText, screenshotShowing, waitFor, workspaceFile } from './helpers';
 
 suite('Diagnostics in VS Code', () => {
   test('a bad machines file shows the error at the right range', async () => {
@@ -27,8 +27,16 @@ suite('Diagnostics in VS Code', () => {
     assert.equal(warning.severity, vscode.DiagnosticSeverity.Warning);
     assert.equal(editor.document.getText(warning.range), 'x86-64-linux');
 
+    // What the user sees: the Problems panel lists both, in Nix's words, on their columns.
     await vscode.commands.executeCommand('workbench.actions.view.problems');
-    await screenshot('diagnostics');
+    await screenshotShowing('diagnostics', (shot) => {
+      assertShowsRows(shot, 'panel', [
+        /^bad\.machines\b/,
+        /^Nix rejects this entry: "bad machine specification: .*max-jobs-not-integer.*\[Ln 2, Col 34\]$/,
+        /^No derivation is built for the system 'x86-64-linux'.*Did you mean x86_64-linux\?.*\[Ln 3, Col 17\]$/,
+      ]);
+      assertShowsText(shot, 'editor', [/ssh:\/\/nix@builder x86_64-linux .*four 1/]);
+    });
   });
 
   test('the outline has one symbol per machine, named by host', async () => {

@@ -2,7 +2,7 @@
 // Nix reads a value, a quick fix changes the file as it says, Format Document aligns the table.
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { screenshot, waitFor, workspaceFile } from './helpers';
+import { assertShowsRows, assertShowsText, screenshotShowing, waitFor, workspaceFile } from './helpers';
 
 async function writeAndOpen(name: string, text: string): Promise<vscode.TextEditor> {
   const uri = workspaceFile(name);
@@ -29,8 +29,10 @@ suite('Editing in VS Code', () => {
     // What the user sees: the suggest widget at that column.
     editor.selection = new vscode.Selection(position, position);
     await vscode.commands.executeCommand('editor.action.triggerSuggest');
-    await vscode.commands.executeCommand<vscode.CompletionList>('vscode.executeCompletionItemProvider', editor.document.uri, position);
-    await screenshot('completion-systems');
+    await screenshotShowing('completion-systems', (shot) => {
+      assertShowsRows(shot, 'suggest', [/^- default\b/, /^x86_64-linux\b/, /^aarch64-linux\b/]);
+      assert.ok(!shot.shows.suggest.rows.some((row) => row.startsWith('ssh://')), 'no URIs in the widget');
+    });
     await vscode.commands.executeCommand('hideSuggestWidget');
   });
 
@@ -46,8 +48,9 @@ suite('Editing in VS Code', () => {
     assert.match(text, /maxJobs 0: Nix never gives this machine a job/);
     editor.selection = new vscode.Selection(position, position);
     await vscode.commands.executeCommand('editor.action.showHover');
-    await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', editor.document.uri, position);
-    await screenshot('hover-maxjobs');
+    await screenshotShowing('hover-maxjobs', (shot) => {
+      assertShowsText(shot, 'hover', [/maxJobs · column 4/, /Nix never gives it a job/]);
+    });
   });
 
   test('the quick fix for an unknown system changes the file to the nearest system', async () => {
