@@ -19,6 +19,7 @@ import { HealthService } from './health/healthService';
 import { BuildService } from './dispatch/buildService';
 import { ConnectionPool } from './ssh/pool';
 import { documentSymbols } from './language/symbols';
+import { NixModuleDocuments } from './nixModules/nixModuleDocuments';
 import {
   listBuildersRequest,
   planBuildRequest,
@@ -39,6 +40,7 @@ const settings = new SettingsCache(connection, () => clientPullsConfiguration);
 const checker = new DocumentChecker(connection, documents, settings);
 const builders = new BuildersService(connection, settings);
 const editing = new EditingFeatures(connection, documents, checker, settings);
+const nixModules = new NixModuleDocuments(connection, documents, settings);
 /** Workspace trust, from the client: no SSH connection and no `ssh -G` until it is true. */
 let trusted = false;
 /** One pool of SSH connections: a probe's connection is reused by the build that follows. */
@@ -50,6 +52,7 @@ connection.onInitialize((params): InitializeResult => {
   clientPullsConfiguration = params.capabilities.workspace?.configuration === true;
   builders.setWorkspaceFolders(params.workspaceFolders);
   editing.initialize(params.capabilities, params.initializationOptions);
+  nixModules.initialize(params.capabilities);
   trusted = (params.initializationOptions as { trusted?: unknown } | undefined)?.trusted === true;
   return {
     capabilities: {
@@ -69,6 +72,7 @@ connection.onInitialize((params): InitializeResult => {
 });
 
 connection.onInitialized(() => {
+  nixModules.register();
   if (clientPullsConfiguration) {
     void connection.client.register(DidChangeConfigurationNotification.type, { section: 'nixBuilders' });
   }
@@ -77,6 +81,7 @@ connection.onInitialized(() => {
 connection.onDidChangeConfiguration(() => {
   settings.clear();
   void checker.recheckAll();
+  void nixModules.recheckAll();
   builders.changed();
   editing.configurationChanged();
 });
@@ -101,12 +106,12 @@ connection.onShutdown(() => {
   pool.close();
 });
 
-documents.onDidChangeContent(({ document }) => void checker.check(document));
-documents.onDidClose(({ document }) => void checker.close(document.uri));
+documents.onDidChangeContent(({ document }) => void Promise.all([checker.check(document), nixModules.check(document)]));
+documents.onDidClose(({ document }) => void Promise.all([checker.close(document.uri), nixModules.close(document.uri)]));
 
 // Editing: completion, hover, quick fixes, formatting, links, inlay hints, "pin host key".
 connection.onCompletion((params) => editing.completion(params));
-connection.onHover((params) => editing.hover(params));
+connection.onHover((params) => (nixModules.handles(params.textDocument.uri) ? nixModules.hover(params) : editing.hover(params)));
 connection.onCodeAction((params) => editing.codeActions(params));
 connection.onDocumentFormatting((params) => editing.formatDocument(params));
 connection.onDocumentRangeFormatting((params) => editing.formatRange(params));

@@ -1,0 +1,114 @@
+// The language server's side of .nix files: keeps every open one that mentions `buildMachines`
+// checked (its diagnostics published) and answers hovers on its builder entries. It registers
+// itself for `nix` documents with the client (dynamic registration), so the server's other
+// features (formatting, completion, …) are never offered for .nix files, which belong to the
+// Nix language extensions; files that never mention buildMachines get nothing at all.
+import {
+  DidChangeTextDocumentNotification,
+  DidCloseTextDocumentNotification,
+  DidOpenTextDocumentNotification,
+  HoverRequest,
+  TextDocumentSyncKind,
+  type ClientCapabilities,
+  type Connection,
+  type Diagnostic,
+  type Hover,
+  type HoverParams,
+  type TextDocuments,
+} from 'vscode-languageserver';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
+import { detectLocalNix } from '../builders/localNix';
+import { toDiagnostic as machinesDiagnostic } from '../language/diagnostics';
+import type { SettingsCache } from '../language/settings';
+import { nixTarget, type NixTarget } from '../language/target';
+import type { ProblemCode } from '../model/problem';
+import { analyzeNixModule, type NixModuleAnalysis } from './nixModuleAnalysis';
+import { nixModuleHover } from './nixModuleHover';
+import type { NixModuleProblem } from './moduleProblem';
+
+export const nixDocuments = [{ language: 'nix', scheme: 'file' }, { language: 'nix', scheme: 'untitled' }];
+
+
+export class NixModuleDocuments {
+  /** Documents we published diagnostics for, so a file that stops mentioning builders is cleared. */
+  private readonly published = new Set<string>();
+
+  constructor(
+    private readonly connection: Connection,
+    private readonly documents: TextDocuments<TextDocument>,
+    private readonly settings: SettingsCache,
+  ) {}
+
+  private capabilities: ClientCapabilities = {};
+
+  /** From `initialize`: what the client can register. */
+  initialize(capabilities: ClientCapabilities): void {
+    this.capabilities = capabilities;
+  }
+
+  /** From `initialized`: asks the client to send `nix` documents and hovers on them (when it can register dynamically). */
+  register(): void {
+    const text = this.capabilities.textDocument;
+    if (text?.synchronization?.dynamicRegistration) {
+      void this.connection.client.register(DidOpenTextDocumentNotification.type, { documentSelector: nixDocuments });
+      void this.connection.client.register(DidChangeTextDocumentNotification.type, { documentSelector: nixDocuments, syncKind: TextDocumentSyncKind.Incremental });
+      void this.connection.client.register(DidCloseTextDocumentNotification.type, { documentSelector: nixDocuments });
+    }
+    if (text?.hover?.dynamicRegistration) void this.connection.client.register(HoverRequest.type, { documentSelector: nixDocuments });
+  }
+
+  handles(uri: string): boolean {
+    return this.documents.get(uri)?.languageId === 'nix';
+  }
+
+  private async target(uri: string): Promise<NixTarget> {
+    const [settings, local] = await Promise.all([this.settings.get(uri), detectLocalNix()]);
+    return nixTarget(settings.nixVersion, local);
+  }
+
+  private async analysis(document: TextDocument): Promise<{ analysis: NixModuleAnalysis | undefined; target: NixTarget }> {
+    const target = await this.target(document.uri);
+    const context = { version: target.version, rules: target.rules, keyHome: target.keyHome, daemon: target.daemon, localSystem: target.localSystem };
+    return { analysis: analyzeNixModule(document.getText(), context), target };
+  }
+
+  async check(document: TextDocument): Promise<void> {
+    if (document.languageId !== 'nix') return;
+    const version = document.version;
+    let analysis: NixModuleAnalysis | undefined;
+    try {
+      ({ analysis } = await this.analysis(document));
+    } catch (error) {
+      // Never let one document take the server down: say so in the log and keep serving.
+      this.connection.console.error(`Could not check ${document.uri}: ${error instanceof Error ? error.stack : String(error)}`);
+      return;
+    }
+    if (this.documents.get(document.uri)?.version !== version) return; // a newer check publishes
+    if (!analysis && !this.published.has(document.uri)) return;
+    const diagnostics = (analysis?.problems ?? []).map((p) => toDiagnostic(p, document));
+    if (analysis) this.published.add(document.uri);
+    else this.published.delete(document.uri);
+    await this.connection.sendDiagnostics({ uri: document.uri, version, diagnostics });
+  }
+
+  async hover(params: HoverParams): Promise<Hover | null> {
+    const document = this.documents.get(params.textDocument.uri);
+    if (!document) return null;
+    const { analysis, target } = await this.analysis(document);
+    return analysis ? nixModuleHover(analysis, document.offsetAt(params.position), target.describe) : null;
+  }
+
+  async close(uri: string): Promise<void> {
+    if (!this.published.delete(uri)) return;
+    await this.connection.sendDiagnostics({ uri, diagnostics: [] });
+  }
+
+  async recheckAll(): Promise<void> {
+    await Promise.all(this.documents.all().map((document) => this.check(document)));
+  }
+}
+
+/** As a machines file's problems are shown (the module's own codes are not in problem.ts's table). */
+function toDiagnostic(p: NixModuleProblem, document: TextDocument): Diagnostic {
+  return machinesDiagnostic({ ...p, code: p.code as ProblemCode }, document, () => undefined);
+}
