@@ -15,6 +15,7 @@ import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { NixTarget } from '../language/target';
 import { confSources, defaultBuilders, type ConfSource } from './configChain';
 import { findMachinesFiles } from './workspaceMachines';
+import { declaredBuilders } from '../nixModules/declaredBuilders';
 
 /** A machine the probes and the selector work on, with the view's description of it. */
 export interface Builder {
@@ -167,6 +168,7 @@ export function effectiveBuilders(target: NixTarget, workspaceFolders: string[],
       );
     }
   }
+  sources.push(...declaredBuilders(target, workspaceFolders, all));
   return { sources, builders: all, machinesFile };
 }
 
