@@ -52,7 +52,7 @@ connection.onInitialize((params): InitializeResult => {
   clientPullsConfiguration = params.capabilities.workspace?.configuration === true;
   builders.setWorkspaceFolders(params.workspaceFolders);
   editing.initialize(params.capabilities, params.initializationOptions);
-  nixModules.initialize(params.capabilities);
+  nixModules.initialize(params.capabilities, params.initializationOptions);
   trusted = (params.initializationOptions as { trusted?: unknown } | undefined)?.trusted === true;
   return {
     capabilities: {
@@ -122,6 +122,7 @@ connection.onExecuteCommand((params) => editing.executeCommand(params));
 connection.onNotification(setTrustedNotification, (params) => {
   trusted = params.trusted === true;
   editing.setTrusted(trusted);
+  nixModules.setTrusted(trusted);
 });
 
 connection.onDocumentSymbol(async ({ textDocument }) => {

@@ -65,7 +65,9 @@ export function findDeclarations(text: string): NixModuleDeclarations {
   const found: NixModuleDeclarations = { buildMachines: [], settings: [] };
   const tree = parseNix(text);
   const visit = (node: SyntaxNode, prefix: string[]) => {
-    if (node.name === 'AttrSet' || node.name === 'RecAttrSet') {
+    // `rec { … }` is `rec` and the set: the set's bindings continue the same path.
+    if (node.name === 'RecAttrSet') return void childrenOf(node).forEach((child) => visit(child, prefix));
+    if (node.name === 'AttrSet') {
       for (const child of childrenOf(node)) {
         if (child.name === 'Bind') bind(child, prefix);
         else visit(child, []);
@@ -105,11 +107,11 @@ function optionName(path: string[]): string | undefined {
   return names.length > 0 ? names.join('.') : undefined;
 }
 
-/** The expression inside `( … )`, `with x; …`, `lib.mkForce …`, `lib.mkIf cond …`. */
+/** The expression inside `( … )`, `with x; …`, `lib.mkForce …`, `lib.mkIf cond …`, `rec { … }`. */
 function unwrapped(node: SyntaxNode, text: string): SyntaxNode {
   for (;;) {
     const parts = childrenOf(node).filter(isExpression);
-    if (node.name === 'Parenthesized' && parts.length === 1) node = parts[0]!;
+    if ((node.name === 'Parenthesized' || node.name === 'RecAttrSet') && parts.length === 1) node = parts[0]!;
     else if (node.name === 'With' && parts.length === 2) node = parts[1]!;
     else if (node.name === 'App' && parts.length >= 2 && valueWrappers.has(functionName(parts[0]!, text))) node = parts[parts.length - 1]!;
     else return node;
@@ -163,14 +165,17 @@ function entry(set: SyntaxNode, text: string): DeclaredEntry {
       // `inherit a b;` and `inherit (src) a b;`: the names up to the next binding, from a scope
       // this file alone does not give.
       let j = i + 1;
+      let from = '';
       if (children[j]?.name === '(') {
+        const open = children[j]!;
         while (j < children.length && children[j]!.name !== ')') j++;
+        from = `(${text.slice(open.to, children[j]?.from ?? open.to)}).`;
         j++;
       }
       for (; j < children.length && (children[j]!.name === 'Identifier' || children[j]!.name === 'String'); j++) {
         const name = children[j]!;
         const written = text.slice(name.from, name.to);
-        add({ name: written.replace(/^"|"$/g, ''), nameSpan: spanOf(name), valueSpan: spanOf(name), value: { kind: 'unknown', expression: written } });
+        add({ name: written.replace(/^"|"$/g, ''), nameSpan: spanOf(name), valueSpan: spanOf(name), value: { kind: 'unknown', expression: `${from}${written}` } });
       }
       i = j - 1;
     }

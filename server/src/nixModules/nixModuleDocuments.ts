@@ -22,7 +22,9 @@ import { toDiagnostic as machinesDiagnostic } from '../language/diagnostics';
 import type { SettingsCache } from '../language/settings';
 import { nixTarget, type NixTarget } from '../language/target';
 import type { ProblemCode } from '../model/problem';
-import { analyzeNixModule, type NixModuleAnalysis } from './nixModuleAnalysis';
+import { NixEvaluator } from './evaluation';
+import { analyzeNixModule, unknownValues, type NixModuleAnalysis } from './nixModuleAnalysis';
+import type { NixValue } from './nixValue';
 import { nixModuleHover } from './nixModuleHover';
 import type { NixModuleProblem } from './moduleProblem';
 
@@ -40,10 +42,20 @@ export class NixModuleDocuments {
   ) {}
 
   private capabilities: ClientCapabilities = {};
+  /** Real Nix evaluates what a file does not write out, only in a trusted workspace. */
+  private trusted = false;
+  private readonly evaluator = new NixEvaluator();
 
-  /** From `initialize`: what the client can register. */
-  initialize(capabilities: ClientCapabilities): void {
+  /** From `initialize`: what the client can register, and whether the workspace is trusted. */
+  initialize(capabilities: ClientCapabilities, initializationOptions: unknown): void {
     this.capabilities = capabilities;
+    this.trusted = (initializationOptions as { trusted?: unknown } | undefined)?.trusted === true;
+  }
+
+  /** `nixBuilders/setTrusted`: from now on (or no longer) values are evaluated. */
+  setTrusted(trusted: boolean): void {
+    this.trusted = trusted === true;
+    void this.recheckAll();
   }
 
   /** From `initialized`: asks the client to send `nix` documents and hovers on them (when it can register dynamically). */
@@ -69,7 +81,15 @@ export class NixModuleDocuments {
   private async analysis(document: TextDocument): Promise<{ analysis: NixModuleAnalysis | undefined; target: NixTarget }> {
     const target = await this.target(document.uri);
     const context = { version: target.version, rules: target.rules, keyHome: target.keyHome, daemon: target.daemon, localSystem: target.localSystem };
-    return { analysis: analyzeNixModule(document.getText(), context), target };
+    const text = document.getText();
+    const literal = analyzeNixModule(text, context);
+    if (!literal || !this.trusted) return { analysis: literal, target };
+    const wanted = unknownValues(literal);
+    if (wanted.length === 0) return { analysis: literal, target };
+    const evaluated = new Map<number, NixValue>();
+    const values = await Promise.all(wanted.map((w) => this.evaluator.evaluate(text, w.span, w.expression)));
+    values.forEach((value, i) => value && evaluated.set(wanted[i]!.span.start, value));
+    return { analysis: analyzeNixModule(text, context, evaluated), target };
   }
 
   async check(document: TextDocument): Promise<void> {
@@ -95,7 +115,7 @@ export class NixModuleDocuments {
     const document = this.documents.get(params.textDocument.uri);
     if (!document) return null;
     const { analysis, target } = await this.analysis(document);
-    return analysis ? nixModuleHover(analysis, document.offsetAt(params.position), target.describe) : null;
+    return analysis ? nixModuleHover(analysis, document.offsetAt(params.position), target.describe, this.trusted) : null;
   }
 
   async close(uri: string): Promise<void> {

@@ -5,7 +5,8 @@ import type { Hover } from 'vscode-languageserver';
 import type { NixModuleAnalysis } from './nixModuleAnalysis';
 import { entryOptions } from './entryOptions';
 
-export function nixModuleHover(analysis: NixModuleAnalysis, offset: number, version: string): Hover | null {
+/** `evaluated`: the workspace is trusted, so real Nix evaluated what it could. */
+export function nixModuleHover(analysis: NixModuleAnalysis, offset: number, version: string, evaluated: boolean): Hover | null {
   const found = analysis.entries.find(({ entry }) => entry.span.start <= offset && offset < entry.span.end);
   if (!found) return null;
   const { entry, rendered } = found;
@@ -19,7 +20,9 @@ export function nixModuleHover(analysis: NixModuleAnalysis, offset: number, vers
   if (rendered.unknown.length > 0) {
     parts.push(
       `Not known before the system is built: ${rendered.unknown.map((name) => `\`${name}\``).join(', ')} (shown as \`«expression»\`). ` +
-        'Their values come from the rest of the configuration (nixpkgs, other modules), which this file alone does not give.',
+        (evaluated
+          ? 'Real Nix could not evaluate them without the rest of the configuration (`config`, `pkgs`, `lib`, other modules).'
+          : 'Nothing is evaluated in an untrusted workspace: trust it to let Nix evaluate what it can without nixpkgs.'),
     );
   }
   return { contents: { kind: 'markdown', value: parts.join('\n\n') } };
