@@ -89,7 +89,8 @@ export function findDeclarations(text: string): NixModuleDeclarations {
       found.buildMachines.push({ option, nameSpan: spanOf(pathNode), valueSpan: spanOf(value), value: literalValue(value, text), ...list });
       return;
     }
-    if (option !== undefined && (readOptions as readonly string[]).includes(option)) {
+    // `programs.ssh.knownHosts.builder.publicKey = …` is read as itself, under its full name.
+    if (option !== undefined && readOptions.some((o) => option === o || option.startsWith(`${o}.`))) {
       found.settings.push({ option, nameSpan: spanOf(pathNode), valueSpan: spanOf(value), value: literalValue(unwrapped(value, text), text) });
     }
     // `nix = { buildMachines = …; }`: the set's bindings continue the path.

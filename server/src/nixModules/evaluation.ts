@@ -46,24 +46,28 @@ export class NixEvaluator {
 
   constructor(private readonly nixInstantiate = 'nix-instantiate') {}
 
-  /** The value of `expression` written at `span` of `text`, or undefined when it stays unknown. */
-  evaluate(text: string, span: { start: number; end: number }, expression: string): Promise<NixValue | undefined> {
+  /**
+   * The value of `expression` written at `span` of `text`, or undefined when it stays unknown.
+   * `dir` is the file's folder: a relative path (`./keys/builder`) means a file there.
+   */
+  evaluate(text: string, span: { start: number; end: number }, expression: string, dir: string): Promise<NixValue | undefined> {
     const scoped = scopedExpression(text, span, expression);
     if (scoped === undefined) return Promise.resolve(undefined);
-    let pending = this.cache.get(scoped);
+    const key = `${dir}\0${scoped}`;
+    let pending = this.cache.get(key);
     if (!pending) {
-      pending = this.run(probe(scoped));
-      this.cache.set(scoped, pending);
+      pending = this.run(probe(scoped), dir);
+      this.cache.set(key, pending);
       if (this.cache.size > 1000) this.cache.delete(this.cache.keys().next().value!);
     }
     return pending;
   }
 
-  private run(expression: string): Promise<NixValue | undefined> {
+  private run(expression: string, dir: string): Promise<NixValue | undefined> {
     const env = { ...process.env, NIX_PATH: '' };
     const args = ['--eval', '--strict', '--json', '--option', 'restrict-eval', 'true', '--option', 'allow-import-from-derivation', 'false', '-E', expression];
     return new Promise((resolve) => {
-      execFile(this.nixInstantiate, args, { env, timeout: timeoutMs, maxBuffer: 1 << 20, cwd: '/' }, (error, stdout) => {
+      execFile(this.nixInstantiate, args, { env, timeout: timeoutMs, maxBuffer: 1 << 20, cwd: dir }, (error, stdout) => {
         if (error) return resolve(undefined);
         try {
           resolve(valueOf(JSON.parse(stdout) as Answer));

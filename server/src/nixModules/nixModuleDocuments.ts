@@ -3,6 +3,9 @@
 // itself for `nix` documents with the client (dynamic registration), so the server's other
 // features (formatting, completion, …) are never offered for .nix files, which belong to the
 // Nix language extensions; files that never mention buildMachines get nothing at all.
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   DidChangeTextDocumentNotification,
   DidCloseTextDocumentNotification,
@@ -87,7 +90,9 @@ export class NixModuleDocuments {
     const wanted = unknownValues(literal);
     if (wanted.length === 0) return { analysis: literal, target };
     const evaluated = new Map<number, NixValue>();
-    const values = await Promise.all(wanted.map((w) => this.evaluator.evaluate(text, w.span, w.expression)));
+    const path = document.uri.startsWith('file:') ? fileURLToPath(document.uri) : undefined;
+    const dir = path ? dirname(path) : '/';
+    const values = await Promise.all(wanted.map((w) => this.evaluator.evaluate(text, w.span, w.expression, existsSync(dir) ? dir : '/')));
     values.forEach((value, i) => value && evaluated.set(wanted[i]!.span.start, value));
     return { analysis: analyzeNixModule(text, context, evaluated), target };
   }
