@@ -14,22 +14,17 @@ import { caseDirs } from '../helpers/caseDirs';
 import { isolatedEnv, nixCommand, type InstalledNix } from '../helpers/nix';
 import { requireLabNixes, requireRealNix } from '../helpers/requireNix';
 
+const fixtures = path.join(__dirname, '../fixtures/nixModules');
+
+/** The seeds' entries (the NixOS wiki's, the blog post's) as written there, comments and all. */
+const seedEntries = ['wiki-distributed-build.nix', 'blog-remote-builders.nix'].flatMap((name) => {
+  const text = fs.readFileSync(path.join(fixtures, name), 'utf8');
+  return findDeclarations(text).buildMachines.flatMap((setting) => setting.entries.map((entry) => text.slice(entry.span.start, entry.span.end)));
+});
+
 /** Entries as people write them, each a literal the renderer must read exactly as Nix does. */
-export const literalEntries = [
-  // The NixOS wiki's example (seeds: Distributed build).
-  '{ hostName = "builder"; system = "x86_64-linux"; maxJobs = 1; speedFactor = 2; supportedFeatures = [ ]; mandatoryFeatures = [ ]; }',
-  // The blog post's example, comments and all.
-  `{
-      hostName = "ssh.example.tld";
-      sshUser = "builder";
-      # 'ssh-ng' is faster if both machines are NixOS
-      protocol = "ssh-ng";
-      sshKey = "/home/user/.ssh/builder-rsa";
-      systems = ["x86_64-linux" "i686-linux"];
-      maxJobs = 3;
-      speedFactor = 2;
-      supportedFeatures = ["big-parallel" "kvm" "nixos-test"];
-    }`,
+const literalEntries = [
+  ...seedEntries,
   // `system` wins over `systems`; mandatory features are added to the supported ones.
   '{ hostName = "b"; system = "aarch64-linux"; systems = [ "x86_64-linux" ]; supportedFeatures = [ "kvm" ]; mandatoryFeatures = [ "big-parallel" ]; }',
   // Floats: C's %f, whatever the literal's shape.
@@ -55,7 +50,7 @@ export const literalEntries = [
   '{ hostName = "all"; protocol = "ssh"; sshUser = "u"; system = null; systems = [ "x86_64-linux" "aarch64-linux" ]; sshKey = "/root/.ssh/id"; maxJobs = 8; speedFactor = 4; supportedFeatures = [ "a" "b" ]; mandatoryFeatures = [ "b" ]; publicHostKey = "c3NoLWVkMjU1MTkgQUFBQQ=="; }',
 ];
 
-const fixture = path.join(__dirname, '../fixtures/nixModules/renderMachines.nix');
+const fixture = path.join(fixtures, 'renderMachines.nix');
 
 /** Our lines for `entries`, rendered for Nix `version`. */
 function ourLines(entries: string[], version: string): string[] {
@@ -85,6 +80,8 @@ function nixLines(nix: InstalledNix, dir: string, entries: string[], hostKeyColu
 const nix = requireRealNix('the machines line we render is the one NixOS writes');
 const nixes = nix === undefined ? [] : [nix, ...requireLabNixes('the machines line we render is the one NixOS writes')];
 const dirs = caseDirs('nix-modules-render');
+
+test('both seeds give an entry', () => assert.equal(seedEntries.length, 2));
 
 test('what the grammar does not read (escapes in indented strings) stays unknown, never wrong', () => {
   const found = findDeclarations("{ nix.buildMachines = [ { hostName = ''a'''b''; system = ''x''$y''; maxJobs = 1e3; } ]; }");

@@ -5,13 +5,12 @@
 // built (`pkgs.stdenv.hostPlatform.system`) are counted, not guessed.
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
-import type { Builder } from '../builders/effectiveBuilders';
+import { builderInfo, type Builder } from '../builders/effectiveBuilders';
 import { findMachinesFiles } from '../builders/workspaceMachines';
 import { readTextOrUndefined } from '../language/readFile';
 import { indexed } from '../language/positions';
 import type { NixTarget } from '../language/target';
 import { parseBuilders } from '../model/machines';
-import { machineLabel } from '../model/storeUri';
 import type { BuilderMachine, BuildersSource } from '../protocol';
 import { findDeclarations, mentionsBuildMachines } from './declarations';
 import { renderEntry } from './renderedLine';
@@ -50,21 +49,10 @@ function declaredIn(file: string, text: string, target: NixTarget, all: Map<stri
     const machine = parsed.machines[0];
     if (parsed.machines.length !== 1 || !machine) return;
     const position = positions.positionAt(entry.span.start);
-    const info: BuilderMachine = {
-      // From the rendered line, not the position: edits elsewhere in the file keep the item.
-      id: `${id}#${createHash('sha1').update(`${rendered.line}\0${index}`).digest('hex').slice(0, 12)}`,
-      uri: machine.storeUri,
-      label: machineLabel(machine.storeUri),
-      systems: machine.systems,
-      maxJobs: machine.maxJobs,
-      speedFactor: machine.speedFactor,
-      supportedFeatures: machine.supportedFeatures,
-      mandatoryFeatures: machine.mandatoryFeatures,
-      hasHostKey: machine.publicHostKey !== undefined,
-      sshKey: machine.sshKey,
-      valid: machine.valid && parsed.problems.every((p) => p.severity !== 'error'),
-      location: { file, line: position.line, character: position.character },
-    };
+    // The id follows the rendered line, not the position: edits elsewhere in the file keep the item.
+    const machineId = `${id}#${createHash('sha1').update(`${rendered.line}\0${index}`).digest('hex').slice(0, 12)}`;
+    const valid = machine.valid && parsed.problems.every((p) => p.severity !== 'error');
+    const info = builderInfo({ ...machine, valid }, machineId, { file, line: position.line, character: position.character });
     all.set(info.id, { info, machine });
     machines.push(info);
   });
