@@ -112,11 +112,11 @@ documents.onDidClose(({ document }) => void Promise.all([checker.close(document.
 // Editing: completion, hover, quick fixes, formatting, links, inlay hints, "pin host key".
 connection.onCompletion((params) => editing.completion(params));
 connection.onHover((params) => (nixModules.handles(params.textDocument.uri) ? nixModules.hover(params) : editing.hover(params)));
-connection.onCodeAction((params) => editing.codeActions(params));
+connection.onCodeAction((params) => (nixModules.handles(params.textDocument.uri) ? nixModules.codeActions(params) : editing.codeActions(params)));
 connection.onDocumentFormatting((params) => editing.formatDocument(params));
 connection.onDocumentRangeFormatting((params) => editing.formatRange(params));
 connection.onDocumentLinks((params) => editing.documentLinks(params));
-connection.languages.inlayHint.on((params) => editing.inlayHints(params));
+connection.languages.inlayHint.on((params) => (nixModules.handles(params.textDocument.uri) ? nixModules.inlayHints(params) : editing.inlayHints(params)));
 connection.onExecuteCommand((params) => editing.executeCommand(params));
 // The client says whether the workspace is trusted: no SSH connection and no `ssh -G` until it is.
 connection.onNotification(setTrustedNotification, (params) => {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DiagnosticSeverity, type Diagnostic, type Hover, type MarkupContent } from 'vscode-languageserver-protocol';
-import { positionOf } from './helpers/edits';
+import { applyEdits, positionOf } from './helpers/edits';
 import { LspClient } from './helpers/lspClient';
 
 const fixtures = join(__dirname, '../fixtures/nixModules');
@@ -20,7 +20,8 @@ let dir: string;
 let count = 0;
 
 before(async () => {
-  client = await LspClient.start({ capabilities: { textDocument: { synchronization: { dynamicRegistration: true }, hover: { dynamicRegistration: true } } } });
+  const dynamic = { dynamicRegistration: true };
+  client = await LspClient.start({ capabilities: { textDocument: { synchronization: dynamic, hover: dynamic, codeAction: dynamic, inlayHint: dynamic } } });
   client.settings = { nixVersion: '2.8' };
   dir = mkdtempSync(join(tmpdir(), 'nix-builders-nixmodules-'));
 });
@@ -161,7 +162,7 @@ describe("the module's own errors", () => {
 describe('only the .nix files that declare builders', () => {
   test('the server registers for nix documents itself, so its other features stay off .nix files', () => {
     const methods = client.registrations.filter((r) => JSON.stringify(r.registerOptions).includes('"language":"nix"')).map((r) => r.method);
-    assert.deepEqual(methods.sort(), ['textDocument/didChange', 'textDocument/didClose', 'textDocument/didOpen', 'textDocument/hover']);
+    assert.deepEqual(methods.sort(), ['textDocument/codeAction', 'textDocument/didChange', 'textDocument/didClose', 'textDocument/didOpen', 'textDocument/hover', 'textDocument/inlayHint']);
   });
 
   test('a .nix file without buildMachines gets no diagnostics, and loses them when it stops declaring builders', async () => {
@@ -186,5 +187,50 @@ describe('only the .nix files that declare builders', () => {
     const { uri } = await open('{ nix.buildMachines = [ { hostName = ; systems = [ "x" ; } ] ++ ${ \n');
     assert.ok(Array.isArray(await client.diagnostics(uri)));
     assert.ok(await client.hover(uri, { line: 0, character: 30 }) !== undefined);
+  });
+});
+
+describe('quick fixes and the rendered line after each entry', () => {
+  /** The text after the one fix offered for the diagnostic with `code`. */
+  async function fixed(text: string, code: string): Promise<{ title: string; text: string }> {
+    const { uri, diagnostics } = await open(text);
+    const diagnostic = diagnostics.find((d) => d.code === code);
+    assert.ok(diagnostic, JSON.stringify(diagnostics));
+    const actions = await client.codeActions(uri, diagnostic.range, [diagnostic]);
+    assert.equal(actions.length, 1, JSON.stringify(actions));
+    return { title: actions[0]!.title, text: applyEdits(text, actions[0]!.edit!.changes![uri]!) };
+  }
+
+  test('distributedBuilds not set: added next to nix.buildMachines, in the way the file writes it', async () => {
+    const text = '{\n  nix.buildMachines = [ { hostName = "b"; system = "x86_64-linux"; } ];\n}\n';
+    assert.deepEqual(await fixed(text, 'nixos-distributed-builds-unset'), {
+      title: 'Add nix.distributedBuilds = true',
+      text: '{\n  nix.distributedBuilds = true;\n  nix.buildMachines = [ { hostName = "b"; system = "x86_64-linux"; } ];\n}\n',
+    });
+    const nested = '{\n  nix = {\n    buildMachines = [ { hostName = "b"; system = "x86_64-linux"; } ];\n  };\n}\n';
+    assert.equal((await fixed(nested, 'nixos-distributed-builds-unset')).text, '{\n  nix = {\n    distributedBuilds = true;\n    buildMachines = [ { hostName = "b"; system = "x86_64-linux"; } ];\n  };\n}\n');
+  });
+
+  test('distributedBuilds = false becomes true; a misspelt system and attribute become the nearest', async () => {
+    const off = '{ nix.distributedBuilds = false; nix.buildMachines = [ { hostName = "b"; system = "x86_64-linux"; } ]; }\n';
+    assert.equal((await fixed(off, 'nixos-distributed-builds-off')).text, off.replace('false', 'true'));
+    const system = '{ nix.distributedBuilds = true; nix.buildMachines = [ { hostName = "b"; systems = [ "aarch64-linux" "x86-64-linux" ]; } ]; }\n';
+    assert.deepEqual(await fixed(system, 'unknown-system'), { title: 'Change to x86_64-linux', text: system.replace('"x86-64-linux"', '"x86_64-linux"') });
+    const typo = '{ nix.distributedBuilds = true; nix.buildMachines = [ { hostName = "b"; system = "x86_64-linux"; maxjobs = 4; } ]; }\n';
+    assert.equal((await fixed(typo, 'nixos-unknown-attribute')).text, typo.replace('maxjobs', 'maxJobs'));
+  });
+
+  test("an inlay hint after each entry shows its machines line; the setting turns it off", async () => {
+    const text = '{ nix.distributedBuilds = true; nix.buildMachines = [ { hostName = "b"; system = "x86_64-linux"; maxJobs = 4; } ]; }\n';
+    const { uri } = await open(text);
+    const range = { start: { line: 0, character: 0 }, end: { line: 1, character: 0 } };
+    const hints = await client.inlayHints(uri, range);
+    assert.deepEqual(hints.map((h) => [h.label, h.position]), [['machines: ssh://b x86_64-linux - 4 1 - - -', positionOf(text, ' ]; }')]]);
+    await client.changeSettings({ nixVersion: '2.8', inlayHints: { enabled: false } });
+    try {
+      assert.deepEqual(await client.inlayHints(uri, range), []);
+    } finally {
+      await client.changeSettings({ nixVersion: '2.8' });
+    }
   });
 });

@@ -7,7 +7,7 @@ import { parseBuilders } from '../model/machines';
 import type { VersionRules } from '../model/nixVersion';
 import type { Problem, Span } from '../model/problem';
 import type { DeclaredEntry } from './declarations';
-import type { NixModuleProblem } from './moduleProblem';
+import { nixStringLiteral, type NixModuleProblem } from './moduleProblem';
 import { renderEntry, type RenderedLine } from './renderedLine';
 
 export interface LineContext extends LintContext {
@@ -23,21 +23,21 @@ function standIn(attribute: string): string {
 }
 
 /** The checks' problems for `entries`, all rendered into one machines text (so duplicates are seen). */
-export function lineProblems(entries: DeclaredEntry[], context: LineContext): NixModuleProblem[] {
+export function lineProblems(text: string, entries: DeclaredEntry[], context: LineContext): NixModuleProblem[] {
   const lines: { entry: DeclaredEntry; rendered: RenderedLine; offset: number }[] = [];
-  let text = '';
+  let machinesText = '';
   for (const entry of entries) {
     const rendered = renderEntry(entry, context.version, standIn);
-    lines.push({ entry, rendered, offset: text.length });
-    text += `${rendered.line}\n`;
+    lines.push({ entry, rendered, offset: machinesText.length });
+    machinesText += `${rendered.line}\n`;
   }
   // No `@file` is read from a rendered line: a host name starting with `@` is not ours to open.
-  const parsed = parseBuilders(text, context.rules, { readFile: () => undefined, localSystem: context.localSystem });
+  const parsed = parseBuilders(machinesText, context.rules, { readFile: () => undefined, localSystem: context.localSystem });
   const found: NixModuleProblem[] = [];
   for (const p of [...parsed.problems, ...lintBuilders(parsed, context)]) {
     const line = lineAt(lines, p.span.start);
     if (!line) continue;
-    const placed = placeOnAttribute(p, line.entry, line.rendered, line.offset, context);
+    const placed = placeOnAttribute(p, text, line.entry, line.rendered, line.offset, context);
     if (placed) found.push(placed);
   }
   return found;
@@ -49,7 +49,7 @@ function lineAt<T extends { offset: number }>(lines: T[], at: number): T | undef
   return found;
 }
 
-function placeOnAttribute(p: Problem, entry: DeclaredEntry, rendered: RenderedLine, offset: number, context: LineContext): NixModuleProblem | undefined {
+function placeOnAttribute(p: Problem, text: string, entry: DeclaredEntry, rendered: RenderedLine, offset: number, context: LineContext): NixModuleProblem | undefined {
   const start = p.span.start - offset;
   const end = Math.max(p.span.end - offset, start + 1);
   const touched = rendered.pieces.filter((piece) => piece.start < end && piece.end > start);
@@ -63,5 +63,10 @@ function placeOnAttribute(p: Problem, entry: DeclaredEntry, rendered: RenderedLi
     message: `${p.message}${target?.attribute ? ` (from \`${target.attribute}\`)` : ''} — in the line NixOS writes for this builder: \`${shown}\``,
     span,
   };
+  // "Did you mean …?" on a piece written as one string literal: the fix rewrites that literal.
+  const suggestion = p.data?.suggestion;
+  if (suggestion !== undefined && target?.source && target.start === start && target.end === end && /^"[^"\\$]*"$/.test(text.slice(span.start, span.end))) {
+    placed.fix = { title: `Change to ${suggestion}`, span, newText: nixStringLiteral(suggestion) };
+  }
   return placed;
 }

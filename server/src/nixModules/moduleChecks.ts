@@ -8,12 +8,12 @@ import { entryOptions } from './entryOptions';
 import { moduleProblem, type NixModuleProblem } from './moduleProblem';
 import { typeName } from './nixValue';
 
-export function moduleProblems(declarations: NixModuleDeclarations): NixModuleProblem[] {
+export function moduleProblems(declarations: NixModuleDeclarations, text: string): NixModuleProblem[] {
   const found: NixModuleProblem[] = [];
   for (const setting of declarations.buildMachines) {
     for (const entry of setting.entries) found.push(...entryProblems(entry));
   }
-  found.push(...distributedBuildsProblems(declarations));
+  found.push(...distributedBuildsProblems(declarations, text));
   return found;
 }
 
@@ -29,7 +29,7 @@ function entryProblems(entry: DeclaredEntry): NixModuleProblem[] {
           'nixos-unknown-attribute',
           attribute.nameSpan,
           `A builder has no attribute \`${attribute.name}\`: NixOS stops with "The option \`nix.buildMachines.*.${attribute.name}' does not exist."${suggestion ? ` Did you mean \`${suggestion}\`?` : ''}`,
-          suggestion ? { suggestion } : undefined,
+          suggestion ? { title: `Rename to ${suggestion}`, span: attribute.nameSpan, newText: suggestion } : undefined,
         ),
       );
       continue;
@@ -67,7 +67,7 @@ function entryProblems(entry: DeclaredEntry): NixModuleProblem[] {
   return found;
 }
 
-function distributedBuildsProblems(declarations: NixModuleDeclarations): NixModuleProblem[] {
+function distributedBuildsProblems(declarations: NixModuleDeclarations, text: string): NixModuleProblem[] {
   const declared = declarations.buildMachines.filter((s) => s.entries.length > 0 || s.unknownParts.length > 0);
   if (declared.length === 0) return [];
   const settings = declarations.settings.filter((s) => s.option === 'nix.distributedBuilds');
@@ -78,16 +78,25 @@ function distributedBuildsProblems(declarations: NixModuleDeclarations): NixModu
         'nixos-distributed-builds-off',
         off.valueSpan,
         'Distributed builds are off: NixOS still writes /etc/nix/machines, but sets `builders` to null, so no build uses these builders (nix-darwin: "nix.distributedBuilds is not enabled, build machines won\'t be configured."). Set `nix.distributedBuilds = true;`.',
-        { suggestion: 'true' },
+        { title: 'Set nix.distributedBuilds = true', span: off.valueSpan, newText: 'true' },
       ),
     ];
   }
   if (settings.length > 0) return [];
+  const first = declared[0]!;
+  // Written the way the file names buildMachines: `nix.distributedBuilds` next to
+  // `nix.buildMachines`, `distributedBuilds` inside `nix = { … }`, on a line of its own before it.
+  const name = text.slice(first.nameSpan.start, first.nameSpan.end).replace(/buildMachines$/, 'distributedBuilds');
+  const lineStart = text.lastIndexOf('\n', first.nameSpan.start - 1) + 1;
+  const indent = /^[ \t]*/.exec(text.slice(lineStart))![0];
+  const onItsOwnLine = text.slice(lineStart, first.nameSpan.start).trim() === '';
+  const insertion = onItsOwnLine ? { start: lineStart, end: lineStart } : { start: first.nameSpan.start, end: first.nameSpan.start };
   return [
     moduleProblem(
       'nixos-distributed-builds-unset',
-      declared[0]!.nameSpan,
+      first.nameSpan,
       '`nix.distributedBuilds` is not set in this file, and it is off by default: unless another module of the configuration sets it to true, no build uses these builders. Add `nix.distributedBuilds = true;`.',
+      { title: `Add ${name} = true`, span: insertion, newText: onItsOwnLine ? `${indent}${name} = true;\n` : `${name} = true; ` },
     ),
   ];
 }

@@ -4,6 +4,13 @@
 // are those of model/problem.ts; the module's own start with `nixos-`.
 import type { ProblemData, Severity, Span } from '../model/problem';
 
+/** A quick fix: put `newText` in place of `span` of the .nix file. */
+export interface NixModuleFix {
+  title: string;
+  span: Span;
+  newText: string;
+}
+
 export interface NixModuleProblem {
   code: string;
   severity: Severity;
@@ -11,6 +18,7 @@ export interface NixModuleProblem {
   /** In the .nix file. */
   span: Span;
   data?: ProblemData;
+  fix?: NixModuleFix;
 }
 
 /** The module's own problems: codes and severities (error exactly when the system does not build). */
@@ -35,8 +43,13 @@ export const moduleProblemSeverities = {
 
 export type ModuleProblemCode = keyof typeof moduleProblemSeverities;
 
-export function moduleProblem(code: ModuleProblemCode, span: Span, message: string, data?: ProblemData): NixModuleProblem {
+export function moduleProblem(code: ModuleProblemCode, span: Span, message: string, fix?: NixModuleFix): NixModuleProblem {
   const found: NixModuleProblem = { code, severity: moduleProblemSeverities[code], message, span };
-  if (data !== undefined) found.data = data;
+  if (fix !== undefined) found.fix = fix;
   return found;
+}
+
+/** `value` as a Nix string literal: `"`, `\` and `${` escaped. */
+export function nixStringLiteral(value: string): string {
+  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`).replace(/\$\{/g, '\\${')}"`;
 }

@@ -30,7 +30,7 @@ export function analyzeNixModule(text: string, context: LineContext, evaluated: 
       if (value) attribute.value = value.kind === 'list' ? { kind: 'list', items: value.items.map((item) => ({ ...item, span: attribute.valueSpan })) } : value;
     }
   }
-  const problems = [...moduleProblems(declarations), ...lineProblems(entries, context)].sort((a, b) => a.span.start - b.span.start);
+  const problems = [...moduleProblems(declarations, text), ...lineProblems(text, entries, context)].sort((a, b) => a.span.start - b.span.start);
   return { declarations, entries: entries.map((entry) => ({ entry, rendered: renderedFor(entry, context.version) })), problems };
 }
 

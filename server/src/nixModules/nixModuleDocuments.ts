@@ -7,6 +7,13 @@ import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  CodeActionKind,
+  CodeActionRequest,
+  InlayHintRequest,
+  type CodeAction,
+  type CodeActionParams,
+  type InlayHint,
+  type InlayHintParams,
   DidChangeTextDocumentNotification,
   DidCloseTextDocumentNotification,
   DidOpenTextDocumentNotification,
@@ -70,6 +77,10 @@ export class NixModuleDocuments {
       void this.connection.client.register(DidCloseTextDocumentNotification.type, { documentSelector: nixDocuments });
     }
     if (text?.hover?.dynamicRegistration) void this.connection.client.register(HoverRequest.type, { documentSelector: nixDocuments });
+    if (text?.codeAction?.dynamicRegistration) {
+      void this.connection.client.register(CodeActionRequest.type, { documentSelector: nixDocuments, codeActionKinds: [CodeActionKind.QuickFix] });
+    }
+    if (text?.inlayHint?.dynamicRegistration) void this.connection.client.register(InlayHintRequest.type, { documentSelector: nixDocuments });
   }
 
   handles(uri: string): boolean {
@@ -121,6 +132,34 @@ export class NixModuleDocuments {
     if (!document) return null;
     const { analysis, target } = await this.analysis(document);
     return analysis ? nixModuleHover(analysis, document.offsetAt(params.position), target.describe, this.trusted) : null;
+  }
+
+  /** The quick fixes of the problems in the requested range. */
+  async codeActions(params: CodeActionParams): Promise<CodeAction[]> {
+    const document = this.documents.get(params.textDocument.uri);
+    if (!document) return [];
+    const { analysis } = await this.analysis(document);
+    const from = document.offsetAt(params.range.start);
+    const to = document.offsetAt(params.range.end);
+    return (analysis?.problems ?? []).flatMap((p) => {
+      if (!p.fix || p.span.end < from || p.span.start > to) return [];
+      const diagnostic = toDiagnostic(p, document);
+      const range = { start: document.positionAt(p.fix.span.start), end: document.positionAt(p.fix.span.end) };
+      return [{ title: p.fix.title, kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], isPreferred: true, edit: { changes: { [document.uri]: [{ range, newText: p.fix.newText }] } } }];
+    });
+  }
+
+  /** After each entry: the line NixOS writes for it (`nixBuilders.inlayHints.enabled` turns it off). */
+  async inlayHints(params: InlayHintParams): Promise<InlayHint[]> {
+    const document = this.documents.get(params.textDocument.uri);
+    if (!document || (await this.settings.get(document.uri)).inlayHints?.enabled === false) return [];
+    const { analysis } = await this.analysis(document);
+    return (analysis?.entries ?? []).map(({ entry, rendered }) => ({
+      position: document.positionAt(entry.span.end),
+      label: `machines: ${rendered.line}`,
+      paddingLeft: true,
+      tooltip: 'The line NixOS writes to /etc/nix/machines for this builder (hover the entry to copy it).',
+    }));
   }
 
   async close(uri: string): Promise<void> {
