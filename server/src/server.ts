@@ -89,6 +89,7 @@ connection.onDidChangeConfiguration(() => {
 // Included machines files, key files and nix.conf includes change on disk: check again.
 connection.onDidChangeWatchedFiles(() => {
   void checker.recheckAll();
+  void nixModules.recheckAll();
   builders.changed();
 });
 

@@ -92,7 +92,18 @@ export class NixModuleDocuments {
     return nixTarget(settings.nixVersion, local);
   }
 
-  private async analysis(document: TextDocument): Promise<{ analysis: NixModuleAnalysis | undefined; target: NixTarget }> {
+  /** The last analysis of each document, for its version and trust: hovers, fixes and hints reuse it. */
+  private readonly analyses = new Map<string, { version: number; trusted: boolean; result: Promise<{ analysis: NixModuleAnalysis | undefined; target: NixTarget }> }>();
+
+  private analysis(document: TextDocument): Promise<{ analysis: NixModuleAnalysis | undefined; target: NixTarget }> {
+    const cached = this.analyses.get(document.uri);
+    if (cached && cached.version === document.version && cached.trusted === this.trusted) return cached.result;
+    const result = this.analyze(document);
+    this.analyses.set(document.uri, { version: document.version, trusted: this.trusted, result });
+    return result;
+  }
+
+  private async analyze(document: TextDocument): Promise<{ analysis: NixModuleAnalysis | undefined; target: NixTarget }> {
     const target = await this.target(document.uri);
     const context = { version: target.version, rules: target.rules, keyHome: target.keyHome, daemon: target.daemon, localSystem: target.localSystem };
     const text = document.getText();
@@ -163,11 +174,14 @@ export class NixModuleDocuments {
   }
 
   async close(uri: string): Promise<void> {
+    this.analyses.delete(uri);
     if (!this.published.delete(uri)) return;
     await this.connection.sendDiagnostics({ uri, diagnostics: [] });
   }
 
+  /** Settings or files changed: everything open is analysed and checked again. */
   async recheckAll(): Promise<void> {
+    this.analyses.clear();
     await Promise.all(this.documents.all().map((document) => this.check(document)));
   }
 }

@@ -8,8 +8,22 @@ import type { Span } from '../model/problem';
 
 export type { SyntaxNode };
 
+/**
+ * The tree of `text`. The grammar's string tokenizer reads past the end when the text ends in
+ * a backslash inside an unterminated string (a RangeError): that backslash escapes nothing, so
+ * it is read as a space instead, which keeps every position; anything else it throws on reads
+ * as nothing.
+ */
 export function parseNix(text: string): Tree {
-  return parser.parse(text);
+  try {
+    return parser.parse(text);
+  } catch {
+    try {
+      return parser.parse(`${text.slice(0, -1)} `);
+    } catch {
+      return parser.parse('');
+    }
+  }
 }
 
 export function spanOf(node: SyntaxNode): Span {
