@@ -122,6 +122,12 @@ describe('the machines-line checks land on the attribute', () => {
     assert.match(messageOf(off.diagnostic), /no build uses these builders/);
   });
 
+  test('a port in hostName: Nix before 2.31 cannot read it, said on hostName', async () => {
+    const withPort = '{ nix.distributedBuilds = true; nix.buildMachines = [ { hostName = "b.example.org:2222"; system = "x86_64-linux"; } ]; }\n';
+    const { diagnostics: found } = await open(withPort);
+    assert.equal(only(withPort, found, 'port-in-uri').underlined, '"b.example.org:2222"');
+  });
+
   test('from Nix 2.20 the float speedFactor is no error', async () => {
     client.settings = { nixVersion: '2.24' };
     const later = await open(text);
