@@ -40,7 +40,7 @@ export const entryOptions: Record<string, EntryOption> = {
     type: 'positive integer or floating point number, meaning >0',
     accepts: (v) => (v.kind === 'int' && v.value > 0n) || (v.kind === 'float' && v.value > 0),
     default: '1',
-    doc: 'How fast the builder is, relative to the others: Nix prefers the higher. A float is written `1.500000`, which Nix before 2.20 refuses.',
+    doc: 'How fast the builder is, relative to the others: Nix prefers the higher. A float is written `1.500000`, which Nix before 2.20 refuses; nix-darwin takes only an integer.',
   },
   supportedFeatures: { type: 'list of string', accepts: listOfStrings, default: '[ ]', doc: 'The features the builder has (`kvm`, `big-parallel`, `nixos-test`, `benchmark`): a derivation that needs one it lacks is not sent there.' },
   mandatoryFeatures: {
