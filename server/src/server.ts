@@ -19,6 +19,7 @@ import { HealthService } from './health/healthService';
 import { BuildOnRemote } from './dispatch/buildOnRemote';
 import { ConnectionPool } from './ssh/pool';
 import { documentSymbols } from './language/symbols';
+import { NixModuleDocuments } from './nixModules/nixModuleDocuments';
 import {
   listBuildersRequest,
   planBuildRequest,
@@ -40,6 +41,7 @@ const context = lspContext(connection, () => clientPullsConfiguration);
 const checker = new DocumentChecker(connection, documents, context);
 const builders = new BuilderList(connection, context);
 const editing = new EditingFeatures(connection, documents, checker, context);
+const nixModules = new NixModuleDocuments(connection, documents, context);
 /** One pool of SSH connections: a probe's connection is reused by the build that follows. */
 const pool = new ConnectionPool({ idleMs: 60_000 });
 const health = new HealthService(connection, builders, context, pool);
@@ -49,6 +51,7 @@ connection.onInitialize((params): InitializeResult => {
   clientPullsConfiguration = params.capabilities.workspace?.configuration === true;
   builders.setWorkspaceFolders(params.workspaceFolders);
   editing.initialize(params.capabilities);
+  nixModules.initialize(params.capabilities);
   // Workspace trust, from the client: no SSH connection and no `ssh -G` until it is true.
   context.trust.setFromInitializationOptions(params.initializationOptions);
   return {
@@ -69,6 +72,7 @@ connection.onInitialize((params): InitializeResult => {
 });
 
 connection.onInitialized(() => {
+  nixModules.register();
   if (clientPullsConfiguration) {
     void connection.client.register(DidChangeConfigurationNotification.type, { section: 'nixBuilders' });
   }
@@ -77,6 +81,7 @@ connection.onInitialized(() => {
 connection.onDidChangeConfiguration(() => {
   context.settings.clear();
   void checker.recheckAll();
+  void nixModules.recheckAll();
   builders.changed();
   editing.configurationChanged();
 });
@@ -84,6 +89,7 @@ connection.onDidChangeConfiguration(() => {
 // Included machines files, key files and nix.conf includes change on disk: check again.
 connection.onDidChangeWatchedFiles(() => {
   void checker.recheckAll();
+  void nixModules.recheckAll();
   builders.changed();
 });
 
@@ -101,20 +107,23 @@ connection.onShutdown(() => {
   pool.close();
 });
 
-documents.onDidChangeContent(({ document }) => void checker.check(document));
-documents.onDidClose(({ document }) => void checker.close(document.uri));
+documents.onDidChangeContent(({ document }) => void Promise.all([checker.check(document), nixModules.check(document)]));
+documents.onDidClose(({ document }) => void Promise.all([checker.close(document.uri), nixModules.close(document.uri)]));
 
 // Editing: completion, hover, quick fixes, formatting, links, inlay hints, "pin host key".
 connection.onCompletion((params) => editing.completion(params));
-connection.onHover((params) => editing.hover(params));
-connection.onCodeAction((params) => editing.codeActions(params));
+connection.onHover((params) => (nixModules.handles(params.textDocument.uri) ? nixModules.hover(params) : editing.hover(params)));
+connection.onCodeAction((params) => (nixModules.handles(params.textDocument.uri) ? nixModules.codeActions(params) : editing.codeActions(params)));
 connection.onDocumentFormatting((params) => editing.formatDocument(params));
 connection.onDocumentRangeFormatting((params) => editing.formatRange(params));
 connection.onDocumentLinks((params) => editing.documentLinks(params));
-connection.languages.inlayHint.on((params) => editing.inlayHints(params));
+connection.languages.inlayHint.on((params) => (nixModules.handles(params.textDocument.uri) ? nixModules.inlayHints(params) : editing.inlayHints(params)));
 connection.onExecuteCommand((params) => editing.executeCommand(params));
 // The client says whether the workspace is trusted: no SSH connection and no `ssh -G` until it is.
-connection.onNotification(setTrustedNotification, (params) => context.trust.set(params.trusted));
+connection.onNotification(setTrustedNotification, (params) => {
+  context.trust.set(params.trusted);
+  nixModules.trustChanged();
+});
 
 connection.onDocumentSymbol(async ({ textDocument }) => {
   const document = documents.get(textDocument.uri);

@@ -50,7 +50,7 @@ export function labNixRoots(): string[] {
  * version lab, which sees the same /tmp (so the case directories are the same paths), started
  * in `cwd` there (chroot itself changes to /).
  */
-function nixCommand(program: string, args: string[], root: string | undefined, cwd?: string): [string, string[]] {
+export function nixCommand(program: string, args: string[], root: string | undefined, cwd?: string): [string, string[]] {
   if (root === undefined) return [program, args];
   return ['chroot', [root, 'sh', '-c', 'cd "$0" && exec "$@"', cwd ?? '/', program, ...args]];
 }
@@ -61,7 +61,7 @@ export type OracleAnswer =
   | { accepted: false; error: string };
 
 /** The environment Nix runs in: no user or system config, no daemon, no substituters. */
-function isolatedEnv(confDir: string | undefined): NodeJS.ProcessEnv {
+export function isolatedEnv(confDir: string | undefined): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.NIX_CONFIG;
   delete env.NIX_REMOTE;

@@ -8,13 +8,14 @@ import { dirname } from 'node:path';
 import { parseBuilders, type Machine, type ParsedBuilders } from '../model/machines';
 import { parseNixConf, type ConfSetting } from '../model/nixConf';
 import { machineLabel } from '../model/storeUri';
-import type { BuilderMachine, BuildersSource, MachinesFile } from '../protocol';
+import type { BuilderMachine, BuildersSource, MachineLocation, MachinesFile } from '../protocol';
 import { readFileAsNixDoes, readTextOrUndefined } from '../context/readFile';
 import { fileIndex, indexed } from '../context/positions';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { NixTarget } from '../context/target';
 import { confSources, defaultBuilders, type ConfSource } from './configChain';
 import { findMachinesFiles } from './workspaceMachines';
+import { declaredBuilders } from '../nixModules/declaredBuilders';
 
 /** A machine the probes and the selector work on, with the view's description of it. */
 export interface Builder {
@@ -47,6 +48,11 @@ function describe(machine: Machine, outer: TextDocument, outerFile: string | und
   const position = text?.positionAt(machine.rowSpan.start);
   // The id follows the line's content, not its number, so unrelated edits keep items stable.
   const id = `${sourceId}#${createHash('sha1').update(`${file}\0${machine.row}\0${index}`).digest('hex').slice(0, 12)}`;
+  return builderInfo(machine, id, file && position ? { file, line: position.line, character: position.character } : undefined);
+}
+
+/** The view's description of `machine`, under `id`, shown at `location`. */
+export function builderInfo(machine: Machine, id: string, location: MachineLocation | undefined): BuilderMachine {
   return {
     id,
     uri: machine.storeUri,
@@ -59,7 +65,7 @@ function describe(machine: Machine, outer: TextDocument, outerFile: string | und
     hasHostKey: machine.publicHostKey !== undefined,
     sshKey: machine.sshKey,
     valid: machine.valid,
-    location: file && position ? { file, line: position.line, character: position.character } : undefined,
+    location,
   };
 }
 
@@ -167,6 +173,7 @@ export function effectiveBuilders(target: NixTarget, workspaceFolders: string[],
       );
     }
   }
+  sources.push(...declaredBuilders(target, workspaceFolders, all));
   return { sources, builders: all, machinesFile };
 }
 

@@ -5,8 +5,10 @@ import { join } from 'node:path';
 
 const skipped = new Set(['node_modules', '.git', 'dist', 'out', '.vscode-test', 'result', '.direnv']);
 
-/** Every machines file under `folder`, at most `depth` folders down and `limit` files in all. */
-export function findMachinesFiles(folder: string, depth = 4, limit = 50): string[] {
+const isMachinesFile = (name: string) => name === 'machines' || name.endsWith('.machines');
+
+/** Every machines file (or other file `matches` names) under `folder`, at most `depth` folders down and `limit` files in all. */
+export function findMachinesFiles(folder: string, depth = 4, limit = 50, matches = isMachinesFile): string[] {
   const found: string[] = [];
   const walk = (dir: string, level: number) => {
     if (found.length >= limit) return;
@@ -20,7 +22,7 @@ export function findMachinesFiles(folder: string, depth = 4, limit = 50): string
       if (found.length >= limit) return;
       if (entry.isDirectory()) {
         if (level < depth && !skipped.has(entry.name) && !entry.name.startsWith('.')) walk(join(dir, entry.name), level + 1);
-      } else if (entry.isFile() && (entry.name === 'machines' || entry.name.endsWith('.machines'))) {
+      } else if (entry.isFile() && matches(entry.name)) {
         found.push(join(dir, entry.name));
       }
     }

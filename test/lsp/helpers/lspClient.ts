@@ -46,6 +46,7 @@ import {
   type MessageActionItem,
   type Position,
   type Range,
+  type Registration,
   type ShowMessageParams,
   type ShowMessageRequestParams,
   type TextEdit,
@@ -72,6 +73,8 @@ export class LspClient {
   /** Every `window/showMessageRequest` and `window/showMessage` the server sent. */
   readonly messageRequests: ShowMessageRequestParams[] = [];
   readonly messages: ShowMessageParams[] = [];
+  /** Every registration the server asked for (`client/registerCapability`), in order. */
+  readonly registrations: Registration[] = [];
   /** Every `workspace/applyEdit` the server sent (answered as applied). */
   readonly appliedEdits: ApplyWorkspaceEditParams[] = [];
 
@@ -89,7 +92,9 @@ export class LspClient {
     }
     this.connection = createProtocolConnection(new StreamMessageReader(this.process.stdout), new StreamMessageWriter(toServer));
     this.connection.onRequest(ConfigurationRequest.type, (params) => params.items.map(() => this.settings));
-    this.connection.onRequest(RegistrationRequest.type, () => undefined);
+    this.connection.onRequest(RegistrationRequest.type, (params) => {
+      this.registrations.push(...params.registrations);
+    });
     this.connection.onRequest(ShowMessageRequest.type, (params) => {
       this.messageRequests.push(params);
       return this.answerMessage(params);
@@ -139,7 +144,7 @@ export class LspClient {
     return client;
   }
 
-  async open(path: string, languageId: 'nix-machines' | 'nix-conf', text: string): Promise<string> {
+  async open(path: string, languageId: 'nix-machines' | 'nix-conf' | 'nix', text: string): Promise<string> {
     const uri = pathToFileURL(path).toString();
     this.versions.set(uri, 1);
     this.published.delete(uri);

@@ -1,0 +1,80 @@
+// What real Nix makes of the values a .nix file does not write out (`system = arm;` with
+// `let arm = "aarch64-linux";`, `maxJobs = cores * 2;`, `inherit hostName;`), in a trusted
+// workspace only: each value is evaluated with `nix-instantiate --eval` in its scope
+// (scopedExpression.ts), in restricted evaluation (no file outside the store, no download),
+// with no NIX_PATH (so no `<nixpkgs>`) and a time limit. What needs the configuration or
+// nixpkgs throws, and stays unknown until the system is built.
+import { execFile } from 'node:child_process';
+import type { NixValue } from './nixValue';
+import { scopedExpression } from './scopedExpression';
+
+/** One evaluation's time limit: a value that takes longer is left unknown. */
+const timeoutMs = 10_000;
+
+/** The value as a type name and, for what NixOS renders, its `toString` (list items for lists). */
+const probe = (expression: string) => `let result = builtins.tryEval (let v = ${expression}; in builtins.deepSeq v {
+  type = builtins.typeOf v;
+  text = if builtins.isList v then map (x: if builtins.isString x then x else null) v
+    else if builtins.isString v || builtins.isInt v || builtins.isFloat v || builtins.isPath v then toString v
+    else if builtins.isBool v then v else null;
+}); in if result.success then result.value else { type = "unknown"; }`;
+
+interface Answer {
+  type: string;
+  text?: string | boolean | (string | null)[] | null;
+}
+
+function valueOf(answer: Answer): NixValue | undefined {
+  const { type, text } = answer;
+  if (type === 'string' && typeof text === 'string') return { kind: 'string', value: text };
+  if (type === 'path' && typeof text === 'string') return { kind: 'path', value: text };
+  if (type === 'int' && typeof text === 'string') return { kind: 'int', value: BigInt(text) };
+  if (type === 'float' && typeof text === 'string') return { kind: 'float', value: Number(text) };
+  if (type === 'bool' && typeof text === 'boolean') return { kind: 'bool', value: text };
+  if (type === 'null') return { kind: 'null' };
+  if (type === 'set') return { kind: 'attrs' };
+  if (type === 'list' && Array.isArray(text)) {
+    // A list item that is not a string is the module's type error; keep it out of the line.
+    const items = text.flatMap((item) => (typeof item === 'string' ? [{ value: { kind: 'string' as const, value: item }, span: { start: 0, end: 0 } }] : []));
+    return items.length === text.length ? { kind: 'list', items } : undefined;
+  }
+  return undefined;
+}
+
+export class NixEvaluator {
+  private readonly cache = new Map<string, Promise<NixValue | undefined>>();
+
+  constructor(private readonly nixInstantiate = 'nix-instantiate') {}
+
+  /**
+   * The value of `expression` written at `span` of `text`, or undefined when it stays unknown.
+   * `dir` is the file's folder: a relative path (`./keys/builder`) means a file there.
+   */
+  evaluate(text: string, span: { start: number; end: number }, expression: string, dir: string): Promise<NixValue | undefined> {
+    const scoped = scopedExpression(text, span, expression);
+    if (scoped === undefined) return Promise.resolve(undefined);
+    const key = `${dir}\0${scoped}`;
+    let pending = this.cache.get(key);
+    if (!pending) {
+      pending = this.run(probe(scoped), dir);
+      this.cache.set(key, pending);
+      if (this.cache.size > 1000) this.cache.delete(this.cache.keys().next().value!);
+    }
+    return pending;
+  }
+
+  private run(expression: string, dir: string): Promise<NixValue | undefined> {
+    const env = { ...process.env, NIX_PATH: '' };
+    const args = ['--eval', '--strict', '--json', '--option', 'restrict-eval', 'true', '--option', 'allow-import-from-derivation', 'false', '-E', expression];
+    return new Promise((resolve) => {
+      execFile(this.nixInstantiate, args, { env, timeout: timeoutMs, maxBuffer: 1 << 20, cwd: dir }, (error, stdout) => {
+        if (error) return resolve(undefined);
+        try {
+          resolve(valueOf(JSON.parse(stdout) as Answer));
+        } catch {
+          resolve(undefined);
+        }
+      });
+    });
+  }
+}
