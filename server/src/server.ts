@@ -21,6 +21,7 @@ import { ConnectionPool } from './ssh/pool';
 import { documentSymbols } from './language/symbols';
 import {
   listBuildersRequest,
+  localMachineRequest,
   planBuildRequest,
   probeRequest,
   serverInfoRequest,
@@ -29,6 +30,7 @@ import {
   type ServerInfo,
 } from './protocol';
 import { untrustedBuild, untrustedPlan } from './untrustedWorkspace';
+import { localMachine } from './localMachine/localMachine';
 import { extensionVersion } from './version';
 
 const connection = createConnection(ProposedFeatures.all);
@@ -93,6 +95,9 @@ connection.onDidChangeWatchedFiles(() => {
 // `untrusted` per machine (HealthService), "pin host key" refuses in pinHostKey.ts, hovers and
 // code actions resolve ssh settings without `ssh -G`, and the file watchers only re-read files.
 connection.onRequest(listBuildersRequest, () => builders.list());
+// "This machine": the installed Nix's own answers (nix store ping, nix show-config), no SSH, no
+// evaluation, nothing from the workspace; asked afresh on each refresh of the view.
+connection.onRequest(localMachineRequest, () => localMachine(true));
 connection.onRequest(probeRequest, ({ ids }) => health.probe(ids));
 connection.onRequest(planBuildRequest, (target) => (trusted ? builds.plan(target) : untrustedPlan()));
 connection.onRequest(startBuildRequest, (params, token) => (trusted ? builds.build(params, token) : untrustedBuild(params)));

@@ -9,7 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { detectLocalMachine } from '../../server/src/localMachine/localMachine';
-import type { LocalMachineInfo } from '../../server/src/protocol';
+import { localMachineRequest, type LocalMachineInfo } from '../../server/src/protocol';
+import { LspClient } from '../lsp/helpers/lspClient';
 import { provisionBuilders, readWhereBuilt, whereBuiltExpression, type BuilderLab } from './fixture';
 import { startClientDaemon, TRUSTED_USER, UNTRUSTED_USER, type ClientDaemon, type ClientUserName } from './fixture/clientDaemon';
 import { labCanRun } from './fixture/gate';
@@ -76,6 +77,23 @@ if (labCanRun()) {
       assert.match(untrusted.message, /extra-trusted-users = nixrb-untrusted/);
       assert.equal(untrusted.action?.kind, 'copy-command');
       assert.equal(untrusted.action?.kind === 'copy-command' && untrusted.action.command, "echo 'extra-trusted-users = nixrb-untrusted' | sudo tee -a /etc/nix/nix.conf >/dev/null && sudo systemctl restart nix-daemon");
+    });
+
+    test('the language server, run as the untrusted user, sends "This machine" with the trust finding and its fix', async () => {
+      const server = await LspClient.start({
+        env: client.userEnv(UNTRUSTED_USER),
+        initializationOptions: { trusted: true },
+        runAs: (command, args) => client.commandAs(UNTRUSTED_USER, command, args),
+      });
+      try {
+        const info = await server.connection.sendRequest(localMachineRequest);
+        assert.equal(info.user, UNTRUSTED_USER);
+        assert.equal(info.mode, 'daemon');
+        assert.equal(info.trusted, false);
+        assert.equal(info.findings.find((finding) => finding.code === 'local-untrusted')?.action?.kind, 'copy-command');
+      } finally {
+        await server.stop();
+      }
     });
 
     test('root, single-user (no daemon): trusted because it owns the store', async () => {
