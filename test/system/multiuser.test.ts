@@ -104,6 +104,40 @@ if (labCanRun()) {
     });
   });
 
+  describe('trust on Nix 2.8, where no command says it: the daemon\'s own verdict and our reading of trusted-users agree', () => {
+    // Real Nix as the oracle: a daemon that does not trust the user ignores a restricted setting
+    // from it, and says so at debug level (2.8 daemon.cc).
+    const nixVerdict = async (daemon: ClientDaemon, user: ClientUserName) => {
+      const result = await daemon.runAs(user, 'nix', ['--extra-experimental-features', 'nix-command', 'store', 'ping', '--debug', '--option', 'sandbox', 'false']);
+      assert.equal(result.code, 0, result.output);
+      return !/ignoring the client-specified setting 'sandbox'/.test(result.output);
+    };
+    const cases: [string, string, Record<ClientUserName, string | undefined>][] = [
+      ['a group both are in (listed in /etc/group)', 'root @nix-users', { [TRUSTED_USER]: '@nix-users', [UNTRUSTED_USER]: '@nix-users' }],
+      ["the untrusted user's primary group", `root @${UNTRUSTED_USER}`, { [TRUSTED_USER]: undefined, [UNTRUSTED_USER]: `@${UNTRUSTED_USER}` }],
+      ['root alone (the default)', 'root', { [TRUSTED_USER]: undefined, [UNTRUSTED_USER]: undefined }],
+    ];
+    for (const [what, trustedUsers, expected] of cases) {
+      test(`trusted-users = ${trustedUsers}: ${what}`, async () => {
+        const daemon = await startClientDaemon(lab as never, { trustedUsers, name: `client-${randomBytes(3).toString('hex')}` });
+        try {
+          for (const user of [TRUSTED_USER, UNTRUSTED_USER] as const) {
+            const result = await daemon.runAs(user, process.execPath, [...tsx, path.join(repo, 'test/system/asUser/localMachine.ts')], { cwd: repo });
+            assert.equal(result.code, 0, result.output);
+            const info = JSON.parse(result.stdout) as LocalMachineInfo;
+            const entry = expected[user];
+            assert.equal(await nixVerdict(daemon, user), entry !== undefined, `real Nix's verdict for ${user}`);
+            assert.equal(info.trusted, entry !== undefined, `${user}: ${info.trustedBy}`);
+            if (entry !== undefined) assert.match(info.trustedBy, new RegExp(`matches ${entry}\\)`));
+            else assert.match(info.trustedBy, /names neither you nor a group of yours/);
+          }
+        } finally {
+          await daemon.stop();
+        }
+      });
+    }
+  });
+
   describe('--distributed as the untrusted user', () => {
     test('the daemon has builders of its own: the build lands through them, and the log says why ours were not used', async () => {
       client.setMachines(`${healthyLine()}\n`);

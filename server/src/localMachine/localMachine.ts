@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { userInfo } from 'node:os';
 import type { HealthFinding, LocalMachineInfo } from '../protocol';
 import { parseNixVersion } from '../model/nixVersion';
-import { daemonViewEnv, nixRunner, pingStore, showConfig, type NixRunner, type NixSettings } from './nixSettings';
+import { daemonIgnoresRestrictedSetting, daemonViewEnv, nixRunner, pingStore, showConfig, type NixRunner, type NixSettings } from './nixSettings';
 import { groupMembersFromSystem, matchingEntry, type Account, type GroupMembers } from './userTrust';
 import { localMachineFindings } from './localFindings';
 
@@ -57,12 +57,16 @@ export async function detectLocalMachine(options: DetectOptions = {}): Promise<L
     trusted = store.trusted;
     trustedBy = `the nix-daemon says so (nix ${version && version.minor >= 19 ? 'store info' : 'store ping'} --json)`;
   } else if (daemons !== undefined) {
-    // Before 2.15 the daemon does not say: apply its rule to its own lists.
+    // Before 2.15 no command says. Ask the daemon itself (does it ignore a restricted setting
+    // from us?), and say which trusted-users entry, read with the daemon's rule, explains it.
     const members = options.groupMembers ?? groupMembersFromSystem;
     const entry = await matchingEntry(account, daemons.trustedUsers, members);
     allowedBy = entry ?? (await matchingEntry(account, daemons.allowedUsers, members));
-    trusted = entry !== undefined;
-    trustedBy = entry !== undefined ? `trusted-users = ${daemons.trustedUsers.join(' ')} (matches ${entry})` : `trusted-users = ${daemons.trustedUsers.join(' ') || '(empty)'} does not name you or a group of yours`;
+    const ignored = await daemonIgnoresRestrictedSetting(nix, env, mine?.negativeTtl);
+    trusted = ignored === undefined ? entry !== undefined : !ignored;
+    const list = `trusted-users = ${daemons.trustedUsers.join(' ') || '(empty)'} in /etc/nix/nix.conf`;
+    const asked = ignored === undefined ? '' : ignored ? 'the nix-daemon ignores restricted settings from you; ' : 'the nix-daemon takes restricted settings from you; ';
+    trustedBy = `${asked}${entry !== undefined ? `${list} (matches ${entry})` : `${list} names neither you nor a group of yours`}`;
   } else {
     trusted = undefined;
     trustedBy = 'Nix printed no settings';

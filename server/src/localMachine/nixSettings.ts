@@ -33,6 +33,8 @@ export interface NixSettings {
   systemFeatures: string[];
   maxJobs: string | undefined;
   store: string | undefined;
+  /** narinfo-cache-negative-ttl: the restricted setting the trust probe sends back unchanged. */
+  negativeTtl: string | undefined;
 }
 
 const words = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : typeof value === 'string' ? value.split(/\s+/).filter(Boolean) : []);
@@ -56,6 +58,7 @@ export function parseShowConfig(json: string): NixSettings | undefined {
     systemFeatures: words(value('system-features')),
     maxJobs: text(value('max-jobs')),
     store: text(value('store')),
+    negativeTtl: text(value('narinfo-cache-negative-ttl')),
   };
 }
 
@@ -105,3 +108,21 @@ function lastLine(stderr: string): string | undefined {
   const lines = stderr.split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('warning:'));
   return lines[lines.length - 1]?.replace(/^error:\s*/, '');
 }
+
+/** A restricted setting every client may send at its current value without changing anything. */
+export const PROBE_SETTING = 'narinfo-cache-negative-ttl';
+
+/**
+ * Nix's own trust verdict where it has no command for it (before 2.15): open the daemon with one
+ * restricted setting at the value it already has, at debug verbosity (the daemon takes the
+ * client's verbosity and forwards its log). A daemon that does not trust us says "ignoring the
+ * client-specified setting '…', because it is a restricted setting and you are not a trusted
+ * user" (debug() in 2.8 src/libstore/daemon.cc ClientSettings::apply, warn() since 2.22); a
+ * trusting one applies it silently. The setting lives only in this connection's worker.
+ */
+export async function daemonIgnoresRestrictedSetting(nix: NixRunner, env: NodeJS.ProcessEnv, currentValue: string | undefined): Promise<boolean | undefined> {
+  const result = await nix(['store', 'ping', '--debug', '--option', PROBE_SETTING, currentValue ?? '3600'], env);
+  if (!result.ok) return undefined;
+  return new RegExp(`ignoring the client-specified setting '${PROBE_SETTING}'`).test(`${result.stdout}\n${result.stderr}`);
+}
+
