@@ -11,29 +11,22 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
 import type { ProbeResult } from '../../server/src/health/probe';
-import { provisionBuilders, whereBuiltExpression, type BuilderLab } from './fixture';
-import { startClientDaemon, TRUSTED_USER, type ClientDaemon } from './fixture/clientDaemon';
+import { whereBuiltExpression, type BuilderLab } from './fixture';
+import { TRUSTED_USER, type ClientDaemon } from './fixture/clientDaemon';
+import { startClientLab, runScriptAs } from './fixture/clientLab';
 import { labCanRun } from './fixture/gate';
 import { waitUntil } from './fixture/network';
 import { renderSshConfig } from './fixture/ssh-config';
 
-const repo = path.join(__dirname, '../..');
 const user = TRUSTED_USER;
 // ssh run by root without the alias looks `nix-healthy` up: only with DNS sealed (npm test) may it.
 const dnsSealed = process.env.CI === 'true' || process.env.NIXRB_DNS_SEALED === '1';
 const needsSealedDns = dnsSealed ? false : 'run through `npm test` (as root): root\'s ssh would look the alias up in DNS';
 
 if (labCanRun()) {
-  let lab: BuilderLab<'healthy'>;
-  let client: ClientDaemon;
-  before(async () => {
-    lab = await provisionBuilders({ builders: ['healthy'] });
-    client = await startClientDaemon(lab as never);
-  });
-  after(async () => {
-    await client?.stop();
-    await lab?.stop();
-  });
+  let lab: BuilderLab<'healthy'>, client: ClientDaemon, stop: (() => Promise<void>) | undefined;
+  before(async () => ({ lab, client, stop } = await startClientLab()));
+  after(() => stop?.());
   afterEach(() => {
     client.resetRootSsh();
     client.resetUserSsh(user);
@@ -43,7 +36,7 @@ if (labCanRun()) {
 
   /** The probe as the user, as the server would run it; the user's login must work. */
   const probeAsUser = async (machinesLine: string, env: NodeJS.ProcessEnv = {}): Promise<{ result: ProbeResult; codes: string[] }> => {
-    const run = await client.runAs(user, process.execPath, ['--import', 'tsx', path.join(repo, 'test/system/asUser/probe.ts'), machinesLine], { cwd: repo, env: client.userEnv(user, env) });
+    const run = await runScriptAs(client, user, 'test/system/asUser/probe.ts', [machinesLine], env);
     assert.equal(run.code, 0, run.output);
     const { daemon, result } = JSON.parse(run.stdout) as { daemon: boolean; result: ProbeResult };
     assert.equal(daemon, true, 'the local Nix builds through the daemon');

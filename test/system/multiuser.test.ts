@@ -11,27 +11,19 @@ import { after, before, describe, test } from 'node:test';
 import { detectLocalMachine } from '../../server/src/localMachine/localMachine';
 import { localMachineRequest, type LocalMachineInfo } from '../../server/src/protocol';
 import { LspClient } from '../lsp/helpers/lspClient';
-import { provisionBuilders, readWhereBuilt, whereBuiltExpression, type BuilderLab } from './fixture';
+import { readWhereBuilt, whereBuiltExpression, type BuilderLab } from './fixture';
 import { startClientDaemon, TRUSTED_USER, UNTRUSTED_USER, type ClientDaemon, type ClientUserName } from './fixture/clientDaemon';
+import { startClientLab, runScriptAs } from './fixture/clientLab';
 import { labCanRun } from './fixture/gate';
 
-const repo = path.join(__dirname, '../..');
-const tsx = ['--import', 'tsx'];
 
 if (labCanRun()) {
-  let lab: BuilderLab<'healthy'>;
-  let client: ClientDaemon;
-  before(async () => {
-    lab = await provisionBuilders({ builders: ['healthy'] });
-    client = await startClientDaemon(lab as never);
-  });
-  after(async () => {
-    await client?.stop();
-    await lab?.stop();
-  });
+  let lab: BuilderLab<'healthy'>, client: ClientDaemon, stop: (() => Promise<void>) | undefined;
+  before(async () => ({ lab, client, stop } = await startClientLab()));
+  after(() => stop?.());
 
   const thisMachine = async (user: ClientUserName): Promise<LocalMachineInfo> => {
-    const result = await client.runAs(user, process.execPath, [...tsx, path.join(repo, 'test/system/asUser/localMachine.ts')], { cwd: repo });
+    const result = await runScriptAs(client, user, 'test/system/asUser/localMachine.ts');
     assert.equal(result.code, 0, result.output);
     return JSON.parse(result.stdout) as LocalMachineInfo;
   };
@@ -44,7 +36,7 @@ if (labCanRun()) {
     fs.chownSync(path.join(home.homeOutside, `${nonce}.nix`), home.uid, home.uid);
     return { file: `${home.home}/${nonce}.nix`, nonce };
   };
-  const cliBuild = (user: ClientUserName, args: string[]) => client.runAs(user, process.execPath, [...tsx, path.join(repo, 'server/src/cli.ts'), 'build', ...args], { cwd: repo, timeoutMs: 120_000 });
+  const cliBuild = (user: ClientUserName, args: string[]) => runScriptAs(client, user, 'server/src/cli.ts', ['build', ...args], {}, 120_000);
 
   describe('This machine, as each user sees it', () => {
     test('the trusted user: builds go through the daemon, which trusts it by name; its own builders count', async () => {
@@ -122,7 +114,7 @@ if (labCanRun()) {
         const daemon = await startClientDaemon(lab as never, { trustedUsers, name: `client-${randomBytes(3).toString('hex')}` });
         try {
           for (const user of [TRUSTED_USER, UNTRUSTED_USER] as const) {
-            const result = await daemon.runAs(user, process.execPath, [...tsx, path.join(repo, 'test/system/asUser/localMachine.ts')], { cwd: repo });
+            const result = await runScriptAs(daemon, user, 'test/system/asUser/localMachine.ts');
             assert.equal(result.code, 0, result.output);
             const info = JSON.parse(result.stdout) as LocalMachineInfo;
             const entry = expected[user];
