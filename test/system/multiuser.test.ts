@@ -2,7 +2,10 @@
 // in its trusted-users and one not (fixture/clientDaemon.ts). What "This machine" finds for each
 // (server/src/localMachine/ run as that user), and `nix-builders build --distributed` as the
 // untrusted user: the daemon ignores --builders from it, so the build lands through the daemon's
-// own builders or fails naming trust, never "no builder has the system and features".
+// own builders or fails naming trust, never "no builder has the system and features". And the
+// one-click build: for the untrusted user through the daemon's builders (a machine it picks is
+// refused before anything runs), for the trusted user through our own offload; neither fails
+// after building (before, both untrusted cases ended in missing-signature once built).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -169,6 +172,43 @@ if (labCanRun()) {
       assert.equal(result.code, 0, result.output);
       assert.doesNotMatch(result.stderr, /does not trust/);
       assert.equal(readWhereBuilt(result.stdout.trim().split('\n').pop()!).hostname, 'nix-healthy');
+    });
+  });
+
+  describe('the one-click build (no --distributed): never a build whose outputs cannot be imported', () => {
+    const builtOnBuilder = (nonce: string) => fs.readdirSync(lab.builders.healthy.storeDir).some((name) => name.includes(nonce));
+
+    test('the untrusted user, best machine: built through the daemon on its own builders, output in the local store', async () => {
+      client.setMachines(`${healthyLine()}\n`);
+      const { file } = writeTarget(UNTRUSTED_USER);
+      const result = await cliBuild(UNTRUSTED_USER, [file, '--builders', healthyLine()]);
+      assert.equal(result.code, 0, result.output);
+      assert.match(result.stderr, /Building on the daemon's own builders instead/);
+      assert.doesNotMatch(result.output, /missing-signature/);
+      const outPath = result.stdout.trim().split('\n').pop()!;
+      assert.ok(fs.existsSync(outPath), `${outPath} in the local store`);
+      assert.equal(readWhereBuilt(outPath).hostname, 'nix-healthy');
+    });
+
+    test('the untrusted user, a machine it picks: refused before anything runs, naming trust and the fix', async () => {
+      client.setMachines(`${healthyLine()}\n`);
+      const { file, nonce } = writeTarget(UNTRUSTED_USER);
+      const result = await cliBuild(UNTRUSTED_USER, [file, '--builders', healthyLine(), '--on', 'nix-healthy']);
+      assert.equal(result.code, 1, result.output);
+      assert.match(result.output, /untrusted-user: Building on a machine you pick needs trust/);
+      assert.match(result.output, /extra-trusted-users = nixrb-untrusted/);
+      assert.equal(builtOnBuilder(nonce), false, 'nothing was built on the builder');
+    });
+
+    test('the trusted user: our own offload builds there and its outputs land here', async () => {
+      client.setMachines('');
+      const { file, nonce } = writeTarget(TRUSTED_USER);
+      const result = await cliBuild(TRUSTED_USER, [file, '--builders', healthyLine(), '--on', 'nix-healthy']);
+      assert.equal(result.code, 0, result.output);
+      assert.match(result.stderr, /Building \/nix\/store\/\S+\.drv on ssh:\/\/nix-healthy/);
+      const outPath = result.stdout.trim().split('\n').pop()!;
+      assert.equal(readWhereBuilt(outPath).hostname, 'nix-healthy');
+      assert.equal(builtOnBuilder(nonce), true);
     });
   });
 }

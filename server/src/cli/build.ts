@@ -3,6 +3,7 @@
 // on the last lines of stdout (or one JSON document). Ctrl+C cancels the remote build.
 import { derivationOf } from '../dispatch/currentDerivation';
 import { buildDistributed } from '../dispatch/distributed';
+import { buildForUntrustedUser } from '../dispatch/untrustedBuild';
 import { nothingLeftMessage, type LeftOut } from '../dispatch/distributedMachines';
 import { offload } from '../dispatch/offload';
 import { selectMachine } from '../dispatch/select';
@@ -91,6 +92,9 @@ export async function runBuild(chosen: ChosenMachines, options: BuildCliOptions)
         options.format,
       );
     }
+    // A user the nix-daemon does not trust: through the daemon's builders, or trust named first.
+    const untrusted = await buildForUntrustedUser({ drvPath: source.drvPath, on: options.on === undefined ? 'best' : { uri: options.on }, signal: abort.signal, onLog: log });
+    if (untrusted !== undefined) return report(untrusted.ok ? { ...untrusted, ms: Date.now() - started } : { ok: false, cause: untrusted.cause, message: untrusted.message, ms: Date.now() - started }, options.format);
     let index: number;
     if (options.on !== undefined) {
       index = chosen.machines.findIndex((m) => names(m.storeUri, options.on!));

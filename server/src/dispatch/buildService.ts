@@ -23,6 +23,7 @@ import {
 import type { ConnectionPool } from '../ssh/pool';
 import { derivationOf } from './currentDerivation';
 import { buildDistributed } from './distributed';
+import { buildForUntrustedUser } from './untrustedBuild';
 import { offload } from './offload';
 import { candidateOf, selectMachine, type Candidate } from './select';
 import { checkOf, leftOutInWords, machinesForDistributed, nothingLeftMessage, type DistributedMachines } from './distributedMachines';
@@ -151,6 +152,11 @@ export class BuildService {
       if (!result.ok) return { ...fail(abort.signal.aborted ? 'cancelled' : 'build-failed', result.message, result.logTail), ...leftOut };
       return { buildId, ok: true, builtOn: 'distributed', outputs: result.outputs, cause: undefined, message: undefined, logTail: [], ms: Date.now() - started, ...leftOut };
     }
+
+    // A user the nix-daemon does not trust: through the daemon's builders, or trust named first.
+    const picked = params.on === 'best' ? undefined : effective.builders.get(params.on);
+    const untrusted = await buildForUntrustedUser({ drvPath: plan.drvPath, on: params.on === 'best' ? 'best' : { uri: picked?.info.uri ?? params.on }, signal: abort.signal, onLog: log });
+    if (untrusted !== undefined) return untrusted.ok ? { buildId, ...untrusted, cause: undefined, message: undefined, logTail: [], ms: Date.now() - started } : fail(untrusted.cause, untrusted.message, untrusted.logTail);
 
     const id = params.on === 'best' ? plan.best : params.on;
     if (id === undefined) {
