@@ -5,7 +5,7 @@
 // root with their own store: single-user); the daemon side runs for real in the system tier
 // (test/system/multiuser.test.ts, local-machine-2.34.test.ts).
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -53,7 +53,9 @@ describe('a distributed build and the daemon\'s trust', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nixrb-trust-'));
     try {
       fs.writeFileSync(path.join(dir, 'machines'), '# nothing yet\n\n');
-      for (const builders of ['', `@${dir}/machines`, `@${dir}/missing`]) {
+      execFileSync('mkfifo', [path.join(dir, 'fifo')]);
+      // A FIFO is never opened (it would block): no machines there.
+      for (const builders of ['', `@${dir}/machines`, `@${dir}/missing`, `@${dir}/fifo`]) {
         const verdict = buildersVerdict({ ...base, builders });
         assert.equal(verdict.kind, 'refused', builders);
         assert.match(verdict.kind === 'refused' ? verdict.message : '', /does not trust alice.*extra-trusted-users = alice/s);

@@ -5,7 +5,7 @@
 // and you are not a trusted user", commit 40a7929c8e). `-j0` (max-jobs) still reaches it, so the
 // daemon hands every derivation to its *own* builders. We find out before the build and either
 // build on those (saying so) or say that trust is what is missing.
-import { readFileSync } from 'node:fs';
+import { readRegularFile } from '../model/regularFile';
 import type { LocalMachineInfo } from '../protocol';
 
 export type BuildersVerdict =
@@ -25,12 +25,9 @@ function machineCount(builders: string): number {
       count++;
       continue;
     }
-    let text = '';
-    try {
-      text = readFileSync(entry.slice(1), 'utf8');
-    } catch {
-      // Nix reads a missing machines file as empty.
-    }
+    // Nix reads a missing machines file as empty; a FIFO, a device or a huge file is not read.
+    const read = readRegularFile(entry.slice(1), 16 * 1024 * 1024);
+    const text = read.kind === 'text' ? read.text : '';
     count += text.split('\n').filter((line) => line.replace(/#.*/, '').trim() !== '').length;
   }
   return count;

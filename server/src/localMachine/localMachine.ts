@@ -18,7 +18,12 @@ export interface DetectOptions {
 
 /** The user and the name of the process's primary group, as the daemon will see them. */
 export function currentAccount(): Account {
-  const user = userInfo().username;
+  let user = String(process.getuid?.() ?? '');
+  try {
+    user = userInfo().username;
+  } catch {
+    // No passwd entry for this uid: the daemon names such a peer by its number too.
+  }
   let primaryGroup = String(process.getgid?.() ?? '');
   try {
     const line = execFileSync('getent', ['group', primaryGroup], { encoding: 'utf8', timeout: 5000 });
