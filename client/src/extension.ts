@@ -71,7 +71,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<NixBui
     // "Build Current File Here" on a builder in the view.
     vscode.commands.registerCommand('nixBuilders.buildHere', (node: Node) => builds.run(node.kind === 'machine' ? { on: node.machine.id } : {})),
     vscode.commands.registerCommand(chooseKeyFileCommand, chooseKeyFile),
-    vscode.commands.registerCommand('nixBuilders.runFindingAction', (finding: HealthFinding, machine: BuilderMachine) => runFindingAction(finding, machine)),
+    vscode.commands.registerCommand('nixBuilders.runFindingAction', (finding: HealthFinding, machine?: BuilderMachine) => runFindingAction(finding, machine)),
     vscode.commands.registerCommand('nixBuilders.revealMachine', async (target: Node | string) => {
       const machine = typeof target === 'string' ? await tree.machine(target) : target.kind === 'machine' ? target.machine : undefined;
       if (machine) await revealMachine(machine);

@@ -7,7 +7,8 @@ import type { BuilderMachine, HealthFinding } from '../../server/src/protocol';
 /** The findings whose action may pin: an unknown key, or one only your own known_hosts verifies. */
 const pinnableFindings = new Set<HealthFinding['code']>(['host-key-unknown', 'daemon-needs-host-key']);
 
-export async function runFindingAction(finding: HealthFinding, machine: BuilderMachine): Promise<void> {
+/** `machine` is the builder the finding is about; none for the findings of "This machine". */
+export async function runFindingAction(finding: HealthFinding, machine?: BuilderMachine): Promise<void> {
   const action = finding.action;
   if (!action) return;
   switch (action.kind) {
@@ -16,12 +17,12 @@ export async function runFindingAction(finding: HealthFinding, machine: BuilderM
       void vscode.window.showInformationMessage(`Copied: ${action.command}`);
       return;
     case 'open-line': {
-      const file = action.file ?? machine.location?.file;
+      const file = action.file ?? machine?.location?.file;
       if (!file) return;
       const document = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
       const selection = action.span
         ? new vscode.Range(document.positionAt(action.span.start), document.positionAt(action.span.end))
-        : machine.location && new vscode.Range(machine.location.line, machine.location.character, machine.location.line, machine.location.character);
+        : machine?.location && new vscode.Range(machine.location.line, machine.location.character, machine.location.line, machine.location.character);
       await vscode.window.showTextDocument(document, selection ? { selection } : {});
       return;
     }
@@ -33,8 +34,8 @@ export async function runFindingAction(finding: HealthFinding, machine: BuilderM
         void vscode.window.showErrorMessage(finding.message);
         return;
       }
-      if (!machine.location) {
-        void vscode.window.showWarningMessage(`${machine.uri} is not written in a file: add the key to column 8 where it is defined.`);
+      if (!machine?.location) {
+        void vscode.window.showWarningMessage(`${machine?.uri ?? 'This machine'} is not written in a file: add the key to column 8 where it is defined.`);
         return;
       }
       const document = await vscode.workspace.openTextDocument(vscode.Uri.file(machine.location.file));

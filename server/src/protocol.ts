@@ -89,6 +89,36 @@ export interface BuildersList {
   daemon: boolean;
 }
 
+/**
+ * "This machine" in the Remote Builders view: how builds run here, for this user, as real Nix
+ * reports it (server/src/localMachine/).
+ */
+export interface LocalMachineInfo {
+  user: string;
+  /** `daemon`: builds go through a nix-daemon (as root); `single-user`: this user owns the store. */
+  mode: 'daemon' | 'single-user' | 'no-nix';
+  /** The store Nix opens, as `nix store ping` names it (`daemon`, `local`, `unix://…`). */
+  storeUrl: string | undefined;
+  nixVersion: string | undefined;
+  /** Whether the store trusts this user; undefined when it cannot be told. */
+  trusted: boolean | undefined;
+  /** How `trusted` was learnt, in words ("nix store info", "trusted-users = root @wheel", …). */
+  trustedBy: string;
+  system: string | undefined;
+  extraPlatforms: string[];
+  systemFeatures: string[];
+  maxJobs: string | undefined;
+  /** The builders setting Nix builds with: the daemon's own under a daemon, else the user's. */
+  builders: string;
+  /** Whose builders those are: the daemon's system nix.conf, or the user's chain. */
+  buildersOf: 'daemon' | 'user';
+  /** A builders setting or `--builders` of this user reaches the build (false: the daemon ignores it). */
+  userBuildersHonoured: boolean;
+  findings: HealthFinding[];
+}
+
+export const localMachineRequest = new RequestType0<LocalMachineInfo, void>('nixBuilders/localMachine');
+
 /** The builders Nix would use here, plus the machines files of the workspace. */
 export const listBuildersRequest = new RequestType0<BuildersList, void>('nixBuilders/listBuilders');
 

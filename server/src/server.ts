@@ -22,6 +22,7 @@ import { documentSymbols } from './language/symbols';
 import { NixModuleDocuments } from './nixModules/nixModuleDocuments';
 import {
   listBuildersRequest,
+  localMachineRequest,
   planBuildRequest,
   probeRequest,
   serverInfoRequest,
@@ -30,6 +31,7 @@ import {
   type ServerInfo,
 } from './protocol';
 import { untrustedBuild, untrustedPlan } from './untrustedWorkspace';
+import { localMachine } from './localMachine/localMachine';
 import { extensionVersion } from './version';
 
 const connection = createConnection(ProposedFeatures.all);
@@ -99,6 +101,9 @@ connection.onDidChangeWatchedFiles(() => {
 // `untrusted` per machine (HealthService), "pin host key" refuses in pinHostKey.ts, hovers and
 // code actions resolve ssh settings without `ssh -G`, and the file watchers only re-read files.
 connection.onRequest(listBuildersRequest, () => builders.list());
+// "This machine": the installed Nix's own answers (nix store ping, nix show-config), no SSH, no
+// evaluation, nothing from the workspace; asked afresh on each refresh of the view.
+connection.onRequest(localMachineRequest, () => localMachine(true));
 connection.onRequest(probeRequest, ({ ids }) => health.probe(ids));
 connection.onRequest(planBuildRequest, (target) => (context.trusted ? buildOnRemote.plan(target) : untrustedPlan()));
 connection.onRequest(startBuildRequest, (params, token) => (context.trusted ? buildOnRemote.build(params, token) : untrustedBuild(params)));

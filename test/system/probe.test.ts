@@ -422,24 +422,6 @@ describe('health probe on real builders', { skip: !labRuns }, () => {
       assert.equal(result.facts.authenticatedWith?.source, 'agent');
       assert.equal(result.facts.hostKey?.verifiedBy, `${lab.knownHosts}:${fs.readFileSync(lab.knownHosts, 'utf8').split('\n').findIndex((line) => line.startsWith('nix-healthy,')) + 1}`);
     });
-
-    test('under a nix-daemon: what works for you but not for root is flagged', async () => {
-      const result = await runProbe(agentMachine(), { ...options, env: agentEnv(), daemon: true, runningAsRoot: false });
-      const found = codes(result);
-      for (const code of ['daemon-context', 'daemon-agent-only', 'daemon-needs-host-key', 'daemon-user-config'] as const) assert.ok(found.includes(code), `${code} missing\n${describeResult(result)}`);
-      assert.equal(result.status, 'down', 'a key only in your agent cannot work for the daemon');
-      assert.equal(result.findings.find((finding) => finding.code === 'daemon-needs-host-key')?.action?.kind, 'pin-host-key');
-    });
-
-    test('under a nix-daemon: a column-3 key written with ~ is root\'s, and an unreadable one is skipped by ssh', async () => {
-      const healthy = lab.builders.healthy;
-      const machine = machinesOf(`${healthy.uri} ${lab.system} ~/.ssh/nixrb-no-such-key 1 1 - - ${healthy.hostKeyBase64}`, lab.system)[0]!;
-      const result = await runProbe(machine, { ...options, daemon: true, runningAsRoot: false });
-      const found = codes(result);
-      assert.ok(found.includes('daemon-cannot-read-key'), describeResult(result));
-      assert.ok(found.includes('key-not-used'), describeResult(result));
-      assert.ok(!found.includes('daemon-needs-host-key'), 'column 8 is set: root\'s known_hosts does not matter');
-      assert.equal(result.facts.authenticatedWith?.source, lab.clientKey);
-    });
+    // What works for you but not for the nix-daemon (root): daemon-context.test.ts, against a real daemon.
   });
 });

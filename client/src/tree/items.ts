@@ -4,8 +4,10 @@ import * as os from 'node:os';
 import { basename, dirname } from 'node:path';
 import * as vscode from 'vscode';
 import type { BuilderMachine, BuildersSource, HealthFinding, MachineHealth } from '../../../server/src/protocol';
+import type { LocalNode } from './localMachineItems';
 
 export type Node =
+  | LocalNode
   | { kind: 'source'; source: BuildersSource }
   | { kind: 'machine'; machine: BuilderMachine; source: BuildersSource }
   | { kind: 'finding'; finding: HealthFinding; machine: BuilderMachine }

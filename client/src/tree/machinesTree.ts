@@ -9,12 +9,15 @@ import {
   buildersChangedNotification,
   healthNotification,
   listBuildersRequest,
+  localMachineRequest,
   type BuilderMachine,
   type BuildersList,
+  type LocalMachineInfo,
   type MachineHealth,
   type MachinesFile,
 } from '../../../server/src/protocol';
 import { factItem, factsOf, findingItem, machineItem, sourceItem, type Node } from './items';
+import { localChildren, localFactItem, localFindingItem, localMachineItem, showLocalMachine } from './localMachineItems';
 
 export class MachinesTree implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
@@ -50,6 +53,12 @@ export class MachinesTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
         return findingItem(node.finding, node.machine);
       case 'fact':
         return factItem(node.label, node.value, node.icon, node.machine);
+      case 'local':
+        return localMachineItem(node.info);
+      case 'local-fact':
+        return localFactItem(node.label, node.value, node.icon);
+      case 'local-finding':
+        return localFindingItem(node.finding);
     }
   }
 
@@ -64,10 +73,15 @@ export class MachinesTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
       const facts: Node[] = factsOf(health).map(([label, value, icon]) => ({ kind: 'fact', label, value, icon, machine: node.machine }));
       return [...findings, ...facts];
     }
+    if (node?.kind === 'local') return localChildren(node.info);
     if (node) return [];
-    const list = await this.current();
-    if (!list || list.sources.every((source) => source.machines.length === 0 && !source.error)) return [];
-    return list.sources.filter((source) => source.machines.length > 0 || source.error).map((source) => ({ kind: 'source', source }));
+    const [list, local] = await Promise.all([this.current(), this.localMachine()]);
+    const hasBuilders = list !== undefined && list.sources.some((source) => source.machines.length > 0 || source.error);
+    // "This machine" comes first; with no builders it shows only when something here is wrong,
+    // so the view's welcome text (Add Builder, Open Machines File) still shows on a fresh install.
+    const top: Node[] = showLocalMachine(local, hasBuilders) ? [{ kind: 'local', info: local }] : [];
+    if (!list || !hasBuilders) return top;
+    return [...top, ...list.sources.filter((source) => source.machines.length > 0 || source.error).map((source): Node => ({ kind: 'source', source }))];
   }
 
   /** For `TreeView.reveal`: a machine's parent is its source, a finding's or fact's its machine. */
@@ -114,6 +128,22 @@ export class MachinesTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
     return this.health.get(id);
   }
 
+  private local: Promise<LocalMachineInfo | undefined> | undefined;
+
+  /** What the server found about this machine (asked again on each refresh). */
+  localMachine(): Promise<LocalMachineInfo | undefined> {
+    this.local ??= this.ready
+      .then(() => this.client.sendRequest(localMachineRequest))
+      .then(
+        (info) => info,
+        (error: unknown) => {
+          this.log.error(`Could not learn about this machine: ${error instanceof Error ? error.message : String(error)}`);
+          return undefined;
+        },
+      );
+    return this.local;
+  }
+
   private current(): Promise<BuildersList | undefined> {
     this.list ??= this.ready
       .then(() => this.client.sendRequest(listBuildersRequest))
@@ -137,6 +167,7 @@ export class MachinesTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
 
   refresh(): void {
     this.list = undefined;
+    this.local = undefined;
     this.changed.fire(undefined);
   }
 

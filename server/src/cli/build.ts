@@ -83,6 +83,7 @@ export async function runBuildCommand(chosen: ChosenMachines, options: BuildCliO
     const passphrase = passphrasePrompt();
     const needs = { system: source.derivation.system, requiredFeatures: source.derivation.requiredSystemFeatures };
     const outcome = await runBuild({
+      ...(options.on !== undefined ? { picked: options.on } : {}),
       buildId: '',
       drvPath: source.drvPath,
       on: placeOf(chosen, options, needs, log),

@@ -126,6 +126,7 @@ export class BuildOnRemote {
     try {
       return await runBuild({
         buildId,
+        ...(params.on === 'best' || params.on === 'distributed' ? {} : { picked: builder?.info.uri ?? params.on }),
         drvPath: plan.drvPath,
         on,
         target,

@@ -19,6 +19,9 @@ import { startLocal } from './localProcess';
 import { NixLogFollower, type BuildProgress } from './nixInternalLog';
 import { Tail } from './streamParts';
 import { noMachineWords } from '../model/nixMessages';
+import { detectLocalMachine, localMachine } from '../localMachine/localMachine';
+import type { LocalMachineInfo } from '../protocol';
+import { buildersVerdict, onDaemonBuildersFailed } from './distributedTrust';
 
 export type DistributedProgress = BuildProgress;
 
@@ -38,6 +41,8 @@ export interface DistributedOptions {
   onProgress?: (progress: DistributedProgress) => void;
   /** The nix-build program (default `nix-build` from PATH). */
   nixBuild?: string;
+  /** This machine as localMachine/ sees it (default: detected once per process). */
+  localMachine?: LocalMachineInfo;
 }
 
 export type DistributedResult =
@@ -68,7 +73,12 @@ export async function buildDistributed(options: DistributedOptions): Promise<Dis
   };
 
   if (!options.drvPath.endsWith('.drv') || !isStorePath(options.drvPath)) return failed(`'${options.drvPath}' is not a store derivation (/nix/store/…​.drv).`);
-  if (options.builders.trim() === '') return failed('No builders were given, and with -j0 nothing may build locally. Add a builder (or check that one is healthy).');
+  // An untrusted user's --builders never reaches the daemon's build: know it before building.
+  const local = options.localMachine ?? (options.env ? await detectLocalMachine({ env: options.env }) : await localMachine());
+  const verdict = buildersVerdict(local);
+  if (verdict.kind === 'refused') return failed(verdict.message);
+  if (verdict.kind === 'daemon-builders') log(verdict.message);
+  if (options.builders.trim() === '' && verdict.kind === 'honoured') return failed('No builders were given, and with -j0 nothing may build locally. Add a builder (or check that one is healthy).');
   let outputs: { name: string; path: string }[];
   try {
     outputs = parseDerivation(await readFile(options.drvPath, 'utf8')).outputs;
@@ -81,7 +91,8 @@ export async function buildDistributed(options: DistributedOptions): Promise<Dis
   if (opts !== undefined) env.NIX_SSHOPTS = opts;
   if (options.signal?.aborted) return failed('Cancelled before the build started.', true);
 
-  const args = [options.drvPath, '--builders', options.builders, '-j0', '--no-out-link', '--log-format', 'internal-json'];
+  const builders = verdict.kind === 'daemon-builders' ? [] : ['--builders', options.builders];
+  const args = [options.drvPath, ...builders, '-j0', '--no-out-link', '--log-format', 'internal-json'];
   if (options.useSubstitutes) args.push('--option', 'builders-use-substitutes', 'true');
   else args.push('--option', 'substituters', '');
 
@@ -100,7 +111,10 @@ export async function buildDistributed(options: DistributedOptions): Promise<Dis
 
   if (options.signal?.aborted) return failed(`Cancelled: nix-build and its builds on the builders were stopped${Object.keys(follower.builtOn).length ? ` (${Object.keys(follower.builtOn).length} had started)` : ''}.`, true);
   if (exit.error !== undefined) return failed(`Cannot run nix-build: ${exit.error}. Is Nix installed and on the PATH?`);
-  if (exit.code !== 0) return failed(explain(follower.errors.map((error) => error.replace(ansi, '')), tail.get(), exit.code, exit.signal));
+  if (exit.code !== 0) {
+    const why = explain(follower.errors.map((error) => error.replace(ansi, '')), tail.get(), exit.code, exit.signal);
+    return failed(verdict.kind === 'daemon-builders' ? onDaemonBuildersFailed(local, why) : why);
+  }
 
   const printed = new Set(exit.stdout.split('\n').map((line) => line.trim()).filter((line) => isStorePath(line)));
   const built = outputs.filter((output) => printed.has(output.path));

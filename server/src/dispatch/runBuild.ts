@@ -11,6 +11,7 @@ import type { BuildOutcome } from '../protocol';
 import type { AskPassphrase } from '../ssh/keyring';
 import type { ConnectionPool } from '../ssh/pool';
 import { buildDistributed } from './distributed';
+import { buildForUntrustedUser } from './untrustedBuild';
 import { leftOutInWords, nothingLeftMessage, type DistributedMachines } from './distributedMachines';
 import { offload, type OffloadPhase } from './offload';
 import { candidateOf, type Candidate } from './select';
@@ -26,6 +27,8 @@ export interface BuildRequest {
   buildId: string;
   drvPath: string;
   on: BuildPlace;
+  /** The machine the user named (its URI), where they picked one; absent for Nix's choice. */
+  picked?: string;
   /** The Nix followed here: the lint that refuses a machine reads its rules. */
   target: NixTarget;
   sshConfigFile: string | undefined;
@@ -70,18 +73,33 @@ export async function runBuild(request: BuildRequest): Promise<BuildOutcome> {
   const { buildId, started, onLog: log } = request;
   const fail = (cause: string, message: string, logTail?: string[]) => failedBuild(buildId, started, cause, message, logTail);
   const sshConfigFile = request.sshConfigFile ? { sshConfigFile: request.sshConfigFile } : {};
+  // Behind a nix-daemon that does not trust this user, our offload would build and then fail at
+  // the import (missing-signature): Nix's choice goes through the daemon's own builders instead,
+  // a picked machine is refused before anything runs. Asked only where builds go through a daemon.
+  const throughDaemon = async (on: 'best' | { uri: string }): Promise<BuildOutcome | undefined> => {
+    if (!request.daemon) return undefined;
+    const untrusted = await buildForUntrustedUser({ drvPath: request.drvPath, on, signal: request.signal, onLog: log });
+    if (untrusted === undefined) return undefined;
+    return untrusted.ok ? builtOn(buildId, started, untrusted.builtOn, untrusted.outputs) : fail(untrusted.cause, untrusted.message, untrusted.logTail);
+  };
 
   if ('distributed' in request.on) {
     const chosen = await request.on.distributed();
     for (const line of leftOutInWords(chosen.leftOut)) log(line);
     const leftOut = chosen.leftOut.length > 0 ? { leftOut: chosen.leftOut } : {};
-    if (chosen.used.length === 0) return { ...fail('no-machine', nothingLeftMessage(chosen.leftOut)), ...leftOut };
+    if (chosen.used.length === 0) {
+      // None of ours is left, but an untrusted user's build runs on the daemon's builders anyway.
+      const daemons = await throughDaemon('best');
+      return { ...(daemons ?? fail('no-machine', nothingLeftMessage(chosen.leftOut))), ...leftOut };
+    }
     log(`Handing ${chosen.used.length} ${chosen.used.length === 1 ? 'builder' : 'builders'} to Nix: ${chosen.used.map((m) => m.storeUri).join(', ')}`);
     const result = await buildDistributed({ drvPath: request.drvPath, builders: chosen.text, ...sshConfigFile, signal: request.signal, onLog: log });
     if (!result.ok) return { ...fail(request.signal.aborted ? 'cancelled' : 'build-failed', result.message, result.logTail), ...leftOut };
     return { ...builtOn(buildId, started, 'distributed', result.outputs), ...leftOut };
   }
 
+  const daemons = await throughDaemon(request.picked === undefined ? 'best' : { uri: request.picked });
+  if (daemons !== undefined) return daemons;
   if ('none' in request.on) return fail('no-machine', request.on.none);
   const { machine } = request.on;
   // Picked by hand, a machine the lint refuses is still never built on.

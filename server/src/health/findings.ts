@@ -322,11 +322,11 @@ export function copyCommand(title: string, words: readonly string[]): FindingAct
  * The fix of an untrusted SSH user, as a command to run on the builder (not NixOS, where the
  * finding's message gives the option): it appends the nix.conf line and restarts the daemon.
  */
-export function trustUserCommand(user: string): FindingAction {
+export function trustUserCommand(user: string, machine = 'the builder'): FindingAction {
   const line = commandLine(['echo', `extra-trusted-users = ${user}`]);
   return {
     kind: 'copy-command',
-    title: `Copy the command that makes the builder trust ${user}`,
+    title: `Copy the command that makes ${machine} trust ${user}`,
     command: `${line} | sudo tee -a /etc/nix/nix.conf >/dev/null && sudo systemctl restart nix-daemon`,
   };
 }

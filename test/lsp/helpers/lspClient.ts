@@ -79,8 +79,10 @@ export class LspClient {
   readonly appliedEdits: ApplyWorkspaceEditParams[] = [];
 
   /** `wire` sees every byte of the LSP stream in both directions, as a verbose trace would. */
-  constructor(env: NodeJS.ProcessEnv = process.env, wire?: Wire) {
-    this.process = spawn(process.execPath, [serverPath, '--stdio'], { env });
+  /** `runAs` wraps the server's command line (e.g. to run it as another user). */
+  constructor(env: NodeJS.ProcessEnv = process.env, wire?: Wire, runAs?: (command: string, args: string[]) => [string, string[]]) {
+    const [command, args] = (runAs ?? ((c: string, a: string[]) => [c, a] as [string, string[]]))(process.execPath, [serverPath, '--stdio']);
+    this.process = spawn(command, args, { env });
     this.process.stderr.on('data', (chunk) => (this.stderr += chunk));
     let toServer: NodeJS.WritableStream = this.process.stdin;
     if (wire) {
@@ -116,9 +118,9 @@ export class LspClient {
   /** `env` is the server's environment (NIX_CONF_DIR, HOME, …); `folders` the workspace folders. */
   /** `initializationOptions` (e.g. `{ trusted: true }`) and `capabilities` are merged into the defaults. */
   static async start(
-    options: { env?: NodeJS.ProcessEnv; folders?: string[]; initializationOptions?: unknown; capabilities?: ClientCapabilities; wire?: Wire } = {},
+    options: { env?: NodeJS.ProcessEnv; folders?: string[]; initializationOptions?: unknown; capabilities?: ClientCapabilities; wire?: Wire; runAs?: (command: string, args: string[]) => [string, string[]] } = {},
   ): Promise<LspClient> {
-    const client = new LspClient(options.env, options.wire);
+    const client = new LspClient(options.env, options.wire, options.runAs);
     await client.connection.sendRequest(InitializeRequest.type, {
       processId: process.pid,
       rootUri: null,

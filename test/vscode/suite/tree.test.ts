@@ -21,7 +21,7 @@ suite('The Remote Builders view', () => {
     const { machinesTree } = await api();
     machinesTree.refresh();
     const sources = await waitFor('sources in the view', async () => {
-      const nodes = await machinesTree.getChildren();
+      const nodes = (await machinesTree.getChildren()).filter((node) => node.kind === 'source');
       return nodes.length >= 2 ? nodes : undefined;
     });
     const items = sources.map((node) => machinesTree.getTreeItem(node));
@@ -36,6 +36,23 @@ suite('The Remote Builders view', () => {
     assert.deepEqual(machines.map(labelOf), ['nix@conf-builder.example.org', 'aarch64-box']);
     assert.equal(machines[0]!.description, 'x86_64-linux · 2 jobs · speed 1');
     assert.match(String(machines[0]!.contextValue), /hasLocation/);
+  });
+
+  test('"This machine" comes first: who builds, through what, trusted or not, with the settings real Nix reports', async () => {
+    const { machinesTree } = await api();
+    const top = await waitFor('"This machine" in the view', async () => (await machinesTree.getChildren()).find((node) => node.kind === 'local'));
+    assert.equal((await machinesTree.getChildren())[0]?.kind, 'local');
+    const item = machinesTree.getTreeItem(top);
+    assert.equal(labelOf(item), 'This machine');
+    // The VS Code tier runs as root on the machine's Nix without a daemon.
+    assert.match(String(item.description), /^root · single-user · Nix \d+\.\d+/);
+    const rows = (await machinesTree.getChildren(top)).map((node) => machinesTree.getTreeItem(node));
+    const row = (label: string) => rows.find((r) => labelOf(r) === label)?.description;
+    assert.match(String(row('builds')), /^here, as root \(local\)$/);
+    assert.match(String(row('trusted user')), /^yes · you own the store/);
+    assert.match(String(row('system')), /^x86_64-linux|^aarch64-linux/);
+    assert.ok(row('max-jobs') !== undefined);
+    assert.ok(row('builders') !== undefined, rows.map(labelOf).join(', '));
   });
 
   test('Reveal in File opens the line the machine is written on', async () => {
@@ -55,10 +72,16 @@ suite('The Remote Builders view', () => {
     if (!canScreenshot()) this.skip(); // desktop VS Code: no picture to look at
     await vscode.commands.executeCommand('nixBuilders.machines.focus');
     await vscode.commands.executeCommand('workbench.action.closePanel');
-    // Every source on one screen, whatever earlier tests expanded.
+    // Every source on one screen, whatever earlier tests expanded, with "This machine" open above them.
     await vscode.commands.executeCommand('workbench.actions.treeView.nixBuilders.machines.collapseAll');
+    const { machinesTree, machinesView } = await api();
+    const top = (await machinesTree.getChildren()).find((node) => node.kind === 'local');
+    assert.ok(top, '"This machine" is in the view');
+    await machinesView.reveal(top, { expand: true });
     await screenshotShowing('remote-builders-view', (shot) => {
       assertShowsRows(shot, 'sidebar', [
+        /^This machine\b/,
+        /^builds\b/,
         /^nix\.conf 2 machines · .*\/test\/fixtures\/etc-nix$/,
         /^machines 3 machines, not used by Nix · \/.*\/workspace\b/,
       ]);
