@@ -66,10 +66,12 @@ suite('Builder health in the view', function () {
     // Only the lab's machines open, and a wider sidebar so descriptions can be read.
     await vscode.commands.executeCommand('workbench.actions.treeView.nixBuilders.machines.collapseAll');
     for (let i = 0; i < 6; i++) await vscode.commands.executeCommand('workbench.action.decreaseViewWidth');
-    for (const name of ['healthy', 'untrusted', 'closedPort']) {
-      const node = await api.machinesTree.machineNode(machines[name]!.id);
-      if (node) await api.machinesView.reveal(node, { expand: true, select: name === 'healthy' });
-    }
+    const revealLab = async () => {
+      for (const name of ['healthy', 'untrusted', 'closedPort']) {
+        const node = await api.machinesTree.machineNode(machines[name]!.id);
+        if (node) await api.machinesView.reveal(node, { expand: true, select: name === 'healthy' });
+      }
+    };
     // The picture README shows: each lab builder with its state, the healthy one's facts and
     // each failure's cause under it, and the count in the status bar.
     await screenshotShowing('health', (shot) => {
@@ -84,6 +86,6 @@ suite('Builder health in the view', function () {
         /^user not trusted untrusted-user\b/,
       ]);
       assertShowsText(shot, 'statusbar', [/builders 1\/3 up/]);
-    });
+    }, 10_000, revealLab);
   });
 });

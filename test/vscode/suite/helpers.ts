@@ -81,9 +81,16 @@ export async function screenshot(name: string): Promise<Screenshot | undefined> 
  * after a command returns), and fails with check's last complaint after the deadline. Returns
  * undefined where nothing takes screenshots.
  */
-export async function screenshotShowing(name: string, check: (shot: Screenshot) => void, timeoutMs = 10_000): Promise<Screenshot | undefined> {
+export async function screenshotShowing(
+  name: string,
+  check: (shot: Screenshot) => void,
+  timeoutMs = 10_000,
+  /** Puts the window in shape before each attempt: a refresh of the view (a file watcher firing) may undo what a test expanded. */
+  arrange?: () => Promise<void>,
+): Promise<Screenshot | undefined> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    await arrange?.();
     const shot = await screenshot(name);
     if (!shot) return undefined;
     try {
