@@ -186,9 +186,13 @@ export const FINDINGS = {
   },
   'key-encrypted': {
     severity: 'error',
-    title: 'key has a passphrase',
+    title: 'key needs its passphrase',
     message: (c) =>
-      `${who(c)} accepts the key ${c.keyFile}, but it has a passphrase${c.detail ? ` (${c.detail})` : ''}. ${c.daemon ? 'The nix-daemon runs ssh as root with no terminal and no agent, so it can never ask for it' : 'Nix runs ssh without asking for passphrases (BatchMode, or no terminal), so it cannot open the key'}. Remove the passphrase (${code(keygenRemovePassphrase(c.keyFile))}, with an empty new passphrase) or, better, make a dedicated key without one for builds and put it in column 3.`,
+      `${who(c)} accepts the key ${c.keyFile}, but it has a passphrase${c.detail ? ` (${c.detail})` : ''}. ${
+        c.daemon
+          ? `The nix-daemon runs ssh as root with no terminal and no agent, so it can never give it: make a dedicated key without a passphrase for builds, readable by root, and put it in column 3 (or remove this key's passphrase: ${code(keygenRemovePassphrase(c.keyFile))}, with an empty new passphrase).`
+          : `Nix runs ssh without asking for passphrases (BatchMode, or no terminal), so it cannot open the key: load it into your ssh-agent before building (${code(commandLine(['ssh-add', c.keyFile ?? '~/.ssh/id_ed25519']))}), or use a dedicated key without a passphrase in column 3 (or remove this key's passphrase: ${code(keygenRemovePassphrase(c.keyFile))}, with an empty new passphrase).`
+      }`,
   },
   'key-passphrase-prompt': {
     severity: 'warning',

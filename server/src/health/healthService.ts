@@ -1,7 +1,7 @@
 // Runs health probes for the Remote Builders view and the build command: all machines in
 // parallel on one connection pool, results streamed to the client as each one finishes, the
 // last result kept per machine. In an untrusted workspace nothing connects anywhere.
-import type { Connection } from 'vscode-languageserver';
+import { CancellationTokenSource, type Connection } from 'vscode-languageserver';
 import type { BuildersService } from '../builders/buildersService';
 import { detectLocalNix } from '../builders/localNix';
 import type { SettingsCache } from '../language/settings';
@@ -46,7 +46,7 @@ export class HealthService {
         ...(settings.sshConfigFile ? { sshConfigFile: settings.sshConfigFile } : {}),
         daemon: local.daemon,
         pool: this.pool,
-        askPassphrase: (keyFile) => this.askPassphrase(keyFile),
+        askPassphrase: (keyFile, signal) => this.askPassphrase(keyFile, signal),
       },
       (result, index) => {
         const builder = chosen[index]!;
@@ -62,13 +62,25 @@ export class HealthService {
     return health;
   }
 
-  private async askPassphrase(keyFile: string): Promise<string | undefined> {
+  private async askPassphrase(keyFile: string, signal?: AbortSignal): Promise<string | undefined> {
     const known = this.passphrases.get(keyFile);
     if (known !== undefined) return known;
     // A key pair for this question only: the client answers with the passphrase sealed to it,
     // so the LSP message (and any trace of it) carries ciphertext, never the passphrase.
     const sealing = oneTimeSealingKey();
-    const answer = await this.connection.sendRequest(askPassphraseRequest, { keyFile, sealTo: sealing.publicKey }).catch(() => null);
+    // When the probe no longer waits, the request is cancelled: the client closes its prompt.
+    const cancel = new CancellationTokenSource();
+    const onAbort = () => cancel.cancel();
+    if (signal?.aborted) return undefined;
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const answer = await this.connection
+      .sendRequest(askPassphraseRequest, { keyFile, sealTo: sealing.publicKey }, cancel.token)
+      .catch(() => null)
+      .finally(() => {
+        signal?.removeEventListener('abort', onAbort);
+        cancel.dispose();
+      });
+    if (signal?.aborted) return undefined;
     if (answer === null || answer === undefined) return undefined;
     const passphrase = sealing.open(answer.sealed);
     // An answer that does not open (an old client's plain text, a broken box) counts as declined.
@@ -78,7 +90,7 @@ export class HealthService {
   }
 
   /** The passphrase callback builds use too (one prompt per key per session). */
-  readonly passphrase = (keyFile: string) => this.askPassphrase(keyFile);
+  readonly passphrase = (keyFile: string, signal?: AbortSignal) => this.askPassphrase(keyFile, signal);
 }
 
 /** A probe's result (or a status without one) as the client gets it, with the title lists show. */

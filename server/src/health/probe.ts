@@ -67,6 +67,8 @@ export interface ProbeOptions {
   daemon?: boolean;
   /** Asked for the passphrase of an encrypted key the builder accepts. Cache it per session. */
   askPassphrase?: AskPassphrase;
+  /** How long the passphrase prompt may stay unanswered (default 60 s); not the auth stage's time. */
+  passphraseTimeoutMs?: number;
   /** Free space under /nix/store below which `low-disk` is reported (default 1 GiB). */
   lowDiskBytes?: number;
   /** Hand the probe's connection to this pool instead of closing it. */
@@ -195,8 +197,8 @@ async function probe(machine: ProbeMachine, options: ProbeOptions, emit: (event:
   const askPassphrase: AskPassphrase | undefined =
     options.askPassphrase === undefined
       ? undefined
-      : async (file) => {
-          const answer = await options.askPassphrase!(file);
+      : async (file, signal) => {
+          const answer = await options.askPassphrase!(file, signal);
           if (answer !== undefined) passphraseGiven = true;
           return answer;
         };
@@ -206,6 +208,7 @@ async function probe(machine: ProbeMachine, options: ProbeOptions, emit: (event:
     timeouts: connectTimeouts,
     ...(env.SSH_AUTH_SOCK ? { agentSocket: env.SSH_AUTH_SOCK } : {}),
     ...(askPassphrase === undefined ? {} : { askPassphrase }),
+    ...(options.passphraseTimeoutMs === undefined ? {} : { passphraseTimeoutMs: options.passphraseTimeoutMs }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(options.onTcpConnect === undefined ? {} : { onTcpConnect: options.onTcpConnect }),
     onStage: (stage: ConnectStageReport) => addStage(stage.name, stage.ms, stage.ok),
@@ -264,7 +267,9 @@ async function probe(machine: ProbeMachine, options: ProbeOptions, emit: (event:
         extra.timeoutMs = Math.min(connectTimeouts.tcp, host.connectTimeoutMs ?? Infinity);
         break;
       case 'key-encrypted':
-        extra.detail = failure.cause.includes('does not open') ? 'the passphrase given does not open it' : 'none was given';
+        extra.detail = failure.cause.includes('does not open')
+          ? 'the passphrase given does not open it'
+          : (/the passphrase prompt got no answer within \d+(?:\.\d+)? s/.exec(failure.cause)?.[0] ?? 'none was given');
         if (failure.keyFile !== undefined) action = copyCommand('Copy the command that removes the passphrase', ['ssh-keygen', '-p', '-f', failure.keyFile]);
         break;
       case 'auth-failed':

@@ -28,6 +28,8 @@ export interface MachineConnectOptions {
   /** Timeout of `ssh -G` (default 5 s). */
   resolveTimeoutMs?: number;
   askPassphrase?: AskPassphrase;
+  /** How long a passphrase prompt may stay unanswered (connect.ts). */
+  passphraseTimeoutMs?: number;
   signal?: AbortSignal;
   onTcpConnect?: (host: string, port: number) => void;
 }
@@ -74,6 +76,7 @@ function connectResolved(resolved: Extract<ResolvedMachine, { ok: true }>, optio
     ...(options.timeouts === undefined ? {} : { timeouts: options.timeouts }),
     ...(env.SSH_AUTH_SOCK ? { agentSocket: env.SSH_AUTH_SOCK } : {}),
     ...(options.askPassphrase === undefined ? {} : { askPassphrase: options.askPassphrase }),
+    ...(options.passphraseTimeoutMs === undefined ? {} : { passphraseTimeoutMs: options.passphraseTimeoutMs }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(options.onTcpConnect === undefined ? {} : { onTcpConnect: options.onTcpConnect }),
   });
