@@ -6,6 +6,7 @@ import type { FindingAction, FindingSeverity, FindingStage, HealthFinding, Healt
 import { fingerprintCommand, hostKeyChangedAdvice, type RecordedKey } from '../ssh/hostKeyChanged';
 import { shellQuote } from '../ssh/remoteCommand';
 import { code, markdownText, outside, plainText } from './findingText';
+import { cannotBuildWords, unsignedPathWords } from './nixWords';
 
 /** A finding as the server makes it: the protocol's, with its code one of this table's. */
 export interface Finding extends HealthFinding {
@@ -50,6 +51,8 @@ export interface FindingContext {
   timeoutMs?: number;
   /** StrictHostKeyChecking as resolved for the host. */
   strictHostKeyChecking?: string;
+  /** The builder's Nix version (`nix-store --version`), for quoting its words (nixWords.ts). */
+  builderNix?: string;
 }
 
 interface FindingSpec {
@@ -240,7 +243,7 @@ export const FINDINGS = {
     severity: 'error',
     title: 'user not trusted',
     message: (c) =>
-      `The builder's Nix does not trust ${c.user ?? 'the SSH user'}: it refuses builds of input-addressed derivations ("you are not privileged to build input-addressed derivations") and paths without a valid signature, although "nix store ping" says OK. Add the user to trusted-users on the builder: NixOS and nix-darwin: ${code(`nix.settings.trusted-users = [ "${c.user ?? 'USER'}" ];`)} elsewhere: ${code(`extra-trusted-users = ${c.user ?? 'USER'}`)} in ${code('/etc/nix/nix.conf')}, then restart the nix-daemon.`,
+      `The builder's Nix does not trust ${c.user ?? 'the SSH user'}: it refuses builds of input-addressed derivations ("you are not privileged to build input-addressed derivations") and paths no key it trusts signed ("${unsignedPathWords(c.builderNix)}"), although "nix store ping" says OK. Add the user to trusted-users on the builder: NixOS and nix-darwin: ${code(`nix.settings.trusted-users = [ "${c.user ?? 'USER'}" ];`)} elsewhere: ${code(`extra-trusted-users = ${c.user ?? 'USER'}`)} in ${code('/etc/nix/nix.conf')}, then restart the nix-daemon.`,
   },
   'trust-unknown': {
     severity: 'info',
@@ -262,13 +265,13 @@ export const FINDINGS = {
     severity: 'error',
     title: 'system not supported',
     message: (c) =>
-      `The line says the builder builds for ${(c.systems ?? []).join(', ')}, but it is a ${(c.builderSystems ?? []).join(' / ') || 'different system'}: Nix sends those builds there and the builder refuses them ("a '…' with features {…} is required to build '…', but I am a '…'"). Fix column 2, or add the system to ${code('extra-platforms')} on the builder (with an emulator such as binfmt/QEMU or Rosetta).`,
+      `The line says the builder builds for ${(c.systems ?? []).join(', ')}, but it is a ${(c.builderSystems ?? []).join(' / ') || 'different system'}: Nix sends those builds there and the builder refuses them ("${cannotBuildWords(c.builderNix, 'system')}"). Fix column 2, or add the system to ${code('extra-platforms')} on the builder (with an emulator such as binfmt/QEMU or Rosetta).`,
   },
   'feature-mismatch': {
     severity: 'warning',
     title: 'features not supported',
     message: (c) =>
-      `The line claims ${(c.features ?? []).join(', ')}, which the builder's system-features (${(c.builderFeatures ?? []).join(' ') || 'none'}) lack${c.kvmMissing ? ' (kvm needs /dev/kvm, which the builder does not have)' : ''}: derivations that need them are sent there and refused. Remove them from columns 6-7, or add them to ${code('system-features')} on the builder.`,
+      `The line claims ${(c.features ?? []).join(', ')}, which the builder's system-features (${(c.builderFeatures ?? []).join(' ') || 'none'}) lack${c.kvmMissing ? ' (kvm needs /dev/kvm, which the builder does not have)' : ''}: derivations that need them are sent there and refused ("${cannotBuildWords(c.builderNix, 'features')}"). Remove them from columns 6-7, or add them to ${code('system-features')} on the builder.`,
   },
   'low-disk': {
     severity: 'warning',

@@ -301,7 +301,11 @@ class Probe {
     else if (!found && notFound(run.code, run.stderr)) this.add('nix-not-found', { program, output: run.stderr.trim() || `exit code ${run.code}` }, { ...stage, action: this.openLine });
     else if (!found) this.add('protocol-mismatch', { program, output: (run.stderr || run.stdout).trim() || `exit code ${run.code}` }, stage);
     const version = versionIn(run.stdout);
-    if (version !== undefined) this.facts.nixVersion = version;
+    if (version !== undefined) {
+      this.facts.nixVersion = version;
+      // Findings from here on quote the builder's Nix in its own version's words.
+      this.context.builderNix = version;
+    }
     return found;
   }
 
