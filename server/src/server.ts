@@ -93,7 +93,7 @@ connection.onDidChangeWatchedFiles(() => {
 // `untrusted` per machine (HealthService), "pin host key" refuses in pinHostKey.ts, hovers and
 // code actions resolve ssh settings without `ssh -G`, and the file watchers only re-read files.
 connection.onRequest(listBuildersRequest, () => builders.list());
-connection.onRequest(probeRequest, ({ ids }) => health.probe(ids));
+connection.onRequest(probeRequest, ({ ids }, token) => health.probe(ids, token));
 connection.onRequest(planBuildRequest, (target) => (trusted ? builds.plan(target) : untrustedPlan()));
 connection.onRequest(startBuildRequest, (params, token) => (trusted ? builds.build(params, token) : untrustedBuild(params)));
 connection.onShutdown(() => {

@@ -8,10 +8,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { CancellationTokenSource } from 'vscode-languageserver-protocol/node';
 import { runProbe, type ProbeMachine } from '../../server/src/health/probe';
 import { parseBuilders } from '../../server/src/model/machines';
 import { nix2_8Rules } from '../../server/src/model/nixVersion';
-import { askPassphraseRequest, listBuildersRequest, probeRequest, sealSecret } from '../../server/src/protocol';
+import { askPassphraseRequest, listBuildersRequest, probeRequest, sealSecret, type MachineHealth } from '../../server/src/protocol';
 import { LspClient } from '../lsp/helpers/lspClient';
 import { provisionBuilders, type BuilderLab } from './fixture';
 import { labCanRun } from './fixture/gate';
@@ -55,6 +56,43 @@ describe('the passphrase prompt', { skip: !labCanRun() }, () => {
       assert.deepEqual(health.findings.map((f) => f.code), ['key-passphrase-prompt'], summary);
       const auth = health.stages.find((stage) => stage.name === 'auth');
       assert.ok(auth?.ok, summary);
+    } finally {
+      await client.stop();
+    }
+  });
+
+  test('the check cancelled while the prompt is open (LSP): the server cancels its question, so the prompt closes', async () => {
+    writeFileSync(join(dir, 'nix.conf'), `builders = ${lab.machines('passphraseKey')}\n`);
+    const env: NodeJS.ProcessEnv = { ...lab.env(), NIX_CONF_DIR: dir, NIX_USER_CONF_FILES: join(dir, 'none') };
+    delete env.NIX_CONFIG;
+    const client = await LspClient.start({ env, initializationOptions: { trusted: true } });
+    let asking!: () => void;
+    const askedNow = new Promise<void>((resolve) => (asking = resolve));
+    let closed = false;
+    // As the extension's input box: open until answered, or until the request is cancelled.
+    client.connection.onRequest(askPassphraseRequest, (_params, token) => {
+      asking();
+      return new Promise((resolve) =>
+        token.onCancellationRequested(() => {
+          closed = true;
+          resolve(null);
+        }),
+      );
+    });
+    try {
+      client.settings = { nixVersion: '2.8', sshConfigFile: lab.sshConfig, probeTimeout: 8 };
+      await client.connection.sendRequest(listBuildersRequest);
+      const check = new CancellationTokenSource();
+      const probing: Promise<unknown> = client.connection.sendRequest(probeRequest, {}, check.token).catch((error: unknown) => error);
+      await askedNow;
+      check.cancel();
+      const answer = await probing;
+      const health = Array.isArray(answer) ? (answer as MachineHealth[])[0] : undefined;
+      assert.ok(closed, 'the passphrase prompt stayed open after the check was cancelled');
+      // It ended because it was cancelled, not because the prompt's own limit ran out.
+      const said = health?.findings.map((f) => `${f.code}: ${f.message}`).join(' | ') ?? '';
+      assert.match(said, /cancelled/, said);
+      assert.doesNotMatch(said, /got no answer/, said);
     } finally {
       await client.stop();
     }

@@ -1,7 +1,7 @@
 // Runs health probes for the Remote Builders view and the build command: all machines in
 // parallel on one connection pool, results streamed to the client as each one finishes, the
 // last result kept per machine. In an untrusted workspace nothing connects anywhere.
-import { CancellationTokenSource, type Connection } from 'vscode-languageserver';
+import { CancellationTokenSource, type CancellationToken, type Connection } from 'vscode-languageserver';
 import type { BuildersService } from '../builders/buildersService';
 import { detectLocalNix } from '../builders/localNix';
 import type { SettingsCache } from '../language/settings';
@@ -30,7 +30,8 @@ export class HealthService {
     return this.last.get(id);
   }
 
-  async probe(ids: string[] | undefined): Promise<MachineHealth[]> {
+  /** `token`: the client cancelled the check; the probes stop, and so do their passphrase prompts. */
+  async probe(ids: string[] | undefined, token?: CancellationToken): Promise<MachineHealth[]> {
     const all = await this.builders.builders();
     const chosen = [...all.builders.values()].filter((b) => ids === undefined || ids.includes(b.info.id));
     if (!this.trusted()) {
@@ -39,6 +40,9 @@ export class HealthService {
     }
     for (const b of chosen) this.publish(machineHealth(b.info.id, { uri: b.info.uri, status: 'probing', findings: [], stages: [], facts: {}, ms: 0 }));
     const [settings, local] = await Promise.all([this.settings.get(undefined), detectLocalNix()]);
+    const cancelled = new AbortController();
+    const listening = token?.onCancellationRequested(() => cancelled.abort());
+    if (token?.isCancellationRequested) cancelled.abort();
     const results = await probeMachines(
       chosen.map((b) => b.machine),
       {
@@ -47,12 +51,13 @@ export class HealthService {
         daemon: local.daemon,
         pool: this.pool,
         askPassphrase: (keyFile, signal) => this.askPassphrase(keyFile, signal),
+        signal: cancelled.signal,
       },
       (result, index) => {
         const builder = chosen[index]!;
         this.publish(machineHealth(builder.info.id, result));
       },
-    );
+    ).finally(() => listening?.dispose());
     return results.map((result, index) => this.last.get(chosen[index]!.info.id) ?? machineHealth(chosen[index]!.info.id, result));
   }
 
