@@ -25,12 +25,18 @@ export async function pingBuilders(client: LanguageClient, ids?: string[]): Prom
  * question: the plain passphrase never becomes LSP content, which the trace would print. The
  * server keeps it in memory for this session only.
  */
-export async function askPassphrase({ keyFile, host, sealTo }: AskPassphraseParams): Promise<SealedPassphrase | null> {
-  const answer = await vscode.window.showInputBox({
-    title: 'SSH key passphrase',
-    prompt: `The builder${host ? ` ${host}` : ''} accepts ${keyFile}, which has a passphrase. Type it to finish the check (kept in memory until VS Code closes). Note: the nix-daemon cannot type it; Nix itself needs a key without a passphrase.`,
-    password: true,
-    ignoreFocusOut: true,
-  });
+export async function askPassphrase({ keyFile, host, sealTo }: AskPassphraseParams, token?: vscode.CancellationToken): Promise<SealedPassphrase | null> {
+  // The token is cancelled when the server stops waiting (the check gave up or ended): the
+  // prompt closes with it instead of staying open for a check that is over.
+  const answer = await vscode.window.showInputBox(
+    {
+      title: 'SSH key passphrase',
+      prompt: `The builder${host ? ` ${host}` : ''} accepts ${keyFile}, which has a passphrase. Type it to finish the check (kept in memory until VS Code closes). Note: the nix-daemon cannot type it; Nix itself needs a key without a passphrase.`,
+      password: true,
+      ignoreFocusOut: true,
+    },
+    token,
+  );
+  if (token?.isCancellationRequested) return null;
   return answer === undefined ? null : { sealed: sealSecret(sealTo, answer) };
 }

@@ -174,8 +174,10 @@ export interface HealthFinding {
   severity: FindingSeverity;
   /** A few words for lists and tree items ("Nix not on the remote PATH"). */
   title: string;
-  /** Cause and fix, in the user's words. */
+  /** Cause and fix, in the user's words, as plain text (commands between backticks). */
   message: string;
+  /** The same as Markdown: commands as code spans, the rest escaped (render this, not `message`). */
+  markdown?: string;
   action?: FindingAction;
   stage?: FindingStage;
 }

@@ -104,7 +104,7 @@ connection.onRequest(listBuildersRequest, () => builders.list());
 // "This machine": the installed Nix's own answers (nix store ping, nix show-config), no SSH, no
 // evaluation, nothing from the workspace; asked afresh on each refresh of the view.
 connection.onRequest(localMachineRequest, () => localMachine(true));
-connection.onRequest(probeRequest, ({ ids }) => health.probe(ids));
+connection.onRequest(probeRequest, ({ ids }, token) => health.probe(ids, token));
 connection.onRequest(planBuildRequest, (target) => (context.trusted ? buildOnRemote.plan(target) : untrustedPlan()));
 connection.onRequest(startBuildRequest, (params, token) => (context.trusted ? buildOnRemote.build(params, token) : untrustedBuild(params)));
 connection.onShutdown(() => {

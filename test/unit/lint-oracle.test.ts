@@ -18,7 +18,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { parseBuilders } from '../../server/src/model/machines';
 import { parseNixConf } from '../../server/src/model/nixConf';
 import { parseNixVersion, rulesFor, type VersionRules } from '../../server/src/model/nixVersion';
-import { nixPrinted } from './helpers/nixOutput';
+import { nixPrinted } from '../helpers/nixOutput';
 import type { ProblemCode } from '../../server/src/model/problem';
 import { lintBuilders, lintNixConf, type LintContext } from '../../server/src/model/lint/index';
 import { asNixPrintsError, askNixPrinted, machineRow, readFileLikeNix, type InstalledNix, type OracleAnswer } from '../helpers/nix';

@@ -11,7 +11,7 @@ import type { Problem, ProblemCode } from '../../server/src/model/problem';
 import { lintBuilders, lintNixConf, type LintContext } from '../../server/src/model/lint/index';
 import { explain } from '../../server/src/dispatch/distributed';
 import { cannotBuildHereWords, noMachineWords } from '../../server/src/model/nixMessages';
-import { cannotBuildReason, nixPrinted } from './helpers/nixOutput';
+import { cannotBuildReason, nixPrinted } from '../helpers/nixOutput';
 
 const at = (text: string): LintContext => {
   const version = parseNixVersion(text) as NixVersion;

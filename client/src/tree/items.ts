@@ -115,7 +115,8 @@ export function findingItem(finding: HealthFinding, machine: BuilderMachine): vs
   item.id = `${machine.id}/finding/${finding.code}`;
   item.description = finding.code;
   item.iconPath = severityIcons[finding.severity];
-  item.tooltip = new vscode.MarkdownString(finding.message);
+  // The server's Markdown form: its commands are code spans, the rest escaped (`*i*` stays).
+  item.tooltip = finding.markdown === undefined ? new vscode.MarkdownString().appendText(finding.message) : new vscode.MarkdownString(finding.markdown);
   item.contextValue = `finding${finding.action ? ` action-${finding.action.kind}` : ''}`;
   if (finding.action) {
     item.command = { title: finding.action.title, command: 'nixBuilders.runFindingAction', arguments: [finding, machine] };

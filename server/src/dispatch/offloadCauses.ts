@@ -1,16 +1,19 @@
 // Why an offload failed, from what Nix and ssh said, as a cause the UI can act on and a message
-// that names the cause and the fix in the user's words. The patterns are the messages Nix 2.8
-// prints (docs/nix-remote-builds.md, "What goes wrong in practice"), seen on the lab:
+// that names the cause and the fix in the user's words. The patterns are the messages of each
+// Nix a builder may run (docs/nix-remote-builds.md, "What goes wrong in practice"), read from
+// the source of 2.8.0, 2.26.3 and 2.34.8 and seen on the lab's 2.8 and 2.34 builders:
 //   untrusted SSH user:  "cannot add path '…' because it lacks a valid signature" (importing
-//                        into the builder; Nix 2.34 says "lacks a signature by a trusted key")
+//                        into the builder; from 2.12, so in 2.26.3 and 2.34.8, "lacks a
+//                        signature by a trusted key": NixOS/nix a2a8cb10ac, health/nixWords.ts)
 //                        / "you are not privileged to build input-addressed derivations"
-//                        (building there)
+//                        (building there; the same in all three)
 //   disk full:           "No space left on device", on either side
-//   build failed:        "builder for '…' failed with exit code N" (nix-store exits 1 on 2.8,
-//                        100 on newer Nix; 2.34: "Cannot build '…'." then "Reason: builder
-//                        failed with exit code N."), or the builder cannot build that
-//                        system/features ("… is required to build '…', but I am a …"; from
-//                        2.30 "Cannot build '…'." and "Reason: …", nixMessages.ts)
+//   build failed:        "builder for '…' failed with exit code N" (2.8.0 and 2.26.3
+//                        derivation-goal.cc; nix-store exits 1 on 2.8, 100 on newer Nix; 2.34:
+//                        "Cannot build '…'." then "Reason: builder failed with exit code N."),
+//                        or the builder cannot build that system/features ("… is required to
+//                        build '…', but I am a …" up to 2.29, 2.26.3 included; from 2.30
+//                        "Cannot build '…'." and "Reason: …", nixMessages.ts)
 //   Nix not reachable:   "nix-store: command not found" (exit 127), "cannot connect to socket"
 //   connection lost:     not Nix's words but ours (connectionLost): the SSH connection closed
 //                        under a command, its keepalives went unanswered, or its sshd session
@@ -21,7 +24,7 @@ import { cannotBuildHereWords } from '../model/nixMessages';
 /** A failed build as Nix 2.34 words it (2.8: "builder for '…' failed with exit code N"). */
 const CANNOT_BUILD = /Cannot build '[^']*'/;
 
-/** Nix refusing an unsigned path: 2.8's words, and newer Nix's (2.34: "by a trusted key"). */
+/** Nix refusing an unsigned path: 2.8's words, and those of 2.12 on (2.26.3, 2.34.8: "by a trusted key"). */
 const LACKS_SIGNATURE = /lacks a (?:valid signature|signature by a trusted key)/;
 
 export type OffloadPhase = 'connect' | 'copy-inputs' | 'build' | 'copy-outputs';

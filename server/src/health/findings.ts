@@ -3,8 +3,10 @@
 // short title, and a message that names the cause and the fix in the user's words. The codes
 // are stable (the tree view, the CLI's JSON and users' filters rely on them).
 import type { FindingAction, FindingSeverity, FindingStage, HealthFinding, HealthStatus } from '../protocol';
-import { hostKeyChangedAdvice, type RecordedKey } from '../ssh/hostKeyChanged';
+import { fingerprintCommand, hostKeyChangedAdvice, type RecordedKey } from '../ssh/hostKeyChanged';
 import { shellQuote } from '../ssh/remoteCommand';
+import { code, markdownText, outside, plainText } from './findingText';
+import { cannotBuildWords, unsignedPathWords } from './nixWords';
 
 /** A finding as the server makes it: the protocol's, with its code one of this table's. */
 export interface Finding extends HealthFinding {
@@ -49,6 +51,8 @@ export interface FindingContext {
   timeoutMs?: number;
   /** StrictHostKeyChecking as resolved for the host. */
   strictHostKeyChecking?: string;
+  /** The builder's Nix version (`nix-store --version`), for quoting its words (nixWords.ts). */
+  builderNix?: string;
 }
 
 interface FindingSpec {
@@ -74,18 +78,18 @@ export const FINDINGS = {
     severity: 'error',
     title: 'refused host',
     message: (c) =>
-      `${c.detail ?? 'The host is not valid.'} Nix would pass it to ssh, which reads a leading '-' as an option (such a host can run commands on this machine), so the probe never runs ssh for it. Write column 1 as ssh://[user@]host.`,
+      `${c.detail ?? 'The host is not valid.'} Nix would pass it to ssh, which reads a leading '-' as an option (such a host can run commands on this machine), so the probe never runs ssh for it. Write column 1 as ${code('ssh://[user@]host')}.`,
   },
   'shell-in-store-setting': {
     severity: 'error',
     title: 'shell code in a store setting',
     message: (c) =>
-      `${c.detail ?? 'A store setting of the URI holds shell metacharacters.'} Nix hands this value to the builder's shell as part of the command it runs there, so these characters run as shell code on the builder each time Nix connects. This extension refuses to use such a machine: the probe connects nowhere, and builds leave it out. Give remote-program a plain path (e.g. /nix/var/nix/profiles/default/bin/nix-store) and remote-store a plain store URI.`,
+      `${c.detail ?? 'A store setting of the URI holds shell metacharacters.'} Nix hands this value to the builder's shell as part of the command it runs there, so these characters run as shell code on the builder each time Nix connects. This extension refuses to use such a machine: the probe connects nowhere, and builds leave it out. Give remote-program a plain path (e.g. ${code('/nix/var/nix/profiles/default/bin/nix-store')}) and remote-store a plain store URI.`,
   },
   'ssh-config-error': {
     severity: 'error',
     title: 'ssh config error',
-    message: (c) => `${c.detail ?? 'ssh cannot read its configuration.'} Nix runs the same ssh, so it fails the same way. Fix the ssh config (or the -F / -o options in NIX_SSHOPTS).`,
+    message: (c) => `${c.detail ?? 'ssh cannot read its configuration.'} Nix runs the same ssh, so it fails the same way. Fix the ssh config (or the ${code('-F')} / ${code('-o')} options in NIX_SSHOPTS).`,
   },
   'nix-sshopts-problem': {
     severity: 'warning',
@@ -101,7 +105,7 @@ export const FINDINGS = {
     severity: 'error',
     title: 'connection refused',
     message: (c) =>
-      `Nothing accepts SSH connections at ${c.hostName ?? c.alias} port ${c.port ?? 22} (Nix prints "ssh: connect to host … Connection refused"). Start sshd on the builder, or fix the port: Port in a Host ${c.alias} entry of the ssh config (Nix before 2.31 ignores a port in the URI), or -p in NIX_SSHOPTS.`,
+      `Nothing accepts SSH connections at ${c.hostName ?? c.alias} port ${c.port ?? 22} (Nix prints "ssh: connect to host … Connection refused"). Start sshd on the builder, or fix the port: ${code('Port')} in a ${code(`Host ${c.alias}`)} entry of the ssh config (Nix before 2.31 ignores a port in the URI), or ${code('-p')} in NIX_SSHOPTS.`,
   },
   'host-unreachable': {
     severity: 'error',
@@ -112,7 +116,7 @@ export const FINDINGS = {
     severity: 'error',
     title: 'no answer',
     message: (c) =>
-      `${c.hostName ?? c.alias} port ${c.port ?? 22} did not accept a connection within ${secs(c.timeoutMs)}: the builder is off or a firewall drops the packets. Without ConnectTimeout ssh (and so Nix) waits for minutes here; add "ConnectTimeout 5" to its Host entry in the ssh config.`,
+      `${c.hostName ?? c.alias} port ${c.port ?? 22} did not accept a connection within ${secs(c.timeoutMs)}: the builder is off or a firewall drops the packets. Without ConnectTimeout ssh (and so Nix) waits for minutes here; add ${code('ConnectTimeout 5')} to its Host entry in the ssh config.`,
   },
   'banner-timeout': {
     severity: 'error',
@@ -139,7 +143,7 @@ export const FINDINGS = {
     severity: 'warning',
     title: 'ProxyCommand not checked',
     message: (c) =>
-      `${c.detail ?? 'The ssh config uses a ProxyCommand.'} The probe does not run commands from the ssh config, so it cannot check this builder; Nix's ssh does run it. Where you can, use "ProxyJump <host>" instead (the same as ProxyCommand ssh -W %h:%p <host>).`,
+      `${c.detail ?? 'The ssh config uses a ProxyCommand.'} The probe does not run commands from the ssh config, so it cannot check this builder; Nix's ssh does run it. Where you can, use ${code('ProxyJump <host>')} instead (the same as ${code('ProxyCommand ssh -W %h:%p <host>')}).`,
   },
   'host-key-mismatch': {
     severity: 'error',
@@ -153,7 +157,7 @@ export const FINDINGS = {
         expectedFingerprint: c.expectedFingerprint ?? 'the recorded one',
         recorded: c.recordedKey,
         ...(c.keySource ? { recordedAs: c.keySource } : {}),
-      }),
+      }, code),
   },
   'host-key-revoked': {
     severity: 'error',
@@ -165,35 +169,39 @@ export const FINDINGS = {
     title: 'host key unknown',
     message: (c) =>
       c.column8NameMismatch
-        ? `Column 8 holds the key ${c.alias} presents (${c.fingerprint}), but Nix 2.8 files it under '${c.alias}' while ssh looks it up under '${c.lookupName}' (the HostName, with the port off 22), so ssh refuses the host: "Host key verification failed.". Add "HostKeyAlias ${c.alias}" to the Host ${c.alias} entry of the ssh config.`
+        ? `Column 8 holds the key ${c.alias} presents (${c.fingerprint}), but Nix 2.8 files it under '${c.alias}' while ssh looks it up under '${c.lookupName}' (the HostName, with the port off 22), so ssh refuses the host: "Host key verification failed.". Add ${code(`HostKeyAlias ${c.alias}`)} to the ${code(`Host ${c.alias}`)} entry of the ssh config.`
         : `${c.alias} presented the ${c.keyType} key ${c.fingerprint}, which is in neither column 8 nor known_hosts (${(c.knownHostsFiles ?? []).join(', ') || 'none'}) under '${c.lookupName}'. ${
             c.strictHostKeyChecking === 'no' || c.strictHostKeyChecking === 'off' || c.strictHostKeyChecking === 'accept-new'
               ? `With StrictHostKeyChecking ${c.strictHostKeyChecking}, Nix's ssh would take it unchecked; the probe does not log in to a host it cannot verify.`
               : 'Nix\'s ssh refuses it ("Host key verification failed."), and the probe does not log in.'
-          }${daemonKeys(c)} Check the fingerprint on the builder ("ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub"), then pin it in column 8: that works for you and for the nix-daemon alike.`,
+          }${daemonKeys(c)} Check the fingerprint on the builder (${code(fingerprintCommand(c.keyType ?? 'ssh-ed25519'))}), then pin it in column 8: that works for you and for the nix-daemon alike.`,
   },
   'column-8-ignored': {
     severity: 'warning',
     title: 'column 8 ignored',
-    message: (c) => `Column 8 is set, but ${c.detail ?? 'ssh does not read it'}: Nix passes column 8 as -oUserKnownHostsFile after NIX_SSHOPTS. Remove UserKnownHostsFile from NIX_SSHOPTS, or put the key into that file.`,
+    message: (c) => `Column 8 is set, but ${c.detail ?? 'ssh does not read it'}: Nix passes column 8 as ${code('-oUserKnownHostsFile')} after NIX_SSHOPTS. Remove ${code('UserKnownHostsFile')} from NIX_SSHOPTS, or put the key into that file.`,
   },
   'auth-failed': {
     severity: 'error',
     title: 'login refused',
     message: (c) =>
-      `${c.detail ?? `${who(c)} refused every key.`} Nix prints "Permission denied (publickey).".${daemonKeys(c)} Add the public key to ~/.ssh/authorized_keys of ${c.user ?? 'that user'} on the builder (ssh-copy-id), or point column 3 at a key that is already there.`,
+      `${c.detail ?? `${who(c)} refused every key.`} Nix prints "Permission denied (publickey).".${daemonKeys(c)} Add the public key to ${code('~/.ssh/authorized_keys')} of ${c.user ?? 'that user'} on the builder (${code('ssh-copy-id')}), or point column 3 at a key that is already there.`,
   },
   'key-encrypted': {
     severity: 'error',
-    title: 'key has a passphrase',
+    title: 'key needs its passphrase',
     message: (c) =>
-      `${who(c)} accepts the key ${c.keyFile}, but it has a passphrase${c.detail ? ` (${c.detail})` : ''}. ${c.daemon ? 'The nix-daemon runs ssh as root with no terminal and no agent, so it can never ask for it' : 'Nix runs ssh without asking for passphrases (BatchMode, or no terminal), so it cannot open the key'}. Remove the passphrase (ssh-keygen -p -f ${c.keyFile}, with an empty new passphrase) or, better, make a dedicated key without one for builds and put it in column 3.`,
+      `${who(c)} accepts the key ${c.keyFile}, but it has a passphrase${c.detail ? ` (${c.detail})` : ''}. ${
+        c.daemon
+          ? `The nix-daemon runs ssh as root with no terminal and no agent, so it can never give it: make a dedicated key without a passphrase for builds, readable by root, and put it in column 3 (or remove this key's passphrase: ${code(keygenRemovePassphrase(c.keyFile))}, with an empty new passphrase).`
+          : `Nix runs ssh without asking for passphrases (BatchMode, or no terminal), so it cannot open the key: load it into your ssh-agent before building (${code(commandLine(['ssh-add', c.keyFile ?? '~/.ssh/id_ed25519']))}), or use a dedicated key without a passphrase in column 3 (or remove this key's passphrase: ${code(keygenRemovePassphrase(c.keyFile))}, with an empty new passphrase).`
+      }`,
   },
   'key-passphrase-prompt': {
     severity: 'warning',
     title: 'key needs a passphrase',
     message: (c) =>
-      `Logged in with ${c.keyFile} using the passphrase you gave, but ssh under Nix cannot ask for it (BatchMode yes in the ssh config): Nix fails with "Permission denied (publickey).". Load the key into ssh-agent before building, remove its passphrase (ssh-keygen -p -f ${c.keyFile}), or use a dedicated key without one in column 3.`,
+      `Logged in with ${c.keyFile} using the passphrase you gave, but ssh under Nix cannot ask for it (${code('BatchMode yes')} in the ssh config): Nix fails with "Permission denied (publickey).". Load the key into ssh-agent before building, remove its passphrase (${code(keygenRemovePassphrase(c.keyFile))}), or use a dedicated key without one in column 3.`,
   },
   'key-unreadable': {
     severity: 'error',
@@ -211,19 +219,19 @@ export const FINDINGS = {
     severity: 'error',
     title: 'Nix not on remote PATH',
     message: (c) =>
-      `"${c.program}" is not on the PATH of non-interactive shells of ${who(c)}: ${quoteOut(c.output)}. Nix runs it through ssh without a terminal, and such shells read fewer startup files than a login. Fix on the builder: on NixOS check the user's login shell; on nix-darwin enable the shell you use (programs.zsh.enable / programs.bash.enable) so its system profile adds Nix; elsewhere put /nix/var/nix/profiles/default/bin on PATH in ~/.bashrc (bash reads it for ssh commands) or /etc/environment. Or name the program with its full path in the URI: ?remote-program=/nix/var/nix/profiles/default/bin/${(c.program ?? 'nix-store').split('/').pop()}.`,
+      `"${c.program}" is not on the PATH of non-interactive shells of ${who(c)}: ${quoteOut(c.output)}. Nix runs it through ssh without a terminal, and such shells read fewer startup files than a login. Fix on the builder: on NixOS check the user's login shell; on nix-darwin enable the shell you use (${code('programs.zsh.enable')} / ${code('programs.bash.enable')}) so its system profile adds Nix; elsewhere put ${code('/nix/var/nix/profiles/default/bin')} on PATH in ${code('~/.bashrc')} (bash reads it for ssh commands) or ${code('/etc/environment')}. Or name the program with its full path in the URI: ${code(`?remote-program=/nix/var/nix/profiles/default/bin/${(c.program ?? 'nix-store').split('/').pop()}`)}.`,
   },
   'remote-command-timeout': {
     severity: 'error',
     title: 'remote command hangs',
     message: (c) =>
-      `"${c.program}" on ${who(c)} did not finish within ${secs(c.timeoutMs)}. A login script that waits for input, or a hung Nix: run "ssh ${c.alias} ${c.program} --version" by hand to see where it stops.`,
+      `"${c.program}" on ${who(c)} did not finish within ${secs(c.timeoutMs)}. A login script that waits for input, or a hung Nix: run ${code(commandLine(['ssh', c.alias, c.program ?? 'nix-store', '--version']))} by hand to see where it stops.`,
   },
   'shell-noise': {
     severity: 'error',
     title: 'login shell prints output',
     message: (c) =>
-      `The shell of ${who(c)} prints ${quoteOut(c.output)} for non-interactive commands (a "true" must print nothing). Nix speaks its protocol over that output and fails: ${c.protocol === 'ssh-ng' ? '"protocol mismatch, got …"' : `"'nix-store --serve' protocol mismatch from '${c.alias}', got …"`}. Print only in interactive shells (in ~/.bashrc: [[ $- == *i* ]] || return before any echo), or send it to stderr.`,
+      `The shell of ${who(c)} prints ${quoteOut(c.output)} for non-interactive commands (a "true" must print nothing). Nix speaks its protocol over that output and fails: ${c.protocol === 'ssh-ng' ? '"protocol mismatch, got …"' : `"'nix-store --serve' protocol mismatch from '${c.alias}', got …"`}. Print only in interactive shells (in ${code('~/.bashrc')}: ${code('[[ $- == *i* ]] || return')} before any echo), or send it to stderr.`,
   },
   'protocol-mismatch': {
     severity: 'error',
@@ -235,7 +243,7 @@ export const FINDINGS = {
     severity: 'error',
     title: 'user not trusted',
     message: (c) =>
-      `The builder's Nix does not trust ${c.user ?? 'the SSH user'}: it refuses builds of input-addressed derivations ("you are not privileged to build input-addressed derivations") and paths without a valid signature, although "nix store ping" says OK. Add the user to trusted-users on the builder: NixOS and nix-darwin: nix.settings.trusted-users = [ "${c.user ?? 'USER'}" ]; elsewhere: extra-trusted-users = ${c.user ?? 'USER'} in /etc/nix/nix.conf, then restart the nix-daemon.`,
+      `The builder's Nix does not trust ${c.user ?? 'the SSH user'}: it refuses builds of input-addressed derivations ("you are not privileged to build input-addressed derivations") and paths no key it trusts signed ("${unsignedPathWords(c.builderNix)}"), although "nix store ping" says OK. Add the user to trusted-users on the builder: NixOS and nix-darwin: ${code(`nix.settings.trusted-users = [ "${c.user ?? 'USER'}" ];`)} elsewhere: ${code(`extra-trusted-users = ${c.user ?? 'USER'}`)} in ${code('/etc/nix/nix.conf')}, then restart the nix-daemon.`,
   },
   'trust-unknown': {
     severity: 'info',
@@ -246,7 +254,7 @@ export const FINDINGS = {
     severity: 'error',
     title: 'remote nix-daemon down',
     message: (c) =>
-      `The nix-daemon on ${c.alias} is not running: ${quoteOut(c.output)}. ${c.protocol === 'ssh-ng' ? "ssh-ng:// talks to that daemon through 'nix-daemon --stdio'" : `"nix-store --serve" goes through it, as ${c.user ?? 'the SSH user'} cannot write the store`}. Start it on the builder: sudo systemctl start nix-daemon (macOS: sudo launchctl kickstart -k system/org.nixos.nix-daemon).`,
+      `The nix-daemon on ${c.alias} is not running: ${quoteOut(c.output)}. ${c.protocol === 'ssh-ng' ? "ssh-ng:// talks to that daemon through 'nix-daemon --stdio'" : `"nix-store --serve" goes through it, as ${c.user ?? 'the SSH user'} cannot write the store`}. Start it on the builder: ${code('sudo systemctl start nix-daemon')} (macOS: ${code('sudo launchctl kickstart -k system/org.nixos.nix-daemon')}).`,
   },
   'store-unreachable': {
     severity: 'error',
@@ -257,18 +265,18 @@ export const FINDINGS = {
     severity: 'error',
     title: 'system not supported',
     message: (c) =>
-      `The line says the builder builds for ${(c.systems ?? []).join(', ')}, but it is a ${(c.builderSystems ?? []).join(' / ') || 'different system'}: Nix sends those builds there and the builder refuses them ("a '…' with features {…} is required to build '…', but I am a '…'"). Fix column 2, or add the system to extra-platforms on the builder (with an emulator such as binfmt/QEMU or Rosetta).`,
+      `The line says the builder builds for ${(c.systems ?? []).join(', ')}, but it is a ${(c.builderSystems ?? []).join(' / ') || 'different system'}: Nix sends those builds there and the builder refuses them ("${cannotBuildWords(c.builderNix, 'system')}"). Fix column 2, or add the system to ${code('extra-platforms')} on the builder (with an emulator such as binfmt/QEMU or Rosetta).`,
   },
   'feature-mismatch': {
     severity: 'warning',
     title: 'features not supported',
     message: (c) =>
-      `The line claims ${(c.features ?? []).join(', ')}, which the builder's system-features (${(c.builderFeatures ?? []).join(' ') || 'none'}) lack${c.kvmMissing ? ' (kvm needs /dev/kvm, which the builder does not have)' : ''}: derivations that need them are sent there and refused. Remove them from columns 6-7, or add them to system-features on the builder.`,
+      `The line claims ${(c.features ?? []).join(', ')}, which the builder's system-features (${(c.builderFeatures ?? []).join(' ') || 'none'}) lack${c.kvmMissing ? ' (kvm needs /dev/kvm, which the builder does not have)' : ''}: derivations that need them are sent there and refused ("${cannotBuildWords(c.builderNix, 'features')}"). Remove them from columns 6-7, or add them to ${code('system-features')} on the builder.`,
   },
   'low-disk': {
     severity: 'warning',
     title: 'low disk space',
-    message: (c) => `Only ${gib(c.freeBytes)} free under /nix/store on ${c.alias} (below ${gib(c.thresholdBytes)}): builds there may fail with "No space left on device". Collect garbage on the builder (nix-collect-garbage -d) or give it more space.`,
+    message: (c) => `Only ${gib(c.freeBytes)} free under /nix/store on ${c.alias} (below ${gib(c.thresholdBytes)}): builds there may fail with "No space left on device". Collect garbage on the builder (${code('nix-collect-garbage -d')}) or give it more space.`,
   },
   'daemon-context': {
     severity: 'info',
@@ -285,7 +293,7 @@ export const FINDINGS = {
     severity: 'warning',
     title: 'daemon checks root\'s known_hosts',
     message: (c) =>
-      `The host key was found in your known_hosts, but column 8 is empty, so the nix-daemon checks root's known_hosts (/root/.ssh/known_hosts, /etc/ssh/ssh_known_hosts), which may not have it ("Host key verification failed."). Pin the key in column 8 (${c.fingerprint ?? 'the verified key'}).`,
+      `The host key was found in your known_hosts, but column 8 is empty, so the nix-daemon checks root's known_hosts (${code('/root/.ssh/known_hosts')}, ${code('/etc/ssh/ssh_known_hosts')}), which may not have it ("Host key verification failed."). Pin the key in column 8 (${c.fingerprint ?? 'the verified key'}).`,
   },
   'daemon-agent-only': {
     severity: 'error',
@@ -297,7 +305,7 @@ export const FINDINGS = {
     severity: 'warning',
     title: 'host set up in your ssh config',
     message: (c) =>
-      `Your ssh config decides how ${c.alias} is reached (${(c.differences ?? []).join('; ')}), but the nix-daemon runs ssh as root and reads root's ssh config instead. Put the same Host entry in /etc/ssh/ssh_config (or /root/.ssh/config), or write what it needs into the machines line (user@host in column 1, the key in column 3, the host key in column 8).`,
+      `Your ssh config decides how ${c.alias} is reached (${(c.differences ?? []).join('; ')}), but the nix-daemon runs ssh as root and reads root's ssh config instead. Put the same Host entry in ${code('/etc/ssh/ssh_config')} (or ${code('/root/.ssh/config')}), or write what it needs into the machines line (user@host in column 1, the key in column 3, the host key in column 8).`,
   },
 } satisfies Record<string, FindingSpec>;
 
@@ -307,11 +315,26 @@ export const findingCodes = Object.keys(FINDINGS) as FindingCode[];
 
 export function makeFinding(code: FindingCode, context: FindingContext, extra: { action?: FindingAction; stage?: FindingStage } = {}): Finding {
   const spec: FindingSpec = FINDINGS[code];
-  const finding: Finding = { code, severity: spec.severity, title: spec.title, message: spec.message(context) };
+  const words = messageOf(code, context);
+  const finding: Finding = { code, severity: spec.severity, title: spec.title, message: plainText(words), markdown: markdownText(words) };
   if (extra.action !== undefined) finding.action = extra.action;
   if (extra.stage !== undefined) finding.stage = extra.stage;
   return finding;
 }
+
+/**
+ * The message of a finding as its table builds it, with its code spans marked (findingText.ts).
+ * Text from outside (the builder's output, file names) cannot open or close a span.
+ */
+export function messageOf(code: FindingCode, context: FindingContext): string {
+  const clean = Object.fromEntries(
+    Object.entries(context).map(([key, value]) => [key, typeof value === 'string' ? outside(value) : Array.isArray(value) ? value.map((item: unknown) => (typeof item === 'string' ? outside(item) : item)) : value]),
+  ) as unknown as FindingContext;
+  return (FINDINGS[code] as FindingSpec).message(clean);
+}
+
+/** The command that removes a key's passphrase (ssh-keygen asks for the old and the new one). */
+const keygenRemovePassphrase = (keyFile: string | undefined) => commandLine(['ssh-keygen', '-p', '-f', keyFile ?? '~/.ssh/id_ed25519']);
 
 /** A command for the user to copy, its arguments quoted by the one quoting function. */
 export function copyCommand(title: string, words: readonly string[]): FindingAction {

@@ -1,7 +1,7 @@
 // Runs health probes for the Remote Builders view and the build command: all machines in
 // parallel on one connection pool, results streamed to the client as each one finishes, the
 // last result kept per machine. In an untrusted workspace nothing connects anywhere.
-import type { Connection } from 'vscode-languageserver';
+import { CancellationTokenSource, type CancellationToken, type Connection } from 'vscode-languageserver';
 import type { BuilderList } from '../builders/builderList';
 import type { ServerContext } from '../context/serverContext';
 import { askPassphraseRequest, healthNotification, type MachineHealth } from '../protocol';
@@ -28,7 +28,8 @@ export class HealthService {
     return this.last.get(id);
   }
 
-  async probe(ids: string[] | undefined): Promise<MachineHealth[]> {
+  /** `token`: the client cancelled the check; the probes stop, and so do their passphrase prompts. */
+  async probe(ids: string[] | undefined, token?: CancellationToken): Promise<MachineHealth[]> {
     const all = await this.builders.builders();
     const chosen = [...all.builders.values()].filter((b) => ids === undefined || ids.includes(b.info.id));
     if (!this.context.trusted) {
@@ -37,6 +38,9 @@ export class HealthService {
     }
     for (const b of chosen) this.publish(machineHealth(b.info.id, { uri: b.info.uri, status: 'probing', findings: [], stages: [], facts: {}, ms: 0 }));
     const { settings, local } = await this.context.nixHere();
+    const cancelled = new AbortController();
+    const listening = token?.onCancellationRequested(() => cancelled.abort());
+    if (token?.isCancellationRequested) cancelled.abort();
     const results = await probeMachines(
       chosen.map((b) => b.machine),
       {
@@ -44,13 +48,14 @@ export class HealthService {
         ...(settings.sshConfigFile ? { sshConfigFile: settings.sshConfigFile } : {}),
         daemon: local.daemon,
         pool: this.pool,
-        askPassphrase: (keyFile) => this.askPassphrase(keyFile),
+        askPassphrase: (keyFile, signal) => this.askPassphrase(keyFile, signal),
+        signal: cancelled.signal,
       },
       (result, index) => {
         const builder = chosen[index]!;
         this.publish(machineHealth(builder.info.id, result));
       },
-    );
+    ).finally(() => listening?.dispose());
     return results.map((result, index) => this.last.get(chosen[index]!.info.id) ?? machineHealth(chosen[index]!.info.id, result));
   }
 
@@ -60,13 +65,25 @@ export class HealthService {
     return health;
   }
 
-  private async askPassphrase(keyFile: string): Promise<string | undefined> {
+  private async askPassphrase(keyFile: string, signal?: AbortSignal): Promise<string | undefined> {
     const known = this.passphrases.get(keyFile);
     if (known !== undefined) return known;
     // A key pair for this question only: the client answers with the passphrase sealed to it,
     // so the LSP message (and any trace of it) carries ciphertext, never the passphrase.
     const sealing = oneTimeSealingKey();
-    const answer = await this.connection.sendRequest(askPassphraseRequest, { keyFile, sealTo: sealing.publicKey }).catch(() => null);
+    // When the probe no longer waits, the request is cancelled: the client closes its prompt.
+    const cancel = new CancellationTokenSource();
+    const onAbort = () => cancel.cancel();
+    if (signal?.aborted) return undefined;
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const answer = await this.connection
+      .sendRequest(askPassphraseRequest, { keyFile, sealTo: sealing.publicKey }, cancel.token)
+      .catch(() => null)
+      .finally(() => {
+        signal?.removeEventListener('abort', onAbort);
+        cancel.dispose();
+      });
+    if (signal?.aborted) return undefined;
     if (answer === null || answer === undefined) return undefined;
     const passphrase = sealing.open(answer.sealed);
     // An answer that does not open (an old client's plain text, a broken box) counts as declined.
@@ -76,7 +93,7 @@ export class HealthService {
   }
 
   /** The passphrase callback builds use too (one prompt per key per session). */
-  readonly passphrase = (keyFile: string) => this.askPassphrase(keyFile);
+  readonly passphrase = (keyFile: string, signal?: AbortSignal) => this.askPassphrase(keyFile, signal);
 }
 
 /** A probe's result (or a status without one) as the client gets it, with the title lists show. */

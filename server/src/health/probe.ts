@@ -5,19 +5,20 @@
 // Results stream as events; `probeMachines` runs many probes at once, so a silent host costs
 // its own timeouts and never delays the others.
 import { homedir } from 'node:os';
+import type { Client, ClientChannel } from 'ssh2';
 import type { Machine } from '../model/machines';
 import { expandTilde } from '../model/identityFile';
 import { shellCodeInStoreSettings } from '../model/remoteShellSettings';
 import { parseStoreUri } from '../model/storeUri';
-import { connect, type Connection, type ConnectStageReport } from '../ssh/connect';
+import type { Connection, ConnectStageReport } from '../ssh/connect';
 import type { SshFailure } from '../ssh/failure';
-import { hostKeyPolicy, type HostKeyVerdict } from '../ssh/hostKeyCheck';
+import type { HostKeyPolicy, HostKeyVerdict } from '../ssh/hostKeyCheck';
 import { fingerprintCommand, type RecordedKey } from '../ssh/hostKeyChanged';
 import type { AskPassphrase } from '../ssh/keyring';
+import { connectResolved, resolveMachine, resolveOptionsFor, sshDestination, type MachineConnectOptions } from '../ssh/machineConnection';
 import { poolKey, type ConnectionPool } from '../ssh/pool';
-import { exec, openCommand } from '../ssh/remoteCommand';
-import { resolveOptionsFor, sshDestination } from '../ssh/machineConnection';
-import { resolveSshHost, type ResolveOptions } from '../ssh/sshConfig';
+import { exec, openCommand, type ExecOptions } from '../ssh/remoteCommand';
+import type { ResolvedHost } from '../ssh/sshConfig';
 import { daemonConnectionFindings, daemonKeyFindings } from './daemonContext';
 import type { FindingAction, HealthFacts, HealthStage, HealthStageName } from '../protocol';
 import { copyCommand, makeFinding, trustUserCommand, type Finding, type FindingCode, type FindingContext } from './findings';
@@ -67,6 +68,8 @@ export interface ProbeOptions {
   daemon?: boolean;
   /** Asked for the passphrase of an encrypted key the builder accepts. Cache it per session. */
   askPassphrase?: AskPassphrase;
+  /** How long the passphrase prompt may stay unanswered (default 60 s); not the auth stage's time. */
+  passphraseTimeoutMs?: number;
   /** Free space under /nix/store below which `low-disk` is reported (default 1 GiB). */
   lowDiskBytes?: number;
   /** Hand the probe's connection to this pool instead of closing it. */
@@ -120,274 +123,233 @@ const UNLIKELY_STORE_PATH = '/nix/store/00000000000000000000000000000000-nixrb-p
 const storeProgramBeside = (remoteProgram: string) => `${remoteProgram.slice(0, remoteProgram.lastIndexOf('/') + 1)}nix-store`;
 const daemonDown = (stderr: string) => /cannot connect to socket at|daemon-socket\/socket/.test(stderr);
 
-/** The builder probe, one machine, events delivered to `emit` as they happen. */
-async function probe(machine: ProbeMachine, options: ProbeOptions, emit: (event: ProbeEvent) => void): Promise<ProbeResult> {
-  const started = Date.now();
-  const env = options.env ?? process.env;
-  const home = env.HOME ?? homedir();
-  const findings: Finding[] = [];
-  const stages: ProbeStage[] = [];
-  const facts: ProbeFacts = {};
-  const timeout = (stage: ProbeStageName) => options.stageTimeouts?.[stage] ?? options.timeoutMs ?? defaultStageTimeoutMs;
-  const runningAsRoot = options.runningAsRoot ?? process.getuid?.() === 0;
-  const uri = parseStoreUri(machine.storeUri);
-  const protocol: 'ssh' | 'ssh-ng' = uri.scheme === 'ssh-ng' ? 'ssh-ng' : 'ssh';
-  const context: FindingContext = { uri: machine.storeUri, alias: uri.host, protocol, daemon: options.daemon === true, ...(uri.user ? { user: uri.user } : {}) };
-  const openLine: FindingAction = { kind: 'open-line', title: 'Open the machines line', file: machine.file, span: machine.rowSpan };
+/** What the store stage learnt: the greeting of the daemon protocol, and whether all was well. */
+interface StoreAnswers {
+  worker: WorkerGreeting;
+  ok: boolean;
+}
 
-  const addFinding = (finding: Finding) => {
-    findings.push(finding);
-    emit({ kind: 'finding', finding });
-  };
-  const add = (code: FindingCode, extra: Partial<FindingContext> = {}, more: { action?: FindingAction; stage?: Finding['stage'] } = {}) => addFinding(makeFinding(code, { ...context, ...extra }, more));
-  const addStage = (name: ProbeStageName, ms: number, ok: boolean) => {
-    const stage: ProbeStage = { name, ms, ok };
-    stages.push(stage);
-    emit({ kind: 'stage', stage });
-  };
-  const finish = (): ProbeResult => {
-    if (!findings.some((finding) => finding.severity === 'error' || finding.severity === 'warning')) {
-      add('ok', { summary: summaryOf(facts) });
+/**
+ * The probe of one machine, one method per stage (like the offload): each stage reads what the
+ * stages before it learnt from the fields, adds its stage and findings, and says whether the
+ * probe goes on. Events go to `emit` as they happen.
+ */
+class Probe {
+  private readonly started = Date.now();
+  private readonly findings: Finding[] = [];
+  private readonly stages: ProbeStage[] = [];
+  private readonly facts: ProbeFacts = {};
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly home: string;
+  private readonly runningAsRoot: boolean;
+  private readonly uri: ReturnType<typeof parseStoreUri>;
+  private readonly protocol: 'ssh' | 'ssh-ng';
+  /** What every finding may mention; the resolve stage adds the user, host name and port. */
+  private readonly context: FindingContext;
+  private readonly openLine: FindingAction;
+  private readonly connectOptions: MachineConnectOptions;
+  // Learnt by the stages, in order.
+  private resolved: ResolvedHost | undefined;
+  private policy: HostKeyPolicy | undefined;
+  private pinAction: FindingAction | undefined;
+  /** The user typed a passphrase for a key during this probe. */
+  private passphraseGiven = false;
+  /** What the login shell prints for a command that prints nothing (undefined: nothing). */
+  private noise: Buffer | undefined;
+
+  constructor(
+    private readonly machine: ProbeMachine,
+    private readonly options: ProbeOptions,
+    private readonly emit: (event: ProbeEvent) => void,
+  ) {
+    this.env = options.env ?? process.env;
+    this.home = this.env.HOME ?? homedir();
+    this.runningAsRoot = options.runningAsRoot ?? process.getuid?.() === 0;
+    this.uri = parseStoreUri(machine.storeUri);
+    this.protocol = this.uri.scheme === 'ssh-ng' ? 'ssh-ng' : 'ssh';
+    this.context = { uri: machine.storeUri, alias: this.uri.host, protocol: this.protocol, daemon: options.daemon === true, ...(this.uri.user ? { user: this.uri.user } : {}) };
+    this.openLine = { kind: 'open-line', title: 'Open the machines line', file: machine.file, span: machine.rowSpan };
+    const ask = options.askPassphrase;
+    this.connectOptions = {
+      env: this.env,
+      resolveTimeoutMs: this.timeout('resolve'),
+      timeouts: { tcp: this.timeout('tcp'), handshake: this.timeout('handshake'), auth: this.timeout('auth') },
+      ...(options.sshConfigFile === undefined ? {} : { sshConfigFile: options.sshConfigFile }),
+      ...(options.sshBinary === undefined ? {} : { sshBinary: options.sshBinary }),
+      ...(ask === undefined
+        ? {}
+        : {
+            askPassphrase: async (file: string, signal?: AbortSignal) => {
+              const answer = await ask(file, signal);
+              if (answer !== undefined) this.passphraseGiven = true;
+              return answer;
+            },
+          }),
+      ...(options.passphraseTimeoutMs === undefined ? {} : { passphraseTimeoutMs: options.passphraseTimeoutMs }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(options.onTcpConnect === undefined ? {} : { onTcpConnect: options.onTcpConnect }),
+      onStage: (stage: ConnectStageReport) => this.addStage(stage.name, stage.ms, stage.ok),
+    };
+  }
+
+  async run(): Promise<ProbeResult> {
+    if (!this.acceptable()) return this.finish();
+    if (this.options.daemon === true) this.daemonContext();
+    const host = await this.resolve();
+    if (host === undefined) return this.finish();
+    const connection = await this.connect(host);
+    if (connection === undefined) return this.finish();
+    try {
+      this.login(connection, host);
+      const program = this.uri.params['remote-program'] ?? (this.protocol === 'ssh-ng' ? 'nix-daemon' : 'nix-store');
+      const programFound = await this.remoteProgram(connection.client, program);
+      await this.shellNoise(connection.client);
+      if (programFound) await this.store(connection.client, program, host);
+      await this.remoteFacts(connection.client, program);
+      if (this.options.daemon === true) await this.daemonConnection(connection, host);
+    } finally {
+      if (this.options.pool !== undefined && !connection.closed) this.options.pool.adopt(poolKey(host), connection);
+      else connection.close();
     }
-    const result: ProbeResult = { uri: machine.storeUri, status: statusOf(findings), findings, stages, facts, ms: Date.now() - started };
-    emit({ kind: 'result', result });
-    return result;
-  };
-
-  if (uri.scheme !== 'ssh' && uri.scheme !== 'ssh-ng') {
-    add('invalid-host', { detail: `'${machine.storeUri}' is not an ssh:// or ssh-ng:// store, so there is no SSH builder to probe.` }, { action: openLine, stage: 'resolve' });
-    return finish();
-  }
-  // Nix runs remote-program (and remote-store) through the builder's shell: a value with shell
-  // metacharacters is code that would run there. Our own commands quote it, but a probe that
-  // passes says "Nix can use this", which it must not: refuse before connecting.
-  const shellCode = shellCodeInStoreSettings(machine.storeUri);
-  if (shellCode.length > 0) {
-    const settings = shellCode.map((s) => `${s.name} is ${JSON.stringify(s.value)}`).join('; ');
-    add('shell-in-store-setting', { detail: `In '${machine.storeUri}', ${settings}.` }, { action: openLine, stage: 'resolve' });
-    return finish();
-  }
-  if (options.daemon === true) {
-    add('daemon-context', {}, { stage: 'context' });
-    for (const finding of daemonKeyFindings({ context, sshKey: machine.sshKey, runningAsRoot, home, openLine })) addFinding(finding);
+    return this.finish();
   }
 
-  // Stage: resolve. Nix 2.8 hands ssh the URI's authority as it is (a `:port` included).
-  const resolveStarted = Date.now();
-  const { uriHost, ...destination } = sshDestination(machine.storeUri);
-  const resolveOptions: ResolveOptions = resolveOptionsFor(machine, { ...options, env, resolveTimeoutMs: timeout('resolve') });
-  const resolved = await resolveSshHost(destination, resolveOptions);
-  addStage('resolve', Date.now() - resolveStarted, resolved.ok);
-  if (!resolved.ok) {
-    addSshFailure(resolved.failure, 'resolve');
-    return finish();
-  }
-  const host = resolved.host;
-  Object.assign(context, { user: host.user, hostName: host.hostName, port: host.port });
-  facts.resolved = { hostName: host.hostName, port: host.port, user: host.user, identityFiles: host.identityFiles, proxyJump: host.proxyJump, source: host.source };
-  if (host.commandLine.notes.length > 0) add('nix-sshopts-problem', { detail: host.commandLine.notes.join(' ') }, { stage: 'resolve' });
-
-  // Stages: tcp, handshake (host key), auth.
-  const policy = hostKeyPolicy(host, uriHost, machine.publicHostKey);
-  if (policy.column8?.ignoredBecause !== undefined) add('column-8-ignored', { detail: policy.column8.ignoredBecause }, { stage: 'handshake' });
-  const connectTimeouts = { tcp: timeout('tcp'), handshake: timeout('handshake'), auth: timeout('auth') };
-  let passphraseGiven = false;
-  const askPassphrase: AskPassphrase | undefined =
-    options.askPassphrase === undefined
-      ? undefined
-      : async (file) => {
-          const answer = await options.askPassphrase!(file);
-          if (answer !== undefined) passphraseGiven = true;
-          return answer;
-        };
-  const connected = await connect({
-    host,
-    hostKeyPolicy: policy,
-    timeouts: connectTimeouts,
-    ...(env.SSH_AUTH_SOCK ? { agentSocket: env.SSH_AUTH_SOCK } : {}),
-    ...(askPassphrase === undefined ? {} : { askPassphrase }),
-    ...(options.signal === undefined ? {} : { signal: options.signal }),
-    ...(options.onTcpConnect === undefined ? {} : { onTcpConnect: options.onTcpConnect }),
-    onStage: (stage: ConnectStageReport) => addStage(stage.name, stage.ms, stage.ok),
-  });
-  const verdict = connected.ok ? connected.connection.hostKey : connected.hostKey;
-  if (verdict !== undefined) facts.hostKey = { type: verdict.key.type, fingerprint: verdict.key.fingerprint, verifiedBy: verdict.kind === 'verified' ? sourceText(verdict) : undefined };
-  const pinAction: FindingAction | undefined =
-    verdict === undefined
-      ? undefined
-      : { kind: 'pin-host-key', title: `Pin ${verdict.key.fingerprint} in column 8`, column8: verdict.key.column8, keyType: verdict.key.type, fingerprint: verdict.key.fingerprint, file: machine.file, span: machine.rowSpan };
-  if (!connected.ok) {
-    addSshFailure(connected.failure, connected.failure.code.startsWith('host-key') ? 'handshake' : connected.failure.code.startsWith('key') || connected.failure.code === 'auth-failed' ? 'auth' : 'tcp');
-    return finish();
-  }
-  const connection = connected.connection;
-  try {
-    await afterLogin(connection);
-  } finally {
-    if (options.pool !== undefined && !connection.closed) options.pool.adopt(poolKey(host), connection);
-    else connection.close();
-  }
-  return finish();
-
-  function addSshFailure(failure: SshFailure, stage: Finding['stage']): void {
-    const code: FindingCode = sshFailureCodes.has(failure.code as FindingCode) ? (failure.code as FindingCode) : 'connection-lost';
-    const extra: Partial<FindingContext> = { detail: failure.cause };
-    let action: FindingAction | undefined;
-    const hostKey = failure.hostKey;
-    if (hostKey !== undefined) {
-      Object.assign(extra, { keyType: hostKey.key.type, fingerprint: hostKey.key.fingerprint });
-      const showKeyOnBuilder = copyCommand('Copy the command that shows the key (run it on the builder)', fingerprintCommand(hostKey.key.type).split(' '));
-      if (hostKey.kind === 'mismatch') {
-        const source = hostKey.source;
-        const recordedKey: RecordedKey = source.kind === 'column-8' ? source : { kind: 'known-hosts', file: source.file, line: source.line, lookupName: policy.lookupName };
-        Object.assign(extra, { expectedFingerprint: hostKey.expected.fingerprint, keySource: sourceText(hostKey), recordedKey });
-        // A changed key is never one click from trusted: verify first (the message says how).
-        action = showKeyOnBuilder;
-      } else if (hostKey.kind === 'revoked') {
-        Object.assign(extra, { keySource: sourceText(hostKey) });
-      } else if (hostKey.kind === 'unknown') {
-        Object.assign(extra, { lookupName: hostKey.lookupName, column8NameMismatch: hostKey.column8NameMismatch, knownHostsFiles: [...policy.userFiles, ...policy.globalFiles], strictHostKeyChecking: host.strictHostKeyChecking });
-        // Pinning is for a host nobody knows: known_hosts knowing it by another key type (or a
-        // certificate authority) is not that, so the user checks the key instead.
-        const knownOtherwise = hostKey.otherTypes.length > 0 || hostKey.certAuthorityOnly;
-        action = hostKey.column8NameMismatch ? openLine : knownOtherwise ? showKeyOnBuilder : pinAction;
-      }
+  /**
+   * Before anything connects: only ssh:// and ssh-ng:// have a builder to probe, and a store
+   * setting with shell metacharacters is refused. Nix runs remote-program (and remote-store)
+   * through the builder's shell, so such a value is code that would run there; our own commands
+   * quote it, but a probe that passes says "Nix can use this", which it must not.
+   */
+  private acceptable(): boolean {
+    const stage = { action: this.openLine, stage: 'resolve' } as const;
+    if (this.uri.scheme !== 'ssh' && this.uri.scheme !== 'ssh-ng') {
+      this.add('invalid-host', { detail: `'${this.machine.storeUri}' is not an ssh:// or ssh-ng:// store, so there is no SSH builder to probe.` }, stage);
+      return false;
     }
-    if (failure.keyFile !== undefined) extra.keyFile = failure.keyFile;
-    // The ssh layer's cause is the message's first sentence where the table's message has none of its own.
-    if (!codesWithCause.has(code)) delete extra.detail;
-    switch (code) {
-      case 'banner-timeout':
-        extra.timeoutMs = Math.min(connectTimeouts.handshake, host.connectTimeoutMs ?? Infinity);
-        break;
-      case 'connect-timeout':
-        extra.timeoutMs = Math.min(connectTimeouts.tcp, host.connectTimeoutMs ?? Infinity);
-        break;
-      case 'key-encrypted':
-        extra.detail = failure.cause.includes('does not open') ? 'the passphrase given does not open it' : 'none was given';
-        if (failure.keyFile !== undefined) action = copyCommand('Copy the command that removes the passphrase', ['ssh-keygen', '-p', '-f', failure.keyFile]);
-        break;
-      case 'auth-failed':
-      case 'key-unreadable':
-      case 'invalid-host':
-        action = openLine;
-        break;
-      case 'proxy-jump-failed':
-        extra.detail = `${failure.cause} ${failure.fix}`;
-        break;
-      default:
-        break;
+    const shellCode = shellCodeInStoreSettings(this.machine.storeUri);
+    if (shellCode.length > 0) {
+      const settings = shellCode.map((s) => `${s.name} is ${JSON.stringify(s.value)}`).join('; ');
+      this.add('shell-in-store-setting', { detail: `In '${this.machine.storeUri}', ${settings}.` }, stage);
+      return false;
     }
-    add(code, extra, { ...(action ? { action } : {}), ...(stage ? { stage } : {}) });
+    return true;
   }
 
-  async function afterLogin(connection: Connection): Promise<void> {
-    const client = connection.client;
+  /** Builds go through a nix-daemon: say so, and what of column 3 root cannot use. */
+  private daemonContext(): void {
+    this.add('daemon-context', {}, { stage: 'context' });
+    for (const finding of daemonKeyFindings({ context: this.context, sshKey: this.machine.sshKey, runningAsRoot: this.runningAsRoot, home: this.home, openLine: this.openLine })) this.addFinding(finding);
+  }
+
+  /** Stage: resolve, as ssh does (`ssh -G`). Nix 2.8 hands ssh the URI's authority as it is (a `:port` included). */
+  private async resolve(): Promise<ResolvedHost | undefined> {
+    const started = Date.now();
+    const resolved = await resolveMachine(this.machine, this.connectOptions);
+    this.addStage('resolve', Date.now() - started, resolved.ok);
+    if (!resolved.ok) {
+      this.sshFailure(resolved.failure, 'resolve');
+      return undefined;
+    }
+    const host = resolved.host;
+    this.resolved = host;
+    this.policy = resolved.policy;
+    Object.assign(this.context, { user: host.user, hostName: host.hostName, port: host.port });
+    this.facts.resolved = { hostName: host.hostName, port: host.port, user: host.user, identityFiles: host.identityFiles, proxyJump: host.proxyJump, source: host.source };
+    if (host.commandLine.notes.length > 0) this.add('nix-sshopts-problem', { detail: host.commandLine.notes.join(' ') }, { stage: 'resolve' });
+    if (resolved.policy.column8?.ignoredBecause !== undefined) this.add('column-8-ignored', { detail: resolved.policy.column8.ignoredBecause }, { stage: 'handshake' });
+    return host;
+  }
+
+  /** Stages: tcp, handshake (the host key), auth, through the connection layer. */
+  private async connect(host: ResolvedHost): Promise<Connection | undefined> {
+    const connected = await connectResolved({ ok: true, host, policy: this.policy! }, this.connectOptions);
+    const verdict = connected.ok ? connected.connection.hostKey : connected.hostKey;
+    if (verdict !== undefined) {
+      this.facts.hostKey = { type: verdict.key.type, fingerprint: verdict.key.fingerprint, verifiedBy: verdict.kind === 'verified' ? sourceText(verdict) : undefined };
+      this.pinAction = { kind: 'pin-host-key', title: `Pin ${verdict.key.fingerprint} in column 8`, column8: verdict.key.column8, keyType: verdict.key.type, fingerprint: verdict.key.fingerprint, file: this.machine.file, span: this.machine.rowSpan };
+    }
+    if (connected.ok) return connected.connection;
+    const code = connected.failure.code;
+    this.sshFailure(connected.failure, code.startsWith('host-key') ? 'handshake' : code.startsWith('key') || code === 'auth-failed' ? 'auth' : 'tcp');
+    return undefined;
+  }
+
+  /** What the login says about the keys: column 3 skipped, a passphrase Nix cannot type. */
+  private login(connection: Connection, host: ResolvedHost): void {
     const used = connection.authenticatedWith;
-    if (used !== undefined) facts.authenticatedWith = { source: used.source, fingerprint: used.fingerprint };
+    if (used !== undefined) this.facts.authenticatedWith = { source: used.source, fingerprint: used.fingerprint };
     // Column 3 could not be read: ssh skipped it and got in with another key.
-    const column3 = machine.sshKey === undefined ? undefined : expandTilde(machine.sshKey, home);
+    const column3 = this.machine.sshKey === undefined ? undefined : expandTilde(this.machine.sshKey, this.home);
     if (column3 !== undefined && host.droppedIdentityFiles.includes(column3)) {
-      add('key-not-used', { keyFile: column3, otherKey: used?.source ?? 'another key' }, { action: openLine, stage: 'auth' });
+      this.add('key-not-used', { keyFile: column3, otherKey: used?.source ?? 'another key' }, { action: this.openLine, stage: 'auth' });
     }
-    const encryptedUsed = used !== undefined && passphraseGiven && used.source !== 'agent' && !used.viaAgent;
-    if (encryptedUsed && options.daemon === true) {
-      add('key-encrypted', { keyFile: used.source, detail: 'you gave it to the probe' }, { action: copyCommand('Copy the command that removes the passphrase', ['ssh-keygen', '-p', '-f', used.source]), stage: 'auth' });
+    const encryptedUsed = used !== undefined && this.passphraseGiven && used.source !== 'agent' && !used.viaAgent;
+    if (encryptedUsed && this.options.daemon === true) {
+      this.add('key-encrypted', { keyFile: used.source, detail: 'you gave it to the probe' }, { action: copyCommand('Copy the command that removes the passphrase', ['ssh-keygen', '-p', '-f', used.source]), stage: 'auth' });
     } else if (encryptedUsed && host.batchMode) {
-      add('key-passphrase-prompt', { keyFile: used.source }, { stage: 'auth' });
-    }
-
-    const program = uri.params['remote-program'] ?? (protocol === 'ssh-ng' ? 'nix-daemon' : 'nix-store');
-    const storeArgs = uri.params['remote-store'] ? ['--store', uri.params['remote-store']] : [];
-
-    // Stage: the remote program, run non-interactively through the login shell as Nix runs it.
-    const versionRun = await exec(client, [program, '--version'], { timeoutMs: timeout('remote-program'), ...(options.signal ? { signal: options.signal } : {}) });
-    const programFound = !versionRun.timedOut && versionRun.code === 0;
-    addStage('remote-program', versionRun.ms, programFound);
-    if (versionRun.timedOut) {
-      add('remote-command-timeout', { program, timeoutMs: timeout('remote-program') }, { stage: 'remote-program' });
-    } else if (!programFound && notFound(versionRun.code, versionRun.stderr)) {
-      add('nix-not-found', { program, output: versionRun.stderr.trim() || `exit code ${versionRun.code}` }, { stage: 'remote-program', action: openLine });
-    } else if (!programFound) {
-      add('protocol-mismatch', { program, output: (versionRun.stderr || versionRun.stdout).trim() || `exit code ${versionRun.code}` }, { stage: 'remote-program' });
-    }
-    const version = versionIn(versionRun.stdout);
-    if (version !== undefined) facts.nixVersion = version;
-
-    // Stage: shell noise. `true` must print nothing, or Nix's protocol stream is corrupted.
-    const trueRun = await exec(client, ['true'], { timeoutMs: timeout('shell-noise'), ...(options.signal ? { signal: options.signal } : {}) });
-    const noise = trueRun.stdout;
-    addStage('shell-noise', trueRun.ms, !trueRun.timedOut && noise === '');
-    if (trueRun.timedOut) add('remote-command-timeout', { program: 'true', timeoutMs: timeout('shell-noise') }, { stage: 'shell-noise' });
-    else if (noise !== '') add('shell-noise', { output: noise }, { stage: 'shell-noise' });
-    const skip = noise === '' ? undefined : Buffer.from(noise);
-
-    // Stage: store access and trust.
-    if (programFound) await storeStage(program, storeArgs, skip);
-
-    // Stage: facts, and what they say about the line.
-    const factsRun = await exec(client, ['/bin/sh', '-c', FACTS_SCRIPT, 'sh', nixProgramBeside(program)], { timeoutMs: timeout('facts'), ...(options.signal ? { signal: options.signal } : {}) });
-    const parsed = parseFacts(factsRun.stdout);
-    addStage('facts', factsRun.ms, !factsRun.timedOut && factsRun.code === 0 && parsed.system !== undefined);
-    for (const [key, value] of Object.entries({
-      system: parsed.system,
-      extraPlatforms: parsed.system === undefined ? undefined : parsed.extraPlatforms,
-      systemFeatures: parsed.system === undefined ? undefined : parsed.systemFeatures,
-      cores: parsed.cores,
-      load: parsed.load,
-      storeFreeBytes: parsed.storeFreeBytes,
-      storeTotalBytes: parsed.storeTotalBytes,
-      kvm: parsed.kvm,
-      remoteUser: parsed.remoteUser,
-      uname: parsed.uname,
-    })) {
-      if (value !== undefined) (facts as Record<string, unknown>)[key] = value;
-    }
-    crossCheck(parsed.system, parsed.extraPlatforms, parsed.systemFeatures, parsed.kvm, parsed.remoteUser);
-
-    if (options.daemon === true) {
-      const daemonFindings = await daemonConnectionFindings({
-        context,
-        sshKey: machine.sshKey,
-        publicHostKey: machine.publicHostKey,
-        resolved: host,
-        hostKey: connection.hostKey,
-        authenticatedWith: used,
-        runningAsRoot,
-        home,
-        resolveOptions,
-        destination,
-        openLine,
-        pinAction,
-      });
-      for (const finding of daemonFindings) addFinding(finding);
+      this.add('key-passphrase-prompt', { keyFile: used.source }, { stage: 'auth' });
     }
   }
 
-  async function storeStage(program: string, storeArgs: string[], skip: Buffer | undefined): Promise<void> {
-    const client = connection.client;
-    const stageStarted = Date.now();
-    let ok = true;
-    const stageTimeout = timeout('store');
-    const openAndGreet = async <T>(args: string[], greet: (channel: import('ssh2').ClientChannel) => Promise<T>): Promise<T | ProtocolFailure> => {
+  /** Stage: the remote program, run non-interactively through the login shell as Nix runs it. */
+  private async remoteProgram(client: Client, program: string): Promise<boolean> {
+    const run = await exec(client, [program, '--version'], this.execOptions('remote-program'));
+    const found = !run.timedOut && run.code === 0;
+    this.addStage('remote-program', run.ms, found);
+    const stage = { stage: 'remote-program' } as const;
+    if (run.timedOut) this.add('remote-command-timeout', { program, timeoutMs: this.timeout('remote-program') }, stage);
+    else if (!found && notFound(run.code, run.stderr)) this.add('nix-not-found', { program, output: run.stderr.trim() || `exit code ${run.code}` }, { ...stage, action: this.openLine });
+    else if (!found) this.add('protocol-mismatch', { program, output: (run.stderr || run.stdout).trim() || `exit code ${run.code}` }, stage);
+    const version = versionIn(run.stdout);
+    if (version !== undefined) {
+      this.facts.nixVersion = version;
+      // Findings from here on quote the builder's Nix in its own version's words.
+      this.context.builderNix = version;
+    }
+    return found;
+  }
+
+  /** Stage: shell noise. `true` must print nothing, or Nix's protocol stream is corrupted. */
+  private async shellNoise(client: Client): Promise<void> {
+    const run = await exec(client, ['true'], this.execOptions('shell-noise'));
+    const noise = run.stdout;
+    this.addStage('shell-noise', run.ms, !run.timedOut && noise === '');
+    if (run.timedOut) this.add('remote-command-timeout', { program: 'true', timeoutMs: this.timeout('shell-noise') }, { stage: 'shell-noise' });
+    else if (noise !== '') this.add('shell-noise', { output: noise }, { stage: 'shell-noise' });
+    this.noise = noise === '' ? undefined : Buffer.from(noise);
+  }
+
+  /** Stage: store access and trust, with the greetings Nix checks first. */
+  private async store(client: Client, program: string, host: ResolvedHost): Promise<void> {
+    const started = Date.now();
+    const storeArgs = this.uri.params['remote-store'] ? ['--store', this.uri.params['remote-store']] : [];
+    const answers = await this.greetings(client, program, storeArgs);
+    const ok = this.judgeStore(answers, program, host) && answers.ok;
+    this.addStage('store', Date.now() - started, ok);
+  }
+
+  /** The greetings: `nix-store --serve` (ssh://, exactly what Nix 2.8 runs) and the daemon protocol. */
+  private async greetings(client: Client, program: string, storeArgs: string[]): Promise<StoreAnswers> {
+    const stageTimeout = this.timeout('store');
+    const skip = this.noise;
+    const openAndGreet = async <T>(args: string[], greet: (channel: ClientChannel) => Promise<T>): Promise<T | ProtocolFailure> => {
       try {
-        const channel = await openCommand(client, args);
-        return await greet(channel);
+        return await greet(await openCommand(client, args));
       } catch (error) {
         return { ok: false, reason: 'closed', got: '', stderr: '', message: error instanceof Error ? error.message : String(error) };
       }
     };
+    let ok = true;
     let worker: WorkerGreeting;
-    if (protocol === 'ssh') {
-      // Exactly what Nix 2.8 runs for ssh://, and the greeting it checks first.
+    if (this.protocol === 'ssh') {
       const [serve, daemon] = await Promise.all([
         openAndGreet([program, '--serve', '--write', ...storeArgs], (channel) => serveGreeting(channel, stageTimeout, skip)),
         openAndGreet([daemonProgramBeside(program), '--stdio', ...storeArgs], (channel) => workerGreeting(channel, stageTimeout, skip)),
       ]);
-      if (serve.ok) facts.serveProtocol = (serve as { version: string }).version;
+      if (serve.ok) this.facts.serveProtocol = (serve as { version: string }).version;
       else if (skip === undefined) {
         ok = false;
-        add('protocol-mismatch', { program: `${program} --serve`, output: serve.got || serve.stderr || serve.message }, { stage: 'store' });
+        this.add('protocol-mismatch', { program: `${program} --serve`, output: serve.got || serve.stderr || serve.message }, { stage: 'store' });
       }
       worker = daemon as WorkerGreeting;
     } else {
@@ -399,54 +361,208 @@ async function probe(machine: ProbeMachine, options: ProbeOptions, emit: (event:
     if (!worker.ok && worker.reason === 'closed' && worker.stderr === '') {
       const asked = await exec(client, [storeProgramBeside(program), ...storeArgs, '--check-validity', '--print-invalid', UNLIKELY_STORE_PATH], {
         timeoutMs: stageTimeout,
-        ...(options.signal ? { signal: options.signal } : {}),
+        ...this.signalOption(),
       });
       if (asked.code !== 0 && asked.stderr.trim() !== '') worker = { ...worker, stderr: asked.stderr.trim() };
     }
-    if (worker.ok) {
-      facts.daemonProtocol = worker.protocol;
-      if (worker.nixVersion !== undefined) facts.daemonNixVersion = worker.nixVersion;
-      if (worker.trusted !== undefined) {
-        facts.trusted = worker.trusted;
-        if (worker.trustSource !== undefined) facts.trustSource = worker.trustSource;
-        if (!worker.trusted) {
-          ok = false;
-          add('untrusted-user', {}, { stage: 'store', action: trustUserCommand(host.user) });
-        }
-      } else {
-        add('trust-unknown', { detail: 'the daemon did not answer the trust question' }, { stage: 'store' });
-      }
-    } else if (daemonDown(worker.stderr)) {
-      ok = false;
-      add('remote-daemon-down', { output: worker.stderr.split('\n').find((line) => daemonDown(line)) ?? worker.stderr }, { stage: 'store' });
-    } else if (protocol === 'ssh' && notFound(null, worker.stderr)) {
-      add('trust-unknown', { detail: `nix-daemon is not on the remote PATH next to ${program}, so the probe could not ask` }, { stage: 'store' });
-    } else if (skip !== undefined && worker.reason === 'mismatch') {
-      add('trust-unknown', { detail: 'the shell noise garbles the answer' }, { stage: 'store' });
-    } else if (protocol === 'ssh-ng') {
-      ok = false;
-      add(worker.reason === 'mismatch' ? 'protocol-mismatch' : 'store-unreachable', { program: `${program} --stdio`, output: worker.stderr || worker.got || worker.message }, { stage: 'store' });
-    } else {
-      add('trust-unknown', { detail: (worker.stderr || worker.message).split('\n')[0] }, { stage: 'store' });
-    }
-    addStage('store', Date.now() - stageStarted, ok);
+    return { worker, ok };
   }
 
-  function crossCheck(system: string | undefined, extraPlatforms: string[], systemFeatures: string[], kvm: ProbeFacts['kvm'], remoteUser: string | undefined): void {
+  /** What the daemon's greeting says: trusted or not, the daemon down, or why nobody could ask. */
+  private judgeStore({ worker }: StoreAnswers, program: string, host: ResolvedHost): boolean {
+    const stage = { stage: 'store' } as const;
+    if (worker.ok) {
+      this.facts.daemonProtocol = worker.protocol;
+      if (worker.nixVersion !== undefined) this.facts.daemonNixVersion = worker.nixVersion;
+      if (worker.trusted === undefined) {
+        this.add('trust-unknown', { detail: 'the daemon did not answer the trust question' }, stage);
+        return true;
+      }
+      this.facts.trusted = worker.trusted;
+      if (worker.trustSource !== undefined) this.facts.trustSource = worker.trustSource;
+      if (worker.trusted) return true;
+      this.add('untrusted-user', {}, { ...stage, action: trustUserCommand(host.user) });
+      return false;
+    }
+    if (daemonDown(worker.stderr)) {
+      this.add('remote-daemon-down', { output: worker.stderr.split('\n').find((line) => daemonDown(line)) ?? worker.stderr }, stage);
+      return false;
+    }
+    if (this.protocol === 'ssh' && notFound(null, worker.stderr)) {
+      this.add('trust-unknown', { detail: `nix-daemon is not on the remote PATH next to ${program}, so the probe could not ask` }, stage);
+    } else if (this.noise !== undefined && worker.reason === 'mismatch') {
+      this.add('trust-unknown', { detail: 'the shell noise garbles the answer' }, stage);
+    } else if (this.protocol === 'ssh-ng') {
+      this.add(worker.reason === 'mismatch' ? 'protocol-mismatch' : 'store-unreachable', { program: `${program} --stdio`, output: worker.stderr || worker.got || worker.message }, stage);
+      return false;
+    } else {
+      this.add('trust-unknown', { detail: (worker.stderr || worker.message).split('\n')[0] }, stage);
+    }
+    return true;
+  }
+
+  /** Stage: facts (system, features, cores, load, disk), then what they say about the line. */
+  private async remoteFacts(client: Client, program: string): Promise<void> {
+    const run = await exec(client, ['/bin/sh', '-c', FACTS_SCRIPT, 'sh', nixProgramBeside(program)], this.execOptions('facts'));
+    const parsed = parseFacts(run.stdout);
+    this.addStage('facts', run.ms, !run.timedOut && run.code === 0 && parsed.system !== undefined);
+    const known = parsed.system !== undefined;
+    for (const [key, value] of Object.entries({
+      system: parsed.system,
+      extraPlatforms: known ? parsed.extraPlatforms : undefined,
+      systemFeatures: known ? parsed.systemFeatures : undefined,
+      cores: parsed.cores,
+      load: parsed.load,
+      storeFreeBytes: parsed.storeFreeBytes,
+      storeTotalBytes: parsed.storeTotalBytes,
+      kvm: parsed.kvm,
+      remoteUser: parsed.remoteUser,
+      uname: parsed.uname,
+    })) {
+      if (value !== undefined) (this.facts as Record<string, unknown>)[key] = value;
+    }
+    this.crossCheck(parsed);
+  }
+
+  /** The facts against the machines line: systems and features it claims, and disk space. */
+  private crossCheck({ system, extraPlatforms, systemFeatures, kvm, remoteUser }: ReturnType<typeof parseFacts>): void {
+    const machine = this.machine;
+    const stage = { stage: 'facts', action: this.openLine } as const;
     if (system !== undefined && machine.systems !== undefined && machine.systems.length > 0) {
       const supported = new Set([system, ...extraPlatforms, 'builtin']);
       const missing = machine.systems.filter((entry) => !supported.has(entry));
-      if (missing.length > 0) add('system-mismatch', { systems: missing, builderSystems: [system, ...extraPlatforms] }, { stage: 'facts', action: openLine });
+      if (missing.length > 0) this.add('system-mismatch', { systems: missing, builderSystems: [system, ...extraPlatforms] }, stage);
     }
     if (system !== undefined) {
       const claimed = [...new Set([...(machine.supportedFeatures ?? []), ...(machine.mandatoryFeatures ?? [])])];
       // The daemon (root) adds kvm when it can open /dev/kvm; the SSH user may not see it.
       const daemonHasKvm = kvm === 'rw' || (kvm === 'present' && remoteUser !== 'root');
       const lacking = claimed.filter((feature) => !systemFeatures.includes(feature) && !(feature === 'kvm' && daemonHasKvm));
-      if (lacking.length > 0) add('feature-mismatch', { features: lacking, builderFeatures: systemFeatures, kvmMissing: lacking.includes('kvm') && kvm === 'absent' }, { stage: 'facts', action: openLine });
+      if (lacking.length > 0) this.add('feature-mismatch', { features: lacking, builderFeatures: systemFeatures, kvmMissing: lacking.includes('kvm') && kvm === 'absent' }, stage);
     }
-    const threshold = options.lowDiskBytes ?? defaultLowDiskBytes;
-    if (facts.storeFreeBytes !== undefined && facts.storeFreeBytes < threshold) add('low-disk', { freeBytes: facts.storeFreeBytes, thresholdBytes: threshold }, { stage: 'facts' });
+    const threshold = this.options.lowDiskBytes ?? defaultLowDiskBytes;
+    if (this.facts.storeFreeBytes !== undefined && this.facts.storeFreeBytes < threshold) this.add('low-disk', { freeBytes: this.facts.storeFreeBytes, thresholdBytes: threshold }, { stage: 'facts' });
+  }
+
+  /** Under a nix-daemon: what worked for this login but would not for root's ssh. */
+  private async daemonConnection(connection: Connection, host: ResolvedHost): Promise<void> {
+    const { uriHost: _uriHost, ...destination } = sshDestination(this.machine.storeUri);
+    const findings = await daemonConnectionFindings({
+      context: this.context,
+      sshKey: this.machine.sshKey,
+      publicHostKey: this.machine.publicHostKey,
+      resolved: host,
+      hostKey: connection.hostKey,
+      authenticatedWith: connection.authenticatedWith,
+      runningAsRoot: this.runningAsRoot,
+      home: this.home,
+      resolveOptions: resolveOptionsFor(this.machine, this.connectOptions),
+      destination,
+      openLine: this.openLine,
+      pinAction: this.pinAction,
+    });
+    for (const finding of findings) this.addFinding(finding);
+  }
+
+  /** A failure of the ssh layer as its finding, with the action that fixes it. */
+  private sshFailure(failure: SshFailure, stage: Finding['stage']): void {
+    const code: FindingCode = sshFailureCodes.has(failure.code as FindingCode) ? (failure.code as FindingCode) : 'connection-lost';
+    const extra: Partial<FindingContext> = { detail: failure.cause };
+    let action = this.hostKeyAdvice(failure, extra);
+    if (failure.keyFile !== undefined) extra.keyFile = failure.keyFile;
+    // The ssh layer's cause is the message's first sentence where the table's message has none of its own.
+    if (!codesWithCause.has(code)) delete extra.detail;
+    const timeouts = this.connectOptions.timeouts!;
+    const connectTimeout = this.resolved?.connectTimeoutMs ?? Infinity;
+    switch (code) {
+      case 'banner-timeout':
+        extra.timeoutMs = Math.min(timeouts.handshake!, connectTimeout);
+        break;
+      case 'connect-timeout':
+        extra.timeoutMs = Math.min(timeouts.tcp!, connectTimeout);
+        break;
+      case 'key-encrypted':
+        extra.detail = failure.cause.includes('does not open')
+          ? 'the passphrase given does not open it'
+          : (/the passphrase prompt got no answer within \d+(?:\.\d+)? s/.exec(failure.cause)?.[0] ?? 'none was given');
+        if (failure.keyFile !== undefined) action = copyCommand('Copy the command that removes the passphrase', ['ssh-keygen', '-p', '-f', failure.keyFile]);
+        break;
+      case 'auth-failed':
+      case 'key-unreadable':
+      case 'invalid-host':
+        action = this.openLine;
+        break;
+      case 'proxy-jump-failed':
+        extra.detail = `${failure.cause} ${failure.fix}`;
+        break;
+      default:
+        break;
+    }
+    this.add(code, extra, { ...(action ? { action } : {}), ...(stage ? { stage } : {}) });
+  }
+
+  /** For a host key failure: what the message needs about the key, and the action offered. */
+  private hostKeyAdvice(failure: SshFailure, extra: Partial<FindingContext>): FindingAction | undefined {
+    const hostKey = failure.hostKey;
+    if (hostKey === undefined) return undefined;
+    Object.assign(extra, { keyType: hostKey.key.type, fingerprint: hostKey.key.fingerprint });
+    const showKeyOnBuilder = copyCommand('Copy the command that shows the key (run it on the builder)', fingerprintCommand(hostKey.key.type).split(' '));
+    const policy = this.policy!;
+    switch (hostKey.kind) {
+      case 'mismatch': {
+        const source = hostKey.source;
+        const recordedKey: RecordedKey = source.kind === 'column-8' ? source : { kind: 'known-hosts', file: source.file, line: source.line, lookupName: policy.lookupName };
+        Object.assign(extra, { expectedFingerprint: hostKey.expected.fingerprint, keySource: sourceText(hostKey), recordedKey });
+        // A changed key is never one click from trusted: verify first (the message says how).
+        return showKeyOnBuilder;
+      }
+      case 'revoked':
+        Object.assign(extra, { keySource: sourceText(hostKey) });
+        return undefined;
+      case 'unknown': {
+        Object.assign(extra, { lookupName: hostKey.lookupName, column8NameMismatch: hostKey.column8NameMismatch, knownHostsFiles: [...policy.userFiles, ...policy.globalFiles], strictHostKeyChecking: this.resolved?.strictHostKeyChecking });
+        // Pinning is for a host nobody knows: known_hosts knowing it by another key type (or a
+        // certificate authority) is not that, so the user checks the key instead.
+        const knownOtherwise = hostKey.otherTypes.length > 0 || hostKey.certAuthorityOnly;
+        return hostKey.column8NameMismatch ? this.openLine : knownOtherwise ? showKeyOnBuilder : this.pinAction;
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  private timeout(stage: ProbeStageName): number {
+    return this.options.stageTimeouts?.[stage] ?? this.options.timeoutMs ?? defaultStageTimeoutMs;
+  }
+
+  private signalOption(): { signal?: AbortSignal } {
+    return this.options.signal === undefined ? {} : { signal: this.options.signal };
+  }
+
+  private execOptions(stage: ProbeStageName): ExecOptions {
+    return { timeoutMs: this.timeout(stage), ...this.signalOption() };
+  }
+
+  private addFinding(finding: Finding): void {
+    this.findings.push(finding);
+    this.emit({ kind: 'finding', finding });
+  }
+
+  private add(code: FindingCode, extra: Partial<FindingContext> = {}, more: { action?: FindingAction | undefined; stage?: Finding['stage'] } = {}): void {
+    this.addFinding(makeFinding(code, { ...this.context, ...extra }, { ...(more.action ? { action: more.action } : {}), ...(more.stage ? { stage: more.stage } : {}) }));
+  }
+
+  private addStage(name: ProbeStageName, ms: number, ok: boolean): void {
+    const stage: ProbeStage = { name, ms, ok };
+    this.stages.push(stage);
+    this.emit({ kind: 'stage', stage });
+  }
+
+  private finish(): ProbeResult {
+    if (!this.findings.some((finding) => finding.severity === 'error' || finding.severity === 'warning')) this.add('ok', { summary: summaryOf(this.facts) });
+    const result: ProbeResult = { uri: this.machine.storeUri, status: statusOf(this.findings), findings: this.findings, stages: this.stages, facts: this.facts, ms: Date.now() - this.started };
+    this.emit({ kind: 'result', result });
+    return result;
   }
 }
 
@@ -476,7 +592,7 @@ export async function runProbe(machine: ProbeMachine, options: ProbeOptions = {}
     }
   };
   try {
-    return await probe(machine, options, emit);
+    return await new Probe(machine, options, emit).run();
   } catch (error) {
     // A bug of ours, not a finding about the builder: still a value, never a stack trace.
     const finding = makeFinding('connection-lost', { uri: machine.storeUri, alias: parseStoreUri(machine.storeUri).host, detail: `The probe stopped unexpectedly (${error instanceof Error ? error.message.split('\n')[0] : String(error)}).` });

@@ -37,6 +37,11 @@ export interface ConnectOptions {
   /** The ssh-agent socket (SSH_AUTH_SOCK); none when undefined. */
   agentSocket?: string;
   askPassphrase?: AskPassphrase;
+  /**
+   * How long a passphrase prompt may stay unanswered (default 60 s, under sshd's LoginGraceTime
+   * of 120 s). The auth timeout does not run meanwhile: the user's time is not the builder's.
+   */
+  passphraseTimeoutMs?: number;
   /** Resolves a ProxyJump hop (default: `resolveSshHost` with the same -F file, no other options, as ssh does). */
   resolveJump?: (hop: { user: string | undefined; host: string }) => Promise<ResolveResult>;
   onStage?: (stage: ConnectStageReport) => void;
@@ -72,6 +77,7 @@ export type ConnectResult =
   | { ok: false; failure: SshFailure; stages: ConnectStageReport[]; hostKey?: HostKeyVerdict; identities?: IdentityReport[] };
 
 const defaultTimeoutMs = 10_000;
+const defaultPassphraseTimeoutMs = 60_000;
 const maxJumpDepth = 8;
 /**
  * Like ssh's ServerAliveInterval 5 / ServerAliveCountMax 3: a keepalive request every 5 s, and
@@ -286,15 +292,16 @@ function hostKeyFailure(verdict: HostKeyVerdict, host: ResolvedHost): SshFailure
   }
 }
 
-function authFailure(host: ResolvedHost, keyring: Keyring, methodsLeft: string[] | undefined): SshFailure {
+function authFailure(host: ResolvedHost, keyring: Keyring, methodsLeft: string[] | undefined, unansweredAfterMs: number | undefined): SshFailure {
   const reports = keyring.reports();
   const encrypted = reports.find((report) => report.state === 'encrypted-no-passphrase' || report.state === 'wrong-passphrase');
   const destination = `${host.user}@${host.alias}`;
   if (encrypted !== undefined) {
     const wrong = encrypted.state === 'wrong-passphrase';
+    const why = wrong ? 'the passphrase given does not open it' : unansweredAfterMs !== undefined ? `the passphrase prompt got no answer within ${seconds(unansweredAfterMs)}` : 'none was given';
     return {
       code: 'key-encrypted',
-      cause: `${destination} accepts the key ${encrypted.source}, but it has a passphrase${wrong ? ' and the passphrase given does not open it' : ' and none was given'}.`,
+      cause: `${destination} accepts the key ${encrypted.source}, but it has a passphrase and ${why}.`,
       fix: `Give the passphrase, or load the key into ssh-agent, or remove its passphrase (ssh-keygen -p -f ${encrypted.source}), or use a dedicated key without one.`,
       keyFile: encrypted.source,
       methodsLeft,
@@ -345,11 +352,12 @@ async function connectInner(options: ConnectOptions, timeouts: ConnectTimeouts, 
   report('tcp', Date.now() - tcpStarted, true);
 
   const agent = options.agentSocket ? new OpenSSHAgent(options.agentSocket) : undefined;
+  const userWait = new UserWait(options);
   const keyring = new Keyring({
     identityFiles: host.identityFiles,
     identitiesOnly: host.identitiesOnly,
     ...(agent === undefined ? {} : { agent }),
-    ...(options.askPassphrase === undefined ? {} : { askPassphrase: options.askPassphrase }),
+    ...(options.askPassphrase === undefined ? {} : { askPassphrase: userWait.ask(options.askPassphrase) }),
   });
   const client = new Client();
   let verdict: HostKeyVerdict | undefined;
@@ -378,12 +386,14 @@ async function connectInner(options: ConnectOptions, timeouts: ConnectTimeouts, 
       settled = true;
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
+      // A prompt still open is for a connection that is over: it closes.
+      userWait.stop();
       if (!result.ok) closeAll();
       resolve(result);
     };
     const fail = (failure: SshFailure) => {
       const stage: ConnectStageName = authStarted === undefined ? 'handshake' : 'auth';
-      report(stage, Date.now() - (authStarted ?? handshakeStarted), false);
+      report(stage, stage === 'auth' ? authMs() : Date.now() - handshakeStarted, false);
       finish({ ok: false, failure, stages, ...(verdict === undefined ? {} : { hostKey: verdict }), identities: keyring.reports() });
     };
     const onAbort = () => fail({ code: 'aborted', cause: 'the connection was cancelled.', fix: '' });
@@ -407,15 +417,27 @@ async function connectInner(options: ConnectOptions, timeouts: ConnectTimeouts, 
     }, bannerTimeout);
     let authAttempted = false;
 
+    /** The auth stage's own time: the builder's, without the user's at a passphrase prompt. */
+    const authMs = () => Date.now() - (authStarted ?? handshakeStarted) - userWait.totalMs();
+    const authTimedOut = () =>
+      fail({ code: 'auth-failed', cause: `'${host.alias}' did not finish authentication within ${seconds(timeouts.auth)}.`, fix: 'Check the builder\'s sshd (a slow PAM or DNS lookup in sshd delays logins: UseDNS no).' });
+    // The auth timeout stops while the user is asked, and goes on with what was left.
+    userWait.onPause = () => clearTimeout(timer);
+    userWait.onResume = () => {
+      if (settled || authStarted === undefined) return;
+      clearTimeout(timer);
+      timer = setTimeout(authTimedOut, Math.max(0, timeouts.auth - authMs()));
+    };
+
     // Once: ssh2 emits 'handshake' again on every later re-key.
     client.once('handshake', () => {
       report('handshake', Date.now() - handshakeStarted, true);
       authStarted = Date.now();
       clearTimeout(timer);
-      timer = setTimeout(() => fail({ code: 'auth-failed', cause: `'${host.alias}' did not finish authentication within ${seconds(timeouts.auth)}.`, fix: 'Check the builder\'s sshd (a slow PAM or DNS lookup in sshd delays logins: UseDNS no).' }), timeouts.auth);
+      timer = setTimeout(authTimedOut, timeouts.auth);
     });
     client.on('ready', () => {
-      report('auth', Date.now() - (authStarted ?? handshakeStarted), true);
+      report('auth', authMs(), true);
       const identities = keyring.reports();
       const connection: Connection = {
         client,
@@ -455,7 +477,7 @@ async function connectInner(options: ConnectOptions, timeouts: ConnectTimeouts, 
       }
       if (verdict !== undefined && verdict.kind !== 'verified') return fail(hostKeyFailure(verdict, host));
       if (authStarted !== undefined) {
-        if (error.level === 'client-authentication') return fail(authFailure(host, keyring, methodsLeft));
+        if (error.level === 'client-authentication') return fail(authFailure(host, keyring, methodsLeft, userWait.unansweredAfterMs));
         return fail({ code: 'connection-lost', cause: `'${host.alias}' closed the connection during authentication: ${safeMessage(error)}.`, fix: 'Check the builder\'s sshd log.' });
       }
       if (bannerAt === undefined) {
@@ -496,6 +518,59 @@ async function connectInner(options: ConnectOptions, timeouts: ConnectTimeouts, 
       },
     });
   });
+}
+
+/**
+ * The time spent waiting for the user at passphrase prompts during one connection: the auth
+ * timeout pauses meanwhile, each prompt has its own limit, and a prompt still open when the
+ * connection is over (or the caller aborts) is told to close.
+ */
+class UserWait {
+  onPause: () => void = () => undefined;
+  onResume: () => void = () => undefined;
+  /** The limit after which a prompt was given up unanswered, if one was. */
+  unansweredAfterMs: number | undefined;
+  private waitedMs = 0;
+  private since: number | undefined;
+  private readonly open = new Set<AbortController>();
+
+  constructor(private readonly options: Pick<ConnectOptions, 'passphraseTimeoutMs' | 'signal'>) {}
+
+  totalMs(): number {
+    return this.waitedMs + (this.since === undefined ? 0 : Date.now() - this.since);
+  }
+
+  ask(askUser: AskPassphrase): AskPassphrase {
+    return async (keyFile) => {
+      const limit = this.options.passphraseTimeoutMs ?? defaultPassphraseTimeoutMs;
+      const asking = new AbortController();
+      this.open.add(asking);
+      const giveUp = setTimeout(() => {
+        this.unansweredAfterMs = limit;
+        asking.abort();
+      }, limit);
+      const onAbort = () => asking.abort();
+      this.options.signal?.addEventListener('abort', onAbort, { once: true });
+      this.since = Date.now();
+      this.onPause();
+      try {
+        const given = new Promise<undefined>((resolve) => asking.signal.addEventListener('abort', () => resolve(undefined), { once: true }));
+        return await Promise.race([askUser(keyFile, asking.signal).catch(() => undefined), given]);
+      } finally {
+        clearTimeout(giveUp);
+        this.options.signal?.removeEventListener('abort', onAbort);
+        this.open.delete(asking);
+        this.waitedMs += Date.now() - (this.since ?? Date.now());
+        this.since = undefined;
+        this.onResume();
+      }
+    };
+  }
+
+  /** Closes every prompt still open. */
+  stop(): void {
+    for (const asking of this.open) asking.abort();
+  }
 }
 
 /**

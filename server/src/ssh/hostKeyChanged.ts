@@ -32,17 +32,21 @@ export function removeOldKeyCommand(recorded: Extract<RecordedKey, { kind: 'know
   return ['ssh-keygen', '-R', recorded.lookupName, '-f', recorded.file].map(shellQuote).join(' ');
 }
 
-export function hostKeyChangedAdvice(changed: ChangedKey): string {
+/**
+ * The advice, with each command written by `asCode` (the health finding marks them as code
+ * spans; elsewhere they stand between backticks).
+ */
+export function hostKeyChangedAdvice(changed: ChangedKey, asCode: (command: string) => string = (command) => `\`${command}\``): string {
   const recorded = changed.recorded;
   const where =
     recorded === undefined ? (changed.recordedAs ?? 'the recorded key') : recorded.kind === 'column-8' ? 'column 8 of its machines line' : `${recorded.file} line ${recorded.line}`;
   const remove =
     recorded?.kind === 'known-hosts'
-      ? `remove the old key with \`${removeOldKeyCommand(recorded)}\`, then check the builder again and pin the new key`
+      ? `remove the old key with ${asCode(removeOldKeyCommand(recorded))}, then check the builder again and pin the new key`
       : `replace the old key in ${where} with the new one by hand`;
   return (
     `REMOTE HOST IDENTIFICATION HAS CHANGED: ${changed.alias} presented the ${changed.keyType} key ${changed.fingerprint}, but ${where} expects ${changed.expectedFingerprint}. ` +
     'Someone may be intercepting the connection, or the builder got a new key (a reinstall). Nix stops with "Host key verification failed.", and nothing here trusts the new key for you. ' +
-    `Verify the new fingerprint out of band: run \`${fingerprintCommand(changed.keyType)}\` on the builder's own console (or ask its admin), not over this connection. Only if it prints ${changed.fingerprint}, ${remove}.`
+    `Verify the new fingerprint out of band: run ${asCode(fingerprintCommand(changed.keyType))} on the builder's own console (or ask its admin), not over this connection. Only if it prints ${changed.fingerprint}, ${remove}.`
   );
 }

@@ -11,8 +11,12 @@ import { readRegularFileBytes } from '../model/regularFile';
 import { fingerprintOf } from '../model/hostKey';
 import { BaseAgent, utils, type ParsedKey, type SigningRequestOptions, type SignCallback, type IdentityCallback } from 'ssh2';
 
-/** Asks the user for the passphrase of a key file; undefined when they decline. */
-export type AskPassphrase = (keyFile: string) => Promise<string | undefined>;
+/**
+ * Asks the user for the passphrase of a key file; undefined when they decline. `signal` aborts
+ * when the asker no longer waits (the connection gave up, or the prompt went unanswered too
+ * long): close the prompt then.
+ */
+export type AskPassphrase = (keyFile: string, signal?: AbortSignal) => Promise<string | undefined>;
 
 export type IdentityState =
   | 'missing'

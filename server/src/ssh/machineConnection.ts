@@ -1,10 +1,10 @@
 // From a machines line to an SSH connection, as Nix would make it: the URI's `[user@]host` goes
 // to ssh as written (Nix 2.8 passes a `:port` along as part of the host), column 3 as `-i`,
-// column 8 as the host key, NIX_SSHOPTS from the environment. For the offload and the CLI; the
-// health probe goes through the same steps one stage at a time.
+// column 8 as the host key, NIX_SSHOPTS from the environment. For the offload, the CLI and the
+// health probe (which resolves and connects as two of its stages, each reported).
 import { homedir } from 'node:os';
 import { parseStoreUri } from '../model/storeUri';
-import { connect, type ConnectResult, type ConnectTimeouts } from './connect';
+import { connect, type ConnectResult, type ConnectStageReport, type ConnectTimeouts } from './connect';
 import type { SshFailure } from './failure';
 import { hostKeyPolicy, type HostKeyPolicy } from './hostKeyCheck';
 import type { AskPassphrase } from './keyring';
@@ -28,8 +28,12 @@ export interface MachineConnectOptions {
   /** Timeout of `ssh -G` (default 5 s). */
   resolveTimeoutMs?: number;
   askPassphrase?: AskPassphrase;
+  /** How long a passphrase prompt may stay unanswered (connect.ts). */
+  passphraseTimeoutMs?: number;
   signal?: AbortSignal;
   onTcpConnect?: (host: string, port: number) => void;
+  /** Hears each connect stage (tcp, handshake, auth) as it ends. */
+  onStage?: (stage: ConnectStageReport) => void;
 }
 
 /** `[user@]host` as Nix 2.8 hands it to ssh. */
@@ -66,7 +70,7 @@ export async function connectMachine(target: MachineTarget, options: MachineConn
 }
 
 /** Connects to a resolved machine with the caller's timeouts, agent, passphrase and signal. */
-function connectResolved(resolved: Extract<ResolvedMachine, { ok: true }>, options: MachineConnectOptions): Promise<ConnectResult> {
+export function connectResolved(resolved: Extract<ResolvedMachine, { ok: true }>, options: MachineConnectOptions): Promise<ConnectResult> {
   const env = options.env ?? process.env;
   return connect({
     host: resolved.host,
@@ -74,8 +78,10 @@ function connectResolved(resolved: Extract<ResolvedMachine, { ok: true }>, optio
     ...(options.timeouts === undefined ? {} : { timeouts: options.timeouts }),
     ...(env.SSH_AUTH_SOCK ? { agentSocket: env.SSH_AUTH_SOCK } : {}),
     ...(options.askPassphrase === undefined ? {} : { askPassphrase: options.askPassphrase }),
+    ...(options.passphraseTimeoutMs === undefined ? {} : { passphraseTimeoutMs: options.passphraseTimeoutMs }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(options.onTcpConnect === undefined ? {} : { onTcpConnect: options.onTcpConnect }),
+    ...(options.onStage === undefined ? {} : { onStage: options.onStage }),
   });
 }
 

@@ -2,8 +2,10 @@
 // so every command is built here, from an argument list, by the one quoting function; nothing
 // is ever pasted into a command line any other way. Store paths are checked against Nix's own
 // rules before they are used. `exec` runs a command with a timeout, an abort signal and a cap
-// on how much output is kept.
+// on how much output is kept; a command it gives up on is killed on the builder with all it
+// started (remoteProcessGroup.ts says how).
 import type { Client, ClientChannel } from 'ssh2';
+import { killGroupArgs, pidIn, TELL_PID, withoutPidLine } from './remoteProcessGroup';
 
 /**
  * Characters that never need quoting in a shell word, in POSIX shells, zsh and fish alike. Not
@@ -86,7 +88,15 @@ export interface ExecOptions {
   maxOutputBytes?: number;
   /** Written to the command's stdin, which is then closed. */
   stdin?: string | Buffer;
+  /**
+   * Run the command as it is, without learning its PID: it cannot be killed on the builder when
+   * given up on (for the kill itself). Default false.
+   */
+  plain?: boolean;
 }
+
+/** How long the kill of a command given up on may take before exec returns anyway. */
+const KILL_TIMEOUT_MS = 5000;
 
 export interface ExecResult {
   /** Exit code; null when it ended by a signal, or did not end (timeout, abort, lost connection). */
@@ -107,10 +117,10 @@ export interface ExecResult {
  * Starts the command; `onChannel` runs synchronously with the channel, so no event is missed
  * (ssh2 may deliver the output, the exit status and the close in one packet batch).
  */
-function startCommand(client: Client, args: readonly string[], onChannel: (error: Error | undefined, channel: ClientChannel | undefined) => void): void {
+function startCommand(client: Client, args: readonly string[], onChannel: (error: Error | undefined, channel: ClientChannel | undefined) => void, stoppable = false): void {
   let line: string;
   try {
-    line = remoteCommandLine(args);
+    line = stoppable ? `${remoteCommandLine(['/bin/sh', '-c', TELL_PID])}; ${remoteCommandLine(args)}` : remoteCommandLine(args);
     client.exec(line, (error, channel) => onChannel(error ?? undefined, error ? undefined : channel));
   } catch (error) {
     onChannel(error instanceof Error ? error : new Error(String(error)), undefined);
@@ -148,7 +158,7 @@ export function exec(client: Client, args: readonly string[], options: ExecOptio
         code,
         signal: exitSignal,
         stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
+        stderr: withoutPidLine(Buffer.concat(err).toString('utf8')),
         truncated,
         timedOut,
         aborted,
@@ -156,14 +166,27 @@ export function exec(client: Client, args: readonly string[], options: ExecOptio
         ms: Date.now() - started,
       });
     };
+    let pid: number | undefined;
+    /** Given up on: only the kill's end (not the channel's close) ends the exec now. */
+    let stopping = false;
     const stop = () => {
+      if (done || stopping) return;
+      stopping = true;
+      clearTimeout(timer);
       try {
         channel?.signal('KILL');
       } catch {
-        // Not every server honours signals; closing the channel is what counts.
+        // Not every server honours signals; the kill below does not depend on it.
       }
       channel?.close();
-      finish();
+      // The command and its children, over a second channel; exec returns once they are gone
+      // (or the kill took too long, or the connection is gone). No PID yet: the login shell has
+      // not reached the command (a hung startup file), and the signal above is all there is.
+      if (pid === undefined) {
+        finish();
+        return;
+      }
+      void exec(client, killGroupArgs(pid, 'KILL'), { timeoutMs: KILL_TIMEOUT_MS, plain: true }).then(() => finish());
     };
     const onAbort = () => {
       aborted = true;
@@ -208,19 +231,25 @@ export function exec(client: Client, args: readonly string[], options: ExecOptio
       });
       opened.stderr.on('data', (chunk: Buffer) => {
         errBytes = keep(err, chunk, errBytes);
+        if (pid === undefined && !options.plain) pid = pidIn(Buffer.concat(err).toString('utf8'));
       });
       opened.on('exit', (exitCode: number | null, signalName?: string) => {
+        // Given up on, it has no exit of its own: what it reports now is our kill.
+        if (stopping) return;
         code = typeof exitCode === 'number' ? exitCode : null;
         exitSignal = signalName ?? null;
       });
       // ssh2 passes the exit code to 'close' too.
       opened.on('close', (closeCode?: number | null) => {
+        if (stopping) return;
         if (code === null && typeof closeCode === 'number') code = closeCode;
         finish();
       });
-      opened.on('error', (error: Error) => finish(error.message));
+      opened.on('error', (error: Error) => {
+        if (!stopping) finish(error.message);
+      });
       if (options.stdin !== undefined) opened.end(options.stdin);
       else opened.end();
-    });
+    }, options.plain !== true);
   });
 }
