@@ -14,7 +14,6 @@
 // Needs the version lab's chroots .nix-versions/{trixie,sid} (scripts/nix-versions.sh; `npm test`
 // makes them): a release without its chroot skips loudly, and fails in CI.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -40,6 +39,7 @@ import {
   type LabNixVersion,
   type VersionBuilderName,
 } from './fixture';
+import { runCli } from './fixture/cli';
 import { mountsUnder } from './fixture/processes';
 import { labNixCanRun } from './fixture/gate';
 import * as localStore from './fixture/localStore';
@@ -81,19 +81,6 @@ async function offloadOn(name: VersionBuilderName, drvPath: string): Promise<{ r
   const result = await offload({ machine: machineOf(name), drvPath, pool, sshConfigFile: lab.sshConfig, env: lab.env(), onLog: (line) => log.push(line) });
   return { result, log };
 }
-const cli = path.join(__dirname, '../../dist/cli.js');
-/** Our CLI (`npm run build` makes dist/cli.js). */
-function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 const describeOffload = (offloaded: { result: OffloadResult; log: string[] }) => JSON.stringify({ ...offloaded.result, log: offloaded.log.slice(-15) }, null, 1);
 
 if (RELEASES.length > 0) {
