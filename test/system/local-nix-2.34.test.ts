@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { provisionBuilders, readWhereBuilt, run, whereBuiltExpression, type BuilderLab } from './fixture';
+import { provisionBuilders, readWhereBuilt, run, spreadExpression, whereBuiltExpression, type BuilderLab } from './fixture';
 import { runCli } from './fixture/cli';
 import { labNixCanRun } from './fixture/gate';
 import { makeLabClient, type LabClient } from './fixture/labClient';
@@ -99,15 +99,7 @@ describe('Nix 2.34 as the local Nix', { skip: !labRuns }, () => {
   }
 
   test('build --distributed: Nix 2.34 spreads two independent derivations over a 2.8 and a 2.34 builder', async (t) => {
-    const tag = nonce();
-    const file = nixFile('spread', `let
-      mk = name: deps: script: derivation {
-        inherit name deps; system = ${JSON.stringify(lab.system)}; builder = "/bin/sh"; PATH = "/usr/bin:/bin";
-        args = [ "-c" script ];
-      };
-      left = mk "local234-left-${tag}" [] "sleep 1; cat /etc/nix/lab-marker > $out";
-      right = mk "local234-right-${tag}" [] "sleep 1; cat /etc/nix/lab-marker > $out";
-    in mk "local234-top-${tag}" [ left right ] "cat $deps > $out"`);
+    const file = nixFile('spread', spreadExpression({ prefix: 'local234', tag: nonce(), system: lab.system }));
     const machines = path.join(dir, 'spread.machines');
     fs.writeFileSync(machines, `${lab.machines('healthyNg', 'healthy234')}\n`);
     const result = await cliAs234(['build', file, '--distributed', '--machines', machines, '--ssh-config', lab.sshConfig, '--format', 'json']);

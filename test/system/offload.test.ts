@@ -25,6 +25,8 @@ import {
   provisionBuilders,
   readWhereBuilt,
   run,
+  sourceFileExpression,
+  spreadExpression,
   whereBuiltExpression,
   type BuilderLab,
   type BuilderName,
@@ -293,13 +295,7 @@ describe('offload on real builders', { skip: !labRuns }, () => {
 
   test('builders-use-substitutes: the builder is asked to fetch first; with nothing to fetch, the inputs go over as usual', async () => {
     const tag = nonce();
-    const file = path.join(lab.dir, `src-${tag}`);
-    fs.writeFileSync(file, `source ${tag}\n`);
-    const drv = await instantiate(`derivation {
-      name = "with-src-${tag}"; system = ${JSON.stringify(lab.system)}; builder = "/bin/sh"; PATH = "/usr/bin:/bin";
-      src = builtins.path { path = ${JSON.stringify(file)}; name = "src-${tag}"; };
-      args = [ "-c" "cat $src > $out" ];
-    }`);
+    const drv = await instantiate(sourceFileExpression({ dir: lab.dir, prefix: 'with-src', tag, system: lab.system }));
     const offloaded = await offloadOn('healthy', drv, { useSubstitutes: true });
     assert.ok(offloaded.result.ok, describeResult(offloaded));
     assert.equal(offloaded.result.copiedToBuilder, 2, 'the .drv and its source: the builder has no substituter here');
@@ -341,15 +337,7 @@ describe('offload on real builders', { skip: !labRuns }, () => {
   }
 
   test('distributed: two independent derivations go to both builders, with progress and builtOn', async (t) => {
-    const tag = nonce();
-    const expression = `let
-      mk = name: deps: script: derivation {
-        inherit name deps; system = ${JSON.stringify(lab.system)}; builder = "/bin/sh"; PATH = "/usr/bin:/bin";
-        args = [ "-c" script ];
-      };
-      left = mk "spread-left-${tag}" [] "sleep 1; cat /etc/nix/lab-marker > $out";
-      right = mk "spread-right-${tag}" [] "sleep 1; cat /etc/nix/lab-marker > $out";
-    in mk "spread-top-${tag}" [ left right ] "cat $deps > $out"`;
+    const expression = spreadExpression({ prefix: 'spread', tag: nonce(), system: lab.system });
     const drv = await instantiate(expression);
     const progress: DistributedProgress[] = [];
     const log: string[] = [];
