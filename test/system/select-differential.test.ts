@@ -183,80 +183,83 @@ if (RELEASES.length > 0) {
   });
 }
 
-for (const version of RELEASES) {
-  describe(`differential with Nix ${version} as the local Nix: selectMachine picks the machine real Nix builds on`, () => {
-    let client: Client;
-    let config: string;
-    let rules: VersionRules;
-    const tag = version.replace('.', '');
-    /** Distinct URIs per release and case: Nix's "on '<uri>'" says which line it chose, and no two cases share slot locks. */
-    const uriOf = (index: number, alias: string) => `ssh://dx${tag}-${index + 1}-${alias.slice(3)}-${lab.slot}`;
+// The local Nix releases side by side: each has its own URIs and state dir, so no lock is shared.
+describe('differential on each local Nix', { concurrency: true }, () => {
+  for (const version of RELEASES) {
+    describe(`differential with Nix ${version} as the local Nix: selectMachine picks the machine real Nix builds on`, { concurrency: 1 }, () => {
+      let client: Client;
+      let config: string;
+      let rules: VersionRules;
+      const tag = version.replace('.', '');
+      /** Distinct URIs per release and case: Nix's "on '<uri>'" says which line it chose, and no two cases share slot locks. */
+      const uriOf = (index: number, alias: string) => `ssh://dx${tag}-${index + 1}-${alias.slice(3)}-${lab.slot}`;
 
-    before(async () => {
-      const builder = builderOf(version);
-      if (version === '2.8') {
-        client = { version, builder, env: (extra) => lab.env(extra), stateDir: '/nix/var/nix', outside: (nixPath) => nixPath };
-      } else {
-        const made = makeLabClient(lab.dir, version);
-        client = { version, builder, env: (extra) => made.env(lab.env(extra)), stateDir: made.stateDir, outside: made.outside };
-      }
-      const aliases: Record<string, string> = {};
-      CASES.forEach((c, index) => {
-        for (const m of c.machines) aliases[uriOf(index, m.alias).slice('ssh://'.length)] = lab.builders[builder].alias;
-      });
-      config = aliasConfig(lab, `dx${tag}_ssh_config`, aliases);
-      const printed = await run('nix', ['--version'], { env: client.env() });
-      const parsed = parseNixVersion(printed.stdout);
-      assert.ok(parsed !== undefined && printed.stdout.includes(`${version}.`), `the local Nix is ${version}: ${printed.output}`);
-      rules = rulesFor(parsed);
-    });
-
-    for (const [index, c] of CASES.entries()) {
-      test(`${index + 1}. ${c.title}`, async (t) => {
-        const system = c.system === 'lab' ? lab.system : c.system;
-        const text = c.machines
-          .map((m) =>
-            machinesLine({
-              uri: uriOf(index, m.alias),
-              systems: m.systems.map((s) => (s === 'lab' ? lab.system : s)).join(','),
-              identityFile: lab.clientKey,
-              maxJobs: m.maxJobs ?? 1,
-              ...(m.speedFactor === undefined ? {} : { speedFactor: m.speedFactor }),
-              ...(m.supported === undefined ? {} : { supportedFeatures: m.supported }),
-              ...(m.mandatory === undefined ? {} : { mandatoryFeatures: m.mandatory }),
-            }),
-          )
-          .join('\n');
-        const featuresAttr = c.features.length > 0 ? `requiredSystemFeatures = [ ${c.features.map((f) => JSON.stringify(f)).join(' ')} ];` : '';
-        const drv = await localStore.instantiate(
-          client.env(),
-          `derivation { name = "dx-${localStore.uniqueNonce()}"; system = ${JSON.stringify(system)}; builder = "/bin/sh"; ${featuresAttr} args = [ "-c" "echo > $out" ]; }`,
-        );
-
-        // Ours: the derivation's needs read from the .drv, the machines as this Nix parses them,
-        // each with the builds running there.
-        const derivation = parseDerivation(fs.readFileSync(client.outside(drv), 'utf8'));
-        const parsed = parseBuilders(text, rules, { localSystem: lab.system });
-        assert.deepEqual(parsed.problems, []);
-        // The same conversion the build command and the CLI use.
-        const candidates = parsed.machines.map((machine, i) => candidateOf(String(i), machine, c.machines[i]!.load ?? 0));
-        const ours = selectMachine(candidates, { system: derivation.system, requiredFeatures: derivation.requiredSystemFeatures }, rules);
-
-        // Nix's: the same builds running, as the slot locks its hook would hold for them.
-        const held: HeldSlots[] = [];
-        let nix: Awaited<ReturnType<typeof nixPicks>>;
-        try {
-          for (const m of c.machines) if ((m.load ?? 0) > 0) held.push(await holdSlots(client.stateDir, uriOf(index, m.alias), m.load!));
-          nix = await nixPicks(text, drv, client.env({ NIX_SSHOPTS: `-F ${config}` }));
-        } finally {
-          await Promise.all(held.map((slots) => slots.release()));
+      before(async () => {
+        const builder = builderOf(version);
+        if (version === '2.8') {
+          client = { version, builder, env: (extra) => lab.env(extra), stateDir: '/nix/var/nix', outside: (nixPath) => nixPath };
+        } else {
+          const made = makeLabClient(lab.dir, version);
+          client = { version, builder, env: (extra) => made.env(lab.env(extra)), stateDir: made.stateDir, outside: made.outside };
         }
-        if (nix.uri === undefined) assert.match(nix.output, /Failed to find a machine for remote build!/, nix.output);
-        assert.equal(ours.chosen?.uri, nix.uri, `Nix built on ${nix.uri ?? 'no machine'}; we chose ${ours.chosen?.uri ?? 'none'}\n${ours.verdicts.map((v) => `  ${v.candidate.uri}: ${v.kind} (${v.reason})`).join('\n')}\n${nix.output.slice(-1500)}`);
-        const expected = version === '2.8' && c.expectOn2_8 !== undefined ? c.expectOn2_8 : c.expect;
-        assert.equal(nix.uri, expected === undefined ? undefined : uriOf(index, expected), 'the case still tests what its title says');
-        t.diagnostic(`Nix ${version} and we: ${nix.uri ?? 'no machine'}`);
+        const aliases: Record<string, string> = {};
+        CASES.forEach((c, index) => {
+          for (const m of c.machines) aliases[uriOf(index, m.alias).slice('ssh://'.length)] = lab.builders[builder].alias;
+        });
+        config = aliasConfig(lab, `dx${tag}_ssh_config`, aliases);
+        const printed = await run('nix', ['--version'], { env: client.env() });
+        const parsed = parseNixVersion(printed.stdout);
+        assert.ok(parsed !== undefined && printed.stdout.includes(`${version}.`), `the local Nix is ${version}: ${printed.output}`);
+        rules = rulesFor(parsed);
       });
-    }
-  });
-}
+
+      for (const [index, c] of CASES.entries()) {
+        test(`${index + 1}. ${c.title}`, async (t) => {
+          const system = c.system === 'lab' ? lab.system : c.system;
+          const text = c.machines
+            .map((m) =>
+              machinesLine({
+                uri: uriOf(index, m.alias),
+                systems: m.systems.map((s) => (s === 'lab' ? lab.system : s)).join(','),
+                identityFile: lab.clientKey,
+                maxJobs: m.maxJobs ?? 1,
+                ...(m.speedFactor === undefined ? {} : { speedFactor: m.speedFactor }),
+                ...(m.supported === undefined ? {} : { supportedFeatures: m.supported }),
+                ...(m.mandatory === undefined ? {} : { mandatoryFeatures: m.mandatory }),
+              }),
+            )
+            .join('\n');
+          const featuresAttr = c.features.length > 0 ? `requiredSystemFeatures = [ ${c.features.map((f) => JSON.stringify(f)).join(' ')} ];` : '';
+          const drv = await localStore.instantiate(
+            client.env(),
+            `derivation { name = "dx-${localStore.uniqueNonce()}"; system = ${JSON.stringify(system)}; builder = "/bin/sh"; ${featuresAttr} args = [ "-c" "echo > $out" ]; }`,
+          );
+
+          // Ours: the derivation's needs read from the .drv, the machines as this Nix parses them,
+          // each with the builds running there.
+          const derivation = parseDerivation(fs.readFileSync(client.outside(drv), 'utf8'));
+          const parsed = parseBuilders(text, rules, { localSystem: lab.system });
+          assert.deepEqual(parsed.problems, []);
+          // The same conversion the build command and the CLI use.
+          const candidates = parsed.machines.map((machine, i) => candidateOf(String(i), machine, c.machines[i]!.load ?? 0));
+          const ours = selectMachine(candidates, { system: derivation.system, requiredFeatures: derivation.requiredSystemFeatures }, rules);
+
+          // Nix's: the same builds running, as the slot locks its hook would hold for them.
+          const held: HeldSlots[] = [];
+          let nix: Awaited<ReturnType<typeof nixPicks>>;
+          try {
+            for (const m of c.machines) if ((m.load ?? 0) > 0) held.push(await holdSlots(client.stateDir, uriOf(index, m.alias), m.load!));
+            nix = await nixPicks(text, drv, client.env({ NIX_SSHOPTS: `-F ${config}` }));
+          } finally {
+            await Promise.all(held.map((slots) => slots.release()));
+          }
+          if (nix.uri === undefined) assert.match(nix.output, /Failed to find a machine for remote build!/, nix.output);
+          assert.equal(ours.chosen?.uri, nix.uri, `Nix built on ${nix.uri ?? 'no machine'}; we chose ${ours.chosen?.uri ?? 'none'}\n${ours.verdicts.map((v) => `  ${v.candidate.uri}: ${v.kind} (${v.reason})`).join('\n')}\n${nix.output.slice(-1500)}`);
+          const expected = version === '2.8' && c.expectOn2_8 !== undefined ? c.expectOn2_8 : c.expect;
+          assert.equal(nix.uri, expected === undefined ? undefined : uriOf(index, expected), 'the case still tests what its title says');
+          t.diagnostic(`Nix ${version} and we: ${nix.uri ?? 'no machine'}`);
+        });
+      }
+    });
+  }
+});
