@@ -26,7 +26,7 @@ const tiers = [
   { name: 'typecheck', command: ['npx', 'tsc', '--noEmit', '-p', '.'] },
   { name: 'unit', command: withNixVersions(['node', '--import', 'tsx', '--test', ...testFiles('test/unit')], 'unit') },
   { name: 'lsp', command: withNixVersions(['node', '--import', 'tsx', '--test', ...testFiles('test/lsp')], 'lsp') },
-  // The system lab's Nix 2.34 builders run from the version lab's sid chroot (made before the tier).
+  // The system lab's Nix 2.26 and 2.34 builders and clients run from the version lab's chroots (made before the tier).
   { name: 'system', command: withoutDns(['node', '--import', 'tsx', '--test', ...testFiles('test/system')]), prepare: labRoots },
   // code-server comes from the npm registry: installed (or found cached) before DNS is sealed.
   { name: 'vscode', command: withoutDns(['node', '--import', 'tsx', 'test/vscode/runTests.ts']), prepare: prepareCodeServer },

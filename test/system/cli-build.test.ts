@@ -2,27 +2,17 @@
 // one named), output paths on the last lines of stdout, the output in the local store saying
 // which builder built it; an evaluation error comes back as Nix prints it.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runInTerminal } from '../helpers/inTerminal';
 import { provisionBuilders, readWhereBuilt, whereBuiltExpression, type BuilderLab } from './fixture';
+import { CLI, runCli } from './fixture/cli';
 import { labCanRun } from './fixture/gate';
 
 
-const cli = join(__dirname, '../../dist/cli.js');
-function build(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, 'build', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const build = (args: string[], env: NodeJS.ProcessEnv) => runCli(['build', ...args], env);
 
 let lab: BuilderLab<'healthy' | 'healthyNg' | 'passphraseKey'>;
 let dir: string;
@@ -100,7 +90,7 @@ if (labCanRun()) {
 
   test('a key with a passphrase in a terminal: the prompt appears, the passphrase typed, the build succeeds', async () => {
     const { file, machines } = passphraseFile(randomBytes(6).toString('hex'));
-    const argv = [process.execPath, cli, 'build', file, '--machines', machines, '--ssh-config', lab.sshConfig];
+    const argv = [process.execPath, CLI, 'build', file, '--machines', machines, '--ssh-config', lab.sshConfig];
     const result = await runInTerminal(argv, /Passphrase for \S+ \(not shown, not stored\): /, [lab.passphrase], lab.env());
     assert.equal(result.typed, 1, `no passphrase prompt:\n${result.output}`);
     assert.ok(!result.output.includes(lab.passphrase), 'the passphrase is not echoed');

@@ -4,7 +4,6 @@
 // real builders: the markers those lines would create never appear, the build runs on the
 // healthy builder, and the output names the lines left out and why.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,19 +11,11 @@ import { after, before, test } from 'node:test';
 import { buildLogNotification, startBuildRequest, type BuildOutcome } from '../../server/src/protocol';
 import { LspClient } from '../lsp/helpers/lspClient';
 import { provisionBuilders, readWhereBuilt, whereBuiltExpression, type BuilderLab } from './fixture';
+import { CLI, runCli } from './fixture/cli';
 import { labCanRun } from './fixture/gate';
 
-const cli = join(__dirname, '../../dist/cli.js');
-function build(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, 'build', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env, cwd });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = CLI;
+const build = (args: string[], env: NodeJS.ProcessEnv, cwd: string) => runCli(['build', ...args], env, cwd);
 
 const proxyDirs = (dir: string) => readdirSync(dir).filter((name) => name.startsWith('-oProxyCommand'));
 

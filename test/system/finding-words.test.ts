@@ -14,7 +14,7 @@ import { runProbe } from '../../server/src/health/probe';
 import { cannotBuildWords, unsignedPathWords } from '../../server/src/health/nixWords';
 import { nixPrinted } from '../helpers/nixOutput';
 import { ConnectionPool } from '../../server/src/ssh/pool';
-import { nixBuildRemote, provisionBuilders, run, skipUnlessNix234, type BuilderLab, type LabBuilderName } from './fixture';
+import { nixBuildRemote, provisionBuilders, run, skipUnlessLabNix, type BuilderLab, type LabBuilderName } from './fixture';
 import { labCanRun } from './fixture/gate';
 import * as localStore from './fixture/localStore';
 
@@ -22,7 +22,7 @@ import * as localStore from './fixture/localStore';
 const versionLab = path.join(__dirname, '../../.nix-versions');
 
 type Name = 'healthy' | 'untrusted' | 'noisy' | 'healthy234' | 'untrusted234';
-const with234 = labCanRun() && skipUnlessNix234() === undefined;
+const with234 = labCanRun() && skipUnlessLabNix('2.34') === undefined;
 /** The builders by Nix version: 2.8 always, 2.34 where the version lab is. */
 const versions: Array<{ nix: string; healthy: Name; untrusted: Name }> = [
   { nix: '2.8', healthy: 'healthy', untrusted: 'untrusted' },

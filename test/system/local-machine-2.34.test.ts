@@ -14,11 +14,11 @@ import { detectLocalMachine } from '../../server/src/localMachine/localMachine';
 import { daemonViewEnv, showConfig, type NixRunner } from '../../server/src/localMachine/nixSettings';
 import { matchingEntry } from '../../server/src/localMachine/userTrust';
 import { processesOf, provisionBuilders, run, whereBuiltExpression, type BuilderLab } from './fixture';
-import { nix234LabCanRun } from './fixture/gate';
+import { labNixCanRun } from './fixture/gate';
 
 type Host = 'healthy234' | 'untrusted234';
 
-if (nix234LabCanRun()) {
+if (labNixCanRun('2.34')) {
   let lab: BuilderLab<Host>;
   before(async () => {
     lab = await provisionBuilders({ builders: ['healthy234', 'untrusted234'] });

@@ -6,8 +6,8 @@
 //   - cancelling mid-build leaves no nix-store / builder process on the builder and nothing
 //     half-imported in either store; cancelling mid-copy leaves no partial path;
 //   - an untrusted SSH user fails as untrusted-user; an unverified host key means nothing is sent;
-//   - distributed mode spreads two independent derivations over both builders;
-//   - and the differential test: our selectMachine picks the machine real Nix builds on.
+//   - distributed mode spreads two independent derivations over both builders.
+// (Our choice of machine against real Nix's: select-differential.test.ts.)
 //   node --import tsx --test test/system/offload.test.ts
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -18,9 +18,6 @@ import { after, before, describe, test } from 'node:test';
 import { parseDerivation } from '../../server/src/dispatch/derivation';
 import { buildDistributed, type DistributedProgress } from '../../server/src/dispatch/distributed';
 import { offload, type OffloadOptions, type OffloadPhase, type OffloadResult } from '../../server/src/dispatch/offload';
-import { candidateOf, selectMachine } from '../../server/src/dispatch/select';
-import { parseBuilders } from '../../server/src/model/machines';
-import { nix2_8Rules, parseNixVersion, rulesFor } from '../../server/src/model/nixVersion';
 import { ConnectionPool } from '../../server/src/ssh/pool';
 import {
   machinesLine,
@@ -28,10 +25,13 @@ import {
   provisionBuilders,
   readWhereBuilt,
   run,
+  sourceFileExpression,
+  spreadExpression,
   whereBuiltExpression,
   type BuilderLab,
   type BuilderName,
 } from './fixture';
+import { aliasConfig } from './fixture/aliasConfig';
 import { labCanRun } from './fixture/gate';
 import * as localStore from './fixture/localStore';
 import { outputOf } from './fixture/localStore';
@@ -93,24 +93,6 @@ function leftovers(hostDirMarker: string, marker: string): string[] {
     if (program === 'nix-store' || program === 'sleep' || (line.includes(marker) && !line.includes('lab-host'))) found.push(`${pid}: ${line.slice(0, 120)}`);
   }
   return found;
-}
-
-/**
- * An ssh config with extra aliases of the lab's builders (loopback only), written in the lab's
- * directory. Real Nix locks its machine slots on the client by URI: URIs of our own keep other
- * labs' builds on `nix-healthy` from taking our slots. HostKeyAlias stays the builder's, so the
- * lab's known_hosts verifies them (column 8 must then stay empty: Nix would file it under the
- * new alias).
- */
-function aliasConfig(of: Pick<BuilderLab, 'sshConfig' | 'dir'>, file: string, aliases: Record<string, string>): string {
-  const base = fs.readFileSync(of.sshConfig, 'utf8');
-  const blocks = Object.entries(aliases).map(([alias, builderAlias]) => {
-    const block = base.slice(base.indexOf(`Host ${builderAlias}\n`)).split('\n\n')[0]!;
-    return block.replace(`Host ${builderAlias}`, `Host ${alias}`);
-  });
-  const config = path.join(of.dir, file);
-  fs.writeFileSync(config, `${base}\n${blocks.join('\n\n')}\n`);
-  return config;
 }
 
 async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<number> {
@@ -313,13 +295,7 @@ describe('offload on real builders', { skip: !labRuns }, () => {
 
   test('builders-use-substitutes: the builder is asked to fetch first; with nothing to fetch, the inputs go over as usual', async () => {
     const tag = nonce();
-    const file = path.join(lab.dir, `src-${tag}`);
-    fs.writeFileSync(file, `source ${tag}\n`);
-    const drv = await instantiate(`derivation {
-      name = "with-src-${tag}"; system = ${JSON.stringify(lab.system)}; builder = "/bin/sh"; PATH = "/usr/bin:/bin";
-      src = builtins.path { path = ${JSON.stringify(file)}; name = "src-${tag}"; };
-      args = [ "-c" "cat $src > $out" ];
-    }`);
+    const drv = await instantiate(sourceFileExpression({ dir: lab.dir, prefix: 'with-src', tag, system: lab.system }));
     const offloaded = await offloadOn('healthy', drv, { useSubstitutes: true });
     assert.ok(offloaded.result.ok, describeResult(offloaded));
     assert.equal(offloaded.result.copiedToBuilder, 2, 'the .drv and its source: the builder has no substituter here');
@@ -361,15 +337,7 @@ describe('offload on real builders', { skip: !labRuns }, () => {
   }
 
   test('distributed: two independent derivations go to both builders, with progress and builtOn', async (t) => {
-    const tag = nonce();
-    const expression = `let
-      mk = name: deps: script: derivation {
-        inherit name deps; system = ${JSON.stringify(lab.system)}; builder = "/bin/sh"; PATH = "/usr/bin:/bin";
-        args = [ "-c" script ];
-      };
-      left = mk "spread-left-${tag}" [] "sleep 1; cat /etc/nix/lab-marker > $out";
-      right = mk "spread-right-${tag}" [] "sleep 1; cat /etc/nix/lab-marker > $out";
-    in mk "spread-top-${tag}" [ left right ] "cat $deps > $out"`;
+    const expression = spreadExpression({ prefix: 'spread', tag: nonce(), system: lab.system });
     const drv = await instantiate(expression);
     const progress: DistributedProgress[] = [];
     const log: string[] = [];
@@ -440,158 +408,4 @@ describe('offload on real builders', { skip: !labRuns }, () => {
     assert.match(result.message, /Nix could not hand a derivation to any builder/);
     assert.ok(result.logTail.some((line) => /Failed to find a machine for remote build/.test(line)), result.logTail.join('\n'));
   });
-});
-
-// ---------------------------------------------------------------------------------------------
-// Differential: our selection against the machine real Nix builds on.
-
-interface Case {
-  title: string;
-  /** The derivation's system: lab.system, or one the builders list but cannot build (Nix still
-   * picks the machine first, prints "building … on …", and the build then fails there). */
-  system: 'lab' | 'aarch64-linux';
-  features: string[];
-  machines: Array<{ alias: string; systems: Array<'lab' | 'aarch64-linux' | 'riscv64-linux'>; speedFactor?: number; supported?: string[]; mandatory?: string[] }>;
-  /** The alias both must pick (undefined: no machine), to keep each case meaningful. */
-  expect: string | undefined;
-}
-
-const CASES: Case[] = [
-  {
-    title: 'a tie on load broken by the higher speedFactor',
-    system: 'lab',
-    features: [],
-    machines: [{ alias: 'dx-1', systems: ['lab'], speedFactor: 1 }, { alias: 'dx-2', systems: ['lab'], speedFactor: 4 }, { alias: 'dx-3', systems: ['lab'], speedFactor: 2 }],
-    expect: 'dx-2',
-  },
-  {
-    title: 'a full tie broken by file order (and the wrong system skipped despite its speed)',
-    system: 'lab',
-    features: [],
-    machines: [{ alias: 'dx-1', systems: ['riscv64-linux'], speedFactor: 9 }, { alias: 'dx-2', systems: ['lab'], speedFactor: 3 }, { alias: 'dx-3', systems: ['lab'], speedFactor: 3 }],
-    expect: 'dx-2',
-  },
-  {
-    title: 'a system listed in column 2 among others (aarch64-linux): Nix matches it',
-    system: 'aarch64-linux',
-    features: [],
-    machines: [{ alias: 'dx-1', systems: ['lab'], speedFactor: 5 }, { alias: 'dx-2', systems: ['lab', 'aarch64-linux'], speedFactor: 1 }, { alias: 'dx-3', systems: ['aarch64-linux'], speedFactor: 2 }],
-    expect: 'dx-3',
-  },
-  {
-    title: 'a machine with a mandatory feature only takes derivations that require it',
-    system: 'lab',
-    features: [],
-    machines: [{ alias: 'dx-1', systems: ['lab'], speedFactor: 8, mandatory: ['big-parallel'] }, { alias: 'dx-2', systems: ['lab'], speedFactor: 1 }],
-    expect: 'dx-2',
-  },
-  {
-    title: 'a derivation requiring the mandatory feature goes there (mandatory counts as supported)',
-    system: 'lab',
-    features: ['big-parallel'],
-    machines: [{ alias: 'dx-1', systems: ['lab'], speedFactor: 8, mandatory: ['big-parallel'] }, { alias: 'dx-2', systems: ['lab'], speedFactor: 1 }],
-    expect: 'dx-1',
-  },
-  {
-    title: 'all mandatory features must be required; a required feature must be supported',
-    system: 'lab',
-    features: ['big-parallel'],
-    machines: [
-      { alias: 'dx-1', systems: ['lab'], speedFactor: 9, mandatory: ['big-parallel', 'benchmark'] },
-      { alias: 'dx-2', systems: ['lab'], speedFactor: 9 },
-      { alias: 'dx-3', systems: ['lab'], speedFactor: 1, supported: ['big-parallel'] },
-      { alias: 'dx-4', systems: ['lab'], speedFactor: 2, supported: ['benchmark', 'big-parallel'] },
-    ],
-    expect: 'dx-4',
-  },
-  {
-    title: 'no machine has the feature: neither picks one',
-    system: 'lab',
-    features: ['gpu'],
-    machines: [{ alias: 'dx-1', systems: ['lab'], speedFactor: 1, supported: ['big-parallel'] }, { alias: 'dx-2', systems: ['lab', 'aarch64-linux'], speedFactor: 2 }],
-    expect: undefined,
-  },
-];
-
-/** What real Nix does with `-j0 --builders <text>`: the URI of "building '<drv>' on '<uri>'". */
-function nixPicks(builders: string, drv: string, env: NodeJS.ProcessEnv): Promise<{ uri: string | undefined; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('nix-build', [drv, '--no-out-link', '-j0', '--option', 'substituters', '', '--builders', builders], { env, cwd: '/', stdio: ['ignore', 'ignore', 'pipe'] });
-    let output = '';
-    let uri: string | undefined;
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk;
-      const match = /building '[^']+' on '([^']+)'/.exec(output);
-      // The choice is made: stop here (Nix's hook stops the remote side with it).
-      if (match && uri === undefined) {
-        uri = match[1];
-        child.kill('SIGTERM');
-      }
-    });
-    child.on('close', () => {
-      clearTimeout(timer);
-      resolve({ uri, output });
-    });
-  });
-}
-
-describe('differential: selectMachine picks the machine real Nix builds on', { skip: !labRuns }, () => {
-  let dxLab: BuilderLab<'healthy'>;
-  let dxConfig: string;
-  let rules = nix2_8Rules;
-
-  before(async () => {
-    dxLab = await provisionBuilders({ builders: ['healthy'] });
-    // Aliases of the one healthy host: distinct URIs, so Nix's "on '<uri>'" says which machines
-    // line it chose.
-    const aliases = Object.fromEntries(['dx-1', 'dx-2', 'dx-3', 'dx-4'].map((alias) => [`${alias}-${dxLab.slot}`, dxLab.builders.healthy.alias]));
-    dxConfig = aliasConfig(dxLab, 'dx_ssh_config', aliases);
-    const version = await run('nix', ['--version'], { env: dxLab.env() });
-    const parsed = parseNixVersion(version.stdout);
-    if (parsed !== undefined) rules = rulesFor(parsed);
-  });
-
-  after(async () => {
-    await dxLab?.stop();
-  });
-
-  for (const [index, c] of CASES.entries()) {
-    test(`${index + 1}. ${c.title}`, async (t) => {
-      const system = c.system === 'lab' ? dxLab.system : c.system;
-      const uriOf = (alias: string) => `ssh://${alias}-${dxLab.slot}`;
-      const text = c.machines
-        .map((m) =>
-          machinesLine({
-            uri: uriOf(m.alias),
-            systems: m.systems.map((s) => (s === 'lab' ? dxLab.system : s)).join(','),
-            identityFile: dxLab.clientKey,
-            maxJobs: 1,
-            ...(m.speedFactor === undefined ? {} : { speedFactor: m.speedFactor }),
-            ...(m.supported === undefined ? {} : { supportedFeatures: m.supported }),
-            ...(m.mandatory === undefined ? {} : { mandatoryFeatures: m.mandatory }),
-          }),
-        )
-        .join('\n');
-      const featuresAttr = c.features.length > 0 ? `requiredSystemFeatures = [ ${c.features.map((f) => JSON.stringify(f)).join(' ')} ];` : '';
-      const drv = await localStore.instantiate(
-        dxLab.env(),
-        `derivation { name = "dx-${nonce()}"; system = ${JSON.stringify(system)}; builder = "/bin/sh"; ${featuresAttr} args = [ "-c" "echo > $out" ]; }`,
-      );
-
-      // Ours: the derivation's needs read from the .drv, the machines as Nix parses them.
-      const derivation = parseDerivation(fs.readFileSync(drv, 'utf8'));
-      const parsed = parseBuilders(text, rules, { localSystem: dxLab.system });
-      assert.deepEqual(parsed.problems, []);
-      // The same conversion the build command and the CLI use.
-      const candidates = parsed.machines.map((machine, i) => candidateOf(String(i), machine));
-      const ours = selectMachine(candidates, { system: derivation.system, requiredFeatures: derivation.requiredSystemFeatures }, rules);
-
-      const nix = await nixPicks(text, drv, dxLab.env({ NIX_SSHOPTS: `-F ${dxConfig}` }));
-      if (nix.uri === undefined) assert.match(nix.output, /Failed to find a machine for remote build!/, nix.output);
-      assert.equal(ours.chosen?.uri, nix.uri, `Nix built on ${nix.uri ?? 'no machine'}; we chose ${ours.chosen?.uri ?? 'none'}\n${ours.verdicts.map((v) => `  ${v.candidate.uri}: ${v.kind} (${v.reason})`).join('\n')}\n${nix.output.slice(-1500)}`);
-      assert.equal(nix.uri, c.expect === undefined ? undefined : uriOf(c.expect), 'the case still tests what its title says');
-      t.diagnostic(`Nix and we: ${nix.uri ?? 'no machine'}`);
-    });
-  }
 });
