@@ -82,13 +82,19 @@ const userSettings = {
 };
 /**
  * The untrusted run's: trust on, as VS Code ships it, without the modal that asks at startup
- * (a user who closes it, or picks "Don't Trust", is left in the same restricted mode).
+ * (a user who closes it, or picks "Don't Trust", is left in the same restricted mode). The lab's
+ * ssh config is a user setting here: VS Code ignores the workspace's nixBuilders.sshConfigFile in
+ * an untrusted folder (restrictedConfigurations), and without it the lab's names do not resolve,
+ * so zero connections would prove nothing about the extension.
  */
-const untrustedSettings = {
-  ...userSettings,
-  'security.workspace.trust.enabled': true,
-  'security.workspace.trust.startupPrompt': 'never',
-};
+function untrustedSettings(lab: Lab | undefined): Record<string, unknown> {
+  return {
+    ...userSettings,
+    'security.workspace.trust.enabled': true,
+    'security.workspace.trust.startupPrompt': 'never',
+    ...(lab ? { 'nixBuilders.sshConfigFile': lab.sshConfig } : {}),
+  };
+}
 
 /** One VS Code run on a fresh copy of the example workspace and fresh VS Code state. */
 async function runSuite(run: Run, lab: Lab | undefined): Promise<boolean> {
@@ -98,9 +104,10 @@ async function runSuite(run: Run, lab: Lab | undefined): Promise<boolean> {
   if (lab) useLab(workspace, lab);
   // A user without AI features: VS Code 1.139 otherwise opens its chat beside every screenshot.
   mkdirSync(join(runDir, 'user-data/User'), { recursive: true });
-  writeFileSync(join(runDir, 'user-data/User/settings.json'), `${JSON.stringify(run.untrusted ? untrustedSettings : userSettings, null, 2)}\n`);
+  writeFileSync(join(runDir, 'user-data/User/settings.json'), `${JSON.stringify(run.untrusted ? untrustedSettings(lab) : userSettings, null, 2)}\n`);
   const connectionsBefore = lab ? sshConnections(lab) : 0;
   const started = Date.now();
+  let suitePassed = false;
   try {
     await runTests({
       vscodeExecutablePath: run.executable,
@@ -127,15 +134,18 @@ async function runSuite(run: Run, lab: Lab | undefined): Promise<boolean> {
         NIX_BUILDERS_LAB_SSHD_LOGS: lab ? JSON.stringify(sshdLogs(lab)) : '',
       },
     });
-    return lab ? connectionsAsExpected(run, lab, sshConnections(lab) - connectionsBefore) : true;
+    suitePassed = true;
   } catch (error) {
     console.error(`The suite failed in VS Code ${run.label}: ${error instanceof Error ? error.message : String(error)}`);
-    return false;
   } finally {
     rmSync(runDir, { recursive: true, force: true });
     // From starting VS Code to its exit; scripts/test.mjs shows it beside the run's counts.
     console.log(`vscode ${run.label} took ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
+  // Counted once VS Code has exited, whether or not its suite passed: an untrusted session that
+  // connected fails even when its suite failed first. A failed trusted suite may have connected nowhere.
+  const connectionsRight = !lab || (!run.untrusted && !suitePassed) || connectionsAsExpected(run, lab, sshConnections(lab) - connectionsBefore);
+  return suitePassed && connectionsRight;
 }
 
 /**

@@ -79,13 +79,18 @@ suite('An untrusted workspace', function () {
     });
   });
 
-  test('a bad machines file gets Nix\'s diagnostics all the same', async () => {
+  test('a bad machines file gets Nix\'s diagnostics all the same (screenshot)', async () => {
     const uri = workspaceFile('bad.machines');
     await vscode.workspace.fs.writeFile(uri, Buffer.from('ssh://nix@builder x86_64-linux - four 1\n'));
     const editor = await vscode.window.showTextDocument(uri);
     const error = await waitFor('max-jobs-not-integer on bad.machines', () => vscode.languages.getDiagnostics(uri).find((d) => d.code === 'max-jobs-not-integer'));
     assert.equal(error.severity, vscode.DiagnosticSeverity.Error);
     assert.equal(editor.document.getText(error.range), 'four');
+    await vscode.commands.executeCommand('workbench.actions.view.problems');
+    await screenshotShowing('untrusted-diagnostics', (shot) => {
+      assertShowsRows(shot, 'panel', [/^bad\.machines\b/, /^Nix rejects this entry: .*max-jobs-not-integer.*\[Ln 1, Col 34\]$/]);
+    });
+    await vscode.commands.executeCommand('workbench.action.closePanel');
   });
 
   test('Build on Remote Builder refuses, says the untrusted workspace is why, and offers to manage trust (screenshot)', async () => {
