@@ -13,6 +13,7 @@ import { AutoPing } from './tree/autoPing';
 import { createLanguageClient } from './languageClient';
 import type { Node } from './tree/items';
 import { MachinesTree } from './tree/machinesTree';
+import { explainUntrustedInView } from './untrustedWorkspace';
 
 let client: LanguageClient | undefined;
 
@@ -55,6 +56,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<NixBui
     view,
     new BuildersStatusBar(tree),
     new AutoPing(view, pingAll),
+    explainUntrustedInView(view),
     vscode.commands.registerCommand('nixBuilders.openMachinesFile', () => openMachinesFile(tree)),
     vscode.commands.registerCommand('nixBuilders.addBuilder', () => addBuilder(tree)),
     vscode.commands.registerCommand('nixBuilders.refresh', () => tree.refresh()),

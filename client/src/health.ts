@@ -4,14 +4,11 @@
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { probeRequest, sealSecret, type AskPassphraseParams, type MachineHealth, type SealedPassphrase } from '../../server/src/protocol';
+import { refuseUntrusted } from './untrustedWorkspace';
 
 export async function pingBuilders(client: LanguageClient, ids?: string[]): Promise<MachineHealth[]> {
   if (!vscode.workspace.isTrusted) {
-    const choice = await vscode.window.showWarningMessage(
-      'Checking builders connects to them over SSH, which this untrusted workspace does not allow. Trust the workspace to check them.',
-      'Manage Workspace Trust',
-    );
-    if (choice) await vscode.commands.executeCommand('workbench.trust.manage');
+    await refuseUntrusted('Checking builders connects to them over SSH, which this untrusted workspace does not allow. Trust the workspace to check them.');
     return [];
   }
   return vscode.window.withProgress(

@@ -3,7 +3,10 @@
 // offline machines runTests starts the project's launcher instead, once per VS Code version we
 // claim (the oldest `engines.vscode` allows and the newest: codeServers in
 // codeServer/codeServer.mjs; NIX_BUILDERS_CODE_SERVER=<code-server version> runs one), each
-// served by code-server to Debian's Chromium (see codeServer/launcher.mjs).
+// served by code-server to Debian's Chromium (see codeServer/launcher.mjs). Each version runs
+// twice: with the folder trusted (every suite but untrusted.test.ts), and with workspace trust on
+// as VS Code ships and the folder untrusted (untrusted.test.ts alone), after which the lab's
+// builders must have seen no SSH connection at all.
 import { runTests } from '@vscode/test-electron';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { provisionBuilders, skipUnlessRealParts, whereBuiltExpression, type BuilderLab } from '../system/fixture';
 import type { CodeServer } from './codeServer/codeServer.mjs' with { 'resolution-mode': 'import' };
+import { connectionsIn } from './suite/sshdLog';
 
 const root = resolve(__dirname, '../..');
 const inCI = process.env.CI === 'true';
@@ -23,6 +27,8 @@ interface Run {
   codeServer?: CodeServer;
   /** Why this run cannot happen here, if it cannot. */
   missing?: string;
+  /** Workspace trust on and the folder untrusted (code-server only). */
+  untrusted?: boolean;
 }
 
 async function main(): Promise<number> {
@@ -56,14 +62,17 @@ async function codeServerRuns(): Promise<Run[]> {
   const only = process.env.NIX_BUILDERS_CODE_SERVER;
   const sealed = process.env.NIXRB_DNS_SEALED === '1';
   const executable = join(root, 'test/vscode/codeServer/launcher.mjs');
-  return (only ? [codeServerOf(only)] : codeServers).map((codeServer) => ({
-    label: codeServer.vscode,
-    executable,
-    codeServer,
-    missing: sealed && !installedCodeServer(codeServer.version)
-      ? `code-server ${codeServer.version} is not installed in .vscode-test/ (npm test installs it from the npm registry before the tier: see why it could not above)`
-      : undefined,
-  }));
+  return (only ? [codeServerOf(only)] : codeServers).flatMap((codeServer) => {
+    const run = {
+      label: codeServer.vscode,
+      executable,
+      codeServer,
+      missing: sealed && !installedCodeServer(codeServer.version)
+        ? `code-server ${codeServer.version} is not installed in .vscode-test/ (npm test installs it from the npm registry before the tier: see why it could not above)`
+        : undefined,
+    };
+    return [run, { ...run, label: `${codeServer.vscode}-untrusted`, untrusted: true }];
+  });
 }
 
 /** VS Code's own settings for the runs (older versions ignore the ones they do not have). */
@@ -71,6 +80,21 @@ const userSettings = {
   'chat.disableAIFeatures': true,
   'workbench.secondarySideBar.defaultVisibility': 'hidden',
 };
+/**
+ * The untrusted run's: trust on, as VS Code ships it, without the modal that asks at startup
+ * (a user who closes it, or picks "Don't Trust", is left in the same restricted mode). The lab's
+ * ssh config is a user setting here: VS Code ignores the workspace's nixBuilders.sshConfigFile in
+ * an untrusted folder (restrictedConfigurations), and without it the lab's names do not resolve,
+ * so zero connections would prove nothing about the extension.
+ */
+function untrustedSettings(lab: Lab | undefined): Record<string, unknown> {
+  return {
+    ...userSettings,
+    'security.workspace.trust.enabled': true,
+    'security.workspace.trust.startupPrompt': 'never',
+    ...(lab ? { 'nixBuilders.sshConfigFile': lab.sshConfig } : {}),
+  };
+}
 
 /** One VS Code run on a fresh copy of the example workspace and fresh VS Code state. */
 async function runSuite(run: Run, lab: Lab | undefined): Promise<boolean> {
@@ -80,8 +104,10 @@ async function runSuite(run: Run, lab: Lab | undefined): Promise<boolean> {
   if (lab) useLab(workspace, lab);
   // A user without AI features: VS Code 1.139 otherwise opens its chat beside every screenshot.
   mkdirSync(join(runDir, 'user-data/User'), { recursive: true });
-  writeFileSync(join(runDir, 'user-data/User/settings.json'), `${JSON.stringify(userSettings, null, 2)}\n`);
+  writeFileSync(join(runDir, 'user-data/User/settings.json'), `${JSON.stringify(run.untrusted ? untrustedSettings(lab) : userSettings, null, 2)}\n`);
+  const connectionsBefore = lab ? sshConnections(lab) : 0;
   const started = Date.now();
+  let suitePassed = false;
   try {
     await runTests({
       vscodeExecutablePath: run.executable,
@@ -89,8 +115,11 @@ async function runSuite(run: Run, lab: Lab | undefined): Promise<boolean> {
       extensionTestsPath: join(root, 'out/test/vscode/suite/index.js'),
       launchArgs: [workspace, `--user-data-dir=${join(runDir, 'user-data')}`, `--extensions-dir=${join(runDir, 'extensions')}`],
       extensionTestsEnv: {
-        // For the launcher: which code-server to start.
+        // For the launcher: which code-server to start, and whether with workspace trust on;
+        // for the suite (index.ts): which files to run, and the run's name in its summary line.
         NIX_BUILDERS_CODE_SERVER: run.codeServer?.version ?? '',
+        NIX_BUILDERS_WORKSPACE_TRUST: run.untrusted ? 'on' : '',
+        NIX_BUILDERS_RUN_LABEL: run.label,
         // For the suite: the VS Code it must find itself in (index.ts fails otherwise).
         NIX_BUILDERS_EXPECTED_VSCODE: run.codeServer?.vscode ?? '',
         NIX_BUILDERS_TEST_RESULTS: join(root, 'test-results/vscode', run.label),
@@ -101,17 +130,22 @@ async function runSuite(run: Run, lab: Lab | undefined): Promise<boolean> {
         // Which machines of lab.machines are real builders, for the health tests.
         NIX_BUILDERS_LAB: lab ? JSON.stringify(Object.fromEntries(Object.entries(lab.builders).map(([name, b]) => [name, b.uri]))) : '',
         NIX_BUILDERS_LAB_HOSTNAMES: lab ? JSON.stringify(Object.fromEntries(Object.entries(lab.builders).map(([name, b]) => [name, b.hostname]))) : '',
+        // The builders' sshd logs, for the untrusted suite's count of connections.
+        NIX_BUILDERS_LAB_SSHD_LOGS: lab ? JSON.stringify(sshdLogs(lab)) : '',
       },
     });
-    return true;
+    suitePassed = true;
   } catch (error) {
     console.error(`The suite failed in VS Code ${run.label}: ${error instanceof Error ? error.message : String(error)}`);
-    return false;
   } finally {
     rmSync(runDir, { recursive: true, force: true });
     // From starting VS Code to its exit; scripts/test.mjs shows it beside the run's counts.
     console.log(`vscode ${run.label} took ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
+  // Counted once VS Code has exited, whether or not its suite passed: an untrusted session that
+  // connected fails even when its suite failed first. A failed trusted suite may have connected nowhere.
+  const connectionsRight = !lab || (!run.untrusted && !suitePassed) || connectionsAsExpected(run, lab, sshConnections(lab) - connectionsBefore);
+  return suitePassed && connectionsRight;
 }
 
 /**
@@ -127,6 +161,33 @@ function skipped(what: string, why: string): number {
   console.warn(`\n*** SKIPPED: ${why} ***\n`);
   console.log(`${what}: skipped — ${why}`);
   return 0;
+}
+
+/**
+ * The SSH connections the lab's builders saw from VS Code's start to its exit: none for an
+ * untrusted session, and some for a trusted one (its health and build tests connect), which
+ * shows the count sees connections at all. A wrong count fails the run.
+ */
+function connectionsAsExpected(run: Run, lab: Lab, connections: number): boolean {
+  console.log(`vscode ${run.label}: the lab's builders saw ${connections} SSH connection(s)`);
+  const wrong = run.untrusted ? connections > 0 : connections === 0;
+  if (!wrong) return true;
+  console.error(run.untrusted
+    ? `The untrusted workspace in VS Code ${run.label} connected to the lab's builders (their sshd logs: ${sshdLogs(lab).join(', ')})`
+    : `The trusted run in VS Code ${run.label} checked and built on the lab's builders, yet their sshd logs show no connection: is sshd's LogLevel VERBOSE? (${sshdLogs(lab).join(', ')})`);
+  // Counted in the summary beside the run's own line.
+  console.log(`vscode ${run.label}: 0 passed, 1 failed, 0 skipped`);
+  return false;
+}
+
+/** The builders' sshd logs (a closed port has none). */
+function sshdLogs(lab: Lab): string[] {
+  return Object.values<Lab['builders'][keyof Lab['builders']]>(lab.builders).map((b) => b.sshdLog).filter(Boolean);
+}
+
+/** Connections the builders' sshd accepted so far. */
+function sshConnections(lab: Lab): number {
+  return connectionsIn(sshdLogs(lab));
 }
 
 const labBuilders = ['healthy', 'closedPort', 'untrusted'] as const;

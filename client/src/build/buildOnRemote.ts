@@ -15,6 +15,7 @@ import {
   type BuildTarget,
 } from '../../../server/src/protocol';
 import { BuildTerminal } from './buildTerminal';
+import { refuseUntrusted } from '../untrustedWorkspace';
 
 /** What scripts and tests may pass to skip the pickers. */
 export interface BuildOptions {
@@ -57,7 +58,7 @@ export class RemoteBuilds implements vscode.Disposable {
       return undefined;
     }
     if (!vscode.workspace.isTrusted) {
-      void vscode.window.showWarningMessage('Building on a remote builder connects over SSH, which this untrusted workspace does not allow.');
+      void refuseUntrusted('Building on a remote builder connects over SSH, which this untrusted workspace does not allow. Trust the workspace to build.');
       return undefined;
     }
     const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());

@@ -73,7 +73,9 @@ export function freePort() {
 /**
  * @param {{ root: string, runDir: string, userDataDir?: string, extensionsDir?: string,
  *           vscodeOptions?: string[], env?: Record<string, string>, port?: number,
- *           log?: (line: string) => void }} options
+ *           workspaceTrust?: boolean, log?: (line: string) => void }} options
+ * workspaceTrust: VS Code asks whether a folder is trusted, as it does for users; otherwise
+ * (the default) every folder is trusted without asking.
  */
 export async function startCodeServer(options) {
   const { root, runDir } = options;
@@ -96,7 +98,7 @@ export async function startCodeServer(options) {
       '--config', config,
       '--disable-telemetry',
       '--disable-update-check',
-      '--disable-workspace-trust',
+      ...(options.workspaceTrust ? [] : ['--disable-workspace-trust']),
       '--disable-getting-started-override',
       '--user-data-dir', userDataDir,
       '--extensions-dir', extensionsDir,

@@ -60,6 +60,8 @@ async function main() {
     userDataDir: args['user-data-dir'] && resolve(args['user-data-dir']),
     extensionsDir: args['extensions-dir'] && resolve(args['extensions-dir']),
     vscodeOptions: codeServer.vscodeOptions,
+    // runTests.ts's untrusted run: workspace trust on, as VS Code ships, so the folder starts untrusted.
+    workspaceTrust: process.env.NIX_BUILDERS_WORKSPACE_TRUST === 'on',
     log: (line) => { if (process.env.NIX_BUILDERS_VSCODE_VERBOSE) console.log(`[code-server] ${line}`); },
   });
   const browser = await chromium.launch({

@@ -13,6 +13,9 @@ const parts = {
   suggest: '.editor-widget.suggest-widget',
   hover: '.monaco-hover',
   notifications: '.notifications-toasts',
+  // The list the bell opens (notifications.showList): VS Code 1.139 puts a notification there
+  // without a toast in these runs, so a test that must read one reads it here.
+  notificationCenter: '.notifications-center',
   // The terminal draws its text on a canvas: only its ink says whether it shows any.
   terminal: '.terminal-wrapper.active .xterm-screen',
 };

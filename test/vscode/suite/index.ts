@@ -1,5 +1,7 @@
 // Entry point VS Code calls inside the extension host (`--extensionTestsPath`): runs every
-// `*.test.js` bundled next to this file with mocha and rejects when any test fails.
+// `*.test.js` bundled next to this file with mocha and rejects when any test fails. The
+// untrusted-workspace run (runTests.ts) runs untrusted.test.js alone, and only it runs that file:
+// every other suite needs the trust it would lack.
 import Mocha from 'mocha';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,19 +12,23 @@ export async function run(): Promise<void> {
   // runTests.ts says which VS Code it started: a run in another one must not pass as that one.
   const expected = process.env.NIX_BUILDERS_EXPECTED_VSCODE;
   if (expected && expected !== vscode.version) {
-    console.log(`vscode ${expected}: 0 passed, 1 failed, 0 skipped`);
+    console.log(`vscode ${process.env.NIX_BUILDERS_RUN_LABEL || expected}: 0 passed, 1 failed, 0 skipped`);
     throw new Error(`expected VS Code ${expected}, but this is VS Code ${vscode.version}`);
   }
+  // The name of this run in the summary line: the VS Code version, or runTests.ts's label for it.
+  const label = process.env.NIX_BUILDERS_RUN_LABEL || vscode.version;
+  const untrustedRun = process.env.NIX_BUILDERS_WORKSPACE_TRUST === 'on';
   const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 30_000, reporter: 'spec' });
-  for (const file of readdirSync(__dirname).filter((name) => name.endsWith('.test.js')).sort()) {
+  const files = readdirSync(__dirname).filter((name) => name.endsWith('.test.js') && (name === 'untrusted.test.js') === untrustedRun);
+  for (const file of files.sort()) {
     mocha.addFile(join(__dirname, file));
   }
   await new Promise<void>((resolve, reject) => {
     const runner = mocha.run((failures) => {
       const { passes = 0, pending = 0 } = runner.stats ?? {};
       // The line scripts/test.mjs reads to sum up every tier, one per VS Code version.
-      console.log(`vscode ${vscode.version}: ${passes} passed, ${failures} failed, ${pending} skipped`);
-      if (failures > 0) reject(new Error(`${failures} test(s) failed in VS Code ${vscode.version}`));
+      console.log(`vscode ${label}: ${passes} passed, ${failures} failed, ${pending} skipped`);
+      if (failures > 0) reject(new Error(`${failures} test(s) failed in VS Code ${label}`));
       else resolve();
     });
   });
