@@ -13,7 +13,7 @@ export async function distributedChoice(chosen: ChosenMachines, sshConfigFile: s
   const all = [...chosen.machines, ...chosen.rejected];
   const usable = all.filter((m) => unusableReason(m, lintMachine(m, chosen.target)) === undefined);
   if (usable.length > 0) log(`Checking ${usable.length} ${usable.length === 1 ? 'builder' : 'builders'} before handing them to Nix…`);
-  const results = await probeMachines(usable, { ...(sshConfigFile ? { sshConfigFile } : {}), daemon: chosen.local.daemon });
+  const results = await probeMachines(usable, { ...(sshConfigFile ? { sshConfigFile } : {}), daemon: chosen.local.daemon, portInUri: chosen.target.rules.portInUri });
   const candidates: DistributedCandidate[] = all.map((machine) => {
     const index = usable.indexOf(machine);
     return index < 0 ? { machine } : { machine, health: checkOf(results[index]) };

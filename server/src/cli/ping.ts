@@ -49,6 +49,7 @@ export async function runPing(chosen: ChosenMachines, options: PingOptions): Pro
       ...(options.timeoutSeconds !== undefined ? { timeoutMs: options.timeoutSeconds * 1000 } : {}),
       ...(options.sshConfigFile ? { sshConfigFile: options.sshConfigFile } : {}),
       daemon: chosen.local.daemon,
+      portInUri: chosen.target.rules.portInUri,
       askPassphrase: passphrase.ask,
     },
     (result) => {

@@ -52,6 +52,8 @@ export interface OffloadOptions {
   /** Local builds go through a nix-daemon (only changes the advice for local refusals). */
   daemon?: boolean;
   askPassphrase?: AskPassphrase;
+  /** The Nix followed here hands the URI's port to ssh as `-p` (2.31+, `rules.portInUri`). */
+  portInUri?: boolean;
   /** builders-use-substitutes: the builder first fetches what it can from its own substituters. */
   useSubstitutes?: boolean;
   /** Cancel: stops the remote build and every copy; nothing half-imported stays behind. */
@@ -238,6 +240,7 @@ class Offload {
         env: this.env,
         ...(this.o.sshConfigFile === undefined ? {} : { sshConfigFile: this.o.sshConfigFile }),
         ...(this.o.askPassphrase === undefined ? {} : { askPassphrase: this.o.askPassphrase }),
+        ...(this.o.portInUri ? { portInUri: true } : {}),
         ...this.signalOption(),
       }),
       this.localClosure(drvPath, new Set(outputPaths)),

@@ -112,6 +112,7 @@ export async function runBuild(request: BuildRequest): Promise<BuildOutcome> {
     pool: request.pool,
     ...sshConfigFile,
     daemon: request.daemon,
+    portInUri: request.target.rules.portInUri,
     ...(request.askPassphrase ? { askPassphrase: request.askPassphrase } : {}),
     signal: request.signal,
     onLog: log,

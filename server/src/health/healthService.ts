@@ -37,7 +37,7 @@ export class HealthService {
       return chosen.map((b) => this.publish(machineHealth(b.info.id, { uri: b.info.uri, status: 'untrusted', findings: [], stages: [], facts: {}, ms: 0 })));
     }
     for (const b of chosen) this.publish(machineHealth(b.info.id, { uri: b.info.uri, status: 'probing', findings: [], stages: [], facts: {}, ms: 0 }));
-    const { settings, local } = await this.context.nixHere();
+    const { settings, local, target } = await this.context.nixHere();
     const cancelled = new AbortController();
     const listening = token?.onCancellationRequested(() => cancelled.abort());
     if (token?.isCancellationRequested) cancelled.abort();
@@ -47,6 +47,7 @@ export class HealthService {
         timeoutMs: Math.max(1, settings.probeTimeout ?? 10) * 1000,
         ...(settings.sshConfigFile ? { sshConfigFile: settings.sshConfigFile } : {}),
         daemon: local.daemon,
+        portInUri: target.rules.portInUri,
         pool: this.pool,
         askPassphrase: (keyFile, signal) => this.askPassphrase(keyFile, signal),
         signal: cancelled.signal,

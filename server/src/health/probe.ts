@@ -66,6 +66,8 @@ export interface ProbeOptions {
   sshBinary?: string | null;
   /** Local builds go through a nix-daemon, which connects as root. */
   daemon?: boolean;
+  /** The Nix followed here hands the URI's port to ssh as `-p` (2.31+, `rules.portInUri`). */
+  portInUri?: boolean;
   /** Asked for the passphrase of an encrypted key the builder accepts. Cache it per session. */
   askPassphrase?: AskPassphrase;
   /** How long the passphrase prompt may stay unanswered (default 60 s); not the auth stage's time. */
@@ -176,6 +178,7 @@ class Probe {
       timeouts: { tcp: this.timeout('tcp'), handshake: this.timeout('handshake'), auth: this.timeout('auth') },
       ...(options.sshConfigFile === undefined ? {} : { sshConfigFile: options.sshConfigFile }),
       ...(options.sshBinary === undefined ? {} : { sshBinary: options.sshBinary }),
+      ...(options.portInUri ? { portInUri: true } : {}),
       ...(ask === undefined
         ? {}
         : {
@@ -446,7 +449,7 @@ class Probe {
 
   /** Under a nix-daemon: what worked for this login but would not for root's ssh. */
   private async daemonConnection(connection: Connection, host: ResolvedHost): Promise<void> {
-    const { uriHost: _uriHost, ...destination } = sshDestination(this.machine.storeUri);
+    const { uriHost: _uriHost, ...destination } = sshDestination(this.machine.storeUri, this.options.portInUri);
     const findings = await daemonConnectionFindings({
       context: this.context,
       sshKey: this.machine.sshKey,

@@ -46,6 +46,14 @@ export type HostKeyVerdict =
 /** What the check reads: column 8 (as Nix hands it to ssh) and the known_hosts files. */
 export interface HostKeyPolicy {
   lookupName: string;
+  /**
+   * The HostName alone, for a port other than 22 and no HostKeyAlias: when nothing of the key's
+   * type is known for `[host]:port`, OpenSSH also accepts the key recorded for the bare host
+   * (sshconnect.c `check_host_key`, "checking without port identifier"; seen for real with
+   * OpenSSH 9.2p1 and Debian sid's client in test/system/pinned-key-port.test.ts). That is what
+   * lets a column-8 key work with the port in the URI on Nix 2.31+: Nix files it for the bare host.
+   */
+  withoutPort?: string;
   /** Column 8 as Nix passes it, when set. */
   column8:
     | {
@@ -71,8 +79,9 @@ export function presentedKey(blob: Buffer): PresentedKey {
 /** The policy for a resolved host and the machine's column 8 (`publicHostKey`). */
 export function hostKeyPolicy(host: ResolvedHost, uriHost: string, publicHostKey: string | undefined): HostKeyPolicy {
   const lookupName = knownHostsName(host);
+  const bare = host.hostKeyAlias === undefined && host.port !== 22 ? { withoutPort: host.hostName } : {};
   if (publicHostKey === undefined || publicHostKey === '') {
-    return { lookupName, column8: undefined, userFiles: host.userKnownHostsFiles, globalFiles: host.globalKnownHostsFiles };
+    return { lookupName, ...bare, column8: undefined, userFiles: host.userKnownHostsFiles, globalFiles: host.globalKnownHostsFiles };
   }
   const overridden = host.commandLine.settings.some((setting) => setting.flag === '-o' && setting.name === 'userknownhostsfile');
   let entry: KnownHostEntry | undefined;
@@ -85,12 +94,13 @@ export function hostKeyPolicy(host: ResolvedHost, uriHost: string, publicHostKey
   if (overridden) {
     return {
       lookupName,
+      ...bare,
       column8: { uriHost, entry, ignoredBecause: 'NIX_SSHOPTS sets UserKnownHostsFile, and ssh keeps the first value it is given' },
       userFiles: host.userKnownHostsFiles,
       globalFiles: host.globalKnownHostsFiles,
     };
   }
-  return { lookupName, column8: { uriHost, entry, ignoredBecause: undefined }, userFiles: [], globalFiles: host.globalKnownHostsFiles };
+  return { lookupName, ...bare, column8: { uriHost, entry, ignoredBecause: undefined }, userFiles: [], globalFiles: host.globalKnownHostsFiles };
 }
 
 function entriesOf(policy: HostKeyPolicy, read: (file: string) => KnownHostEntry[]): KnownHostEntry[] {
@@ -115,6 +125,10 @@ export function checkHostKey(blob: Buffer, policy: HostKeyPolicy, read: (file: s
   if (same) return { kind: 'verified', key, source: sourceOf(same) };
   const changed = plain.find((entry) => entry.keyType === key.type);
   if (changed) return { kind: 'mismatch', key, source: sourceOf(changed), expected: { type: changed.keyType, fingerprint: fingerprintOf(changed.key) } };
+  if (policy.withoutPort !== undefined) {
+    const bare = plainKeysFor(policy.withoutPort, entriesOf(policy, read)).find((entry) => entry.key.equals(blob));
+    if (bare) return { kind: 'verified', key, source: sourceOf(bare) };
+  }
   const column8 = policy.column8?.entry;
   return {
     kind: 'unknown',

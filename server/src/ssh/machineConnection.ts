@@ -1,5 +1,6 @@
 // From a machines line to an SSH connection, as Nix would make it: the URI's `[user@]host` goes
-// to ssh as written (Nix 2.8 passes a `:port` along as part of the host), column 3 as `-i`,
+// to ssh as written (before 2.31 Nix passes a `:port` along as part of the host; from 2.31 as
+// `-p`, see `portInUri`), column 3 as `-i`,
 // column 8 as the host key, NIX_SSHOPTS from the environment. For the offload, the CLI and the
 // health probe (which resolves and connects as two of its stages, each reported).
 import { homedir } from 'node:os';
@@ -34,20 +35,24 @@ export interface MachineConnectOptions {
   onTcpConnect?: (host: string, port: number) => void;
   /** Hears each connect stage (tcp, handshake, auth) as it ends. */
   onStage?: (stage: ConnectStageReport) => void;
+  /** The Nix followed here hands the URI's port to ssh as `-p` (2.31+, `rules.portInUri`). */
+  portInUri?: boolean;
 }
 
-/** `[user@]host` as Nix 2.8 hands it to ssh. */
-export function sshDestination(storeUri: string): { user: string | undefined; host: string; uriHost: string } {
+/** `[user@]host` as Nix hands it to ssh: before 2.31 with the URI's `:port` still on the host. */
+export function sshDestination(storeUri: string, portInUri = false): { user: string | undefined; host: string; uriHost: string } {
   const uri = parseStoreUri(storeUri);
-  return { user: uri.user, host: uri.port === undefined ? uri.host : `${uri.host}:${uri.port}`, uriHost: uri.host };
+  return { user: uri.user, host: uri.port === undefined || portInUri ? uri.host : `${uri.host}:${uri.port}`, uriHost: uri.host };
 }
 
 export type ResolvedMachine = { ok: true; host: ResolvedHost; policy: HostKeyPolicy } | { ok: false; failure: SshFailure };
 
 export function resolveOptionsFor(target: MachineTarget, options: MachineConnectOptions): ResolveOptions {
   const env = options.env ?? process.env;
+  const port = options.portInUri ? parseStoreUri(target.storeUri).port : undefined;
   return {
     env,
+    ...(port === undefined ? {} : { port }),
     home: env.HOME ?? homedir(),
     ...(options.resolveTimeoutMs === undefined ? {} : { timeoutMs: options.resolveTimeoutMs }),
     ...(options.sshBinary === undefined ? {} : { sshBinary: options.sshBinary }),
@@ -57,7 +62,7 @@ export function resolveOptionsFor(target: MachineTarget, options: MachineConnect
 }
 
 export async function resolveMachine(target: MachineTarget, options: MachineConnectOptions = {}): Promise<ResolvedMachine> {
-  const destination = sshDestination(target.storeUri);
+  const destination = sshDestination(target.storeUri, options.portInUri);
   const resolved = await resolveSshHost(destination, resolveOptionsFor(target, options));
   if (!resolved.ok) return resolved;
   return { ok: true, host: resolved.host, policy: hostKeyPolicy(resolved.host, destination.uriHost, target.publicHostKey) };
