@@ -10,7 +10,7 @@ import {
 import { productName, type InitializationOptions } from '../../server/src/protocol';
 
 /** The languages the server handles: machines files and nix.conf (for its `builders` line). */
-export const serverLanguages = ['nix-machines', 'nix-conf'] as const;
+const serverLanguages = ['nix-machines', 'nix-conf'] as const;
 
 export function createLanguageClient(
   context: vscode.ExtensionContext,

@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { parseDerivation } from '../../server/src/dispatch/derivation';
 import { offload, type OffloadPhase } from '../../server/src/dispatch/offload';
 import { parseBuilders } from '../../server/src/model/machines';
-import { nix2_8Rules } from '../../server/src/model/nixVersion';
+import { nix2_8Rules } from '../helpers/nix2_8Rules';
 import { ConnectionPool } from '../../server/src/ssh/pool';
 import { machinesLine, provisionBuilders } from '../system/fixture';
 

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseBuilders } from '../../server/src/model/machines';
-import { nix2_8Rules } from '../../server/src/model/nixVersion';
+import { nix2_8Rules } from '../helpers/nix2_8Rules';
 import { probeMachines } from '../../server/src/health/probe';
 import { provisionBuilders } from '../system/fixture';
 

@@ -22,7 +22,7 @@ import { offload, type OffloadResult } from '../../server/src/dispatch/offload';
 import type { ProbeResult } from '../../server/src/health/probe';
 import { runProbe } from '../../server/src/health/probe';
 import { parseBuilders } from '../../server/src/model/machines';
-import { nix2_8Rules } from '../../server/src/model/nixVersion';
+import { nix2_8Rules } from '../helpers/nix2_8Rules';
 import { ConnectionPool } from '../../server/src/ssh/pool';
 import { CATALOG, LAB_NIX_VERSIONS, LAB_VERSION_LIST, nixBuildRemote, processesOf, provisionBuilders, readWhereBuilt, run, sourceFileExpression, spreadExpression, versionBuilderNames, whereBuiltExpression, type BuilderLab, type LabNixVersion, type VersionBuilderName } from './fixture';
 import { runCli } from './fixture/cli';

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { offload } from '../../server/src/dispatch/offload';
 import { parseBuilders } from '../../server/src/model/machines';
-import { nix2_8Rules } from '../../server/src/model/nixVersion';
+import { nix2_8Rules } from '../helpers/nix2_8Rules';
 import { ConnectionPool } from '../../server/src/ssh/pool';
 import { childrenOf, provisionBuilders, type BuilderLab } from './fixture';
 import { labCanRun } from './fixture/gate';

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { CancellationTokenSource } from 'vscode-languageserver-protocol/node';
 import { runProbe, type ProbeMachine } from '../../server/src/health/probe';
 import { parseBuilders } from '../../server/src/model/machines';
-import { nix2_8Rules } from '../../server/src/model/nixVersion';
+import { nix2_8Rules } from '../helpers/nix2_8Rules';
 import { askPassphraseRequest, listBuildersRequest, probeRequest, sealSecret, type MachineHealth } from '../../server/src/protocol';
 import { LspClient } from '../lsp/helpers/lspClient';
 import { provisionBuilders, type BuilderLab } from './fixture';

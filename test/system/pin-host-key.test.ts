@@ -18,7 +18,7 @@ import { labCanRun, labNixCanRun } from './fixture/gate';
 import { makeLabClient } from './fixture/labClient';
 import { runProbe } from '../../server/src/health/probe';
 import { parseBuilders } from '../../server/src/model/machines';
-import { nix2_8Rules } from '../../server/src/model/nixVersion';
+import { nix2_8Rules } from '../helpers/nix2_8Rules';
 
 
 /** The builders to pin: the machine's Nix 2.8, and each version lab release whose chroot is ready. */

@@ -10,10 +10,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FindingCode } from '../../server/src/health/findings';
-import { probeMachines, runProbe, probeMachine, type ProbeEvent, type ProbeMachine, type ProbeOptions, type ProbeResult } from '../../server/src/health/probe';
+import { probeMachines, runProbe, type ProbeEvent, type ProbeMachine, type ProbeOptions, type ProbeResult } from '../../server/src/health/probe';
 import { parseBuilders } from '../../server/src/model/machines';
-import { nix2_8Rules } from '../../server/src/model/nixVersion';
-import { acquireMachine, connectMachine } from '../../server/src/ssh/machineConnection';
+import { nix2_8Rules } from '../helpers/nix2_8Rules';
+import { acquireMachine } from '../../server/src/ssh/machineConnection';
+import { connectMachine } from '../helpers/connectMachine';
 import { ConnectionPool } from '../../server/src/ssh/pool';
 import { exec } from '../../server/src/ssh/remoteCommand';
 import { BUILDER_NAMES, provisionBuilders, run, type BuilderLab, type BuilderName } from './fixture';
@@ -302,7 +303,7 @@ describe('health probe on real builders', { skip: !labRuns }, () => {
   test('the events stream: stages in order, then the result', async () => {
     const machine = machinesOf(lab.machines('healthyNg'), lab.system)[0]!;
     const events: ProbeEvent[] = [];
-    for await (const event of probeMachine(machine, options)) events.push(event);
+    await runProbe(machine, options, (event) => events.push(event));
     assert.equal(events[events.length - 1]?.kind, 'result');
     const stages = events.flatMap((event) => (event.kind === 'stage' ? [event.stage.name] : []));
     assert.deepEqual(stages, ['resolve', 'tcp', 'handshake', 'auth', 'remote-program', 'shell-noise', 'store', 'facts']);

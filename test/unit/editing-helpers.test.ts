@@ -13,7 +13,8 @@ import { placeInBuilders, placeInNixConf, type CursorPlace } from '../../server/
 import { keygenLine } from '../../server/src/language/keyDescription';
 import { privateKeysIn } from '../../server/src/language/keyFiles';
 import { parsePublicKeyLine } from '../../server/src/model/hostKey';
-import { nix2_8Rules, rulesFor } from '../../server/src/model/nixVersion';
+import { rulesFor } from '../../server/src/model/nixVersion';
+import { nix2_8Rules } from '../helpers/nix2_8Rules';
 import { sshHostAliases } from '../../server/src/ssh/hostAliases';
 import { plainHostNames, plainKeysFor, readKnownHostsFile } from '../../server/src/ssh/knownHosts';
 import { parseSshArguments } from '../../server/src/ssh/nixSshOpts';

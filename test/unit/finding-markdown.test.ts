@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
-import { findingCodes, makeFinding, messageOf, type FindingCode, type FindingContext } from '../../server/src/health/findings';
+import { FINDINGS, makeFinding, messageOf, type FindingCode, type FindingContext } from '../../server/src/health/findings';
+
+const findingCodes = Object.keys(FINDINGS) as FindingCode[];
 import { partsOf } from '../../server/src/health/findingText';
 
 interface Token {

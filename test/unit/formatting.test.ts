@@ -7,10 +7,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
-import { applyChanges, formatMachines, formatNixConf } from '../../server/src/language/formatting';
+import { formatMachines, formatNixConf } from '../../server/src/language/formatting';
+import { applyChanges } from './helpers/applyChanges';
 import { parseBuilders, type ParsedBuilders } from '../../server/src/model/machines';
 import { parseNixConf, type ParsedNixConf } from '../../server/src/model/nixConf';
-import { nix2_8Rules, rulesFor, type VersionRules } from '../../server/src/model/nixVersion';
+import { rulesFor, type VersionRules } from '../../server/src/model/nixVersion';
+import { nix2_8Rules } from '../helpers/nix2_8Rules';
 import { generateBuildersCase, generateNixConfCase } from '../helpers/builders-generator';
 import { makeRng, seedFrom, type Rng } from '../helpers/prng';
 

@@ -6,7 +6,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { describe, test } from 'node:test';
 import type { ClientChannel } from 'ssh2';
-import { FINDINGS, findingCodes, makeFinding, type FindingContext } from '../../server/src/health/findings';
+import { FINDINGS, makeFinding, type FindingCode, type FindingContext } from '../../server/src/health/findings';
+
+const findingCodes = Object.keys(FINDINGS) as FindingCode[];
 import { serveGreeting, workerGreeting } from '../../server/src/health/nixProtocol';
 import { daemonProgramBeside, nixProgramBeside, parseFacts } from '../../server/src/health/remoteFacts';
 import { skipWithout } from '../helpers/realTools';

@@ -10,7 +10,8 @@ import {
   type ParseBuildersOptions,
   type ParsedBuilders,
 } from '../../server/src/model/machines';
-import { nix2_8Rules, rulesFor } from '../../server/src/model/nixVersion';
+import { rulesFor } from '../../server/src/model/nixVersion';
+import { nix2_8Rules } from '../helpers/nix2_8Rules';
 import type { ProblemCode, Span } from '../../server/src/model/problem';
 
 const nix2_24 = rulesFor({ major: 2, minor: 24, patch: 0 });

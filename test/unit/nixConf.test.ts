@@ -4,7 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseNixConf, resolveIncludePath, type ParseNixConfOptions } from '../../server/src/model/nixConf';
-import { nix2_8Rules } from '../../server/src/model/nixVersion';
+import { nix2_8Rules } from '../helpers/nix2_8Rules';
 import type { Span } from '../../server/src/model/problem';
 
 const at = (text: string, span: Span | undefined): string => (span === undefined ? '<none>' : text.slice(span.start, span.end));

@@ -1,16 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  compareNixVersions,
-  formatNixVersion,
-  nix2_8,
-  nix2_8Rules,
-  parseNixVersion,
-  rulesFor,
-  versionRuleTable,
-  type NixVersion,
-  type VersionRules,
-} from '../../server/src/model/nixVersion';
+import { compareNixVersions, formatNixVersion, nix2_8, parseNixVersion, rulesFor, versionRuleTable, type NixVersion, type VersionRules } from '../../server/src/model/nixVersion';
+import { nix2_8Rules } from '../helpers/nix2_8Rules';
 
 const v = (text: string): NixVersion => {
   const version = parseNixVersion(text);

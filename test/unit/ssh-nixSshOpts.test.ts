@@ -2,7 +2,7 @@
 // ssh's getopt then reads the words.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { commandLineSetting, parseNixSshOpts, parseSshArguments, resolutionArguments, tokenizeNixSshOpts } from '../../server/src/ssh/nixSshOpts';
+import { parseNixSshOpts, parseSshArguments, resolutionArguments, tokenizeNixSshOpts } from '../../server/src/ssh/nixSshOpts';
 
 describe('NIX_SSHOPTS tokenizing (Nix tokenizeString)', () => {
   test('splits on spaces, tabs, CR and LF, drops empty words', () => {
@@ -47,7 +47,7 @@ describe('ssh arguments (getopt)', () => {
 
   test('the first value wins, as in ssh', () => {
     const parsed = parseNixSshOpts('-p 1 -o Port=2');
-    assert.equal(commandLineSetting(parsed, 'port'), '1');
+    assert.equal(parsed.settings.find((setting) => setting.name === 'port')?.value, '1');
   });
 
   test('the last -F wins', () => {

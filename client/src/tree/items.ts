@@ -37,7 +37,7 @@ export function sourceItem(source: BuildersSource): vscode.TreeItem {
   return item;
 }
 
-export function describeMachine(machine: BuilderMachine): string {
+function describeMachine(machine: BuilderMachine): string {
   const systems = machine.systems.join(', ') || 'no systems';
   return `${systems} · ${machine.maxJobs} job${machine.maxJobs === 1 ? '' : 's'} · speed ${machine.speedFactor}`;
 }

@@ -13,7 +13,7 @@ export interface ConfSource {
 }
 
 /** The system-wide nix.conf: `$NIX_CONF_DIR/nix.conf`, default /etc/nix/nix.conf. */
-export function systemConfFile(env: NodeJS.ProcessEnv = process.env): string {
+function systemConfFile(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.NIX_CONF_DIR || '/etc/nix', 'nix.conf');
 }
 
@@ -22,7 +22,7 @@ export function systemConfFile(env: NodeJS.ProcessEnv = process.env): string {
  * else `$XDG_CONFIG_HOME` then each of `$XDG_CONFIG_DIRS` (default /etc/xdg) with
  * `/nix/nix.conf`, and applies that list from the end, so the first one wins.
  */
-export function userConfFiles(env: NodeJS.ProcessEnv = process.env, home = homedir()): string[] {
+function userConfFiles(env: NodeJS.ProcessEnv = process.env, home = homedir()): string[] {
   let files: string[];
   if (env.NIX_USER_CONF_FILES !== undefined) {
     files = env.NIX_USER_CONF_FILES.split(':').filter(Boolean);

@@ -24,7 +24,7 @@ export interface Finding {
   message: string;
 }
 
-export function kindOfFile(path: string): DocumentKind {
+function kindOfFile(path: string): DocumentKind {
   const name = basename(path);
   return name === 'nix.conf' || name.endsWith('.conf') ? 'nix-conf' : 'nix-machines';
 }

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { UsageError } from './usageError';
 export type { OutputFormat } from './optionValues';
 
-export const cliOptions = {
+const cliOptions = {
   'nix-version': { type: 'string' },
   format: { type: 'string' },
   machines: { type: 'string' },

@@ -29,7 +29,7 @@ function run(command: string, args: string[], timeoutMs = 5000): Promise<string 
 }
 
 /** Nix's name for this machine's platform, as `builtins.currentSystem` would say. */
-export function systemOfThisMachine(): string {
+function systemOfThisMachine(): string {
   const arch: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', ia32: 'i686', riscv64: 'riscv64', ppc64: 'powerpc64le', s390x: 's390x' };
   return `${arch[process.arch] ?? process.arch}-${process.platform}`;
 }
@@ -38,7 +38,7 @@ export function systemOfThisMachine(): string {
  * Whether this machine's Nix builds through a daemon: `NIX_REMOTE=daemon`, or (as Nix decides
  * for `auto`) a daemon socket exists and we are not root.
  */
-export function buildsThroughDaemon(env: NodeJS.ProcessEnv = process.env): boolean {
+function buildsThroughDaemon(env: NodeJS.ProcessEnv = process.env): boolean {
   if (env.NIX_REMOTE === 'daemon' || env.NIX_REMOTE?.startsWith('unix://')) return true;
   if (env.NIX_REMOTE && env.NIX_REMOTE !== 'auto') return false;
   const socket = `${env.NIX_STATE_DIR ?? '/nix/var/nix'}/daemon-socket/socket`;

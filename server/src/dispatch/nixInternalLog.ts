@@ -9,11 +9,11 @@
 // lab): a second "builds" counter and a "building '<drv>'" without a machine. So the counter that
 // counts is the first "builds" activity, and only builds started with a machine say where.
 
-export const ACT_BUILDS = 104;
-export const ACT_BUILD = 105;
-export const RES_BUILD_LOG_LINE = 101;
-export const RES_PROGRESS = 105;
-export const RES_POST_BUILD_LOG_LINE = 107;
+const ACT_BUILDS = 104;
+const ACT_BUILD = 105;
+const RES_BUILD_LOG_LINE = 101;
+const RES_PROGRESS = 105;
+const RES_POST_BUILD_LOG_LINE = 107;
 
 export type NixLogEvent =
   | { action: 'start'; id: number; type: number; text: string; level: number; fields: unknown[]; parent: number }

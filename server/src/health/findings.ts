@@ -311,8 +311,6 @@ export const FINDINGS = {
 
 export type FindingCode = keyof typeof FINDINGS;
 
-export const findingCodes = Object.keys(FINDINGS) as FindingCode[];
-
 export function makeFinding(code: FindingCode, context: FindingContext, extra: { action?: FindingAction; stage?: FindingStage } = {}): Finding {
   const spec: FindingSpec = FINDINGS[code];
   const words = messageOf(code, context);

@@ -12,10 +12,10 @@
 // Numbers are 64-bit little-endian; strings are a length, the bytes and zero padding to 8.
 import type { ClientChannel } from 'ssh2';
 
-export const WORKER_MAGIC_1 = 0x6e697863;
-export const WORKER_MAGIC_2 = 0x6478696f;
-export const SERVE_MAGIC_1 = 0x390c9deb;
-export const SERVE_MAGIC_2 = 0x5452eecb;
+const WORKER_MAGIC_1 = 0x6e697863;
+const WORKER_MAGIC_2 = 0x6478696f;
+const SERVE_MAGIC_1 = 0x390c9deb;
+const SERVE_MAGIC_2 = 0x5452eecb;
 const SERVE_PROTOCOL_VERSION = (2 << 8) | 5;
 const CLIENT_WORKER_MINOR = 35;
 
@@ -29,13 +29,13 @@ const STDERR_STOP_ACTIVITY = 0x53544f50;
 const STDERR_RESULT = 0x52534c54;
 const wopSetOptions = 19;
 
-export function u64(value: number): Buffer {
+function u64(value: number): Buffer {
   const buffer = Buffer.alloc(8);
   buffer.writeBigUInt64LE(BigInt(value));
   return buffer;
 }
 
-export function wireString(text: string): Buffer {
+function wireString(text: string): Buffer {
   const bytes = Buffer.from(text, 'utf8');
   return Buffer.concat([u64(bytes.length), bytes, Buffer.alloc((8 - (bytes.length % 8)) % 8)]);
 }

@@ -25,7 +25,7 @@ import { copyCommand, makeFinding, trustUserCommand, type Finding, type FindingC
 import { serveGreeting, workerGreeting, type ProtocolFailure, type WorkerGreeting } from './nixProtocol';
 import { daemonProgramBeside, FACTS_SCRIPT, nixProgramBeside, parseFacts } from './remoteFacts';
 
-export const PROBE_STAGES = ['resolve', 'tcp', 'handshake', 'auth', 'remote-program', 'shell-noise', 'store', 'facts'] as const satisfies readonly HealthStageName[];
+const PROBE_STAGES = ['resolve', 'tcp', 'handshake', 'auth', 'remote-program', 'shell-noise', 'store', 'facts'] as const satisfies readonly HealthStageName[];
 export type ProbeStageName = (typeof PROBE_STAGES)[number];
 
 /** The stage and the facts are sent to the client as they are: their types are the protocol's. */
@@ -603,34 +603,6 @@ export async function runProbe(machine: ProbeMachine, options: ProbeOptions = {}
     emit({ kind: 'result', result });
     return result;
   }
-}
-
-/** Probes one machine as a stream of events; the last one is `result`. */
-export function probeMachine(machine: ProbeMachine, options: ProbeOptions = {}): AsyncIterable<ProbeEvent> {
-  return {
-    [Symbol.asyncIterator](): AsyncIterator<ProbeEvent> {
-      const queue: ProbeEvent[] = [];
-      let wake: (() => void) | undefined;
-      let done = false;
-      void runProbe(machine, options, (event) => {
-        queue.push(event);
-        if (event.kind === 'result') done = true;
-        wake?.();
-      });
-      return {
-        async next(): Promise<IteratorResult<ProbeEvent>> {
-          while (queue.length === 0) {
-            if (done) return { done: true, value: undefined };
-            await new Promise<void>((resolve) => {
-              wake = resolve;
-            });
-            wake = undefined;
-          }
-          return { done: false, value: queue.shift()! };
-        },
-      };
-    },
-  };
 }
 
 /**

@@ -58,7 +58,7 @@ function sections(output: string): Map<string, string[]> {
 }
 
 /** Reads `nix show-config` lines (`name = value`). */
-export function parseNixConfig(lines: readonly string[]): Map<string, string> {
+function parseNixConfig(lines: readonly string[]): Map<string, string> {
   const settings = new Map<string, string>();
   for (const line of lines) {
     const match = /^([A-Za-z0-9-]+) = (.*)$/.exec(line);

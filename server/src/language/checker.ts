@@ -12,7 +12,7 @@ import { fileIndex } from '../context/positions';
 import { readTextOrUndefined } from '../context/readFile';
 import type { ServerContext } from '../context/serverContext';
 
-export function pathOf(uri: string): string | undefined {
+function pathOf(uri: string): string | undefined {
   return uri.startsWith('file:') ? fileURLToPath(uri) : undefined;
 }
 

@@ -86,7 +86,7 @@ export const columnInfo: readonly ColumnInfo[] = [
 ];
 
 /** What a system feature means, for hovers and completion details. */
-export const featureMeanings: Readonly<Record<string, string>> = {
+const featureMeanings: Readonly<Record<string, string>> = {
   kvm: 'The machine has `/dev/kvm`: builds that boot virtual machines (NixOS tests, VM images) need it.',
   'big-parallel': 'Large builds that use many cores (the kernel, Chromium, LLVM, GHC) ask for it: give it to machines with many cores.',
   'nixos-test': 'NixOS integration tests (they start VMs, so usually together with kvm).',

@@ -4,7 +4,7 @@
 import { columnNames, type BuildersInclude, type Column, type Machine, type ParsedBuilders } from '../model/machines';
 import type { Analysis } from './analysis';
 
-export function ownBuilders(analysis: Analysis): ParsedBuilders[] {
+function ownBuilders(analysis: Analysis): ParsedBuilders[] {
   if (analysis.kind === 'nix-machines') return analysis.builders ? [analysis.builders] : [];
   const result: ParsedBuilders[] = [];
   for (const setting of analysis.conf?.settings ?? []) {

@@ -155,14 +155,3 @@ export function formatNixConf(text: string, range?: { start: number; end: number
   }
   return changes;
 }
-
-/** Applies changes (non-overlapping, any order) to a text: for tests and the fuzz check. */
-export function applyChanges(text: string, changes: readonly TextChange[]): string {
-  let result = '';
-  let at = 0;
-  for (const change of [...changes].sort((a, b) => a.start - b.start)) {
-    result += text.slice(at, change.start) + change.newText;
-    at = change.end;
-  }
-  return result + text.slice(at);
-}

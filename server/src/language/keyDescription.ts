@@ -24,7 +24,7 @@ function bitLength(value: Buffer): number {
 }
 
 /** `ssh-keygen`'s name and size of a key type. */
-export function keySize(type: string, blob: Buffer): { bits: number; name: string } {
+function keySize(type: string, blob: Buffer): { bits: number; name: string } {
   if (type === 'ssh-ed25519') return { bits: 256, name: 'ED25519' };
   if (type === 'sk-ssh-ed25519@openssh.com') return { bits: 256, name: 'ED25519-SK' };
   if (type === 'sk-ecdsa-sha2-nistp256@openssh.com') return { bits: 256, name: 'ECDSA-SK' };

@@ -54,7 +54,7 @@ function findMachine(analysis: Analysis, args: PinHostKeyArguments): Machine | u
 }
 
 /** The edit that writes `column8` into the machine's row, adding `-` for missing columns 2–7. */
-export function hostKeyEdit(document: TextDocument, machine: Machine, column8: string): TextEdit {
+function hostKeyEdit(document: TextDocument, machine: Machine, column8: string): TextEdit {
   const range = (start: number, end: number) => ({ start: document.positionAt(start), end: document.positionAt(end) });
   const existing = machine.columns.publicHostKey;
   if (existing) return { range: range(existing.span.start, existing.span.end), newText: column8 };

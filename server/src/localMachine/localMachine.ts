@@ -17,7 +17,7 @@ export interface DetectOptions {
 }
 
 /** The user and the name of the process's primary group, as the daemon will see them. */
-export function currentAccount(): Account {
+function currentAccount(): Account {
   let user = String(process.getuid?.() ?? '');
   try {
     user = userInfo().username;

@@ -110,7 +110,7 @@ function lastLine(stderr: string): string | undefined {
 }
 
 /** A restricted setting every client may send at its current value without changing anything. */
-export const PROBE_SETTING = 'narinfo-cache-negative-ttl';
+const PROBE_SETTING = 'narinfo-cache-negative-ttl';
 
 /**
  * Nix's own trust verdict where it has no command for it (before 2.15): open the daemon with one

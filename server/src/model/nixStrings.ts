@@ -112,7 +112,7 @@ export function base64Refusal(text: string): Base64Refusal | undefined {
  * so the order Nix prints and iterates features in. (JavaScript's default sort compares UTF-16
  * units, which puts characters above U+FFFF before U+E000..U+FFFF.)
  */
-export function compareBytes(a: string, b: string): number {
+function compareBytes(a: string, b: string): number {
   let i = 0;
   let j = 0;
   while (i < a.length && j < b.length) {

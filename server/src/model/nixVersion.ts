@@ -285,7 +285,7 @@ export const versionRuleTable: { readonly [K in keyof VersionRules]: VersionRule
 };
 
 /** True when `version` has the change of `row`: from `since` on, or from a backport in its minor series. */
-export function hasChange(version: NixVersion, row: VersionRuleRow): boolean {
+function hasChange(version: NixVersion, row: VersionRuleRow): boolean {
   if (compareNixVersions(version, row.since) >= 0) return true;
   return (row.backports ?? []).some((b) => b.major === version.major && b.minor === version.minor && version.patch >= b.patch);
 }
@@ -301,4 +301,3 @@ export function rulesFor(version: NixVersion): VersionRules {
 }
 
 /** The rules of Nix 2.8, the version installed on our machines. */
-export const nix2_8Rules: VersionRules = rulesFor(nix2_8);

@@ -18,7 +18,7 @@
 // value only, newer Nix the name too, so both spellings of the name count here.
 
 /** The settings Nix puts into the remote command line. */
-export const settingsNixRunsInTheShell = ['remote-program', 'remote-store'] as const;
+const settingsNixRunsInTheShell = ['remote-program', 'remote-store'] as const;
 
 /**
  * What a POSIX shell takes as a plain word, nothing expanded or split: the same set as the

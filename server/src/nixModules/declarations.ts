@@ -45,7 +45,7 @@ export interface NixModuleDeclarations {
   settings: OptionSetting[];
 }
 
-export const readOptions = [
+const readOptions = [
   'nix.distributedBuilds',
   'nix.settings.builders-use-substitutes',
   'nix.settings.trusted-users',

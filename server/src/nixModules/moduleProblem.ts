@@ -22,7 +22,7 @@ export interface NixModuleProblem {
 }
 
 /** The module's own problems: codes and severities (error exactly when the system does not build). */
-export const moduleProblemSeverities = {
+const moduleProblemSeverities = {
   /** Neither `system` nor `systems`: the module's assertion fails the build of the system. */
   'nixos-no-system': 'error',
   /** No `hostName`: the option is used but not defined. */

@@ -41,6 +41,6 @@ export function unknownValues(analysis: NixModuleAnalysis): { span: { start: num
   );
 }
 
-export function renderedFor(entry: DeclaredEntry, version: NixVersion): RenderedLine {
+function renderedFor(entry: DeclaredEntry, version: NixVersion): RenderedLine {
   return renderEntry(entry, version);
 }

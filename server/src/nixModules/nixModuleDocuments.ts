@@ -37,7 +37,7 @@ import type { NixValue } from './nixValue';
 import { nixModuleHover } from './nixModuleHover';
 import type { NixModuleProblem } from './moduleProblem';
 
-export const nixDocuments = [{ language: 'nix', scheme: 'file' }, { language: 'nix', scheme: 'untitled' }];
+const nixDocuments = [{ language: 'nix', scheme: 'file' }, { language: 'nix', scheme: 'untitled' }];
 
 
 export class NixModuleDocuments {

@@ -39,7 +39,7 @@ const defaults: Record<string, NixValue> = {
 };
 
 /** NixOS writes column 8 only for Nix ≥ 2.4 (`isNixAtLeast "2.4pre"`). */
-export function writesHostKeyColumn(version: NixVersion): boolean {
+function writesHostKeyColumn(version: NixVersion): boolean {
   return compareNixVersions(version, { major: 2, minor: 4, patch: 0 }) >= 0;
 }
 

@@ -6,7 +6,7 @@ import { childrenOf, isExpression, parseNix, type SyntaxNode } from './nixSyntax
 import type { Span } from '../model/problem';
 
 /** What a value that needs a function argument throws: the evaluator reports it as unknown. */
-export const unknownMarker = 'nix-builders: known only when the system is built';
+const unknownMarker = 'nix-builders: known only when the system is built';
 
 /**
  * `expression` (by default the text at `span`) wrapped in the scope of the node at `span` in

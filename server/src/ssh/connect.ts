@@ -166,7 +166,7 @@ function tcpConnect(address: string, port: number, timeoutMs: number, label: str
 }
 
 /** Parses a ProxyJump hop: `[user@]host[:port]` or `ssh://[user@]host[:port]`. */
-export function parseJumpHop(hop: string): { user: string | undefined; host: string; port: number | undefined } {
+function parseJumpHop(hop: string): { user: string | undefined; host: string; port: number | undefined } {
   let text = hop.startsWith('ssh://') ? hop.slice(6) : hop;
   let user: string | undefined;
   const at = text.lastIndexOf('@');

@@ -28,7 +28,7 @@ export function fingerprintCommand(keyType: string): string {
 }
 
 /** The command that removes the old key from that known_hosts file (ssh prints the same). */
-export function removeOldKeyCommand(recorded: Extract<RecordedKey, { kind: 'known-hosts' }>): string {
+function removeOldKeyCommand(recorded: Extract<RecordedKey, { kind: 'known-hosts' }>): string {
   return ['ssh-keygen', '-R', recorded.lookupName, '-f', recorded.file].map(shellQuote).join(' ');
 }
 

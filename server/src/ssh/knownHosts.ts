@@ -51,7 +51,7 @@ export function hashHostName(name: string, salt: Buffer): string {
 }
 
 /** Whether a hashed host field is this name. */
-export function hashedNameMatches(field: string, name: string): boolean {
+function hashedNameMatches(field: string, name: string): boolean {
   const parts = field.split('|');
   if (parts.length !== 4 || parts[1] !== '1') return false;
   const salt = Buffer.from(parts[2]!, 'base64');

@@ -68,11 +68,6 @@ export async function resolveMachine(target: MachineTarget, options: MachineConn
   return { ok: true, host: resolved.host, policy: hostKeyPolicy(resolved.host, destination.uriHost, target.publicHostKey) };
 }
 
-export async function connectMachine(target: MachineTarget, options: MachineConnectOptions = {}): Promise<ConnectResult> {
-  const resolved = await resolveMachine(target, options);
-  if (!resolved.ok) return { ok: false, failure: resolved.failure, stages: [] };
-  return connectResolved(resolved, options);
-}
 
 /** Connects to a resolved machine with the caller's timeouts, agent, passphrase and signal. */
 export function connectResolved(resolved: Extract<ResolvedMachine, { ok: true }>, options: MachineConnectOptions): Promise<ConnectResult> {

@@ -143,7 +143,3 @@ export function resolutionArguments(commandLine: SshCommandLine): string[] {
   return args;
 }
 
-/** The value of a command-line setting, as ssh takes it (the first one wins). */
-export function commandLineSetting(commandLine: SshCommandLine, name: string): string | undefined {
-  return commandLine.settings.find((setting) => setting.name === name)?.value;
-}

@@ -107,7 +107,7 @@ export function parseSshGOutput(text: string): SshSettings {
 }
 
 /** Splits ProxyJump into hops; `none` means no jump. */
-export function proxyJumpHops(value: string | undefined): string[] {
+function proxyJumpHops(value: string | undefined): string[] {
   if (value === undefined || value.toLowerCase() === 'none') return [];
   return value.split(',').map((hop) => hop.trim()).filter((hop) => hop !== '');
 }

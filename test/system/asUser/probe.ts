@@ -5,7 +5,7 @@
 import { detectLocalNix } from '../../../server/src/context/localNix';
 import { runProbe } from '../../../server/src/health/probe';
 import { parseBuilders } from '../../../server/src/model/machines';
-import { nix2_8Rules } from '../../../server/src/model/nixVersion';
+import { nix2_8Rules } from '../../helpers/nix2_8Rules';
 
 void (async () => {
   const local = await detectLocalNix();
