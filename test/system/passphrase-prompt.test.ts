@@ -42,12 +42,13 @@ describe('the passphrase prompt', { skip: !labCanRun() }, () => {
     let asked = 0;
     client.connection.onRequest(askPassphraseRequest, async (params) => {
       asked++;
-      // The user takes longer than the whole probe timeout (1 s) to type it.
-      await wait(2500);
+      // The user takes longer than the whole probe timeout (3 s) to type it. (Not 1 s: on a busy
+      // machine the login itself may take that long, and the test would fail for that.)
+      await wait(4500);
       return { sealed: sealSecret(params.sealTo, lab.passphrase) };
     });
     try {
-      client.settings = { nixVersion: '2.8', sshConfigFile: lab.sshConfig, probeTimeout: 1 };
+      client.settings = { nixVersion: '2.8', sshConfigFile: lab.sshConfig, probeTimeout: 3 };
       await client.connection.sendRequest(listBuildersRequest);
       const [health] = await client.connection.sendRequest(probeRequest, {});
       assert.ok(health, 'a probe result');

@@ -63,10 +63,13 @@ suite('An untrusted workspace', function () {
     await vscode.commands.executeCommand('nixBuilders.machines.focus');
     await vscode.commands.executeCommand('workbench.actions.treeView.nixBuilders.machines.collapseAll');
     for (let i = 0; i < 6; i++) await vscode.commands.executeCommand('workbench.action.decreaseViewWidth');
-    for (const machine of Object.values(machines)) {
-      const node = await nixBuilders.machinesTree.machineNode(machine.id);
-      if (node) await nixBuilders.machinesView.reveal(node, { expand: true });
-    }
+    // Again before each attempt: a refresh of the view (a watched file saved) collapses them.
+    const revealLab = async () => {
+      for (const machine of Object.values(machines)) {
+        const node = await nixBuilders.machinesTree.machineNode(machine.id);
+        if (node) await nixBuilders.machinesView.reveal(node, { expand: true });
+      }
+    };
     await screenshotShowing('untrusted-view', (shot) => {
       assertShowsRows(shot, 'sidebar', [
         /^lab\.machines 3 machines, not used by Nix · /,
@@ -76,7 +79,7 @@ suite('An untrusted workspace', function () {
       ]);
       // Why nothing is checked, said in the view itself (its message, above the tree).
       assertShowsText(shot, 'sidebar', [/This workspace is not trusted \(Restricted Mode\): builders are listed but not checked or used, and no SSH connection is made\./]);
-    });
+    }, 10_000, revealLab);
   });
 
   test('a bad machines file gets Nix\'s diagnostics all the same (screenshot)', async () => {
