@@ -2,7 +2,10 @@
 //   1. parse + diagnose a 10 000-machine file (median of repeated runs);
 //   2. our parse of a file vs Nix's parse of the same file (the oracle command minus its fixed
 //      cost, measured with a one-machine file);
-//   3. the LSP round trip didChange → publishDiagnostics on a 50-line file (median, p99).
+//   3. the LSP round trip didChange → publishDiagnostics on a 50-line file (median, p99);
+//   4. over LSP, a 10 000-machine file: didOpen → diagnostics, and one edit of one line (sent
+//      as VS Code sends it, a range) → diagnostics, on the first line (every later line moves)
+//      and on a middle line.
 // Run: node --import tsx test/bench/parse.bench.ts   (needs `npm run build` for the server)
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -89,8 +92,34 @@ async function main() {
     await client.diagnostics(uri, (p) => p.version === version);
     trips.push(performance.now() - t);
   }
-  await client.stop();
   console.log(`LSP didChange → diagnostics, 50 lines: median ${ms(median(trips))}, p99 ${ms(quantile(trips, 0.99))} (300 edits)`);
+
+  // 4. a 10 000-machine file over LSP: open, then one line edited at a time
+  const opens: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    const bigUri = await client.open(join(dir, `big-${i}.machines`), 'nix-machines', big);
+    await client.diagnostics(bigUri);
+    opens.push(performance.now() - t);
+    await client.close(bigUri);
+  }
+  console.log(`LSP didOpen → diagnostics, 10 000 machines: median ${ms(median(opens))} (5 opens)`);
+  const bigUri = await client.open(join(dir, 'big.machines'), 'nix-machines', big);
+  await client.diagnostics(bigUri);
+  for (const [where, line] of [['first machine', 1], ['middle machine', 5_000]] as const) {
+    const edits: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      // Type a character into the host name, then delete it: the line's length changes each time.
+      const at = { line, character: 'ssh://nix@builder'.length };
+      const typed = i % 2 === 0;
+      const t = performance.now();
+      const version = await client.changeRange(bigUri, typed ? { start: at, end: at } : { start: at, end: { line, character: at.character + 1 } }, typed ? 'x' : '');
+      await client.diagnostics(bigUri, (p) => p.version === version);
+      edits.push(performance.now() - t);
+    }
+    console.log(`LSP one-line edit → diagnostics, 10 000 machines, ${where}: median ${ms(median(edits))}, p99 ${ms(quantile(edits, 0.99))} (100 edits)`);
+  }
+  await client.stop();
   rmSync(dir, { recursive: true, force: true });
 }
 

@@ -4,6 +4,7 @@
 import { lintBuilders, lintNixConf, type LintContext } from '../model/lint';
 import { placeInConfOrigin } from '../model/lint/place';
 import { parseBuilders, type Machine, type ParsedBuilders } from '../model/machines';
+import { LineMemo } from '../model/lineMemo';
 import { parseNixConf, type ParsedNixConf } from '../model/nixConf';
 import type { Problem } from '../model/problem';
 import { readFileAsNixDoes } from '../context/readFile';
@@ -29,24 +30,44 @@ export function analyze(text: string, kind: DocumentKind, path: string | undefin
 /**
  * `analyze` for the language server: the event loop runs between the parse and the lint (each
  * linear, together up to a second for 100 000 lines), so requests are answered in between,
- * and `between` may throw to stop an analysis a newer version has made useless.
+ * and `between` may throw to stop an analysis a newer version has made useless. `memo` is the
+ * document's: given, only the lines an edit changed are read again (a machines file only).
  */
-export async function analyzeInSteps(text: string, kind: DocumentKind, path: string | undefined, target: NixTarget, between: () => Promise<void>): Promise<Analysis> {
-  const parsed = parse(text, kind, path, target);
+export async function analyzeInSteps(
+  text: string,
+  kind: DocumentKind,
+  path: string | undefined,
+  target: NixTarget,
+  between: () => Promise<void>,
+  memo?: LineMemo,
+): Promise<Analysis> {
+  const parsed = parse(text, kind, path, target, memo);
   await between();
-  return lint(parsed);
+  return lint(parsed, memo);
 }
 
 /** The parse: Nix's own errors. */
 type Parsed = { kind: 'nix-conf'; conf: ParsedNixConf; target: NixTarget } | { kind: 'nix-machines'; builders: ParsedBuilders; target: NixTarget };
 
-function parse(text: string, kind: DocumentKind, path: string | undefined, target: NixTarget): Parsed {
+function parse(text: string, kind: DocumentKind, path: string | undefined, target: NixTarget, memo?: LineMemo): Parsed {
   const options = { readFile: readFileAsNixDoes, localSystem: target.localSystem, ...(path ? { path } : {}) };
   if (kind === 'nix-conf') return { kind, conf: parseNixConf(text, target.rules, options), target };
-  return { kind, builders: parseBuilders(text, target.rules, options), target };
+  if (memo === undefined) return { kind, builders: parseBuilders(text, target.rules, options), target };
+  memo.begin(memoKey(target));
+  return { kind, builders: parseBuilders(text, target.rules, { ...options, lines: memo }), target };
 }
 
-function lint(parsed: Parsed): Analysis {
+/** Everything a line's reading depends on besides its text. */
+function memoKey(target: NixTarget): string {
+  return JSON.stringify([target.version, target.rules, target.localSystem, target.keyHome, target.daemon]);
+}
+
+/** A memo for `analyzeInSteps`, one per document. */
+export function lineMemo(): LineMemo {
+  return new LineMemo();
+}
+
+function lint(parsed: Parsed, memo?: LineMemo): Analysis {
   const { target } = parsed;
   const context: LintContext = { version: target.version, rules: target.rules, keyHome: target.keyHome, daemon: target.daemon };
   if (parsed.kind === 'nix-conf') {
@@ -64,5 +85,5 @@ function lint(parsed: Parsed): Analysis {
     };
   }
   const builders = parsed.builders;
-  return { kind: parsed.kind, target, machines: builders.machines, problems: [...builders.problems, ...lintBuilders(builders, context)], builders, conf: undefined };
+  return { kind: parsed.kind, target, machines: builders.machines, problems: [...builders.problems, ...lintBuilders(builders, context, memo)], builders, conf: undefined };
 }

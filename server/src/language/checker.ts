@@ -6,7 +6,8 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { LSPErrorCodes, ResponseError, type Connection, type TextDocuments } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { analyzeInSteps, type Analysis, type DocumentKind } from './analysis';
+import { analyzeInSteps, lineMemo, type Analysis, type DocumentKind } from './analysis';
+import type { LineMemo } from '../model/lineMemo';
 import { diagnosticsToPublish } from './publishedDiagnostics';
 import { fileIndex } from '../context/positions';
 import { readTextOrUndefined } from '../context/readFile';
@@ -29,6 +30,8 @@ export class DocumentChecker {
   private readonly analyses = new Map<string, { version: number; analysis: Promise<Analysis> }>();
   /** For each nix.conf: the included machines files we published diagnostics for. */
   private readonly includedBy = new Map<string, Set<string>>();
+  /** For each open document: what its last version read on each line, so an edit re-reads only its lines. */
+  private readonly memos = new Map<string, LineMemo>();
 
   constructor(
     private readonly connection: Connection,
@@ -44,12 +47,14 @@ export class DocumentChecker {
     if (cached && cached.version === document.version) return cached.analysis;
     const version = document.version;
     const stale = () => this.documents.get(document.uri)?.version !== version;
-    const analysis = this.analyzeText(document.uri, document.getText(), kind, stale);
+    let memo = this.memos.get(document.uri);
+    if (memo === undefined) this.memos.set(document.uri, (memo = lineMemo()));
+    const analysis = this.analyzeText(document.uri, document.getText(), kind, stale, memo);
     this.analyses.set(document.uri, { version, analysis });
     return analysis;
   }
 
-  private async analyzeText(uri: string, text: string, kind: DocumentKind, stale: () => boolean = () => false): Promise<Analysis> {
+  private async analyzeText(uri: string, text: string, kind: DocumentKind, stale: () => boolean = () => false, memo?: LineMemo): Promise<Analysis> {
     const { target } = await this.context.nixHere(uri);
     // The document changed meanwhile: nobody needs this version's analysis, stop it.
     const stopIfStale = () => {
@@ -59,7 +64,7 @@ export class DocumentChecker {
     return analyzeInSteps(text, kind, pathOf(uri), target, async () => {
       await yieldToEventLoop();
       stopIfStale();
-    });
+    }, memo);
   }
 
   async check(document: TextDocument): Promise<void> {
@@ -113,6 +118,7 @@ export class DocumentChecker {
   /** Forgets a closed document; clears its diagnostics unless a nix.conf still includes it. */
   async close(uri: string): Promise<void> {
     this.analyses.delete(uri);
+    this.memos.delete(uri);
     this.context.settings.forget(uri);
     const stillIncluded = [...this.includedBy.values()].some((uris) => uris.has(uri));
     if (!stillIncluded) await this.connection.sendDiagnostics({ uri, diagnostics: [] });

@@ -9,6 +9,7 @@ import { FileNotRead, notReadMessage, type NotReadReason } from './fileNotRead';
 import { problem, type Problem, type Span } from './problem';
 import { storeReferenceError } from './storeReference';
 import type { VersionRules } from './nixVersion';
+import type { LineEntry, LineMemo } from './lineMemo';
 import {
   base64Refusal,
   commaList,
@@ -158,6 +159,11 @@ export interface ParseBuildersOptions {
   path?: string;
   /** Nix's `system` setting: the systems of a machine whose column 2 is unset. */
   localSystem?: string;
+  /**
+   * What the previous version of the same text read on each line (begun by the caller):
+   * unchanged lines of the parsed text are taken from it instead of being read again.
+   */
+  lines?: LineMemo;
 }
 
 /** Nix recurses without a limit; we stop expanding after this many entries from includes. */
@@ -186,11 +192,9 @@ export function parseBuilders(
   const machines: Machine[] = [];
   const rowProblems: Problem[] = [];
   for (const entry of expansion.entries) {
-    if (entry.kind === 'blank' && !rules.splitLinesFirst) rowProblems.push(blankEntryProblem(entry));
-    if (entry.kind !== 'machine') continue;
-    const { machine, problems } = readMachine(entry, rules, options.localSystem);
+    const { machine, problems } = expansion.known.get(entry) ?? readEntry(entry, rules, options.localSystem);
     if (machine !== undefined) machines.push(machine);
-    rowProblems.push(...problems);
+    for (const p of problems) rowProblems.push(p);
   }
   return {
     entries: expansion.entries,
@@ -198,6 +202,13 @@ export function parseBuilders(
     includes: expansion.includes,
     problems: [...expansion.problems, ...rowProblems],
   };
+}
+
+/** Step 2 for one entry: its machine and the parser's errors about it. */
+function readEntry(entry: BuildersEntry, rules: VersionRules, localSystem: string | undefined): { machine?: Machine; problems: Problem[] } {
+  if (entry.kind === 'blank' && !rules.splitLinesFirst) return { problems: [blankEntryProblem(entry)] };
+  if (entry.kind !== 'machine') return { problems: [] };
+  return readMachine(entry, rules, localSystem);
 }
 
 /** What reading an `@file` gave. */
@@ -218,13 +229,52 @@ class Expansion {
     private readonly options: ParseBuildersOptions,
   ) {}
 
+  /** Step 2 already done, for the entries of lines taken from `options.lines`. */
+  readonly known = new Map<BuildersEntry, LineEntry>();
+
   expand(text: string, origin: EntryOrigin, stack: string[]): void {
-    for (const raw of splitEntries(text, this.rules)) {
-      const entry: BuildersEntry = { kind: raw.kind, text: raw.piece.text, span: raw.piece.span, ...origin };
-      this.entries.push(entry);
-      if (origin.file !== undefined) this.expandedFromIncludes++;
-      if (raw.kind === 'include') this.include(raw.piece, raw.path!, origin, stack);
+    const memo = origin.file === undefined ? this.options.lines : undefined;
+    if (memo === undefined) {
+      for (const raw of splitEntries(text, this.rules)) this.expandEntry(raw, origin, stack);
+      return;
     }
+    // Line by line, as splitEntries does, each line taken from the memo when it is unchanged.
+    for (let start = 0; start <= text.length; ) {
+      let end = text.indexOf('\n', start);
+      if (end < 0) end = text.length;
+      const line = text.slice(start, end);
+      const known = memo.line(line, start);
+      if (known !== undefined) {
+        for (const read of known.entries) {
+          this.entries.push(read.entry);
+          this.known.set(read.entry, read);
+        }
+      } else {
+        const raws: RawEntry[] = [];
+        splitLine(line, start, this.rules, raws);
+        if (raws.some((raw) => raw.kind === 'include')) {
+          // What an include brings depends on files and on the rest of the text: never kept.
+          for (const raw of raws) this.expandEntry(raw, origin, stack);
+        } else {
+          const entries = raws.map((raw) => {
+            const entry: BuildersEntry = { kind: raw.kind, text: raw.piece.text, span: raw.piece.span, ...origin };
+            const read: LineEntry = { entry, machine: undefined, ...readEntry(entry, this.rules, this.options.localSystem) };
+            this.entries.push(entry);
+            this.known.set(entry, read);
+            return read;
+          });
+          memo.remember(line, { start, entries });
+        }
+      }
+      start = end + 1;
+    }
+  }
+
+  private expandEntry(raw: RawEntry, origin: EntryOrigin, stack: string[]): void {
+    const entry: BuildersEntry = { kind: raw.kind, text: raw.piece.text, span: raw.piece.span, ...origin };
+    this.entries.push(entry);
+    if (origin.file !== undefined) this.expandedFromIncludes++;
+    if (raw.kind === 'include') this.include(raw.piece, raw.path!, origin, stack);
   }
 
   private include(entry: Piece, path: Piece, origin: EntryOrigin, stack: string[]): void {
@@ -329,35 +379,41 @@ interface RawEntry {
 /** How one builders text splits into entries: the one place where the version rule applies. */
 function splitEntries(text: string, rules: VersionRules): RawEntry[] {
   const result: RawEntry[] = [];
+  // Both rules split on newlines first in effect: before 2.29 Nix splits on `\n` and `;` at
+  // once, which gives the same pieces as lines split on `;`. An empty line has no entry.
+  for (const line of tokenize(text, '\n')) splitLine(line.text, line.span.start, rules, result);
+  return result;
+}
+
+/** The entries of one line (without its newline) starting at `offset`, added to `result`. */
+function splitLine(text: string, offset: number, rules: VersionRules, result: RawEntry[]): void {
   const push = (entry: Piece) => {
     if (entry.text.startsWith('@')) result.push({ kind: 'include', piece: entry, path: trimPiece(subPiece(entry, 1)) });
     else if (isBlank(entry.text)) result.push({ kind: 'blank', piece: entry });
     else result.push({ kind: 'machine', piece: entry });
   };
-
+  if (text === '') return;
+  const line: Piece = { text, span: { start: offset, end: offset + text.length } };
   if (rules.splitLinesFirst) {
     // Nix ≥ 2.29: lines, then `#` to the end of the line, then `;`, each entry trimmed.
-    for (const line of tokenize(text, '\n')) {
-      const { body, comment } = cutComment(line);
-      for (const piece of tokenize(body.text, ';', body.span.start)) {
-        const entry = trimPiece(piece);
-        if (entry.text === '') result.push({ kind: 'blank', piece });
-        else push(entry);
-      }
-      if (comment !== undefined) result.push({ kind: 'comment', piece: comment });
+    const { body, comment } = cutComment(line);
+    for (const piece of tokenize(body.text, ';', body.span.start)) {
+      const entry = trimPiece(piece);
+      if (entry.text === '') result.push({ kind: 'blank', piece });
+      else push(entry);
     }
+    if (comment !== undefined) result.push({ kind: 'comment', piece: comment });
   } else {
     // Nix 2.8: one split on `\n` and `;`; `#` cuts to the end of that entry only; nothing is
     // trimmed (Nix calls `trim(line)` and drops the result), so `@` counts only at the very
     // start, ` #c` leaves an entry of one space, and an entry of spaces is a row without a
     // store URI.
-    for (const piece of tokenize(text, '\n;')) {
+    for (const piece of tokenize(text, ';', offset)) {
       const { body, comment } = cutComment(piece);
       if (body.text !== '') push(body);
       if (comment !== undefined) result.push({ kind: 'comment', piece: comment });
     }
   }
-  return result;
 }
 
 /** Nix erases from the first `#` of a piece, wherever it is. */
@@ -374,10 +430,8 @@ function readMachine(
   localSystem: string | undefined,
 ): { machine?: Machine; problems: Problem[] } {
   const row = entry.text;
-  const columns: Column[] = tokenize(row, nixWhitespace, entry.span.start).map((piece) => ({
-    ...piece,
-    isSet: piece.text !== '-',
-  }));
+  // Written out, not spread: a spread copies slowly, and this runs for every column of every machine.
+  const columns: Column[] = tokenize(row, nixWhitespace, entry.span.start).map((piece) => ({ text: piece.text, span: piece.span, isSet: piece.text !== '-' }));
   const problems: Problem[] = [];
   const report = (p: Problem) => problems.push(placeInFile(p, entry));
   const isSet = (i: number) => columns[i]?.isSet === true;

@@ -32,13 +32,14 @@ import type { Problem } from '../problem';
 import type { NixVersion, VersionRules } from '../nixVersion';
 import type { Machine, ParsedBuilders } from '../machines';
 import type { ParsedNixConf } from '../nixConf';
+import type { LineMemo, MachineLint } from '../lineMemo';
 import { lintColumns } from './columns';
 import { lintHostKey } from './hostKey';
 import { lintIncludes } from './includes';
 import { lintMissingColumn } from './missingColumn';
 import { placeInConfOrigin, placeInOrigin } from './place';
 import { lintSettings } from './settings';
-import { keyInspector, lintSshKey } from './sshKey';
+import { keyInspector, lintSshKey, type KeyInspector } from './sshKey';
 import { lintShellInStoreSetting } from './shellInStoreSetting';
 import { lintDuplicates, lintStoreUri } from './storeUri';
 
@@ -58,11 +59,12 @@ export interface LintContext {
  * `parsed.problems`, not repeated here), in text order. Reads the SSH key files named in
  * column 3; nothing else touches the system.
  */
-export function lintBuilders(parsed: ParsedBuilders, context: LintContext): Problem[] {
+export function lintBuilders(parsed: ParsedBuilders, context: LintContext, memo?: LineMemo): Problem[] {
   const inspect = keyInspector(context);
   const problems: Problem[] = [...lintIncludes(parsed)];
   for (const machine of parsed.machines) {
-    problems.push(...lintMachine(machine, context, inspect).map((p) => placeInOrigin(p, machine)));
+    const found = memo === undefined ? lintMachine(machine, context, inspect) : lintMachineWithMemo(machine, context, inspect, memo);
+    for (const p of found) problems.push(placeInOrigin(p, machine));
   }
   for (const p of lintDuplicates(parsed.machines)) problems.push(p); // unbounded: no spread into push (stack overflow)
   return inTextOrder(problems);
@@ -73,14 +75,27 @@ export function lintBuilders(parsed: ParsedBuilders, context: LintContext): Prob
  * machine is written in (not moved onto an `@file`): what deciding about one machine needs.
  */
 export function lintMachine(machine: Machine, context: LintContext, inspect = keyInspector(context)): Problem[] {
-  return [
-    ...lintStoreUri(machine, context),
-    ...lintShellInStoreSetting(machine, context),
-    ...lintMissingColumn(machine),
-    ...lintColumns(machine, context),
-    ...lintSshKey(machine, context, inspect),
-    ...lintHostKey(machine),
-  ];
+  const { before, after } = lintMachineText(machine, context);
+  return [...before, ...lintSshKey(machine, context, inspect), ...after];
+}
+
+/** The warnings of one machine that depend on its text alone: all but the SSH key's. */
+function lintMachineText(machine: Machine, context: LintContext): MachineLint {
+  return {
+    before: [...lintStoreUri(machine, context), ...lintShellInStoreSetting(machine, context), ...lintMissingColumn(machine), ...lintColumns(machine, context)],
+    after: lintHostKey(machine),
+  };
+}
+
+/** `lintMachine`, the text's part kept with the line it is on; the SSH key file is looked at every time. */
+function lintMachineWithMemo(machine: Machine, context: LintContext, inspect: KeyInspector, memo: LineMemo): Problem[] {
+  let text = memo.lintOf(machine);
+  if (text === undefined) {
+    text = lintMachineText(machine, context);
+    memo.rememberLint(machine, text);
+  }
+  const key = lintSshKey(machine, context, inspect);
+  return text.before.length === 0 && key.length === 0 && text.after.length === 0 ? [] : [...text.before, ...key, ...text.after];
 }
 
 /**

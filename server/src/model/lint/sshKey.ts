@@ -12,12 +12,17 @@ import type { LintContext } from './index';
 import { majorMinor } from './place';
 import { versionRuleTable } from '../nixVersion';
 
-/** Reads each key file once per lint run (many machines share one key). */
-export type KeyInspector = (rawPath: string) => IdentityFileState;
+/** Reads each key file once per lint run (many machines share one key), and its mode once. */
+export interface KeyInspector {
+  (rawPath: string): IdentityFileState;
+  /** `tooOpenMode` of the key's path. */
+  tooOpen(path: string): string | undefined;
+}
 
 export function keyInspector(context: LintContext): KeyInspector {
   const seen = new Map<string, IdentityFileState>();
-  return (rawPath) => {
+  const modes = new Map<string, string | undefined>();
+  const inspect = (rawPath: string) => {
     let state = seen.get(rawPath);
     if (state === undefined) {
       state = inspectIdentityFile(rawPath, context.keyHome);
@@ -25,6 +30,11 @@ export function keyInspector(context: LintContext): KeyInspector {
     }
     return state;
   };
+  const tooOpen = (path: string) => {
+    if (!modes.has(path)) modes.set(path, tooOpenMode(path, context));
+    return modes.get(path);
+  };
+  return Object.assign(inspect, { tooOpen });
 }
 
 export function lintSshKey(machine: Machine, context: LintContext, inspect: KeyInspector): Problem[] {
@@ -84,7 +94,7 @@ export function lintSshKey(machine: Machine, context: LintContext, inspect: KeyI
       ];
     case 'encrypted':
     case 'ok': {
-      const tooOpen = tooOpenMode(path, context);
+      const tooOpen = inspect.tooOpen(path);
       if (tooOpen !== undefined) {
         return [
           problem(
