@@ -7,6 +7,7 @@ import { labCanRun } from './fixture/gate';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { lookup } from 'node:dns/promises';
 import { after, before, describe, test } from 'node:test';
@@ -133,10 +134,16 @@ describe('system fixture: real Nix remote builders on this machine', { skip: !la
   }
 
   test('two builders build at the same time and both succeed', async (t) => {
+    // Each build waits for the other to have started (a rendezvous in a shared directory), so
+    // both succeed only if they really ran at once, however busy the machine is.
+    const meeting = fs.mkdtempSync(path.join(os.tmpdir(), 'nixrb-meet-'));
+    fs.chmodSync(meeting, 0o1777);
+    t.after(() => fs.rmSync(meeting, { recursive: true, force: true }));
     const builds = await Promise.all(
-      (['healthy', 'healthyNg'] as const).map(async (name) => {
+      (['healthy', 'healthyNg'] as const).map(async (name, index) => {
         const builder = lab.builders[name];
-        const result = await nixBuildRemote(lab.nixSshOpts, builder.machinesLine, whereBuiltExpression({ nonce: nonce(), system: lab.system, sleepSeconds: 2 }));
+        const meetAt = { dir: meeting, me: name, other: index === 0 ? 'healthyNg' : 'healthy' };
+        const result = await nixBuildRemote(lab.nixSshOpts, builder.machinesLine, whereBuiltExpression({ nonce: nonce(), system: lab.system, meetAt }), 180_000);
         assert.equal(result.code, 0, `${name}: ${result.output}`);
         const where = readWhereBuilt(result.outPath ?? '');
         assert.equal(where.hostname, builder.hostname);
