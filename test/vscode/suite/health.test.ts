@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { NixBuildersApi } from '../../../client/src/extension';
 import type { Node } from '../../../client/src/tree/items';
-import { assertShowsRows, assertShowsText, canScreenshot, extensionId, screenshotShowing, waitFor } from './helpers';
+import { assertShowsRows, assertShowsText, canScreenshot, extensionId, screenshotShowing, showTheViewAlone, waitFor } from './helpers';
 
 const lab = process.env.NIX_BUILDERS_LAB ? (JSON.parse(process.env.NIX_BUILDERS_LAB) as Record<string, string>) : undefined;
 
@@ -60,12 +60,8 @@ suite('Builder health in the view', function () {
     const machines = await labMachines(api);
     // Saved first: closing an edited file would ask whether to save it.
     await vscode.workspace.saveAll(false);
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    await vscode.commands.executeCommand('workbench.action.closePanel');
-    await vscode.commands.executeCommand('nixBuilders.machines.focus');
-    // Only the lab's machines open, and a wider sidebar so descriptions can be read.
-    await vscode.commands.executeCommand('workbench.actions.treeView.nixBuilders.machines.collapseAll');
-    for (let i = 0; i < 6; i++) await vscode.commands.executeCommand('workbench.action.decreaseViewWidth');
+    // Only the lab's machines open (the test expands them), and a wider sidebar.
+    await showTheViewAlone();
     const revealLab = async () => {
       for (const name of ['healthy', 'untrusted', 'closedPort']) {
         const node = await api.machinesTree.machineNode(machines[name]!.id);

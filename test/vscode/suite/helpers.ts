@@ -128,3 +128,16 @@ export function assertShowsText(shot: Screenshot, part: WorkbenchPart, expected:
   assert.ok(shown, `${shot.path}: the ${part} is on the screen`);
   for (const pattern of expected) assert.match(text, pattern, `${shot.path}: the ${part} shows ${pattern}; its text: ${text}`);
 }
+
+/**
+ * The Remote Builders view alone on the screen, every node collapsed, the sidebar widened so
+ * descriptions can be read: where a screenshot of the view starts (the test then expands what
+ * it shows).
+ */
+export async function showTheViewAlone(): Promise<void> {
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  await vscode.commands.executeCommand('workbench.action.closePanel');
+  await vscode.commands.executeCommand('nixBuilders.machines.focus');
+  await vscode.commands.executeCommand('workbench.actions.treeView.nixBuilders.machines.collapseAll');
+  for (let i = 0; i < 6; i++) await vscode.commands.executeCommand('workbench.action.decreaseViewWidth');
+}

@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { NixBuildersApi } from '../../../client/src/extension';
 import type { BuildOutcome } from '../../../server/src/protocol';
-import { assertShowsRows, assertShowsText, extensionId, screenshotShowing, waitFor, workspaceFile } from './helpers';
+import { assertShowsRows, assertShowsText, extensionId, screenshotShowing, showTheViewAlone, waitFor, workspaceFile } from './helpers';
 import { connectionsIn } from './sshdLog';
 
 const lab = process.env.NIX_BUILDERS_LAB ? (JSON.parse(process.env.NIX_BUILDERS_LAB) as Record<string, string>) : undefined;
@@ -58,11 +58,7 @@ suite('An untrusted workspace', function () {
     for (const machine of Object.values(machines)) {
       assert.equal(nixBuilders.machinesTree.healthOf(machine.id), undefined, `${machine.uri} was never checked`);
     }
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    await vscode.commands.executeCommand('workbench.action.closePanel');
-    await vscode.commands.executeCommand('nixBuilders.machines.focus');
-    await vscode.commands.executeCommand('workbench.actions.treeView.nixBuilders.machines.collapseAll');
-    for (let i = 0; i < 6; i++) await vscode.commands.executeCommand('workbench.action.decreaseViewWidth');
+    await showTheViewAlone();
     // Again before each attempt: a refresh of the view (a watched file saved) collapses them.
     const revealLab = async () => {
       for (const machine of Object.values(machines)) {
