@@ -42,7 +42,9 @@ async function main(): Promise<number> {
   const missing = missingParts();
   if (missing) return skipped('vscode', missing);
   const desktop = process.env.VSCODE_EXECUTABLE;
-  const runs = desktop ? [{ label: 'desktop', executable: desktop }] : await codeServerRuns();
+  // NIX_BUILDERS_VSCODE_RUNS=<label>,… runs only those (e.g. 1.100.3-as-nixrb-untrusted).
+  const only = process.env.NIX_BUILDERS_VSCODE_RUNS?.split(',').filter(Boolean);
+  const runs = (desktop ? [{ label: 'desktop', executable: desktop }] : await codeServerRuns()).filter((run: Run) => !only?.length || only.includes(run.label));
   const lab = await startLab();
   const client = lab && runs.some((run) => run.asUser) ? await startClientSide(lab as never) : undefined;
   let failed = 0;
@@ -85,7 +87,9 @@ async function codeServerRuns(): Promise<Run[]> {
     };
     // As each normal user on the oldest version only: one VS Code shows the local side; the
     // versions differ in the workbench, which the runs as root already cover on both.
-    const asUsers = codeServer === codeServers[0] ? [UNTRUSTED_USER, TRUSTED_USER].map((user) => ({ ...run, label: `${codeServer.vscode}-as-${user}`, asUser: user })) : [];
+    // The user only reads root's .vscode-test cache: it cannot install code-server there.
+    const notInstalled = installedCodeServer(codeServer.version) ? undefined : `code-server ${codeServer.version} is not installed in .vscode-test/, which a run as a normal user only reads (npm test installs it as root before the tier)`;
+    const asUsers = codeServer === codeServers[0] ? [UNTRUSTED_USER, TRUSTED_USER].map((user) => ({ ...run, label: `${codeServer.vscode}-as-${user}`, asUser: user, missing: run.missing ?? notInstalled })) : [];
     return [run, { ...run, label: `${codeServer.vscode}-untrusted`, untrusted: true }, ...asUsers];
   });
 }

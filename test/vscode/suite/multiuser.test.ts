@@ -6,7 +6,7 @@
 // the local store: through the daemon's builders for the untrusted user (dispatch/untrustedBuild.ts),
 // through our own offload for the trusted one.
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import * as vscode from 'vscode';
@@ -53,8 +53,10 @@ suite(`VS Code as ${user || '(no user)'}, against the lab's root nix-daemon`, fu
     assert.equal(userInfo().username, user);
     assert.notEqual(process.getuid?.(), 0);
     assert.equal(process.env.NIX_CONF_DIR, undefined, "the user's Nix reads the daemon's /etc/nix");
-    const ping = execFileSync('nix', ['--extra-experimental-features', 'nix-command', 'store', 'ping'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    assert.match(ping, /Store URL: daemon/);
+    // Nix 2.8 says it on stderr.
+    const ping = spawnSync('nix', ['--extra-experimental-features', 'nix-command', 'store', 'ping'], { encoding: 'utf8' });
+    assert.equal(ping.status, 0, ping.stderr);
+    assert.match(ping.stdout + ping.stderr, /Store URL: daemon/);
   });
 
   test(`"This machine" says nix-daemon and ${untrusted ? 'not trusted, with the fix' : 'trusted'}`, async () => {
@@ -90,8 +92,6 @@ suite(`VS Code as ${user || '(no user)'}, against the lab's root nix-daemon`, fu
     await vscode.commands.executeCommand('workbench.action.closePanel');
     await vscode.commands.executeCommand('nixBuilders.machines.focus');
     await vscode.commands.executeCommand('workbench.actions.treeView.nixBuilders.machines.collapseAll');
-    // Wide enough to read the finding and its fix.
-    for (let i = 0; i < 8; i++) await vscode.commands.executeCommand('workbench.action.increaseViewWidth');
     const expected = untrusted
       ? [
           /^This machine nixrb-untrusted · nix-daemon · not trusted · Nix 2\.8\.0 · The nix-daemon does not trust nixrb-untrusted$/,
@@ -100,9 +100,18 @@ suite(`VS Code as ${user || '(no user)'}, against the lab's root nix-daemon`, fu
           /^trusted user no · /,
         ]
       : [/^This machine nixrb-trusted · nix-daemon · trusted · Nix 2\.8\.0$/, /^builds through the nix-daemon \(daemon\), as root$/, /^trusted user yes · /];
-    await screenshotShowing(`this-machine-${user}`, (shot) => assertShowsRows(shot, 'sidebar', expected), 15_000, async () => {
-      const { top } = await thisMachine(nixBuilders);
-      await nixBuilders.machinesView.reveal(top, { expand: true });
+    nixBuilders.machinesTree.refresh();
+    let widened = false;
+    await screenshotShowing(`this-machine-${user}`, (shot) => assertShowsRows(shot, 'sidebar', expected), 20_000, async () => {
+      // The view renders a moment after the refresh: reveal fails until it has the node.
+      await waitFor('"This machine" revealed in the view', async () => {
+        const { top } = await thisMachine(nixBuilders);
+        await nixBuilders.machinesView.reveal(top, { expand: true, focus: true });
+        return true;
+      });
+      // Wide enough to read the finding and its fix (the width change applies to the focused part).
+      for (let i = 0; !widened && i < 10; i++) await vscode.commands.executeCommand('workbench.action.increaseViewWidth');
+      widened = true;
     });
   });
 
