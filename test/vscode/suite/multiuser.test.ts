@@ -13,7 +13,7 @@ import * as vscode from 'vscode';
 import type { NixBuildersApi } from '../../../client/src/extension';
 import type { LocalNode } from '../../../client/src/tree/localMachineItems';
 import type { BuildOutcome } from '../../../server/src/protocol';
-import { assertShowsRows, canScreenshot, extensionId, screenshotShowing, waitFor, workspaceFile } from './helpers';
+import { assertShowsRows, canScreenshot, extensionId, screenshotShowing, waitFor, workspaceFile, type Screenshot } from './helpers';
 
 const user = process.env.NIX_BUILDERS_AS_USER ?? '';
 const untrusted = user === 'nixrb-untrusted';
@@ -100,17 +100,21 @@ suite(`VS Code as ${user || '(no user)'}, against the lab's root nix-daemon`, fu
           /^trusted user no · /,
         ]
       : [/^This machine nixrb-trusted · nix-daemon · trusted · Nix 2\.8\.0$/, /^builds through the nix-daemon \(daemon\), as root$/, /^trusted user yes · /];
-    nixBuilders.machinesTree.refresh();
     let widened = false;
-    await screenshotShowing(`this-machine-${user}`, (shot) => assertShowsRows(shot, 'sidebar', expected), 20_000, async () => {
+    const check = (shot: Screenshot) => {
+      assertShowsRows(shot, 'sidebar', expected);
+      // Nothing went wrong on the way (VS Code says a tree's error in a notification).
+      assert.doesNotMatch(shot.shows.notifications.text, /error|already registered|not found/i, shot.path);
+    };
+    await screenshotShowing(`this-machine-${user}`, check, 20_000, async () => {
       // The view renders a moment after the refresh: reveal fails until it has the node.
       await waitFor('"This machine" revealed in the view', async () => {
         const { top } = await thisMachine(nixBuilders);
-        await nixBuilders.machinesView.reveal(top, { expand: true, focus: true });
+        await nixBuilders.machinesView.reveal(top, { expand: true });
         return true;
       });
-      // Wide enough to read the finding and its fix (the width change applies to the focused part).
-      for (let i = 0; !widened && i < 10; i++) await vscode.commands.executeCommand('workbench.action.increaseViewWidth');
+      // Wide enough to read the finding and its fix: a narrower editor ("Decrease Editor Width") leaves the room to the sidebar.
+      for (let i = 0; !widened && i < 10; i++) await vscode.commands.executeCommand('workbench.action.decreaseViewWidth');
       widened = true;
     });
   });
