@@ -13,7 +13,7 @@ import * as vscode from 'vscode';
 import type { NixBuildersApi } from '../../../client/src/extension';
 import type { LocalNode } from '../../../client/src/tree/localMachineItems';
 import type { BuildOutcome } from '../../../server/src/protocol';
-import { assertShowsRows, canScreenshot, extensionId, screenshotShowing, waitFor, workspaceFile, type Screenshot } from './helpers';
+import { assertShowsInk, assertShowsRows, assertShowsText, canScreenshot, extensionId, screenshotShowing, waitFor, workspaceFile, type Screenshot } from './helpers';
 
 const user = process.env.NIX_BUILDERS_AS_USER ?? '';
 const untrusted = user === 'nixrb-untrusted';
@@ -123,13 +123,21 @@ suite(`VS Code as ${user || '(no user)'}, against the lab's root nix-daemon`, fu
     this.timeout(240_000);
     const outcome = await build('best');
     assert.equal(outcome.ok, true, `${outcome.cause}: ${outcome.message}\n${outcome.logTail.join('\n')}`);
-    assert.match(outcome.builtOn ?? '', /nix-healthy/);
+    // The untrusted user's: as Nix's own log names the daemon's builder (its /etc/nix/machines line);
+    // the trusted user's: the machine our offload picked. Our offload could not have delivered the
+    // untrusted user's outputs: the daemon refuses them unsigned (missing-signature).
+    assert.equal(outcome.builtOn, healthyUri);
     const out = outcome.outputs.find((o) => o.name === 'out');
     assert.ok(out && out.path.startsWith('/nix/store/'), JSON.stringify(outcome.outputs));
     // Built on the healthy builder, and valid in the store the daemon keeps (not just a file).
     assert.match(readFileSync(out.path, 'utf8'), new RegExp(`^hostname=${hostnames.healthy}$`, 'm'));
     const valid = execFileSync('nix', ['--extra-experimental-features', 'nix-command', 'path-info', out.path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     assert.equal(valid.trim(), out.path);
+    // What the user sees: the build's terminal with its log.
+    await screenshotShowing(`build-${user}`, (shot) => {
+      assertShowsText(shot, 'panel', [/Build where\.nix on /]);
+      assertShowsInk(shot, 'terminal', 0.01);
+    });
   });
 
   test('a machine the user picks: refused before anything runs when untrusted, naming trust as what it needs', async function () {
