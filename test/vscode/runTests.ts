@@ -6,8 +6,8 @@
 // served by code-server to Debian's Chromium (see codeServer/launcher.mjs). Each version runs
 // twice: with the folder trusted (every suite but untrusted.test.ts), and with workspace trust on
 // as VS Code ships and the folder untrusted (untrusted.test.ts alone), after which the lab's
-// builders must have seen no SSH connection at all. The oldest version also runs as each normal
-// user of a multi-user install, inside the lab's client nix-daemon namespace (asUser.ts; the
+// builders must have seen no SSH connection at all. Each version also runs as each normal user
+// of a multi-user install (nixrb-untrusted, nixrb-trusted), inside the lab's client nix-daemon namespace (asUser.ts; the
 // suite's multiuser.test.ts alone).
 import { runTests } from '@vscode/test-electron';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -85,11 +85,10 @@ async function codeServerRuns(): Promise<Run[]> {
         ? `code-server ${codeServer.version} is not installed in .vscode-test/ (npm test installs it from the npm registry before the tier: see why it could not above)`
         : undefined,
     };
-    // As each normal user on the oldest version only: one VS Code shows the local side; the
-    // versions differ in the workbench, which the runs as root already cover on both.
-    // The user only reads root's .vscode-test cache: it cannot install code-server there.
+    // As each normal user, on every version (a run takes ~15-25 s: its suite is short). The user
+    // only reads root's .vscode-test cache: it cannot install code-server there.
     const notInstalled = installedCodeServer(codeServer.version) ? undefined : `code-server ${codeServer.version} is not installed in .vscode-test/, which a run as a normal user only reads (npm test installs it as root before the tier)`;
-    const asUsers = codeServer === codeServers[0] ? [UNTRUSTED_USER, TRUSTED_USER].map((user) => ({ ...run, label: `${codeServer.vscode}-as-${user}`, asUser: user, missing: run.missing ?? notInstalled })) : [];
+    const asUsers = [UNTRUSTED_USER, TRUSTED_USER].map((user) => ({ ...run, label: `${codeServer.vscode}-as-${user}`, asUser: user, missing: run.missing ?? notInstalled }));
     return [run, { ...run, label: `${codeServer.vscode}-untrusted`, untrusted: true }, ...asUsers];
   });
 }
