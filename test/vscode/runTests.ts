@@ -6,7 +6,9 @@
 // served by code-server to Debian's Chromium (see codeServer/launcher.mjs). Each version runs
 // twice: with the folder trusted (every suite but untrusted.test.ts), and with workspace trust on
 // as VS Code ships and the folder untrusted (untrusted.test.ts alone), after which the lab's
-// builders must have seen no SSH connection at all.
+// builders must have seen no SSH connection at all. Each version also runs as each normal user
+// of a multi-user install (nixrb-untrusted, nixrb-trusted), inside the lab's client nix-daemon namespace (asUser.ts; the
+// suite's multiuser.test.ts alone).
 import { runTests } from '@vscode/test-electron';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +17,8 @@ import { randomBytes } from 'node:crypto';
 import { provisionBuilders, skipUnlessRealParts, whereBuiltExpression, type BuilderLab } from '../system/fixture';
 import type { CodeServer } from './codeServer/codeServer.mjs' with { 'resolution-mode': 'import' };
 import { connectionsIn } from './suite/sshdLog';
+import { giveTo, launchAs, resultsDirFor, sshConfigOf, startClientSide } from './asUser';
+import { TRUSTED_USER, UNTRUSTED_USER, type ClientDaemon, type ClientUserName } from '../system/fixture/clientDaemon';
 
 const root = resolve(__dirname, '../..');
 const inCI = process.env.CI === 'true';
@@ -29,6 +33,8 @@ interface Run {
   missing?: string;
   /** Workspace trust on and the folder untrusted (code-server only). */
   untrusted?: boolean;
+  /** Run as this normal user against the lab's client nix-daemon (code-server only). */
+  asUser?: ClientUserName;
 }
 
 async function main(): Promise<number> {
@@ -36,8 +42,11 @@ async function main(): Promise<number> {
   const missing = missingParts();
   if (missing) return skipped('vscode', missing);
   const desktop = process.env.VSCODE_EXECUTABLE;
-  const runs = desktop ? [{ label: 'desktop', executable: desktop }] : await codeServerRuns();
+  // NIX_BUILDERS_VSCODE_RUNS=<label>,… runs only those (e.g. 1.100.3-as-nixrb-untrusted).
+  const only = process.env.NIX_BUILDERS_VSCODE_RUNS?.split(',').filter(Boolean);
+  const runs = (desktop ? [{ label: 'desktop', executable: desktop }] : await codeServerRuns()).filter((run: Run) => !only?.length || only.includes(run.label));
   const lab = await startLab();
+  const client = lab && runs.some((run) => run.asUser) ? await startClientSide(lab as never) : undefined;
   let failed = 0;
   try {
     for (const run of runs) {
@@ -45,9 +54,14 @@ async function main(): Promise<number> {
         failed += skipped(`vscode ${run.label}`, run.missing);
         continue;
       }
-      if (!(await runSuite(run, lab))) failed++;
+      if (run.asUser && !client) {
+        failed += skipped(`vscode ${run.label}`, 'a run as a normal user needs the lab (its client nix-daemon)');
+        continue;
+      }
+      if (!(await runSuite(run, lab, client))) failed++;
     }
   } finally {
+    await client?.stop();
     await lab?.stop();
   }
   return failed > 0 ? 1 : 0;
@@ -71,7 +85,11 @@ async function codeServerRuns(): Promise<Run[]> {
         ? `code-server ${codeServer.version} is not installed in .vscode-test/ (npm test installs it from the npm registry before the tier: see why it could not above)`
         : undefined,
     };
-    return [run, { ...run, label: `${codeServer.vscode}-untrusted`, untrusted: true }];
+    // As each normal user, on every version (a run takes ~15-25 s: its suite is short). The user
+    // only reads root's .vscode-test cache: it cannot install code-server there.
+    const notInstalled = installedCodeServer(codeServer.version) ? undefined : `code-server ${codeServer.version} is not installed in .vscode-test/, which a run as a normal user only reads (npm test installs it as root before the tier)`;
+    const asUsers = [UNTRUSTED_USER, TRUSTED_USER].map((user) => ({ ...run, label: `${codeServer.vscode}-as-${user}`, asUser: user, missing: run.missing ?? notInstalled }));
+    return [run, { ...run, label: `${codeServer.vscode}-untrusted`, untrusted: true }, ...asUsers];
   });
 }
 
@@ -97,20 +115,26 @@ function untrustedSettings(lab: Lab | undefined): Record<string, unknown> {
 }
 
 /** One VS Code run on a fresh copy of the example workspace and fresh VS Code state. */
-async function runSuite(run: Run, lab: Lab | undefined): Promise<boolean> {
+async function runSuite(run: Run, lab: Lab | undefined, client?: ClientDaemon): Promise<boolean> {
   const runDir = mkdtempSync(join(tmpdir(), 'nix-builders-vscode-'));
   const workspace = join(runDir, 'workspace');
   cpSync(join(root, 'test/fixtures/example-workspace'), workspace, { recursive: true });
-  if (lab) useLab(workspace, lab);
+  if (lab) useLab(workspace, lab, run.asUser && client ? sshConfigOf(client, run.asUser) : undefined);
   // A user without AI features: VS Code 1.139 otherwise opens its chat beside every screenshot.
   mkdirSync(join(runDir, 'user-data/User'), { recursive: true });
   writeFileSync(join(runDir, 'user-data/User/settings.json'), `${JSON.stringify(run.untrusted ? untrustedSettings(lab) : userSettings, null, 2)}\n`);
+  const asUser = run.asUser && client ? launchAs(client, run.asUser) : undefined;
+  const resultsDir = join(root, 'test-results/vscode', run.label);
+  if (run.asUser && client) {
+    giveTo(client, run.asUser, runDir);
+    resultsDirFor(client, run.asUser, resultsDir);
+  }
   const connectionsBefore = lab ? sshConnections(lab) : 0;
   const started = Date.now();
   let suitePassed = false;
   try {
     await runTests({
-      vscodeExecutablePath: run.executable,
+      vscodeExecutablePath: asUser?.executable ?? run.executable,
       extensionDevelopmentPath: root,
       extensionTestsPath: join(root, 'out/test/vscode/suite/index.js'),
       launchArgs: [workspace, `--user-data-dir=${join(runDir, 'user-data')}`, `--extensions-dir=${join(runDir, 'extensions')}`],
@@ -122,7 +146,7 @@ async function runSuite(run: Run, lab: Lab | undefined): Promise<boolean> {
         NIX_BUILDERS_RUN_LABEL: run.label,
         // For the suite: the VS Code it must find itself in (index.ts fails otherwise).
         NIX_BUILDERS_EXPECTED_VSCODE: run.codeServer?.vscode ?? '',
-        NIX_BUILDERS_TEST_RESULTS: join(root, 'test-results/vscode', run.label),
+        NIX_BUILDERS_TEST_RESULTS: resultsDir,
         // Nix's configuration as the extension will read it: ours, not the machine's.
         NIX_CONF_DIR: join(root, 'test/fixtures/etc-nix'),
         NIX_USER_CONF_FILES: join(runDir, 'no-user-nix.conf'),
@@ -132,6 +156,8 @@ async function runSuite(run: Run, lab: Lab | undefined): Promise<boolean> {
         NIX_BUILDERS_LAB_HOSTNAMES: lab ? JSON.stringify(Object.fromEntries(Object.entries(lab.builders).map(([name, b]) => [name, b.hostname]))) : '',
         // The builders' sshd logs, for the untrusted suite's count of connections.
         NIX_BUILDERS_LAB_SSHD_LOGS: lab ? JSON.stringify(sshdLogs(lab)) : '',
+        // For a run as a user: how launcherAsUser.mjs enters the namespace, and (for the suite) who.
+        ...asUser?.env,
       },
     });
     suitePassed = true;
@@ -212,13 +238,15 @@ async function startLab(): Promise<Lab | undefined> {
  * at the lab's ssh config. where.nix is new in every workspace: a derivation built by an
  * earlier run would already be in the store, and the build test would prove nothing.
  */
-function useLab(workspace: string, lab: Lab): void {
-  writeFileSync(join(workspace, 'lab.machines'), `${labBuilders.map((name) => lab.builders[name].machinesLine).join('\n')}\n`);
+function useLab(workspace: string, lab: Lab, userSshConfig?: string): void {
+  // A normal user reaches the builders by its own ~/.ssh/config (the lab's keys are root's).
+  const lines = userSshConfig ? [`ssh://${lab.builders.healthy.alias} ${lab.system}`] : labBuilders.map((name) => lab.builders[name].machinesLine);
+  writeFileSync(join(workspace, 'lab.machines'), `${lines.join('\n')}\n`);
   // A derivation whose output says where it was built (a fresh one every run: never cached).
   writeFileSync(join(workspace, 'where.nix'), `${whereBuiltExpression({ nonce: randomBytes(6).toString('hex'), system: lab.system })}\n`);
   const settingsFile = join(workspace, '.vscode/settings.json');
   const settings = JSON.parse(readFileSync(settingsFile, 'utf8')) as Record<string, unknown>;
-  writeFileSync(settingsFile, JSON.stringify({ ...settings, 'nixBuilders.sshConfigFile': lab.sshConfig, 'nixBuilders.probeTimeout': 5 }, null, 2));
+  writeFileSync(settingsFile, JSON.stringify({ ...settings, 'nixBuilders.sshConfigFile': userSshConfig ?? lab.sshConfig, 'nixBuilders.probeTimeout': 5 }, null, 2));
 }
 
 main().then((code) => process.exit(code));

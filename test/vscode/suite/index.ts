@@ -1,7 +1,8 @@
 // Entry point VS Code calls inside the extension host (`--extensionTestsPath`): runs every
 // `*.test.js` bundled next to this file with mocha and rejects when any test fails. The
 // untrusted-workspace run (runTests.ts) runs untrusted.test.js alone, and only it runs that file:
-// every other suite needs the trust it would lack.
+// every other suite needs the trust it would lack. Likewise the runs as a normal user
+// (NIX_BUILDERS_AS_USER) run multiuser.test.js alone: the other suites assume root's single-user Nix.
 import Mocha from 'mocha';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,9 +18,11 @@ export async function run(): Promise<void> {
   }
   // The name of this run in the summary line: the VS Code version, or runTests.ts's label for it.
   const label = process.env.NIX_BUILDERS_RUN_LABEL || vscode.version;
-  const untrustedRun = process.env.NIX_BUILDERS_WORKSPACE_TRUST === 'on';
+  // A run with a suite of its own runs that file alone, and no other run runs it.
+  const ownSuite = process.env.NIX_BUILDERS_WORKSPACE_TRUST === 'on' ? 'untrusted.test.js' : process.env.NIX_BUILDERS_AS_USER ? 'multiuser.test.js' : undefined;
+  const ownSuites = ['untrusted.test.js', 'multiuser.test.js'];
   const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 30_000, reporter: 'spec' });
-  const files = readdirSync(__dirname).filter((name) => name.endsWith('.test.js') && (name === 'untrusted.test.js') === untrustedRun);
+  const files = readdirSync(__dirname).filter((name) => name.endsWith('.test.js') && (ownSuite ? name === ownSuite : !ownSuites.includes(name)));
   for (const file of files.sort()) {
     mocha.addFile(join(__dirname, file));
   }
