@@ -18,7 +18,11 @@ let machinesText: string;
 
 /** `nix-builders select` on the same file: the URI it says Nix would pick. */
 function selectChoice(machines: string): string {
-  const result = spawnSync(process.execPath, [cli, 'select', '--system', 'x86_64-linux', '--machines', machines, '--nix-version', '2.8', '--format', 'json'], { encoding: 'utf8' });
+  const result = spawnSync(
+    process.execPath,
+    [cli, 'select', '--system', 'x86_64-linux', '--machines', machines, '--nix-version', '2.8', '--format', 'json'],
+    { encoding: 'utf8' },
+  );
   assert.equal(result.status, 0, result.stderr);
   return (JSON.parse(result.stdout) as { chosen: string }).chosen;
 }
@@ -42,7 +46,10 @@ async function planWith(nixConf: string, folders: string[]): Promise<Extract<Bui
 before(() => {
   work = mkdtempSync(join(tmpdir(), 'nix-builders-picker-'));
   file = join(work, 'default.nix');
-  writeFileSync(file, 'derivation { name = "picked"; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "-c" "echo > $out" ]; }\n');
+  writeFileSync(
+    file,
+    'derivation { name = "picked"; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "-c" "echo > $out" ]; }\n',
+  );
   // Real key files, so no line is refused for a missing key: the choice is the selector's alone.
   for (const key of ['a', 'a2']) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(work, key)]);
   // builder-a comes first in the file; builder-b is faster, so Nix picks it (load 0 ties, speed decides).
@@ -75,8 +82,15 @@ test("machines Nix reads: the first row is `nix-builders select`'s choice, marke
   assert.notEqual(twins[0]!.detail, twins[1]!.detail, 'the two builder-a rows read differently');
   assert.match(twins[0]!.tells, new RegExp(`^key ${join(work, 'a')}, line 1 of `));
   assert.match(twins[1]!.tells, new RegExp(`^key ${join(work, 'a2')}, line 2 of `));
-  assert.equal(plan.choices.find((c) => c.label === 'nixbuilder@builder-b')!.tells, '', 'a line no other shares needs no telling apart');
-  assert.match(plan.choices.find((c) => c.label === 'nixbuilder@arm')!.detail, /^builds for aarch64-linux, not x86_64-linux/);
+  assert.equal(
+    plan.choices.find((c) => c.label === 'nixbuilder@builder-b')!.tells,
+    '',
+    'a line no other shares needs no telling apart',
+  );
+  assert.match(
+    plan.choices.find((c) => c.label === 'nixbuilder@arm')!.detail,
+    /^builds for aarch64-linux, not x86_64-linux/,
+  );
 });
 
 test("a workspace machines file Nix does not read: the first row is that file's pick, as `select --machines` says", async () => {

@@ -172,7 +172,7 @@ export class RemoteBuilds implements vscode.Disposable {
       terminal.note(outcome.summary ?? `Built in ${(outcome.ms / 1000).toFixed(1)} s.`);
       for (const output of outcome.outputs) terminal.line(`  ${output.name}: ${output.path}`);
       terminal.finish(0);
-      void this.offerOutputs(title, outcome);
+      void this.offerOutputs(params.attr ?? basename(params.file), outcome);
     } else {
       terminal.error(`${outcome.cause}: ${outcome.message ?? 'failed'}`);
       terminal.finish(1);
@@ -186,10 +186,10 @@ export class RemoteBuilds implements vscode.Disposable {
     return outcome;
   }
 
-  private async offerOutputs(title: string, outcome: BuildOutcome): Promise<void> {
+  private async offerOutputs(what: string, outcome: BuildOutcome): Promise<void> {
     const main = outcome.outputs.find((o) => o.name === 'out') ?? outcome.outputs[0];
     if (!main) return;
-    const choice = await vscode.window.showInformationMessage(`${title}: ${outcome.summary ?? 'built'} ${main.path}`, 'Open', 'Copy Path', 'Reveal');
+    const choice = await vscode.window.showInformationMessage(`${what}: ${outcome.summary ?? 'Built.'} ${main.path}`, 'Open', 'Copy Path', 'Reveal');
     const uri = vscode.Uri.file(main.path);
     if (choice === 'Copy Path') await vscode.env.clipboard.writeText(main.path);
     if (choice === 'Reveal') await vscode.commands.executeCommand('revealFileInOS', uri);

@@ -10,7 +10,11 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /** The outputs were valid here before anything ran: no machine built anything. */
 export function alreadyBuilt(): Built {
-  return { builtOn: undefined, builtBy: [], summary: 'Already built: nothing to do (the outputs were in the local store).' };
+  return {
+    builtOn: undefined,
+    builtBy: [],
+    summary: 'Already built: nothing to do (the outputs were in the local store).',
+  };
 }
 
 /** Our offload: one machine built the derivation. */
@@ -28,7 +32,12 @@ export function builtByNix(builtOn: Readonly<Record<string, string>>, ms: number
   for (const uri of Object.values(builtOn)) counts.set(uri, (counts.get(uri) ?? 0) + 1);
   if (counts.size === 0) return alreadyBuilt();
   const builtBy = [...counts].map(([uri, derivations]) => ({ uri, derivations }));
-  const each = builtBy.map((b) => `${b.uri}: ${b.derivations} ${b.derivations === 1 ? 'derivation' : 'derivations'}`).join(', ');
-  const summary = builtBy.length === 1 ? `Built by ${by} on ${builtBy[0]!.uri} in ${seconds(ms)} (${each.slice(builtBy[0]!.uri.length + 2)}).` : `Built by ${by} over ${builtBy.length} builders in ${seconds(ms)} (${each}).`;
+  const each = builtBy
+    .map((b) => `${b.uri}: ${b.derivations} ${b.derivations === 1 ? 'derivation' : 'derivations'}`)
+    .join(', ');
+  const summary =
+    builtBy.length === 1
+      ? `Built by ${by} on ${builtBy[0]!.uri} in ${seconds(ms)} (${each.slice(builtBy[0]!.uri.length + 2)}).`
+      : `Built by ${by} over ${builtBy.length} builders in ${seconds(ms)} (${each}).`;
   return { builtOn: builtBy.length === 1 ? builtBy[0]!.uri : undefined, builtBy, summary };
 }

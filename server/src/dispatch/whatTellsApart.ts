@@ -29,7 +29,9 @@ export function whatTellsApart(machines: readonly BuilderMachine[]): Map<string,
       tells.set(machine.id, '');
       continue;
     }
-    const differs = columns.filter(([, value]) => twins.some((twin) => value(twin) !== value(machine))).map(([name, value]) => `${name} ${value(machine)}`);
+    const differs = columns
+      .filter(([, value]) => twins.some((twin) => value(twin) !== value(machine)))
+      .map(([name, value]) => `${name} ${value(machine)}`);
     tells.set(machine.id, [...differs, written(machine)].filter((part) => part !== '').join(', '));
   }
   return tells;
