@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { planBuildRequest, type BuildPlan } from '../../server/src/protocol';
+import { listBuildersRequest, planBuildRequest, probeRequest, type BuildPlan } from '../../server/src/protocol';
 import { LspClient } from './helpers/lspClient';
 
 const cli = join(__dirname, '../../dist/cli.js');
@@ -27,14 +27,19 @@ function selectChoice(machines: string): string {
   return (JSON.parse(result.stdout) as { chosen: string }).chosen;
 }
 
-async function planWith(nixConf: string, folders: string[]): Promise<Extract<BuildPlan, { ok: true }>> {
+async function planWith(
+  nixConf: string,
+  folders: string[],
+  beforePlan?: (client: LspClient) => Promise<void>,
+): Promise<Extract<BuildPlan, { ok: true }>> {
   const conf = mkdtempSync(join(work, 'conf-'));
   writeFileSync(join(conf, 'nix.conf'), nixConf);
   const env: NodeJS.ProcessEnv = { ...process.env, NIX_CONF_DIR: conf, NIX_USER_CONF_FILES: join(conf, 'none') };
   delete env.NIX_CONFIG;
   const client = await LspClient.start({ env, folders, initializationOptions: { trusted: true } });
-  client.settings = { nixVersion: '2.8' };
+  client.settings = { nixVersion: '2.8', sshConfigFile: join(work, 'ssh_config') };
   try {
+    await beforePlan?.(client);
     const plan = await client.connection.sendRequest(planBuildRequest, { file });
     assert.equal(plan.ok, true, JSON.stringify(plan));
     return plan as Extract<BuildPlan, { ok: true }>;
@@ -51,6 +56,8 @@ before(() => {
     'derivation { name = "picked"; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "-c" "echo > $out" ]; }\n',
   );
   // Real key files, so no line is refused for a missing key: the choice is the selector's alone.
+  // `dead` is refused at once: nothing listens on 127.0.0.1 port 9 here.
+  writeFileSync(join(work, 'ssh_config'), 'Host dead\n  HostName 127.0.0.1\n  Port 9\n  ConnectTimeout 5\n');
   for (const key of ['a', 'a2']) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(work, key)]);
   // builder-a comes first in the file; builder-b is faster, so Nix picks it (load 0 ties, speed decides).
   machinesText = [
@@ -104,4 +111,24 @@ test("a workspace machines file Nix does not read: the first row is that file's 
   assert.equal(plan.best, plan.choices[0]!.id, 'a build on best uses the first row');
   assert.match(plan.bestWhy ?? '', new RegExp(`^what Nix would pick from ${machines}`));
   assert.match(plan.choices[0]!.detail, /which Nix does not read/);
+});
+
+test('a machine whose check failed is not first, though it is the fastest: Nix would fail to connect and move on', async () => {
+  const machines = join(work, 'dead-machines');
+  writeFileSync(machines, 'ssh://nixbuilder@dead x86_64-linux - 2 9\nssh://nixbuilder@builder-b x86_64-linux - 2 3\n');
+  assert.equal(selectChoice(machines), 'ssh://nixbuilder@dead', 'on paper the dead one wins');
+  const plan = await planWith(`builders = @${machines}\n`, [], async (client) => {
+    const list = await client.connection.sendRequest(listBuildersRequest);
+    const dead = list.sources.flatMap((s) => s.machines).find((m) => m.uri === 'ssh://nixbuilder@dead')!;
+    const [health] = await client.connection.sendRequest(probeRequest, { ids: [dead.id] });
+    assert.equal(health?.status, 'down', JSON.stringify(health));
+  });
+  assert.equal(plan.choices[0]!.uri, 'ssh://nixbuilder@builder-b');
+  assert.equal(plan.choices[0]!.id, plan.best);
+  const dead = plan.choices.find((c) => c.uri === 'ssh://nixbuilder@dead')!;
+  assert.equal(dead.kind, 'down');
+  assert.equal(dead.usable, false);
+  assert.equal(dead.checked, 'down');
+  assert.match(dead.detail, /^its last check failed: /);
+  assert.match(plan.choices[0]!.detail, /not checked yet/, 'the other was never checked, and says so');
 });

@@ -84,7 +84,9 @@ export class BuildOnRemote {
         const info = effective.builders.get(v.candidate.id)!.info;
         const kind = v.kind === 'chosen' && v.candidate.id !== best ? 'not-best' : v.kind;
         const checked: BuildChoice['checked'] = this.health.health(info.id)?.status ?? 'unchecked';
-        const choice = { id: info.id, label: info.label, uri: info.uri, kind, usable: usableChoice(kind), reason: v.reason, checked, tells: tells.get(info.id) ?? '' };
+        // A file's own pick that is not the build's: it fits, and would be Nix's were the file read.
+        const reason = kind === v.kind ? v.reason : `fits; the pick among its file's lines (${v.reason.replace(/^the least loaded for its speed \((.*)\)$/, '$1')})`;
+        const choice = { id: info.id, label: info.label, uri: info.uri, kind, usable: usableChoice(kind), reason, checked, tells: tells.get(info.id) ?? '' };
         return { ...choice, detail: choiceDetail(choice, from, this.health.health(info.id)?.summary) };
       }),
     );
