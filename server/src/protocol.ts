@@ -282,7 +282,7 @@ export interface BuildTarget {
   attr?: string;
 }
 
-/** One machine in the build quick pick: chosen, or why not. */
+/** One machine in the build quick pick, in the order shown: the one a build on `best` uses first. */
 export interface BuildChoice {
   id: string;
   label: string;
@@ -291,10 +291,27 @@ export interface BuildChoice {
   /** The derivation can be built there (it is Nix's choice, or fits but is not the best). */
   usable: boolean;
   reason: string;
+  /** What the last check says, `unchecked` before any: a machine that fits on paper may be down. */
+  checked: HealthStatus | 'unchecked';
+  /** What sets this row apart from others of the same label (key, columns, line); '' when nothing shares it. */
+  tells: string;
+  /** The row's second line, in words: the reason, the check, what tells it apart. */
+  detail: string;
 }
 
 export type BuildPlan =
-  | { ok: true; drvPath: string; system: string; requiredFeatures: string[]; best: string | undefined; choices: BuildChoice[]; wouldWait: boolean }
+  | {
+      ok: true;
+      drvPath: string;
+      system: string;
+      requiredFeatures: string[];
+      /** The machine a build on `best` uses: Nix's choice, else the pick among a workspace file's machines. */
+      best: string | undefined;
+      /** Why `best` is first, in words ("Nix's choice", or the file whose pick it is). */
+      bestWhy: string | undefined;
+      choices: BuildChoice[];
+      wouldWait: boolean;
+    }
   | { ok: false; needsAttribute: string[] }
   | { ok: false; error: string };
 
@@ -313,8 +330,15 @@ export interface StartBuildParams extends BuildTarget {
 export interface BuildOutcome {
   buildId: string;
   ok: boolean;
-  /** Where it was built (the store URI), or `distributed`. */
+  /**
+   * The one machine that built it (its store URI); undefined when nothing was built (the outputs
+   * were here already) or when Nix spread the work (see `builtBy`).
+   */
   builtOn: string | undefined;
+  /** Every machine that built a derivation, with how many; empty when nothing needed building. */
+  builtBy?: { uri: string; derivations: number }[];
+  /** What happened, in the words the notification, the terminal and the CLI all print. */
+  summary?: string;
   outputs: { name: string; path: string }[];
   /** Why it failed, as a stable word (untrusted-user, build-failed, cancelled, …). */
   cause: string | undefined;

@@ -7,18 +7,18 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runInTerminal } from '../helpers/inTerminal';
-import { provisionBuilders, readWhereBuilt, whereBuiltExpression, type BuilderLab } from './fixture';
+import { provisionBuilders, readWhereBuilt, spreadExpression, whereBuiltExpression, type BuilderLab } from './fixture';
 import { CLI, runCli } from './fixture/cli';
 import { labCanRun } from './fixture/gate';
 
 
 const build = (args: string[], env: NodeJS.ProcessEnv) => runCli(['build', ...args], env);
 
-let lab: BuilderLab<'healthy' | 'healthyNg' | 'passphraseKey'>;
+let lab: BuilderLab<'healthy' | 'healthyNg' | 'passphraseKey' | 'closedPort'>;
 let dir: string;
 if (labCanRun()) {
   before(async () => {
-    lab = await provisionBuilders({ builders: ['healthy', 'healthyNg', 'passphraseKey'] });
+    lab = await provisionBuilders({ builders: ['healthy', 'healthyNg', 'passphraseKey', 'closedPort'] });
     dir = mkdtempSync(join(lab.dir, 'cli-build-'));
   });
   after(async () => lab?.stop());
@@ -54,9 +54,43 @@ if (labCanRun()) {
     writeFileSync(file, `${whereBuiltExpression({ nonce, system: lab.system })}\n`);
     const result = await build([file, '--on', lab.builders.healthy.alias, '--machines', machinesFile(), '--ssh-config', lab.sshConfig, '--format', 'json'], lab.env());
     assert.equal(result.code, 0, result.stderr);
-    const json = JSON.parse(result.stdout) as { ok: boolean; builtOn: string; outputs: { path: string }[] };
+    const json = JSON.parse(result.stdout) as { ok: boolean; builtOn: string; summary: string; outputs: { path: string }[] };
     assert.equal(json.builtOn, lab.builders.healthy.uri);
+    assert.match(json.summary, new RegExp(`^Built on ${lab.builders.healthy.uri.replace(/[/.]/g, '\\$&')} in \\d+\\.\\d s\\.$`));
     assert.equal(readWhereBuilt(json.outputs[0]!.path).hostname, lab.builders.healthy.hostname);
+  });
+
+  test('outputs already in the local store: "Already built: nothing to do", the builder named is down and not named', async () => {
+    const nonce = randomBytes(6).toString('hex');
+    const file = join(dir, `again-${nonce}.nix`);
+    writeFileSync(file, `${whereBuiltExpression({ nonce, system: lab.system })}\n`);
+    const machines = join(dir, `again-${nonce}.machines`);
+    writeFileSync(machines, `${lab.builders.healthy.machinesLine}\n${lab.builders.closedPort.machinesLine}\n`);
+    const first = await build([file, '--on', lab.builders.healthy.alias, '--machines', machines, '--ssh-config', lab.sshConfig], lab.env());
+    assert.equal(first.code, 0, first.stderr);
+    const again = await build([file, '--on', lab.builders.closedPort.alias, '--machines', machines, '--ssh-config', lab.sshConfig], lab.env());
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /^Already built: nothing to do \(the outputs were in the local store\)\.$/m);
+    assert.doesNotMatch(again.stderr, /^Built on/m, 'the dead builder built nothing');
+    assert.equal(again.stdout.trim(), first.stdout.trim().split('\n').pop(), 'the output path is still printed');
+    const json = JSON.parse((await build([file, '--on', lab.builders.closedPort.alias, '--machines', machines, '--ssh-config', lab.sshConfig, '--format', 'json'], lab.env())).stdout) as Record<string, unknown>;
+    assert.equal(json.builtOn, undefined);
+    assert.deepEqual(json.builtBy, []);
+  });
+
+  test('--distributed: the words name the builders Nix used and how many derivations each built', async () => {
+    const file = join(dir, `spread-${randomBytes(6).toString('hex')}.nix`);
+    writeFileSync(file, `${spreadExpression({ prefix: 'cli-spread', tag: randomBytes(6).toString('hex'), system: lab.system })}\n`);
+    const machines = join(dir, 'spread.machines');
+    writeFileSync(machines, `${lab.builders.healthy.machinesLine}\n${lab.builders.healthyNg.machinesLine}\n`);
+    const result = await build([file, '--distributed', '--machines', machines, '--ssh-config', lab.sshConfig, '--format', 'json'], lab.env());
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    const json = JSON.parse(result.stdout) as { builtOn?: string; builtBy: { uri: string; derivations: number }[]; summary: string };
+    assert.equal(json.builtOn, undefined, 'not one machine, and never the word "distributed"');
+    assert.deepEqual(new Set(json.builtBy.map((b) => b.uri)), new Set([lab.builders.healthy.uri, lab.builders.healthyNg.uri]), result.stdout);
+    assert.equal(json.builtBy.reduce((sum, b) => sum + b.derivations, 0), 3, 'two leaves and the top');
+    assert.match(json.summary, /^Built by Nix over 2 builders in \d+\.\d s \(/);
+    assert.doesNotMatch(json.summary, /distributed/);
   });
 
   test('an evaluation error is reported as Nix prints it', async () => {

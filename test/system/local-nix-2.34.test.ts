@@ -104,8 +104,9 @@ describe('Nix 2.34 as the local Nix', { skip: !labRuns }, () => {
     fs.writeFileSync(machines, `${lab.machines('healthyNg', 'healthy234')}\n`);
     const result = await cliAs234(['build', file, '--distributed', '--machines', machines, '--ssh-config', lab.sshConfig, '--format', 'json']);
     assert.equal(result.code, 0, result.stdout + result.stderr);
-    const json = JSON.parse(result.stdout) as { ok: boolean; builtOn: string; outputs: Array<{ path: string }> };
-    assert.equal(json.builtOn, 'distributed');
+    const json = JSON.parse(result.stdout) as { ok: boolean; builtBy: { uri: string }[]; summary: string; outputs: Array<{ path: string }> };
+    assert.deepEqual(new Set(json.builtBy.map((b) => b.uri)), new Set([lab.builders.healthyNg.uri, lab.builders.healthy234.uri]), result.stdout);
+    assert.match(json.summary, /^Built by Nix over 2 builders/);
     const out = json.outputs[0]!.path;
     assert.ok(await validInClient(out));
     const content = fs.readFileSync(client.outside(out), 'utf8');

@@ -184,6 +184,7 @@ if (labCanRun()) {
       const result = await cliBuild(UNTRUSTED_USER, [file, '--builders', healthyLine()]);
       assert.equal(result.code, 0, result.output);
       assert.match(result.stderr, /Building on the daemon's own builders instead/);
+      assert.match(result.stderr, /^Built by the nix-daemon on ssh:\/\/nix-healthy in \d+\.\d s \(1 derivation\)\.$/m, 'what happened, with the builder the daemon used');
       assert.doesNotMatch(result.output, /missing-signature/);
       const outPath = result.stdout.trim().split('\n').pop()!;
       assert.ok(fs.existsSync(outPath), `${outPath} in the local store`);

@@ -114,4 +114,9 @@ describe('slots and load', () => {
     ]);
     assert.match(selection.verdicts[2]!.reason, /ssh:\/\/a comes first/);
   });
+
+  test('a tie in load and speed: the reason names the earlier line, not two equal scores', () => {
+    const selection = selectMachine([machine({ uri: 'ssh://a' }), machine({ uri: 'ssh://b' })], needs(), nix220);
+    assert.equal(selection.verdicts[1]!.reason, 'fits, but ssh://a comes first (same load and speed (load 0/1, speed 1), and its line is earlier)');
+  });
 });

@@ -12,6 +12,7 @@ import {
   type BuildChoice,
   type BuildLogParams,
   type BuildOutcome,
+  type BuildPlan,
   type BuildTarget,
 } from '../../../server/src/protocol';
 import { BuildTerminal } from './buildTerminal';
@@ -79,7 +80,7 @@ export class RemoteBuilds implements vscode.Disposable {
       return undefined;
     }
 
-    const on = options.on ?? (await this.pickMachine(plan.choices, plan.best, plan.system, plan.requiredFeatures));
+    const on = options.on ?? (await this.pickMachine(plan));
     if (!on) return undefined;
     const where = on === 'distributed' ? 'all builders' : on === 'best' ? (plan.choices.find((c) => c.id === plan.best)?.label ?? 'the best builder') : (plan.choices.find((c) => c.id === on)?.label ?? on);
     return this.start({ ...target, on }, `${target.attr ?? basename(uri.fsPath)} on ${where}`, plan.drvPath);
@@ -92,17 +93,26 @@ export class RemoteBuilds implements vscode.Disposable {
     );
   }
 
-  private async pickMachine(choices: BuildChoice[], best: string | undefined, system: string, features: string[]): Promise<string | undefined> {
+  /** The rows as the server orders and words them: the machine a build on `best` uses first. */
+  pickerItems(plan: Extract<BuildPlan, { ok: true }>): (vscode.QuickPickItem & { on?: string; choice?: BuildChoice })[] {
     type Item = vscode.QuickPickItem & { on?: string; choice?: BuildChoice };
     const items: Item[] = [];
-    const bestChoice = choices.find((c) => c.id === best);
-    if (bestChoice) items.push({ label: `$(star-full) Best: ${bestChoice.label}`, description: bestChoice.uri, detail: `Nix would pick it: ${bestChoice.reason}`, on: 'best' });
-    items.push({ label: 'Machines', kind: vscode.QuickPickItemKind.Separator });
-    for (const choice of choices) {
-      items.push({ label: `${choice.usable ? '$(server)' : '$(circle-slash)'} ${choice.label}`, description: choice.uri, detail: choice.reason, on: choice.id, choice });
+    for (const choice of plan.choices) {
+      if (choice.id === plan.best) {
+        items.push({ label: `$(star-full) ${choice.label}`, description: `${plan.bestWhy ?? ''} · ${choice.uri}`, detail: choice.detail, on: 'best', choice });
+        items.push({ label: 'Other machines', kind: vscode.QuickPickItemKind.Separator });
+        continue;
+      }
+      items.push({ label: `${choice.usable ? '$(server)' : '$(circle-slash)'} ${choice.label}`, description: choice.uri, detail: choice.detail, on: choice.id, choice });
     }
     items.push({ label: 'Nix', kind: vscode.QuickPickItemKind.Separator });
     items.push({ label: '$(type-hierarchy) Distributed (all builders)', detail: "Nix's own remote builds: dependencies spread over every healthy builder", on: 'distributed' });
+    return items;
+  }
+
+  private async pickMachine(plan: Extract<BuildPlan, { ok: true }>): Promise<string | undefined> {
+    const { system, requiredFeatures: features } = plan;
+    const items = this.pickerItems(plan);
     const picked = await vscode.window.showQuickPick(items, {
       title: `Build for ${system}${features.length ? ` needing ${features.join(', ')}` : ''} on…`,
       matchOnDescription: true,
@@ -159,10 +169,10 @@ export class RemoteBuilds implements vscode.Disposable {
     this.terminals.delete(buildId);
     this.updateStatus();
     if (outcome.ok) {
-      terminal.note(`Built on ${outcome.builtOn} in ${(outcome.ms / 1000).toFixed(1)} s:`);
+      terminal.note(outcome.summary ?? `Built in ${(outcome.ms / 1000).toFixed(1)} s.`);
       for (const output of outcome.outputs) terminal.line(`  ${output.name}: ${output.path}`);
       terminal.finish(0);
-      void this.offerOutputs(title, outcome);
+      void this.offerOutputs(params.attr ?? basename(params.file), outcome);
     } else {
       terminal.error(`${outcome.cause}: ${outcome.message ?? 'failed'}`);
       terminal.finish(1);
@@ -176,10 +186,10 @@ export class RemoteBuilds implements vscode.Disposable {
     return outcome;
   }
 
-  private async offerOutputs(title: string, outcome: BuildOutcome): Promise<void> {
+  private async offerOutputs(what: string, outcome: BuildOutcome): Promise<void> {
     const main = outcome.outputs.find((o) => o.name === 'out') ?? outcome.outputs[0];
     if (!main) return;
-    const choice = await vscode.window.showInformationMessage(`Built ${title}: ${main.path}`, 'Open', 'Copy Path', 'Reveal');
+    const choice = await vscode.window.showInformationMessage(`${what}: ${outcome.summary ?? 'Built.'} ${main.path}`, 'Open', 'Copy Path', 'Reveal');
     const uri = vscode.Uri.file(main.path);
     if (choice === 'Copy Path') await vscode.env.clipboard.writeText(main.path);
     if (choice === 'Reveal') await vscode.commands.executeCommand('revealFileInOS', uri);

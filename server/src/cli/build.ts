@@ -25,14 +25,14 @@ export interface BuildCliOptions {
 function cliOutcome(outcome: BuildOutcome): Record<string, unknown> {
   const leftOut = outcome.leftOut ? { leftOut: outcome.leftOut } : {};
   return outcome.ok
-    ? { ok: true, builtOn: outcome.builtOn, outputs: outcome.outputs, ms: outcome.ms, ...leftOut }
+    ? { ok: true, summary: outcome.summary, builtOn: outcome.builtOn, builtBy: outcome.builtBy, outputs: outcome.outputs, ms: outcome.ms, ...leftOut }
     : { ok: false, cause: outcome.cause, message: outcome.message, ms: outcome.ms, ...leftOut };
 }
 
 function report(outcome: BuildOutcome, format: OutputFormat): number {
   if (format === 'json') process.stdout.write(`${JSON.stringify(cliOutcome(outcome), null, 2)}\n`);
   else if (outcome.ok) {
-    process.stderr.write(`Built on ${outcome.builtOn} in ${(outcome.ms / 1000).toFixed(1)} s.\n`);
+    process.stderr.write(`${outcome.summary}\n`);
     for (const output of outcome.outputs) process.stdout.write(`${output.path}\n`);
   } else process.stderr.write(`nix-builders: ${outcome.cause}: ${outcome.message}\n`);
   return outcome.ok ? 0 : 1;

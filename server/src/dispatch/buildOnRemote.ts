@@ -13,6 +13,7 @@ import { lintMachine } from '../model/lint/index';
 import { unusableReason } from '../model/usableMachine';
 import {
   buildLogNotification,
+  type BuilderMachine,
   type BuildChoice,
   type BuildOutcome,
   type BuildPlan,
@@ -24,6 +25,7 @@ import { derivationOf } from './currentDerivation';
 import { checkOf, machinesForDistributed, type DistributedMachines } from './distributedMachines';
 import { buildCandidate, failedBuild, noMachineFits, runBuild, type BuildPlace } from './runBuild';
 import { selectMachine, type Candidate } from './select';
+import { whatTellsApart } from './whatTellsApart';
 
 export class BuildOnRemote {
   /** Builds we are running, per machine id: the load Nix would see as busy slots. */
@@ -62,40 +64,43 @@ export class BuildOnRemote {
     const source = await derivationOf(target.file, target.attr);
     if (!source.ok) return 'needsAttribute' in source ? { ok: false, needsAttribute: source.needsAttribute } : { ok: false, error: source.error };
     const [effective, { target: nix }] = await Promise.all([this.builders.builders(), this.context.nixHere()]);
-    const rules = nix.rules;
     const needs = { system: source.derivation.system, requiredFeatures: source.derivation.requiredSystemFeatures };
-    const usedByNix = new Set(effective.sources.filter((s) => s.usedByNix).flatMap((s) => s.machines.map((m) => m.id)));
-    const all = [...effective.builders.values()];
-    const nixMachines = all.filter((b) => usedByNix.has(b.info.id));
-    const selection = selectMachine(nixMachines.map((b) => this.candidate(b, nix)), needs, rules);
-    const choices: BuildChoice[] = selection.verdicts.map((v) => ({
-      id: v.candidate.id,
-      label: effective.builders.get(v.candidate.id)!.info.label,
-      uri: v.candidate.uri,
-      kind: v.kind,
-      usable: usableChoice(v.kind),
-      reason: v.reason,
-    }));
-    // The workspace's machines files: Nix does not read them, but the user may build there.
-    for (const builder of all.filter((b) => !usedByNix.has(b.info.id))) {
-      const [verdict] = selectMachine([this.candidate(builder, nix)], needs, rules).verdicts;
-      choices.push({
-        id: builder.info.id,
-        label: builder.info.label,
-        uri: builder.info.uri,
-        kind: verdict!.kind === 'chosen' ? 'not-best' : verdict!.kind,
-        usable: usableChoice(verdict!.kind),
-        reason: verdict!.kind === 'chosen' ? `fits; from ${builder.info.location?.file ?? 'the workspace'}, which Nix does not read` : verdict!.reason,
-      });
-    }
+    const builderOf = (m: BuilderMachine) => effective.builders.get(m.id)!;
+    // Nix reads one builders list: its sources choose together, as `nix-builders select` does.
+    // A workspace file Nix does not read chooses among its own lines, as `select -m FILE` would.
+    const groups: { builders: Builder[]; from: string | undefined }[] = [
+      { builders: effective.sources.filter((s) => s.usedByNix).flatMap((s) => s.machines.map(builderOf)), from: undefined },
+      ...effective.sources.filter((s) => !s.usedByNix).map((s) => ({ builders: s.machines.map(builderOf), from: s.file ?? s.label })),
+    ];
+    const picks = groups.map((group) => ({ ...group, selection: selectMachine(group.builders.map((b) => this.candidate(b, nix)), needs, nix.rules) }));
+    const nixPick = picks[0]!;
+    // Where Nix reads no machine at all, a build on `best` uses the first workspace file's pick.
+    const fallback = nixPick.builders.length === 0 ? picks.slice(1).find((p) => p.selection.chosen !== undefined) : undefined;
+    const bestPick = fallback ?? nixPick;
+    const best = bestPick.selection.chosen?.id;
+    const tells = whatTellsApart(picks.flatMap((p) => p.builders.map((b) => b.info)));
+    const choices: BuildChoice[] = picks.flatMap(({ selection, from }) =>
+      selection.verdicts.map((v) => {
+        const info = effective.builders.get(v.candidate.id)!.info;
+        const kind = v.kind === 'chosen' && v.candidate.id !== best ? 'not-best' : v.kind;
+        const checked: BuildChoice['checked'] = this.health.health(info.id)?.status ?? 'unchecked';
+        // A file's own pick that is not the build's: it fits, and would be Nix's were the file read.
+        const reason = kind === v.kind ? v.reason : `fits; the pick among its file's lines (${v.reason.replace(/^the least loaded for its speed \((.*)\)$/, '$1')})`;
+        const choice = { id: info.id, label: info.label, uri: info.uri, kind, usable: usableChoice(kind), reason, checked, tells: tells.get(info.id) ?? '' };
+        return { ...choice, detail: choiceDetail(choice, from, this.health.health(info.id)?.summary) };
+      }),
+    );
+    // The machine a build on `best` uses comes first: it is the row the picker highlights.
+    choices.sort((x, y) => Number(y.id === best) - Number(x.id === best));
     return {
       ok: true,
       drvPath: source.drvPath,
       system: needs.system,
       requiredFeatures: [...needs.requiredFeatures],
-      best: selection.chosen?.id,
+      best,
+      bestWhy: best === undefined ? undefined : fallback ? `what Nix would pick from ${fallback.from} (Nix itself reads no builders here)` : "Nix's choice",
       choices,
-      wouldWait: selection.wouldWait,
+      wouldWait: bestPick.selection.wouldWait,
     };
   }
 
@@ -148,4 +153,19 @@ export class BuildOnRemote {
 /** A build choice the user may build on: Nix's choice, or a machine that fits but is not the best. */
 export function usableChoice(kind: BuildChoice['kind']): boolean {
   return kind === 'chosen' || kind === 'not-best';
+}
+
+/**
+ * A row's second line: why (not), what the last check says (a machine never checked fits only on
+ * paper), what tells it apart from its twins, and the file Nix does not read it from.
+ */
+export function choiceDetail(choice: Omit<BuildChoice, 'detail'>, from: string | undefined, checkSummary: string | undefined): string {
+  const checked =
+    choice.checked === 'unchecked'
+      ? 'not checked yet'
+      : choice.checked === 'up' || choice.kind === 'down'
+        ? undefined
+        : `last check: ${choice.checked}${checkSummary ? ` (${checkSummary})` : ''}`;
+  const parts = [choice.reason, checked, choice.tells || undefined, from === undefined ? undefined : `from ${from}, which Nix does not read`];
+  return parts.filter((part) => part !== undefined).join(' · ');
 }

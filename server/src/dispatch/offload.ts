@@ -73,6 +73,8 @@ export type OffloadResult =
   | {
       ok: true;
       outputs: { name: string; path: string }[];
+      /** The outputs were in the local store already: nothing was built, no builder was needed. */
+      alreadyHere: boolean;
       /** Paths sent to the builder (only those it lacked). */
       copiedToBuilder: number;
       /** Paths brought back (only those this store lacked). */
@@ -254,7 +256,7 @@ class Offload {
     if (!('failed' in closure) && closure.built) {
       this.end();
       this.log(`${outputPaths.join(', ')} already in the local store: nothing to build.`);
-      return { ok: true, outputs, copiedToBuilder: 0, copiedBack: 0, bytesToBuilder: 0, bytesBack: 0, phases: this.phases, ms: Date.now() - this.started };
+      return { ok: true, outputs, alreadyHere: true, copiedToBuilder: 0, copiedBack: 0, bytesToBuilder: 0, bytesBack: 0, phases: this.phases, ms: Date.now() - this.started };
     }
     if (!leased.ok) return this.fail(sshFailureCause(leased.failure, uri));
     if ('failed' in closure) return this.failLocal('copy-inputs', closure.failed);
@@ -347,6 +349,7 @@ class Offload {
     return {
       ok: true,
       outputs,
+      alreadyHere: false,
       copiedToBuilder: missing.length,
       copiedBack: lacking.length,
       bytesToBuilder: sent.bytes,

@@ -14,6 +14,7 @@ import { buildDistributed } from './distributed';
 import { buildForUntrustedUser } from './untrustedBuild';
 import { leftOutInWords, nothingLeftMessage, type DistributedMachines } from './distributedMachines';
 import { offload, type OffloadPhase } from './offload';
+import { alreadyBuilt, builtByNix, builtOnMachine } from './outcomeWords';
 import { candidateOf, type Candidate } from './select';
 
 /** Where the build goes: one machine, none (and why), or every machine left for Nix. */
@@ -48,8 +49,10 @@ export function failedBuild(buildId: string, started: number, cause: string, mes
   return { buildId, ok: false, builtOn: undefined, outputs: [], cause, message, logTail, ms: Date.now() - started };
 }
 
-function builtOn(buildId: string, started: number, where: string, outputs: { name: string; path: string }[]): BuildOutcome {
-  return { buildId, ok: true, builtOn: where, outputs, cause: undefined, message: undefined, logTail: [], ms: Date.now() - started };
+/** A build that succeeded; `where` says who built what (outcomeWords.ts), in the outcome's time. */
+function succeeded(buildId: string, started: number, where: (ms: number) => ReturnType<typeof alreadyBuilt>, outputs: { name: string; path: string }[]): BuildOutcome {
+  const ms = Date.now() - started;
+  return { buildId, ok: true, ...where(ms), outputs, cause: undefined, message: undefined, logTail: [], ms };
 }
 
 /**
@@ -80,7 +83,7 @@ export async function runBuild(request: BuildRequest): Promise<BuildOutcome> {
     if (!request.daemon) return undefined;
     const untrusted = await buildForUntrustedUser({ drvPath: request.drvPath, on, signal: request.signal, onLog: log });
     if (untrusted === undefined) return undefined;
-    return untrusted.ok ? builtOn(buildId, started, untrusted.builtOn, untrusted.outputs) : fail(untrusted.cause, untrusted.message, untrusted.logTail);
+    return untrusted.ok ? succeeded(buildId, started, (ms) => builtByNix(untrusted.builtOn, ms, 'the nix-daemon'), untrusted.outputs) : fail(untrusted.cause, untrusted.message, untrusted.logTail);
   };
 
   if ('distributed' in request.on) {
@@ -95,7 +98,7 @@ export async function runBuild(request: BuildRequest): Promise<BuildOutcome> {
     log(`Handing ${chosen.used.length} ${chosen.used.length === 1 ? 'builder' : 'builders'} to Nix: ${chosen.used.map((m) => m.storeUri).join(', ')}`);
     const result = await buildDistributed({ drvPath: request.drvPath, builders: chosen.text, ...sshConfigFile, signal: request.signal, onLog: log });
     if (!result.ok) return { ...fail(request.signal.aborted ? 'cancelled' : 'build-failed', result.message, result.logTail), ...leftOut };
-    return { ...builtOn(buildId, started, 'distributed', result.outputs), ...leftOut };
+    return { ...succeeded(buildId, started, (ms) => builtByNix(result.builtOn, ms), result.outputs), ...leftOut };
   }
 
   const daemons = await throughDaemon(request.picked === undefined ? 'best' : { uri: request.picked });
@@ -119,5 +122,5 @@ export async function runBuild(request: BuildRequest): Promise<BuildOutcome> {
     onPhase: request.onPhase,
   });
   if (!result.ok) return fail(result.cause, result.message, result.logTail);
-  return builtOn(buildId, started, machine.storeUri, result.outputs);
+  return succeeded(buildId, started, (ms) => (result.alreadyHere ? alreadyBuilt() : builtOnMachine(machine.storeUri, ms)), result.outputs);
 }

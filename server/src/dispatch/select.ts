@@ -133,7 +133,9 @@ export function selectMachine(candidates: readonly Candidate[], needs: Derivatio
     if (candidate === best) {
       verdicts.set(candidate, { candidate, kind: 'chosen', reason: `the least loaded for its speed (${describeScore(candidate)})` });
     } else if (best) {
-      verdicts.set(candidate, { candidate, kind: 'not-best', reason: `fits, but ${best.uri} comes first (${describeScore(candidate)} vs ${describeScore(best)})` });
+      // Same load and speed: only the order of the lines sets them apart, so say that.
+      const why = candidate.load === best.load && candidate.speedFactor === best.speedFactor ? `same load and speed (${describeScore(candidate)}), and its line is earlier` : `${describeScore(candidate)} vs ${describeScore(best)}`;
+      verdicts.set(candidate, { candidate, kind: 'not-best', reason: `fits, but ${best.uri} comes first (${why})` });
     }
   }
   return {

@@ -10,7 +10,7 @@ import { localMachine } from '../localMachine/localMachine';
 import { buildDistributed, type DistributedProgress } from './distributed';
 
 export type UntrustedBuildResult =
-  | { ok: true; builtOn: string; outputs: { name: string; path: string }[] }
+  | { ok: true; builtOn: Record<string, string>; outputs: { name: string; path: string }[]; ms: number }
   | { ok: false; cause: string; message: string; logTail: string[] };
 
 export interface UntrustedBuildInput {
@@ -45,6 +45,6 @@ export async function buildForUntrustedUser(input: UntrustedBuildInput): Promise
     ...(input.onProgress ? { onProgress: input.onProgress } : {}),
   });
   if (!result.ok) return { ok: false, cause: result.cancelled ? 'cancelled' : 'build-failed', message: result.message, logTail: result.logTail };
-  const machines = [...new Set(Object.values(result.builtOn))];
-  return { ok: true, builtOn: machines.length === 1 ? machines[0]! : 'the nix-daemon\'s builders', outputs: result.outputs };
+  // Each derivation → the daemon's builder that built it (none: the outputs were here already).
+  return { ok: true, builtOn: result.builtOn, outputs: result.outputs, ms: result.ms };
 }

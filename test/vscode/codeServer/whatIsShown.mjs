@@ -12,6 +12,8 @@ const parts = {
   statusbar: '#workbench\\.parts\\.statusbar',
   suggest: '.editor-widget.suggest-widget',
   hover: '.monaco-hover',
+  // The quick pick (Build on Remote's machine picker, …) while it is open.
+  quickInput: '.quick-input-widget',
   notifications: '.notifications-toasts',
   // The list the bell opens (notifications.showList): VS Code 1.139 puts a notification there
   // without a toast in these runs, so a test that must read one reads it here.

@@ -47,7 +47,7 @@ export interface ShownPart {
   /** The share of its area drawn in something other than its background colour (0..1). */
   inked: number;
 }
-export type WorkbenchPart = 'sidebar' | 'editor' | 'panel' | 'statusbar' | 'suggest' | 'hover' | 'notifications' | 'notificationCenter' | 'terminal';
+export type WorkbenchPart = 'sidebar' | 'editor' | 'panel' | 'statusbar' | 'suggest' | 'hover' | 'quickInput' | 'notifications' | 'notificationCenter' | 'terminal';
 export interface Screenshot {
   path: string;
   shows: Record<WorkbenchPart, ShownPart>;
