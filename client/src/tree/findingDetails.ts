@@ -7,6 +7,15 @@ import type { BuilderMachine, HealthFinding } from '../../../server/src/protocol
 import { revealMachine } from '../commands';
 import { runFindingAction } from '../findingActions';
 
+/** A finding's tooltip: the server's Markdown form (commands as code spans, the rest escaped, so `*i*` stays), then its code. */
+export function findingTooltip(finding: HealthFinding): vscode.MarkdownString {
+  const tooltip =
+    finding.markdown === undefined
+      ? new vscode.MarkdownString().appendText(finding.message)
+      : new vscode.MarkdownString(finding.markdown);
+  return tooltip.appendMarkdown('\n\n').appendText(`(${finding.code})`);
+}
+
 /** The sentences of a finding's message, without breaking inside a command or "e.g.". */
 export function sentencesOf(message: string): string[] {
   const sentences: string[] = [];

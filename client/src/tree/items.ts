@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import { basename, dirname } from 'node:path';
 import * as vscode from 'vscode';
 import type { BuilderMachine, BuildersSource, HealthFinding, MachineHealth } from '../../../server/src/protocol';
+import { findingTooltip } from './findingDetails';
 import type { LocalNode } from './localMachineItems';
 
 export type Node =
@@ -118,9 +119,7 @@ export function findingItem(finding: HealthFinding, machine: BuilderMachine): vs
   const item = new vscode.TreeItem(finding.title, open);
   item.id = `${machine.id}/finding/${finding.code}`;
   item.iconPath = severityIcons[finding.severity];
-  // The server's Markdown form: its commands are code spans, the rest escaped (`*i*` stays).
-  const tooltip = finding.markdown === undefined ? new vscode.MarkdownString().appendText(finding.message) : new vscode.MarkdownString(finding.markdown);
-  item.tooltip = tooltip.appendMarkdown('\n\n').appendText(`(${finding.code})`);
+  item.tooltip = findingTooltip(finding);
   item.contextValue = `finding${finding.action ? ` action-${finding.action.kind}` : ''}`;
   // A click does the fix when there is one, else shows the whole text with a way to the line.
   item.command = finding.action

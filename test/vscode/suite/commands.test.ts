@@ -1,7 +1,7 @@
 // The commands as a user meets them: one category in the palette, Open Machines File offering to
 // create a file that is missing, and Add Builder saying what it added and where.
 import * as assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
@@ -71,9 +71,18 @@ suite('The commands', () => {
         showNotifications,
       );
     } finally {
-      // The workspace's file stays as it was for the other suites.
-      await vscode.window.showTextDocument(editor.document);
-      await vscode.commands.executeCommand('workbench.action.files.revert');
+      // The workspace's file stays as it is on disk for the other suites (the view lists what an open editor holds).
+      const document = editor.document;
+      const onDisk = readFileSync(document.uri.fsPath, 'utf8');
+      const edit = new vscode.WorkspaceEdit();
+      edit.replace(
+        document.uri,
+        new vscode.Range(document.positionAt(0), document.positionAt(document.getText().length)),
+        onDisk,
+      );
+      await vscode.workspace.applyEdit(edit);
+      await document.save();
+      await vscode.window.showTextDocument(document);
       await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
       await vscode.commands.executeCommand('notifications.clearAll');
     }

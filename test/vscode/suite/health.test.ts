@@ -86,7 +86,7 @@ suite('Builder health in the view', function () {
         /^Nothing accepts SSH connections at /,
         /^Start sshd on the builder\b/,
         /^nix-untrusted x86_64-linux · 1 job · speed 1 · user not trusted$/,
-        /^user not trusted$/,
+        /^user not trusted Copy the command that makes the builder trust \S+$/,
       ]);
       assertShowsText(shot, 'statusbar', [/builders 1\/3 up/]);
     }, 10_000, revealLab);
