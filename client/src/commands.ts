@@ -30,10 +30,14 @@ export async function openMachinesFile(source: MachinesFileSource): Promise<void
   } catch {
     const choice = await vscode.window.showWarningMessage(
       `There is no machines file at ${path}. Nix then has no remote builders unless the builders setting of nix.conf lists them.`,
+      'Create',
       'Choose Another File',
       'Open Settings',
     );
-    if (choice === 'Choose Another File') {
+    if (choice === 'Create') {
+      // Unsaved until the user saves: nothing is written behind their back (VS Code offers "Retry as Sudo" for /etc).
+      await insertTemplateLine(vscode.Uri.file(path).with({ scheme: 'untitled' }), `${path} is new: fill in the builder's line (Tab moves to the next column), then save.`);
+    } else if (choice === 'Choose Another File') {
       const picked = await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Open Machines File' });
       if (picked?.[0]) await vscode.window.showTextDocument(picked[0]);
     } else if (choice === 'Open Settings') {
@@ -74,11 +78,24 @@ export async function addBuilder(source: MachinesFileSource): Promise<void> {
   if (nixFile && !nixFile.writable) {
     void vscode.window.showInformationMessage(`${nixFile.path} is not writable by you: save it as root (VS Code offers "Retry as Sudo"), or on NixOS set nix.buildMachines instead.`);
   }
+  let exists = true;
   try {
     await vscode.workspace.fs.stat(uri);
   } catch {
+    exists = false;
     uri = uri.with({ scheme: 'untitled' }); // saved to that path when the user saves
   }
+  const name = vscode.workspace.asRelativePath(uri.with({ scheme: 'file' }));
+  await insertTemplateLine(
+    uri,
+    exists
+      ? `Added a template line at the end of ${name}: fill in the builder (Tab moves to the next column), then save.`
+      : `${name} is new: fill in the builder's line (Tab moves to the next column), then save.`,
+  );
+}
+
+/** Opens `uri` and appends a builder line to tab through (user, host, systems, key, jobs, speed, features), saying so. */
+async function insertTemplateLine(uri: vscode.Uri, told: string): Promise<void> {
   const document = await vscode.workspace.openTextDocument(uri);
   const editor = await vscode.window.showTextDocument(document);
   const end = document.lineAt(document.lineCount - 1).range.end;
@@ -87,4 +104,5 @@ export async function addBuilder(source: MachinesFileSource): Promise<void> {
     new vscode.SnippetString(`${lead}ssh://\${1:nix}@\${2:builder.example.org} \${3:x86_64-linux} \${4:-} \${5:4} \${6:1} \${7:-} - -\n`),
     end,
   );
+  void vscode.window.showInformationMessage(told);
 }

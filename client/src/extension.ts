@@ -12,6 +12,8 @@ import { BuildersStatusBar } from './statusBar';
 import { AutoPing } from './tree/autoPing';
 import { createLanguageClient } from './languageClient';
 import type { Node } from './tree/items';
+import { showFinding } from './tree/findingDetails';
+import { LastResults } from './tree/lastResults';
 import { MachinesTree } from './tree/machinesTree';
 import { explainUntrustedInView } from './untrustedWorkspace';
 
@@ -21,6 +23,8 @@ let client: LanguageClient | undefined;
 export interface NixBuildersApi {
   machinesTree: MachinesTree;
   machinesView: vscode.TreeView<Node>;
+  /** What the next window restores (undefined in an untrusted workspace, which keeps none). */
+  lastResults: LastResults | undefined;
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<NixBuildersApi> {
@@ -47,7 +51,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<NixBui
 
   context.subscriptions.push(languageClient.onRequest(askPassphraseRequest, askPassphrase));
 
-  const tree = new MachinesTree(languageClient, started, log);
+  // The last checks outlive a reload; an untrusted workspace checks nothing, so shows none.
+  const lastResults = vscode.workspace.isTrusted ? new LastResults(context.workspaceState) : undefined;
+  const tree = new MachinesTree(languageClient, started, log, lastResults);
   const view = vscode.window.createTreeView('nixBuilders.machines', { treeDataProvider: tree, showCollapseAll: true });
   const pingAll = () => pingBuilders(languageClient);
   const builds = new RemoteBuilds(languageClient);
@@ -74,6 +80,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<NixBui
     vscode.commands.registerCommand('nixBuilders.buildHere', (node: Node) => builds.run(node.kind === 'machine' ? { on: node.machine.id } : {})),
     vscode.commands.registerCommand(chooseKeyFileCommand, chooseKeyFile),
     vscode.commands.registerCommand('nixBuilders.runFindingAction', (finding: HealthFinding, machine?: BuilderMachine) => runFindingAction(finding, machine)),
+    vscode.commands.registerCommand('nixBuilders.showFinding', (finding: HealthFinding, machine?: BuilderMachine) => showFinding(finding, machine)),
     vscode.commands.registerCommand('nixBuilders.revealMachine', async (target: Node | string) => {
       const machine = typeof target === 'string' ? await tree.machine(target) : target.kind === 'machine' ? target.machine : undefined;
       if (machine) await revealMachine(machine);
@@ -83,7 +90,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<NixBui
     vscode.commands.registerCommand('nixBuilders.serverInfo', () => showServerInfo(languageClient, log)),
   );
   await started;
-  return { machinesTree: tree, machinesView: view };
+  return { machinesTree: tree, machinesView: view, lastResults };
 }
 
 export async function deactivate(): Promise<void> {

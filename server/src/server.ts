@@ -13,6 +13,7 @@ import {
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { BuilderList } from './builders/builderList';
 import { DocumentChecker } from './language/checker';
+import { HealthDiagnostics } from './language/healthDiagnostics';
 import { EditingFeatures, pinHostKeyCommand } from './language/editing';
 import { lspContext } from './context/serverContext';
 import { HealthService } from './health/healthService';
@@ -40,13 +41,16 @@ const startedAt = Date.now();
 let clientPullsConfiguration = false;
 /** Trust, settings and the Nix followed here: one of each, shared by every service. */
 const context = lspContext(connection, () => clientPullsConfiguration);
-const checker = new DocumentChecker(connection, documents, context);
+/** Builders whose last check failed, as problems on their lines: the checker publishes them with each file's own. */
+const healthProblems = new HealthDiagnostics((uri) => void checker.healthChanged(uri));
+const checker = new DocumentChecker(connection, documents, context, (uri) => healthProblems.forFile(uri));
 const builders = new BuilderList(connection, context);
 const editing = new EditingFeatures(connection, documents, checker, context);
 const nixModules = new NixModuleDocuments(connection, documents, context);
 /** One pool of SSH connections: a probe's connection is reused by the build that follows. */
 const pool = new ConnectionPool({ idleMs: 60_000 });
 const health = new HealthService(connection, builders, context, pool);
+health.onResult((result) => void builders.builders().then((all) => healthProblems.record(result, all.builders.get(result.id)?.info)));
 const buildOnRemote = new BuildOnRemote(connection, builders, health, context, pool);
 
 connection.onInitialize((params): InitializeResult => {
@@ -100,7 +104,12 @@ connection.onDidChangeWatchedFiles(() => {
 // installed Nix, from the server's own PATH: not the workspace's code); probes answer
 // `untrusted` per machine (HealthService), "pin host key" refuses in pinHostKey.ts, hovers and
 // code actions resolve ssh settings without `ssh -G`, and the file watchers only re-read files.
-connection.onRequest(listBuildersRequest, () => builders.list());
+connection.onRequest(listBuildersRequest, async () => {
+  const list = await builders.list();
+  // Lines moved or went away: their health problems follow them.
+  healthProblems.follow(new Map([...(await builders.builders()).builders].map(([id, b]) => [id, b.info])));
+  return list;
+});
 // "This machine": the installed Nix's own answers (nix store ping, nix show-config), no SSH, no
 // evaluation, nothing from the workspace; asked afresh on each refresh of the view.
 connection.onRequest(localMachineRequest, () => localMachine(true));

@@ -28,6 +28,8 @@ export interface BuildOptions {
 
 export class RemoteBuilds implements vscode.Disposable {
   private readonly terminals = new Map<string, BuildTerminal>();
+  /** Builders with a build running in their own terminal: a second build there gets another one. */
+  private readonly terminalInUse = new Set<string>();
   private readonly statusItem = vscode.window.createStatusBarItem('nixBuilders.builds', vscode.StatusBarAlignment.Left, 9);
   private readonly subscription: vscode.Disposable;
 
@@ -131,9 +133,13 @@ export class RemoteBuilds implements vscode.Disposable {
     const cancel = new vscode.CancellationTokenSource();
     const terminal = new BuildTerminal(() => cancel.cancel());
     this.terminals.set(buildId, terminal);
+    const ownTerminal = !this.terminalInUse.has(params.on);
+    if (ownTerminal) this.terminalInUse.add(params.on);
     this.updateStatus();
     const task = new vscode.Task(
-      { type: 'nixBuilders', buildId },
+      // One task per builder: the next build there reuses its finished terminal instead of adding one
+      // (VS Code refuses to run a task that is still running, so a build beside it gets its own).
+      { type: 'nixBuilders', builder: ownTerminal ? params.on : `${params.on} ${buildId}` },
       vscode.TaskScope.Workspace,
       `Build ${title}`,
       'Nix Builders',
@@ -167,6 +173,7 @@ export class RemoteBuilds implements vscode.Disposable {
       },
     );
     this.terminals.delete(buildId);
+    if (ownTerminal) this.terminalInUse.delete(params.on);
     this.updateStatus();
     if (outcome.ok) {
       terminal.note(outcome.summary ?? `Built in ${(outcome.ms / 1000).toFixed(1)} s.`);

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import { basename, dirname } from 'node:path';
 import * as vscode from 'vscode';
 import type { BuilderMachine, BuildersSource, HealthFinding, MachineHealth } from '../../../server/src/protocol';
+import { findingTooltip } from './findingDetails';
 import type { LocalNode } from './localMachineItems';
 
 export type Node =
@@ -11,6 +12,7 @@ export type Node =
   | { kind: 'source'; source: BuildersSource }
   | { kind: 'machine'; machine: BuilderMachine; source: BuildersSource }
   | { kind: 'finding'; finding: HealthFinding; machine: BuilderMachine }
+  | { kind: 'finding-detail'; text: string; index: number; finding: HealthFinding; machine: BuilderMachine }
   | { kind: 'fact'; label: string; value: string; icon: string; machine: BuilderMachine };
 
 /** `~/x` for paths in the home folder: shorter, and what users type. */
@@ -61,13 +63,14 @@ function machineIcon(machine: BuilderMachine, health: MachineHealth | undefined)
   }
 }
 
-export function machineItem(machine: BuilderMachine, health?: MachineHealth): vscode.TreeItem {
+/** `checked`: how old the result is, when an earlier window saved it ("checked 5 min ago"). */
+export function machineItem(machine: BuilderMachine, health?: MachineHealth, checked?: string): vscode.TreeItem {
   const expandable = health !== undefined && (health.findings.length > 0 || health.status === 'up' || health.status === 'degraded');
   const item = new vscode.TreeItem(machine.label, expandable ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
   item.id = machine.id;
   const latency = health && (health.status === 'up' || health.status === 'degraded') ? ` · ${Math.round(health.ms)} ms` : '';
   const worst = health?.status === 'down' ? ` · ${health.summary ?? 'down'}` : '';
-  item.description = `${describeMachine(machine)}${latency}${worst}`;
+  item.description = `${describeMachine(machine)}${latency}${worst}${checked ? ` · ${checked}` : ''}`;
   item.iconPath = machineIcon(machine, health);
   item.contextValue = `machine ${health?.status ?? 'unknown'}${machine.location ? ' hasLocation' : ''}${machine.valid ? '' : ' invalid'}`;
   const tooltip = new vscode.MarkdownString(undefined, true);
@@ -111,17 +114,18 @@ const severityIcons: Record<HealthFinding['severity'], vscode.ThemeIcon> = {
 };
 
 export function findingItem(finding: HealthFinding, machine: BuilderMachine): vscode.TreeItem {
-  const item = new vscode.TreeItem(finding.title, vscode.TreeItemCollapsibleState.None);
+  // Expands to its cause and fix (findingDetails.ts): the words a user needs, not only in a tooltip.
+  const open = finding.severity === 'error' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed;
+  const item = new vscode.TreeItem(finding.title, open);
   item.id = `${machine.id}/finding/${finding.code}`;
-  item.description = finding.code;
   item.iconPath = severityIcons[finding.severity];
-  // The server's Markdown form: its commands are code spans, the rest escaped (`*i*` stays).
-  item.tooltip = finding.markdown === undefined ? new vscode.MarkdownString().appendText(finding.message) : new vscode.MarkdownString(finding.markdown);
+  item.tooltip = findingTooltip(finding);
   item.contextValue = `finding${finding.action ? ` action-${finding.action.kind}` : ''}`;
-  if (finding.action) {
-    item.command = { title: finding.action.title, command: 'nixBuilders.runFindingAction', arguments: [finding, machine] };
-    item.description = `${finding.code} · ${finding.action.title}`;
-  }
+  // A click does the fix when there is one, else shows the whole text with a way to the line.
+  item.command = finding.action
+    ? { title: finding.action.title, command: 'nixBuilders.runFindingAction', arguments: [finding, machine] }
+    : { title: 'Show Details', command: 'nixBuilders.showFinding', arguments: [finding, machine] };
+  if (finding.action) item.description = finding.action.title;
   return item;
 }
 

@@ -4,6 +4,7 @@
 // (server/src/localMachine/); this file only renders.
 import * as vscode from 'vscode';
 import type { HealthFinding, LocalMachineInfo } from '../../../server/src/protocol';
+import { findingTooltip } from './findingDetails';
 
 export type LocalNode =
   | { kind: 'local'; info: LocalMachineInfo }
@@ -68,10 +69,14 @@ const severityIcon = (severity: HealthFinding['severity']) =>
 export function localFindingItem(finding: HealthFinding): vscode.TreeItem {
   const item = new vscode.TreeItem(finding.title, vscode.TreeItemCollapsibleState.None);
   item.id = `local-machine/finding/${finding.code}`;
-  item.description = finding.action ? `${finding.code} · ${finding.action.title}` : finding.code;
+  // The title, then the fix if there is one: the code is for filters, not for reading (it is in the tooltip).
+  item.description = finding.action?.title;
   item.iconPath = severityIcon(finding.severity);
-  item.tooltip = new vscode.MarkdownString(finding.message);
+  item.tooltip = findingTooltip(finding);
   item.contextValue = `finding${finding.action ? ` action-${finding.action.kind}` : ''}`;
-  if (finding.action) item.command = { title: finding.action.title, command: 'nixBuilders.runFindingAction', arguments: [finding] };
+  // A click does the fix, or shows the whole text (a row is too narrow for it).
+  item.command = finding.action
+    ? { title: finding.action.title, command: 'nixBuilders.runFindingAction', arguments: [finding] }
+    : { title: 'Show Details', command: 'nixBuilders.showFinding', arguments: [finding] };
   return item;
 }

@@ -16,7 +16,9 @@ import {
   type MachineHealth,
   type MachinesFile,
 } from '../../../server/src/protocol';
+import { findingDetailItem, sentencesOf } from './findingDetails';
 import { factItem, factsOf, findingItem, machineItem, sourceItem, type Node } from './items';
+import { age, type LastResults } from './lastResults';
 import { localChildren, localFactItem, localFindingItem, localMachineItem, showLocalMachine } from './localMachineItems';
 
 export class MachinesTree implements vscode.TreeDataProvider<Node>, vscode.Disposable {
@@ -28,7 +30,9 @@ export class MachinesTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
   private list: Promise<BuildersList | undefined> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private renderTimer: NodeJS.Timeout | undefined;
-  private readonly health = new Map<string, MachineHealth>();
+  private readonly health: Map<string, MachineHealth>;
+  /** Machines whose result is from an earlier window: their rows say how old it is. */
+  private readonly restored: Set<string>;
   private readonly subscriptions: vscode.Disposable[] = [];
 
   constructor(
@@ -36,7 +40,11 @@ export class MachinesTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
     /** Settles when the language server has started (or failed to). */
     private readonly ready: Promise<unknown>,
     private readonly log: vscode.LogOutputChannel,
+    /** Where the last results outlive a reload; none in an untrusted workspace (nothing was checked there). */
+    private readonly lastResults?: LastResults,
   ) {
+    this.health = lastResults?.restore() ?? new Map();
+    this.restored = new Set(this.health.keys());
     this.subscriptions.push(
       client.onNotification(buildersChangedNotification, () => this.refreshSoon()),
       client.onNotification(healthNotification, (health) => this.setHealth(health)),
@@ -48,9 +56,11 @@ export class MachinesTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
       case 'source':
         return sourceItem(node.source);
       case 'machine':
-        return machineItem(node.machine, this.health.get(node.machine.id));
+        return machineItem(node.machine, this.health.get(node.machine.id), this.restoredAge(node.machine.id));
       case 'finding':
         return findingItem(node.finding, node.machine);
+      case 'finding-detail':
+        return findingDetailItem(node.text, node.index, node.finding, node.machine);
       case 'fact':
         return factItem(node.label, node.value, node.icon, node.machine);
       case 'local':
@@ -73,6 +83,7 @@ export class MachinesTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
       const facts: Node[] = factsOf(health).map(([label, value, icon]) => ({ kind: 'fact', label, value, icon, machine: node.machine }));
       return [...findings, ...facts];
     }
+    if (node?.kind === 'finding') return sentencesOf(node.finding.message).map((text, index) => ({ kind: 'finding-detail', text, index, finding: node.finding, machine: node.machine }));
     if (node?.kind === 'local') return localChildren(node.info);
     if (node) return [];
     const [list, local] = await Promise.all([this.current(), this.localMachine()]);
@@ -91,6 +102,7 @@ export class MachinesTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
       const source = this.sourceOf(node.machine.id);
       return source ? { kind: 'machine', machine: node.machine, source } : undefined;
     }
+    if (node.kind === 'finding-detail') return { kind: 'finding', finding: node.finding, machine: node.machine };
     return undefined;
   }
 
@@ -128,6 +140,12 @@ export class MachinesTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
     return this.health.get(id);
   }
 
+  /** "checked 5 min ago" for a result an earlier window saved; undefined for this window's own. */
+  private restoredAge(id: string): string | undefined {
+    const health = this.restored.has(id) ? this.health.get(id) : undefined;
+    return health ? `checked ${age(health.at)}` : undefined;
+  }
+
   private local: Promise<LocalMachineInfo | undefined> | undefined;
 
   /** What the server found about this machine (asked again on each refresh). */
@@ -159,6 +177,8 @@ export class MachinesTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
 
   private setHealth(health: MachineHealth): void {
     this.health.set(health.id, health);
+    this.restored.delete(health.id);
+    if (health.status !== 'probing') void this.lastResults?.save(this.health.values());
     this.healthChanged.fire();
     // Results arrive in bursts: render once per burst, not once per machine.
     clearTimeout(this.renderTimer);

@@ -14,6 +14,7 @@ export class HealthService {
   private readonly last = new Map<string, MachineHealth>();
   /** Passphrases the user typed this session, by key file: memory only, never logged. */
   private readonly passphrases = new Map<string, string>();
+  private readonly listeners: ((health: MachineHealth) => void)[] = [];
 
   constructor(
     private readonly connection: Connection,
@@ -22,6 +23,11 @@ export class HealthService {
     /** Shared with builds: a probe's connection is reused by the build that follows. */
     private readonly pool: ConnectionPool,
   ) {}
+
+  /** Calls `listener` with each result as it is published (the Problems panel follows them). */
+  onResult(listener: (health: MachineHealth) => void): void {
+    this.listeners.push(listener);
+  }
 
   /** The last known health of a machine, if it was probed. */
   health(id: string): MachineHealth | undefined {
@@ -63,6 +69,7 @@ export class HealthService {
   private publish(health: MachineHealth): MachineHealth {
     if (health.status !== 'probing') this.last.set(health.id, health);
     void this.connection.sendNotification(healthNotification, health);
+    for (const listener of this.listeners) listener(health);
     return health;
   }
 

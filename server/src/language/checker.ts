@@ -8,6 +8,7 @@ import { LSPErrorCodes, ResponseError, type Connection, type TextDocuments } fro
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { analyzeInSteps, lineMemo, type Analysis, type DocumentKind } from './analysis';
 import type { LineMemo } from '../model/lineMemo';
+import type { Diagnostic } from 'vscode-languageserver';
 import { diagnosticsToPublish } from './publishedDiagnostics';
 import { fileIndex } from '../context/positions';
 import { readTextOrUndefined } from '../context/readFile';
@@ -32,12 +33,27 @@ export class DocumentChecker {
   private readonly includedBy = new Map<string, Set<string>>();
   /** For each open document: what its last version read on each line, so an edit re-reads only its lines. */
   private readonly memos = new Map<string, LineMemo>();
+  /** What each file's last publish held from its own text, so the builders' health can be added again. */
+  private readonly published = new Map<string, Diagnostic[]>();
 
   constructor(
     private readonly connection: Connection,
     private readonly documents: TextDocuments<TextDocument>,
     private readonly context: ServerContext,
+    /** The problems the last checks of the builders found, on their lines (healthDiagnostics.ts). */
+    private readonly healthOf: (uri: string) => Diagnostic[] = () => [],
   ) {}
+
+  /** Publishes a file's own diagnostics with its builders' health after them. */
+  private async send(uri: string, diagnostics: Diagnostic[], version?: number): Promise<void> {
+    this.published.set(uri, diagnostics);
+    await this.connection.sendDiagnostics({ uri, ...(version === undefined ? {} : { version }), diagnostics: [...diagnostics, ...this.healthOf(uri)] });
+  }
+
+  /** A builder's health changed: its file is published again with what it last held. */
+  async healthChanged(uri: string): Promise<void> {
+    await this.send(uri, this.published.get(uri) ?? []);
+  }
 
   /** The analysis of an open document at its current version (computed once per version). */
   analysis(document: TextDocument): Promise<Analysis> | undefined {
@@ -91,7 +107,7 @@ export class DocumentChecker {
     if (stale()) return;
     const files = fileIndex(readTextOrUndefined);
     const diagnostics = diagnosticsToPublish(analysis.problems, document, files);
-    await this.connection.sendDiagnostics({ uri: document.uri, version, diagnostics });
+    await this.send(document.uri, diagnostics, version);
     if (analysis.kind === 'nix-conf') await this.checkIncludedMachinesFiles(document.uri, analysis, stale);
   }
 
@@ -107,10 +123,10 @@ export class DocumentChecker {
       const included = await this.analyzeText(uri, text, 'nix-machines');
       const document = TextDocument.create(uri, 'nix-machines', 0, text);
       now.add(uri);
-      await this.connection.sendDiagnostics({ uri, diagnostics: diagnosticsToPublish(included.problems, document, fileIndex(readTextOrUndefined)) });
+      await this.send(uri, diagnosticsToPublish(included.problems, document, fileIndex(readTextOrUndefined)));
     }
     for (const uri of this.includedBy.get(confUri) ?? []) {
-      if (!now.has(uri) && !this.documents.get(uri)) await this.connection.sendDiagnostics({ uri, diagnostics: [] });
+      if (!now.has(uri) && !this.documents.get(uri)) await this.send(uri, []);
     }
     this.includedBy.set(confUri, now);
   }
@@ -121,9 +137,9 @@ export class DocumentChecker {
     this.memos.delete(uri);
     this.context.settings.forget(uri);
     const stillIncluded = [...this.includedBy.values()].some((uris) => uris.has(uri));
-    if (!stillIncluded) await this.connection.sendDiagnostics({ uri, diagnostics: [] });
+    if (!stillIncluded) await this.send(uri, []);
     for (const included of this.includedBy.get(uri) ?? []) {
-      if (!this.documents.get(included)) await this.connection.sendDiagnostics({ uri: included, diagnostics: [] });
+      if (!this.documents.get(included)) await this.send(included, []);
     }
     this.includedBy.delete(uri);
   }

@@ -25,7 +25,7 @@ const parts = {
 /**
  * @param {import('playwright-core').Page} page
  * @param {Buffer} png the screenshot just taken
- * @returns {Promise<Record<string, { shown: boolean, text: string, rows: string[], inked: number }>>}
+ * @returns {Promise<Record<string, { shown: boolean, text: string, rows: string[], actions: string[], inked: number }>>}
  */
 export async function whatIsShown(page, png) {
   return page.evaluate(async ({ parts, png }) => {
@@ -76,7 +76,7 @@ export async function whatIsShown(page, png) {
     for (const [name, selector] of Object.entries(parts)) {
       const element = [...document.querySelectorAll(selector)].find(visible);
       if (!element) {
-        shown[name] = { shown: false, text: '', rows: [], inked: 0 };
+        shown[name] = { shown: false, text: '', rows: [], actions: [], inked: 0 };
         continue;
       }
       // Top to bottom as drawn: a list reuses its row elements, so their DOM order is not that.
@@ -85,7 +85,16 @@ export async function whatIsShown(page, png) {
         .sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top)
         .map(rowText)
         .filter(Boolean);
-      shown[name] = { shown: true, text: words(element.innerText), rows, inked: inked(element.getBoundingClientRect()) };
+      // The buttons drawn on a row (a tree item's inline actions, on the selected or hovered row):
+      // icons without text, so named by their labels, as "row label: action, action".
+      const actions = [...element.querySelectorAll('.monaco-list-row')]
+        .filter(visible)
+        .map((row) => {
+          const labels = [...row.querySelectorAll('.actions .action-label')].filter(visible).map((a) => a.getAttribute('aria-label') || a.title);
+          return labels.length ? `${words(row.querySelector('.label-name')?.textContent ?? rowText(row))}: ${labels.join(', ')}` : '';
+        })
+        .filter(Boolean);
+      shown[name] = { shown: true, text: words(element.innerText), rows, actions, inked: inked(element.getBoundingClientRect()) };
     }
     return shown;
   }, { parts, png: png.toString('base64') });

@@ -85,4 +85,21 @@ suite('Build on Remote Builder', function () {
       await vscode.commands.executeCommand('notifications.showList');
     });
   });
+
+  test('a second build on the same builder reuses its terminal instead of adding one', async () => {
+    const api = await vscode.extensions.getExtension<NixBuildersApi>(extensionId)!.activate();
+    const healthy = (await api.machinesTree.machines()).find((m) => m.uri === lab!.healthy);
+    assert.ok(healthy);
+    const uri = workspaceFile('where.nix');
+    const build = async () => {
+      await vscode.window.showTextDocument(uri);
+      const outcome = await vscode.commands.executeCommand<BuildOutcome>('nixBuilders.buildOnRemote', { uri, on: healthy.id });
+      assert.equal(outcome.ok, true, `${outcome.cause}: ${outcome.message}`);
+    };
+    await build(); // the builder's terminal exists, whatever ran before
+    const before = vscode.window.terminals.map((t) => t.name);
+    await build();
+    // The build's task terminal is named for the build; the same builder's is reused.
+    assert.deepEqual(vscode.window.terminals.map((t) => t.name), before);
+  });
 });

@@ -69,7 +69,7 @@ suite('Builder health in the view', function () {
       }
     };
     // The picture README shows: each lab builder with its state, the healthy one's facts and
-    // each failure's cause under it, and the count in the status bar.
+    // each failure's cause and fix under it, and the count in the status bar.
     await screenshotShowing('health', (shot) => {
       assertShowsRows(shot, 'sidebar', [
         /^lab\.machines 3 machines, not used by Nix · /,
@@ -77,9 +77,12 @@ suite('Builder health in the view', function () {
         /^Nix \d+\.\d+/,
         /^trusted user yes\b/,
         /^nix-closed-port x86_64-linux · 1 job · speed 1 · connection refused$/,
-        /^connection refused connection-refused$/,
+        // The finding's title alone (its code is in the tooltip), then its cause and fix under it.
+        /^connection refused$/,
+        /^Nothing accepts SSH connections at /,
+        /^Start sshd on the builder\b/,
         /^nix-untrusted x86_64-linux · 1 job · speed 1 · user not trusted$/,
-        /^user not trusted untrusted-user\b/,
+        /^user not trusted Copy the command that makes the builder trust \S+$/,
       ]);
       assertShowsText(shot, 'statusbar', [/builders 1\/3 up/]);
     }, 10_000, revealLab);

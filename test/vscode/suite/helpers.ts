@@ -44,6 +44,8 @@ export interface ShownPart {
   text: string;
   /** Its list or tree rows in the viewport, top to bottom, each row's text. */
   rows: string[];
+  /** The buttons drawn on its rows (inline actions show on the selected or hovered row), as "row label: action, action". */
+  actions: string[];
   /** The share of its area drawn in something other than its background colour (0..1). */
   inked: number;
 }
@@ -113,6 +115,15 @@ export function assertShowsRows(shot: Screenshot, part: WorkbenchPart, expected:
     assert.ok(at >= 0, `${shot.path}: the ${part} shows a row matching ${pattern}${from > 0 ? ` below "${rows[from - 1]}"` : ''}; its rows:\n${rows.join('\n')}`);
     from = at + 1;
   }
+}
+
+/** Fails unless the row labelled `label` shows each of the `present` buttons and none of the `absent` ones (by their titles). */
+export function assertRowActions(shot: Screenshot, part: WorkbenchPart, label: string, present: string[], absent: string[]): void {
+  const row = shot.shows[part].actions.find((entry) => entry.startsWith(`${label}: `));
+  assert.ok(row, `${shot.path}: the ${part}'s row ${label} shows buttons; rows with buttons:\n${shot.shows[part].actions.join('\n')}`);
+  const shown = row.slice(label.length + 2).split(', ');
+  for (const title of present) assert.ok(shown.includes(title), `${shot.path}: ${label} shows "${title}"; it shows ${row}`);
+  for (const title of absent) assert.ok(!shown.includes(title), `${shot.path}: ${label} does not show "${title}"; it shows ${row}`);
 }
 
 /** Fails unless the part is on the screenshot and drawn on at least this share of its area. */

@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { NixBuildersApi } from '../../../client/src/extension';
 import type { BuildOutcome } from '../../../server/src/protocol';
-import { assertShowsRows, assertShowsText, extensionId, screenshotShowing, showTheViewAlone, waitFor, workspaceFile } from './helpers';
+import { assertRowActions, assertShowsRows, assertShowsText, extensionId, screenshotShowing, showTheViewAlone, waitFor, workspaceFile } from './helpers';
 import { connectionsIn } from './sshdLog';
 
 const lab = process.env.NIX_BUILDERS_LAB ? (JSON.parse(process.env.NIX_BUILDERS_LAB) as Record<string, string>) : undefined;
@@ -76,6 +76,20 @@ suite('An untrusted workspace', function () {
       // Why nothing is checked, said in the view itself (its message, above the tree).
       assertShowsText(shot, 'sidebar', [/This workspace is not trusted \(Restricted Mode\): builders are listed but not checked or used, and no SSH connection is made\./]);
     }, 10_000, revealLab);
+  });
+
+  test('a builder\'s row has no Check or Build button, only Reveal in File (screenshot)', async () => {
+    const nixBuilders = await api();
+    const machines = await labMachines(nixBuilders);
+    await vscode.commands.executeCommand('nixBuilders.machines.focus');
+    // Inline buttons show on the selected row: select the healthy builder and look at its row.
+    const node = await nixBuilders.machinesTree.machineNode(machines.healthy!.id);
+    assert.ok(node);
+    await screenshotShowing('untrusted-row-buttons', (shot) => {
+      assertRowActions(shot, 'sidebar', 'nix-healthy', ['Reveal in File'], ['Check Builder', 'Build Current File Here']);
+    }, 10_000, async () => {
+      await nixBuilders.machinesView.reveal(node, { select: true, focus: true });
+    });
   });
 
   test('a bad machines file gets Nix\'s diagnostics all the same (screenshot)', async () => {
