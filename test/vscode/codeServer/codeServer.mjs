@@ -73,17 +73,21 @@ export function freePort() {
 /**
  * @param {{ root: string, runDir: string, userDataDir?: string, extensionsDir?: string,
  *           vscodeOptions?: string[], env?: Record<string, string>, port?: number,
- *           workspaceTrust?: boolean, log?: (line: string) => void }} options
+ *           workspaceTrust?: boolean, userHome?: boolean, log?: (line: string) => void }} options
  * workspaceTrust: VS Code asks whether a folder is trusted, as it does for users; otherwise
  * (the default) every folder is trusted without asking.
+ * userHome: the extension, ssh and Nix see the caller's own HOME (its ~/.ssh config, keys,
+ * known_hosts and ~/.config/nix), as `npm start` needs for a user's real builders; the VS Code
+ * profile stays in runDir all the same (user-data-dir, extensions-dir, config.yaml are flags).
+ * Otherwise (the default, for tests) HOME is runDir/home so nothing of the caller's leaks in.
  */
 export async function startCodeServer(options) {
   const { root, runDir } = options;
   const port = options.port ?? (await freePort());
-  const home = join(runDir, 'home');
+  const home = options.userHome ? undefined : join(runDir, 'home');
   const userDataDir = options.userDataDir ?? join(runDir, 'user-data');
   const extensionsDir = options.extensionsDir ?? join(runDir, 'extensions');
-  for (const dir of [home, join(runDir, 'tmp'), userDataDir, extensionsDir]) mkdirSync(dir, { recursive: true });
+  for (const dir of [home ?? runDir, join(runDir, 'tmp'), userDataDir, extensionsDir]) mkdirSync(dir, { recursive: true });
   const config = join(runDir, 'config.yaml');
   writeFileSync(config, 'auth: none\n');
 
@@ -110,10 +114,14 @@ export async function startCodeServer(options) {
         ...options.env,
         // No marketplace: nothing may be fetched from the internet.
         EXTENSIONS_GALLERY: '{}',
-        HOME: home,
-        XDG_CONFIG_HOME: join(home, '.config'),
-        XDG_DATA_HOME: join(home, '.local/share'),
-        XDG_CACHE_HOME: join(home, '.cache'),
+        ...(home
+          ? {
+              HOME: home,
+              XDG_CONFIG_HOME: join(home, '.config'),
+              XDG_DATA_HOME: join(home, '.local/share'),
+              XDG_CACHE_HOME: join(home, '.cache'),
+            }
+          : {}),
         TMPDIR: join(runDir, 'tmp'),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
