@@ -3,6 +3,8 @@
 // through `nix path-info --derivation`. Nix runs with argument lists only (paths never become
 // Nix or shell code), and its evaluation errors come back as Nix prints them. `--arg NAME EXPR` /
 // `--argstr NAME S` reach nix-instantiate as those same words, as nix-build passes them.
+import { logCommand } from '../context/log';
+import { remoteCommandLine } from '../ssh/remoteCommand';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
@@ -31,9 +33,12 @@ const storeDrv = /^\/nix\/store\/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+\-._?=]+\.drv$
 function nix(command: string, args: string[], cwd: string, timeoutMs = 120_000): Promise<{ ok: true; stdout: string } | { ok: false; error: string }> {
   return new Promise((resolve) => {
     const env = { ...process.env };
+    const started = Date.now();
     execFile(command, args, { cwd, env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' }, (error, stdout, stderr) => {
+      const code = (error as NodeJS.ErrnoException | null)?.code;
+      const exit = error ? (typeof code === 'number' ? code : null) : 0;
+      logCommand('local', remoteCommandLine([command, ...args]), { code: exit, timedOut: error?.killed === true, ...(typeof code === 'string' ? { error: code } : {}), stderr, ms: Date.now() - started });
       if (!error) return resolve({ ok: true, stdout });
-      const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return resolve({ ok: false, error: `${command} was not found: install Nix to build from .nix files.` });
       // Nix's own words, minus the warnings it prints on every run.
       const text = stderr

@@ -81,6 +81,31 @@ export function freePort() {
  * profile stays in runDir all the same (user-data-dir, extensions-dir, config.yaml are flags).
  * Otherwise (the default, for tests) HOME is runDir/home so nothing of the caller's leaks in.
  */
+/**
+ * The environment code-server (and so the extension, ssh and Nix) runs in: the caller's, with
+ * HOME and the XDG folders inside runDir unless `userHome`, and always its own TMPDIR.
+ * @param {NodeJS.ProcessEnv} base
+ * @param {{ runDir: string, userHome?: boolean, env?: Record<string, string> }} options
+ */
+export function codeServerEnv(base, options) {
+  const home = options.userHome ? undefined : join(options.runDir, 'home');
+  return {
+    ...base,
+    ...options.env,
+    // No marketplace: nothing may be fetched from the internet.
+    EXTENSIONS_GALLERY: '{}',
+    ...(home
+      ? {
+          HOME: home,
+          XDG_CONFIG_HOME: join(home, '.config'),
+          XDG_DATA_HOME: join(home, '.local/share'),
+          XDG_CACHE_HOME: join(home, '.cache'),
+        }
+      : {}),
+    TMPDIR: join(options.runDir, 'tmp'),
+  };
+}
+
 export async function startCodeServer(options) {
   const { root, runDir } = options;
   const port = options.port ?? (await freePort());
@@ -109,21 +134,7 @@ export async function startCodeServer(options) {
       ...(options.vscodeOptions ?? []).map((option) => `--vscode-option=${option}`),
     ],
     {
-      env: {
-        ...process.env,
-        ...options.env,
-        // No marketplace: nothing may be fetched from the internet.
-        EXTENSIONS_GALLERY: '{}',
-        ...(home
-          ? {
-              HOME: home,
-              XDG_CONFIG_HOME: join(home, '.config'),
-              XDG_DATA_HOME: join(home, '.local/share'),
-              XDG_CACHE_HOME: join(home, '.cache'),
-            }
-          : {}),
-        TMPDIR: join(runDir, 'tmp'),
-      },
+      env: codeServerEnv(process.env, options),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     },

@@ -27,6 +27,8 @@ suite('The settings in the Settings editor', () => {
   test('the User tab, searched for nixBuilders, shows all 8 settings (screenshot)', async function () {
     if (!canScreenshot()) this.skip(); // desktop VS Code: no picture to look at
     await vscode.commands.executeCommand('notifications.clearAll');
+    // The whole editor height for the list: another test may have left the panel open.
+    await vscode.commands.executeCommand('workbench.action.closePanel');
     await vscode.commands.executeCommand('workbench.action.openGlobalSettings', { query: 'nixBuilders' });
     try {
       await screenshotShowing(
