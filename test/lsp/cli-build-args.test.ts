@@ -6,26 +6,27 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import { requireRealNix } from '../helpers/requireNix';
 
-const cli = join(__dirname, '../../dist/cli.js');
-const run = (...args: string[]) =>
-  spawnSync(process.execPath, [cli, ...args], {
-    encoding: 'utf8',
-    timeout: 120_000,
-    env: { ...process.env, NIX_CONFIG: 'substituters =' },
-  });
-let dir: string;
-before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'nix-builders-cli-args-'));
-});
+const dir = mkdtempSync(join(tmpdir(), 'nix-builders-cli-args-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function assertUsageError(result: ReturnType<typeof run>, pattern: RegExp) {
-  assert.equal(result.status, 2, `exit ${result.status}\n${result.stdout}${result.stderr}`);
-  assert.match(result.stderr, pattern);
+/** `nix-builders ARGS` offline (no binary cache is asked): exit status and output. */
+function run(...args: string[]) {
+  const env = { ...process.env, NIX_CONFIG: 'substituters =' };
+  return spawnSync(process.execPath, [join(__dirname, '../../dist/cli.js'), ...args], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    env,
+  });
 }
+
+/** Exit 2 (nothing ran), saying what is wrong. */
+const assertUsageError = ({ status, stdout, stderr }: ReturnType<typeof run>, pattern: RegExp) => {
+  assert.equal(status, 2, `exit ${status}\n${stdout}${stderr}`);
+  assert.match(stderr, pattern);
+};
 
 test('--arg without NAME and EXPR, on a subcommand that builds nothing, twice for one name, or with a bad name: usage errors', () => {
   assertUsageError(

@@ -35,6 +35,11 @@ test('how a command ended, in words', () => {
   assert.equal(endedAs({ code: null, error: 'spawn nix ENOENT' }), 'failed: spawn nix ENOENT');
 });
 
+test('a script is shown on one line', () => {
+  logCommand('ssh nix@b', "/bin/sh -c 'a\nb'", { code: 0 });
+  assert.equal(lines[0]!.text, "ssh nix@b: /bin/sh -c 'a ⏎ b' → exit 0");
+});
+
 test('a long command line is cut, saying how long it was', () => {
   logCommand('local', `nix-instantiate -E ${'x'.repeat(1000)}`, { code: 0 });
   assert.match(lines[0]!.text, /^local: nix-instantiate -E x+… \(1019 characters\) → exit 0$/);

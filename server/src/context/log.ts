@@ -83,8 +83,9 @@ export function logCommand(
 ): void {
   const failed = result.code !== 0;
   // A script or an expression is long: its start says which it is.
-  const shown =
-    commandLine.length > 300 ? `${commandLine.slice(0, 300)}… (${commandLine.length} characters)` : commandLine;
+  // A script's lines on one line, so that each log line is one command.
+  const oneLine = commandLine.replace(/\n/g, ' ⏎ ');
+  const shown = oneLine.length > 300 ? `${oneLine.slice(0, 300)}… (${commandLine.length} characters)` : oneLine;
   const took = result.ms === undefined ? '' : ` (${result.ms} ms)`;
   const stderr = result.stderr?.trim() ? outputLines(result.stderr) : '';
   log.info(`${where}: ${shown} → ${endedAs(result)}${took}`);

@@ -128,11 +128,16 @@ function startCommand(client: Client, args: readonly string[], onChannel: (error
   }
 }
 
-/** The builder a client is connected to, for the log: `user@host`. */
+/** What the log calls each connection: the host as the machines line names it (connect.ts says). */
+const builderNames = new WeakMap<Client, string>();
+
+/** Names the builder of a connection in the log lines of its commands: `user@alias`. */
+export function nameBuilder(client: Client, name: string): void {
+  builderNames.set(client, name);
+}
+
 function builderOf(client: Client): string {
-  const config = (client as unknown as { config?: { host?: string; username?: string; port?: number } }).config;
-  const host = config?.host ?? 'builder';
-  return `ssh ${config?.username ? `${config.username}@` : ''}${host}${config?.port && config.port !== 22 ? `:${config.port}` : ''}`;
+  return `ssh ${builderNames.get(client) ?? 'builder'}`;
 }
 
 /** The command as the log shows it: the words as given, quoted as the builder's shell reads them. */

@@ -150,6 +150,11 @@ async function typeIntoInput(page, file) {
     await input.waitFor({ state: 'visible', timeout: 30_000 });
     await input.fill(text);
     await input.press('Enter');
+    // Accepted: the box closes, or empties for the next question (a second pick follows).
+    await page.waitForFunction(() => {
+      const box = document.querySelector('.quick-input-widget .quick-input-box input');
+      return !box || box.value === '' || box.offsetParent === null;
+    }, undefined, { timeout: 10_000 });
   } catch (error) {
     outcome = `could not type into the input box: ${error instanceof Error ? error.message : String(error)}`;
   }

@@ -74,8 +74,13 @@ suite('The log (Show Log)', function () {
   test('after a check with a passphrase and a failed build it holds the stages, commands, exit codes and phases, and no secret', async function () {
     this.timeout(150_000);
     const api = await vscode.extensions.getExtension<NixBuildersApi>(extensionId)!.activate();
-    // Every message between VS Code and the server goes into the channel too: none may carry the secret.
+    // Every message between VS Code and the server goes into the channel too, at Trace, the
+    // level a user picks on the channel (Set Log Level…): none may carry the secret.
     await trace().update('trace.server', 'verbose', vscode.ConfigurationTarget.Global);
+    const levelSet = vscode.commands.executeCommand('workbench.action.setLogLevel');
+    await typeIntoPrompt('Nix Remote Builders');
+    await typeIntoPrompt('Trace');
+    await levelSet;
     writeFileSync(machinesFile(), `${passphraseLab!.machinesLine}\n`);
     const find = (uri: string) =>
       waitFor(`${uri} in the view`, async () => {
@@ -130,11 +135,14 @@ suite('The log (Show Log)', function () {
       new RegExp(`${uri}: stage resolve passed`),
       new RegExp(`${uri}: stage auth passed`),
       /local: ssh -G .* → exit 0/,
-      /ssh \S+: nix-store --version → exit 0/,
+      new RegExp(`ssh \\S+@${new URL(passphraseLab!.uri).hostname}: nix-store --version → exit 0`),
       /local: nix-instantiate .*log-fails\.nix.* → exit 0/,
       /Build \/nix\/store\/\S+\.drv on ssh:\/\//,
       /build: \w/,
       /Build failed \(\S+\): /,
+      // At Trace: the stderr of commands that succeeded (Debug) and the messages with the server.
+      /\[debug\] /,
+      /\[trace\] .*nixBuilders\/askPassphrase/,
     ]) {
       assert.match(text, expected, `${logFile} holds ${expected}; it holds:\n${text.slice(-4000)}`);
     }
@@ -160,7 +168,7 @@ suite('The log (Show Log)', function () {
     try {
       await screenshotShowing(
         'log-after-failed-build',
-        (shot) => assertShowsText(shot, 'panel', [/build: connect/, /Build failed/]),
+        (shot) => assertShowsText(shot, 'panel', [/Nix Remote Builders/, /\[warning\] Build failed \(connection\)/]),
         20_000,
       );
     } finally {
