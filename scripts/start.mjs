@@ -1,6 +1,10 @@
 // `npm start`: serves VS Code (code-server, on 127.0.0.1 only) with this extension loaded from
 // the working tree, on an example workspace holding a machines file and a nix.conf. Prints the
 // URL to open; Ctrl+C stops it. Rebuild with `npm run watch` and reload the window to see edits.
+// The extension, ssh and Nix see your own HOME (your ~/.ssh config, keys and known_hosts, so your
+// real builders answer); only VS Code's profile is kept apart, under .vscode-test/start.
+// `npm start -- --isolated-home` gives them an empty home there instead, as the tests do.
+import { homedir } from 'node:os';
 import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { codeServerVersion, installCodeServer, startCodeServer, workbenchUrl } from '../test/vscode/codeServer/codeServer.mjs';
@@ -17,7 +21,9 @@ if (!existsSync(workspace)) {
 console.log(`Preparing VS Code (code-server ${codeServerVersion}) ...`);
 const codeServerRoot = installCodeServer();
 const port = process.env.PORT ? Number(process.env.PORT) : undefined;
-const server = await startCodeServer({ root: codeServerRoot, runDir, port });
+const isolatedHome = process.argv.includes('--isolated-home');
+const server = await startCodeServer({ root: codeServerRoot, runDir, port, userHome: !isolatedHome });
+const home = isolatedHome ? join(runDir, 'home') : homedir();
 const url = workbenchUrl(server.url, { folder: workspace, extensionDevelopmentPath: root });
 
 console.log(`
@@ -27,7 +33,10 @@ Nix Remote Builders is running in VS Code at:
 
 Open that address in a browser on this machine (VS Code listens on 127.0.0.1 only;
 from elsewhere, forward the port: ssh -L ${server.port}:127.0.0.1:${server.port} THIS_HOST).
-The example workspace is ${workspace}. Press Ctrl+C to stop.
+The example workspace is ${workspace}.
+SSH and Nix use the home ${home}${isolatedHome ? ' (empty: --isolated-home)' : ' (yours: its ~/.ssh config, keys and known_hosts)'};
+VS Code's own profile (settings, extensions) is kept in ${runDir}.
+Press Ctrl+C to stop.
 `);
 
 let stopping = false;

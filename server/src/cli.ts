@@ -48,6 +48,7 @@ async function run(args: string[]): Promise<number> {
       return await runBuildCommand(await chooseMachines(values, context), {
         file: resolve(operands[0]!),
         attr: values.attr,
+        autoArgs: commandLine.autoArgs,
         on: values.on,
         distributed: values.distributed === true,
         sshConfigFile: values['ssh-config'],

@@ -1,6 +1,7 @@
 // The language server: wires LSP capabilities to the modules that do the work and nothing
 // else. `createConnection` picks the transport from the command line, so the same file runs
 // over IPC from the VS Code client and as `node dist/server.js --stdio` for any other editor.
+import { setLogSink } from './context/log';
 import {
   CodeActionKind,
   createConnection,
@@ -36,6 +37,8 @@ import { localMachine } from './localMachine/localMachine';
 import { extensionVersion } from './version';
 
 const connection = createConnection(ProposedFeatures.all);
+// The troubleshooting log reaches the client's output channel at each line's level.
+setLogSink((level, text) => connection.console[level](text));
 const documents = new TextDocuments(TextDocument);
 const startedAt = Date.now();
 let clientPullsConfiguration = false;

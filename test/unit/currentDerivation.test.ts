@@ -1,8 +1,9 @@
 // The derivation of the file in the editor, through real Nix: a set of derivations asks for an
 // attribute, -A picks one, a flake.nix gives its default package, a .drv is read as it is, and an
-// evaluation error comes back in Nix's words.
+// evaluation error comes back in Nix's words. --arg/--argstr reach the file's function as
+// nix-build gives them, word for word (no shell, no splicing into Nix code).
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -61,6 +62,44 @@ if (nix !== undefined) {
     const result = await derivationOf(file);
     assert.equal(result.ok, false);
     assert.match('error' in result ? result.error : '', /^error: required attribute 'builder' missing/);
+  });
+
+  test('--arg gives a Nix expression and --argstr a string to the function in the file', async () => {
+    const file = join(dir, 'args.nix');
+    // A string no shell or Nix splice would survive unchanged.
+    const odd = `a"b $(touch ${join(dir, 'pwned')}) \${x} '`;
+    writeFileSync(file, `{ n, s, unset ? "default" }: ${drv('args', 'N = toString n; S = s; U = unset;')}
+`);
+    const missing = await derivationOf(file);
+    assert.equal(missing.ok, false, 'without them Nix says which argument it needs');
+    assert.match('error' in missing ? missing.error : '', /without required argument 'n'|'n'/);
+
+    const given = await derivationOf(file, undefined, [
+      { kind: 'arg', name: 'n', value: '40 + 2' },
+      { kind: 'argstr', name: 's', value: odd },
+    ]);
+    assert.ok(given.ok, JSON.stringify(given));
+    assert.equal(given.derivation.env.N, '42', '--arg is evaluated as Nix');
+    assert.equal(given.derivation.env.S, odd, '--argstr is the string as typed');
+    assert.equal(given.derivation.env.U, 'default');
+    assert.equal(existsSync(join(dir, 'pwned')), false, 'nothing ran through a shell');
+  });
+
+  test('--arg reaches a function that gives a set of derivations: the set is listed, -A picks', async () => {
+    const file = join(dir, 'args-set.nix');
+    writeFileSync(file, `{ tag }: { a = ${drv('a', 'T = tag;')}; b = ${drv('b')}; }
+`);
+    const args = [{ kind: 'argstr' as const, name: 'tag', value: 'x1' }];
+    assert.deepEqual(await derivationOf(file, undefined, args), { ok: false, needsAttribute: ['a', 'b'] });
+    const a = await derivationOf(file, 'a', args);
+    assert.ok(a.ok, JSON.stringify(a));
+    assert.equal(a.derivation.env.T, 'x1');
+  });
+
+  test('--arg for a .drv or a flake is refused, naming the argument', async () => {
+    const result = await derivationOf('/nix/store/00000000000000000000000000000000-x.drv', undefined, [{ kind: 'arg', name: 'n', value: '1' }]);
+    assert.equal(result.ok, false);
+    assert.match('error' in result ? result.error : '', /^--arg n: arguments are for a \.nix file's function/);
   });
 
   test('a .drv outside /nix/store is refused', async () => {

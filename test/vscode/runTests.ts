@@ -152,7 +152,11 @@ async function runSuite(run: Run, lab: Lab | undefined, client?: ClientDaemon): 
         NIX_USER_CONF_FILES: join(runDir, 'no-user-nix.conf'),
         NIX_CONFIG: '',
         // Which machines of lab.machines are real builders, for the health tests.
-        NIX_BUILDERS_LAB: lab ? JSON.stringify(Object.fromEntries(Object.entries(lab.builders).map(([name, b]) => [name, b.uri]))) : '',
+        NIX_BUILDERS_LAB: lab ? JSON.stringify(Object.fromEntries(labBuilders.map((name) => [name, lab.builders[name].uri]))) : '',
+        // For the log test: a builder whose key has a passphrase, the key and the passphrase it must never find in the log.
+        NIX_BUILDERS_LAB_PASSPHRASE: lab
+          ? JSON.stringify({ machinesLine: lab.builders.passphraseKey.machinesLine, uri: lab.builders.passphraseKey.uri, keyFile: lab.passphraseKey, passphrase: lab.passphrase })
+          : '',
         NIX_BUILDERS_LAB_HOSTNAMES: lab ? JSON.stringify(Object.fromEntries(Object.entries(lab.builders).map(([name, b]) => [name, b.hostname]))) : '',
         // The builders' sshd logs, for the untrusted suite's count of connections.
         NIX_BUILDERS_LAB_SSHD_LOGS: lab ? JSON.stringify(sshdLogs(lab)) : '',
@@ -217,7 +221,7 @@ function sshConnections(lab: Lab): number {
 }
 
 const labBuilders = ['healthy', 'closedPort', 'untrusted'] as const;
-type Lab = BuilderLab<(typeof labBuilders)[number]>;
+type Lab = BuilderLab<(typeof labBuilders)[number] | 'passphraseKey'>;
 
 /**
  * Real builders for the view's health and build tests (sshd + nix-daemon on loopback, see
@@ -230,7 +234,9 @@ async function startLab(): Promise<Lab | undefined> {
     console.warn(`\n*** The VS Code health tests are skipped: ${skip} ***\n`);
     return undefined;
   }
-  return provisionBuilders({ builders: [...labBuilders] });
+  // The passphrase builder is in no machines file (a Check All would ask for its passphrase):
+  // the log test adds it for itself.
+  return provisionBuilders({ builders: [...labBuilders, 'passphraseKey'] });
 }
 
 /**

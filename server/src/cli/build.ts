@@ -1,4 +1,4 @@
-// `nix-builders build FILE [-A attr] [--on HOST | --distributed]`: evaluate, pick the machine
+// `nix-builders build FILE [-A attr] [--arg NAME EXPR] [--argstr NAME S] [--on HOST | --distributed]`: evaluate, pick the machine
 // Nix would pick (or HOST), offload over SSH with the log on stderr, and print the output paths
 // on the last lines of stdout (or one JSON document). Ctrl+C cancels the remote build.
 import { derivationOf } from '../dispatch/currentDerivation';
@@ -9,12 +9,14 @@ import type { BuildOutcome } from '../protocol';
 import { ConnectionPool } from '../ssh/pool';
 import { distributedChoice } from './distributedChoice';
 import type { ChosenMachines } from './machinesOption';
-import type { OutputFormat } from './options';
+import type { AutoArg, OutputFormat } from './options';
 import { passphrasePrompt } from './passphrasePrompt';
 
 export interface BuildCliOptions {
   file: string;
   attr: string | undefined;
+  /** --arg / --argstr for a .nix file's function. */
+  autoArgs: AutoArg[];
   on: string | undefined;
   distributed: boolean;
   sshConfigFile: string | undefined;
@@ -74,7 +76,7 @@ export async function runBuildCommand(chosen: ChosenMachines, options: BuildCliO
   process.once('SIGINT', onInterrupt);
   const pool = new ConnectionPool({ idleMs: 1000 });
   try {
-    const source = await derivationOf(options.file, options.attr);
+    const source = await derivationOf(options.file, options.attr, options.autoArgs);
     if (!source.ok) {
       const message = 'error' in source ? source.error : `${options.file} holds several derivations: choose one with -A (${source.needsAttribute.join(', ')})`;
       return report(failedBuild('', started, 'evaluation', message), options.format);

@@ -2,7 +2,7 @@
 // known, each option is one it takes and is given once, options that exclude each other are not
 // both given, every value is in range, and the operands are the ones it expects. A command line
 // that passes runs as written; one that does not is a UsageError (exit 2) and nothing runs.
-import { parseCommandLine, type CliValues, type OptionName } from './options';
+import { parseCommandLine, type AutoArg, type CliValues, type OptionName } from './options';
 import { nixVersionChoice, outputFormat, timeoutSeconds, type OutputFormat } from './optionValues';
 import { subcommandNamed, subcommands, type Subcommand } from './subcommands';
 import { UsageError } from './usageError';
@@ -15,6 +15,8 @@ export type CommandLine =
       subcommand: Subcommand;
       operands: string[];
       values: CliValues;
+      /** `--arg`/`--argstr`, in the order given (build only). */
+      autoArgs: AutoArg[];
       format: OutputFormat;
       timeoutSeconds: number | undefined;
       /** Worth saying on stderr, but not wrong (a Nix newer than the rules know). */
@@ -38,7 +40,7 @@ export function readCommandLine(args: string[]): CommandLine {
     if (error instanceof UsageError) error.subcommand ??= subcommands.find((s) => args.includes(s.name))?.name;
     throw error;
   }
-  const { values, positionals, given } = parsed;
+  const { values, positionals, given, autoArgs } = parsed;
   const [name, ...operands] = positionals;
   if (values.version) return { kind: 'version' };
   if (name === undefined) {
@@ -57,7 +59,8 @@ export function readCommandLine(args: string[]): CommandLine {
   const seen = new Set<OptionName>();
   for (const { name: option, rawName } of given) {
     if (!subcommand.options.includes(option)) throw wrong(`${subcommand.name} does not take ${rawName}`, `Its options are below`);
-    if (seen.has(option)) throw wrong(`${spelled(option)} is given more than once`, 'Give it once');
+    // Like nix-build's, --arg and --argstr are given once per argument name.
+    if (seen.has(option) && option !== 'arg' && option !== 'argstr') throw wrong(`${spelled(option)} is given more than once`, 'Give it once');
     seen.add(option);
   }
   for (const [a, b, todo] of exclusive) if (seen.has(a) && seen.has(b)) throw wrong(`${spelled(a)} and ${spelled(b)} are both given`, todo);
@@ -74,6 +77,11 @@ export function readCommandLine(args: string[]): CommandLine {
       ? wrong(`${subcommand.name} needs a FILE`, 'Give a .nix file, a flake.nix or a .drv')
       : wrong(`${subcommand.name} takes one FILE, but was given ${operands.length}`, 'Build one at a time, or make one .nix file that holds them all and pick with -A');
   }
+  const named = new Set<string>();
+  for (const { kind, name } of autoArgs) {
+    if (named.has(name)) throw wrong(`the argument '${name}' is given more than once (--${kind} ${name})`, 'Give each argument one value');
+    named.add(name);
+  }
   if (subcommand.name === 'select' && values.system === undefined) throw wrong('select needs --system', 'Give the system of the derivation, e.g. --system x86_64-linux');
 
   const notes: string[] = [];
@@ -86,6 +94,7 @@ export function readCommandLine(args: string[]): CommandLine {
     subcommand,
     operands,
     values,
+    autoArgs,
     format: outputFormat(values.format),
     timeoutSeconds: values.timeout === undefined ? undefined : timeoutSeconds(values.timeout),
     notes,

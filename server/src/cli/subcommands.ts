@@ -47,14 +47,14 @@ every machine why (not). Nothing is built. Exits 1 when no machine fits.`,
   },
   {
     name: 'build',
-    synopsis: `build FILE [-A ATTR] [--on HOST | --distributed]
+    synopsis: `build FILE [-A ATTR] [--arg NAME EXPR] [--argstr NAME S] [--on HOST | --distributed]
 [--machines FILE | --builders TEXT] [--ssh-config FILE]
 [--nix-version V] [--format text|json]`,
     about: `Build FILE (.nix, flake.nix or .drv) on the machine Nix would pick (or HOST), with the
 log on stderr and the output paths on the last lines of stdout. --distributed hands the
 whole graph to Nix's own remote builds over all the machines. A key with a passphrase is
 asked for on the terminal. Ctrl+C cancels.`,
-    options: ['attr', 'on', 'distributed', 'machines', 'builders', 'ssh-config', 'nix-version', 'format'],
+    options: ['attr', 'arg', 'argstr', 'on', 'distributed', 'machines', 'builders', 'ssh-config', 'nix-version', 'format'],
     operands: 'one-file',
   },
 ];

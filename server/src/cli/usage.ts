@@ -15,6 +15,8 @@ const optionHelp: Record<Exclude<OptionName, 'help' | 'version'>, string> = {
   system: "--system S          the derivation's system",
   features: "--features a,b      the derivation's requiredSystemFeatures",
   attr: '-A, --attr ATTR     the attribute of FILE to build',
+  arg: "--arg NAME EXPR     the Nix expression EXPR as FILE's function argument NAME (as nix-build)",
+  argstr: "--argstr NAME S     the string S as FILE's function argument NAME (as nix-build)",
   on: '--on HOST           build there: its URI, user@host or host',
   distributed: '--distributed       let Nix spread the build over all machines',
   format: '--format text|json  output for people (default) or for programs',

@@ -2,6 +2,7 @@
 // pick and why not the others), then build that derivation through runBuild.ts, on the machine
 // picked or distributed, with the log streamed to the client. Keeps the load per machine, so
 // the next choice counts the builds already running, as Nix counts busy slots.
+import { log } from '../context/log';
 import { randomUUID } from 'node:crypto';
 import type { CancellationToken, Connection } from 'vscode-languageserver';
 import type { BuilderList } from '../builders/builderList';
@@ -128,8 +129,9 @@ export class BuildOnRemote {
             : { machine: builder.machine };
     // The builds running per machine are the load the next choice counts, as Nix counts busy slots.
     if (builder) this.running.set(builder.info.id, (this.running.get(builder.info.id) ?? 0) + 1);
+    log.info(`Build ${plan.drvPath} on ${params.on === 'distributed' ? 'distributed' : (builder?.info.uri ?? params.on ?? 'best')}`);
     try {
-      return await runBuild({
+      const outcome = await runBuild({
         buildId,
         ...(params.on === 'best' || params.on === 'distributed' ? {} : { picked: builder?.info.uri ?? params.on }),
         drvPath: plan.drvPath,
@@ -140,10 +142,18 @@ export class BuildOnRemote {
         pool: this.pool,
         askPassphrase: this.health.passphrase,
         signal: abort.signal,
-        onLog: (line) => void this.connection.sendNotification(buildLogNotification, { buildId, line }),
-        onPhase: (phase, detail) => void this.connection.sendNotification(buildLogNotification, { buildId, phase, detail }),
+        onLog: (line) => {
+          log.debug(`build: ${line}`);
+          void this.connection.sendNotification(buildLogNotification, { buildId, line });
+        },
+        onPhase: (phase, detail) => {
+          log.info(`build: ${phase}${detail ? `: ${detail}` : ''}`);
+          void this.connection.sendNotification(buildLogNotification, { buildId, phase, detail });
+        },
         started,
       });
+      (outcome.ok ? log.info : log.warn)(`Build ${outcome.ok ? `done on ${outcome.builtOn}` : `failed (${outcome.cause}): ${outcome.message}`} after ${outcome.ms} ms`);
+      return outcome;
     } finally {
       if (builder) this.running.set(builder.info.id, (this.running.get(builder.info.id) ?? 1) - 1);
     }

@@ -8,6 +8,8 @@
 // runs) goes with it, instead of living on with the store's locks. A group of its own also keeps
 // a terminal's Ctrl+C from reaching the command behind our back: the caller cancels it, in order.
 // Killing also destroys the pipes to it, so nothing of ours still writes into or waits on it.
+import { logCommand } from '../context/log';
+import { remoteCommandLine } from '../ssh/remoteCommand';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { LineSplitter, Tail } from './streamParts';
@@ -46,6 +48,7 @@ export interface LocalProcessOptions {
 }
 
 export function startLocal(command: string, args: readonly string[], options: LocalProcessOptions = {}): LocalProcess {
+  const startedAt = Date.now();
   const stdoutMode = options.stdout ?? 'collect';
   const child = spawn(command, args, {
     env: options.env ?? process.env,
@@ -86,12 +89,14 @@ export function startLocal(command: string, args: readonly string[], options: Lo
       startError = error.message;
       if (child.pid === undefined) {
         exited = true;
+        logCommand('local', remoteCommandLine([command, ...args]), { code: null, error: error.message, ms: Date.now() - startedAt });
         resolve({ code: null, signal: null, stdout: '', stderrTail: [error.message], error: error.message });
       }
     });
     child.on('close', (code, signal) => {
       exited = true;
       lines.flush();
+      logCommand('local', remoteCommandLine([command, ...args]), { code, signal, error: startError, stderr: tail.get().join('\n'), ms: Date.now() - startedAt });
       resolve({ code, signal, stdout: Buffer.concat(chunks).toString('utf8'), stderrTail: tail.get(), error: startError });
     });
   });

@@ -6,6 +6,7 @@
 // its own timeouts and never delays the others.
 import { homedir } from 'node:os';
 import type { Client, ClientChannel } from 'ssh2';
+import { log } from '../context/log';
 import type { Machine } from '../model/machines';
 import { expandTilde } from '../model/identityFile';
 import { shellCodeInStoreSettings } from '../model/remoteShellSettings';
@@ -183,7 +184,9 @@ class Probe {
         ? {}
         : {
             askPassphrase: async (file: string, signal?: AbortSignal) => {
+              log.info(`${machine.storeUri}: asking for the passphrase of ${file}`);
               const answer = await ask(file, signal);
+              log.info(`${machine.storeUri}: the passphrase of ${file} was ${answer === undefined ? 'not given' : 'given'}`);
               if (answer !== undefined) this.passphraseGiven = true;
               return answer;
             },
@@ -196,6 +199,7 @@ class Probe {
   }
 
   async run(): Promise<ProbeResult> {
+    log.info(`Checking ${this.machine.storeUri}${this.options.sshConfigFile ? ` (ssh config ${this.options.sshConfigFile})` : ''}`);
     if (!this.acceptable()) return this.finish();
     if (this.options.daemon === true) this.daemonContext();
     const host = await this.resolve();
@@ -547,6 +551,8 @@ class Probe {
   }
 
   private addFinding(finding: Finding): void {
+    const level = finding.severity === 'error' ? log.warn : log.info;
+    level(`${this.machine.storeUri}: ${finding.severity} ${finding.code}${finding.stage ? ` (${finding.stage})` : ''}: ${finding.message}`);
     this.findings.push(finding);
     this.emit({ kind: 'finding', finding });
   }
@@ -557,6 +563,7 @@ class Probe {
 
   private addStage(name: ProbeStageName, ms: number, ok: boolean): void {
     const stage: ProbeStage = { name, ms, ok };
+    log.info(`${this.machine.storeUri}: stage ${name} ${ok ? 'passed' : 'failed'} (${ms} ms)`);
     this.stages.push(stage);
     this.emit({ kind: 'stage', stage });
   }
@@ -564,6 +571,7 @@ class Probe {
   private finish(): ProbeResult {
     if (!this.findings.some((finding) => finding.severity === 'error' || finding.severity === 'warning')) this.add('ok', { summary: summaryOf(this.facts) });
     const result: ProbeResult = { uri: this.machine.storeUri, status: statusOf(this.findings), findings: this.findings, stages: this.stages, facts: this.facts, ms: Date.now() - this.started };
+    log.info(`${this.machine.storeUri}: ${result.status} after ${result.ms} ms`);
     this.emit({ kind: 'result', result });
     return result;
   }

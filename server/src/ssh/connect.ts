@@ -12,6 +12,7 @@ import type { Duplex, Readable } from 'node:stream';
 import { safeMessage, type SshFailure } from './failure';
 import { checkHostKey, hostKeyPolicy, preferredHostKeyAlgorithms, type HostKeyPolicy, type HostKeyVerdict } from './hostKeyCheck';
 import { Keyring, type AskPassphrase, type IdentityReport } from './keyring';
+import { nameBuilder } from './remoteCommand';
 import { resolveSshHost, type ResolvedHost, type ResolveResult } from './sshConfig';
 
 export type ConnectStageName = 'tcp' | 'handshake' | 'auth';
@@ -360,6 +361,7 @@ async function connectInner(options: ConnectOptions, timeouts: ConnectTimeouts, 
     ...(options.askPassphrase === undefined ? {} : { askPassphrase: userWait.ask(options.askPassphrase) }),
   });
   const client = new Client();
+  nameBuilder(client, `${host.user}@${host.alias}`);
   let verdict: HostKeyVerdict | undefined;
   let methodsLeft: string[] | undefined;
   const handshakeStarted = Date.now();

@@ -5,6 +5,7 @@
 // on how much output is kept; a command it gives up on is killed on the builder with all it
 // started (remoteProcessGroup.ts says how).
 import type { Client, ClientChannel } from 'ssh2';
+import { log, logCommand } from '../context/log';
 import { killGroupArgs, pidIn, TELL_PID, withoutPidLine } from './remoteProcessGroup';
 
 /**
@@ -127,8 +128,30 @@ function startCommand(client: Client, args: readonly string[], onChannel: (error
   }
 }
 
+/** What the log calls each connection: the host as the machines line names it (connect.ts says). */
+const builderNames = new WeakMap<Client, string>();
+
+/** Names the builder of a connection in the log lines of its commands: `user@alias`. */
+export function nameBuilder(client: Client, name: string): void {
+  builderNames.set(client, name);
+}
+
+function builderOf(client: Client): string {
+  return `ssh ${builderNames.get(client) ?? 'builder'}`;
+}
+
+/** The command as the log shows it: the words as given, quoted as the builder's shell reads them. */
+function shownCommand(args: readonly string[]): string {
+  try {
+    return remoteCommandLine(args);
+  } catch (error) {
+    return `${args.join(' ')} (${(error as Error).message})`;
+  }
+}
+
 /** Opens a channel running the command (for protocols spoken over stdin/stdout). */
 export function openCommand(client: Client, args: readonly string[]): Promise<ClientChannel> {
+  log.info(`${builderOf(client)}: started ${shownCommand(args)}`);
   return new Promise((resolve, reject) => startCommand(client, args, (error, channel) => (error || !channel ? reject(error) : resolve(channel))));
 }
 
@@ -154,11 +177,13 @@ export function exec(client: Client, args: readonly string[], options: ExecOptio
       done = true;
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
+      const stderr = withoutPidLine(Buffer.concat(err).toString('utf8'));
+      logCommand(builderOf(client), shownCommand(args), { code, signal: exitSignal, timedOut, aborted, error, stderr, ms: Date.now() - started });
       resolve({
         code,
         signal: exitSignal,
         stdout: Buffer.concat(out).toString('utf8'),
-        stderr: withoutPidLine(Buffer.concat(err).toString('utf8')),
+        stderr,
         truncated,
         timedOut,
         aborted,

@@ -3,6 +3,8 @@
 // and every default come from ssh. Without an ssh binary the config files are read by our own
 // subset of ssh's rules (sshConfigFallback.ts). ssh runs through execFile with an argument list,
 // never a shell, and a host beginning with `-` never reaches it.
+import { logCommand } from '../context/log';
+import { remoteCommandLine } from './remoteCommand';
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
@@ -173,9 +175,15 @@ export function sshGArguments(commandLine: SshCommandLine, destination: string):
 
 function runSshG(binary: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ missing: true } | { missing: false; code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
+    const started = Date.now();
     execFile(binary, args, { env, timeout: timeoutMs, encoding: 'utf8', maxBuffer: 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') return resolve({ missing: true });
+      const shown = remoteCommandLine([binary, ...args]);
+      if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') {
+        logCommand('local', shown, { code: null, error: `${binary} was not found`, ms: Date.now() - started });
+        return resolve({ missing: true });
+      }
       const code = error ? (typeof error.code === 'number' ? error.code : 255) : 0;
+      logCommand('local', shown, { code, timedOut: error?.killed === true, stderr, ms: Date.now() - started });
       resolve({ missing: false, code, stdout, stderr });
     });
   });

@@ -73,17 +73,46 @@ export function freePort() {
 /**
  * @param {{ root: string, runDir: string, userDataDir?: string, extensionsDir?: string,
  *           vscodeOptions?: string[], env?: Record<string, string>, port?: number,
- *           workspaceTrust?: boolean, log?: (line: string) => void }} options
+ *           workspaceTrust?: boolean, userHome?: boolean, log?: (line: string) => void }} options
  * workspaceTrust: VS Code asks whether a folder is trusted, as it does for users; otherwise
  * (the default) every folder is trusted without asking.
+ * userHome: the extension, ssh and Nix see the caller's own HOME (its ~/.ssh config, keys,
+ * known_hosts and ~/.config/nix), as `npm start` needs for a user's real builders; the VS Code
+ * profile stays in runDir all the same (user-data-dir, extensions-dir, config.yaml are flags).
+ * Otherwise (the default, for tests) HOME is runDir/home so nothing of the caller's leaks in.
  */
+/**
+ * The environment code-server (and so the extension, ssh and Nix) runs in: the caller's, with
+ * HOME and the XDG folders inside runDir unless `userHome`, and always its own TMPDIR.
+ * @param {NodeJS.ProcessEnv} base
+ * @param {{ runDir: string, userHome?: boolean, env?: Record<string, string> }} options
+ */
+export function codeServerEnv(base, options) {
+  const home = options.userHome ? undefined : join(options.runDir, 'home');
+  return {
+    ...base,
+    ...options.env,
+    // No marketplace: nothing may be fetched from the internet.
+    EXTENSIONS_GALLERY: '{}',
+    ...(home
+      ? {
+          HOME: home,
+          XDG_CONFIG_HOME: join(home, '.config'),
+          XDG_DATA_HOME: join(home, '.local/share'),
+          XDG_CACHE_HOME: join(home, '.cache'),
+        }
+      : {}),
+    TMPDIR: join(options.runDir, 'tmp'),
+  };
+}
+
 export async function startCodeServer(options) {
   const { root, runDir } = options;
   const port = options.port ?? (await freePort());
-  const home = join(runDir, 'home');
+  const home = options.userHome ? undefined : join(runDir, 'home');
   const userDataDir = options.userDataDir ?? join(runDir, 'user-data');
   const extensionsDir = options.extensionsDir ?? join(runDir, 'extensions');
-  for (const dir of [home, join(runDir, 'tmp'), userDataDir, extensionsDir]) mkdirSync(dir, { recursive: true });
+  for (const dir of [home ?? runDir, join(runDir, 'tmp'), userDataDir, extensionsDir]) mkdirSync(dir, { recursive: true });
   const config = join(runDir, 'config.yaml');
   writeFileSync(config, 'auth: none\n');
 
@@ -105,17 +134,7 @@ export async function startCodeServer(options) {
       ...(options.vscodeOptions ?? []).map((option) => `--vscode-option=${option}`),
     ],
     {
-      env: {
-        ...process.env,
-        ...options.env,
-        // No marketplace: nothing may be fetched from the internet.
-        EXTENSIONS_GALLERY: '{}',
-        HOME: home,
-        XDG_CONFIG_HOME: join(home, '.config'),
-        XDG_DATA_HOME: join(home, '.local/share'),
-        XDG_CACHE_HOME: join(home, '.cache'),
-        TMPDIR: join(runDir, 'tmp'),
-      },
+      env: codeServerEnv(process.env, options),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     },

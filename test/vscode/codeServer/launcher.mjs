@@ -8,8 +8,10 @@
 //
 // The suite can ask for a screenshot by logging `[screenshot] <absolute path>.png`: this
 // process takes it and writes the file, which the suite waits for, and <path>.json beside it
-// with what the picture shows (whatIsShown.mjs), which the suite asserts on.
-import { existsSync, mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+// with what the picture shows (whatIsShown.mjs), which the suite asserts on. It can have text
+// typed into the open input box (a passphrase prompt) by logging `[type-into-input] <file>`:
+// the text is read from the file (never logged), which is removed; <file>.done says it was typed.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { format } from 'node:util';
 import { chromium } from 'playwright-core';
@@ -90,6 +92,11 @@ async function main() {
         pending.push(takeScreenshot(page, shot[1]));
         return;
       }
+      const typing = /^\[type-into-input\] (\/\S+)$/.exec(text);
+      if (typing) {
+        pending.push(typeIntoInput(page, typing[1]));
+        return;
+      }
       (type === 'error' ? console.error : console.log)(text);
     });
     await page.exposeFunction('codeAutomationExit', (code) => finish(Number(code)));
@@ -131,6 +138,27 @@ async function takeScreenshot(page, path) {
   writeFileSync(partial, png);
   renameSync(partial, path);
   console.log(`Screenshot: ${path}`);
+}
+
+/** Types the file's text into the input box VS Code shows (its quick input), then Enter. */
+async function typeIntoInput(page, file) {
+  const text = readFileSync(file, 'utf8');
+  rmSync(file, { force: true });
+  let outcome = '';
+  try {
+    const input = page.locator('.quick-input-widget .quick-input-box input').first();
+    await input.waitFor({ state: 'visible', timeout: 30_000 });
+    await input.fill(text);
+    await input.press('Enter');
+    // Accepted: the box closes, or empties for the next question (a second pick follows).
+    await page.waitForFunction(() => {
+      const box = document.querySelector('.quick-input-widget .quick-input-box input');
+      return !box || box.value === '' || box.offsetParent === null;
+    }, undefined, { timeout: 10_000 });
+  } catch (error) {
+    outcome = `could not type into the input box: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  writeFileSync(`${file}.done`, outcome);
 }
 
 main().then(
