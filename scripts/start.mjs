@@ -7,7 +7,12 @@
 import { homedir } from 'node:os';
 import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { codeServerVersion, installCodeServer, startCodeServer, workbenchUrl } from '../test/vscode/codeServer/codeServer.mjs';
+import {
+  codeServerVersion,
+  installCodeServer,
+  startCodeServer,
+  workbenchUrl,
+} from '../test/vscode/codeServer/codeServer.mjs';
 
 const root = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..');
 const runDir = join(root, '.vscode-test/start');

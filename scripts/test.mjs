@@ -24,12 +24,22 @@ let madeLab;
 
 const tiers = [
   { name: 'typecheck', command: ['npx', 'tsc', '--noEmit', '-p', '.'] },
+  // The code's layout is Prettier's (`npm run format` writes it): a file written otherwise fails here.
+  { name: 'format', command: ['npx', 'prettier', '--check', '.'], check: true },
   { name: 'unit', command: withNixVersions(['node', '--import', 'tsx', '--test', ...testFiles('test/unit')], 'unit') },
   { name: 'lsp', command: withNixVersions(['node', '--import', 'tsx', '--test', ...testFiles('test/lsp')], 'lsp') },
   // The system lab's Nix 2.26 and 2.34 builders and clients run from the version lab's chroots (made before the tier).
-  { name: 'system', command: withoutDns(['node', '--import', 'tsx', '--test', ...testFiles('test/system')]), prepare: labRoots },
+  {
+    name: 'system',
+    command: withoutDns(['node', '--import', 'tsx', '--test', ...testFiles('test/system')]),
+    prepare: labRoots,
+  },
   // code-server comes from the npm registry: installed (or found cached) before DNS is sealed.
-  { name: 'vscode', command: withoutDns(['node', '--import', 'tsx', 'test/vscode/runTests.ts']), prepare: prepareCodeServer },
+  {
+    name: 'vscode',
+    command: withoutDns(['node', '--import', 'tsx', 'test/vscode/runTests.ts']),
+    prepare: prepareCodeServer,
+  },
 ];
 
 /**
@@ -43,7 +53,8 @@ function withNixVersions(command, tier) {
   if (only.length > 0 && !only.includes(tier)) return command;
   const roots = labRoots();
   if (roots.length === 0) return command;
-  const binds = 'for root in $(echo "$0" | tr : " "); do mount --bind /proc "$root/proc" && mount --bind /tmp "$root/tmp" || exit 1; done; NIXRB_NIX_VERSIONS="$0" exec "$@"';
+  const binds =
+    'for root in $(echo "$0" | tr : " "); do mount --bind /proc "$root/proc" && mount --bind /tmp "$root/tmp" || exit 1; done; NIXRB_NIX_VERSIONS="$0" exec "$@"';
   return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', binds, roots.join(':'), ...command];
 }
 
@@ -70,9 +81,15 @@ function labRoots() {
   madeLab = [];
   if (process.getuid?.() !== 0 || spawnSync('unshare', ['--version']).status !== 0) return madeLab;
   console.log('--- the version lab (scripts/nix-versions.sh)');
-  const made = spawnSync('bash', ['scripts/nix-versions.sh'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const made = spawnSync('bash', ['scripts/nix-versions.sh'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   process.stdout.write(made.stdout ?? '');
-  madeLab = (made.stdout ?? '').split('\n').map((line) => line.split(' ')[2]).filter(Boolean);
+  madeLab = (made.stdout ?? '')
+    .split('\n')
+    .map((line) => line.split(' ')[2])
+    .filter(Boolean);
   return madeLab;
 }
 
@@ -100,8 +117,8 @@ for (const tier of tiers.filter((t) => only.length === 0 || only.includes(t.name
   await tier.prepare?.();
   const { code, output } = await run(tier.command);
   const counts = countTests(output);
-  if (tier.name === 'typecheck') {
-    // Not a test, but a type error fails the run like one.
+  if (tier.name === 'typecheck' || tier.check) {
+    // Not a test, but a type error (or a file Prettier would rewrite) fails the run like one.
     counts.failed = code === 0 ? 0 : 1;
   } else if (code !== 0 && counts.failed === 0) {
     // A tier that crashed before reporting still counts as a failure.
@@ -110,7 +127,9 @@ for (const tier of tiers.filter((t) => only.length === 0 || only.includes(t.name
   for (const key of Object.keys(totals)) totals[key] += counts[key];
   const took = `(${((Date.now() - started) / 1000).toFixed(1)} s)`;
   const skip = skippedBecause(tier.name, output, counts);
-  results.push(skip && code === 0 ? `${tier.name}: skipped — ${skip} ${took}` : `${tier.name}: ${countsLine(counts)} ${took}`);
+  results.push(
+    skip && code === 0 ? `${tier.name}: skipped — ${skip} ${took}` : `${tier.name}: ${countsLine(counts)} ${took}`,
+  );
   for (const each of counts.runs) results.push(`  ${each}`);
 }
 
@@ -120,10 +139,19 @@ process.exitCode = totals.failed > 0 ? 1 : 0;
 
 function run([command, ...args]) {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
+    const child = spawn(command, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, FORCE_COLOR: '0' },
+    });
     let output = '';
-    child.stdout.on('data', (chunk) => { output += chunk; process.stdout.write(chunk); });
-    child.stderr.on('data', (chunk) => { output += chunk; process.stderr.write(chunk); });
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      process.stdout.write(chunk);
+    });
+    child.stderr.on('data', (chunk) => {
+      output += chunk;
+      process.stderr.write(chunk);
+    });
     child.on('close', (code) => resolve({ code: code ?? 1, output }));
   });
 }

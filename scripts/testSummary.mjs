@@ -30,14 +30,20 @@ export function countTests(output) {
     const all = [...output.matchAll(pattern)];
     return all.length ? Number(all[all.length - 1][1]) : 0;
   };
-  const runLines = [...output.matchAll(/^(\w+ \d[\w.-]*): (?:(\d+) passed, (\d+) failed, (\d+) skipped|(skipped — .+))$/gm)];
+  const runLines = [
+    ...output.matchAll(/^(\w+ \d[\w.-]*): (?:(\d+) passed, (\d+) failed, (\d+) skipped|(skipped — .+))$/gm),
+  ];
   if (runLines.length > 0) {
-    const took = Object.fromEntries([...output.matchAll(/^(\w+ \d[\w.-]*) took ([\d.]+ s)$/gm)].map((m) => [m[1], m[2]]));
+    const took = Object.fromEntries(
+      [...output.matchAll(/^(\w+ \d[\w.-]*) took ([\d.]+ s)$/gm)].map((m) => [m[1], m[2]]),
+    );
     for (const [, name, passed, failed, skipped, skip] of runLines) {
       counts.passed += Number(passed ?? 0);
       counts.failed += Number(failed ?? 0);
       counts.skipped += Number(skipped ?? 0);
-      counts.runs.push(`${name}: ${skip ?? countsLine({ passed, failed, skipped })}${took[name] ? ` (${took[name]})` : ''}`);
+      counts.runs.push(
+        `${name}: ${skip ?? countsLine({ passed, failed, skipped })}${took[name] ? ` (${took[name]})` : ''}`,
+      );
     }
     // A run that ended without its line (VS Code did not start, the suite timed out) failed.
     for (const name of Object.keys(took).filter((n) => !runLines.some((m) => m[1] === n))) {

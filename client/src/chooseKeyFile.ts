@@ -18,11 +18,17 @@ export async function chooseKeyFile(args: ChooseKeyFileArguments): Promise<void>
   const path = picked?.[0]?.fsPath;
   if (path === undefined) return;
   if (breaksTheLine.test(path)) {
-    void vscode.window.showErrorMessage(`'${path}' has a space, '#' or ';', which would split the machines line: move the key, or link it from a path without one.`);
+    void vscode.window.showErrorMessage(
+      `'${path}' has a space, '#' or ';', which would split the machines line: move the key, or link it from a path without one.`,
+    );
     return;
   }
   const { start, end } = args.range;
   const edit = new vscode.WorkspaceEdit();
-  edit.replace(vscode.Uri.parse(args.uri), new vscode.Range(start.line, start.character, end.line, end.character), path);
+  edit.replace(
+    vscode.Uri.parse(args.uri),
+    new vscode.Range(start.line, start.character, end.line, end.character),
+    path,
+  );
   await vscode.workspace.applyEdit(edit);
 }

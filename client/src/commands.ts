@@ -36,7 +36,10 @@ export async function openMachinesFile(source: MachinesFileSource): Promise<void
     );
     if (choice === 'Create') {
       // Unsaved until the user saves: nothing is written behind their back (VS Code offers "Retry as Sudo" for /etc).
-      await insertTemplateLine(vscode.Uri.file(path).with({ scheme: 'untitled' }), `${path} is new: fill in the builder's line (Tab moves to the next column), then save.`);
+      await insertTemplateLine(
+        vscode.Uri.file(path).with({ scheme: 'untitled' }),
+        `${path} is new: fill in the builder's line (Tab moves to the next column), then save.`,
+      );
     } else if (choice === 'Choose Another File') {
       const picked = await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Open Machines File' });
       if (picked?.[0]) await vscode.window.showTextDocument(picked[0]);
@@ -49,7 +52,9 @@ export async function openMachinesFile(source: MachinesFileSource): Promise<void
 /** Asks the language server who it is; returns the answer so tests and other commands can use it. */
 export async function showServerInfo(client: LanguageClient, log: vscode.LogOutputChannel): Promise<ServerInfo> {
   const info = await client.sendRequest(serverInfoRequest);
-  log.info(`Language server ${info.version}: pid ${info.pid}, Node ${info.node}, up ${Math.round(info.uptimeMs / 1000)} s`);
+  log.info(
+    `Language server ${info.version}: pid ${info.pid}, Node ${info.node}, up ${Math.round(info.uptimeMs / 1000)} s`,
+  );
   void vscode.window.showInformationMessage(
     `Nix Remote Builders language server ${info.version} is running (pid ${info.pid}, Node ${info.node}).`,
   );
@@ -59,7 +64,9 @@ export async function showServerInfo(client: LanguageClient, log: vscode.LogOutp
 /** Opens the file a machine is written in, with the cursor on its line. */
 export async function revealMachine(machine: BuilderMachine): Promise<void> {
   if (!machine.location) {
-    void vscode.window.showInformationMessage(`${machine.uri} is not written in a file (it comes from NIX_CONFIG or the command line).`);
+    void vscode.window.showInformationMessage(
+      `${machine.uri} is not written in a file (it comes from NIX_CONFIG or the command line).`,
+    );
     return;
   }
   const { file, line, character } = machine.location;
@@ -76,7 +83,9 @@ export async function addBuilder(source: MachinesFileSource): Promise<void> {
   const nixFile = inWorkspace ? undefined : await machinesFile(source);
   let uri = inWorkspace ?? vscode.Uri.file(nixFile!.path);
   if (nixFile && !nixFile.writable) {
-    void vscode.window.showInformationMessage(`${nixFile.path} is not writable by you: save it as root (VS Code offers "Retry as Sudo"), or on NixOS set nix.buildMachines instead.`);
+    void vscode.window.showInformationMessage(
+      `${nixFile.path} is not writable by you: save it as root (VS Code offers "Retry as Sudo"), or on NixOS set nix.buildMachines instead.`,
+    );
   }
   let exists = true;
   try {
@@ -101,7 +110,9 @@ async function insertTemplateLine(uri: vscode.Uri, told: string): Promise<void> 
   const end = document.lineAt(document.lineCount - 1).range.end;
   const lead = document.getText().length === 0 || document.getText().endsWith('\n') ? '' : '\n';
   await editor.insertSnippet(
-    new vscode.SnippetString(`${lead}ssh://\${1:nix}@\${2:builder.example.org} \${3:x86_64-linux} \${4:-} \${5:4} \${6:1} \${7:-} - -\n`),
+    new vscode.SnippetString(
+      `${lead}ssh://\${1:nix}@\${2:builder.example.org} \${3:x86_64-linux} \${4:-} \${5:4} \${6:1} \${7:-} - -\n`,
+    ),
     end,
   );
   void vscode.window.showInformationMessage(told);

@@ -2,7 +2,14 @@
 // the commands together, and does nothing else. The work lives in the language server.
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import { askPassphraseRequest, chooseKeyFileCommand, productName, setTrustedNotification, type BuilderMachine, type HealthFinding } from '../../server/src/protocol';
+import {
+  askPassphraseRequest,
+  chooseKeyFileCommand,
+  productName,
+  setTrustedNotification,
+  type BuilderMachine,
+  type HealthFinding,
+} from '../../server/src/protocol';
 import { addBuilder, openMachinesFile, revealMachine, showServerInfo } from './commands';
 import { chooseKeyFile } from './chooseKeyFile';
 import { RemoteBuilds, type BuildOptions } from './build/buildOnRemote';
@@ -77,12 +84,24 @@ export async function activate(context: vscode.ExtensionContext): Promise<NixBui
       builds.run(arg instanceof vscode.Uri ? { uri: arg } : (arg ?? {})),
     ),
     // "Build Current File Here" on a builder in the view.
-    vscode.commands.registerCommand('nixBuilders.buildHere', (node: Node) => builds.run(node.kind === 'machine' ? { on: node.machine.id } : {})),
+    vscode.commands.registerCommand('nixBuilders.buildHere', (node: Node) =>
+      builds.run(node.kind === 'machine' ? { on: node.machine.id } : {}),
+    ),
     vscode.commands.registerCommand(chooseKeyFileCommand, chooseKeyFile),
-    vscode.commands.registerCommand('nixBuilders.runFindingAction', (finding: HealthFinding, machine?: BuilderMachine) => runFindingAction(finding, machine)),
-    vscode.commands.registerCommand('nixBuilders.showFinding', (finding: HealthFinding, machine?: BuilderMachine) => showFinding(finding, machine)),
+    vscode.commands.registerCommand(
+      'nixBuilders.runFindingAction',
+      (finding: HealthFinding, machine?: BuilderMachine) => runFindingAction(finding, machine),
+    ),
+    vscode.commands.registerCommand('nixBuilders.showFinding', (finding: HealthFinding, machine?: BuilderMachine) =>
+      showFinding(finding, machine),
+    ),
     vscode.commands.registerCommand('nixBuilders.revealMachine', async (target: Node | string) => {
-      const machine = typeof target === 'string' ? await tree.machine(target) : target.kind === 'machine' ? target.machine : undefined;
+      const machine =
+        typeof target === 'string'
+          ? await tree.machine(target)
+          : target.kind === 'machine'
+            ? target.machine
+            : undefined;
       if (machine) await revealMachine(machine);
     }),
     vscode.commands.registerCommand('nixBuilders.showLog', () => log.show()),

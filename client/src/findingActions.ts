@@ -22,7 +22,13 @@ export async function runFindingAction(finding: HealthFinding, machine?: Builder
       const document = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
       const selection = action.span
         ? new vscode.Range(document.positionAt(action.span.start), document.positionAt(action.span.end))
-        : machine?.location && new vscode.Range(machine.location.line, machine.location.character, machine.location.line, machine.location.character);
+        : machine?.location &&
+          new vscode.Range(
+            machine.location.line,
+            machine.location.character,
+            machine.location.line,
+            machine.location.character,
+          );
       await vscode.window.showTextDocument(document, selection ? { selection } : {});
       return;
     }
@@ -35,7 +41,9 @@ export async function runFindingAction(finding: HealthFinding, machine?: Builder
         return;
       }
       if (!machine?.location) {
-        void vscode.window.showWarningMessage(`${machine?.uri ?? 'This machine'} is not written in a file: add the key to column 8 where it is defined.`);
+        void vscode.window.showWarningMessage(
+          `${machine?.uri ?? 'This machine'} is not written in a file: add the key to column 8 where it is defined.`,
+        );
         return;
       }
       const document = await vscode.workspace.openTextDocument(vscode.Uri.file(machine.location.file));

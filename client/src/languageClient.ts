@@ -12,10 +12,7 @@ import { productName, type InitializationOptions } from '../../server/src/protoc
 /** The languages the server handles: machines files and nix.conf (for its `builders` line). */
 const serverLanguages = ['nix-machines', 'nix-conf'] as const;
 
-export function createLanguageClient(
-  context: vscode.ExtensionContext,
-  log: vscode.LogOutputChannel,
-): LanguageClient {
+export function createLanguageClient(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): LanguageClient {
   const module = context.asAbsolutePath('dist/server.js');
   const serverOptions: ServerOptions = {
     run: { module, transport: TransportKind.ipc },

@@ -14,7 +14,9 @@ export class BuildersStatusBar implements vscode.Disposable {
 
   async update(): Promise<void> {
     const machines = await this.tree.machines();
-    const checked = machines.map((m) => ({ machine: m, health: this.tree.healthOf(m.id) })).filter((x) => x.health && x.health.status !== 'untrusted');
+    const checked = machines
+      .map((m) => ({ machine: m, health: this.tree.healthOf(m.id) }))
+      .filter((x) => x.health && x.health.status !== 'untrusted');
     if (checked.length === 0) {
       this.item.hide();
       return;
@@ -25,8 +27,16 @@ export class BuildersStatusBar implements vscode.Disposable {
     this.item.text = `${probing ? '$(loading~spin)' : down ? '$(error)' : '$(server)'} builders ${up}/${checked.length} up`;
     const tooltip = new vscode.MarkdownString('**Nix remote builders**\n\n', true);
     for (const { machine, health } of checked) {
-      const icon = { up: '$(pass-filled)', degraded: '$(warning)', down: '$(error)', probing: '$(loading~spin)', untrusted: '$(workspace-untrusted)' }[health!.status];
-      tooltip.appendMarkdown(`${icon} ${machine.label}${health!.status === 'down' ? ` — ${health!.summary ?? 'down'}` : ''}\n\n`);
+      const icon = {
+        up: '$(pass-filled)',
+        degraded: '$(warning)',
+        down: '$(error)',
+        probing: '$(loading~spin)',
+        untrusted: '$(workspace-untrusted)',
+      }[health!.status];
+      tooltip.appendMarkdown(
+        `${icon} ${machine.label}${health!.status === 'down' ? ` — ${health!.summary ?? 'down'}` : ''}\n\n`,
+      );
     }
     this.item.tooltip = tooltip;
     this.item.backgroundColor = down && !probing ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;

@@ -3,7 +3,8 @@
 // the way to trust. The server is told the same at start (initializationOptions) and connects nowhere.
 import * as vscode from 'vscode';
 
-const viewMessage = 'This workspace is not trusted (Restricted Mode): builders are listed but not checked or used, and no SSH connection is made. Trust the workspace to check them.';
+const viewMessage =
+  'This workspace is not trusted (Restricted Mode): builders are listed but not checked or used, and no SSH connection is made. Trust the workspace to check them.';
 
 /** Shows the view's message while the workspace is untrusted, and removes it once trust is granted. */
 export function explainUntrustedInView(view: vscode.TreeView<unknown>): vscode.Disposable {

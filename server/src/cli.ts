@@ -37,7 +37,11 @@ async function run(args: string[]): Promise<number> {
       return failed ? exitCodes.failed : exitCodes.ok;
     }
     case 'ping':
-      return await runPing(await chooseMachines(values, context), { sshConfigFile: values['ssh-config'], timeoutSeconds, format });
+      return await runPing(await chooseMachines(values, context), {
+        sshConfigFile: values['ssh-config'],
+        timeoutSeconds,
+        format,
+      });
     case 'select': {
       const features = (values.features ?? '').split(',').filter(Boolean);
       const { selection, text } = runSelect(await chooseMachines(values, context), values.system!, features, format);
@@ -67,7 +71,9 @@ async function main(args: string[]): Promise<number> {
     const message = (error as Error).message;
     if (error instanceof UsageError) {
       const subcommand = error.subcommand ? subcommandNamed(error.subcommand) : undefined;
-      process.stderr.write(`nix-builders: ${message}.\n${subcommand ? `\n${subcommandUsage(subcommand, { exitCodes: false })}` : ''}`);
+      process.stderr.write(
+        `nix-builders: ${message}.\n${subcommand ? `\n${subcommandUsage(subcommand, { exitCodes: false })}` : ''}`,
+      );
       return exitCodes.usage;
     }
     // Something the subcommand could not do (a file it cannot read): said, not a stack trace.

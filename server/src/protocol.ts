@@ -157,12 +157,21 @@ export type FindingAction =
   /** Open the machines line (to edit the URI, column 3, …). */
   | { kind: 'open-line'; title: string; file: string | undefined; span: TextSpan | undefined }
   /** Write the presented host key into column 8 (only offered for a key nobody knows, never a changed one). */
-  | { kind: 'pin-host-key'; title: string; column8: string; keyType: string; fingerprint: string; file: string | undefined; span: TextSpan | undefined }
+  | {
+      kind: 'pin-host-key';
+      title: string;
+      column8: string;
+      keyType: string;
+      fingerprint: string;
+      file: string | undefined;
+      span: TextSpan | undefined;
+    }
   /** Copy a command to run (here or on the builder, as the title says). */
   | { kind: 'copy-command'; title: string; command: string };
 
 /** The stages of a probe, in the order they run. */
-export type HealthStageName = 'resolve' | 'tcp' | 'handshake' | 'auth' | 'remote-program' | 'shell-noise' | 'store' | 'facts';
+export type HealthStageName =
+  'resolve' | 'tcp' | 'handshake' | 'auth' | 'remote-program' | 'shell-noise' | 'store' | 'facts';
 
 /** The probe stage a finding comes from (`context`: what the local Nix adds, e.g. the daemon). */
 export type FindingStage = HealthStageName | 'context';
@@ -193,7 +202,14 @@ export interface HealthStage {
 /** What a probe learnt about the builder; only what it reached is set. */
 export interface HealthFacts {
   /** Where and as whom ssh connects, as resolved (by `ssh -G`, or from the config files without ssh). */
-  resolved?: { hostName: string; port: number; user: string; identityFiles: string[]; proxyJump: string[]; source: 'ssh -G' | 'config files' };
+  resolved?: {
+    hostName: string;
+    port: number;
+    user: string;
+    identityFiles: string[];
+    proxyJump: string[];
+    source: 'ssh -G' | 'config files';
+  };
   hostKey?: { type: string; fingerprint: string; verifiedBy: string | undefined };
   /** The key that logged in (a file, or `agent`), and its fingerprint. */
   authenticatedWith?: { source: string; fingerprint: string | undefined };
@@ -267,7 +283,9 @@ export interface SealedPassphrase {
  * passphrase, because any LSP message can be traced (`nixBuilders.trace.server`); the server
  * opens it and keeps the passphrase in memory for the session. null: the user declined.
  */
-export const askPassphraseRequest = new RequestType<AskPassphraseParams, SealedPassphrase | null, void>('nixBuilders/askPassphrase');
+export const askPassphraseRequest = new RequestType<AskPassphraseParams, SealedPassphrase | null, void>(
+  'nixBuilders/askPassphrase',
+);
 
 // The sealing is re-exported rather than written here: protocol.ts stays declarations, and the
 // client, which may import this file only, gets exactly one small module with it (node:crypto only).
@@ -287,7 +305,15 @@ export interface BuildChoice {
   id: string;
   label: string;
   uri: string;
-  kind: 'chosen' | 'wrong-system' | 'missing-feature' | 'mandatory-not-requested' | 'no-slots' | 'busy' | 'down' | 'not-best';
+  kind:
+    | 'chosen'
+    | 'wrong-system'
+    | 'missing-feature'
+    | 'mandatory-not-requested'
+    | 'no-slots'
+    | 'busy'
+    | 'down'
+    | 'not-best';
   /** The derivation can be built there (it is Nix's choice, or fits but is not the best). */
   usable: boolean;
   reason: string;

@@ -8,7 +8,16 @@
 // It lives in its own file and imports nothing but `node:crypto`, because protocol.ts
 // re-exports it and the client imports protocol.ts: the client bundle gets this file and no
 // other server code (design.md: protocol.ts is the one server file the client imports).
-import { createCipheriv, createDecipheriv, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  hkdfSync,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto';
 
 /** Bound into the derived key and the AEAD tag: a sealed answer is good for this use only. */
 const purpose = Buffer.from('nixBuilders/askPassphrase v1');
@@ -28,7 +37,11 @@ export function sealSecret(recipientPublicKey: string, secret: string): string {
   if (recipient.asymmetricKeyType !== 'x25519') throw new Error('the server sent no X25519 key to seal the answer to');
   const sender = generateKeyPairSync('x25519');
   const senderDer = spkiDer(sender.publicKey);
-  const key = sealingKey(diffieHellman({ privateKey: sender.privateKey, publicKey: recipient }), senderDer, recipientDer);
+  const key = sealingKey(
+    diffieHellman({ privateKey: sender.privateKey, publicKey: recipient }),
+    senderDer,
+    recipientDer,
+  );
   const iv = randomBytes(ivLength);
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: tagLength });
   cipher.setAAD(purpose);

@@ -53,7 +53,9 @@ const nixModules = new NixModuleDocuments(connection, documents, context);
 /** One pool of SSH connections: a probe's connection is reused by the build that follows. */
 const pool = new ConnectionPool({ idleMs: 60_000 });
 const health = new HealthService(connection, builders, context, pool);
-health.onResult((result) => void builders.builders().then((all) => healthProblems.record(result, all.builders.get(result.id)?.info)));
+health.onResult(
+  (result) => void builders.builders().then((all) => healthProblems.record(result, all.builders.get(result.id)?.info)),
+);
 const buildOnRemote = new BuildOnRemote(connection, builders, health, context, pool);
 
 connection.onInitialize((params): InitializeResult => {
@@ -118,7 +120,9 @@ connection.onRequest(listBuildersRequest, async () => {
 connection.onRequest(localMachineRequest, () => localMachine(true));
 connection.onRequest(probeRequest, ({ ids }, token) => health.probe(ids, token));
 connection.onRequest(planBuildRequest, (target) => (context.trusted ? buildOnRemote.plan(target) : untrustedPlan()));
-connection.onRequest(startBuildRequest, (params, token) => (context.trusted ? buildOnRemote.build(params, token) : untrustedBuild(params)));
+connection.onRequest(startBuildRequest, (params, token) =>
+  context.trusted ? buildOnRemote.build(params, token) : untrustedBuild(params),
+);
 connection.onShutdown(() => {
   builders.dispose();
   pool.close();
@@ -129,12 +133,18 @@ documents.onDidClose(({ document }) => void Promise.all([checker.close(document.
 
 // Editing: completion, hover, quick fixes, formatting, links, inlay hints, "pin host key".
 connection.onCompletion((params) => editing.completion(params));
-connection.onHover((params) => (nixModules.handles(params.textDocument.uri) ? nixModules.hover(params) : editing.hover(params)));
-connection.onCodeAction((params) => (nixModules.handles(params.textDocument.uri) ? nixModules.codeActions(params) : editing.codeActions(params)));
+connection.onHover((params) =>
+  nixModules.handles(params.textDocument.uri) ? nixModules.hover(params) : editing.hover(params),
+);
+connection.onCodeAction((params) =>
+  nixModules.handles(params.textDocument.uri) ? nixModules.codeActions(params) : editing.codeActions(params),
+);
 connection.onDocumentFormatting((params) => editing.formatDocument(params));
 connection.onDocumentRangeFormatting((params) => editing.formatRange(params));
 connection.onDocumentLinks((params) => editing.documentLinks(params));
-connection.languages.inlayHint.on((params) => (nixModules.handles(params.textDocument.uri) ? nixModules.inlayHints(params) : editing.inlayHints(params)));
+connection.languages.inlayHint.on((params) =>
+  nixModules.handles(params.textDocument.uri) ? nixModules.inlayHints(params) : editing.inlayHints(params),
+);
 connection.onExecuteCommand((params) => editing.executeCommand(params));
 // The client says whether the workspace is trusted: no SSH connection and no `ssh -G` until it is.
 connection.onNotification(setTrustedNotification, (params) => {
@@ -148,15 +158,12 @@ connection.onDocumentSymbol(async ({ textDocument }) => {
   return analysis ? documentSymbols(await analysis, document) : [];
 });
 
-connection.onRequest(
-  serverInfoRequest,
-  (): ServerInfo => ({
-    version: extensionVersion,
-    pid: process.pid,
-    node: process.version,
-    uptimeMs: Date.now() - startedAt,
-  }),
-);
+connection.onRequest(serverInfoRequest, (): ServerInfo => ({
+  version: extensionVersion,
+  pid: process.pid,
+  node: process.version,
+  uptimeMs: Date.now() - startedAt,
+}));
 
 documents.listen(connection);
 connection.listen();

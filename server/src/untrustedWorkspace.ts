@@ -6,7 +6,8 @@
 // Each refusal is a value of the request's own result type, never an exception.
 import type { BuildOutcome, BuildPlan, StartBuildParams } from './protocol';
 
-export const untrustedMessage = 'This workspace is not trusted: Nix evaluation, SSH connections and builds are off until you trust it.';
+export const untrustedMessage =
+  'This workspace is not trusted: Nix evaluation, SSH connections and builds are off until you trust it.';
 
 /** planBuild: no `nix-instantiate` / `nix path-info` of the workspace's files. */
 export function untrustedPlan(): BuildPlan {
@@ -15,5 +16,14 @@ export function untrustedPlan(): BuildPlan {
 
 /** startBuild: no evaluation, no connection, no build. */
 export function untrustedBuild(params: StartBuildParams): BuildOutcome {
-  return { buildId: params.buildId, ok: false, builtOn: undefined, outputs: [], cause: 'untrusted-workspace', message: untrustedMessage, logTail: [], ms: 0 };
+  return {
+    buildId: params.buildId,
+    ok: false,
+    builtOn: undefined,
+    outputs: [],
+    cause: 'untrusted-workspace',
+    message: untrustedMessage,
+    logTail: [],
+    ms: 0,
+  };
 }

@@ -22,22 +22,44 @@ import { machinesLine, provisionBuilders } from '../system/fixture';
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(command, args, { env, cwd: '/', maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof (error as { code?: unknown }).code === 'number' ? ((error as { code: number }).code) : null;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      command,
+      args,
+      { env, cwd: '/', maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+      (error, stdout, stderr) => {
+        const code =
+          error === null
+            ? 0
+            : typeof (error as { code?: unknown }).code === 'number'
+              ? (error as { code: number }).code
+              : null;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
 function nixBuild(drv: string, builders: string, env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn('nix-build', [drv, '--builders', builders, '-j0', '--no-out-link', '--option', 'substituters', ''], { env, cwd: '/', stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(
+      'nix-build',
+      [drv, '--builders', builders, '-j0', '--no-out-link', '--option', 'substituters', ''],
+      { env, cwd: '/', stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let err = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-    child.on('close', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`nix-build failed (${code}): ${err.trim()}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(performance.now() - started)
+        : reject(new Error(`nix-build failed (${code}): ${err.trim()}`)),
+    );
   });
 }
 
@@ -94,7 +116,8 @@ async function main() {
       const ms = performance.now() - started;
       clearInterval(sampler);
       rssGrowth = Math.max(rssGrowth, peak - before);
-      if (!result.ok) throw new Error(`offload failed: ${result.cause}: ${result.message}\n${result.logTail.join('\n')}`);
+      if (!result.ok)
+        throw new Error(`offload failed: ${result.cause}: ${result.message}\n${result.logTail.join('\n')}`);
       return { ms, phases: result.phases, toBuilder: result.bytesToBuilder };
     };
     // One warm-up offload so the kept pool holds a connection (as after a probe).
@@ -117,22 +140,34 @@ async function main() {
             if (who === 'cold') await pool.close();
             times[who].push(result.ms);
             bytes = result.toBuilder;
-            if (who === 'warm') for (const p of result.phases) phases.set(p.phase, [...(phases.get(p.phase) ?? []), p.ms]);
+            if (who === 'warm')
+              for (const p of result.phases) phases.set(p.phase, [...(phases.get(p.phase) ?? []), p.ms]);
           }
         }
       }
       const nix = median(times.nix);
       const cold = median(times.cold);
       const warm = median(times.warm);
-      const label = kind === 'trivial' ? 'trivial derivation' : `derivation with a ${mib} MiB input (${(bytes / 1024 / 1024).toFixed(1)} MiB streamed)`;
+      const label =
+        kind === 'trivial'
+          ? 'trivial derivation'
+          : `derivation with a ${mib} MiB input (${(bytes / 1024 / 1024).toFixed(1)} MiB streamed)`;
       console.log(`${label}, median of ${rounds} rounds:`);
       console.log(`  nix-build --builders '<same machine>' -j0: ${nix.toFixed(0)} ms`);
-      console.log(`  ours, new connection:                     ${cold.toFixed(0)} ms  (ours / nix = ${(cold / nix).toFixed(2)})`);
-      console.log(`  ours, pooled connection:                  ${warm.toFixed(0)} ms  (ours / nix = ${(warm / nix).toFixed(2)})`);
-      console.log(`  ours, pooled, by phase: ${[...phases].map(([phase, ms]) => `${phase} ${median(ms).toFixed(0)} ms`).join(', ')}`);
+      console.log(
+        `  ours, new connection:                     ${cold.toFixed(0)} ms  (ours / nix = ${(cold / nix).toFixed(2)})`,
+      );
+      console.log(
+        `  ours, pooled connection:                  ${warm.toFixed(0)} ms  (ours / nix = ${(warm / nix).toFixed(2)})`,
+      );
+      console.log(
+        `  ours, pooled, by phase: ${[...phases].map(([phase, ms]) => `${phase} ${median(ms).toFixed(0)} ms`).join(', ')}`,
+      );
     }
     await warmPool.close();
-    console.log(`largest growth of this process's RSS during one offload: ${(rssGrowth / 1024 / 1024).toFixed(1)} MiB (the copies are streamed, not held)`);
+    console.log(
+      `largest growth of this process's RSS during one offload: ${(rssGrowth / 1024 / 1024).toFixed(1)} MiB (the copies are streamed, not held)`,
+    );
   } finally {
     await lab.stop();
     // The bench's derivations, their inputs and outputs are garbage here: drop them (best effort).

@@ -30,7 +30,9 @@ function machinesFile(count: number): string {
   const features = ['-', 'big-parallel', 'kvm,nixos-test', 'benchmark'];
   const lines = ['# generated for the benchmark'];
   for (let i = 0; i < count; i++) {
-    lines.push(`ssh://nix@builder-${i}.example.org ${systems[i % 4]} - ${1 + (i % 16)} ${1 + (i % 3)} ${features[i % 4]} - -`);
+    lines.push(
+      `ssh://nix@builder-${i}.example.org ${systems[i % 4]} - ${1 + (i % 16)} ${1 + (i % 3)} ${features[i % 4]} - -`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -52,7 +54,9 @@ async function main() {
     parseBuilders(big, target.rules);
     parseRuns.push(performance.now() - t);
   }
-  console.log(`10 000 machines: parse ${ms(median(parseRuns))}, parse + diagnose ${ms(median(fullRuns))} (median of 15)`);
+  console.log(
+    `10 000 machines: parse ${ms(median(parseRuns))}, parse + diagnose ${ms(median(fullRuns))} (median of 15)`,
+  );
 
   // 2. Nix's own parse of the same file, minus its fixed cost
   const nix = findNix();
@@ -73,8 +77,12 @@ async function main() {
       if (!answer.accepted || answer.rows.length !== 10_000) throw new Error('Nix did not read the 10 000 machines');
     }
     const nixParse = Math.max(0.001, median(nixBig) - median(nixOne));
-    console.log(`Nix ${nix.versionText}: 1 machine ${ms(median(nixOne))}, 10 000 machines ${ms(median(nixBig))} → its parse ≈ ${ms(nixParse)}`);
-    console.log(`Ratio ours/Nix for parsing 10 000 machines: parse ${(median(parseRuns) / nixParse).toFixed(2)}×, parse + diagnose ${(median(fullRuns) / nixParse).toFixed(2)}×`);
+    console.log(
+      `Nix ${nix.versionText}: 1 machine ${ms(median(nixOne))}, 10 000 machines ${ms(median(nixBig))} → its parse ≈ ${ms(nixParse)}`,
+    );
+    console.log(
+      `Ratio ours/Nix for parsing 10 000 machines: parse ${(median(parseRuns) / nixParse).toFixed(2)}×, parse + diagnose ${(median(fullRuns) / nixParse).toFixed(2)}×`,
+    );
   } else {
     console.log('Nix not installed: no ratio against Nix (apt-get install nix-bin)');
   }
@@ -92,7 +100,9 @@ async function main() {
     await client.diagnostics(uri, (p) => p.version === version);
     trips.push(performance.now() - t);
   }
-  console.log(`LSP didChange → diagnostics, 50 lines: median ${ms(median(trips))}, p99 ${ms(quantile(trips, 0.99))} (300 edits)`);
+  console.log(
+    `LSP didChange → diagnostics, 50 lines: median ${ms(median(trips))}, p99 ${ms(quantile(trips, 0.99))} (300 edits)`,
+  );
 
   // 4. a 10 000-machine file over LSP: open, then one line edited at a time
   const opens: number[] = [];
@@ -106,18 +116,27 @@ async function main() {
   console.log(`LSP didOpen → diagnostics, 10 000 machines: median ${ms(median(opens))} (5 opens)`);
   const bigUri = await client.open(join(dir, 'big.machines'), 'nix-machines', big);
   await client.diagnostics(bigUri);
-  for (const [where, line] of [['first machine', 1], ['middle machine', 5_000]] as const) {
+  for (const [where, line] of [
+    ['first machine', 1],
+    ['middle machine', 5_000],
+  ] as const) {
     const edits: number[] = [];
     for (let i = 0; i < 100; i++) {
       // Type a character into the host name, then delete it: the line's length changes each time.
       const at = { line, character: 'ssh://nix@builder'.length };
       const typed = i % 2 === 0;
       const t = performance.now();
-      const version = await client.changeRange(bigUri, typed ? { start: at, end: at } : { start: at, end: { line, character: at.character + 1 } }, typed ? 'x' : '');
+      const version = await client.changeRange(
+        bigUri,
+        typed ? { start: at, end: at } : { start: at, end: { line, character: at.character + 1 } },
+        typed ? 'x' : '',
+      );
       await client.diagnostics(bigUri, (p) => p.version === version);
       edits.push(performance.now() - t);
     }
-    console.log(`LSP one-line edit → diagnostics, 10 000 machines, ${where}: median ${ms(median(edits))}, p99 ${ms(quantile(edits, 0.99))} (100 edits)`);
+    console.log(
+      `LSP one-line edit → diagnostics, 10 000 machines, ${where}: median ${ms(median(edits))}, p99 ${ms(quantile(edits, 0.99))} (100 edits)`,
+    );
   }
   await client.stop();
   rmSync(dir, { recursive: true, force: true });

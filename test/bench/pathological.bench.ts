@@ -45,7 +45,9 @@ export function longNixConf(lines: number): string {
 }
 
 const peakRss = (pid: number) => {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmHWM:'));
   return line ? `${Math.round(Number(line.split(/\s+/)[1]) / 1024)} MB` : '?';
 };
 
@@ -61,7 +63,9 @@ async function main(): Promise<void> {
       const pending = client.diagnostics(uri, () => true, 600_000);
       const wait = await longestWait(client, pending);
       const diagnostics = await pending;
-      console.log(`@wide (40 000 entries): ${(performance.now() - t).toFixed(0)} ms, ${diagnostics.length} diagnostics, peak RSS ${peakRss(client.process.pid!)}, longest request wait ${wait.toFixed(0)} ms`);
+      console.log(
+        `@wide (40 000 entries): ${(performance.now() - t).toFixed(0)} ms, ${diagnostics.length} diagnostics, peak RSS ${peakRss(client.process.pid!)}, longest request wait ${wait.toFixed(0)} ms`,
+      );
       await client.stop();
     }
     {
@@ -73,12 +77,16 @@ async function main(): Promise<void> {
       const pending = client.diagnostics(uri, () => true, 600_000);
       const wait = await longestWait(client, pending);
       const diagnostics = await pending;
-      console.log(`nix.conf (100 000 lines): ${(performance.now() - t).toFixed(0)} ms, ${diagnostics.length} diagnostics, peak RSS ${peakRss(client.process.pid!)}, longest request wait ${wait.toFixed(0)} ms`);
+      console.log(
+        `nix.conf (100 000 lines): ${(performance.now() - t).toFixed(0)} ms, ${diagnostics.length} diagnostics, peak RSS ${peakRss(client.process.pid!)}, longest request wait ${wait.toFixed(0)} ms`,
+      );
       t = performance.now();
       await client.change(uri, `# edit 1\n${text}`);
       await client.change(uri, `# edit 2\n${text}`);
       const after = await client.diagnostics(uri, () => true, 600_000);
-      console.log(`  two quick edits: ${(performance.now() - t).toFixed(0)} ms to the last version's ${after.length} diagnostics, peak RSS ${peakRss(client.process.pid!)}`);
+      console.log(
+        `  two quick edits: ${(performance.now() - t).toFixed(0)} ms to the last version's ${after.length} diagnostics, peak RSS ${peakRss(client.process.pid!)}`,
+      );
       await client.stop();
     }
     {
@@ -92,7 +100,9 @@ async function main(): Promise<void> {
       const pending = client.diagnostics(uri, () => true, 600_000);
       const wait = await longestWait(client, pending);
       const diagnostics = await pending;
-      console.log(`nix.conf (100 000 misspelt settings): ${(performance.now() - t).toFixed(0)} ms, ${diagnostics.length} diagnostics, peak RSS ${peakRss(client.process.pid!)}, longest request wait ${wait.toFixed(0)} ms`);
+      console.log(
+        `nix.conf (100 000 misspelt settings): ${(performance.now() - t).toFixed(0)} ms, ${diagnostics.length} diagnostics, peak RSS ${peakRss(client.process.pid!)}, longest request wait ${wait.toFixed(0)} ms`,
+      );
       await client.stop();
     }
   } finally {

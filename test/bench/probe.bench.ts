@@ -44,9 +44,13 @@ async function main() {
     }
     const config = join(lab.dir, 'bench_ssh_config');
     writeFileSync(config, `${base}\n${extra}`);
-    const machines = parseBuilders(aliases.map((uri) => `${uri} ${lab.system} ${lab.clientKey}`).join('\n'), nix2_8Rules).machines;
+    const machines = parseBuilders(
+      aliases.map((uri) => `${uri} ${lab.system} ${lab.clientKey}`).join('\n'),
+      nix2_8Rules,
+    ).machines;
     const env = { ...lab.env(), NIX_SSHOPTS: `-F ${config}` };
-    const storePing = (uri: string) => run('nix', ['--extra-experimental-features', 'nix-command', 'store', 'ping', '--store', uri], env);
+    const storePing = (uri: string) =>
+      run('nix', ['--extra-experimental-features', 'nix-command', 'store', 'ping', '--store', uri], env);
 
     const ours: number[] = [];
     const nixSequential: number[] = [];

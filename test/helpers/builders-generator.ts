@@ -20,15 +20,35 @@ interface Pool {
 
 const hosts: Pool = {
   good: [
-    'builder', 'nix@builder.example.org', 'ssh://nix@10.0.0.2', 'ssh-ng://mac-mini', 'user@host:2222', 'auto',
-    'local', 'daemon?x=1', '?root=/x', 'host-', 'ssh://[::1]', 'hôte', '--',
+    'builder',
+    'nix@builder.example.org',
+    'ssh://nix@10.0.0.2',
+    'ssh-ng://mac-mini',
+    'user@host:2222',
+    'auto',
+    'local',
+    'daemon?x=1',
+    '?root=/x',
+    'host-',
+    'ssh://[::1]',
+    'hôte',
+    '--',
   ],
   bad: ['-', '#not-a-comment', '@not-an-include'],
 };
 const systems: Pool = {
   good: [
-    'x86_64-linux', 'aarch64-linux', 'x86_64-linux,aarch64-linux', 'aarch64-darwin,x86_64-darwin',
-    'x86_64-linux,x86_64-linux', 'i686-linux,,x86_64-linux', ',', ',,,', 'x86-64-linux', '-', '(weird)',
+    'x86_64-linux',
+    'aarch64-linux',
+    'x86_64-linux,aarch64-linux',
+    'aarch64-darwin,x86_64-darwin',
+    'x86_64-linux,x86_64-linux',
+    'i686-linux,,x86_64-linux',
+    ',',
+    ',,,',
+    'x86-64-linux',
+    '-',
+    '(weird)',
   ],
   bad: [],
 };
@@ -36,8 +56,22 @@ const keys: Pool = { good: ['-', '/root/.ssh/id_ed25519', '~/.ssh/id_builder', '
 const numbers: Pool = {
   good: ['-', '0', '1', '2', '8', '16', '+3', '007', '4294967295', '+0'],
   bad: [
-    '4294967296', '18446744073709551616', '-1', '-0', '+', '1.5', '0.5', '.5', '1e3', 'x', '3x', '0x10', 'inf',
-    'NaN', '١', '+-3',
+    '4294967296',
+    '18446744073709551616',
+    '-1',
+    '-0',
+    '+',
+    '1.5',
+    '0.5',
+    '.5',
+    '1e3',
+    'x',
+    '3x',
+    '0x10',
+    'inf',
+    'NaN',
+    '١',
+    '+-3',
   ],
 };
 const features: Pool = {
@@ -51,7 +85,11 @@ const hostKeys: Pool = {
     'c3NoLWVkMjU1MTkgQUFBQUMzTnphQzFsWkRJMU5URTVBQUFBSUpTMk9ja01YUjJvSW9TNWh6YzQ5N2hQY1hJV2ZjeEpNOVJYdWxQTkZxWVUgcm9vdEBidWlsZGVyCg==',
     // the raw key part: valid base64 too
     'AAAAC3NzaC1lZDI1NTE5AAAAIJS2OckMXR2oIoS5hzc497hPcXIWfcxJM9RXulPNFqYU',
-    'QUFB', 'A', 'A=!!', '====', 'ab+/',
+    'QUFB',
+    'A',
+    'A=!!',
+    '====',
+    'ab+/',
   ],
   bad: ['bad!', 'ab.c', 'ssh-ed25519', 'AAAA-BBBB', 'é'],
 };
@@ -112,7 +150,8 @@ function generateEntry(
   if (roll < 0.72) entry = generateMachine(mood);
   else if (roll < 0.84) entry = generateInclude(mood, places, files, nextFile, depth);
   else if (roll < 0.92) entry = '# ' + rng.pick(['a comment', 'big-parallel builders', 'x ; y', '@/etc/nix/machines']);
-  else if (rng.chance(mood.badness * 2)) entry = rng.pick([' ', '  ', '\t', ' \t', '\r']); // Nix 2.8 rejects these
+  else if (rng.chance(mood.badness * 2))
+    entry = rng.pick([' ', '  ', '\t', ' \t', '\r']); // Nix 2.8 rejects these
   else entry = mutate(rng, generateMachine(mood));
   // Leading whitespace: Nix 2.8 keeps it (so `@` after it is a host name, and `#` leaves a blank entry).
   if (rng.chance(entry.startsWith('#') ? mood.badness : 0.12)) entry = rng.pick([' ', '\t', '  ']) + entry;
@@ -188,7 +227,8 @@ export function generateNixConfCase(rng: Rng, places: GeneratorPlaces): Generate
     for (let i = 0; i < count; i++) {
       const roll = rng.next();
       if (roll < 0.45) lines.push(builderLine());
-      else if (roll < 0.55) lines.push(rng.pick(['# a comment', '', '   ', 'cores = 2 # four', 'sandbox = false', 'keep-going = true']));
+      else if (roll < 0.55)
+        lines.push(rng.pick(['# a comment', '', '   ', 'cores = 2 # four', 'sandbox = false', 'keep-going = true']));
       else if (roll < 0.62) lines.push(`extra-builders = ${oneLine(generateText(mood, places, files, nextFile, 1))}`);
       else if (roll < 0.8) {
         const directive = rng.pick(['include', '!include']);

@@ -13,7 +13,12 @@ export interface TerminalRun {
   typed: number;
 }
 
-export function runInTerminal(argv: string[], prompt: RegExp, answers: string[], env: NodeJS.ProcessEnv): Promise<TerminalRun> {
+export function runInTerminal(
+  argv: string[],
+  prompt: RegExp,
+  answers: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<TerminalRun> {
   const command = argv.map(shellQuote).join(' ');
   // -e: script exits with the command's code; -f: output as it comes; -q: no "Script started".
   const child = spawn('script', ['-qefc', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env });

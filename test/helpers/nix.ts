@@ -32,7 +32,11 @@ export function findNix(root?: string): InstalledNix | undefined {
   });
   fs.rmSync(confDir, { recursive: true, force: true });
   if (system.status !== 0) return undefined;
-  const found: InstalledNix = { nixBuild: 'nix-build', versionText: version.stdout.trim(), system: JSON.parse(system.stdout.trim()) as string };
+  const found: InstalledNix = {
+    nixBuild: 'nix-build',
+    versionText: version.stdout.trim(),
+    system: JSON.parse(system.stdout.trim()) as string,
+  };
   if (root !== undefined) found.root = root;
   return found;
 }
@@ -50,15 +54,18 @@ export function labNixRoots(): string[] {
  * version lab, which sees the same /tmp (so the case directories are the same paths), started
  * in `cwd` there (chroot itself changes to /).
  */
-export function nixCommand(program: string, args: string[], root: string | undefined, cwd?: string): [string, string[]] {
+export function nixCommand(
+  program: string,
+  args: string[],
+  root: string | undefined,
+  cwd?: string,
+): [string, string[]] {
   if (root === undefined) return [program, args];
   return ['chroot', [root, 'sh', '-c', 'cd "$0" && exec "$@"', cwd ?? '/', program, ...args]];
 }
 
 /** What Nix made of a builders text. */
-export type OracleAnswer =
-  | { accepted: true; rows: string[] }
-  | { accepted: false; error: string };
+export type OracleAnswer = { accepted: true; rows: string[] } | { accepted: false; error: string };
 
 /** The environment Nix runs in: no user or system config, no daemon, no substituters. */
 export function isolatedEnv(confDir: string | undefined): NodeJS.ProcessEnv {
@@ -79,22 +86,46 @@ function expression(slot: number): string {
  * Asks Nix how it reads `builders`. `dir` is an empty directory of the caller's: Nix's config
  * dir (a nix.conf with substituters off) and working directory (relative `@file`s).
  */
-export async function askNixAboutBuilders(builders: string, dir: string, slot: number, nix?: InstalledNix): Promise<OracleAnswer> {
+export async function askNixAboutBuilders(
+  builders: string,
+  dir: string,
+  slot: number,
+  nix?: InstalledNix,
+): Promise<OracleAnswer> {
   fs.writeFileSync(path.join(dir, 'nix.conf'), 'substituters =\n');
-  const output = await run(['--no-out-link', '-j0', '--builders', builders, '-E', expression(slot)], dir, dir, nix?.root);
+  const output = await run(
+    ['--no-out-link', '-j0', '--builders', builders, '-E', expression(slot)],
+    dir,
+    dir,
+    nix?.root,
+  );
   return readAnswer(output);
 }
 
 /** Asks Nix how it reads a nix.conf (written to `dir/nix.conf` after a `substituters =` line). */
-export async function askNixAboutConf(conf: string, dir: string, slot: number, nix?: InstalledNix): Promise<OracleAnswer> {
+export async function askNixAboutConf(
+  conf: string,
+  dir: string,
+  slot: number,
+  nix?: InstalledNix,
+): Promise<OracleAnswer> {
   fs.writeFileSync(path.join(dir, 'nix.conf'), `substituters =\n${conf}`);
   const output = await run(['--no-out-link', '-j0', '-E', expression(slot)], dir, dir, nix?.root);
   return readAnswer(output);
 }
 
-function run(args: string[], confDir: string, cwd: string, root?: string): Promise<{ text: string; code: number | null }> {
+function run(
+  args: string[],
+  confDir: string,
+  cwd: string,
+  root?: string,
+): Promise<{ text: string; code: number | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(...nixCommand('nix-build', args, root, cwd), { cwd, env: isolatedEnv(confDir), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(...nixCommand('nix-build', args, root, cwd), {
+      cwd,
+      env: isolatedEnv(confDir),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const chunks: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => chunks.push(c));
     child.stderr.on('data', (c: Buffer) => chunks.push(c));
@@ -114,11 +145,20 @@ function readAnswer(output: { text: string; code: number | null }): OracleAnswer
     const count = Number(lines[header]!.split(' ')[0]);
     // After the header comes the `(systems, maxjobs, …)` legend, then one row per machine.
     // Nix 2.8 prints `(a, 1, f, g, m)`; newer Nix brackets each list: `([a], 1, [f, g], [m])`.
-    return { accepted: true, rows: lines.slice(header + 2, header + 2 + count).map((row) => row.replace(/[[\]]/g, '')) };
+    return {
+      accepted: true,
+      rows: lines.slice(header + 2, header + 2 + count).map((row) => row.replace(/[[\]]/g, '')),
+    };
   }
   // No machines at all: 2.8 "unable to start any build; either increase '--max-jobs' …", 2.21
   // "Unable to start any build; …", 2.30+ "Cannot build '…'. Reason: local builds are disabled".
-  if (lines.some((l) => l.includes("either increase '--max-jobs' or enable remote builds") || /Reason: local builds are disabled/.test(l))) {
+  if (
+    lines.some(
+      (l) =>
+        l.includes("either increase '--max-jobs' or enable remote builds") ||
+        /Reason: local builds are disabled/.test(l),
+    )
+  ) {
     return { accepted: true, rows: [] };
   }
   const at = lines.findIndex((l) => l.startsWith('error: ') || l === 'error:');
@@ -172,7 +212,10 @@ export function asNixPrintsError(problem: { nixMessage?: string; nixTrace?: stri
   const message = problem.nixMessage ?? `(no Nix message for ${problem.code})`;
   if (problem.nixTrace === undefined) return asNixPrintsIt(message);
   const layout = ['', ...problem.nixTrace.map((t) => `       … ${t}`), '', `       error: ${message}`].join('\n');
-  return asNixPrintsIt(layout, 'error:').split('\n').filter((l) => l.trim() !== '').join('\n');
+  return asNixPrintsIt(layout, 'error:')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .join('\n');
 }
 
 /** A machine as Nix's build hook prints it (build-remote.cc): systems in order, features as sets. */
@@ -225,7 +268,12 @@ export interface PrintedAnswer {
  * connection-time refusals show up); no build runs (`-j0`, and the builder exits 1).
  */
 export async function askNixPrinted(
-  input: { builders?: string; conf?: string; system?: string; /** Pass `-j0` (the default); false leaves max-jobs to the nix.conf. */ forbidLocalBuilds?: boolean },
+  input: {
+    builders?: string;
+    conf?: string;
+    system?: string;
+    /** Pass `-j0` (the default); false leaves max-jobs to the nix.conf. */ forbidLocalBuilds?: boolean;
+  },
   dir: string,
   slot: number,
   nix?: InstalledNix,

@@ -11,7 +11,9 @@ export function nixPrinted(quoted: string, printed: string): boolean {
   const pattern = quoted
     .split(/(\s+|…)/)
     .filter((piece) => piece !== '')
-    .map((piece) => (piece === '…' ? "[^\\n]*?" : /^\s+$/.test(piece) ? '\\s+' : piece.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .map((piece) =>
+      piece === '…' ? '[^\\n]*?' : /^\s+$/.test(piece) ? '\\s+' : piece.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+    )
     .join('');
   // eslint-disable-next-line no-control-regex
   return new RegExp(pattern).test(printed.replace(/\x1b\[[0-9;]*m/g, ''));

@@ -12,7 +12,8 @@ export function requireRealNix(what: string): InstalledNix | undefined {
   const nix = findNix();
   if (nix !== undefined) return nix;
   if (process.env.CI === 'true') {
-    test(`real Nix is installed (${what})`, () => assert.fail(`nix-build was not found, so we cannot check that ${what}. ${installHint}`));
+    test(`real Nix is installed (${what})`, () =>
+      assert.fail(`nix-build was not found, so we cannot check that ${what}. ${installHint}`));
   } else {
     console.warn(`\n!!! SKIPPED: checking that ${what} needs real Nix (nix-build not found). ${installHint}\n`);
     test(what, { skip: `Nix is not installed. ${installHint}` }, () => {});
@@ -20,7 +21,8 @@ export function requireRealNix(what: string): InstalledNix | undefined {
   return undefined;
 }
 
-const labHint = 'Run the tests through `npm test` (as root): it makes the lab with scripts/nix-versions.sh (Debian trixie and sid chroots, Nix 2.26 and 2.34).';
+const labHint =
+  'Run the tests through `npm test` (as root): it makes the lab with scripts/nix-versions.sh (Debian trixie and sid chroots, Nix 2.26 and 2.34).';
 
 /**
  * The Nix versions of the lab besides the machine's own (2.26 and 2.34), each checked to run;
@@ -30,9 +32,16 @@ export function requireLabNixes(what: string): InstalledNix[] {
   const roots = labNixRoots();
   const found = roots.map((root) => ({ root, nix: findNix(root) }));
   const broken = found.filter((f) => f.nix === undefined).map((f) => f.root);
-  const problem = roots.length === 0 ? 'the version lab is not set up (NIXRB_NIX_VERSIONS is empty)' : broken.length > 0 ? `Nix does not run in ${broken.join(', ')}` : undefined;
+  const problem =
+    roots.length === 0
+      ? 'the version lab is not set up (NIXRB_NIX_VERSIONS is empty)'
+      : broken.length > 0
+        ? `Nix does not run in ${broken.join(', ')}`
+        : undefined;
   if (problem !== undefined) {
-    if (process.env.CI === 'true') test(`the version lab's Nix runs (${what})`, () => assert.fail(`${problem}, so we cannot check that ${what} on other Nix versions. ${labHint}`));
+    if (process.env.CI === 'true')
+      test(`the version lab's Nix runs (${what})`, () =>
+        assert.fail(`${problem}, so we cannot check that ${what} on other Nix versions. ${labHint}`));
     else {
       console.warn(`\n!!! SKIPPED on other Nix versions: checking that ${what}: ${problem}. ${labHint}\n`);
       test(`${what} on other Nix versions`, { skip: `${problem}. ${labHint}` }, () => {});

@@ -15,7 +15,10 @@ let work: string;
 let client: LspClient;
 let marks: string;
 let file: string;
-const evaluations = () => marked(marks).split('\n').filter((line) => line.startsWith('nix-instantiate ')).length;
+const evaluations = () =>
+  marked(marks)
+    .split('\n')
+    .filter((line) => line.startsWith('nix-instantiate ')).length;
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'nix-builders-once-'));
@@ -24,9 +27,17 @@ before(async () => {
   marks = join(work, 'marks');
   markingWrapper(bin, 'nix-instantiate', marks);
   file = join(work, 'default.nix');
-  writeFileSync(file, 'derivation { name = "evaluated-once"; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "-c" "echo > $out" ]; }\n');
+  writeFileSync(
+    file,
+    'derivation { name = "evaluated-once"; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "-c" "echo > $out" ]; }\n',
+  );
   writeFileSync(join(work, 'nix.conf'), 'builders =\n');
-  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:${process.env.PATH}`, NIX_CONF_DIR: work, NIX_USER_CONF_FILES: join(work, 'none') };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: `${bin}:${process.env.PATH}`,
+    NIX_CONF_DIR: work,
+    NIX_USER_CONF_FILES: join(work, 'none'),
+  };
   delete env.NIX_CONFIG;
   client = await LspClient.start({ env, initializationOptions: { trusted: true } });
   client.settings = { nixVersion: '2.8' };
@@ -42,7 +53,12 @@ test("startBuild with the plan's drvPath evaluates nothing more", async () => {
   if (!plan.ok) return;
   const planned = evaluations();
   assert.ok(planned > 0, 'the plan evaluated the file through the wrapper');
-  const outcome = await client.connection.sendRequest(startBuildRequest, { file, buildId: 'once', on: 'best', drvPath: plan.drvPath });
+  const outcome = await client.connection.sendRequest(startBuildRequest, {
+    file,
+    buildId: 'once',
+    on: 'best',
+    drvPath: plan.drvPath,
+  });
   assert.equal(outcome.cause, 'no-machine', JSON.stringify(outcome));
   assert.match(outcome.message ?? '', /^no machine fits x86_64-linux/);
   assert.equal(evaluations(), planned, 'the build ran nix-instantiate again');
@@ -58,7 +74,12 @@ test('without a drvPath (an older client) the build evaluates the file itself', 
 test('a drvPath outside /nix/store is refused, not read', async () => {
   const fake = join(work, 'fake.drv');
   writeFileSync(fake, 'Derive(');
-  const outcome = await client.connection.sendRequest(startBuildRequest, { file, buildId: 'fake', on: 'best', drvPath: fake });
+  const outcome = await client.connection.sendRequest(startBuildRequest, {
+    file,
+    buildId: 'fake',
+    on: 'best',
+    drvPath: fake,
+  });
   assert.equal(outcome.cause, 'evaluation');
   assert.match(outcome.message ?? '', /is not a derivation in \/nix\/store/);
 });

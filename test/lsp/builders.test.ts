@@ -16,7 +16,12 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 function environment(confDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NIX_CONF_DIR: confDir, NIX_USER_CONF_FILES: join(confDir, 'none'), ...extra };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NIX_CONF_DIR: confDir,
+    NIX_USER_CONF_FILES: join(confDir, 'none'),
+    ...extra,
+  };
   if (!('NIX_CONFIG' in extra)) delete env.NIX_CONFIG;
   return env;
 }
@@ -48,10 +53,15 @@ test('builders of nix.conf come with their file and line, @file machines with th
 test('NIX_CONFIG wins over nix.conf, as in Nix', async () => {
   const confDir = mkdtempSync(join(dir, 'etc-'));
   writeFileSync(join(confDir, 'nix.conf'), 'builders = ssh://from-conf\n');
-  const client = await LspClient.start({ env: environment(confDir, { NIX_CONFIG: 'builders = ssh://from-env x86_64-linux' }) });
+  const client = await LspClient.start({
+    env: environment(confDir, { NIX_CONFIG: 'builders = ssh://from-env x86_64-linux' }),
+  });
   try {
     const list = await client.connection.sendRequest(listBuildersRequest);
-    assert.deepEqual(list.sources.map((s) => [s.kind, s.machines.map((m) => m.uri)]), [['nix-config-env', ['ssh://from-env']]]);
+    assert.deepEqual(
+      list.sources.map((s) => [s.kind, s.machines.map((m) => m.uri)]),
+      [['nix-config-env', ['ssh://from-env']]],
+    );
   } finally {
     await client.stop();
   }
@@ -88,11 +98,16 @@ test('editing a machines file on disk makes the server say the builders changed'
   const client = await LspClient.start({ env: environment(confDir) });
   try {
     await client.connection.sendRequest(listBuildersRequest);
-    const changed = new Promise<void>((resolve) => client.connection.onNotification(buildersChangedNotification, () => resolve()));
+    const changed = new Promise<void>((resolve) =>
+      client.connection.onNotification(buildersChangedNotification, () => resolve()),
+    );
     writeFileSync(machines, 'ssh://one\nssh://two\n');
     await changed;
     const list = await client.connection.sendRequest(listBuildersRequest);
-    assert.deepEqual(list.sources[0]!.machines.map((m) => m.uri), ['ssh://one', 'ssh://two']);
+    assert.deepEqual(
+      list.sources[0]!.machines.map((m) => m.uri),
+      ['ssh://one', 'ssh://two'],
+    );
   } finally {
     await client.stop();
   }

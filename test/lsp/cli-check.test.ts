@@ -35,8 +35,14 @@ test('an error Nix would print: exit 1 and file:line:col: error code message', (
   writeFileSync(file, '# ok\nssh://a x86_64-linux - four\n');
   const result = check([file, '--nix-version', '2.8']);
   assert.equal(result.status, 1);
-  assert.match(result.stdout, new RegExp(`^${file}:2:24: error max-jobs-not-integer .*failed to convert column #3`, 'm'));
-  assert.equal(result.stderr, `Checked ${file} against Nix 2.8.0 (nixBuilders.nixVersion): 1 error(s), 0 warning(s), 0 note(s).\n`);
+  assert.match(
+    result.stdout,
+    new RegExp(`^${file}:2:24: error max-jobs-not-integer .*failed to convert column #3`, 'm'),
+  );
+  assert.equal(
+    result.stderr,
+    `Checked ${file} against Nix 2.8.0 (nixBuilders.nixVersion): 1 error(s), 0 warning(s), 0 note(s).\n`,
+  );
 });
 
 test('only warnings: exit 0, each warning on its line', () => {
@@ -53,7 +59,10 @@ test('--format json gives every finding with its position', () => {
   writeFileSync(file, 'buidlers = ssh://a\n');
   const result = check([file, '--format', 'json', '--nix-version', '2.8']);
   assert.equal(result.status, 0);
-  const output = JSON.parse(result.stdout) as { nix: string; findings: { code: string; line: number; column: number; severity: string }[] };
+  const output = JSON.parse(result.stdout) as {
+    nix: string;
+    findings: { code: string; line: number; column: number; severity: string }[];
+  };
   assert.equal(output.nix, 'Nix 2.8.0 (nixBuilders.nixVersion)');
   const finding = output.findings.find((f) => f.code === 'unknown-setting');
   assert.ok(finding, result.stdout);
@@ -87,14 +96,26 @@ test('without FILE the summary names each file it checked, the included machines
     result.stderr,
     `Checked ${join(confDir, 'nix.conf')} and ${machines} (included) against Nix 2.8.0 (nixBuilders.nixVersion): 0 error(s), 0 warning(s), 0 note(s).\n`,
   );
-  const json = JSON.parse(check(['--nix-version', '2.8', '--format', 'json'], env).stdout) as { checked: string[]; included: string[] };
+  const json = JSON.parse(check(['--nix-version', '2.8', '--format', 'json'], env).stdout) as {
+    checked: string[];
+    included: string[];
+  };
   assert.deepEqual([json.checked, json.included], [[join(confDir, 'nix.conf')], [machines]]);
 });
 
 test('without FILE and with no file at all: the summary names every place it looked', () => {
   const confDir = join(mkdtempSync(join(dir, 'etc-')), 'absent');
-  const env: NodeJS.ProcessEnv = { ...process.env, NIX_CONF_DIR: confDir, NIX_USER_CONF_FILES: join(confDir, 'user.conf') };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NIX_CONF_DIR: confDir,
+    NIX_USER_CONF_FILES: join(confDir, 'user.conf'),
+  };
   delete env.NIX_CONFIG;
   const result = check(['--nix-version', '2.8'], env);
-  assert.match(result.stderr, new RegExp(`^No nix\\.conf and no machines file found \\(looked for ${join(confDir, 'nix.conf')}, ${join(confDir, 'user.conf')}, /etc/nix/machines\\)`));
+  assert.match(
+    result.stderr,
+    new RegExp(
+      `^No nix\\.conf and no machines file found \\(looked for ${join(confDir, 'nix.conf')}, ${join(confDir, 'user.conf')}, /etc/nix/machines\\)`,
+    ),
+  );
 });

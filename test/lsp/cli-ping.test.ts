@@ -23,7 +23,11 @@ function ping(args: string[], env: NodeJS.ProcessEnv = process.env) {
 function confEnv(confText: string | undefined): { env: NodeJS.ProcessEnv; confDir: string } {
   const confDir = mkdtempSync(join(dir, 'etc-'));
   if (confText !== undefined) writeFileSync(join(confDir, 'nix.conf'), confText);
-  const env: NodeJS.ProcessEnv = { ...process.env, NIX_CONF_DIR: confDir, NIX_USER_CONF_FILES: join(confDir, 'user.conf') };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NIX_CONF_DIR: confDir,
+    NIX_USER_CONF_FILES: join(confDir, 'user.conf'),
+  };
   delete env.NIX_CONFIG;
   return { env, confDir };
 }
@@ -36,7 +40,9 @@ test('no nix.conf sets builders: ping names the default machines file, that it i
   // Which /etc/nix/machines this machine has is not ours to set: either wording is right.
   assert.match(
     result.stderr,
-    new RegExp(`^No machines in /etc/nix/machines(, which does not exist)? \\(Nix's default: builders is not set in ${join(confDir, 'nix.conf')}, ${join(confDir, 'user.conf')}\\): nothing to check\\.\\n$`),
+    new RegExp(
+      `^No machines in /etc/nix/machines(, which does not exist)? \\(Nix's default: builders is not set in ${join(confDir, 'nix.conf')}, ${join(confDir, 'user.conf')}\\): nothing to check\\.\\n$`,
+    ),
   );
 });
 

@@ -25,11 +25,23 @@ test('the faster machine wins the tie at load 0; every machine says why', () => 
 });
 
 test('--features and --format json', () => {
-  const result = select('--system', 'x86_64-linux', '--features', 'big-parallel', '--builders', builders, '--format', 'json');
+  const result = select(
+    '--system',
+    'x86_64-linux',
+    '--features',
+    'big-parallel',
+    '--builders',
+    builders,
+    '--format',
+    'json',
+  );
   assert.equal(result.status, 0, result.stderr);
   const json = JSON.parse(result.stdout) as { chosen: string; machines: { uri: string; verdict: string }[] };
   assert.equal(json.chosen, 'ssh://fast');
-  assert.deepEqual(json.machines.map((m) => m.verdict), ['missing-feature', 'chosen', 'wrong-system', 'missing-feature']);
+  assert.deepEqual(
+    json.machines.map((m) => m.verdict),
+    ['missing-feature', 'chosen', 'wrong-system', 'missing-feature'],
+  );
 });
 
 test('no machine fits: exit 1 and the reason', () => {

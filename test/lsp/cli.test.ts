@@ -27,7 +27,8 @@ function assertUsageError(result: ReturnType<typeof run>, pattern: RegExp) {
 test('nix-builders --help prints the usage with every subcommand and the exit codes', () => {
   const result = run('--help');
   assert.equal(result.status, 0);
-  for (const word of ['check', 'ping', 'select', 'build']) assert.match(result.stdout, new RegExp(`nix-builders ${word}`));
+  for (const word of ['check', 'ping', 'select', 'build'])
+    assert.match(result.stdout, new RegExp(`nix-builders ${word}`));
   assert.match(result.stdout, /Exit codes:/);
   for (const code of ['0', '1', '2', '3']) assert.match(result.stdout, new RegExp(`^ +${code} `, 'm'));
 });
@@ -90,7 +91,7 @@ test('conflicting, repeated and foreign options are refused with the subcommand 
   assertUsageError(run('build', 'a.nix', '--distributed=yes'), /--distributed takes no value/);
 });
 
-test('-h after a subcommand prints that subcommand\'s usage', () => {
+test("-h after a subcommand prints that subcommand's usage", () => {
   const result = run('ping', '--help');
   assert.equal(result.status, 0);
   assert.match(result.stdout, /nix-builders ping /);
@@ -104,7 +105,8 @@ test('--machines with a file that cannot be read says which and exits 2', () => 
 
 /** Every control character a file could smuggle: C0 but \n and \t, DEL, C1 (as UTF-8), and bidi overrides. */
 const controls = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
-const rawControlBytes = (text: string) => [...Buffer.from(text, 'utf8')].some((b) => (b < 0x20 && b !== 0x0a && b !== 0x09) || b === 0x7f);
+const rawControlBytes = (text: string) =>
+  [...Buffer.from(text, 'utf8')].some((b) => (b < 0x20 && b !== 0x0a && b !== 0x09) || b === 0x7f);
 
 test('check of a file with ESC ]0;pwned BEL and other controls prints none of them raw', () => {
   const file = join(dir, 'evil.machines');
@@ -125,15 +127,24 @@ test('check of a file with ESC ]0;pwned BEL and other controls prints none of th
     assert.equal(result.status, 1, result.stderr);
     const all = result.stdout + result.stderr;
     assert.ok(all.includes('pwned'), all);
-    assert.ok(!controls.test(all) && !rawControlBytes(all), `raw control characters in the ${format} output: ${JSON.stringify(all)}`);
+    assert.ok(
+      !controls.test(all) && !rawControlBytes(all),
+      `raw control characters in the ${format} output: ${JSON.stringify(all)}`,
+    );
     assert.match(all, /\\u001b\]0/);
     assert.match(all, /pwned\\u0007/);
     assert.match(all, /e\\u202eetouq/);
     if (format === 'json') {
       const json = JSON.parse(result.stdout) as { findings: { message: string }[] };
       // Still the same text once decoded: the escapes are JSON's own.
-      assert.ok(json.findings.some((f) => f.message.includes('pwned\u0007')), result.stdout);
-      assert.ok(json.findings.some((f) => f.message.includes('x86\u009b31m-linux')), result.stdout);
+      assert.ok(
+        json.findings.some((f) => f.message.includes('pwned\u0007')),
+        result.stdout,
+      );
+      assert.ok(
+        json.findings.some((f) => f.message.includes('x86\u009b31m-linux')),
+        result.stdout,
+      );
     }
   }
 });
@@ -146,7 +157,15 @@ test('ping of a builder behind a ProxyCommand, which the probe cannot check: exi
   assert.equal(result.status, 3, result.stdout + result.stderr);
   assert.match(result.stdout, /behind-proxy  not checked/);
   assert.match(result.stderr, /0\/1 builders usable, 1 not checked/);
-  const json = run('ping', '--builders', 'ssh://behind-proxy x86_64-linux', '--ssh-config', sshConfig, '--format', 'json');
+  const json = run(
+    'ping',
+    '--builders',
+    'ssh://behind-proxy x86_64-linux',
+    '--ssh-config',
+    sshConfig,
+    '--format',
+    'json',
+  );
   assert.equal(json.status, 3);
   const [machine] = JSON.parse(json.stdout) as { checked: boolean; findings: { code: string }[] }[];
   assert.equal(machine!.checked, false);

@@ -23,7 +23,11 @@ before(async () => {
   client = await LspClient.start({ env: { ...process.env, HOME: fake.home } });
   client.settings = { nixVersion: '2.8' };
   // Another open file: its systems and features count as "used in the workspace".
-  const other = await client.open(join(dir, 'other.machines'), 'nix-machines', 'ssh://farm riscv64-linux - 2 1 gccarch-znver3\n');
+  const other = await client.open(
+    join(dir, 'other.machines'),
+    'nix-machines',
+    'ssh://farm riscv64-linux - 2 1 gccarch-znver3\n',
+  );
   await client.diagnostics(other);
 });
 
@@ -34,15 +38,23 @@ afterAll(async () => {
 });
 
 /** Completion at the `|` of `text` (the `|` is not part of the text). */
-async function complete(text: string, languageId: 'nix-machines' | 'nix-conf' = 'nix-machines'): Promise<{ items: CompletionItem[]; text: string }> {
+async function complete(
+  text: string,
+  languageId: 'nix-machines' | 'nix-conf' = 'nix-machines',
+): Promise<{ items: CompletionItem[]; text: string }> {
   const offset = text.indexOf('|');
   const clean = text.slice(0, offset) + text.slice(offset + 1);
-  const uri = await client.open(join(dir, languageId === 'nix-conf' ? `${fileCount++}/nix.conf` : `c${fileCount++}.machines`), languageId, clean);
+  const uri = await client.open(
+    join(dir, languageId === 'nix-conf' ? `${fileCount++}/nix.conf` : `c${fileCount++}.machines`),
+    languageId,
+    clean,
+  );
   const items = await client.completion(uri, positionAt(clean, offset));
   return { items, text: clean };
 }
 const labels = (items: CompletionItem[]) => items.map((i) => i.label);
-const sorted = (items: CompletionItem[]) => [...items].sort((a, b) => (a.sortText ?? a.label).localeCompare(b.sortText ?? b.label));
+const sorted = (items: CompletionItem[]) =>
+  [...items].sort((a, b) => (a.sortText ?? a.label).localeCompare(b.sortText ?? b.label));
 /** The text after accepting `label`. */
 function accept(text: string, items: CompletionItem[], label: string): string {
   const item = items.find((i) => i.label === label);
@@ -54,7 +66,15 @@ describe('column 1: the store URI', () => {
   test('an empty line offers the schemes, ssh config Host aliases (Includes too, no patterns), known_hosts hosts (not hashed) and a whole machine line', async () => {
     const { items } = await complete('|');
     const all = labels(items);
-    for (const expected of ['ssh://', 'ssh-ng://', 'mac-mini', 'team-builder', 'pi.local', '192.168.1.20', 'machine line']) {
+    for (const expected of [
+      'ssh://',
+      'ssh-ng://',
+      'mac-mini',
+      'team-builder',
+      'pi.local',
+      '192.168.1.20',
+      'machine line',
+    ]) {
       assert.ok(all.includes(expected), `${expected} missing from ${JSON.stringify(all)}`);
     }
     assert.ok(!all.some((l) => l.includes('*') || l.startsWith('|') || l.includes('secret')), JSON.stringify(all));
@@ -62,7 +82,10 @@ describe('column 1: the store URI', () => {
     assert.ok(!all.some((l) => l.includes('odd.example')), JSON.stringify(all));
     const snippet = items.find((i) => i.label === 'machine line')!;
     assert.equal(snippet.insertTextFormat, InsertTextFormat.Snippet);
-    assert.match((snippet.textEdit as TextEdit).newText, /^\$\{1\|ssh:\/\/,ssh-ng:\/\/\|\}\$\{2:user@host\} \$\{3\|x86_64-linux,/);
+    assert.match(
+      (snippet.textEdit as TextEdit).newText,
+      /^\$\{1\|ssh:\/\/,ssh-ng:\/\/\|\}\$\{2:user@host\} \$\{3\|x86_64-linux,/,
+    );
   });
 
   test('a host keeps the scheme and user already typed', async () => {
@@ -104,14 +127,19 @@ describe('the other columns', () => {
     assert.deepEqual(keys, ['-', join(fake.home, '.ssh/deploy_key'), join(fake.home, '.ssh/id_builder')]);
   });
 
-  test('SSH key, a typed path: its directory\'s subdirectories and private keys, never a .pub or a file that is no key', async () => {
+  test("SSH key, a typed path: its directory's subdirectories and private keys, never a .pub or a file that is no key", async () => {
     const typed = await complete(`ssh://a x86_64-linux ${fake.home}/.ssh/|`);
     assert.deepEqual(
-      labels(typed.items).filter((l) => l.startsWith(fake.home)).sort(),
+      labels(typed.items)
+        .filter((l) => l.startsWith(fake.home))
+        .sort(),
       [join(fake.home, '.ssh/config.d/'), join(fake.home, '.ssh/deploy_key'), join(fake.home, '.ssh/id_builder')],
     );
     const tilde = await complete('ssh://a x86_64-linux ~/.ssh/id_|');
-    assert.deepEqual(labels(tilde.items).filter((l) => l.startsWith('~')), ['~/.ssh/config.d/', '~/.ssh/deploy_key', '~/.ssh/id_builder']);
+    assert.deepEqual(
+      labels(tilde.items).filter((l) => l.startsWith('~')),
+      ['~/.ssh/config.d/', '~/.ssh/deploy_key', '~/.ssh/id_builder'],
+    );
   });
 
   test('maxJobs and speedFactor: `-` and typical values with a note; fractions only where Nix reads them', async () => {
@@ -132,7 +160,18 @@ describe('the other columns', () => {
     for (const prefix of ['ssh://a x86_64-linux - 4 1 ', 'ssh://a x86_64-linux - 4 1 kvm ']) {
       const { items } = await complete(`${prefix}|`);
       const all = labels(items);
-      for (const f of ['-', 'kvm', 'big-parallel', 'nixos-test', 'benchmark', 'apple-virt', 'ca-derivations', 'recursive-nix', 'uid-range', 'gccarch-znver3']) {
+      for (const f of [
+        '-',
+        'kvm',
+        'big-parallel',
+        'nixos-test',
+        'benchmark',
+        'apple-virt',
+        'ca-derivations',
+        'recursive-nix',
+        'uid-range',
+        'gccarch-znver3',
+      ]) {
         assert.ok(all.includes(f), `${f} missing from ${JSON.stringify(all)}`);
       }
     }
@@ -143,12 +182,21 @@ describe('the other columns', () => {
   test('host key: `-` and the known_hosts key of the host, as base64 of its key line', async () => {
     const strip = (line: string) => line.split(' ').slice(0, 2).join(' ');
     const pi = await complete('ssh://pi.local x86_64-linux - 4 1 - - |');
-    assert.deepEqual(pi.items.map((i) => (i.textEdit as TextEdit).newText), ['-', hostKeyColumnFor(strip(fake.keys.pi))]);
+    assert.deepEqual(
+      pi.items.map((i) => (i.textEdit as TextEdit).newText),
+      ['-', hostKeyColumnFor(strip(fake.keys.pi))],
+    );
     // An ssh config alias is looked up under its HostName; a hashed entry is found by its name.
     const mac = await complete('ssh://nix@mac-mini x86_64-linux - 4 1 - - |');
-    assert.deepEqual(mac.items.map((i) => (i.textEdit as TextEdit).newText), ['-', hostKeyColumnFor(strip(fake.keys.mac))]);
+    assert.deepEqual(
+      mac.items.map((i) => (i.textEdit as TextEdit).newText),
+      ['-', hostKeyColumnFor(strip(fake.keys.mac))],
+    );
     const secret = await complete('secret.example - - - - - - |');
-    assert.deepEqual(secret.items.map((i) => (i.textEdit as TextEdit).newText), ['-', hostKeyColumnFor(strip(fake.keys.secret))]);
+    assert.deepEqual(
+      secret.items.map((i) => (i.textEdit as TextEdit).newText),
+      ['-', hostKeyColumnFor(strip(fake.keys.secret))],
+    );
     assert.match(secret.items[1]!.label, /^ssh-ed25519 SHA256:/);
   });
 
@@ -156,12 +204,21 @@ describe('the other columns', () => {
     const strip = (line: string) => line.split(' ').slice(0, 2).join(' ');
     const own = mkdtempSync(join(dir, 'ssh-'));
     writeFileSync(join(own, 'known_hosts'), `10.9.8.7 ${strip(fake.keys.secret)}\n`);
-    writeFileSync(join(own, 'config'), `Host lab-builder\n  HostName 10.9.8.7\n  UserKnownHostsFile ${join(own, 'known_hosts')}\n`);
+    writeFileSync(
+      join(own, 'config'),
+      `Host lab-builder\n  HostName 10.9.8.7\n  UserKnownHostsFile ${join(own, 'known_hosts')}\n`,
+    );
     await client.changeSettings({ nixVersion: '2.8', sshConfigFile: join(own, 'config') });
     try {
       const { items } = await complete('ssh://lab-builder x86_64-linux - 4 1 - - |');
-      assert.deepEqual(items.map((i) => (i.textEdit as TextEdit).newText), ['-', hostKeyColumnFor(strip(fake.keys.secret))]);
-      assert.match(String((items[1]!.documentation as { value: string }).value), new RegExp(`From ${join(own, 'known_hosts')}`));
+      assert.deepEqual(
+        items.map((i) => (i.textEdit as TextEdit).newText),
+        ['-', hostKeyColumnFor(strip(fake.keys.secret))],
+      );
+      assert.match(
+        String((items[1]!.documentation as { value: string }).value),
+        new RegExp(`From ${join(own, 'known_hosts')}`),
+      );
     } finally {
       await client.changeSettings({ nixVersion: '2.8' });
     }
@@ -208,7 +265,7 @@ describe('nix.conf', () => {
     assert.ok(labels(features.items).includes('nixos-test'));
   });
 
-  test('the positions are the document\'s: a value token after many spaces is replaced where it is', async () => {
+  test("the positions are the document's: a value token after many spaces is replaced where it is", async () => {
     const { items, text } = await complete('builders =     ssh://a     x86_64-linux,aar|', 'nix-conf');
     assert.equal(accept(text, items, 'aarch64-linux'), 'builders =     ssh://a     x86_64-linux,aarch64-linux');
   });

@@ -31,7 +31,10 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function actionsFor(text: string, code: string): Promise<{ uri: string; diagnostic: Diagnostic; actions: CodeAction[] }> {
+async function actionsFor(
+  text: string,
+  code: string,
+): Promise<{ uri: string; diagnostic: Diagnostic; actions: CodeAction[] }> {
   const uri = await client.open(join(dir, `f${count++}.machines`), 'nix-machines', text);
   const diagnostic = (await client.diagnostics(uri)).find((d) => d.code === code);
   assert.ok(diagnostic, `no ${code}`);
@@ -55,14 +58,20 @@ describe('ssh-key-missing', () => {
       arguments: [{ uri, range: { start: { line: 0, character: 21 }, end: { line: 0, character: 43 } }, startIn: ssh }],
     });
     const chosen = actions.find((a) => a.title === `Use the key ${join(ssh, 'id_builder')}`)!;
-    assert.equal(applyWorkspaceEdit(chosen.edit!, { [uri]: text })[uri], `ssh://b x86_64-linux ${join(ssh, 'id_builder')} 4\n`);
+    assert.equal(
+      applyWorkspaceEdit(chosen.edit!, { [uri]: text })[uri],
+      `ssh://b x86_64-linux ${join(ssh, 'id_builder')} 4\n`,
+    );
     const dash = actions.find((a) => a.title.startsWith("Use '-': ssh picks the key"));
     assert.ok(dash?.edit);
     assert.equal(applyWorkspaceEdit(dash.edit, { [uri]: text })[uri], 'ssh://b x86_64-linux - 4\n');
     // And the fixed line has no missing key any more.
     const version = await client.change(uri, applyWorkspaceEdit(chosen.edit!, { [uri]: text })[uri]!);
     const again = await client.diagnostics(uri, (p) => p.version === version);
-    assert.equal(again.find((d) => d.code === 'ssh-key-missing'), undefined);
+    assert.equal(
+      again.find((d) => d.code === 'ssh-key-missing'),
+      undefined,
+    );
   });
 });
 
@@ -83,11 +92,15 @@ describe('port-in-uri (Nix 2.8)', () => {
       assert.equal(newConfig, 'Host *\n  ServerAliveInterval 30\n\nHost builder.lab\n  Port 2222\n');
       writeFileSync(config, newConfig);
       // ssh itself reads the entry: the host gets port 2222, other hosts keep 22.
-      const port = (host: string) => /^port (\d+)$/m.exec(execFileSync('ssh', ['-G', '-F', config, host], { encoding: 'utf8' }))?.[1];
+      const port = (host: string) =>
+        /^port (\d+)$/m.exec(execFileSync('ssh', ['-G', '-F', config, host], { encoding: 'utf8' }))?.[1];
       assert.deepEqual([port('builder.lab'), port('other.lab')], ['2222', '22']);
       const version = await client.change(uri, texts[uri]!);
       const again = await client.diagnostics(uri, (p) => p.version === version);
-      assert.equal(again.find((d) => d.code === 'port-in-uri'), undefined);
+      assert.equal(
+        again.find((d) => d.code === 'port-in-uri'),
+        undefined,
+      );
     } finally {
       await client.changeSettings({ nixVersion: '2.8' });
     }
@@ -112,6 +125,10 @@ describe('port-in-uri (Nix 2.8)', () => {
   test('the other fix opens the nixVersion setting, for a file Nix 2.31+ reads', async () => {
     const { actions } = await actionsFor('ssh://builder.lab:2222 x86_64-linux\n', 'port-in-uri');
     const setting = actions.find((a) => a.title.startsWith('Set nixBuilders.nixVersion'));
-    assert.deepEqual(setting?.command, { title: 'Open the setting', command: 'workbench.action.openSettings', arguments: ['nixBuilders.nixVersion'] });
+    assert.deepEqual(setting?.command, {
+      title: 'Open the setting',
+      command: 'workbench.action.openSettings',
+      arguments: ['nixBuilders.nixVersion'],
+    });
   });
 });

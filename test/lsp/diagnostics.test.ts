@@ -29,7 +29,11 @@ const messageOf = (d: Diagnostic) => (typeof d.message === 'string' ? d.message 
 describe('machines files', () => {
   test('a maxJobs that is not a number is an Error on that column, quoting Nix', async () => {
     client.settings = { nixVersion: '2.8' };
-    const uri = await client.open(join(dir, 'a.machines'), 'nix-machines', 'ssh://good x86_64-linux - 4\nssh://bad x86_64-linux - four 1\n');
+    const uri = await client.open(
+      join(dir, 'a.machines'),
+      'nix-machines',
+      'ssh://good x86_64-linux - 4\nssh://bad x86_64-linux - four 1\n',
+    );
     const diagnostics = await client.diagnostics(uri);
     const error = byCode(diagnostics, 'max-jobs-not-integer');
     assert.ok(error, JSON.stringify(diagnostics));
@@ -51,7 +55,11 @@ describe('machines files', () => {
   });
 
   test('a clean file gets an empty diagnostics list', async () => {
-    const uri = await client.open(join(dir, 'clean.machines'), 'nix-machines', '# builders\nssh://builder x86_64-linux - 4 2 big-parallel\n');
+    const uri = await client.open(
+      join(dir, 'clean.machines'),
+      'nix-machines',
+      '# builders\nssh://builder x86_64-linux - 4 2 big-parallel\n',
+    );
     assert.deepEqual(await client.diagnostics(uri), []);
   });
 
@@ -77,14 +85,21 @@ describe('machines files', () => {
   });
 
   test('symbols: one per machine, named by host, with the systems as detail', async () => {
-    const uri = await client.open(join(dir, 'e.machines'), 'nix-machines', 'ssh://nix@one x86_64-linux,i686-linux\n# two:\nssh-ng://two aarch64-linux ; three\n');
+    const uri = await client.open(
+      join(dir, 'e.machines'),
+      'nix-machines',
+      'ssh://nix@one x86_64-linux,i686-linux\n# two:\nssh-ng://two aarch64-linux ; three\n',
+    );
     await client.diagnostics(uri);
     const symbols = await client.symbols(uri);
-    assert.deepEqual(symbols.map((s) => [s.name, s.detail]), [
-      ['nix@one', 'x86_64-linux, i686-linux'],
-      ['two', 'aarch64-linux'],
-      ['three', symbols[2]?.detail],
-    ]);
+    assert.deepEqual(
+      symbols.map((s) => [s.name, s.detail]),
+      [
+        ['nix@one', 'x86_64-linux, i686-linux'],
+        ['two', 'aarch64-linux'],
+        ['three', symbols[2]?.detail],
+      ],
+    );
   });
 
   test('the server survives any text: binary junk still gets diagnostics, and the server answers after', async () => {
@@ -120,7 +135,7 @@ describe('nix.conf', () => {
     assert.equal(warning.range.start.line, 1);
   });
 
-  test('closing the nix.conf clears the included file\'s diagnostics', async () => {
+  test("closing the nix.conf clears the included file's diagnostics", async () => {
     const machines = join(dir, 'included-2');
     writeFileSync(machines, 'ssh://typo x86-64-linux\n');
     const confDir = mkdtempSync(join(dir, 'conf-'));
@@ -129,6 +144,9 @@ describe('nix.conf', () => {
     await client.diagnostics(includedUri, (p) => p.diagnostics.length > 0);
     const before = client.publishes(includedUri).length;
     await client.close(uri);
-    await client.diagnostics(includedUri, (p) => p.diagnostics.length === 0 && client.publishes(includedUri).indexOf(p) >= before);
+    await client.diagnostics(
+      includedUri,
+      (p) => p.diagnostics.length === 0 && client.publishes(includedUri).indexOf(p) >= before,
+    );
   });
 });

@@ -24,7 +24,11 @@ after(async () => {
 });
 
 const open = (text: string, languageId: 'nix-machines' | 'nix-conf' = 'nix-machines') =>
-  client.open(languageId === 'nix-conf' ? join(mkdtempSync(join(dir, 'conf-')), 'nix.conf') : join(dir, `m${count++}.machines`), languageId, text);
+  client.open(
+    languageId === 'nix-conf' ? join(mkdtempSync(join(dir, 'conf-')), 'nix.conf') : join(dir, `m${count++}.machines`),
+    languageId,
+    text,
+  );
 
 describe('formatting', () => {
   const messy = [
@@ -57,7 +61,10 @@ describe('formatting', () => {
 
   test('Format Selection changes only the selected lines', async () => {
     const uri = await open(messy);
-    const edits = await client.rangeFormatting(uri, { start: { line: 3, character: 0 }, end: { line: 3, character: 3 } });
+    const edits = await client.rangeFormatting(uri, {
+      start: { line: 3, character: 0 },
+      end: { line: 3, character: 3 },
+    });
     assert.equal(edits.length, 1);
     assert.equal(edits[0]!.range.start.line, 3);
     assert.equal(edits[0]!.newText, 'ssh://pi                       aarch64-linux            -                      2');
@@ -77,7 +84,10 @@ describe('formatting', () => {
   test('nix.conf: single spaces in setting lines, comments kept', async () => {
     const text = 'max-jobs    =   0  # remote only\nbuilders   =  ssh://a   x86_64-linux ;  ssh://b\n';
     const uri = await open(text, 'nix-conf');
-    assert.equal(applyEdits(text, await client.formatting(uri)), 'max-jobs = 0 # remote only\nbuilders = ssh://a x86_64-linux ; ssh://b\n');
+    assert.equal(
+      applyEdits(text, await client.formatting(uri)),
+      'max-jobs = 0 # remote only\nbuilders = ssh://a x86_64-linux ; ssh://b\n',
+    );
   });
 });
 
@@ -104,9 +114,16 @@ describe('document links', () => {
     writeFileSync(included, 'ssh://x\n');
     const confDir = mkdtempSync(join(dir, 'conf-'));
     writeFileSync(join(confDir, 'extra.conf'), 'cores = 2\n');
-    const uri = await client.open(join(confDir, 'nix.conf'), 'nix-conf', `include extra.conf\nbuilders = @${included}\n`);
+    const uri = await client.open(
+      join(confDir, 'nix.conf'),
+      'nix-conf',
+      `include extra.conf\nbuilders = @${included}\n`,
+    );
     const links = await client.documentLinks(uri);
-    assert.deepEqual(links.map((l) => l.target).sort(), [pathToFileURL(join(confDir, 'extra.conf')).toString(), pathToFileURL(included).toString()].sort());
+    assert.deepEqual(
+      links.map((l) => l.target).sort(),
+      [pathToFileURL(join(confDir, 'extra.conf')).toString(), pathToFileURL(included).toString()].sort(),
+    );
   });
 });
 
@@ -146,10 +163,16 @@ describe('inlay hints', () => {
     const text = 'ssh://a - - 4\nssh://b - - 4\n';
     const uri = await open(text);
     const second = await client.inlayHints(uri, { start: { line: 1, character: 0 }, end: { line: 1, character: 10 } });
-    assert.deepEqual(second.map((h) => h.position.line), [1, 1]);
+    assert.deepEqual(
+      second.map((h) => h.position.line),
+      [1, 1],
+    );
     await client.changeSettings({ nixVersion: '2.8', inlayHints: { enabled: false } });
     try {
-      assert.deepEqual(await client.inlayHints(uri, { start: { line: 0, character: 0 }, end: { line: 2, character: 0 } }), []);
+      assert.deepEqual(
+        await client.inlayHints(uri, { start: { line: 0, character: 0 }, end: { line: 2, character: 0 } }),
+        [],
+      );
     } finally {
       await client.changeSettings({ nixVersion: '2.8' });
     }

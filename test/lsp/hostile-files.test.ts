@@ -36,7 +36,10 @@ const messageOf = (d: Diagnostic) => (typeof d.message === 'string' ? d.message 
 const codes = (diagnostics: Diagnostic[]) => diagnostics.map((d) => d.code);
 
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms))]);
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)),
+  ]);
 }
 
 /** The server still answers a request about the document. */
@@ -136,14 +139,19 @@ describe('pathological sizes: a bounded list, Errors first, and an end', () => {
     // A stale version is dropped when the newer one is read before its publish; in any case
     // nothing older is ever published after something newer.
     const versions = client.publishes(uri).map((p) => p.version ?? 0);
-    assert.deepEqual(versions, [...versions].sort((a, b) => a - b), `publishes out of order: ${versions.join(', ')}`);
+    assert.deepEqual(
+      versions,
+      [...versions].sort((a, b) => a - b),
+      `publishes out of order: ${versions.join(', ')}`,
+    );
     await stillAnswers(uri);
   });
 });
 
 describe('nix-builders check on the same files exits promptly with the diagnostic', () => {
   const cli = join(__dirname, '../../dist/cli.js');
-  const check = (args: string[]) => spawnSync(process.execPath, [cli, 'check', '--nix-version', '2.8', ...args], { encoding: 'utf8', timeout: 30_000 });
+  const check = (args: string[]) =>
+    spawnSync(process.execPath, [cli, 'check', '--nix-version', '2.8', ...args], { encoding: 'utf8', timeout: 30_000 });
 
   test('a machines file with @/dev/zero and @FIFO', () => {
     const file = join(dir, 'check.machines');

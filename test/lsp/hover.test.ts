@@ -24,8 +24,15 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const textOf = (hover: Hover | null) => (hover?.contents as MarkupContent | undefined)?.value ?? '';
 
 /** The hover at `marker` (plus `offset` characters) in a document with `text`. */
-async function hoverAt(client: LspClient, text: string, marker: string, offset = 0, languageId: 'nix-machines' | 'nix-conf' = 'nix-machines'): Promise<string> {
-  const path = languageId === 'nix-conf' ? join(mkdtempSync(join(dir, 'conf-')), 'nix.conf') : join(dir, `h${count++}.machines`);
+async function hoverAt(
+  client: LspClient,
+  text: string,
+  marker: string,
+  offset = 0,
+  languageId: 'nix-machines' | 'nix-conf' = 'nix-machines',
+): Promise<string> {
+  const path =
+    languageId === 'nix-conf' ? join(mkdtempSync(join(dir, 'conf-')), 'nix.conf') : join(dir, `h${count++}.machines`);
   const uri = await client.open(path, languageId, text);
   return textOf(await client.hover(uri, positionOf(text, marker, offset)));
 }
@@ -65,7 +72,10 @@ describe('columns', () => {
 
   test('a value shifted by a forgotten column: the hover says what Nix reads it as and that a column seems missing', async () => {
     const text = await hoverAt(client, 'ssh://b x86_64-linux 4 1\n', ' 4', 1);
-    assert.match(text, /^⚠ Column 3 \(SSH key\) is '4', a whole number, as in maxJobs \(column 4\).*is a column missing before it\?/);
+    assert.match(
+      text,
+      /^⚠ Column 3 \(SSH key\) is '4', a whole number, as in maxJobs \(column 4\).*is a column missing before it\?/,
+    );
     assert.match(text, /\*\*SSH identity file\*\* · column 3/);
     const fine = await hoverAt(client, 'ssh://b x86_64-linux - 4 1\n', ' 4', 1);
     assert.doesNotMatch(fine, /⚠/);
@@ -73,7 +83,10 @@ describe('columns', () => {
 
   test('a system or feature says what it means; an unknown system says no build comes for it', async () => {
     assert.match(await hoverAt(client, line, 'x86_64-linux'), /^`x86_64-linux`: x86_64 CPUs running Linux\./);
-    assert.match(await hoverAt(client, line, 'x86-64-linux'), /^`x86-64-linux`: not a system any derivation is built for/);
+    assert.match(
+      await hoverAt(client, line, 'x86-64-linux'),
+      /^`x86-64-linux`: not a system any derivation is built for/,
+    );
     assert.match(await hoverAt(client, line, 'big-parallel'), /^`big-parallel`: Large builds/);
     assert.match(await hoverAt(client, line, 'my-feature'), /^`my-feature`: a feature of your own/);
     assert.match(await hoverAt(client, line, 'kvm'), /^`kvm`: The machine has `\/dev\/kvm`/);
@@ -81,7 +94,10 @@ describe('columns', () => {
 
   test('`-` in the systems column is the local system; a fraction of speedFactor is an error on Nix 2.8', async () => {
     assert.match(await hoverAt(client, 'ssh://a - - 1 1.5\n', ' - -', 1), /the local system `x86_64-linux`/);
-    assert.match(await hoverAt(client, 'ssh://a - - 1 1.5\n', '1.5'), /reads whole numbers only \(fractions need Nix 2\.20\)/);
+    assert.match(
+      await hoverAt(client, 'ssh://a - - 1 1.5\n', '1.5'),
+      /reads whole numbers only \(fractions need Nix 2\.20\)/,
+    );
   });
 
   for (const [type, bits] of [
@@ -91,7 +107,18 @@ describe('columns', () => {
   ] as const) {
     test(`column 8 (${type}): key type, SHA256 fingerprint and comment, exactly as ssh-keygen -lf prints them`, async () => {
       const file = join(dir, `host_${type}`);
-      execFileSync('ssh-keygen', ['-q', '-t', type, ...(bits ? ['-b', bits] : []), '-N', '', '-C', 'root@builder', '-f', file]);
+      execFileSync('ssh-keygen', [
+        '-q',
+        '-t',
+        type,
+        ...(bits ? ['-b', bits] : []),
+        '-N',
+        '',
+        '-C',
+        'root@builder',
+        '-f',
+        file,
+      ]);
       const printed = execFileSync('ssh-keygen', ['-lf', `${file}.pub`], { encoding: 'utf8' }).trim();
       const column8 = hostKeyColumnFor(readFileSync(`${file}.pub`, 'utf8'));
       const text = await hoverAt(client, `ssh://a x86_64-linux - 1 1 - - ${column8}\n`, column8, 3);
@@ -105,7 +132,10 @@ describe('columns', () => {
   test('an include says how many machines it brings, or that it is missing', async () => {
     const included = join(dir, 'included');
     writeFileSync(included, 'ssh://x x86_64-linux\nssh://y x86_64-linux\n');
-    assert.match(await hoverAt(client, `@${included}\n`, 'included'), /reads the machines of `.*included` here \(2 machines\)/);
+    assert.match(
+      await hoverAt(client, `@${included}\n`, 'included'),
+      /reads the machines of `.*included` here \(2 machines\)/,
+    );
     assert.match(await hoverAt(client, `@${join(dir, 'nope')}\n`, 'nope'), /does not exist; Nix skips it silently/);
   });
 
@@ -136,7 +166,10 @@ describe('the SSH settings of the host', () => {
     client.settings = { nixVersion: '2.8', sshConfigFile: config };
     try {
       const text = await hoverAt(client, 'ssh://builder-alias x86_64-linux\nssh://viamatch\n', 'builder-alias');
-      assert.match(text, /SSH settings for `builder-alias`\*\* from .*ssh_config \(read from the config files: `ssh -G` runs only in a trusted workspace/);
+      assert.match(
+        text,
+        /SSH settings for `builder-alias`\*\* from .*ssh_config \(read from the config files: `ssh -G` runs only in a trusted workspace/,
+      );
       assert.match(text, /HostName: `10\.1\.2\.3`/);
       assert.match(text, /Port: `2222`/);
       assert.match(text, /User: `nixremote`/);
@@ -171,7 +204,10 @@ describe('the SSH settings of the host', () => {
   });
 
   test('trusted, but no ssh binary: read from the config file, and the hover says why', async () => {
-    const client = await LspClient.start({ initializationOptions: { trusted: true }, env: { ...process.env, PATH: '/nonexistent' } });
+    const client = await LspClient.start({
+      initializationOptions: { trusted: true },
+      env: { ...process.env, PATH: '/nonexistent' },
+    });
     client.settings = { nixVersion: '2.8', sshConfigFile: config };
     try {
       const text = await hoverAt(client, 'ssh://builder-alias\n', 'builder-alias');

@@ -40,7 +40,9 @@ test('after each of 150 ranged edits the server publishes the diagnostics of the
     const generated = generateBuildersCase(rng, { dir });
     for (const [path, content] of Object.entries(generated.files)) writeFileSync(path, content);
     // Many lines, so that most of them are kept and moved by each edit.
-    let text = Array.from({ length: 20 }, () => generateBuildersCase(rng, { dir: join(dir, 'unwritten') }).text).join('\n') + `\n${generated.text}`;
+    let text =
+      Array.from({ length: 20 }, () => generateBuildersCase(rng, { dir: join(dir, 'unwritten') }).text).join('\n') +
+      `\n${generated.text}`;
     const path = join(dir, 'machines');
     const uri = await client.open(path, 'nix-machines', text);
     await client.diagnostics(uri);
@@ -54,8 +56,16 @@ test('after each of 150 ranged edits the server publishes the diagnostics of the
       text = TextDocument.update(document, [{ range, text: inserted }], 1).getText();
       const version = await client.changeRange(uri, range, inserted);
       const published = await client.diagnostics(uri, (p) => p.version === version);
-      const expected = diagnosticsToPublish(analyze(text, 'nix-machines', path, target).problems, TextDocument.create(uri, 'nix-machines', version, text), fileIndex(readTextOrUndefined));
-      assert.deepStrictEqual(published, JSON.parse(JSON.stringify(expected)), `seed ${seed}, file ${file}, edit ${i}: ${JSON.stringify(text)}`);
+      const expected = diagnosticsToPublish(
+        analyze(text, 'nix-machines', path, target).problems,
+        TextDocument.create(uri, 'nix-machines', version, text),
+        fileIndex(readTextOrUndefined),
+      );
+      assert.deepStrictEqual(
+        published,
+        JSON.parse(JSON.stringify(expected)),
+        `seed ${seed}, file ${file}, edit ${i}: ${JSON.stringify(text)}`,
+      );
     }
     await client.close(uri);
   }

@@ -12,7 +12,9 @@ import { requireLabNixes, requireRealNix } from '../helpers/requireNix';
 import { applyWorkspaceEdit } from './helpers/edits';
 import { LspClient } from './helpers/lspClient';
 
-const hostKey = Buffer.from('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJS2OckMXR2oIoS5hzc497hPcXIWfcxJM9RXulPNFqYU').toString('base64');
+const hostKey = Buffer.from(
+  'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJS2OckMXR2oIoS5hzc497hPcXIWfcxJM9RXulPNFqYU',
+).toString('base64');
 
 interface Case {
   name: string;
@@ -61,9 +63,10 @@ const cases: Case[] = [
   },
 ];
 
-const nixes = [requireRealNix('the missing-column fix gives the machine meant'), ...requireLabNixes('the missing-column fix gives the machine meant')].filter(
-  (n): n is InstalledNix => n !== undefined,
-);
+const nixes = [
+  requireRealNix('the missing-column fix gives the machine meant'),
+  ...requireLabNixes('the missing-column fix gives the machine meant'),
+].filter((n): n is InstalledNix => n !== undefined);
 
 let client: LspClient;
 const caseDir = caseDirs('missing-column');
@@ -92,7 +95,9 @@ for (const nix of nixes) {
         const diagnostic = diagnostics.find((d) => d.code === 'column-missing');
         assert.ok(diagnostic, JSON.stringify(diagnostics));
         assert.equal(diagnostic.severity, 2);
-        const action = (await client.codeActions(uri, diagnostic.range, [diagnostic])).find((a) => c.title.test(a.title));
+        const action = (await client.codeActions(uri, diagnostic.range, [diagnostic])).find((a) =>
+          c.title.test(a.title),
+        );
         assert.ok(action?.edit, 'no insert-dash fix');
         const fixed = applyWorkspaceEdit(action.edit, { [uri]: `${c.line}\n` })[uri]!;
         assert.equal(fixed, `${c.fixed}\n`);
@@ -103,7 +108,11 @@ for (const nix of nixes) {
 
         const version = await client.change(uri, fixed);
         const again = await client.diagnostics(uri, (p) => p.version === version);
-        assert.equal(again.find((d) => d.code === 'column-missing'), undefined, JSON.stringify(again));
+        assert.equal(
+          again.find((d) => d.code === 'column-missing'),
+          undefined,
+          JSON.stringify(again),
+        );
         await client.close(uri);
       });
     }
@@ -116,14 +125,25 @@ test('a value of another column with no place to go: warned, no fix that would s
   const uri = await client.open(join(caseDir(), 'machines'), 'nix-machines', 'ssh://b x86_64-linux aarch64-linux 4\n');
   const diagnostic = (await client.diagnostics(uri)).find((d) => d.code === 'column-missing');
   assert.ok(diagnostic);
-  assert.match(String(diagnostic.message), /'aarch64-linux', a system, as in column 2, but Nix reads it as the SSH key .*Move it to column 2 \(comma-separated, no spaces\)/);
+  assert.match(
+    String(diagnostic.message),
+    /'aarch64-linux', a system, as in column 2, but Nix reads it as the SSH key .*Move it to column 2 \(comma-separated, no spaces\)/,
+  );
   const actions = await client.codeActions(uri, diagnostic.range, [diagnostic]);
   assert.equal(actions.filter((a) => /Insert '-'/.test(a.title)).length, 0);
 });
 
 test('a complete line with every column in its place: no warning', async () => {
   await client.changeSettings({ nixVersion: '2.8' });
-  const uri = await client.open(join(caseDir(), 'machines'), 'nix-machines', `ssh://b x86_64-linux,aarch64-linux /root/.ssh/id_builder 4 2 kvm,big-parallel - ${hostKey}\nssh://c x86_64-linux - 1\n`);
+  const uri = await client.open(
+    join(caseDir(), 'machines'),
+    'nix-machines',
+    `ssh://b x86_64-linux,aarch64-linux /root/.ssh/id_builder 4 2 kvm,big-parallel - ${hostKey}\nssh://c x86_64-linux - 1\n`,
+  );
   const diagnostics = await client.diagnostics(uri);
-  assert.equal(diagnostics.find((d) => d.code === 'column-missing'), undefined, JSON.stringify(diagnostics));
+  assert.equal(
+    diagnostics.find((d) => d.code === 'column-missing'),
+    undefined,
+    JSON.stringify(diagnostics),
+  );
 });

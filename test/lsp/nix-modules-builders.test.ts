@@ -19,7 +19,10 @@ test('each .nix file that declares builders is a source; entries known only once
   const confDir = mkdtempSync(join(dir, 'etc-'));
   writeFileSync(join(confDir, 'nix.conf'), 'builders =\n');
   const workspace = mkdtempSync(join(dir, 'workspace-'));
-  copyFileSync(join(__dirname, '../fixtures/nixModules/blog-remote-builders.nix'), join(workspace, 'configuration.nix'));
+  copyFileSync(
+    join(__dirname, '../fixtures/nixModules/blog-remote-builders.nix'),
+    join(workspace, 'configuration.nix'),
+  );
   mkdirSync(join(workspace, 'hosts'));
   // A flake's module: `nix = { … }`, a `let` name that only evaluation knows, `++`.
   writeFileSync(
@@ -53,17 +56,44 @@ let arm = "aarch64-linux"; in
     const list = await client.connection.sendRequest(listBuildersRequest);
     const declared = list.sources.filter((s) => s.id.startsWith('declared:'));
     assert.deepEqual(
-      declared.map((s) => [s.file, s.usedByNix, s.machines.map((m) => [m.uri, m.systems, m.maxJobs, m.speedFactor, m.location])]),
+      declared.map((s) => [
+        s.file,
+        s.usedByNix,
+        s.machines.map((m) => [m.uri, m.systems, m.maxJobs, m.speedFactor, m.location]),
+      ]),
       [
         [
           join(workspace, 'configuration.nix'),
           false,
-          [['ssh-ng://builder@ssh.example.tld', ['x86_64-linux', 'i686-linux'], 3, 2, { file: join(workspace, 'configuration.nix'), line: 4, character: 4 }]],
+          [
+            [
+              'ssh-ng://builder@ssh.example.tld',
+              ['x86_64-linux', 'i686-linux'],
+              3,
+              2,
+              { file: join(workspace, 'configuration.nix'), line: 4, character: 4 },
+            ],
+          ],
         ],
-        [join(workspace, 'hosts', 'laptop.nix'), false, [['ssh://nix@big.example.org', ['x86_64-linux'], 16, 4, { file: join(workspace, 'hosts', 'laptop.nix'), line: 8, character: 6 }]]],
+        [
+          join(workspace, 'hosts', 'laptop.nix'),
+          false,
+          [
+            [
+              'ssh://nix@big.example.org',
+              ['x86_64-linux'],
+              16,
+              4,
+              { file: join(workspace, 'hosts', 'laptop.nix'), line: 8, character: 6 },
+            ],
+          ],
+        ],
       ],
     );
-    assert.match(declared[1]!.description, /2 builders declared in nix\.buildMachines \(1 known only once the system is built: not shown\)/);
+    assert.match(
+      declared[1]!.description,
+      /2 builders declared in nix\.buildMachines \(1 known only once the system is built: not shown\)/,
+    );
     // Checkable like any machine: the probe knows the id (and, untrusted, connects nowhere).
     const [health] = await client.connection.sendRequest(probeRequest, { ids: [declared[1]!.machines[0]!.id] });
     assert.equal(health?.uri, 'ssh://nix@big.example.org');

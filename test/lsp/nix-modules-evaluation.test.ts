@@ -76,7 +76,10 @@ describe('evaluating what is not written out', { skip: nix === undefined }, () =
     const { client, uri, diagnostics } = await opened(false);
     try {
       const hover = textOf(await client.hover(uri, positionOf(text, 'system = arm')));
-      assert.match(hover, /```\nssh:\/\/«pkgs\.builderUser»@«hostName» «arm» - «cores \* 2» 2 «\[ "big-parallel" \] \+\+ \[ feature \]» - -\n```/);
+      assert.match(
+        hover,
+        /```\nssh:\/\/«pkgs\.builderUser»@«hostName» «arm» - «cores \* 2» 2 «\[ "big-parallel" \] \+\+ \[ feature \]» - -\n```/,
+      );
       assert.match(hover, /Nothing is evaluated in an untrusted workspace/);
       assert.equal(diagnostics.filter((d) => d.code === 'unknown-system').length, 0);
     } finally {

@@ -21,7 +21,11 @@ let count = 0;
 
 before(async () => {
   const dynamic = { dynamicRegistration: true };
-  client = await LspClient.start({ capabilities: { textDocument: { synchronization: dynamic, hover: dynamic, codeAction: dynamic, inlayHint: dynamic } } });
+  client = await LspClient.start({
+    capabilities: {
+      textDocument: { synchronization: dynamic, hover: dynamic, codeAction: dynamic, inlayHint: dynamic },
+    },
+  });
   client.settings = { nixVersion: '2.8' };
   dir = mkdtempSync(join(tmpdir(), 'nix-builders-nixmodules-'));
 });
@@ -55,13 +59,19 @@ describe('the seeds', () => {
     assert.deepEqual(diagnostics, []);
   });
 
-  test("the nix.dev tutorial: its key does not exist here (on sshKey), its system is known only once built", async () => {
+  test('the nix.dev tutorial: its key does not exist here (on sshKey), its system is known only once built', async () => {
     const text = fixture('nixdev-distributed-builds.nix');
     const { uri, diagnostics } = await open(text);
-    assert.deepEqual(diagnostics.map((d) => d.code), ['ssh-key-missing']);
+    assert.deepEqual(
+      diagnostics.map((d) => d.code),
+      ['ssh-key-missing'],
+    );
     assert.equal(only(text, diagnostics, 'ssh-key-missing').underlined, '"/root/.ssh/remotebuild"');
     const hover = textOf(await client.hover(uri, positionOf(text, 'hostName')));
-    assert.match(hover, /```\nssh:\/\/remotebuild@remotebuilder «pkgs\.stdenv\.hostPlatform» \/root\/\.ssh\/remotebuild 1 1 nixos-test,big-parallel,kvm - -\n```/);
+    assert.match(
+      hover,
+      /```\nssh:\/\/remotebuild@remotebuilder «pkgs\.stdenv\.hostPlatform» \/root\/\.ssh\/remotebuild 1 1 nixos-test,big-parallel,kvm - -\n```/,
+    );
     assert.match(hover, /Not known before the system is built: `system`/);
   });
 
@@ -101,7 +111,10 @@ describe('the machines-line checks land on the attribute', () => {
     const { diagnostic, underlined } = only(text, diagnostics, 'unknown-system');
     assert.equal(underlined, '"x86-64-linux"');
     assert.match(messageOf(diagnostic), /Did you mean x86_64-linux\?/);
-    assert.match(messageOf(diagnostic), /in the line NixOS writes for this builder: `ssh:\/\/b x86_64-linux,x86-64-linux - 0 1\.500000 - - AAAA/);
+    assert.match(
+      messageOf(diagnostic),
+      /in the line NixOS writes for this builder: `ssh:\/\/b x86_64-linux,x86-64-linux - 0 1\.500000 - - AAAA/,
+    );
   });
 
   test('maxJobs 0 on its value; a float speedFactor, written 1.500000, is an Error for Nix 2.8', () => {
@@ -112,7 +125,10 @@ describe('the machines-line checks land on the attribute', () => {
   });
 
   test('the bare host key on publicHostKey: NixOS wants the base64 of the .pub line', () => {
-    assert.equal(only(text, diagnostics, 'host-key-raw').underlined, '"AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"');
+    assert.equal(
+      only(text, diagnostics, 'host-key-raw').underlined,
+      '"AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"',
+    );
   });
 
   test('distributedBuilds = false inside `nix = { … }`: a Warning on `false`', () => {
@@ -123,7 +139,8 @@ describe('the machines-line checks land on the attribute', () => {
   });
 
   test('a port in hostName: Nix before 2.31 cannot read it, said on hostName', async () => {
-    const withPort = '{ nix.distributedBuilds = true; nix.buildMachines = [ { hostName = "b.example.org:2222"; system = "x86_64-linux"; } ]; }\n';
+    const withPort =
+      '{ nix.distributedBuilds = true; nix.buildMachines = [ { hostName = "b.example.org:2222"; system = "x86_64-linux"; } ]; }\n';
     const { diagnostics: found } = await open(withPort);
     assert.equal(only(withPort, found, 'port-in-uri').underlined, '"b.example.org:2222"');
   });
@@ -151,13 +168,19 @@ describe("the module's own errors", () => {
     const { diagnostics } = await open(text);
     const noSystem = only(text, diagnostics, 'nixos-no-system');
     assert.equal(noSystem.diagnostic.severity, DiagnosticSeverity.Error);
-    assert.match(messageOf(noSystem.diagnostic), /Builder nosys has neither `system` nor `systems`.*At least one system type/);
+    assert.match(
+      messageOf(noSystem.diagnostic),
+      /Builder nosys has neither `system` nor `systems`.*At least one system type/,
+    );
     const typo = only(text, diagnostics, 'nixos-unknown-attribute');
     assert.equal(typo.underlined, 'hostname');
     assert.match(messageOf(typo.diagnostic), /Did you mean `hostName`\?/);
     const path = only(text, diagnostics, 'nixos-wrong-type');
     assert.equal(path.underlined, '/root/.ssh/id_builder');
-    assert.match(messageOf(path.diagnostic), /not of type `null or string'.*Write it as a string \("\/root\/\.ssh\/id_builder"\)/);
+    assert.match(
+      messageOf(path.diagnostic),
+      /not of type `null or string'.*Write it as a string \("\/root\/\.ssh\/id_builder"\)/,
+    );
     assert.equal(only(text, diagnostics, 'nixos-protocol').underlined, '"ssh-ng2"');
     const twice = only(text, diagnostics, 'duplicate-machine');
     assert.equal(twice.diagnostic.range.start.line, 6, 'on the second one');
@@ -167,8 +190,17 @@ describe("the module's own errors", () => {
 
 describe('only the .nix files that declare builders', () => {
   test('the server registers for nix documents itself, so its other features stay off .nix files', () => {
-    const methods = client.registrations.filter((r) => JSON.stringify(r.registerOptions).includes('"language":"nix"')).map((r) => r.method);
-    assert.deepEqual(methods.sort(), ['textDocument/codeAction', 'textDocument/didChange', 'textDocument/didClose', 'textDocument/didOpen', 'textDocument/hover', 'textDocument/inlayHint']);
+    const methods = client.registrations
+      .filter((r) => JSON.stringify(r.registerOptions).includes('"language":"nix"'))
+      .map((r) => r.method);
+    assert.deepEqual(methods.sort(), [
+      'textDocument/codeAction',
+      'textDocument/didChange',
+      'textDocument/didClose',
+      'textDocument/didOpen',
+      'textDocument/hover',
+      'textDocument/inlayHint',
+    ]);
   });
 
   test('a .nix file without buildMachines gets no diagnostics, and loses them when it stops declaring builders', async () => {
@@ -181,7 +213,8 @@ describe('only the .nix files that declare builders', () => {
   });
 
   test('the hover outside an entry is nothing; on an attribute name it says what the module says', async () => {
-    const text = '{\n  nix.buildMachines = [ { hostName = "h"; systems = [ "x86_64-linux" "aarch64-linux" ]; protocol = null; } ];\n  nix.distributedBuilds = true;\n}\n';
+    const text =
+      '{\n  nix.buildMachines = [ { hostName = "h"; systems = [ "x86_64-linux" "aarch64-linux" ]; protocol = null; } ];\n  nix.distributedBuilds = true;\n}\n';
     const { uri } = await open(text);
     assert.equal(await client.hover(uri, positionOf(text, 'distributedBuilds')), null);
     const hover = textOf(await client.hover(uri, positionOf(text, 'protocol')));
@@ -192,7 +225,7 @@ describe('only the .nix files that declare builders', () => {
   test('text the grammar cannot read never takes the server down', async () => {
     const { uri } = await open('{ nix.buildMachines = [ { hostName = ; systems = [ "x" ; } ] ++ ${ \n');
     assert.ok(Array.isArray(await client.diagnostics(uri)));
-    assert.ok(await client.hover(uri, { line: 0, character: 30 }) !== undefined);
+    assert.ok((await client.hover(uri, { line: 0, character: 30 })) !== undefined);
   });
 });
 
@@ -214,24 +247,37 @@ describe('quick fixes and the rendered line after each entry', () => {
       text: '{\n  nix.distributedBuilds = true;\n  nix.buildMachines = [ { hostName = "b"; system = "x86_64-linux"; } ];\n}\n',
     });
     const nested = '{\n  nix = {\n    buildMachines = [ { hostName = "b"; system = "x86_64-linux"; } ];\n  };\n}\n';
-    assert.equal((await fixed(nested, 'nixos-distributed-builds-unset')).text, '{\n  nix = {\n    distributedBuilds = true;\n    buildMachines = [ { hostName = "b"; system = "x86_64-linux"; } ];\n  };\n}\n');
+    assert.equal(
+      (await fixed(nested, 'nixos-distributed-builds-unset')).text,
+      '{\n  nix = {\n    distributedBuilds = true;\n    buildMachines = [ { hostName = "b"; system = "x86_64-linux"; } ];\n  };\n}\n',
+    );
   });
 
   test('distributedBuilds = false becomes true; a misspelt system and attribute become the nearest', async () => {
-    const off = '{ nix.distributedBuilds = false; nix.buildMachines = [ { hostName = "b"; system = "x86_64-linux"; } ]; }\n';
+    const off =
+      '{ nix.distributedBuilds = false; nix.buildMachines = [ { hostName = "b"; system = "x86_64-linux"; } ]; }\n';
     assert.equal((await fixed(off, 'nixos-distributed-builds-off')).text, off.replace('false', 'true'));
-    const system = '{ nix.distributedBuilds = true; nix.buildMachines = [ { hostName = "b"; systems = [ "aarch64-linux" "x86-64-linux" ]; } ]; }\n';
-    assert.deepEqual(await fixed(system, 'unknown-system'), { title: 'Change to x86_64-linux', text: system.replace('"x86-64-linux"', '"x86_64-linux"') });
-    const typo = '{ nix.distributedBuilds = true; nix.buildMachines = [ { hostName = "b"; system = "x86_64-linux"; maxjobs = 4; } ]; }\n';
+    const system =
+      '{ nix.distributedBuilds = true; nix.buildMachines = [ { hostName = "b"; systems = [ "aarch64-linux" "x86-64-linux" ]; } ]; }\n';
+    assert.deepEqual(await fixed(system, 'unknown-system'), {
+      title: 'Change to x86_64-linux',
+      text: system.replace('"x86-64-linux"', '"x86_64-linux"'),
+    });
+    const typo =
+      '{ nix.distributedBuilds = true; nix.buildMachines = [ { hostName = "b"; system = "x86_64-linux"; maxjobs = 4; } ]; }\n';
     assert.equal((await fixed(typo, 'nixos-unknown-attribute')).text, typo.replace('maxjobs', 'maxJobs'));
   });
 
-  test("an inlay hint after each entry shows its machines line; the setting turns it off", async () => {
-    const text = '{ nix.distributedBuilds = true; nix.buildMachines = [ { hostName = "b"; system = "x86_64-linux"; maxJobs = 4; } ]; }\n';
+  test('an inlay hint after each entry shows its machines line; the setting turns it off', async () => {
+    const text =
+      '{ nix.distributedBuilds = true; nix.buildMachines = [ { hostName = "b"; system = "x86_64-linux"; maxJobs = 4; } ]; }\n';
     const { uri } = await open(text);
     const range = { start: { line: 0, character: 0 }, end: { line: 1, character: 0 } };
     const hints = await client.inlayHints(uri, range);
-    assert.deepEqual(hints.map((h) => [h.label, h.position]), [['machines: ssh://b x86_64-linux - 4 1 - - -', positionOf(text, ' ]; }')]]);
+    assert.deepEqual(
+      hints.map((h) => [h.label, h.position]),
+      [['machines: ssh://b x86_64-linux - 4 1 - - -', positionOf(text, ' ]; }')]],
+    );
     await client.changeSettings({ nixVersion: '2.8', inlayHints: { enabled: false } });
     try {
       assert.deepEqual(await client.inlayHints(uri, range), []);

@@ -80,7 +80,11 @@ async function started(trusted: boolean | undefined): Promise<LspClient> {
 async function pinAction(client: LspClient, text: string): Promise<{ uri: string; action: CodeAction }> {
   const uri = await client.open(join(dir, `p${count++}.machines`), 'nix-machines', text);
   const diagnostics = await client.diagnostics(uri);
-  const actions = await client.codeActions(uri, { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, diagnostics);
+  const actions = await client.codeActions(
+    uri,
+    { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
+    diagnostics,
+  );
   const action = actions.find((a) => a.title.startsWith('Pin the host key'));
   assert.ok(action, `no pin action among ${JSON.stringify(actions.map((a) => a.title))}`);
   return { uri, action };
@@ -89,7 +93,11 @@ async function pinAction(client: LspClient, text: string): Promise<{ uri: string
 const lineZero = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
 
 /** The command a pin action carries, for the first machine of `uri`: what any LSP client can send. */
-const pinCommand = (uri: string, storeUri: string): Command => ({ title: 'Pin host key', command: 'nixBuilders.pinHostKey', arguments: [{ uri, offset: 0, storeUri }] });
+const pinCommand = (uri: string, storeUri: string): Command => ({
+  title: 'Pin host key',
+  command: 'nixBuilders.pinHostKey',
+  arguments: [{ uri, offset: 0, storeUri }],
+});
 
 describe('pin the host key', () => {
   test('fetches the key without logging in, shows its fingerprint, and on "Pin" writes column 8 (filling columns 2–7)', async () => {
@@ -101,7 +109,10 @@ describe('pin the host key', () => {
       assert.equal(action.disabled, undefined);
       client.answerMessage = (params) => params.actions?.find((a) => a.title === 'Pin') ?? null;
       const before = { connections, auth: authAttempts.length };
-      const outcome = (await client.executeCommand(action.command as Command)) as { pinned: boolean; fingerprint: string };
+      const outcome = (await client.executeCommand(action.command as Command)) as {
+        pinned: boolean;
+        fingerprint: string;
+      };
       assert.equal(outcome.pinned, true, JSON.stringify(outcome) + JSON.stringify(client.messages));
       assert.equal(connections, before.connections + 1);
       assert.equal(authAttempts.length, before.auth, `the key fetch tried to log in: ${authAttempts.join(', ')}`);
@@ -110,7 +121,10 @@ describe('pin the host key', () => {
       const [bits, fingerprint] = keygenPrints.split(' ');
       assert.ok(prompt.message.includes(`ssh-ed25519 ${fingerprint} (${bits} bits)`), prompt.message);
       assert.match(prompt.message, /ssh-keygen -lf \/etc\/ssh\/ssh_host_ed25519_key\.pub/);
-      assert.deepEqual(prompt.actions?.map((a) => a.title), ['Pin', 'Cancel']);
+      assert.deepEqual(
+        prompt.actions?.map((a) => a.title),
+        ['Pin', 'Cancel'],
+      );
       assert.equal(outcome.fingerprint, keygenPrints.split(' ')[1]);
       const edit = client.appliedEdits.at(-1)!.edit;
       const after = applyWorkspaceEdit(edit, { [uri]: text })[uri]!;
@@ -124,21 +138,27 @@ describe('pin the host key', () => {
     }
   });
 
-  test('a raw column 8 is a key: the wrap fix, no pin action; the command asked anyway replaces it in place when it is the builder\'s key', async () => {
+  test("a raw column 8 is a key: the wrap fix, no pin action; the command asked anyway replaces it in place when it is the builder's key", async () => {
     const client = await started(true);
     try {
       const raw = hostKeyLine.split(' ')[1]!;
       const text = `ssh://pinme x86_64-linux - 4 1 kvm - ${raw} # pinned by hand\n`;
       const uri = await client.open(join(dir, `p${count++}.machines`), 'nix-machines', text);
       const diagnostics = await client.diagnostics(uri);
-      assert.deepEqual(diagnostics.map((d) => d.code), ['host-key-raw']);
+      assert.deepEqual(
+        diagnostics.map((d) => d.code),
+        ['host-key-raw'],
+      );
       const titles = (await client.codeActions(uri, lineZero, diagnostics)).map((a) => a.title);
       assert.deepEqual(titles, ['Wrap the key as base64 of its key line (what ssh needs)']);
       client.answerMessage = (params) => params.actions?.find((a) => a.title === 'Pin') ?? null;
       const outcome = (await client.executeCommand(pinCommand(uri, 'ssh://pinme'))) as { pinned: boolean };
       assert.equal(outcome.pinned, true, JSON.stringify(client.messages));
       const after = applyWorkspaceEdit(client.appliedEdits.at(-1)!.edit, { [uri]: text })[uri]!;
-      assert.equal(after, `ssh://pinme x86_64-linux - 4 1 kvm - ${Buffer.from(hostKeyLine).toString('base64')} # pinned by hand\n`);
+      assert.equal(
+        after,
+        `ssh://pinme x86_64-linux - 4 1 kvm - ${Buffer.from(hostKeyLine).toString('base64')} # pinned by hand\n`,
+      );
     } finally {
       await client.stop();
     }
@@ -148,13 +168,28 @@ describe('pin the host key', () => {
     const client = await started(true);
     try {
       for (const column8 of [Buffer.from(otherKeyLine).toString('base64'), otherKeyLine.split(' ')[1]!]) {
-        const uri = await client.open(join(dir, `p${count++}.machines`), 'nix-machines', `ssh://pinme x86_64-linux - - - - - ${column8}\n`);
+        const uri = await client.open(
+          join(dir, `p${count++}.machines`),
+          'nix-machines',
+          `ssh://pinme x86_64-linux - - - - - ${column8}\n`,
+        );
         const diagnostics = await client.diagnostics(uri);
-        const forged = { range: lineZero, message: 'host key unknown', source: 'nix-builders', code: 'host-key-unknown' };
+        const forged = {
+          range: lineZero,
+          message: 'host key unknown',
+          source: 'nix-builders',
+          code: 'host-key-unknown',
+        };
         const actions = await client.codeActions(uri, lineZero, [...diagnostics, forged]);
-        assert.ok(!actions.some((a) => a.title.startsWith('Pin the host key')), JSON.stringify(actions.map((a) => a.title)));
+        assert.ok(
+          !actions.some((a) => a.title.startsWith('Pin the host key')),
+          JSON.stringify(actions.map((a) => a.title)),
+        );
         client.answerMessage = (params) => params.actions?.find((a) => a.title === 'Pin') ?? null;
-        const outcome = (await client.executeCommand(pinCommand(uri, 'ssh://pinme'))) as { pinned: boolean; reason: string };
+        const outcome = (await client.executeCommand(pinCommand(uri, 'ssh://pinme'))) as {
+          pinned: boolean;
+          reason: string;
+        };
         assert.equal(outcome.pinned, false);
         assert.match(outcome.reason, /REMOTE HOST IDENTIFICATION HAS CHANGED/);
         assert.ok(outcome.reason.includes(`expects ${otherFingerprint}`), outcome.reason);
@@ -173,13 +208,22 @@ describe('pin the host key', () => {
       const uri = await client.open(join(dir, `p${count++}.machines`), 'nix-machines', 'ssh://changed x86_64-linux\n');
       const diagnostics = await client.diagnostics(uri);
       const actions = await client.codeActions(uri, lineZero, diagnostics);
-      assert.ok(!actions.some((a) => a.title.startsWith('Pin the host key')), JSON.stringify(actions.map((a) => a.title)));
+      assert.ok(
+        !actions.some((a) => a.title.startsWith('Pin the host key')),
+        JSON.stringify(actions.map((a) => a.title)),
+      );
       client.answerMessage = (params) => params.actions?.find((a) => a.title === 'Pin') ?? null;
-      const outcome = (await client.executeCommand(pinCommand(uri, 'ssh://changed'))) as { pinned: boolean; reason: string };
+      const outcome = (await client.executeCommand(pinCommand(uri, 'ssh://changed'))) as {
+        pinned: boolean;
+        reason: string;
+      };
       assert.equal(outcome.pinned, false);
       assert.match(outcome.reason, /REMOTE HOST IDENTIFICATION HAS CHANGED/);
       assert.ok(outcome.reason.includes(`${changedKnownHosts} line 2 expects ${otherFingerprint}`), outcome.reason);
-      assert.ok(outcome.reason.includes(`\`ssh-keygen -R '[127.0.0.1]:${port}' -f ${changedKnownHosts}\``), outcome.reason);
+      assert.ok(
+        outcome.reason.includes(`\`ssh-keygen -R '[127.0.0.1]:${port}' -f ${changedKnownHosts}\``),
+        outcome.reason,
+      );
       assert.equal(client.messageRequests.length, 0, 'asked the user to trust a changed key');
       assert.equal(client.appliedEdits.length, 0);
     } finally {
@@ -192,7 +236,10 @@ describe('pin the host key', () => {
     try {
       const uri = await client.open(join(dir, `p${count++}.machines`), 'nix-machines', 'ssh://known x86_64-linux\n');
       const actions = await client.codeActions(uri, lineZero, await client.diagnostics(uri));
-      assert.ok(!actions.some((a) => a.title.startsWith('Pin the host key')), JSON.stringify(actions.map((a) => a.title)));
+      assert.ok(
+        !actions.some((a) => a.title.startsWith('Pin the host key')),
+        JSON.stringify(actions.map((a) => a.title)),
+      );
       client.answerMessage = (params) => params.actions?.find((a) => a.title === 'Pin') ?? null;
       const outcome = (await client.executeCommand(pinCommand(uri, 'ssh://known'))) as { pinned: boolean };
       assert.equal(outcome.pinned, true, JSON.stringify(client.messages));
@@ -208,13 +255,20 @@ describe('pin the host key', () => {
       const text = 'max-jobs = 0\nbuilders =  ssh://pinme   x86_64-linux ; ssh://other\n';
       const uri = await client.open(join(mkdtempSync(join(dir, 'conf-')), 'nix.conf'), 'nix-conf', text);
       const diagnostics = await client.diagnostics(uri);
-      const actions = await client.codeActions(uri, { start: { line: 1, character: 14 }, end: { line: 1, character: 14 } }, diagnostics);
+      const actions = await client.codeActions(
+        uri,
+        { start: { line: 1, character: 14 }, end: { line: 1, character: 14 } },
+        diagnostics,
+      );
       const action = actions.find((a) => a.title === 'Pin the host key of ssh://pinme (fetch it over SSH)');
       assert.ok(action, JSON.stringify(actions.map((a) => a.title)));
       client.answerMessage = (params) => params.actions?.find((a) => a.title === 'Pin') ?? null;
       await client.executeCommand(action.command as Command);
       const after = applyWorkspaceEdit(client.appliedEdits.at(-1)!.edit, { [uri]: text })[uri]!;
-      assert.equal(after, `max-jobs = 0\nbuilders =  ssh://pinme   x86_64-linux - - - - - ${Buffer.from(hostKeyLine).toString('base64')} ; ssh://other\n`);
+      assert.equal(
+        after,
+        `max-jobs = 0\nbuilders =  ssh://pinme   x86_64-linux - - - - - ${Buffer.from(hostKeyLine).toString('base64')} ; ssh://other\n`,
+      );
     } finally {
       await client.stop();
     }

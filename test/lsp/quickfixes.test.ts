@@ -36,8 +36,14 @@ interface Fixed {
  * Opens `text`, waits for the diagnostic `code`, asks for code actions on it and applies the one
  * whose title matches; returns the document's text after the edit.
  */
-async function applyFix(text: string, code: string, title: RegExp, languageId: 'nix-machines' | 'nix-conf' = 'nix-machines'): Promise<Fixed> {
-  const path = languageId === 'nix-conf' ? join(mkdtempSync(join(dir, 'conf-')), 'nix.conf') : join(dir, `f${count++}.machines`);
+async function applyFix(
+  text: string,
+  code: string,
+  title: RegExp,
+  languageId: 'nix-machines' | 'nix-conf' = 'nix-machines',
+): Promise<Fixed> {
+  const path =
+    languageId === 'nix-conf' ? join(mkdtempSync(join(dir, 'conf-')), 'nix.conf') : join(dir, `f${count++}.machines`);
   const uri = await client.open(path, languageId, text);
   const diagnostics = await client.diagnostics(uri);
   const diagnostic = diagnostics.find((d) => d.code === code);
@@ -55,12 +61,20 @@ async function applyFix(text: string, code: string, title: RegExp, languageId: '
 async function assertGone(fixed: Fixed, code: string): Promise<void> {
   const version = await client.change(fixed.uri, fixed.text);
   const after = await client.diagnostics(fixed.uri, (p) => p.version === version);
-  assert.equal(after.find((d) => d.code === code), undefined, JSON.stringify(after));
+  assert.equal(
+    after.find((d) => d.code === code),
+    undefined,
+    JSON.stringify(after),
+  );
 }
 
 describe('quick fixes', () => {
   test('unknown-system: the nearest system', async () => {
-    const fixed = await applyFix('ssh://a x86_64-linux,x86-64-linux - 4\n', 'unknown-system', /^Change to x86_64-linux$/);
+    const fixed = await applyFix(
+      'ssh://a x86_64-linux,x86-64-linux - 4\n',
+      'unknown-system',
+      /^Change to x86_64-linux$/,
+    );
     // x86-64-linux → x86_64-linux duplicates the first: still what the user meant.
     assert.equal(fixed.text, 'ssh://a x86_64-linux,x86_64-linux - 4\n');
     await assertGone(fixed, 'unknown-system');
@@ -75,7 +89,11 @@ describe('quick fixes', () => {
   });
 
   test('max-jobs-zero: maxJobs becomes 1, so Nix gives the machine jobs again', async () => {
-    const fixed = await applyFix('ssh://a x86_64-linux - 0 2 kvm\n', 'max-jobs-zero', /^Set maxJobs to 1 \(one build at a time\)$/);
+    const fixed = await applyFix(
+      'ssh://a x86_64-linux - 0 2 kvm\n',
+      'max-jobs-zero',
+      /^Set maxJobs to 1 \(one build at a time\)$/,
+    );
     assert.equal(fixed.text, 'ssh://a x86_64-linux - 1 2 kvm\n');
     await assertGone(fixed, 'max-jobs-zero');
   });
@@ -83,21 +101,37 @@ describe('quick fixes', () => {
   test('host-key-with-host: a known_hosts line (as ssh-keyscan prints it) becomes the key line alone; no pin offered, a key is on record', async () => {
     const raw = 'AAAAC3NzaC1lZDI1NTE5AAAAIJS2OckMXR2oIoS5hzc497hPcXIWfcxJM9RXulPNFqYU';
     const scanned = Buffer.from(`builder.lab ssh-ed25519 ${raw}\n`).toString('base64');
-    const fixed = await applyFix(`ssh://builder.lab x86_64-linux - 1 1 - - ${scanned}\n`, 'host-key-with-host', /^Keep only the key line/);
+    const fixed = await applyFix(
+      `ssh://builder.lab x86_64-linux - 1 1 - - ${scanned}\n`,
+      'host-key-with-host',
+      /^Keep only the key line/,
+    );
     assert.equal(Buffer.from(fixed.text.trim().split(' ')[7]!, 'base64').toString(), `ssh-ed25519 ${raw}`);
-    const all = await client.codeActions(fixed.uri, { start: { line: 0, character: 0 }, end: { line: 0, character: 1 } }, fixed.diagnostics);
+    const all = await client.codeActions(
+      fixed.uri,
+      { start: { line: 0, character: 0 }, end: { line: 0, character: 1 } },
+      fixed.diagnostics,
+    );
     assert.ok(!all.some((a) => a.title.startsWith('Pin the host key')), JSON.stringify(all.map((a) => a.title)));
     await assertGone(fixed, 'host-key-with-host');
   });
 
   test('extra-columns: the columns after the eighth go, with the space before them', async () => {
-    const fixed = await applyFix('ssh://a x86_64-linux - 1 1 - - -   ninth tenth # note\n', 'extra-columns', /^Remove the columns/);
+    const fixed = await applyFix(
+      'ssh://a x86_64-linux - 1 1 - - -   ninth tenth # note\n',
+      'extra-columns',
+      /^Remove the columns/,
+    );
     assert.equal(fixed.text, 'ssh://a x86_64-linux - 1 1 - - - # note\n');
     await assertGone(fixed, 'extra-columns');
   });
 
   test('speed-factor-invalid on Nix 2.8: a fraction is rounded to a whole number', async () => {
-    const fixed = await applyFix('ssh://a x86_64-linux - 4 2.6\n', 'speed-factor-invalid', /^Round speedFactor to 3 \(Nix 2\.8\.0 reads whole numbers only\)$/);
+    const fixed = await applyFix(
+      'ssh://a x86_64-linux - 4 2.6\n',
+      'speed-factor-invalid',
+      /^Round speedFactor to 3 \(Nix 2\.8\.0 reads whole numbers only\)$/,
+    );
     assert.equal(fixed.text, 'ssh://a x86_64-linux - 4 3\n');
     await assertGone(fixed, 'speed-factor-invalid');
     const small = await applyFix('ssh://a x86_64-linux - 4 0.4\n', 'speed-factor-invalid', /^Round speedFactor to 1/);
@@ -120,7 +154,9 @@ describe('quick fixes', () => {
     const uri = await client.open(join(dir, `f${count++}.machines`), 'nix-machines', `@${missing}\n`);
     const diagnostic = (await client.diagnostics(uri)).find((d) => d.code === 'include-missing');
     assert.ok(diagnostic);
-    const action = (await client.codeActions(uri, diagnostic.range, [diagnostic])).find((a) => a.title === `Create ${missing}`);
+    const action = (await client.codeActions(uri, diagnostic.range, [diagnostic])).find(
+      (a) => a.title === `Create ${missing}`,
+    );
     assert.ok(action?.edit);
     const texts = applyWorkspaceEdit(action.edit, {});
     assert.equal(texts[pathToFileURL(missing).toString()], newMachinesFileText);
@@ -130,7 +166,11 @@ describe('quick fixes', () => {
   });
 
   test('unknown-feature: the nearest well-known feature', async () => {
-    const fixed = await applyFix('ssh://a x86_64-linux - 4 1 kvm,big_parallel\n', 'unknown-feature', /^Change to big-parallel$/);
+    const fixed = await applyFix(
+      'ssh://a x86_64-linux - 4 1 kvm,big_parallel\n',
+      'unknown-feature',
+      /^Change to big-parallel$/,
+    );
     assert.equal(fixed.text, 'ssh://a x86_64-linux - 4 1 kvm,big-parallel\n');
     await assertGone(fixed, 'unknown-feature');
   });
@@ -142,13 +182,23 @@ describe('quick fixes', () => {
   });
 
   test('unknown-setting (nix.conf): the nearest setting name', async () => {
-    const fixed = await applyFix('buidlers = ssh://a x86_64-linux\n', 'unknown-setting', /^Change to builders$/, 'nix-conf');
+    const fixed = await applyFix(
+      'buidlers = ssh://a x86_64-linux\n',
+      'unknown-setting',
+      /^Change to builders$/,
+      'nix-conf',
+    );
     assert.equal(fixed.text, 'builders = ssh://a x86_64-linux\n');
     await assertGone(fixed, 'unknown-setting');
   });
 
   test('nix.conf builders value: the fix edits the column inside the line', async () => {
-    const fixed = await applyFix('builders =   ssh://a   x86-64-linux ; ssh://b\n', 'unknown-system', /^Change to x86_64-linux$/, 'nix-conf');
+    const fixed = await applyFix(
+      'builders =   ssh://a   x86-64-linux ; ssh://b\n',
+      'unknown-system',
+      /^Change to x86_64-linux$/,
+      'nix-conf',
+    );
     assert.equal(fixed.text, 'builders =   ssh://a   x86_64-linux ; ssh://b\n');
   });
 
@@ -159,11 +209,17 @@ describe('quick fixes', () => {
     const uri = await client.open(join(confDir, 'nix.conf'), 'nix-conf', `builders = @${included}\n`);
     const diagnostic = (await client.diagnostics(uri)).find((d) => d.code === 'unknown-system');
     assert.ok(diagnostic);
-    const action = (await client.codeActions(uri, diagnostic.range, [diagnostic])).find((a) => a.title === 'Change to x86_64-linux');
+    const action = (await client.codeActions(uri, diagnostic.range, [diagnostic])).find(
+      (a) => a.title === 'Change to x86_64-linux',
+    );
     assert.ok(action?.edit);
     const includedUri = pathToFileURL(included).toString();
     assert.deepEqual(Object.keys(action.edit.changes ?? {}), [includedUri]);
     assert.equal(applyWorkspaceEdit(action.edit, {})[includedUri], 'ssh://ok x86_64-linux\nssh://typo x86_64-linux\n');
-    assert.equal(readFileSync(included, 'utf8'), 'ssh://ok x86_64-linux\nssh://typo x86-64-linux\n', 'the test applies edits in memory');
+    assert.equal(
+      readFileSync(included, 'utf8'),
+      'ssh://ok x86_64-linux\nssh://typo x86-64-linux\n',
+      'the test applies edits in memory',
+    );
   });
 });

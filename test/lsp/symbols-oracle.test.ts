@@ -19,7 +19,8 @@ const cases = 40;
 
 // The machine's own Nix (the server detects it) and the version lab's (the server is told).
 if (nix !== undefined) describeOutline(nix, 'auto');
-for (const labNix of requireLabNixes('symbols count the machines Nix reads')) describeOutline(labNix, formatNixVersion(parseNixVersion(labNix.versionText)!));
+for (const labNix of requireLabNixes('symbols count the machines Nix reads'))
+  describeOutline(labNix, formatNixVersion(parseNixVersion(labNix.versionText)!));
 
 function describeOutline(nix: InstalledNix, nixVersion: string): void {
   let client: LspClient;

@@ -9,7 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Command } from 'vscode-languageserver-protocol';
-import { listBuildersRequest, planBuildRequest, probeRequest, setTrustedNotification, startBuildRequest } from '../../server/src/protocol';
+import {
+  listBuildersRequest,
+  planBuildRequest,
+  probeRequest,
+  setTrustedNotification,
+  startBuildRequest,
+} from '../../server/src/protocol';
 import { LspClient } from './helpers/lspClient';
 import { marked, markingWrapper } from './helpers/markingWrapper';
 
@@ -45,7 +51,10 @@ test('untrusted: probes report "untrusted" and open no connection; trusted later
     assert.equal(list.sources[0]!.machines.length, 1);
 
     const untrusted = await client.connection.sendRequest(probeRequest, {});
-    assert.deepEqual(untrusted.map((h) => h.status), ['untrusted']);
+    assert.deepEqual(
+      untrusted.map((h) => h.status),
+      ['untrusted'],
+    );
     assert.equal(connections, 0, 'no TCP connection in an untrusted workspace');
 
     await client.connection.sendNotification(setTrustedNotification, { trusted: true });
@@ -73,13 +82,21 @@ test('untrusted: planBuild, startBuild, hover and "pin host key" run no Nix and 
   const sshConfig = join(work, 'ssh_config');
   writeFileSync(sshConfig, 'Host pinme\n  HostName 127.0.0.1\n  Port 1\n');
   writeFileSync(join(work, 'nix.conf'), 'builders =\n');
-  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:${process.env.PATH}`, NIX_CONF_DIR: work, NIX_USER_CONF_FILES: join(work, 'none') };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: `${bin}:${process.env.PATH}`,
+    NIX_CONF_DIR: work,
+    NIX_USER_CONF_FILES: join(work, 'none'),
+  };
   delete env.NIX_CONFIG;
   const client = await LspClient.start({ env, initializationOptions: { trusted: false } });
   try {
     client.settings = { nixVersion: '2.8', sshConfigFile: sshConfig };
     const plan = await client.connection.sendRequest(planBuildRequest, { file });
-    assert.deepEqual(plan, { ok: false, error: 'This workspace is not trusted: Nix evaluation, SSH connections and builds are off until you trust it.' });
+    assert.deepEqual(plan, {
+      ok: false,
+      error: 'This workspace is not trusted: Nix evaluation, SSH connections and builds are off until you trust it.',
+    });
     const build = await client.connection.sendRequest(startBuildRequest, { file, buildId: 'b1', on: 'best' });
     assert.equal(build.ok, false);
     assert.equal(build.cause, 'untrusted-workspace');
@@ -89,7 +106,11 @@ test('untrusted: planBuild, startBuild, hover and "pin host key" run no Nix and 
     await client.diagnostics(uri);
     const hover = await client.hover(uri, { line: 0, character: 8 });
     assert.match(JSON.stringify(hover), /only in a trusted workspace/);
-    const pin = (await client.executeCommand({ title: 'Pin host key', command: 'nixBuilders.pinHostKey', arguments: [{ uri, offset: 0, storeUri: 'ssh://pinme' }] } as Command)) as { pinned: boolean; reason: string };
+    const pin = (await client.executeCommand({
+      title: 'Pin host key',
+      command: 'nixBuilders.pinHostKey',
+      arguments: [{ uri, offset: 0, storeUri: 'ssh://pinme' }],
+    } as Command)) as { pinned: boolean; reason: string };
     assert.equal(pin.pinned, false);
     assert.match(pin.reason, /not trusted/);
     assert.equal(ran(), '', 'an untrusted workspace ran Nix or ssh');

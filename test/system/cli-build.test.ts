@@ -11,7 +11,6 @@ import { provisionBuilders, readWhereBuilt, spreadExpression, whereBuiltExpressi
 import { CLI, runCli } from './fixture/cli';
 import { labCanRun } from './fixture/gate';
 
-
 const build = (args: string[], env: NodeJS.ProcessEnv) => runCli(['build', ...args], env);
 
 let lab: BuilderLab<'healthy' | 'healthyNg' | 'passphraseKey' | 'closedPort'>;
@@ -26,14 +25,20 @@ if (labCanRun()) {
   const machinesFile = () => {
     const file = join(dir, 'machines');
     // healthyNg is faster: Nix (and we) pick it.
-    writeFileSync(file, `${lab.builders.healthy.machinesLine}\n${lab.builders.healthyNg.machinesLine.replace(/^(\S+ \S+ \S+ \S+) \S+/, '$1 4')}\n`);
+    writeFileSync(
+      file,
+      `${lab.builders.healthy.machinesLine}\n${lab.builders.healthyNg.machinesLine.replace(/^(\S+ \S+ \S+ \S+) \S+/, '$1 4')}\n`,
+    );
     return file;
   };
 
   test('a .nix file with two derivations: -A picks one, the best machine builds it, the path is the last line', async () => {
     const nonce = randomBytes(6).toString('hex');
     const file = join(dir, `two-${nonce}.nix`);
-    writeFileSync(file, `{ one = ${whereBuiltExpression({ nonce: `${nonce}-1`, system: lab.system })}; two = ${whereBuiltExpression({ nonce: `${nonce}-2`, system: lab.system })}; }\n`);
+    writeFileSync(
+      file,
+      `{ one = ${whereBuiltExpression({ nonce: `${nonce}-1`, system: lab.system })}; two = ${whereBuiltExpression({ nonce: `${nonce}-2`, system: lab.system })}; }\n`,
+    );
     const env = lab.env();
 
     const ambiguous = await build([file, '--machines', machinesFile(), '--ssh-config', lab.sshConfig], env);
@@ -52,11 +57,32 @@ if (labCanRun()) {
     const nonce = randomBytes(6).toString('hex');
     const file = join(dir, `one-${nonce}.nix`);
     writeFileSync(file, `${whereBuiltExpression({ nonce, system: lab.system })}\n`);
-    const result = await build([file, '--on', lab.builders.healthy.alias, '--machines', machinesFile(), '--ssh-config', lab.sshConfig, '--format', 'json'], lab.env());
+    const result = await build(
+      [
+        file,
+        '--on',
+        lab.builders.healthy.alias,
+        '--machines',
+        machinesFile(),
+        '--ssh-config',
+        lab.sshConfig,
+        '--format',
+        'json',
+      ],
+      lab.env(),
+    );
     assert.equal(result.code, 0, result.stderr);
-    const json = JSON.parse(result.stdout) as { ok: boolean; builtOn: string; summary: string; outputs: { path: string }[] };
+    const json = JSON.parse(result.stdout) as {
+      ok: boolean;
+      builtOn: string;
+      summary: string;
+      outputs: { path: string }[];
+    };
     assert.equal(json.builtOn, lab.builders.healthy.uri);
-    assert.match(json.summary, new RegExp(`^Built on ${lab.builders.healthy.uri.replace(/[/.]/g, '\\$&')} in \\d+\\.\\d s\\.$`));
+    assert.match(
+      json.summary,
+      new RegExp(`^Built on ${lab.builders.healthy.uri.replace(/[/.]/g, '\\$&')} in \\d+\\.\\d s\\.$`),
+    );
     assert.equal(readWhereBuilt(json.outputs[0]!.path).hostname, lab.builders.healthy.hostname);
   });
 
@@ -66,29 +92,70 @@ if (labCanRun()) {
     writeFileSync(file, `${whereBuiltExpression({ nonce, system: lab.system })}\n`);
     const machines = join(dir, `again-${nonce}.machines`);
     writeFileSync(machines, `${lab.builders.healthy.machinesLine}\n${lab.builders.closedPort.machinesLine}\n`);
-    const first = await build([file, '--on', lab.builders.healthy.alias, '--machines', machines, '--ssh-config', lab.sshConfig], lab.env());
+    const first = await build(
+      [file, '--on', lab.builders.healthy.alias, '--machines', machines, '--ssh-config', lab.sshConfig],
+      lab.env(),
+    );
     assert.equal(first.code, 0, first.stderr);
-    const again = await build([file, '--on', lab.builders.closedPort.alias, '--machines', machines, '--ssh-config', lab.sshConfig], lab.env());
+    const again = await build(
+      [file, '--on', lab.builders.closedPort.alias, '--machines', machines, '--ssh-config', lab.sshConfig],
+      lab.env(),
+    );
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /^Already built: nothing to do \(the outputs were in the local store\)\.$/m);
     assert.doesNotMatch(again.stderr, /^Built on/m, 'the dead builder built nothing');
     assert.equal(again.stdout.trim(), first.stdout.trim().split('\n').pop(), 'the output path is still printed');
-    const json = JSON.parse((await build([file, '--on', lab.builders.closedPort.alias, '--machines', machines, '--ssh-config', lab.sshConfig, '--format', 'json'], lab.env())).stdout) as Record<string, unknown>;
+    const json = JSON.parse(
+      (
+        await build(
+          [
+            file,
+            '--on',
+            lab.builders.closedPort.alias,
+            '--machines',
+            machines,
+            '--ssh-config',
+            lab.sshConfig,
+            '--format',
+            'json',
+          ],
+          lab.env(),
+        )
+      ).stdout,
+    ) as Record<string, unknown>;
     assert.equal(json.builtOn, undefined);
     assert.deepEqual(json.builtBy, []);
   });
 
   test('--distributed: the words name the builders Nix used and how many derivations each built', async () => {
     const file = join(dir, `spread-${randomBytes(6).toString('hex')}.nix`);
-    writeFileSync(file, `${spreadExpression({ prefix: 'cli-spread', tag: randomBytes(6).toString('hex'), system: lab.system })}\n`);
+    writeFileSync(
+      file,
+      `${spreadExpression({ prefix: 'cli-spread', tag: randomBytes(6).toString('hex'), system: lab.system })}\n`,
+    );
     const machines = join(dir, 'spread.machines');
     writeFileSync(machines, `${lab.builders.healthy.machinesLine}\n${lab.builders.healthyNg.machinesLine}\n`);
-    const result = await build([file, '--distributed', '--machines', machines, '--ssh-config', lab.sshConfig, '--format', 'json'], lab.env());
+    const result = await build(
+      [file, '--distributed', '--machines', machines, '--ssh-config', lab.sshConfig, '--format', 'json'],
+      lab.env(),
+    );
     assert.equal(result.code, 0, result.stdout + result.stderr);
-    const json = JSON.parse(result.stdout) as { builtOn?: string; builtBy: { uri: string; derivations: number }[]; summary: string };
+    const json = JSON.parse(result.stdout) as {
+      builtOn?: string;
+      builtBy: { uri: string; derivations: number }[];
+      summary: string;
+    };
     assert.equal(json.builtOn, undefined, 'not one machine, and never the word "distributed"');
-    assert.deepEqual(new Set(json.builtBy.map((b) => b.uri)), new Set([lab.builders.healthy.uri, lab.builders.healthyNg.uri]), result.stdout);
-    assert.equal(json.builtBy.reduce((sum, b) => sum + b.derivations, 0), 3, 'two leaves and the top');
+    assert.deepEqual(
+      new Set(json.builtBy.map((b) => b.uri)),
+      new Set([lab.builders.healthy.uri, lab.builders.healthyNg.uri]),
+      result.stdout,
+    );
+    assert.equal(
+      json.builtBy.reduce((sum, b) => sum + b.derivations, 0),
+      3,
+      'two leaves and the top',
+    );
     assert.match(json.summary, /^Built by Nix over 2 builders in \d+\.\d s \(/);
     assert.doesNotMatch(json.summary, /distributed/);
   });
@@ -112,7 +179,10 @@ if (labCanRun()) {
   test('a key with a passphrase and no terminal: fails at once with that cause, naming ssh-agent', async () => {
     const { file, machines } = passphraseFile(randomBytes(6).toString('hex'));
     const started = Date.now();
-    const result = await build([file, '--machines', machines, '--ssh-config', lab.sshConfig, '--format', 'json'], lab.env());
+    const result = await build(
+      [file, '--machines', machines, '--ssh-config', lab.sshConfig, '--format', 'json'],
+      lab.env(),
+    );
     assert.ok(Date.now() - started < 30_000, 'it must not wait for a passphrase nobody can type');
     assert.equal(result.code, 1, result.stderr);
     const json = JSON.parse(result.stdout) as { ok: boolean; cause: string; message: string };
@@ -125,7 +195,12 @@ if (labCanRun()) {
   test('a key with a passphrase in a terminal: the prompt appears, the passphrase typed, the build succeeds', async () => {
     const { file, machines } = passphraseFile(randomBytes(6).toString('hex'));
     const argv = [process.execPath, CLI, 'build', file, '--machines', machines, '--ssh-config', lab.sshConfig];
-    const result = await runInTerminal(argv, /Passphrase for \S+ \(not shown, not stored\): /, [lab.passphrase], lab.env());
+    const result = await runInTerminal(
+      argv,
+      /Passphrase for \S+ \(not shown, not stored\): /,
+      [lab.passphrase],
+      lab.env(),
+    );
     assert.equal(result.typed, 1, `no passphrase prompt:\n${result.output}`);
     assert.ok(!result.output.includes(lab.passphrase), 'the passphrase is not echoed');
     assert.equal(result.code, 0, result.output);

@@ -8,7 +8,6 @@ import { runInTerminal } from '../helpers/inTerminal';
 import { provisionBuilders, type BuilderLab } from './fixture';
 import { labCanRun } from './fixture/gate';
 
-
 const cli = join(__dirname, '../../dist/cli.js');
 function ping(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -21,7 +20,13 @@ function ping(args: string[]): Promise<{ code: number | null; stdout: string; st
   });
 }
 
-type Json = { uri: string; status: string; findings: { code: string; severity: string; message: string }[]; stages: { name: string; ms: number }[]; facts: Record<string, unknown> }[];
+type Json = {
+  uri: string;
+  status: string;
+  findings: { code: string; severity: string; message: string }[];
+  stages: { name: string; ms: number }[];
+  facts: Record<string, unknown>;
+}[];
 
 let lab: BuilderLab<'healthy' | 'healthyNg' | 'closedPort' | 'noisy' | 'passphraseKey'>;
 if (labCanRun()) {
@@ -35,10 +40,13 @@ if (labCanRun()) {
     const result = await ping(['--builders', builders, '--ssh-config', lab.sshConfig, '--format', 'json']);
     assert.equal(result.code, 0, result.stderr);
     const json = JSON.parse(result.stdout) as Json;
-    assert.deepEqual(json.map((m) => [m.uri, m.status]), [
-      [lab.builders.healthy.uri, 'up'],
-      [lab.builders.healthyNg.uri, 'up'],
-    ]);
+    assert.deepEqual(
+      json.map((m) => [m.uri, m.status]),
+      [
+        [lab.builders.healthy.uri, 'up'],
+        [lab.builders.healthyNg.uri, 'up'],
+      ],
+    );
     assert.equal(json[0]!.facts.system, lab.system);
     assert.ok(json[0]!.stages.some((s) => s.name === 'auth' && s.ms >= 0));
   });
@@ -47,11 +55,17 @@ if (labCanRun()) {
     const { writeFileSync, mkdtempSync } = await import('node:fs');
     const dir = mkdtempSync(join(lab.dir, 'cli-'));
     const file = join(dir, 'machines');
-    writeFileSync(file, `${lab.builders.healthy.machinesLine}\n${lab.builders.closedPort.machinesLine}\n${lab.builders.noisy.machinesLine}\n`);
+    writeFileSync(
+      file,
+      `${lab.builders.healthy.machinesLine}\n${lab.builders.closedPort.machinesLine}\n${lab.builders.noisy.machinesLine}\n`,
+    );
     const result = await ping(['--machines', file, '--ssh-config', lab.sshConfig]);
     assert.equal(result.code, 1);
     assert.match(result.stdout, new RegExp(`✓ ${lab.builders.healthy.uri}  up`));
-    assert.match(result.stdout, new RegExp(`✗ ${lab.builders.closedPort.uri}  down[^\\n]*\\n    error connection-refused: `));
+    assert.match(
+      result.stdout,
+      new RegExp(`✗ ${lab.builders.closedPort.uri}  down[^\\n]*\\n    error connection-refused: `),
+    );
     assert.match(result.stdout, /error shell-noise: /);
     assert.match(result.stderr, /1\/3 builders usable/);
   });
@@ -64,7 +78,12 @@ if (labCanRun()) {
     assert.match(batch.stdout, /error key-encrypted: /);
 
     const argv = [process.execPath, cli, 'ping', '--builders', line, '--ssh-config', lab.sshConfig];
-    const result = await runInTerminal(argv, /Passphrase for \S+ \(not shown, not stored\): /, ['not it', lab.passphrase], lab.env());
+    const result = await runInTerminal(
+      argv,
+      /Passphrase for \S+ \(not shown, not stored\): /,
+      ['not it', lab.passphrase],
+      lab.env(),
+    );
     assert.equal(result.typed, 2, result.output);
     assert.match(result.output, /That passphrase does not open /);
     // Logged in; BatchMode in the lab's ssh config means Nix itself could not ask: a warning.

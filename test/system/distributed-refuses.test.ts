@@ -48,9 +48,18 @@ if (labCanRun()) {
     writeFileSync(file, `${whereBuiltExpression({ nonce, system: lab.system })}\n`);
     const rootBefore = proxyDirs('/');
 
-    const result = await build([file, '--distributed', '--machines', machines, '--ssh-config', lab.sshConfig], lab.env(), dir);
+    const result = await build(
+      [file, '--distributed', '--machines', machines, '--ssh-config', lab.sshConfig],
+      lab.env(),
+      dir,
+    );
 
-    for (const marker of [sharedMarker, proxyMarker, join(healthy.storeRoot, remoteMarker.slice('/nix'.length)), remoteMarker]) {
+    for (const marker of [
+      sharedMarker,
+      proxyMarker,
+      join(healthy.storeRoot, remoteMarker.slice('/nix'.length)),
+      remoteMarker,
+    ]) {
       assert.equal(existsSync(marker), false, `${marker} exists: a refused line ran\n${result.stderr}`);
     }
     assert.deepEqual(proxyDirs('/'), rootBefore, 'a local store /-oProxyCommand… was created');
@@ -60,22 +69,45 @@ if (labCanRun()) {
     const out = result.stdout.trim().split('\n').pop()!;
     assert.equal(readWhereBuilt(out).hostname, healthy.hostname);
     const escaped = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-    assert.match(result.stderr, new RegExp(`Left out ${escaped(`${healthy.uri}?remote-program=$(touch%20`)}.*\\(shell-in-store-setting\\): .*shell code`));
-    assert.match(result.stderr, new RegExp(`Left out ${escaped('-oProxyCommand=touch${IFS}')}.* \\(store-uri-unusable\\): `));
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `Left out ${escaped(`${healthy.uri}?remote-program=$(touch%20`)}.*\\(shell-in-store-setting\\): .*shell code`,
+      ),
+    );
+    assert.match(
+      result.stderr,
+      new RegExp(`Left out ${escaped('-oProxyCommand=touch${IFS}')}.* \\(store-uri-unusable\\): `),
+    );
     assert.match(result.stderr, new RegExp(`Handing 1 builder to Nix: ${escaped(healthy.uri)}\\n`));
   });
 
   test('nothing left: no-machine, with every line and its reason', async () => {
     const nonce = randomBytes(6).toString('hex');
     const machines = join(dir, `machines-none-${nonce}`);
-    writeFileSync(machines, `ssh://nix-healthy?remote-program=nix-store%0atrue ${lab.system}\nhttps://cache.example ${lab.system}\n`);
+    writeFileSync(
+      machines,
+      `ssh://nix-healthy?remote-program=nix-store%0atrue ${lab.system}\nhttps://cache.example ${lab.system}\n`,
+    );
     const file = join(dir, `none-${nonce}.nix`);
     writeFileSync(file, `${whereBuiltExpression({ nonce, system: lab.system })}\n`);
-    const result = await build([file, '--distributed', '--machines', machines, '--ssh-config', lab.sshConfig, '--format', 'json'], lab.env(), dir);
+    const result = await build(
+      [file, '--distributed', '--machines', machines, '--ssh-config', lab.sshConfig, '--format', 'json'],
+      lab.env(),
+      dir,
+    );
     assert.equal(result.code, 1, result.stderr);
-    const json = JSON.parse(result.stdout) as { ok: boolean; cause: string; message: string; leftOut: { uri: string; code: string }[] };
+    const json = JSON.parse(result.stdout) as {
+      ok: boolean;
+      cause: string;
+      message: string;
+      leftOut: { uri: string; code: string }[];
+    };
     assert.equal(json.cause, 'no-machine');
-    assert.deepEqual(json.leftOut.map((l) => l.code), ['shell-in-store-setting', 'store-uri-unusable']);
+    assert.deepEqual(
+      json.leftOut.map((l) => l.code),
+      ['shell-in-store-setting', 'store-uri-unusable'],
+    );
     assert.match(json.message, /ssh:\/\/nix-healthy\?remote-program=nix-store%0atrue \(shell-in-store-setting\)/);
   });
 
@@ -93,13 +125,17 @@ if (labCanRun()) {
     const best = await build([file, '--machines', machines, '--ssh-config', lab.sshConfig], lab.env(), dir);
     assert.equal(best.code, 0, best.stderr);
     assert.match(best.stderr, new RegExp(`on ${healthy.uri.replace(/[/.]/g, '\\$&')}\n`));
-    const on = await build([file, '--on', shellUri, '--machines', machines, '--ssh-config', lab.sshConfig], lab.env(), dir);
+    const on = await build(
+      [file, '--on', shellUri, '--machines', machines, '--ssh-config', lab.sshConfig],
+      lab.env(),
+      dir,
+    );
     assert.equal(on.code, 1);
     assert.match(on.stderr, /machine-unusable: .* is not used \(shell-in-store-setting\)/);
     assert.equal(existsSync(marker), false);
   });
 
-  test('the language server\'s distributed build: probes first, leaves out the same lines, logs them, says so in the outcome', async () => {
+  test("the language server's distributed build: probes first, leaves out the same lines, logs them, says so in the outcome", async () => {
     const nonce = randomBytes(6).toString('hex');
     const healthy = lab.builders.healthy;
     const marker = `/tmp/nixrb-shell-marker-${nonce}`;
@@ -107,12 +143,18 @@ if (labCanRun()) {
     const rest = healthy.machinesLine.replace(/^\S+/, '');
     const confDir = mkdtempSync(join(dir, 'etc-'));
     const machines = join(confDir, 'machines');
-    writeFileSync(machines, `${healthy.uri}?remote-program=$(touch%20${marker})nix-store${rest}\n-oProxyCommand=touch\${IFS}${proxyMarker}${rest}\n${healthy.machinesLine}\n`);
+    writeFileSync(
+      machines,
+      `${healthy.uri}?remote-program=$(touch%20${marker})nix-store${rest}\n-oProxyCommand=touch\${IFS}${proxyMarker}${rest}\n${healthy.machinesLine}\n`,
+    );
     writeFileSync(join(confDir, 'nix.conf'), `builders = @${machines}\n`);
     const file = join(dir, `server-${nonce}.nix`);
     writeFileSync(file, `${whereBuiltExpression({ nonce, system: lab.system })}\n`);
     const rootBefore = proxyDirs('/');
-    const client = await LspClient.start({ env: lab.env({ NIX_CONF_DIR: confDir, NIX_USER_CONF_FILES: join(confDir, 'none') }), initializationOptions: { trusted: true } });
+    const client = await LspClient.start({
+      env: lab.env({ NIX_CONF_DIR: confDir, NIX_USER_CONF_FILES: join(confDir, 'none') }),
+      initializationOptions: { trusted: true },
+    });
     client.settings = { ...client.settings, sshConfigFile: lab.sshConfig };
     const log: string[] = [];
     client.connection.onNotification(buildLogNotification, (params) => {
@@ -120,7 +162,11 @@ if (labCanRun()) {
     });
     let outcome: BuildOutcome;
     try {
-      outcome = await client.connection.sendRequest(startBuildRequest, { file, buildId: `refuses-${nonce}`, on: 'distributed' });
+      outcome = await client.connection.sendRequest(startBuildRequest, {
+        file,
+        buildId: `refuses-${nonce}`,
+        on: 'distributed',
+      });
     } finally {
       await client.stop();
     }
@@ -129,10 +175,16 @@ if (labCanRun()) {
     assert.deepEqual(proxyDirs('/'), rootBefore);
     assert.equal(outcome.ok, true, `${outcome.cause}: ${outcome.message}\n${log.join('\n')}`);
     assert.equal(readWhereBuilt(outcome.outputs[0]!.path).hostname, healthy.hostname);
-    assert.deepEqual(outcome.leftOut?.map((l) => l.code), ['shell-in-store-setting', 'store-uri-unusable']);
+    assert.deepEqual(
+      outcome.leftOut?.map((l) => l.code),
+      ['shell-in-store-setting', 'store-uri-unusable'],
+    );
     const text = log.join('\n');
     assert.match(text, /Left out ssh:\/\/nix-healthy\?remote-program=.* \(shell-in-store-setting\): /);
     assert.match(text, /Left out -oProxyCommand=.* \(store-uri-unusable\): /);
-    assert.match(text, /Handing 1 builder to Nix: ssh:\/\/nix-healthy\n|Handing 1 builder to Nix: ssh:\/\/nix-healthy$/m);
+    assert.match(
+      text,
+      /Handing 1 builder to Nix: ssh:\/\/nix-healthy\n|Handing 1 builder to Nix: ssh:\/\/nix-healthy$/m,
+    );
   });
 }

@@ -14,7 +14,14 @@ import { runProbe } from '../../server/src/health/probe';
 import { cannotBuildWords, unsignedPathWords } from '../../server/src/health/nixWords';
 import { nixPrinted } from '../helpers/nixOutput';
 import { ConnectionPool } from '../../server/src/ssh/pool';
-import { nixBuildRemote, provisionBuilders, run, skipUnlessLabNix, type BuilderLab, type LabBuilderName } from './fixture';
+import {
+  nixBuildRemote,
+  provisionBuilders,
+  run,
+  skipUnlessLabNix,
+  type BuilderLab,
+  type LabBuilderName,
+} from './fixture';
 import { labCanRun } from './fixture/gate';
 import * as localStore from './fixture/localStore';
 
@@ -28,7 +35,12 @@ const versions: Array<{ nix: string; healthy: Name; untrusted: Name }> = [
   { nix: '2.8', healthy: 'healthy', untrusted: 'untrusted' },
   ...(with234 ? [{ nix: '2.34', healthy: 'healthy234', untrusted: 'untrusted234' } as const] : []),
 ];
-if (labCanRun() && !with234) test('the Nix 2.34 builders say it in their words too', { skip: 'no version lab here (.nix-versions/sid: scripts/nix-versions.sh)' }, () => {});
+if (labCanRun() && !with234)
+  test(
+    'the Nix 2.34 builders say it in their words too',
+    { skip: 'no version lab here (.nix-versions/sid: scripts/nix-versions.sh)' },
+    () => {},
+  );
 
 describe("findings quote the builder's Nix in its own version's words", { skip: !labCanRun() }, () => {
   let lab: BuilderLab<Name>;
@@ -36,7 +48,9 @@ describe("findings quote the builder's Nix in its own version's words", { skip: 
   const { instantiate, machineOf } = localStore.labStore<Name>(() => lab);
 
   before(async () => {
-    lab = await provisionBuilders<Name>({ builders: ['noisy', ...versions.flatMap((v) => [v.healthy, v.untrusted])] as LabBuilderName[] as Name[] });
+    lab = await provisionBuilders<Name>({
+      builders: ['noisy', ...versions.flatMap((v) => [v.healthy, v.untrusted])] as LabBuilderName[] as Name[],
+    });
     pool = new ConnectionPool({ idleMs: 1000 });
   });
   after(async () => {
@@ -54,7 +68,11 @@ describe("findings quote the builder's Nix in its own version's words", { skip: 
       const words = cannotBuildWords(probed.facts.nixVersion, 'system');
       assert.ok(finding.message.includes(`("${words}")`), finding.message);
       // Real Nix (the machine's 2.8 client) sends such a build there: the builder says why not.
-      const built = await nixBuildRemote(lab.nixSshOpts, line, `derivation { name = "words-${localStore.uniqueNonce()}"; system = "aarch64-linux"; builder = "/bin/sh"; args = [ "-c" "exit 0" ]; }`);
+      const built = await nixBuildRemote(
+        lab.nixSshOpts,
+        line,
+        `derivation { name = "words-${localStore.uniqueNonce()}"; system = "aarch64-linux"; builder = "/bin/sh"; args = [ "-c" "exit 0" ]; }`,
+      );
       assert.notEqual(built.code, 0, built.output);
       assert.ok(nixPrinted(words, built.output), `Nix ${nix} did not print ${JSON.stringify(words)}:\n${built.output}`);
     });
@@ -66,10 +84,21 @@ describe("findings quote the builder's Nix in its own version's words", { skip: 
       const words = unsignedPathWords(probed.facts.nixVersion);
       assert.ok(finding.message.includes(`("${words}")`), finding.message);
       // Our offload sends it unsigned inputs: the builder's own refusal, quoted in the result.
-      const drv = await instantiate(`derivation { name = "unsigned-${localStore.uniqueNonce()}"; system = ${JSON.stringify(lab.system)}; builder = "/bin/sh"; args = [ "-c" "echo > $out" ]; }`);
-      const result = await offload({ machine: machineOf(untrusted), drvPath: drv, pool, sshConfigFile: lab.sshConfig, env: lab.env() });
+      const drv = await instantiate(
+        `derivation { name = "unsigned-${localStore.uniqueNonce()}"; system = ${JSON.stringify(lab.system)}; builder = "/bin/sh"; args = [ "-c" "echo > $out" ]; }`,
+      );
+      const result = await offload({
+        machine: machineOf(untrusted),
+        drvPath: drv,
+        pool,
+        sshConfigFile: lab.sshConfig,
+        env: lab.env(),
+      });
       assert.ok(!result.ok && result.cause === 'untrusted-user', JSON.stringify(result));
-      assert.ok(nixPrinted(words, result.message), `Nix ${nix} did not say ${JSON.stringify(words)}: ${result.message}`);
+      assert.ok(
+        nixPrinted(words, result.message),
+        `Nix ${nix} did not say ${JSON.stringify(words)}: ${result.message}`,
+      );
     });
   }
 
@@ -84,7 +113,10 @@ describe("findings quote the builder's Nix in its own version's words", { skip: 
         assert.ok(words, finding.message);
         const said = await client.storeInfo(`${scheme}://${lab.builders.noisy.alias}`, lab.env());
         assert.notEqual(said.code, 0, said.output);
-        assert.ok(nixPrinted(words, said.output), `${client.name} did not print ${JSON.stringify(words)}:\n${said.output}`);
+        assert.ok(
+          nixPrinted(words, said.output),
+          `${client.name} did not print ${JSON.stringify(words)}:\n${said.output}`,
+        );
       });
     }
   }
@@ -106,15 +138,22 @@ function clients(): Client[] {
       return { code: result.code, output: result.stdout + result.stderr };
     },
   };
-  const chroots = ['trixie', 'sid'].map((name) => path.join(versionLab, name)).filter((root) => fs.existsSync(path.join(root, 'usr/bin/nix')));
+  const chroots = ['trixie', 'sid']
+    .map((name) => path.join(versionLab, name))
+    .filter((root) => fs.existsSync(path.join(root, 'usr/bin/nix')));
   return [
     own,
     ...chroots.map((root): Client => ({
       name: `the Nix of ${path.basename(root)}`,
       // In a mount namespace of its own: the chroot sees this /tmp (the lab), /proc and /dev.
       storeInfo: async (store, env) => {
-        const script = 'for d in tmp proc dev; do mount --bind "/$d" "$1/$d" || exit 1; done; root="$1"; shift; exec chroot "$root" "$@"';
-        const result = await run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', root, 'nix', ...args(store)], { env });
+        const script =
+          'for d in tmp proc dev; do mount --bind "/$d" "$1/$d" || exit 1; done; root="$1"; shift; exec chroot "$root" "$@"';
+        const result = await run(
+          'unshare',
+          ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', root, 'nix', ...args(store)],
+          { env },
+        );
         return { code: result.code, output: result.stdout + result.stderr };
       },
     })),

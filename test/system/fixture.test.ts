@@ -31,7 +31,13 @@ const labRuns = labCanRun();
 const nonce = () => randomBytes(6).toString('hex');
 
 /** Runs `ssh -F <lab's ssh_config> [extraArgs] alias command` with the lab's environment. */
-function ssh(lab: Pick<BuilderLab, 'sshConfig' | 'env'>, alias: string, command: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+function ssh(
+  lab: Pick<BuilderLab, 'sshConfig' | 'env'>,
+  alias: string,
+  command: string,
+  extraArgs: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<RunResult> {
   return run('ssh', ['-F', lab.sshConfig, ...extraArgs, alias, command], { env: lab.env(env), timeoutMs: 20_000 });
 }
 
@@ -42,12 +48,28 @@ function inStoreOf(lab: BuilderLab, name: BuilderName, outPath: string): boolean
 
 // Made-up names (a builder that does not resolve) must never reach the machine's resolver:
 // `npm test` runs this tier with host names from /etc/hosts only (scripts/test.mjs).
-test('a name the lab does not define is not found without asking any DNS server', { skip: process.env.CI !== 'true' && process.env.NIXRB_DNS_SEALED !== '1' && 'run through `npm test` (as root) to seal DNS' }, async () => {
-  assert.equal(process.env.NIXRB_DNS_SEALED, '1', 'the system tier must run through scripts/test.mjs, which seals DNS');
-  const hosts = fs.readFileSync('/etc/nsswitch.conf', 'utf8').match(/^hosts:\s*(.*)$/m)?.[1]?.trim();
-  assert.equal(hosts, 'files');
-  await assert.rejects(lookup('nix-nowhere.invalid'), { code: 'ENOTFOUND' });
-});
+test(
+  'a name the lab does not define is not found without asking any DNS server',
+  {
+    skip:
+      process.env.CI !== 'true' &&
+      process.env.NIXRB_DNS_SEALED !== '1' &&
+      'run through `npm test` (as root) to seal DNS',
+  },
+  async () => {
+    assert.equal(
+      process.env.NIXRB_DNS_SEALED,
+      '1',
+      'the system tier must run through scripts/test.mjs, which seals DNS',
+    );
+    const hosts = fs
+      .readFileSync('/etc/nsswitch.conf', 'utf8')
+      .match(/^hosts:\s*(.*)$/m)?.[1]
+      ?.trim();
+    assert.equal(hosts, 'files');
+    await assert.rejects(lookup('nix-nowhere.invalid'), { code: 'ENOTFOUND' });
+  },
+);
 
 describe('system fixture: real Nix remote builders on this machine', { skip: !labRuns }, () => {
   let lab: BuilderLab;
@@ -102,22 +124,43 @@ describe('system fixture: real Nix remote builders on this machine', { skip: !la
     assert.equal(addresses.size, BUILDER_NAMES.length, 'every builder has its own address');
     const healthy = lab.builders.healthy;
     const where = healthy.port === 22 ? healthy.address : `[${healthy.address}]:${healthy.port}`;
-    assert.ok(knownHosts.includes(`nix-healthy,${where} ${healthy.hostPublicKeyLine.split(' ').slice(0, 2).join(' ')}\n`), knownHosts);
+    assert.ok(
+      knownHosts.includes(`nix-healthy,${where} ${healthy.hostPublicKeyLine.split(' ').slice(0, 2).join(' ')}\n`),
+      knownHosts,
+    );
     assert.ok(!knownHosts.includes('nix-unknown-host-key'));
-    assert.equal(lab.builders.wrongHostKey.machinesLine.split(' ')[7] === lab.builders.wrongHostKey.hostKeyBase64, false);
+    assert.equal(
+      lab.builders.wrongHostKey.machinesLine.split(' ')[7] === lab.builders.wrongHostKey.hostKeyBase64,
+      false,
+    );
     assert.equal(lab.builders.healthy.machinesLine.split(' ')[7], lab.builders.healthy.hostKeyBase64);
   });
 
   test('ssh reaches a healthy builder: its own hostname, the lab user, Nix on the PATH, its own store', async () => {
-    const result = await ssh(lab, 'nix-healthy', 'hostname; id -un; command -v nix-store nix-daemon; cat /etc/nix/lab-marker; test -d /nix/store && echo store');
+    const result = await ssh(
+      lab,
+      'nix-healthy',
+      'hostname; id -un; command -v nix-store nix-daemon; cat /etc/nix/lab-marker; test -d /nix/store && echo store',
+    );
     assert.equal(result.code, 0, result.output);
-    assert.deepEqual(result.stdout.trim().split('\n'), ['nix-healthy', lab.user, '/usr/bin/nix-store', '/usr/bin/nix-daemon', lab.builders.healthy.marker, 'store']);
+    assert.deepEqual(result.stdout.trim().split('\n'), [
+      'nix-healthy',
+      lab.user,
+      '/usr/bin/nix-store',
+      '/usr/bin/nix-daemon',
+      lab.builders.healthy.marker,
+      'store',
+    ]);
   });
 
   for (const name of ['healthy', 'healthyNg'] as const) {
     test(`${name}: real Nix builds on it, the output says so and lands in the local store`, async () => {
       const builder = lab.builders[name];
-      const result = await nixBuildRemote(lab.nixSshOpts, builder.machinesLine, whereBuiltExpression({ nonce: nonce(), system: lab.system }));
+      const result = await nixBuildRemote(
+        lab.nixSshOpts,
+        builder.machinesLine,
+        whereBuiltExpression({ nonce: nonce(), system: lab.system }),
+      );
       assert.equal(result.code, 0, result.output);
       assert.match(result.output, new RegExp(`building '[^']+' on '${builder.uri}'`));
       const outPath = result.outPath ?? '';
@@ -143,7 +186,12 @@ describe('system fixture: real Nix remote builders on this machine', { skip: !la
       (['healthy', 'healthyNg'] as const).map(async (name, index) => {
         const builder = lab.builders[name];
         const meetAt = { dir: meeting, me: name, other: index === 0 ? 'healthyNg' : 'healthy' };
-        const result = await nixBuildRemote(lab.nixSshOpts, builder.machinesLine, whereBuiltExpression({ nonce: nonce(), system: lab.system, meetAt }), 180_000);
+        const result = await nixBuildRemote(
+          lab.nixSshOpts,
+          builder.machinesLine,
+          whereBuiltExpression({ nonce: nonce(), system: lab.system, meetAt }),
+          180_000,
+        );
         assert.equal(result.code, 0, `${name}: ${result.output}`);
         const where = readWhereBuilt(result.outPath ?? '');
         assert.equal(where.hostname, builder.hostname);
@@ -162,7 +210,11 @@ describe('system fixture: real Nix remote builders on this machine', { skip: !la
     const expression = `[ (${whereBuiltExpression({ nonce: `${id}-a`, system: lab.system, sleepSeconds: 1 })}) (${whereBuiltExpression({ nonce: `${id}-b`, system: lab.system, sleepSeconds: 1 })}) ]`;
     const result = await nixBuildRemote(lab.nixSshOpts, both, expression);
     assert.equal(result.code, 0, result.output);
-    const hosts = result.stdout.trim().split('\n').map((out) => readWhereBuilt(out).hostname).sort();
+    const hosts = result.stdout
+      .trim()
+      .split('\n')
+      .map((out) => readWhereBuilt(out).hostname)
+      .sort();
     assert.deepEqual(hosts, ['nix-healthy', 'nix-healthy-ng']);
   });
 
@@ -197,13 +249,26 @@ describe('system fixture: real Nix remote builders on this machine', { skip: !la
       if (expected === undefined) continue;
       test(`${name}: ${expected.join(' … ')}`, async () => {
         const builder = lab.builders[name];
-        assert.ok(builder.expectedError !== undefined && expected.some((text) => text.includes(builder.expectedError ?? '')), `catalog message of ${name} is not among the asserted ones`);
-        const result = await nixBuildRemote(lab.nixSshOpts, builder.machinesLine, whereBuiltExpression({ nonce: nonce(), system: lab.system }));
+        assert.ok(
+          builder.expectedError !== undefined && expected.some((text) => text.includes(builder.expectedError ?? '')),
+          `catalog message of ${name} is not among the asserted ones`,
+        );
+        const result = await nixBuildRemote(
+          lab.nixSshOpts,
+          builder.machinesLine,
+          whereBuiltExpression({ nonce: nonce(), system: lab.system }),
+        );
         assert.notEqual(result.code, 0, result.output);
-        for (const text of expected) assert.ok(result.output.includes(text), `real Nix did not print '${text}':\n${result.output}`);
+        for (const text of expected)
+          assert.ok(result.output.includes(text), `real Nix did not print '${text}':\n${result.output}`);
         if (name !== 'untrusted') {
           assert.ok(result.output.includes(`cannot build on '${builder.uri}'`), result.output);
-          assert.ok(result.output.includes('unable to start any build; remote machines may not have all required system features.'), result.output);
+          assert.ok(
+            result.output.includes(
+              'unable to start any build; remote machines may not have all required system features.',
+            ),
+            result.output,
+          );
         }
       });
     }
@@ -219,7 +284,8 @@ describe('system fixture: real Nix remote builders on this machine', { skip: !la
       test(`${name} with ssh itself: ${expected.join(' … ')}`, async () => {
         const result = await ssh(lab, lab.builders[name].alias, 'true');
         assert.equal(result.code, 255, result.output);
-        for (const text of expected) assert.ok(result.stderr.includes(text), `ssh did not print '${text}':\n${result.stderr}`);
+        for (const text of expected)
+          assert.ok(result.stderr.includes(text), `ssh did not print '${text}':\n${result.stderr}`);
       });
     }
 
@@ -272,8 +338,22 @@ describe('system fixture: real Nix remote builders on this machine', { skip: !la
     // only so that its orphans get reaped afterwards (this machine's PID 1 does not reap).
     const shell = spawn(
       'unshare',
-      ['--pid', '--fork', '--kill-child', '--', '/bin/sh', '-c', 'node --import tsx -e "$1" & { wait $!; } 2>/dev/null; sleep 60', 'crash', script],
-      { stdio: ['ignore', 'pipe', 'inherit'], cwd: path.join(__dirname, '../..'), env: { ...process.env, PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}` } },
+      [
+        '--pid',
+        '--fork',
+        '--kill-child',
+        '--',
+        '/bin/sh',
+        '-c',
+        'node --import tsx -e "$1" & { wait $!; } 2>/dev/null; sleep 60',
+        'crash',
+        script,
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        cwd: path.join(__dirname, '../..'),
+        env: { ...process.env, PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}` },
+      },
     );
     const shellExited = new Promise((resolve) => shell.once('exit', resolve));
     try {
@@ -291,12 +371,16 @@ describe('system fixture: real Nix remote builders on this machine', { skip: !la
       // setpriv --pdeathsig + unshare --kill-child: the builders die with the process that started
       // them (the shell above it is still there, so nothing else killed them).
       const deadline = Date.now() + 5000;
-      while (processesOf(crashed.dir).length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      while (processesOf(crashed.dir).length > 0 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 20));
       assert.deepEqual(processesOf(crashed.dir), [], 'builders outlived the crashed process');
       assert.equal(shell.exitCode, null, 'the shell above the crashed process ended too early');
       assert.ok(fs.existsSync(crashed.dir), 'a SIGKILLed process cannot remove its directory');
       const cleaned = cleanStaleSlots(path.dirname(crashed.dir));
-      assert.ok(cleaned.includes(Number(/lab-(\d+)$/.exec(crashed.dir)?.[1])), `slot not cleaned: ${JSON.stringify(cleaned)}`);
+      assert.ok(
+        cleaned.includes(Number(/lab-(\d+)$/.exec(crashed.dir)?.[1])),
+        `slot not cleaned: ${JSON.stringify(cleaned)}`,
+      );
       assert.ok(!fs.existsSync(crashed.dir));
       assert.ok(!fs.existsSync(`${crashed.dir}.lock`));
     } finally {

@@ -42,37 +42,82 @@ if (labNixCanRun('2.34')) {
   /** Runs a program as nixrb-ssh on the host, chrooted into its sid. */
   const onHost = (name: Host, program: string, args: string[], env: NodeJS.ProcessEnv = {}) => {
     const { pid, root } = insideHost(name);
-    return run('nsenter', ['--target', String(pid), '--mount', '--pid', '--', 'chroot', root, 'runuser', '-u', lab.user, '--', program, ...args], {
-      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/tmp', ...env },
-    });
+    return run(
+      'nsenter',
+      [
+        '--target',
+        String(pid),
+        '--mount',
+        '--pid',
+        '--',
+        'chroot',
+        root,
+        'runuser',
+        '-u',
+        lab.user,
+        '--',
+        program,
+        ...args,
+      ],
+      {
+        env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/tmp', ...env },
+      },
+    );
   };
-  const nixOn = (name: Host): NixRunner => async (args, env) => {
-    const result = await onHost(name, 'nix', ['--extra-experimental-features', 'nix-command', ...args], env);
-    return { ok: result.code === 0, stdout: result.stdout, stderr: result.stderr };
-  };
+  const nixOn =
+    (name: Host): NixRunner =>
+    async (args, env) => {
+      const result = await onHost(name, 'nix', ['--extra-experimental-features', 'nix-command', ...args], env);
+      return { ok: result.code === 0, stdout: result.stdout, stderr: result.stderr };
+    };
   const account = () => ({ user: lab.user, primaryGroup: lab.user });
 
-  for (const [name, trusted] of [['healthy234', true], ['untrusted234', false]] as const) {
+  for (const [name, trusted] of [
+    ['healthy234', true],
+    ['untrusted234', false],
+  ] as const) {
     test(`${name}: the daemon says trusted = ${trusted} (nix store info --json), and trusted-users read as the daemon does agrees`, async () => {
       const info = await detectLocalMachine({ nix: nixOn(name), account: account(), env: { HOME: '/tmp' } });
       assert.equal(info.nixVersion, '2.34.8');
       assert.equal(info.mode, 'daemon');
       assert.equal(info.trusted, trusted, info.trustedBy);
       assert.match(info.trustedBy, /nix store info --json/);
-      assert.equal(info.findings.some((finding) => finding.code === 'local-untrusted'), !trusted);
+      assert.equal(
+        info.findings.some((finding) => finding.code === 'local-untrusted'),
+        !trusted,
+      );
       const daemon = await showConfig(nixOn(name), daemonViewEnv({}), { major: 2, minor: 34, patch: 8 });
       assert.ok(daemon, 'nix config show --json printed settings');
-      assert.equal((await matchingEntry(account(), daemon.trustedUsers, async () => [])) !== undefined, trusted, `trusted-users = ${daemon.trustedUsers.join(' ')}`);
+      assert.equal(
+        (await matchingEntry(account(), daemon.trustedUsers, async () => [])) !== undefined,
+        trusted,
+        `trusted-users = ${daemon.trustedUsers.join(' ')}`,
+      );
     });
   }
 
-  test('untrusted234: Nix 2.34 warns that it ignores --builders, and the distributed build\'s explanation names trust', async () => {
+  test("untrusted234: Nix 2.34 warns that it ignores --builders, and the distributed build's explanation names trust", async () => {
     const nonce = `warn-${Date.now()}`;
-    const result = await onHost('untrusted234', 'nix-build', ['--no-out-link', '-j0', '--builders', `ssh://nowhere ${lab.system}`, '-E', whereBuiltExpression({ nonce, system: lab.system })]);
+    const result = await onHost('untrusted234', 'nix-build', [
+      '--no-out-link',
+      '-j0',
+      '--builders',
+      `ssh://nowhere ${lab.system}`,
+      '-E',
+      whereBuiltExpression({ nonce, system: lab.system }),
+    ]);
     assert.notEqual(result.code, 0, result.output);
-    assert.match(result.output, /ignoring the client-specified setting 'builders', because it is a restricted setting and you are not a trusted user/);
+    assert.match(
+      result.output,
+      /ignoring the client-specified setting 'builders', because it is a restricted setting and you are not a trusted user/,
+    );
     const lines = result.stderr.split('\n').filter((line) => line.trim() !== '');
-    const message = explain(lines.filter((line) => line.startsWith('error:')), lines, result.code, result.signal);
+    const message = explain(
+      lines.filter((line) => line.startsWith('error:')),
+      lines,
+      result.code,
+      result.signal,
+    );
     assert.match(message, /ignored the builders we gave it, because your user is not in its trusted-users/);
   });
 }

@@ -15,7 +15,14 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { provisionBuilders, readWhereBuilt, run, spreadExpression, whereBuiltExpression, type BuilderLab } from './fixture';
+import {
+  provisionBuilders,
+  readWhereBuilt,
+  run,
+  spreadExpression,
+  whereBuiltExpression,
+  type BuilderLab,
+} from './fixture';
 import { runCli } from './fixture/cli';
 import { labNixCanRun } from './fixture/gate';
 import { makeLabClient, type LabClient } from './fixture/labClient';
@@ -43,8 +50,10 @@ function nixFile(name: string, expression: string): string {
 }
 
 /** Whether a store path is valid in the 2.34 client's store, and in the machine's own. */
-const validInClient = async (storePath: string) => (await run('nix-store', ['--check-validity', storePath], { env: env(), cwd: '/' })).code === 0;
-const validOnMachine = async (storePath: string) => (await run('nix-store', ['--check-validity', storePath], { env: lab.env(), cwd: '/' })).code === 0;
+const validInClient = async (storePath: string) =>
+  (await run('nix-store', ['--check-validity', storePath], { env: env(), cwd: '/' })).code === 0;
+const validOnMachine = async (storePath: string) =>
+  (await run('nix-store', ['--check-validity', storePath], { env: lab.env(), cwd: '/' })).code === 0;
 
 describe('Nix 2.34 as the local Nix', { skip: !labRuns }, () => {
   before(async () => {
@@ -56,27 +65,33 @@ describe('Nix 2.34 as the local Nix', { skip: !labRuns }, () => {
     await lab?.stop();
   });
 
-  test('nix on PATH is the chroot\'s 2.34, with a store of its own', async () => {
+  test("nix on PATH is the chroot's 2.34, with a store of its own", async () => {
     const version = await run('nix', ['--version'], { env: env() });
     assert.match(version.stdout.trim(), /^nix \(Nix\) 2\.34\.\d+$/, version.output);
     const drv = await localStore.instantiate(env(), whereBuiltExpression({ nonce: nonce(), system: lab.system }));
-    assert.ok(fs.existsSync(client.outside(drv)), 'the .drv is in the client\'s store');
-    assert.equal(fs.existsSync(drv), false, 'and not in the machine\'s');
+    assert.ok(fs.existsSync(client.outside(drv)), "the .drv is in the client's store");
+    assert.equal(fs.existsSync(drv), false, "and not in the machine's");
   });
 
-  test('check: a machines file as Nix 2.34 reads it (speedFactor 1.5 needs 2.20); the machine\'s 2.8 calls it an error', async () => {
+  test("check: a machines file as Nix 2.34 reads it (speedFactor 1.5 needs 2.20); the machine's 2.8 calls it an error", async () => {
     const machines = path.join(dir, 'fractional.machines');
     fs.writeFileSync(machines, `${lab.builders.healthy234.uri} ${lab.system} ${lab.clientKey} 1 1.5\n`);
     const as234 = await cliAs234(['check', machines, '--format', 'json']);
     assert.equal(as234.code, 0, as234.stdout + as234.stderr);
     const json = JSON.parse(as234.stdout) as { nix: string; findings: Array<{ code: string; severity: string }> };
     assert.match(json.nix, /^Nix 2\.34\.\d+ \(installed\)$/);
-    assert.deepEqual(json.findings.filter((finding) => finding.severity === 'error'), []);
+    assert.deepEqual(
+      json.findings.filter((finding) => finding.severity === 'error'),
+      [],
+    );
     const as28 = await runCli(['check', machines, '--format', 'json'], lab.env());
     assert.equal(as28.code, 1, as28.stdout);
     const json28 = JSON.parse(as28.stdout) as { nix: string; findings: Array<{ code: string }> };
     assert.match(json28.nix, /^Nix 2\.8\.\d+ \(installed\)$/);
-    assert.deepEqual(json28.findings.map((finding) => finding.code), ['speed-factor-invalid']);
+    assert.deepEqual(
+      json28.findings.map((finding) => finding.code),
+      ['speed-factor-invalid'],
+    );
   });
 
   for (const name of BUILDERS) {
@@ -85,13 +100,24 @@ describe('Nix 2.34 as the local Nix', { skip: !labRuns }, () => {
       const machines = path.join(dir, `${name}.machines`);
       fs.writeFileSync(machines, `${lab.machines(...BUILDERS)}\n`);
       const builder = lab.builders[name];
-      const result = await cliAs234(['build', file, '--on', builder.alias, '--machines', machines, '--ssh-config', lab.sshConfig, '--format', 'json']);
+      const result = await cliAs234([
+        'build',
+        file,
+        '--on',
+        builder.alias,
+        '--machines',
+        machines,
+        '--ssh-config',
+        lab.sshConfig,
+        '--format',
+        'json',
+      ]);
       assert.equal(result.code, 0, result.stdout + result.stderr);
       const json = JSON.parse(result.stdout) as { ok: boolean; builtOn: string; outputs: Array<{ path: string }> };
       assert.equal(json.builtOn, builder.uri);
       const out = json.outputs[0]!.path;
-      assert.ok(await validInClient(out), 'valid in the 2.34 client\'s store');
-      assert.equal(await validOnMachine(out), false, 'not in the machine\'s store');
+      assert.ok(await validInClient(out), "valid in the 2.34 client's store");
+      assert.equal(await validOnMachine(out), false, "not in the machine's store");
       const where = readWhereBuilt(client.outside(out));
       assert.equal(where.hostname, builder.hostname);
       assert.equal(where.marker, builder.marker);
@@ -102,15 +128,37 @@ describe('Nix 2.34 as the local Nix', { skip: !labRuns }, () => {
     const file = nixFile('spread', spreadExpression({ prefix: 'local234', tag: nonce(), system: lab.system }));
     const machines = path.join(dir, 'spread.machines');
     fs.writeFileSync(machines, `${lab.machines('healthyNg', 'healthy234')}\n`);
-    const result = await cliAs234(['build', file, '--distributed', '--machines', machines, '--ssh-config', lab.sshConfig, '--format', 'json']);
+    const result = await cliAs234([
+      'build',
+      file,
+      '--distributed',
+      '--machines',
+      machines,
+      '--ssh-config',
+      lab.sshConfig,
+      '--format',
+      'json',
+    ]);
     assert.equal(result.code, 0, result.stdout + result.stderr);
-    const json = JSON.parse(result.stdout) as { ok: boolean; builtBy: { uri: string }[]; summary: string; outputs: Array<{ path: string }> };
-    assert.deepEqual(new Set(json.builtBy.map((b) => b.uri)), new Set([lab.builders.healthyNg.uri, lab.builders.healthy234.uri]), result.stdout);
+    const json = JSON.parse(result.stdout) as {
+      ok: boolean;
+      builtBy: { uri: string }[];
+      summary: string;
+      outputs: Array<{ path: string }>;
+    };
+    assert.deepEqual(
+      new Set(json.builtBy.map((b) => b.uri)),
+      new Set([lab.builders.healthyNg.uri, lab.builders.healthy234.uri]),
+      result.stdout,
+    );
     assert.match(json.summary, /^Built by Nix over 2 builders/);
     const out = json.outputs[0]!.path;
     assert.ok(await validInClient(out));
     const content = fs.readFileSync(client.outside(out), 'utf8');
-    assert.ok(content.includes(lab.builders.healthyNg.marker) && content.includes(lab.builders.healthy234.marker), content);
+    assert.ok(
+      content.includes(lab.builders.healthyNg.marker) && content.includes(lab.builders.healthy234.marker),
+      content,
+    );
     for (const line of result.stderr.split('\n').filter((text) => / on '/.test(text))) t.diagnostic(line);
   });
 });

@@ -86,7 +86,11 @@ function buildAndStrike(phase: Phase, blow: Blow, bytes = 1024): Promise<Run> {
   const machines = join(dir, 'machines');
   writeFileSync(machines, `${lab.builders.healthy.machinesLine}\n`);
   const env = lab.env({ [TAG]: tag });
-  const child = spawn(process.execPath, [cli, 'build', file, '--on', 'nix-healthy', '--machines', machines, '--ssh-config', lab.sshConfig], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const child = spawn(
+    process.execPath,
+    [cli, 'build', file, '--on', 'nix-healthy', '--machines', machines, '--ssh-config', lab.sshConfig],
+    { stdio: ['ignore', 'pipe', 'pipe'], env },
+  );
   let stderr = '';
   let struck: number | undefined;
   let copyOutputsAt: number | undefined;
@@ -155,7 +159,10 @@ if (labCanRun()) {
     const sleeper = spawn('sleep', ['30'], { env: { ...process.env, [TAG]: tag }, stdio: 'ignore' });
     try {
       await new Promise((resolve) => sleeper.once('spawn', resolve));
-      assert.deepEqual(processesWithEnv(TAG, tag).map((p) => p.pid), [sleeper.pid]);
+      assert.deepEqual(
+        processesWithEnv(TAG, tag).map((p) => p.pid),
+        [sleeper.pid],
+      );
     } finally {
       sleeper.kill('SIGKILL');
     }
@@ -178,7 +185,7 @@ if (labCanRun()) {
     }
   });
 
-  test('the builder\'s sshd monitor killed during the build: the CLI exits with connection-lost, nothing left', async (t) => {
+  test("the builder's sshd monitor killed during the build: the CLI exits with connection-lost, nothing left", async (t) => {
     const times: number[] = [];
     const afterRefusal: number[] = [];
     for (let i = 0; i < 3; i++) {
@@ -190,7 +197,9 @@ if (labCanRun()) {
     }
     // The kill lands while the builder still sleeps (~3 s): most of the first figure is the build.
     t.diagnostic(`kill of [priv] to CLI exit: ${times.join(', ')} ms, median ${median(times)} ms`);
-    t.diagnostic(`» copy-outputs (the refused command) to CLI exit: ${afterRefusal.join(', ')} ms, median ${median(afterRefusal)} ms`);
+    t.diagnostic(
+      `» copy-outputs (the refused command) to CLI exit: ${afterRefusal.join(', ')} ms, median ${median(afterRefusal)} ms`,
+    );
   });
 
   test('the whole SSH session killed as the outputs come back: connection-lost, nothing left', async (t) => {
@@ -211,13 +220,15 @@ if (labCanRun()) {
     t.diagnostic(`SIGSTOP to CLI exit: ${run.msAfterBlow} ms`);
   });
 
-  test('the language server\'s path (offload with its pool): the answer is connection-lost, no child left, the connection evicted', async () => {
+  test("the language server's path (offload with its pool): the answer is connection-lost, no child left, the connection evicted", async () => {
     const tag = randomBytes(6).toString('hex');
     const file = slowBuild(tag, 1024);
     const instantiated = spawnSync('nix-instantiate', [file], { env: lab.env(), encoding: 'utf8' });
     assert.equal(instantiated.status, 0, instantiated.stderr);
     const drvPath = instantiated.stdout.trim();
-    const [machine] = parseBuilders(lab.builders.healthy.machinesLine, nix2_8Rules, { localSystem: lab.system }).machines;
+    const [machine] = parseBuilders(lab.builders.healthy.machinesLine, nix2_8Rules, {
+      localSystem: lab.system,
+    }).machines;
     const pool = new ConnectionPool({ idleMs: 60_000 });
     try {
       let struck = false;
@@ -237,14 +248,28 @@ if (labCanRun()) {
       assert.ok(struck, 'the build ran');
       assert.ok(!result.ok, JSON.stringify(result));
       assert.equal(result.cause, 'connection-lost', result.message);
-      assert.match(result.message, /^Lost the connection to ssh:\/\/nix-healthy while copying the outputs back: it (refused to start another command|closed the connection)/);
-      const ours = childrenOf(process.pid).map((pid) => commandLine(pid)).filter((command) => command.startsWith('nix-store'));
+      assert.match(
+        result.message,
+        /^Lost the connection to ssh:\/\/nix-healthy while copying the outputs back: it (refused to start another command|closed the connection)/,
+      );
+      const ours = childrenOf(process.pid)
+        .map((pid) => commandLine(pid))
+        .filter((command) => command.startsWith('nix-store'));
       assert.deepEqual(ours, [], 'no nix-store child of the server is left');
       assert.equal(pool.stats().open, 0, 'the broken connection left the pool');
       localStoreFree();
       // The next build on the same pool opens a new connection, and succeeds.
-      const next = spawnSync('nix-instantiate', [slowBuild(randomBytes(6).toString('hex'), 16)], { env: lab.env(), encoding: 'utf8' });
-      const rebuilt = await offload({ machine: machine!, drvPath: next.stdout.trim(), pool, sshConfigFile: lab.sshConfig, env: lab.env() });
+      const next = spawnSync('nix-instantiate', [slowBuild(randomBytes(6).toString('hex'), 16)], {
+        env: lab.env(),
+        encoding: 'utf8',
+      });
+      const rebuilt = await offload({
+        machine: machine!,
+        drvPath: next.stdout.trim(),
+        pool,
+        sshConfigFile: lab.sshConfig,
+        env: lab.env(),
+      });
       assert.ok(rebuilt.ok, JSON.stringify(rebuilt));
       assert.equal(pool.stats().opened, 2);
     } finally {

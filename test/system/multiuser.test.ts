@@ -15,10 +15,15 @@ import { detectLocalMachine } from '../../server/src/localMachine/localMachine';
 import { localMachineRequest, type LocalMachineInfo } from '../../server/src/protocol';
 import { LspClient } from '../lsp/helpers/lspClient';
 import { readWhereBuilt, whereBuiltExpression, type BuilderLab } from './fixture';
-import { startClientDaemon, TRUSTED_USER, UNTRUSTED_USER, type ClientDaemon, type ClientUserName } from './fixture/clientDaemon';
+import {
+  startClientDaemon,
+  TRUSTED_USER,
+  UNTRUSTED_USER,
+  type ClientDaemon,
+  type ClientUserName,
+} from './fixture/clientDaemon';
 import { startClientLab, runScriptAs } from './fixture/clientLab';
 import { labCanRun } from './fixture/gate';
-
 
 if (labCanRun()) {
   let lab: BuilderLab<'healthy'>, client: ClientDaemon, stop: (() => Promise<void>) | undefined;
@@ -39,7 +44,8 @@ if (labCanRun()) {
     fs.chownSync(path.join(home.homeOutside, `${nonce}.nix`), home.uid, home.uid);
     return { file: `${home.home}/${nonce}.nix`, nonce };
   };
-  const cliBuild = (user: ClientUserName, args: string[]) => runScriptAs(client, user, 'server/src/cli.ts', ['build', ...args], {}, 120_000);
+  const cliBuild = (user: ClientUserName, args: string[]) =>
+    runScriptAs(client, user, 'server/src/cli.ts', ['build', ...args], {}, 120_000);
 
   describe('This machine, as each user sees it', () => {
     test('the trusted user: builds go through the daemon, which trusts it by name; its own builders count', async () => {
@@ -59,7 +65,7 @@ if (labCanRun()) {
       assert.ok(info.findings.some((finding) => finding.code === 'local-daemon'));
     });
 
-    test('the untrusted user: not trusted (trusted-users = root nixrb-trusted), the daemon\'s builders count, and the fix is the exact nix.conf line', async () => {
+    test("the untrusted user: not trusted (trusted-users = root nixrb-trusted), the daemon's builders count, and the fix is the exact nix.conf line", async () => {
       const info = await thisMachine(UNTRUSTED_USER);
       assert.equal(info.mode, 'daemon');
       assert.equal(info.trusted, false);
@@ -71,7 +77,10 @@ if (labCanRun()) {
       assert.ok(untrusted, JSON.stringify(info.findings));
       assert.match(untrusted.message, /extra-trusted-users = nixrb-untrusted/);
       assert.equal(untrusted.action?.kind, 'copy-command');
-      assert.equal(untrusted.action?.kind === 'copy-command' && untrusted.action.command, "echo 'extra-trusted-users = nixrb-untrusted' | sudo tee -a /etc/nix/nix.conf >/dev/null && sudo systemctl restart nix-daemon");
+      assert.equal(
+        untrusted.action?.kind === 'copy-command' && untrusted.action.command,
+        "echo 'extra-trusted-users = nixrb-untrusted' | sudo tee -a /etc/nix/nix.conf >/dev/null && sudo systemctl restart nix-daemon",
+      );
     });
 
     test('the language server, run as the untrusted user, sends "This machine" with the trust finding and its fix', async () => {
@@ -99,22 +108,42 @@ if (labCanRun()) {
     });
   });
 
-  describe('trust on Nix 2.8, where no command says it: the daemon\'s own verdict and our reading of trusted-users agree', () => {
+  describe("trust on Nix 2.8, where no command says it: the daemon's own verdict and our reading of trusted-users agree", () => {
     // Real Nix as the oracle: a daemon that does not trust the user ignores a restricted setting
     // from it, and says so at debug level (2.8 daemon.cc).
     const nixVerdict = async (daemon: ClientDaemon, user: ClientUserName) => {
-      const result = await daemon.runAs(user, 'nix', ['--extra-experimental-features', 'nix-command', 'store', 'ping', '--debug', '--option', 'sandbox', 'false']);
+      const result = await daemon.runAs(user, 'nix', [
+        '--extra-experimental-features',
+        'nix-command',
+        'store',
+        'ping',
+        '--debug',
+        '--option',
+        'sandbox',
+        'false',
+      ]);
       assert.equal(result.code, 0, result.output);
       return !/ignoring the client-specified setting 'sandbox'/.test(result.output);
     };
     const cases: [string, string, Record<ClientUserName, string | undefined>][] = [
-      ['a group both are in (listed in /etc/group)', 'root @nix-users', { [TRUSTED_USER]: '@nix-users', [UNTRUSTED_USER]: '@nix-users' }],
-      ["the untrusted user's primary group", `root @${UNTRUSTED_USER}`, { [TRUSTED_USER]: undefined, [UNTRUSTED_USER]: `@${UNTRUSTED_USER}` }],
+      [
+        'a group both are in (listed in /etc/group)',
+        'root @nix-users',
+        { [TRUSTED_USER]: '@nix-users', [UNTRUSTED_USER]: '@nix-users' },
+      ],
+      [
+        "the untrusted user's primary group",
+        `root @${UNTRUSTED_USER}`,
+        { [TRUSTED_USER]: undefined, [UNTRUSTED_USER]: `@${UNTRUSTED_USER}` },
+      ],
       ['root alone (the default)', 'root', { [TRUSTED_USER]: undefined, [UNTRUSTED_USER]: undefined }],
     ];
     for (const [what, trustedUsers, expected] of cases) {
       test(`trusted-users = ${trustedUsers}: ${what}`, async () => {
-        const daemon = await startClientDaemon(lab as never, { trustedUsers, name: `client-${randomBytes(3).toString('hex')}` });
+        const daemon = await startClientDaemon(lab as never, {
+          trustedUsers,
+          name: `client-${randomBytes(3).toString('hex')}`,
+        });
         try {
           for (const user of [TRUSTED_USER, UNTRUSTED_USER] as const) {
             const result = await runScriptAs(daemon, user, 'test/system/asUser/localMachine.ts');
@@ -159,7 +188,13 @@ if (labCanRun()) {
     test('what real Nix does there (the cause we name): the daemon ignores --builders and cannot start the build', async () => {
       client.setMachines('');
       const { file } = writeTarget(UNTRUSTED_USER);
-      const result = await client.runAs(UNTRUSTED_USER, 'nix-build', ['--no-out-link', '-j0', '--builders', healthyLine(), file]);
+      const result = await client.runAs(UNTRUSTED_USER, 'nix-build', [
+        '--no-out-link',
+        '-j0',
+        '--builders',
+        healthyLine(),
+        file,
+      ]);
       assert.notEqual(result.code, 0, result.output);
       // Nix 2.8 ignores the setting at debug level only; the build then finds no machine.
       assert.match(result.output, /unable to start any build; either increase '--max-jobs' or enable remote builds/);
@@ -176,7 +211,8 @@ if (labCanRun()) {
   });
 
   describe('the one-click build (no --distributed): never a build whose outputs cannot be imported', () => {
-    const builtOnBuilder = (nonce: string) => fs.readdirSync(lab.builders.healthy.storeDir).some((name) => name.includes(nonce));
+    const builtOnBuilder = (nonce: string) =>
+      fs.readdirSync(lab.builders.healthy.storeDir).some((name) => name.includes(nonce));
 
     test('the untrusted user, best machine: built through the daemon on its own builders, output in the local store', async () => {
       client.setMachines(`${healthyLine()}\n`);
@@ -184,7 +220,11 @@ if (labCanRun()) {
       const result = await cliBuild(UNTRUSTED_USER, [file, '--builders', healthyLine()]);
       assert.equal(result.code, 0, result.output);
       assert.match(result.stderr, /Building on the daemon's own builders instead/);
-      assert.match(result.stderr, /^Built by the nix-daemon on ssh:\/\/nix-healthy in \d+\.\d s \(1 derivation\)\.$/m, 'what happened, with the builder the daemon used');
+      assert.match(
+        result.stderr,
+        /^Built by the nix-daemon on ssh:\/\/nix-healthy in \d+\.\d s \(1 derivation\)\.$/m,
+        'what happened, with the builder the daemon used',
+      );
       assert.doesNotMatch(result.output, /missing-signature/);
       const outPath = result.stdout.trim().split('\n').pop()!;
       assert.ok(fs.existsSync(outPath), `${outPath} in the local store`);

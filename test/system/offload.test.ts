@@ -39,7 +39,16 @@ import { outputOf } from './fixture/localStore';
 // Outside CI a machine without the real parts skips (loudly); in CI it fails with the package to install.
 const labRuns = labCanRun();
 
-const BUILDERS = ['healthy', 'healthyNg', 'untrusted', 'wrongHostKey', 'unknownHostKey', 'noisy', 'pathless', 'daemonDown'] as const satisfies readonly BuilderName[];
+const BUILDERS = [
+  'healthy',
+  'healthyNg',
+  'untrusted',
+  'wrongHostKey',
+  'unknownHostKey',
+  'noisy',
+  'pathless',
+  'daemonDown',
+] as const satisfies readonly BuilderName[];
 type Name = (typeof BUILDERS)[number];
 
 let lab: BuilderLab<Name>;
@@ -47,8 +56,8 @@ let pool: ConnectionPool;
 const nonce = localStore.uniqueNonce;
 
 const { instantiate, localValid, builderValid, machineOf } = localStore.labStore<Name>(() => lab);
-const inBuilderStore = (name: Name, storePath: string) => fs.existsSync(path.join(lab.builders[name].storeDir, path.basename(storePath)));
-
+const inBuilderStore = (name: Name, storePath: string) =>
+  fs.existsSync(path.join(lab.builders[name].storeDir, path.basename(storePath)));
 
 interface Offloaded {
   result: OffloadResult;
@@ -72,7 +81,8 @@ async function offloadOn(name: Name, drvPath: string, extra: Partial<OffloadOpti
   return { result, log, phases };
 }
 
-const describeResult = (offloaded: Offloaded) => JSON.stringify({ ...offloaded.result, log: offloaded.log.slice(-15) }, null, 1);
+const describeResult = (offloaded: Offloaded) =>
+  JSON.stringify({ ...offloaded.result, log: offloaded.log.slice(-15) }, null, 1);
 
 /** Processes of a builder's namespace that are ours to leave behind: nix-store and the build's. */
 function leftovers(hostDirMarker: string, marker: string): string[] {
@@ -90,7 +100,8 @@ function leftovers(hostDirMarker: string, marker: string): string[] {
     const program = path.basename(argv[0] ?? '');
     const line = argv.join(' ');
     // The host's own first process is a script mentioning `nix-store --init`; it is not ours.
-    if (program === 'nix-store' || program === 'sleep' || (line.includes(marker) && !line.includes('lab-host'))) found.push(`${pid}: ${line.slice(0, 120)}`);
+    if (program === 'nix-store' || program === 'sleep' || (line.includes(marker) && !line.includes('lab-host')))
+      found.push(`${pid}: ${line.slice(0, 120)}`);
   }
   return found;
 }
@@ -146,10 +157,19 @@ describe('offload on real builders', { skip: !labRuns }, () => {
       assert.equal(result.copiedToBuilder, 1, 'just the .drv: it has no other inputs');
       assert.equal(result.copiedBack, 1);
       assert.ok(result.bytesToBuilder > 0 && result.bytesBack > 0);
-      assert.deepEqual(result.phases.map((p) => p.phase), ['connect', 'copy-inputs', 'build', 'copy-outputs']);
-      assert.deepEqual(offloaded.phases.map(([phase]) => phase), ['connect', 'copy-inputs', 'build', 'copy-outputs']);
+      assert.deepEqual(
+        result.phases.map((p) => p.phase),
+        ['connect', 'copy-inputs', 'build', 'copy-outputs'],
+      );
+      assert.deepEqual(
+        offloaded.phases.map(([phase]) => phase),
+        ['connect', 'copy-inputs', 'build', 'copy-outputs'],
+      );
       assert.match(offloaded.phases[1]![1], /^1 path, \d+(\.\d)? (B|KiB)$/);
-      assert.ok(offloaded.log.some((line) => line.includes(`building '${drv}'`)), 'the build log was streamed');
+      assert.ok(
+        offloaded.log.some((line) => line.includes(`building '${drv}'`)),
+        'the build log was streamed',
+      );
       assert.ok(!offloaded.log.some((line) => line.includes('--add-root')), 'our own invocation warning is not shown');
       t.diagnostic(`${name}: ${result.phases.map((p) => `${p.phase} ${p.ms} ms`).join(', ')}; total ${result.ms} ms`);
     });
@@ -163,7 +183,11 @@ describe('offload on real builders', { skip: !labRuns }, () => {
     const first = await offloadOn('healthy', c);
     assert.ok(first.result.ok, describeResult(first));
     assert.equal(first.result.copiedToBuilder, 3, 'the three .drv files of a → b → c');
-    for (const step of ['a', 'b', 'c']) assert.ok(first.log.some((line) => line === `building ${step}`), `${step} was built there`);
+    for (const step of ['a', 'b', 'c'])
+      assert.ok(
+        first.log.some((line) => line === `building ${step}`),
+        `${step} was built there`,
+      );
     const out = outputOf(c);
     assert.match(fs.readFileSync(out, 'utf8'), /^a\nb\nc on nix-healthy\n$/);
 
@@ -173,7 +197,10 @@ describe('offload on real builders', { skip: !labRuns }, () => {
     assert.equal(second.result.copiedToBuilder, 1, 'only d.drv: none of the shared inputs');
     assert.match(second.phases.find(([phase]) => phase === 'copy-inputs')![1], /^1 path,/);
     assert.ok(second.log.some((line) => line === 'building d'));
-    assert.ok(!second.log.some((line) => line === 'building b' || line === 'building a'), 'the shared inputs were not built again');
+    assert.ok(
+      !second.log.some((line) => line === 'building b' || line === 'building a'),
+      'the shared inputs were not built again',
+    );
 
     // The builder has everything for c: after dropping c's output here, nothing goes over, and
     // only the output comes back.
@@ -186,7 +213,9 @@ describe('offload on real builders', { skip: !labRuns }, () => {
     assert.equal(third.result.copiedBack, 1);
     assert.ok(!third.log.some((line) => line.startsWith('building ')), 'nothing was built');
     assert.ok(await localValid(out));
-    t.diagnostic(`copied ${first.result.copiedToBuilder}, then ${second.result.copiedToBuilder}, then ${third.result.copiedToBuilder} paths to the builder`);
+    t.diagnostic(
+      `copied ${first.result.copiedToBuilder}, then ${second.result.copiedToBuilder}, then ${third.result.copiedToBuilder} paths to the builder`,
+    );
   });
 
   test('a failing build reports build-failed with the tail of its log', async () => {
@@ -195,11 +224,17 @@ describe('offload on real builders', { skip: !labRuns }, () => {
     const result = offloaded.result;
     assert.ok(!result.ok, describeResult(offloaded));
     assert.equal(result.cause, 'build-failed', describeResult(offloaded));
-    assert.match(result.message, /The build failed on ssh-ng:\/\/nix-healthy-ng: builder for '.*chain-c-.*\.drv' failed with exit code 3/);
+    assert.match(
+      result.message,
+      /The build failed on ssh-ng:\/\/nix-healthy-ng: builder for '.*chain-c-.*\.drv' failed with exit code 3/,
+    );
     assert.ok(result.logTail.includes('c is broken on purpose'), result.logTail.join('\n'));
     assert.ok(result.logTail.length <= 25);
     assert.ok(offloaded.log.includes('c is broken on purpose'), 'the log streamed live too');
-    assert.deepEqual(result.phases.map((p) => p.phase), ['connect', 'copy-inputs', 'build']);
+    assert.deepEqual(
+      result.phases.map((p) => p.phase),
+      ['connect', 'copy-inputs', 'build'],
+    );
     assert.equal(await localValid(outputOf(c)), false);
   });
 
@@ -208,9 +243,15 @@ describe('offload on real builders', { skip: !labRuns }, () => {
     const tag = nonce();
     const hostDir = 'hosts/healthy/nix';
     // Not a nix-store, not a sleep: found by its marker, as a builder script would be.
-    const ssh = spawn('ssh', ['-F', lab.sshConfig, lab.builders.healthy.alias, `exec /bin/sh -c 'sleep 30; : left-${tag}'`], { env: lab.env(), stdio: 'ignore' });
+    const ssh = spawn(
+      'ssh',
+      ['-F', lab.sshConfig, lab.builders.healthy.alias, `exec /bin/sh -c 'sleep 30; : left-${tag}'`],
+      { env: lab.env(), stdio: 'ignore' },
+    );
     try {
-      await eventually('the marked process shows up on nix-healthy', () => leftovers(hostDir, `left-${tag}`).some((line) => line.includes(`left-${tag}`)));
+      await eventually('the marked process shows up on nix-healthy', () =>
+        leftovers(hostDir, `left-${tag}`).some((line) => line.includes(`left-${tag}`)),
+      );
     } finally {
       ssh.kill('SIGKILL');
     }
@@ -241,7 +282,10 @@ describe('offload on real builders', { skip: !labRuns }, () => {
     assert.match(result.message, /Cancelled while building/);
     assert.ok(result.logTail.includes('building c'), 'the tail shows where it stopped');
     const hostDir = `hosts/${'healthy'}/nix`;
-    const lingered = await eventually('no nix-store / sleep / builder process left on nix-healthy', () => leftovers(hostDir, `chain-c-${tag}`).length === 0);
+    const lingered = await eventually(
+      'no nix-store / sleep / builder process left on nix-healthy',
+      () => leftovers(hostDir, `chain-c-${tag}`).length === 0,
+    );
     assert.deepEqual(leftovers(hostDir, `chain-c-${tag}`), []);
     const out = outputOf(c);
     assert.equal(await builderValid('healthy', out), false, 'no output registered on the builder');
@@ -302,7 +346,7 @@ describe('offload on real builders', { skip: !labRuns }, () => {
     assert.equal(fs.readFileSync(outputOf(drv), 'utf8'), `source ${tag}\n`);
   });
 
-  test("a builder whose login shell prints a greeting still works: the greeting is stripped from the copy back", async () => {
+  test('a builder whose login shell prints a greeting still works: the greeting is stripped from the copy back', async () => {
     const drv = await instantiate(whereBuiltExpression({ nonce: nonce(), system: lab.system }));
     const offloaded = await offloadOn('noisy', drv);
     assert.ok(offloaded.result.ok, describeResult(offloaded));
@@ -314,11 +358,17 @@ describe('offload on real builders', { skip: !labRuns }, () => {
     const pathless = await offloadOn('pathless', drv);
     assert.ok(!pathless.result.ok, describeResult(pathless));
     assert.equal(pathless.result.cause, 'remote-nix');
-    assert.match(pathless.result.message, /^Nix is not on the PATH of non-interactive SSH commands on ssh:\/\/nix-pathless \(its shell said: .*nix-store: not found\)\. .*remote-program/);
+    assert.match(
+      pathless.result.message,
+      /^Nix is not on the PATH of non-interactive SSH commands on ssh:\/\/nix-pathless \(its shell said: .*nix-store: not found\)\. .*remote-program/,
+    );
     const down = await offloadOn('daemonDown', drv);
     assert.ok(!down.result.ok, describeResult(down));
     assert.equal(down.result.cause, 'remote-nix');
-    assert.match(down.result.message, /The nix-daemon on ssh-ng:\/\/nix-daemon-down is not running .*cannot connect to socket/);
+    assert.match(
+      down.result.message,
+      /The nix-daemon on ssh-ng:\/\/nix-daemon-down is not running .*cannot connect to socket/,
+    );
   });
 
   for (const name of ['wrongHostKey', 'unknownHostKey'] as const) {
@@ -328,8 +378,14 @@ describe('offload on real builders', { skip: !labRuns }, () => {
       const result = offloaded.result;
       assert.ok(!result.ok, describeResult(offloaded));
       assert.equal(result.cause, 'host-key', describeResult(offloaded));
-      assert.match(result.message, /Nothing was built or sent: the host key of ssh:\/\/nix-(wrong|unknown)-host-key could not be verified/);
-      assert.deepEqual(result.phases.map((p) => p.phase), ['connect']);
+      assert.match(
+        result.message,
+        /Nothing was built or sent: the host key of ssh:\/\/nix-(wrong|unknown)-host-key could not be verified/,
+      );
+      assert.deepEqual(
+        result.phases.map((p) => p.phase),
+        ['connect'],
+      );
       assert.equal(inBuilderStore(name, drv), false);
       const sshdLog = fs.readFileSync(lab.builders[name].sshdLog, 'utf8');
       assert.doesNotMatch(sshdLog, /Accepted publickey/, 'no login was even attempted');
@@ -342,9 +398,14 @@ describe('offload on real builders', { skip: !labRuns }, () => {
     const progress: DistributedProgress[] = [];
     const log: string[] = [];
     const [a, b] = [`spread-a-${lab.slot}`, `spread-b-${lab.slot}`];
-    const config = aliasConfig(lab, 'spread_ssh_config', { [a]: lab.builders.healthy.alias, [b]: lab.builders.healthyNg.alias });
+    const config = aliasConfig(lab, 'spread_ssh_config', {
+      [a]: lab.builders.healthy.alias,
+      [b]: lab.builders.healthyNg.alias,
+    });
     const [uriA, uriB] = [`ssh://${a}`, `ssh-ng://${b}`];
-    const builders = [uriA, uriB].map((uri) => machinesLine({ uri, systems: lab.system, identityFile: lab.clientKey })).join('\n');
+    const builders = [uriA, uriB]
+      .map((uri) => machinesLine({ uri, systems: lab.system, identityFile: lab.clientKey }))
+      .join('\n');
     const result = await buildDistributed({
       drvPath: drv,
       builders,
@@ -357,20 +418,36 @@ describe('offload on real builders', { skip: !labRuns }, () => {
     const out = outputOf(drv);
     assert.deepEqual(result.outputs, [{ name: 'out', path: out }]);
     assert.ok(await localValid(out));
-    const [leftDrv, rightDrv] = parseDerivation(fs.readFileSync(drv, 'utf8')).inputDrvs.map((input) => input.path).sort((a, b) => (a.includes('-left-') ? -1 : b.includes('-left-') ? 1 : 0));
+    const [leftDrv, rightDrv] = parseDerivation(fs.readFileSync(drv, 'utf8'))
+      .inputDrvs.map((input) => input.path)
+      .sort((a, b) => (a.includes('-left-') ? -1 : b.includes('-left-') ? 1 : 0));
     assert.ok(leftDrv !== undefined && rightDrv !== undefined);
-    assert.deepEqual(new Set([result.builtOn[leftDrv], result.builtOn[rightDrv]]), new Set([uriA, uriB]), JSON.stringify(result.builtOn));
+    assert.deepEqual(
+      new Set([result.builtOn[leftDrv], result.builtOn[rightDrv]]),
+      new Set([uriA, uriB]),
+      JSON.stringify(result.builtOn),
+    );
     assert.ok(result.builtOn[drv] !== undefined, 'the top derivation was built on a builder too');
     // Both markers in the top output: each builder really built one of them.
     const content = fs.readFileSync(out, 'utf8');
-    assert.ok(content.includes(lab.builders.healthy.marker) && content.includes(lab.builders.healthyNg.marker), content);
+    assert.ok(
+      content.includes(lab.builders.healthy.marker) && content.includes(lab.builders.healthyNg.marker),
+      content,
+    );
     const last = progress[progress.length - 1]!;
     assert.equal(last.done, 3);
     assert.equal(last.expected, 3);
     assert.equal(last.running, 0);
-    assert.ok(progress.some((p) => p.running === 2), 'two builds ran at the same time');
+    assert.ok(
+      progress.some((p) => p.running === 2),
+      'two builds ran at the same time',
+    );
     assert.ok(log.some((line) => line.endsWith(` on '${uriB}'`) && line.startsWith('building ')));
-    t.diagnostic(`distributed: ${result.ms} ms; ${Object.entries(result.builtOn).map(([d, uri]) => `${d.slice(44)} → ${uri}`).join(', ')}`);
+    t.diagnostic(
+      `distributed: ${result.ms} ms; ${Object.entries(result.builtOn)
+        .map(([d, uri]) => `${d.slice(44)} → ${uri}`)
+        .join(', ')}`,
+    );
   });
 
   test('distributed: cancelling stops nix-build and the builds on the builders', async (t) => {
@@ -392,12 +469,15 @@ describe('offload on real builders', { skip: !labRuns }, () => {
     assert.ok(!result.ok);
     assert.equal(result.cancelled, true);
     assert.match(result.message, /^Cancelled/);
-    const ms = await eventually('no nix-store --serve / sleep left on nix-healthy', () => leftovers('hosts/healthy/nix', `slow-${tag}`).length === 0);
+    const ms = await eventually(
+      'no nix-store --serve / sleep left on nix-healthy',
+      () => leftovers('hosts/healthy/nix', `slow-${tag}`).length === 0,
+    );
     assert.equal(await localValid(outputOf(drv)), false);
     t.diagnostic(`the remote build was gone ${ms} ms after nix-build returned`);
   });
 
-  test('distributed: no builder fits → the reason in the user\'s words', async () => {
+  test("distributed: no builder fits → the reason in the user's words", async () => {
     const drv = await instantiate(`derivation {
       name = "needs-gpu-${nonce()}"; system = ${JSON.stringify(lab.system)}; builder = "/bin/sh";
       requiredSystemFeatures = [ "gpu" ]; args = [ "-c" "echo > $out" ];
@@ -406,6 +486,9 @@ describe('offload on real builders', { skip: !labRuns }, () => {
     assert.ok(!result.ok);
     assert.equal(result.cancelled, false);
     assert.match(result.message, /Nix could not hand a derivation to any builder/);
-    assert.ok(result.logTail.some((line) => /Failed to find a machine for remote build/.test(line)), result.logTail.join('\n'));
+    assert.ok(
+      result.logTail.some((line) => /Failed to find a machine for remote build/.test(line)),
+      result.logTail.join('\n'),
+    );
   });
 });

@@ -12,7 +12,13 @@ import { CancellationTokenSource } from 'vscode-languageserver-protocol/node';
 import { runProbe, type ProbeMachine } from '../../server/src/health/probe';
 import { parseBuilders } from '../../server/src/model/machines';
 import { nix2_8Rules } from '../helpers/nix2_8Rules';
-import { askPassphraseRequest, listBuildersRequest, probeRequest, sealSecret, type MachineHealth } from '../../server/src/protocol';
+import {
+  askPassphraseRequest,
+  listBuildersRequest,
+  probeRequest,
+  sealSecret,
+  type MachineHealth,
+} from '../../server/src/protocol';
 import { LspClient } from '../lsp/helpers/lspClient';
 import { provisionBuilders, type BuilderLab } from './fixture';
 import { labCanRun } from './fixture/gate';
@@ -34,7 +40,7 @@ describe('the passphrase prompt', { skip: !labCanRun() }, () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('answered after longer than the probe timeout: the probe logs in; the user\'s time is not the builder\'s', async () => {
+  test("answered after longer than the probe timeout: the probe logs in; the user's time is not the builder's", async () => {
     writeFileSync(join(dir, 'nix.conf'), `builders = ${lab.machines('passphraseKey')}\n`);
     const env: NodeJS.ProcessEnv = { ...lab.env(), NIX_CONF_DIR: dir, NIX_USER_CONF_FILES: join(dir, 'none') };
     delete env.NIX_CONFIG;
@@ -54,7 +60,11 @@ describe('the passphrase prompt', { skip: !labCanRun() }, () => {
       assert.ok(health, 'a probe result');
       const summary = `${health.status}: ${health.findings.map((f) => `${f.code}: ${f.message}`).join(' | ')}`;
       assert.equal(asked, 1, summary);
-      assert.deepEqual(health.findings.map((f) => f.code), ['key-passphrase-prompt'], summary);
+      assert.deepEqual(
+        health.findings.map((f) => f.code),
+        ['key-passphrase-prompt'],
+        summary,
+      );
       const auth = health.stages.find((stage) => stage.name === 'auth');
       assert.ok(auth?.ok, summary);
     } finally {
@@ -84,7 +94,9 @@ describe('the passphrase prompt', { skip: !labCanRun() }, () => {
       client.settings = { nixVersion: '2.8', sshConfigFile: lab.sshConfig, probeTimeout: 8 };
       await client.connection.sendRequest(listBuildersRequest);
       const check = new CancellationTokenSource();
-      const probing: Promise<unknown> = client.connection.sendRequest(probeRequest, {}, check.token).catch((error: unknown) => error);
+      const probing: Promise<unknown> = client.connection
+        .sendRequest(probeRequest, {}, check.token)
+        .catch((error: unknown) => error);
       await askedNow;
       check.cancel();
       const answer = await probing;
@@ -116,7 +128,11 @@ describe('the passphrase prompt', { skip: !labCanRun() }, () => {
     });
     const summary = result.findings.map((f) => `${f.code}: ${f.message}`).join(' | ');
     assert.ok(closed, 'the prompt was not told to close');
-    assert.deepEqual(result.findings.map((f) => f.code), ['key-encrypted'], summary);
+    assert.deepEqual(
+      result.findings.map((f) => f.code),
+      ['key-encrypted'],
+      summary,
+    );
     const message = result.findings[0]!.message;
     assert.match(message, /passphrase prompt got no answer within 1 s/);
     assert.match(message, /`ssh-add '?[^`]*passphrase[^`]*`/);

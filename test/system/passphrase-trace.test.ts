@@ -9,7 +9,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { askPassphraseRequest, listBuildersRequest, probeRequest, sealSecret, type AskPassphraseParams } from '../../server/src/protocol';
+import {
+  askPassphraseRequest,
+  listBuildersRequest,
+  probeRequest,
+  sealSecret,
+  type AskPassphraseParams,
+} from '../../server/src/protocol';
 import { LspClient } from '../lsp/helpers/lspClient';
 import { provisionBuilders, type BuilderLab } from './fixture';
 import { labCanRun } from './fixture/gate';
@@ -39,7 +45,11 @@ if (labCanRun()) {
     const env: NodeJS.ProcessEnv = { ...lab.env(), NIX_CONF_DIR: dir, NIX_USER_CONF_FILES: join(dir, 'none') };
     delete env.NIX_CONFIG;
     const wire: Buffer[] = [];
-    const client = await LspClient.start({ env, initializationOptions: { trusted: true }, wire: (_direction, chunk) => void wire.push(Buffer.from(chunk)) });
+    const client = await LspClient.start({
+      env,
+      initializationOptions: { trusted: true },
+      wire: (_direction, chunk) => void wire.push(Buffer.from(chunk)),
+    });
     const asked: AskPassphraseParams[] = [];
     client.connection.onRequest(askPassphraseRequest, (params) => {
       asked.push(params);
@@ -52,18 +62,33 @@ if (labCanRun()) {
       const [health] = await client.connection.sendRequest(probeRequest, {});
       assert.ok(health, 'a probe result');
       const summary = `${health.status}: ${health.findings.map((f) => `${f.code}: ${f.message}`).join(' | ')} ${client.stderr}`;
-      assert.deepEqual(asked.map((a) => a.keyFile), [lab.passphraseKey], summary);
+      assert.deepEqual(
+        asked.map((a) => a.keyFile),
+        [lab.passphraseKey],
+        summary,
+      );
       // Logged in with the passphrase; only the warning that ssh under Nix cannot ask for it.
-      assert.ok(health.stages.every((stage) => stage.ok), summary);
-      assert.deepEqual(health.findings.map((f) => f.code), ['key-passphrase-prompt'], summary);
+      assert.ok(
+        health.stages.every((stage) => stage.ok),
+        summary,
+      );
+      assert.deepEqual(
+        health.findings.map((f) => f.code),
+        ['key-passphrase-prompt'],
+        summary,
+      );
       assert.equal(health.facts.system, lab.system);
 
       const trace = Buffer.concat(wire).toString('utf8');
       assert.ok(trace.includes('nixBuilders/askPassphrase'), 'the trace holds the question');
       assert.ok(!trace.includes(lab.passphrase), 'the passphrase is in the LSP stream');
-      assert.ok(!trace.includes(JSON.stringify(lab.passphrase).slice(1, -1)), 'the passphrase (JSON-escaped) is in the LSP stream');
-      for (const line of keyBody(lab.passphraseKey)) assert.ok(!trace.includes(line), `a line of the private key is in the LSP stream: ${line.slice(0, 12)}…`);
-      assert.ok(!client.stderr.includes(lab.passphrase), 'the passphrase is in the server\'s stderr');
+      assert.ok(
+        !trace.includes(JSON.stringify(lab.passphrase).slice(1, -1)),
+        'the passphrase (JSON-escaped) is in the LSP stream',
+      );
+      for (const line of keyBody(lab.passphraseKey))
+        assert.ok(!trace.includes(line), `a line of the private key is in the LSP stream: ${line.slice(0, 12)}…`);
+      assert.ok(!client.stderr.includes(lab.passphrase), "the passphrase is in the server's stderr");
     } finally {
       await client.stop();
     }

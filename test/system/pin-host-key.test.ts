@@ -13,13 +13,22 @@ import { after, before, test } from 'node:test';
 import type { Command } from 'vscode-languageserver-protocol';
 import { applyWorkspaceEdit } from '../lsp/helpers/edits';
 import { LspClient } from '../lsp/helpers/lspClient';
-import { clientEnv, LAB_NIX_VERSIONS, LAB_VERSION_LIST, nixBuildRemote, provisionBuilders, readWhereBuilt, run, whereBuiltExpression, type BuilderLab } from './fixture';
+import {
+  clientEnv,
+  LAB_NIX_VERSIONS,
+  LAB_VERSION_LIST,
+  nixBuildRemote,
+  provisionBuilders,
+  readWhereBuilt,
+  run,
+  whereBuiltExpression,
+  type BuilderLab,
+} from './fixture';
 import { labCanRun, labNixCanRun } from './fixture/gate';
 import { makeLabClient } from './fixture/labClient';
 import { runProbe } from '../../server/src/health/probe';
 import { parseBuilders } from '../../server/src/model/machines';
 import { nix2_8Rules } from '../helpers/nix2_8Rules';
-
 
 /** The builders to pin: the machine's Nix 2.8, and each version lab release whose chroot is ready. */
 const PINNED = [
@@ -55,7 +64,11 @@ if (labCanRun()) {
         const text = `${healthy.uri} ${lab.system} ${lab.clientKey}\n`;
         const uri = await client.open(join(dir, `${name}.machines`), 'nix-machines', text);
         const diagnostics = await client.diagnostics(uri);
-        const actions = await client.codeActions(uri, { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, diagnostics);
+        const actions = await client.codeActions(
+          uri,
+          { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
+          diagnostics,
+        );
         const pin = actions.find((a) => a.title.startsWith('Pin the host key'));
         assert.ok(pin?.command, `a pin action among ${JSON.stringify(actions.map((a) => a.title))}`);
         let asked = '';
@@ -69,18 +82,27 @@ if (labCanRun()) {
         const pinned = applyWorkspaceEdit(client.appliedEdits.at(-1)!.edit, { [uri]: text })[uri]!.trim();
         const columns = pinned.split(/\s+/);
         assert.equal(columns.length, 8);
-        const keyOf = (base64: string) => Buffer.from(base64, 'base64').toString('utf8').trim().split(/\s+/).slice(0, 2).join(' ');
-        assert.equal(keyOf(columns[7]!), keyOf(healthy.hostKeyBase64), 'the same type and key as the builder\'s .pub');
+        const keyOf = (base64: string) =>
+          Buffer.from(base64, 'base64').toString('utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+        assert.equal(keyOf(columns[7]!), keyOf(healthy.hostKeyBase64), "the same type and key as the builder's .pub");
 
         // Real Nix with that line and the same ssh config: the machine's, then the release's own.
         const sshOpts = `-F ${config}`;
-        const built = await nixBuildRemote(sshOpts, pinned, whereBuiltExpression({ nonce: randomBytes(6).toString('hex'), system: lab.system }));
+        const built = await nixBuildRemote(
+          sshOpts,
+          pinned,
+          whereBuiltExpression({ nonce: randomBytes(6).toString('hex'), system: lab.system }),
+        );
         assert.equal(built.code, 0, built.stderr);
         assert.equal(readWhereBuilt(built.outPath!).hostname, healthy.hostname);
         if (version !== '2.8') {
           const own = makeLabClient(lab.dir, version);
           const expression = whereBuiltExpression({ nonce: randomBytes(6).toString('hex'), system: lab.system });
-          const result = await run('nix-build', ['--no-out-link', '-j0', '--builders', pinned, '-E', expression], { env: own.env(clientEnv(sshOpts)), cwd: '/', timeoutMs: 60_000 });
+          const result = await run('nix-build', ['--no-out-link', '-j0', '--builders', pinned, '-E', expression], {
+            env: own.env(clientEnv(sshOpts)),
+            cwd: '/',
+            timeoutMs: 60_000,
+          });
           assert.equal(result.code, 0, result.output);
           assert.equal(readWhereBuilt(own.outside(result.stdout.trim().split('\n').pop()!)).hostname, healthy.hostname);
         }
@@ -101,9 +123,20 @@ if (labCanRun()) {
       for (const [n, text] of [`${wrong.uri} ${lab.system} ${lab.clientKey}\n`, `${wrong.machinesLine}\n`].entries()) {
         const uri = await client.open(join(dir, `changed-${n}.machines`), 'nix-machines', text);
         const diagnostics = await client.diagnostics(uri);
-        const actions = await client.codeActions(uri, { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, diagnostics);
-        assert.ok(!actions.some((a) => a.title.startsWith('Pin the host key')), JSON.stringify(actions.map((a) => a.title)));
-        const forged: Command = { title: 'Pin host key', command: 'nixBuilders.pinHostKey', arguments: [{ uri, offset: 0, storeUri: wrong.uri }] };
+        const actions = await client.codeActions(
+          uri,
+          { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
+          diagnostics,
+        );
+        assert.ok(
+          !actions.some((a) => a.title.startsWith('Pin the host key')),
+          JSON.stringify(actions.map((a) => a.title)),
+        );
+        const forged: Command = {
+          title: 'Pin host key',
+          command: 'nixBuilders.pinHostKey',
+          arguments: [{ uri, offset: 0, storeUri: wrong.uri }],
+        };
         const outcome = (await client.executeCommand(forged)) as { pinned: boolean; reason: string };
         assert.equal(outcome.pinned, false);
         assert.match(outcome.reason, /REMOTE HOST IDENTIFICATION HAS CHANGED/);
@@ -116,13 +149,18 @@ if (labCanRun()) {
       await client.stop();
     }
 
-    const [machine] = parseBuilders(`${wrong.uri} ${lab.system} ${lab.clientKey}\n`, nix2_8Rules, { localSystem: lab.system }).machines;
+    const [machine] = parseBuilders(`${wrong.uri} ${lab.system} ${lab.clientKey}\n`, nix2_8Rules, {
+      localSystem: lab.system,
+    }).machines;
     const result = await runProbe(machine!, { env: lab.env(), timeoutMs: 8000 });
     const finding = result.findings.find((f) => f.code === 'host-key-mismatch');
     assert.ok(finding, JSON.stringify(result.findings));
     assert.notEqual(finding.action?.kind, 'pin-host-key');
     assert.match(finding.message, /REMOTE HOST IDENTIFICATION HAS CHANGED/);
     assert.ok(finding.message.includes(removeOld), finding.message);
-    assert.ok(result.findings.every((f) => f.action?.kind !== 'pin-host-key'), 'a pin action on a changed key');
+    assert.ok(
+      result.findings.every((f) => f.action?.kind !== 'pin-host-key'),
+      'a pin action on a changed key',
+    );
   });
 }

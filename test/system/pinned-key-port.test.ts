@@ -18,7 +18,15 @@ import { after, before, describe, test } from 'node:test';
 import { runProbe } from '../../server/src/health/probe';
 import { parseBuilders } from '../../server/src/model/machines';
 import { parseNixVersion, rulesFor } from '../../server/src/model/nixVersion';
-import { clientEnv, nixBuildRemote, provisionBuilders, readWhereBuilt, run, whereBuiltExpression, type BuilderLab } from './fixture';
+import {
+  clientEnv,
+  nixBuildRemote,
+  provisionBuilders,
+  readWhereBuilt,
+  run,
+  whereBuiltExpression,
+  type BuilderLab,
+} from './fixture';
 import { labCanRun, labNixCanRun } from './fixture/gate';
 import { makeLabClient } from './fixture/labClient';
 
@@ -58,38 +66,87 @@ if (labCanRun() && labNixCanRun('2.34')) {
     const sshConfig = (name: string, hostKeyAlias: boolean) => {
       const builder = lab.builders.healthy234;
       const path = join(dir, `ssh_config-${name}`);
-      const common = [`  User ${builder.user}`, `  IdentityFile ${lab.clientKey}`, '  IdentitiesOnly yes', '  BatchMode yes', '  StrictHostKeyChecking yes', '  GlobalKnownHostsFile /dev/null', '  UserKnownHostsFile /dev/null', '  ConnectTimeout 5'];
-      const alias = ['Host port-key', `  HostName ${builder.address}`, `  Port ${forward.port}`, ...(hostKeyAlias ? ['  HostKeyAlias port-key'] : []), ...common];
+      const common = [
+        `  User ${builder.user}`,
+        `  IdentityFile ${lab.clientKey}`,
+        '  IdentitiesOnly yes',
+        '  BatchMode yes',
+        '  StrictHostKeyChecking yes',
+        '  GlobalKnownHostsFile /dev/null',
+        '  UserKnownHostsFile /dev/null',
+        '  ConnectTimeout 5',
+      ];
+      const alias = [
+        'Host port-key',
+        `  HostName ${builder.address}`,
+        `  Port ${forward.port}`,
+        ...(hostKeyAlias ? ['  HostKeyAlias port-key'] : []),
+        ...common,
+      ];
       writeFileSync(path, [`Host ${builder.address}`, ...common, ...alias, ''].join('\n'));
       return path;
     };
-    const lineFor = (uri: string) => `${uri} ${lab.system} ${lab.clientKey} 1 1 - - ${lab.builders.healthy234.hostKeyBase64}`;
+    const lineFor = (uri: string) =>
+      `${uri} ${lab.system} ${lab.clientKey} 1 1 - - ${lab.builders.healthy234.hostKeyBase64}`;
     const expression = () => whereBuiltExpression({ nonce: randomBytes(6).toString('hex'), system: lab.system });
     const refusedKey = /Host key verification failed|host key is known for/;
 
     /** Real Nix 2.8 (the machine's) or 2.34 (the lab's) building on the line through the config. */
-    async function nixBuilds(version: '2.8' | '2.34', config: string, line: string): Promise<{ built: boolean; output: string }> {
+    async function nixBuilds(
+      version: '2.8' | '2.34',
+      config: string,
+      line: string,
+    ): Promise<{ built: boolean; output: string }> {
       if (version === '2.8') {
         const result = await nixBuildRemote(`-F ${config}`, line, expression());
         if (result.code === 0) assert.equal(readWhereBuilt(result.outPath!).hostname, lab.builders.healthy234.hostname);
         return { built: result.code === 0, output: result.output };
       }
       const own = makeLabClient(lab.dir, '2.34');
-      const result = await run('nix-build', ['--no-out-link', '-j0', '--builders', line, '-E', expression()], { env: own.env(clientEnv(`-F ${config}`)), cwd: '/', timeoutMs: 60_000 });
+      const result = await run('nix-build', ['--no-out-link', '-j0', '--builders', line, '-E', expression()], {
+        env: own.env(clientEnv(`-F ${config}`)),
+        cwd: '/',
+        timeoutMs: 60_000,
+      });
       return { built: result.code === 0, output: result.output };
     }
 
     /** Our probe of the same line with the same config, reading the line as that Nix does. */
     async function probeSays(version: '2.8' | '2.34', config: string, line: string) {
-      const [machine] = parseBuilders(`${line}\n`, rulesFor(parseNixVersion(version)!), { localSystem: lab.system }).machines;
+      const [machine] = parseBuilders(`${line}\n`, rulesFor(parseNixVersion(version)!), {
+        localSystem: lab.system,
+      }).machines;
       const rules = rulesFor(parseNixVersion(version)!);
-      return runProbe(machine!, { env: { ...lab.env(), NIX_SSHOPTS: `-F ${config}` }, sshConfigFile: config, portInUri: rules.portInUri, timeoutMs: 8000 });
+      return runProbe(machine!, {
+        env: { ...lab.env(), NIX_SSHOPTS: `-F ${config}` },
+        sshConfigFile: config,
+        portInUri: rules.portInUri,
+        timeoutMs: 8000,
+      });
     }
 
     const cases = [
-      { name: 'the port in the URI (Nix 2.31+): ssh matches the key Nix filed for the bare host', versions: ['2.34'] as const, uri: () => `ssh://${lab.builders.healthy234.user}@${lab.builders.healthy234.address}:${forward.port}`, hostKeyAlias: false, builds: true },
-      { name: 'an alias with the port and another HostName, no HostKeyAlias: ssh never finds the key Nix filed under the alias', versions: ['2.8', '2.34'] as const, uri: () => 'ssh://port-key', hostKeyAlias: false, builds: false },
-      { name: 'the same alias with HostKeyAlias port-key: column 8 verifies', versions: ['2.8', '2.34'] as const, uri: () => 'ssh://port-key', hostKeyAlias: true, builds: true },
+      {
+        name: 'the port in the URI (Nix 2.31+): ssh matches the key Nix filed for the bare host',
+        versions: ['2.34'] as const,
+        uri: () => `ssh://${lab.builders.healthy234.user}@${lab.builders.healthy234.address}:${forward.port}`,
+        hostKeyAlias: false,
+        builds: true,
+      },
+      {
+        name: 'an alias with the port and another HostName, no HostKeyAlias: ssh never finds the key Nix filed under the alias',
+        versions: ['2.8', '2.34'] as const,
+        uri: () => 'ssh://port-key',
+        hostKeyAlias: false,
+        builds: false,
+      },
+      {
+        name: 'the same alias with HostKeyAlias port-key: column 8 verifies',
+        versions: ['2.8', '2.34'] as const,
+        uri: () => 'ssh://port-key',
+        hostKeyAlias: true,
+        builds: true,
+      },
     ];
     for (const [n, c] of cases.entries()) {
       for (const version of c.versions) {

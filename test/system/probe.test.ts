@@ -10,7 +10,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FindingCode } from '../../server/src/health/findings';
-import { probeMachines, runProbe, type ProbeEvent, type ProbeMachine, type ProbeOptions, type ProbeResult } from '../../server/src/health/probe';
+import {
+  probeMachines,
+  runProbe,
+  type ProbeEvent,
+  type ProbeMachine,
+  type ProbeOptions,
+  type ProbeResult,
+} from '../../server/src/health/probe';
 import { parseBuilders } from '../../server/src/model/machines';
 import { nix2_8Rules } from '../helpers/nix2_8Rules';
 import { acquireMachine } from '../../server/src/ssh/machineConnection';
@@ -69,7 +76,12 @@ describe('health probe on real builders', { skip: !labRuns }, () => {
   let lab: BuilderLab;
   let options: ProbeOptions;
   /** All twelve builders probed at once, in `before`. */
-  let all: { results: ProbeResult[]; arrival: BuilderName[]; totalMs: number; healthyDoneBeforeSilentTimeout: boolean[] };
+  let all: {
+    results: ProbeResult[];
+    arrival: BuilderName[];
+    totalMs: number;
+    healthyDoneBeforeSilentTimeout: boolean[];
+  };
 
   before(async () => {
     lab = await provisionBuilders();
@@ -89,7 +101,8 @@ describe('health probe on real builders', { skip: !labRuns }, () => {
         if (name === 'healthy' || name === 'healthyNg') healthyDoneBeforeSilentTimeout.push(!silentTimedOut);
       },
       (event: ProbeEvent, index) => {
-        if (names[index] === 'silent' && event.kind === 'stage' && event.stage.name === 'handshake') silentTimedOut = true;
+        if (names[index] === 'silent' && event.kind === 'stage' && event.stage.name === 'handshake')
+          silentTimedOut = true;
       },
     );
     all = { results, arrival, totalMs: Date.now() - started, healthyDoneBeforeSilentTimeout };
@@ -106,7 +119,10 @@ describe('health probe on real builders', { skip: !labRuns }, () => {
       const result = resultOf(name);
       assert.equal(result.status, 'up', describeResult(result));
       assert.deepEqual(codes(result), ['ok']);
-      assert.deepEqual(result.stages.map((stage) => stage.name), ['resolve', 'tcp', 'handshake', 'auth', 'remote-program', 'shell-noise', 'store', 'facts']);
+      assert.deepEqual(
+        result.stages.map((stage) => stage.name),
+        ['resolve', 'tcp', 'handshake', 'auth', 'remote-program', 'shell-noise', 'store', 'facts'],
+      );
       assert.ok(result.stages.every((stage) => stage.ok && stage.ms >= 0));
       const facts = result.facts;
       assert.equal(facts.system, lab.system);
@@ -121,7 +137,9 @@ describe('health probe on real builders', { skip: !labRuns }, () => {
       assert.equal(facts.authenticatedWith?.source, lab.clientKey);
       if (name === 'healthy') assert.match(facts.serveProtocol ?? '', /^2\.\d+$/);
       const ms = (stage: string) => result.stages.find((s) => s.name === stage)?.ms;
-      t.diagnostic(`${name}: handshake ${ms('handshake')} ms, auth ${ms('auth')} ms, remote-program ${ms('remote-program')} ms, shell-noise ${ms('shell-noise')} ms, store ${ms('store')} ms, facts ${ms('facts')} ms, total ${result.ms} ms`);
+      t.diagnostic(
+        `${name}: handshake ${ms('handshake')} ms, auth ${ms('auth')} ms, remote-program ${ms('remote-program')} ms, shell-noise ${ms('shell-noise')} ms, store ${ms('store')} ms, facts ${ms('facts')} ms, total ${result.ms} ms`,
+      );
     });
   }
 
@@ -144,24 +162,43 @@ describe('health probe on real builders', { skip: !labRuns }, () => {
     // (and writes what `tee -a` gets into a file of ours instead of /etc/nix/nix.conf).
     const bin = fs.mkdtempSync(path.join(lab.dir, 'sudo-'));
     const record = path.join(bin, 'record');
-    fs.writeFileSync(path.join(bin, 'sudo'), `#!/bin/sh\necho "$*" >> ${record}\n[ "$1" = tee ] && cat >> ${record}.conf\nexit 0\n`, { mode: 0o755 });
-    const ran = spawnSync('sh', ['-c', command], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, encoding: 'utf8' });
+    fs.writeFileSync(
+      path.join(bin, 'sudo'),
+      `#!/bin/sh\necho "$*" >> ${record}\n[ "$1" = tee ] && cat >> ${record}.conf\nexit 0\n`,
+      { mode: 0o755 },
+    );
+    const ran = spawnSync('sh', ['-c', command], {
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+      encoding: 'utf8',
+    });
     assert.equal(ran.status, 0, ran.stderr);
-    assert.deepEqual(fs.readFileSync(record, 'utf8').trim().split('\n'), ['tee -a /etc/nix/nix.conf', 'systemctl restart nix-daemon']);
+    assert.deepEqual(fs.readFileSync(record, 'utf8').trim().split('\n'), [
+      'tee -a /etc/nix/nix.conf',
+      'systemctl restart nix-daemon',
+    ]);
     assert.equal(fs.readFileSync(`${record}.conf`, 'utf8'), `extra-trusted-users = ${lab.builders.untrusted.user}\n`);
   });
 
   test('an unverified host key stops before authentication: no auth stage, no login attempt on the server', async () => {
     for (const name of ['wrongHostKey', 'unknownHostKey'] as const) {
       const result = resultOf(name);
-      assert.deepEqual(result.stages.map((stage) => stage.name), ['resolve', 'tcp', 'handshake'], describeResult(result));
+      assert.deepEqual(
+        result.stages.map((stage) => stage.name),
+        ['resolve', 'tcp', 'handshake'],
+        describeResult(result),
+      );
       const log = fs.readFileSync(lab.builders[name].sshdLog, 'utf8');
       assert.ok(!/publickey|Accepted|Failed/.test(log), `${name}'s sshd saw an authentication attempt:\n${log}`);
     }
     const unknown = resultOf('unknownHostKey').findings.find((finding) => finding.code === 'host-key-unknown');
     assert.equal(unknown?.action?.kind, 'pin-host-key');
     const pin = unknown?.action?.kind === 'pin-host-key' ? unknown.action : undefined;
-    assert.equal(pin?.column8, lab.builders.unknownHostKey.hostKeyBase64.length > 0 ? Buffer.from(lab.builders.unknownHostKey.hostPublicKeyLine.split(' ').slice(0, 2).join(' ')).toString('base64') : '');
+    assert.equal(
+      pin?.column8,
+      lab.builders.unknownHostKey.hostKeyBase64.length > 0
+        ? Buffer.from(lab.builders.unknownHostKey.hostPublicKeyLine.split(' ').slice(0, 2).join(' ')).toString('base64')
+        : '',
+    );
     assert.match(unknown?.message ?? '', /SHA256:/);
   });
 
@@ -175,7 +212,9 @@ describe('health probe on real builders', { skip: !labRuns }, () => {
     assert.deepEqual(codes(silent), ['banner-timeout'], describeResult(silent));
     const sum = all.results.reduce((total, result) => total + result.ms, 0);
     const slowestOther = Math.max(...all.results.filter((result) => result !== silent).map((result) => result.ms));
-    t.diagnostic(`12 builders in parallel: ${all.totalMs} ms in all; sum of the single probes ${sum} ms; slowest non-silent ${slowestOther} ms; silent ${silent.ms} ms (stage timeout ${SILENT_TIMEOUT_MS} ms)`);
+    t.diagnostic(
+      `12 builders in parallel: ${all.totalMs} ms in all; sum of the single probes ${sum} ms; slowest non-silent ${slowestOther} ms; silent ${silent.ms} ms (stage timeout ${SILENT_TIMEOUT_MS} ms)`,
+    );
     t.diagnostic(`arrival order: ${all.arrival.join(', ')}`);
   });
 
@@ -191,7 +230,10 @@ describe('health probe on real builders', { skip: !labRuns }, () => {
     });
     assert.deepEqual(asked, [lab.passphraseKey]);
     assert.ok(!codes(result).includes('key-encrypted'), describeResult(result));
-    assert.ok(result.stages.every((stage) => stage.ok), describeResult(result));
+    assert.ok(
+      result.stages.every((stage) => stage.ok),
+      describeResult(result),
+    );
     assert.equal(result.facts.system, lab.system);
     // The lab's ssh config says BatchMode yes: ssh under Nix could not ask for it.
     assert.deepEqual(codes(result), ['key-passphrase-prompt']);
@@ -199,7 +241,11 @@ describe('health probe on real builders', { skip: !labRuns }, () => {
     assert.ok(!JSON.stringify(result).includes(lab.passphrase), 'the passphrase leaked into the result');
     const declined = await runProbe(machine, { ...options, askPassphrase: async () => undefined });
     assert.ok(codes(declined).includes('key-encrypted'));
-    const underDaemon = await runProbe(machine, { ...options, daemon: true, askPassphrase: async () => lab.passphrase });
+    const underDaemon = await runProbe(machine, {
+      ...options,
+      daemon: true,
+      askPassphrase: async () => lab.passphrase,
+    });
     assert.ok(codes(underDaemon).includes('key-encrypted'), 'the nix-daemon can never ask for a passphrase');
   });
 
@@ -217,11 +263,18 @@ describe('health probe on real builders', { skip: !labRuns }, () => {
       { storeUri: `ssh-ng://-F${evil}`, sshKey: undefined, publicHostKey: undefined },
     ];
     for (const sshBinary of [undefined, fakeSsh]) {
-      const results = await probeMachines(machines, { ...options, ...(sshBinary ? { sshBinary } : {}), onTcpConnect: () => tcp++ });
+      const results = await probeMachines(machines, {
+        ...options,
+        ...(sshBinary ? { sshBinary } : {}),
+        onTcpConnect: () => tcp++,
+      });
       for (const result of results) {
         assert.deepEqual(codes(result), ['invalid-host'], describeResult(result));
         assert.equal(result.status, 'down');
-        assert.deepEqual(result.stages.map((stage) => [stage.name, stage.ok]), [['resolve', false]]);
+        assert.deepEqual(
+          result.stages.map((stage) => [stage.name, stage.ok]),
+          [['resolve', false]],
+        );
       }
     }
     assert.equal(tcp, 0);
@@ -241,8 +294,13 @@ describe('health probe on real builders', { skip: !labRuns }, () => {
     const connections = leases.map((lease) => (lease.ok ? lease.lease.connection : assert.fail(JSON.stringify(lease))));
     assert.ok(connections.every((connection) => connection === connections[0]));
     // Three commands at once on the shared connection (ssh channels).
-    const runs = await Promise.all(connections.map((connection, i) => exec(connection.client, ['echo', `run ${i}`], { timeoutMs: 5000 })));
-    assert.deepEqual(runs.map((r) => r.stdout), ['run 0\n', 'run 1\n', 'run 2\n']);
+    const runs = await Promise.all(
+      connections.map((connection, i) => exec(connection.client, ['echo', `run ${i}`], { timeoutMs: 5000 })),
+    );
+    assert.deepEqual(
+      runs.map((r) => r.stdout),
+      ['run 0\n', 'run 1\n', 'run 2\n'],
+    );
     const later = await acquireMachine(pool, machine, connectOptions);
     assert.ok(later.ok && later.lease.reused, 'a later request while leased reuses the connection');
     assert.equal(tcp, 1);
@@ -264,8 +322,8 @@ describe('health probe on real builders', { skip: !labRuns }, () => {
     assert.equal(adopted.status, 'up');
     const tcpAfterProbe = tcp;
     const reuse = await acquireMachine(patient, machine, connectOptions);
-    assert.ok(reuse.ok && reuse.lease.reused, 'the probe\'s connection is in the pool');
-    assert.equal(tcp, tcpAfterProbe, 'the probe\'s connection was reused');
+    assert.ok(reuse.ok && reuse.lease.reused, "the probe's connection is in the pool");
+    assert.equal(tcp, tcpAfterProbe, "the probe's connection was reused");
     if (reuse.ok) reuse.lease.release();
     await patient.close();
     t.diagnostic(`pool: ${JSON.stringify(pool.stats())}`);
@@ -285,7 +343,10 @@ describe('health probe on real builders', { skip: !labRuns }, () => {
       const slow = await exec(client, ['sleep', '10'], { timeoutMs: 300 });
       assert.equal(slow.timedOut, true);
       assert.equal(slow.code, null);
-      const big = await exec(client, ['head', '-c', '3000000', '/dev/zero'], { timeoutMs: 10_000, maxOutputBytes: 1000 });
+      const big = await exec(client, ['head', '-c', '3000000', '/dev/zero'], {
+        timeoutMs: 10_000,
+        maxOutputBytes: 1000,
+      });
       assert.equal(big.truncated, true);
       assert.equal(big.stdout.length, 1000);
       const controller = new AbortController();
@@ -306,7 +367,16 @@ describe('health probe on real builders', { skip: !labRuns }, () => {
     await runProbe(machine, options, (event) => events.push(event));
     assert.equal(events[events.length - 1]?.kind, 'result');
     const stages = events.flatMap((event) => (event.kind === 'stage' ? [event.stage.name] : []));
-    assert.deepEqual(stages, ['resolve', 'tcp', 'handshake', 'auth', 'remote-program', 'shell-noise', 'store', 'facts']);
+    assert.deepEqual(stages, [
+      'resolve',
+      'tcp',
+      'handshake',
+      'auth',
+      'remote-program',
+      'shell-noise',
+      'store',
+      'facts',
+    ]);
   });
 
   test('ProxyJump: reached through a jump host with forwardOut; only the jump host gets a TCP connection', async () => {
@@ -331,7 +401,11 @@ describe('health probe on real builders', { skip: !labRuns }, () => {
     );
     const machine = machinesOf(`ssh-ng://nix-jumped ${lab.system} - 1 1 - - ${ng.hostKeyBase64}`, lab.system)[0]!;
     const connected: string[] = [];
-    const result = await runProbe(machine, { ...options, env: lab.env({ NIX_SSHOPTS: `-F ${config}` }), onTcpConnect: (host) => connected.push(host) });
+    const result = await runProbe(machine, {
+      ...options,
+      env: lab.env({ NIX_SSHOPTS: `-F ${config}` }),
+      onTcpConnect: (host) => connected.push(host),
+    });
     assert.equal(result.status, 'up', describeResult(result));
     assert.deepEqual(connected, [lab.builders.healthy.address]);
     assert.deepEqual(result.facts.resolved?.proxyJump, ['nix-healthy']);
@@ -365,7 +439,10 @@ describe('health probe on real builders', { skip: !labRuns }, () => {
   test('column 3 that cannot be read, and no other key gets in: key-unreadable', async () => {
     const builder = lab.builders.unauthorizedKey;
     const missingKey = path.join(lab.dir, 'keys', 'no-such-key');
-    const machine = machinesOf(`${builder.uri} ${lab.system} ${missingKey} 1 1 - - ${builder.hostKeyBase64}`, lab.system)[0]!;
+    const machine = machinesOf(
+      `${builder.uri} ${lab.system} ${missingKey} 1 1 - - ${builder.hostKeyBase64}`,
+      lab.system,
+    )[0]!;
     const result = await runProbe(machine, options);
     assert.deepEqual(codes(result), ['key-unreadable'], describeResult(result));
     assert.match(result.findings[0]!.message, /no-such-key/);
@@ -421,7 +498,15 @@ describe('health probe on real builders', { skip: !labRuns }, () => {
       const result = await runProbe(agentMachine(), { ...options, env: agentEnv() });
       assert.equal(result.status, 'up', describeResult(result));
       assert.equal(result.facts.authenticatedWith?.source, 'agent');
-      assert.equal(result.facts.hostKey?.verifiedBy, `${lab.knownHosts}:${fs.readFileSync(lab.knownHosts, 'utf8').split('\n').findIndex((line) => line.startsWith('nix-healthy,')) + 1}`);
+      assert.equal(
+        result.facts.hostKey?.verifiedBy,
+        `${lab.knownHosts}:${
+          fs
+            .readFileSync(lab.knownHosts, 'utf8')
+            .split('\n')
+            .findIndex((line) => line.startsWith('nix-healthy,')) + 1
+        }`,
+      );
     });
     // What works for you but not for the nix-daemon (root): daemon-context.test.ts, against a real daemon.
   });

@@ -77,8 +77,12 @@ describe('a command given up on is gone on the builder', { skip: !labCanRun() },
     const marker = 'sleep 7372';
     await withConnection(async (client) => {
       const controller = new AbortController();
-      const running = exec(client, ['sh', '-c', `${marker}; echo never`], { timeoutMs: 60_000, signal: controller.signal });
-      for (let i = 0; i < 100 && (await processesWith(watcher.client, marker)).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      const running = exec(client, ['sh', '-c', `${marker}; echo never`], {
+        timeoutMs: 60_000,
+        signal: controller.signal,
+      });
+      for (let i = 0; i < 100 && (await processesWith(watcher.client, marker)).length === 0; i++)
+        await new Promise((resolve) => setTimeout(resolve, 50));
       controller.abort();
       const run = await running;
       assert.equal(run.aborted, true);
@@ -92,11 +96,20 @@ describe('a command given up on is gone on the builder', { skip: !labCanRun() },
     const marker = 'sleep 7373';
     const script = path.join(lab.builders.healthy.storeRoot, HOST_HOME.slice('/nix/'.length), 'hanging-nix-store');
     fs.writeFileSync(script, `#!/bin/sh\n${marker}\necho never\n`, { mode: 0o755 });
-    const line = lab.machines('healthy').replace('ssh://nix-healthy', `ssh://nix-healthy?remote-program=${HOST_HOME}/hanging-nix-store`);
+    const line = lab
+      .machines('healthy')
+      .replace('ssh://nix-healthy', `ssh://nix-healthy?remote-program=${HOST_HOME}/hanging-nix-store`);
     const [hanging] = parseBuilders(line, nix2_8Rules, { localSystem: lab.system }).machines;
     assert.ok(hanging);
-    const result = await runProbe(hanging, { env: lab.env(), timeoutMs: 8000, stageTimeouts: { 'remote-program': 700 } });
-    assert.ok(result.findings.some((finding) => finding.code === 'remote-command-timeout'), result.findings.map((f) => f.code).join(' '));
+    const result = await runProbe(hanging, {
+      env: lab.env(),
+      timeoutMs: 8000,
+      stageTimeouts: { 'remote-program': 700 },
+    });
+    assert.ok(
+      result.findings.some((finding) => finding.code === 'remote-command-timeout'),
+      result.findings.map((f) => f.code).join(' '),
+    );
     assert.deepEqual(await goneOnBuilder(watcher.client, marker), [], 'left running on the builder');
   });
 });

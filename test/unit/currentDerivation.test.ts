@@ -50,7 +50,10 @@ if (nix !== undefined) {
   test('a flake.nix gives its default package', async () => {
     const flake = join(dir, 'flake');
     mkdirSync(flake);
-    writeFileSync(join(flake, 'flake.nix'), `{ outputs = { self }: { packages.${nix.system}.default = ${drv('flaky')}; }; }\n`);
+    writeFileSync(
+      join(flake, 'flake.nix'),
+      `{ outputs = { self }: { packages.${nix.system}.default = ${drv('flaky')}; }; }\n`,
+    );
     const result = await derivationOf(join(flake, 'flake.nix'));
     assert.ok(result.ok, JSON.stringify(result));
     assert.match(result.drvPath, /-flaky\.drv$/);
@@ -68,8 +71,11 @@ if (nix !== undefined) {
     const file = join(dir, 'args.nix');
     // A string no shell or Nix splice would survive unchanged.
     const odd = `a"b $(touch ${join(dir, 'pwned')}) \${x} '`;
-    writeFileSync(file, `{ n, s, unset ? "default" }: ${drv('args', 'N = toString n; S = s; U = unset;')}
-`);
+    writeFileSync(
+      file,
+      `{ n, s, unset ? "default" }: ${drv('args', 'N = toString n; S = s; U = unset;')}
+`,
+    );
     const missing = await derivationOf(file);
     assert.equal(missing.ok, false, 'without them Nix says which argument it needs');
     assert.match('error' in missing ? missing.error : '', /without required argument 'n'|'n'/);
@@ -87,8 +93,11 @@ if (nix !== undefined) {
 
   test('--arg reaches a function that gives a set of derivations: the set is listed, -A picks', async () => {
     const file = join(dir, 'args-set.nix');
-    writeFileSync(file, `{ tag }: { a = ${drv('a', 'T = tag;')}; b = ${drv('b')}; }
-`);
+    writeFileSync(
+      file,
+      `{ tag }: { a = ${drv('a', 'T = tag;')}; b = ${drv('b')}; }
+`,
+    );
     const args = [{ kind: 'argstr' as const, name: 'tag', value: 'x1' }];
     assert.deepEqual(await derivationOf(file, undefined, args), { ok: false, needsAttribute: ['a', 'b'] });
     const a = await derivationOf(file, 'a', args);
@@ -97,7 +106,9 @@ if (nix !== undefined) {
   });
 
   test('--arg for a .drv or a flake is refused, naming the argument', async () => {
-    const result = await derivationOf('/nix/store/00000000000000000000000000000000-x.drv', undefined, [{ kind: 'arg', name: 'n', value: '1' }]);
+    const result = await derivationOf('/nix/store/00000000000000000000000000000000-x.drv', undefined, [
+      { kind: 'arg', name: 'n', value: '1' },
+    ]);
     assert.equal(result.ok, false);
     assert.match('error' in result ? result.error : '', /^--arg n: arguments are for a \.nix file's function/);
   });

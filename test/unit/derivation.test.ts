@@ -22,21 +22,32 @@ function instantiate(expression: string, attr?: string): string {
   const file = join(dir, `e${Math.random().toString(36).slice(2)}.nix`);
   writeFileSync(file, expression);
   const env = { ...process.env, NIX_CONFIG: 'substituters =' };
-  return execFileSync('nix-instantiate', [file, ...(attr ? ['-A', attr] : [])], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  return execFileSync('nix-instantiate', [file, ...(attr ? ['-A', attr] : [])], {
+    encoding: 'utf8',
+    env,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  }).trim();
 }
 
-test('system, builder, args with escapes, outputs and required features, as Nix wrote them', { skip: !hasNix && hint }, () => {
-  const drv = instantiate(
-    'derivation { name = "t"; system = "aarch64-linux"; builder = "/bin/sh"; args = ["-c" "echo \\"hi\\\\there\\"\\n\\ttab > $out"]; requiredSystemFeatures = ["kvm" "big-parallel"]; outputs = ["out" "dev"]; }',
-  );
-  const parsed = parseDerivation(readFileSync(drv, 'utf8'));
-  assert.equal(parsed.system, 'aarch64-linux');
-  assert.equal(parsed.builder, '/bin/sh');
-  assert.deepEqual(parsed.args, ['-c', 'echo "hi\\there"\n\ttab > $out']);
-  assert.deepEqual(parsed.requiredSystemFeatures, ['kvm', 'big-parallel']);
-  assert.deepEqual(parsed.outputs.map((o) => o.name), ['dev', 'out']);
-  assert.ok(parsed.outputs.every((o) => o.path.startsWith('/nix/store/')));
-});
+test(
+  'system, builder, args with escapes, outputs and required features, as Nix wrote them',
+  { skip: !hasNix && hint },
+  () => {
+    const drv = instantiate(
+      'derivation { name = "t"; system = "aarch64-linux"; builder = "/bin/sh"; args = ["-c" "echo \\"hi\\\\there\\"\\n\\ttab > $out"]; requiredSystemFeatures = ["kvm" "big-parallel"]; outputs = ["out" "dev"]; }',
+    );
+    const parsed = parseDerivation(readFileSync(drv, 'utf8'));
+    assert.equal(parsed.system, 'aarch64-linux');
+    assert.equal(parsed.builder, '/bin/sh');
+    assert.deepEqual(parsed.args, ['-c', 'echo "hi\\there"\n\ttab > $out']);
+    assert.deepEqual(parsed.requiredSystemFeatures, ['kvm', 'big-parallel']);
+    assert.deepEqual(
+      parsed.outputs.map((o) => o.name),
+      ['dev', 'out'],
+    );
+    assert.ok(parsed.outputs.every((o) => o.path.startsWith('/nix/store/')));
+  },
+);
 
 test('a dependency chain: the input derivation and its outputs', { skip: !hasNix && hint }, () => {
   const drv = instantiate(

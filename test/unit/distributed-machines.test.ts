@@ -12,8 +12,15 @@ import { machineLine, buildersTextOf } from '../../server/src/model/machineLine'
 import { refusedCodes, unusableReason } from '../../server/src/model/usableMachine';
 import { leftOutInWords, machinesForDistributed } from '../../server/src/dispatch/distributedMachines';
 
-const context: LintContext & { localSystem: string } = { version: nix2_8, rules: rulesFor(nix2_8), keyHome: '/root', daemon: false, localSystem: 'x86_64-linux' };
-const machinesOf = (text: string): Machine[] => parseBuilders(text, context.rules, { localSystem: context.localSystem }).machines;
+const context: LintContext & { localSystem: string } = {
+  version: nix2_8,
+  rules: rulesFor(nix2_8),
+  keyHome: '/root',
+  daemon: false,
+  localSystem: 'x86_64-linux',
+};
+const machinesOf = (text: string): Machine[] =>
+  parseBuilders(text, context.rules, { localSystem: context.localSystem }).machines;
 const reasonOf = (line: string) => {
   const [machine] = machinesOf(line);
   return unusableReason(machine!, lintMachine(machine!, context));
@@ -44,7 +51,12 @@ describe('unusableReason: the machines this extension refuses to hand anyone', (
   }
 
   test('healthy-looking lines are usable, whatever else the lint says about them', () => {
-    for (const line of ['ssh://nix@b x86_64-linux', 'b x86-64-linux', 'ssh-ng://b?remote-program=/run/current-system/sw/bin/nix-daemon x86_64-linux - 0', 'b - /missing/key']) {
+    for (const line of [
+      'ssh://nix@b x86_64-linux',
+      'b x86-64-linux',
+      'ssh-ng://b?remote-program=/run/current-system/sw/bin/nix-daemon x86_64-linux - 0',
+      'b - /missing/key',
+    ]) {
       assert.equal(reasonOf(line), undefined, line);
     }
   });

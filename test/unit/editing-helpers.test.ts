@@ -25,14 +25,25 @@ const nix2_29Rules = rulesFor({ major: 2, minor: 29, patch: 0 });
 
 // The SSH layer's functions, called the way the editing features once called their own copies.
 const sshOptionsFromConfig = (host: string, configFile: string, home: string) => {
-  const read = readConfigSettings({ host, user: undefined, commandLine: { ...parseSshArguments([]), configFile }, home, localUser: 'nobody' });
+  const read = readConfigSettings({
+    host,
+    user: undefined,
+    commandLine: { ...parseSshArguments([]), configFile },
+    home,
+    localUser: 'nobody',
+  });
   return { options: read.settings, skippedMatch: read.skippedMatch };
 };
 const sshGArguments = (request: { host: string; user: string; port: string; configFile: string; trusted: boolean }) =>
-  sshGArgumentsFor({ ...parseSshArguments(['-p', request.port, '-l', request.user]), configFile: request.configFile }, request.host);
+  sshGArgumentsFor(
+    { ...parseSshArguments(['-p', request.port, '-l', request.user]), configFile: request.configFile },
+    request.host,
+  );
 const knownHostNames = (files: string[]) => plainHostNames(files.flatMap(readKnownHostsFile));
 const knownKeysFor = (name: string, files: string[]) =>
-  plainKeysFor(name, files.flatMap(readKnownHostsFile)).map((entry) => ({ keyLine: `${entry.keyType} ${entry.key.toString('base64')}` }));
+  plainKeysFor(name, files.flatMap(readKnownHostsFile)).map((entry) => ({
+    keyLine: `${entry.keyType} ${entry.key.toString('base64')}`,
+  }));
 let home: string;
 
 before(() => {
@@ -94,7 +105,10 @@ describe('ssh config, read without ssh', () => {
       path.join(home, '.ssh', 'config'),
       'Host mac-mini big\n  HostName 192.168.1.20\n  User nix\nHost *.example.org !bad.example.org\n  User builder\nInclude config.d/*\n',
     );
-    fs.writeFileSync(path.join(home, '.ssh', 'config.d', 'team'), 'Host team-builder\n  HostName 10.0.0.5\n  Port 2222\n');
+    fs.writeFileSync(
+      path.join(home, '.ssh', 'config.d', 'team'),
+      'Host team-builder\n  HostName 10.0.0.5\n  Port 2222\n',
+    );
     const aliases = sshHostAliases(undefined, home);
     assert.deepEqual(
       aliases.map((a) => [a.alias, a.hostName]),
@@ -123,8 +137,20 @@ describe('ssh config, read without ssh', () => {
   });
 
   test('`ssh -G` runs with an argument list that ends the options before the host', () => {
-    assert.deepEqual(sshGArguments({ host: 'builder', user: 'nix', port: '2222', configFile: '/c', trusted: true }), ['-G', '-F', '/c', '-p', '2222', '-l', 'nix', '--', 'builder']);
-    const options = parseSshG('hostname 10.0.0.2\nport 22\nidentityfile ~/.ssh/id_rsa\nidentityfile ~/.ssh/id_ed25519\n');
+    assert.deepEqual(sshGArguments({ host: 'builder', user: 'nix', port: '2222', configFile: '/c', trusted: true }), [
+      '-G',
+      '-F',
+      '/c',
+      '-p',
+      '2222',
+      '-l',
+      'nix',
+      '--',
+      'builder',
+    ]);
+    const options = parseSshG(
+      'hostname 10.0.0.2\nport 22\nidentityfile ~/.ssh/id_rsa\nidentityfile ~/.ssh/id_ed25519\n',
+    );
     assert.deepEqual(options.get('identityfile'), ['~/.ssh/id_rsa', '~/.ssh/id_ed25519']);
   });
 });
@@ -135,14 +161,26 @@ describe('known_hosts', () => {
     const salt = randomBytes(20);
     const hashed = `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update('secret.example').digest('base64')}`;
     const file = path.join(home, 'known_hosts');
-    fs.writeFileSync(file, `pi.local,10.0.0.9 ${key}\n[odd.example]:2222 ${key}\n${hashed} ${key} \n@revoked revoked.example ${key}\n`);
-    assert.deepEqual(knownHostNames([file]).map((h) => [h.host, h.port]), [
-      ['pi.local', undefined],
-      ['10.0.0.9', undefined],
-      ['odd.example', '2222'],
-    ]);
-    assert.deepEqual(knownKeysFor('secret.example', [file]).map((k) => k.keyLine), [key]);
-    assert.deepEqual(knownKeysFor('[odd.example]:2222', [file]).map((k) => k.keyLine), [key]);
+    fs.writeFileSync(
+      file,
+      `pi.local,10.0.0.9 ${key}\n[odd.example]:2222 ${key}\n${hashed} ${key} \n@revoked revoked.example ${key}\n`,
+    );
+    assert.deepEqual(
+      knownHostNames([file]).map((h) => [h.host, h.port]),
+      [
+        ['pi.local', undefined],
+        ['10.0.0.9', undefined],
+        ['odd.example', '2222'],
+      ],
+    );
+    assert.deepEqual(
+      knownKeysFor('secret.example', [file]).map((k) => k.keyLine),
+      [key],
+    );
+    assert.deepEqual(
+      knownKeysFor('[odd.example]:2222', [file]).map((k) => k.keyLine),
+      [key],
+    );
     assert.deepEqual(knownKeysFor('revoked.example', [file]), []);
   });
 });
@@ -175,7 +213,18 @@ describe('key files and fingerprints', () => {
   ] as const) {
     test(`a ${type}${bits ? ` ${bits}` : ''} key is described exactly as ssh-keygen -lf prints it`, () => {
       const file = path.join(home, `key-${type}-${bits}`);
-      execFileSync('ssh-keygen', ['-q', '-t', type, ...(bits ? ['-b', bits] : []), '-N', '', '-C', `root@${type}-host`, '-f', file]);
+      execFileSync('ssh-keygen', [
+        '-q',
+        '-t',
+        type,
+        ...(bits ? ['-b', bits] : []),
+        '-N',
+        '',
+        '-C',
+        `root@${type}-host`,
+        '-f',
+        file,
+      ]);
       const expected = execFileSync('ssh-keygen', ['-lf', `${file}.pub`], { encoding: 'utf8' }).trim();
       const key = parsePublicKeyLine(fs.readFileSync(`${file}.pub`, 'utf8'));
       assert.ok(key);

@@ -6,7 +6,13 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
-import { FINDINGS, makeFinding, messageOf, type FindingCode, type FindingContext } from '../../server/src/health/findings';
+import {
+  FINDINGS,
+  makeFinding,
+  messageOf,
+  type FindingCode,
+  type FindingContext,
+} from '../../server/src/health/findings';
 
 const findingCodes = Object.keys(FINDINGS) as FindingCode[];
 import { partsOf } from '../../server/src/health/findingText';
@@ -56,7 +62,14 @@ const contexts: FindingContext[] = [
     strictHostKeyChecking: 'yes',
     daemon: true,
   },
-  { uri: 'ssh-ng://b', alias: 'b', protocol: 'ssh-ng', column8NameMismatch: true, lookupName: '127.0.0.1', recordedKey: { kind: 'column-8' } },
+  {
+    uri: 'ssh-ng://b',
+    alias: 'b',
+    protocol: 'ssh-ng',
+    column8NameMismatch: true,
+    lookupName: '127.0.0.1',
+    recordedKey: { kind: 'column-8' },
+  },
 ];
 
 /** The inline tokens of a single paragraph; fails on any other block (heading, list, code block). */
@@ -74,8 +87,12 @@ function inlineTokens(text: string): Token[] {
 function rendered(text: string): { visible: string; spans: string[] } {
   const tokens = inlineTokens(text);
   const kinds = new Set(tokens.map((token) => token.type));
-  for (const kind of kinds) assert.ok(kind === 'text' || kind === 'code_inline', `markup from the message: ${kind} in ${text}`);
-  return { visible: tokens.map((token) => token.content).join(''), spans: tokens.filter((token) => token.type === 'code_inline').map((token) => token.content) };
+  for (const kind of kinds)
+    assert.ok(kind === 'text' || kind === 'code_inline', `markup from the message: ${kind} in ${text}`);
+  return {
+    visible: tokens.map((token) => token.content).join(''),
+    spans: tokens.filter((token) => token.type === 'code_inline').map((token) => token.content),
+  };
 }
 
 describe('every finding as Markdown', () => {
@@ -86,8 +103,17 @@ describe('every finding as Markdown', () => {
         assert.ok(finding.markdown, 'a Markdown form');
         const parts = partsOf(messageOf(code, context));
         const { visible, spans } = rendered(finding.markdown);
-        assert.equal(visible, parts.map((part) => part.text).join('').trimStart());
-        assert.deepEqual(spans, parts.filter((part) => part.code).map((part) => part.text));
+        assert.equal(
+          visible,
+          parts
+            .map((part) => part.text)
+            .join('')
+            .trimStart(),
+        );
+        assert.deepEqual(
+          spans,
+          parts.filter((part) => part.code).map((part) => part.text),
+        );
         assert.ok(!/[\uE000\uE001]/.test(finding.message + finding.markdown), 'no span marker leaks');
       }
     });

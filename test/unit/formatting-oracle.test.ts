@@ -23,7 +23,11 @@ function normalized(answer: OracleAnswer): OracleAnswer {
   return { accepted: false, error: answer.error.replace(/\s+/g, ' ').replace(/' /g, "'").replace(/ '/g, "'") };
 }
 
-async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T, slot: number) => Promise<void>): Promise<void> {
+async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T, slot: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: limit }, async (_, slot) => {
@@ -65,7 +69,9 @@ function describeFormatting(nix: InstalledNix): void {
       const before = normalized(await askNixAboutBuilders(generated.text, dir, slot, nix));
       const after = normalized(await askNixAboutBuilders(formatted, dir, slot, nix));
       if (!isDeepStrictEqual(before, after)) {
-        differences.push(`- before: ${JSON.stringify(generated.text)}\n  after:  ${JSON.stringify(formatted)}\n  nix before: ${JSON.stringify(before)}\n  nix after:  ${JSON.stringify(after)}`);
+        differences.push(
+          `- before: ${JSON.stringify(generated.text)}\n  after:  ${JSON.stringify(formatted)}\n  nix before: ${JSON.stringify(before)}\n  nix after:  ${JSON.stringify(after)}`,
+        );
       }
     });
     assert.deepEqual(differences, [], `replay: FORMAT_ORACLE_SEED=${seed}`);
@@ -87,7 +93,9 @@ function describeFormatting(nix: InstalledNix): void {
       const before = normalized(await askNixAboutConf(generated.text, dir, slot, nix));
       const after = normalized(await askNixAboutConf(formatted, dir, slot, nix));
       if (!isDeepStrictEqual(before, after)) {
-        differences.push(`- before: ${JSON.stringify(generated.text)}\n  after:  ${JSON.stringify(formatted)}\n  nix before: ${JSON.stringify(before)}\n  nix after:  ${JSON.stringify(after)}`);
+        differences.push(
+          `- before: ${JSON.stringify(generated.text)}\n  after:  ${JSON.stringify(formatted)}\n  nix before: ${JSON.stringify(before)}\n  nix after:  ${JSON.stringify(after)}`,
+        );
       }
     });
     assert.deepEqual(differences, [], `replay: FORMAT_ORACLE_SEED=${seed}`);

@@ -51,19 +51,47 @@ function reading(parsed: ParsedBuilders) {
 
 function confReading(conf: ParsedNixConf) {
   return {
-    settings: conf.settings.map((s) => ({ name: s.name, value: s.value, file: s.file, builders: s.builders && reading(s.builders) })),
+    settings: conf.settings.map((s) => ({
+      name: s.name,
+      value: s.value,
+      file: s.file,
+      builders: s.builders && reading(s.builders),
+    })),
     includes: conf.includes.map((i) => ({ path: i.path, status: i.status })),
     errors: conf.problems.map((p) => ({ code: p.code, file: p.file })),
   };
 }
 
-const alphabet = [' ', ' ', '\t', '\n', '\n', '\r', ';', '#', '@', '-', ',', '=', 'a', 'x86_64-linux', '1', '1.5', 'ssh://h', 'QUFB', 'builders', 'include'];
+const alphabet = [
+  ' ',
+  ' ',
+  '\t',
+  '\n',
+  '\n',
+  '\r',
+  ';',
+  '#',
+  '@',
+  '-',
+  ',',
+  '=',
+  'a',
+  'x86_64-linux',
+  '1',
+  '1.5',
+  'ssh://h',
+  'QUFB',
+  'builders',
+  'include',
+];
 
 function mutate(rng: Rng, text: string): string {
   let result = text;
   for (let i = 0; i < 1 + rng.int(3); i++) {
     const at = rng.int(result.length + 1);
-    result = rng.chance(0.6) ? result.slice(0, at) + rng.pick(alphabet) + result.slice(at) : result.slice(0, at) + result.slice(at + 1 + rng.int(3));
+    result = rng.chance(0.6)
+      ? result.slice(0, at) + rng.pick(alphabet) + result.slice(at)
+      : result.slice(0, at) + result.slice(at + 1 + rng.int(3));
   }
   return result;
 }
@@ -76,19 +104,29 @@ describe('formatting keeps what Nix reads', () => {
     for (let i = 0; i < 4000; i++) {
       const generated = generateBuildersCase(rng, { dir: '/fuzz' });
       // Some start with a header comment, which Format Document aligns with the columns.
-      const withHeader = rng.chance(0.2) ? `# URI systems key maxJobs speedFactor features mandatory host key\n${generated.text}` : generated.text;
+      const withHeader = rng.chance(0.2)
+        ? `# URI systems key maxJobs speedFactor features mandatory host key\n${generated.text}`
+        : generated.text;
       const text = rng.chance(0.3) ? mutate(rng, withHeader) : withHeader;
       const readFile = (path: string) => {
         if (path === '/fuzz') throw new Error('reading from file: Is a directory');
         return generated.files[path];
       };
       const formatted = formatM(text);
-      assert.equal(formatM(formatted), formatted, `formatting twice changes more (seed ${seed}, case ${i}): ${JSON.stringify(text)}`);
+      assert.equal(
+        formatM(formatted),
+        formatted,
+        `formatting twice changes more (seed ${seed}, case ${i}): ${JSON.stringify(text)}`,
+      );
       for (const [name, rules] of rulesets) {
         const before = reading(parseBuilders(text, rules, { readFile, localSystem: 'x86_64-linux' }));
         const after = reading(parseBuilders(formatted, rules, { readFile, localSystem: 'x86_64-linux' }));
         if (!isDeepStrictEqual(before, after)) {
-          assert.deepEqual(after, before, `Nix ${name} reads the formatted text differently (replay: FORMAT_FUZZ_SEED=${seed}, case ${i})\nbefore: ${JSON.stringify(text)}\nafter:  ${JSON.stringify(formatted)}`);
+          assert.deepEqual(
+            after,
+            before,
+            `Nix ${name} reads the formatted text differently (replay: FORMAT_FUZZ_SEED=${seed}, case ${i})\nbefore: ${JSON.stringify(text)}\nafter:  ${JSON.stringify(formatted)}`,
+          );
         }
       }
     }
@@ -110,7 +148,11 @@ describe('formatting keeps what Nix reads', () => {
         const before = confReading(parseNixConf(text, rules, options));
         const after = confReading(parseNixConf(formatted, rules, options));
         if (!isDeepStrictEqual(before, after)) {
-          assert.deepEqual(after, before, `Nix ${name} reads the formatted nix.conf differently (replay: FORMAT_FUZZ_SEED=${seed}, case ${i})\nbefore: ${JSON.stringify(text)}\nafter:  ${JSON.stringify(formatted)}`);
+          assert.deepEqual(
+            after,
+            before,
+            `Nix ${name} reads the formatted nix.conf differently (replay: FORMAT_FUZZ_SEED=${seed}, case ${i})\nbefore: ${JSON.stringify(text)}\nafter:  ${JSON.stringify(formatted)}`,
+          );
         }
       }
     }
@@ -152,7 +194,10 @@ describe('formatting a machines file', () => {
     const starts = (line: string) => [...line.matchAll(/(?:^|(?<= ))[^ ]+/g)].map((m) => m.index);
     assert.deepEqual(starts(formatted[1]!).slice(2), starts(formatted[2]!).slice(1)); // `#` and `URI` share column 1
     assert.deepEqual(starts(formatted[2]!), starts(formatted[3]!));
-    assert.equal(formatted[1], '# URI                          systems        key                    maxJobs  speedFactor  supportedFeatures  mandatoryFeatures  hostKey');
+    assert.equal(
+      formatted[1],
+      '# URI                          systems        key                    maxJobs  speedFactor  supportedFeatures  mandatoryFeatures  hostKey',
+    );
     assert.equal(formatM(formatM(text)), formatM(text));
   });
 
@@ -183,7 +228,8 @@ describe('formatting a machines file', () => {
 
 describe('formatting a nix.conf', () => {
   test('setting and include lines get single spaces; comments, blank and illegal lines stay', () => {
-    const text = '  max-jobs   =  0   # remote only\nbuilders =   ssh://a  x86_64-linux ;  @/etc/nix/machines\n!include    extra.conf\nbuilders=a\n# comment   \n\n';
+    const text =
+      '  max-jobs   =  0   # remote only\nbuilders =   ssh://a  x86_64-linux ;  @/etc/nix/machines\n!include    extra.conf\nbuilders=a\n# comment   \n\n';
     assert.equal(
       formatC(text),
       'max-jobs = 0 # remote only\nbuilders = ssh://a x86_64-linux ; @/etc/nix/machines\n!include extra.conf\nbuilders=a\n# comment   \n\n',

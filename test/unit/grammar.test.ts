@@ -15,7 +15,13 @@ import {
 } from './helpers/tokenize';
 
 /** Asserts that `needle` in `line` is one token exactly and carries `scope`. */
-async function assertToken(grammar: GrammarScope, line: string, needle: string, scope: string, occurrence = 0): Promise<Token> {
+async function assertToken(
+  grammar: GrammarScope,
+  line: string,
+  needle: string,
+  scope: string,
+  occurrence = 0,
+): Promise<Token> {
   const token = await tokenOf(grammar, line, needle, occurrence);
   const context = `\n${dumpTokens(await tokenizeLine(grammar, line))}`;
   assert.equal(token.text, needle, `${JSON.stringify(needle)} should be a token of its own${context}`);
@@ -88,7 +94,12 @@ describe('nix-machines grammar: the other columns', () => {
   });
 
   test('the third column is the SSH identity file path', async () => {
-    await assertToken(MACHINES, 'ssh://a x86_64-linux /root/.ssh/id_builder 4', '/root/.ssh/id_builder', 'string.unquoted.path.nix-machines');
+    await assertToken(
+      MACHINES,
+      'ssh://a x86_64-linux /root/.ssh/id_builder 4',
+      '/root/.ssh/id_builder',
+      'string.unquoted.path.nix-machines',
+    );
   });
 
   test('maxJobs is an integer and speedFactor an integer or a float', async () => {
@@ -113,7 +124,12 @@ describe('nix-machines grammar: the other columns', () => {
       await assertToken(MACHINES, line, '-', 'constant.language.default.nix-machines', occurrence);
     }
     // A `-` inside a value is not a placeholder.
-    const system = await assertToken(MACHINES, 'ssh://a x86_64-linux', 'x86_64-linux', 'support.type.system.nix-machines');
+    const system = await assertToken(
+      MACHINES,
+      'ssh://a x86_64-linux',
+      'x86_64-linux',
+      'support.type.system.nix-machines',
+    );
     assert.ok(!system.scopes.includes('constant.language.default.nix-machines'));
   });
 
@@ -130,7 +146,12 @@ describe('nix-machines grammar: the other columns', () => {
   test('the base64 key column', async () => {
     const key = 'c3NoLWVkMjU1MTkgQUFBQUMzTnphQzFsWkRJMU5URTVBQUFBSUhlbGxv';
     await assertToken(MACHINES, `ssh://a x86_64-linux - 4 1 - - ${key}`, key, 'string.unquoted.base64.nix-machines');
-    await assertToken(MACHINES, 'ssh://a x86_64-linux - 4 1 - - c3Nz==', 'c3Nz==', 'string.unquoted.base64.nix-machines');
+    await assertToken(
+      MACHINES,
+      'ssh://a x86_64-linux - 4 1 - - c3Nz==',
+      'c3Nz==',
+      'string.unquoted.base64.nix-machines',
+    );
   });
 
   test('the 9th column is marked extra, and so is every column after it', async () => {
@@ -180,7 +201,9 @@ describe('nix-machines grammar: comments, includes and entries', () => {
   test('a multi-line machines file tokenizes every line', async () => {
     const lines = await tokenizeText(
       MACHINES,
-      ['# builders', 'ssh://nix@one x86_64-linux - 4', '', '@/etc/nix/machines.d/two', 'three aarch64-linux'].join('\n'),
+      ['# builders', 'ssh://nix@one x86_64-linux - 4', '', '@/etc/nix/machines.d/two', 'three aarch64-linux'].join(
+        '\n',
+      ),
     );
     assert.equal(lines.length, 5);
     const scopesAtStart = (n: number): readonly string[] => lines[n]?.[0]?.scopes ?? [];
@@ -198,7 +221,8 @@ describe('nix-conf grammar', () => {
     const name = await tokenOf(NIX_CONF, line, 'substituters');
     assert.equal(name.text, 'substituters');
     assert.ok(
-      name.scopes.includes('support.variable.setting.nix-conf') || name.scopes.includes('variable.other.setting.nix-conf'),
+      name.scopes.includes('support.variable.setting.nix-conf') ||
+        name.scopes.includes('variable.other.setting.nix-conf'),
       dumpTokens([name]),
     );
     await assertToken(NIX_CONF, line, '=', 'keyword.operator.assignment.nix-conf');
@@ -209,7 +233,12 @@ describe('nix-conf grammar', () => {
 
   test('nix.conf: an unknown setting name is a variable, a known one is supported', async () => {
     await assertToken(NIX_CONF, 'my-own-thing = 1', 'my-own-thing', 'variable.other.setting.nix-conf');
-    await assertToken(NIX_CONF, 'extra-substituters = https://x', 'extra-substituters', 'support.variable.setting.nix-conf');
+    await assertToken(
+      NIX_CONF,
+      'extra-substituters = https://x',
+      'extra-substituters',
+      'support.variable.setting.nix-conf',
+    );
   });
 
   test('nix.conf: true/false are booleans and numbers are numeric', async () => {
@@ -224,7 +253,12 @@ describe('nix-conf grammar', () => {
 
   test('nix.conf: include and !include paths', async () => {
     await assertToken(NIX_CONF, 'include /etc/nix/common.conf', 'include', 'keyword.control.include.nix-conf');
-    await assertToken(NIX_CONF, 'include /etc/nix/common.conf', '/etc/nix/common.conf', 'string.unquoted.path.nix-conf');
+    await assertToken(
+      NIX_CONF,
+      'include /etc/nix/common.conf',
+      '/etc/nix/common.conf',
+      'string.unquoted.path.nix-conf',
+    );
     await assertToken(NIX_CONF, '!include ./local.conf # optional', '!include', 'keyword.control.include.nix-conf');
     await assertToken(NIX_CONF, '!include ./local.conf # optional', './local.conf', 'string.unquoted.path.nix-conf');
     await assertToken(NIX_CONF, '!include ./local.conf # optional', '#', 'comment.line.number-sign.nix-conf');
@@ -250,11 +284,18 @@ describe('nix-conf grammar', () => {
     await assertToken(NIX_CONF, line, '@', 'keyword.control.include.nix-machines');
     await assertToken(NIX_CONF, line, '/etc/nix/machines', 'string.unquoted.path.nix-machines');
     const comment = await scopesOf(NIX_CONF, line, ' more');
-    assert.ok(comment.some((scope) => scope.startsWith('comment.line.number-sign')), comment.join(' '));
+    assert.ok(
+      comment.some((scope) => scope.startsWith('comment.line.number-sign')),
+      comment.join(' '),
+    );
   });
 
   test('a value that is not builders has no machines scopes', async () => {
-    for (const line of ['substituters = ssh://a x86_64-linux', 'builders-use-substitutes = true', 'system = x86_64-linux']) {
+    for (const line of [
+      'substituters = ssh://a x86_64-linux',
+      'builders-use-substitutes = true',
+      'system = x86_64-linux',
+    ]) {
       const tokens = await tokenizeLine(NIX_CONF, line);
       const leaked = tokens.filter((token) =>
         token.scopes.some((scope) => scope.endsWith('.nix-machines') || scope === 'meta.embedded.builders.nix-conf'),
@@ -264,7 +305,13 @@ describe('nix-conf grammar', () => {
   });
 
   test('nix.conf: the builders scopes end with the line (multi-line file)', async () => {
-    const text = ['# remote builds', 'builders = ssh://a x86_64-linux', 'max-jobs = 0', '!include extra.conf', 'builders-use-substitutes = true'].join('\n');
+    const text = [
+      '# remote builds',
+      'builders = ssh://a x86_64-linux',
+      'max-jobs = 0',
+      '!include extra.conf',
+      'builders-use-substitutes = true',
+    ].join('\n');
     const lines = await tokenizeText(NIX_CONF, text);
     assert.equal(lines.length, 5);
     const find = (n: number, text: string): Token => {
@@ -275,7 +322,10 @@ describe('nix-conf grammar', () => {
     assert.ok(find(1, 'a').scopes.includes('entity.name.host.nix-machines'));
     const maxJobs = find(2, 'max-jobs');
     assert.ok(maxJobs.scopes.includes('support.variable.setting.nix-conf'));
-    assert.ok(!maxJobs.scopes.includes('meta.embedded.builders.nix-conf'), 'the embedded region closed at the end of line 2');
+    assert.ok(
+      !maxJobs.scopes.includes('meta.embedded.builders.nix-conf'),
+      'the embedded region closed at the end of line 2',
+    );
     assert.ok(hasScopeStartingWith(find(2, '0').scopes, 'constant.numeric'));
     assert.ok(find(3, '!include').scopes.includes('keyword.control.include.nix-conf'));
     assert.ok(find(4, 'true').scopes.includes('constant.language.boolean.nix-conf'));

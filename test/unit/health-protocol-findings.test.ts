@@ -80,13 +80,28 @@ describe('finding table', () => {
     }
   });
 
-  test('messages name the cause and the fix in the user\'s words', () => {
-    const context: FindingContext = { uri: 'ssh://b', alias: 'b', user: 'nix', program: 'nix-store', output: 'bash: line 1: nix-store: command not found' };
-    assert.match(makeFinding('nix-not-found', context).message, /PATH of non-interactive shells.*NixOS.*nix-darwin.*remote-program=/s);
+  test("messages name the cause and the fix in the user's words", () => {
+    const context: FindingContext = {
+      uri: 'ssh://b',
+      alias: 'b',
+      user: 'nix',
+      program: 'nix-store',
+      output: 'bash: line 1: nix-store: command not found',
+    };
+    assert.match(
+      makeFinding('nix-not-found', context).message,
+      /PATH of non-interactive shells.*NixOS.*nix-darwin.*remote-program=/s,
+    );
     assert.match(makeFinding('untrusted-user', context).message, /trusted-users.*nix\.settings\.trusted-users/s);
     assert.match(makeFinding('key-encrypted', { ...context, keyFile: '/k' }).message, /ssh-keygen -p -f \/k/);
-    assert.match(makeFinding('host-key-unknown', { ...context, daemon: true, fingerprint: 'SHA256:x', lookupName: 'b' }).message, /root's keys, known_hosts.*column 8/s);
-    assert.match(makeFinding('shell-noise', { ...context, output: 'Welcome!' }).message, /'Welcome!'.*protocol mismatch/s);
+    assert.match(
+      makeFinding('host-key-unknown', { ...context, daemon: true, fingerprint: 'SHA256:x', lookupName: 'b' }).message,
+      /root's keys, known_hosts.*column 8/s,
+    );
+    assert.match(
+      makeFinding('shell-noise', { ...context, output: 'Welcome!' }).message,
+      /'Welcome!'.*protocol mismatch/s,
+    );
   });
 });
 
@@ -143,14 +158,23 @@ describe('facts', () => {
   });
 });
 
-const noNix = skipWithout(spawnSync('nix-store', ['--version']).status === 0 && spawnSync('nix-daemon', ['--version']).status === 0, 'Nix (nix-store, nix-daemon)', 'nix-bin');
+const noNix = skipWithout(
+  spawnSync('nix-store', ['--version']).status === 0 && spawnSync('nix-daemon', ['--version']).status === 0,
+  'Nix (nix-store, nix-daemon)',
+  'nix-bin',
+);
 // The local store stands in for a builder's: as root it is opened directly (as a root SSH user's would be).
-const notRoot = process.getuid?.() === 0 ? false : 'the protocol tests open the local store as a builder would, which needs root';
+const notRoot =
+  process.getuid?.() === 0 ? false : 'the protocol tests open the local store as a builder would, which needs root';
 
 /** A local process that looks like an ssh2 channel to the protocol code. */
 function localChannel(command: string, args: string[]): ClientChannel {
   const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NIX_REMOTE: '' } });
-  const channel = new EventEmitter() as EventEmitter & { stderr: NodeJS.ReadableStream; write(data: Buffer): boolean; end(): void };
+  const channel = new EventEmitter() as EventEmitter & {
+    stderr: NodeJS.ReadableStream;
+    write(data: Buffer): boolean;
+    end(): void;
+  };
   child.stdout.on('data', (chunk: Buffer) => channel.emit('data', chunk));
   child.stdout.on('end', () => channel.emit('end'));
   child.on('close', () => channel.emit('close'));
@@ -160,7 +184,7 @@ function localChannel(command: string, args: string[]): ClientChannel {
   return channel as unknown as ClientChannel;
 }
 
-describe('Nix protocol greetings against this machine\'s real Nix', { skip: noNix || notRoot }, () => {
+describe("Nix protocol greetings against this machine's real Nix", { skip: noNix || notRoot }, () => {
   test('nix-store --serve --write answers the serve greeting', async () => {
     const result = await serveGreeting(localChannel('nix-store', ['--serve', '--write']), 5000);
     assert.ok(result.ok, JSON.stringify(result));

@@ -24,7 +24,8 @@ test('a degraded machine shows its first warning; infos never make the summary',
 
 test('up, probing and untrusted machines have no summary, whatever the findings', () => {
   const findings: HealthFinding[] = [makeFinding('ok', context), info];
-  for (const status of ['up', 'probing', 'untrusted'] as const) assert.equal(healthSummary(status, findings), undefined, status);
+  for (const status of ['up', 'probing', 'untrusted'] as const)
+    assert.equal(healthSummary(status, findings), undefined, status);
   assert.equal(healthSummary('up', [warning]), undefined);
 });
 
@@ -43,5 +44,6 @@ test("a build choice is usable when it is Nix's choice or fits but is not the be
     busy: false,
     down: false,
   };
-  for (const [kind, usable] of Object.entries(kinds)) assert.equal(usableChoice(kind as BuildChoice['kind']), usable, kind);
+  for (const [kind, usable] of Object.entries(kinds))
+    assert.equal(usableChoice(kind as BuildChoice['kind']), usable, kind);
 });

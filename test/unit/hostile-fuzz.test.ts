@@ -40,7 +40,10 @@ before(async () => {
   for (let i = 0; i < 40_000; i++) wide.push(`ssh://host-${i % 200} x86_64-linux - 4 1`);
   writeFileSync(at('wide'), `${wide.join('\n')}\n`);
   writeFileSync(at('controls'), 'ssh://\x1b[31mred\x1b[0m x86_64-linux\x07\nssh://nul\x00host x86_64-linux\n');
-  writeFileSync(at('invalid-utf8'), Buffer.from([0x73, 0x73, 0x68, 0x3a, 0x2f, 0x2f, 0xff, 0xfe, 0x20, 0xc3, 0x28, 0x0a, 0xed, 0xa0, 0x80, 0x0a]));
+  writeFileSync(
+    at('invalid-utf8'),
+    Buffer.from([0x73, 0x73, 0x68, 0x3a, 0x2f, 0x2f, 0xff, 0xfe, 0x20, 0xc3, 0x28, 0x0a, 0xed, 0xa0, 0x80, 0x0a]),
+  );
   writeFileSync(at('long-line'), `ssh://long x86_64-linux - 1 1 ${'big-parallel,'.repeat(20_000)}\n`);
   // Over the 16 MiB cap without writing 16 MiB: a sparse file.
   const fd = openSync(at('huge'), 'w');
@@ -48,7 +51,8 @@ before(async () => {
   closeSync(fd);
   socketServer = createServer();
   await new Promise<void>((resolve) => socketServer.listen(at('socket'), resolve));
-  for (const name of ['a', 'b', 'a.conf', 'b.conf', 'wide', 'controls', 'invalid-utf8', 'long-line']) files[at(name)] = readTextOrUndefined(at(name))!;
+  for (const name of ['a', 'b', 'a.conf', 'b.conf', 'wide', 'controls', 'invalid-utf8', 'long-line'])
+    files[at(name)] = readTextOrUndefined(at(name))!;
 });
 
 after(() => {
@@ -56,11 +60,26 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const target = nixTarget('2.8', { system: 'x86_64-linux', daemon: false, keyHome: '/nonexistent-home' } as Parameters<typeof nixTarget>[1]);
+const target = nixTarget('2.8', { system: 'x86_64-linux', daemon: false, keyHome: '/nonexistent-home' } as Parameters<
+  typeof nixTarget
+>[1]);
 
 function pieces(): string[] {
   const at = (name: string) => join(dir, name);
-  const hostile = ['/dev/zero', '/dev/null', '/dev/urandom', at('fifo'), at('socket'), at('directory'), at('huge'), at('a'), at('controls'), at('invalid-utf8'), at('long-line'), at('missing')];
+  const hostile = [
+    '/dev/zero',
+    '/dev/null',
+    '/dev/urandom',
+    at('fifo'),
+    at('socket'),
+    at('directory'),
+    at('huge'),
+    at('a'),
+    at('controls'),
+    at('invalid-utf8'),
+    at('long-line'),
+    at('missing'),
+  ];
   return [
     ...hostile.map((p) => `@${p}`),
     ...hostile.map((p) => `include ${p}`),
@@ -97,7 +116,8 @@ function randomText(rng: Rng, all: string[]): string {
   }
   // Now and then the 40 000-entry include, a very long line, or the same line many times
   // (rare: each costs as much as hundreds of ordinary cases).
-  if (rng.chance(0.01)) lines.push(rng.pick([`@${join(dir, 'wide')}`, `builders = @${join(dir, 'wide')}`, `include ${join(dir, 'wide')}`]));
+  if (rng.chance(0.01))
+    lines.push(rng.pick([`@${join(dir, 'wide')}`, `builders = @${join(dir, 'wide')}`, `include ${join(dir, 'wide')}`]));
   if (rng.chance(0.02)) lines.push(`ssh://x ${'x86_64-linux,'.repeat(5_000 + rng.int(5_000))}`);
   if (rng.chance(0.01)) for (const line of Array<string>(2_000 + rng.int(3_000)).fill(rng.pick(all))) lines.push(line);
   return lines.join(rng.chance(0.9) ? '\n' : '\r\n');
@@ -106,7 +126,10 @@ function randomText(rng: Rng, all: string[]): string {
 function inside(label: string, text: string | undefined, span: Span | undefined): void {
   if (span === undefined) return;
   assert.ok(text !== undefined, `${label}: a span into an unknown file`);
-  assert.ok(Number.isInteger(span.start) && 0 <= span.start && span.start <= span.end && span.end <= text.length, `${label}: span ${JSON.stringify(span)} outside a text of length ${text.length}`);
+  assert.ok(
+    Number.isInteger(span.start) && 0 <= span.start && span.start <= span.end && span.end <= text.length,
+    `${label}: span ${JSON.stringify(span)} outside a text of length ${text.length}`,
+  );
 }
 
 function checkCase(text: string, kind: DocumentKind): number {
@@ -115,13 +138,15 @@ function checkCase(text: string, kind: DocumentKind): number {
   for (const p of analysis.problems) {
     assert.equal(p.severity, problemSeverities[p.code], p.code);
     inside(`problem ${p.code}`, text, p.span);
-    if (p.file !== undefined) inside(`problem ${p.code} in ${p.file}`, files[p.file] ?? readTextOrUndefined(p.file), p.fileSpan);
+    if (p.file !== undefined)
+      inside(`problem ${p.code} in ${p.file}`, files[p.file] ?? readTextOrUndefined(p.file), p.fileSpan);
     assert.ok(p.message.length > 0);
   }
   const document = TextDocument.create('file:///fuzz', kind, 1, text);
   const diagnostics = diagnosticsToPublish(analysis.problems, document, fileIndex(readTextOrUndefined));
   assert.ok(diagnostics.length <= maxPublishedDiagnostics + 1, `${diagnostics.length} diagnostics published`);
-  if (analysis.problems.length > maxPublishedDiagnostics) assert.equal(diagnostics[diagnostics.length - 1]!.code, 'too-many-problems');
+  if (analysis.problems.length > maxPublishedDiagnostics)
+    assert.equal(diagnostics[diagnostics.length - 1]!.code, 'too-many-problems');
   const errors = analysis.problems.filter((p) => p.severity === 'error').length;
   const shownErrors = diagnostics.filter((d) => d.severity === 1).length;
   assert.equal(shownErrors, Math.min(errors, maxPublishedDiagnostics), 'every Error is published first');
@@ -141,12 +166,15 @@ test(`${cases} hostile inputs on a real disk: no exception, no hang, spans insid
       problems += checkCase(text, kind);
     } catch (e) {
       const why = e instanceof Error ? (e.stack ?? e.message) : String(e);
-      assert.fail(`case ${i} failed (replay: HOSTILE_FUZZ_SEED=${seed}): ${why}\ninput: ${JSON.stringify(text.slice(0, 2000))}`);
+      assert.fail(
+        `case ${i} failed (replay: HOSTILE_FUZZ_SEED=${seed}): ${why}\ninput: ${JSON.stringify(text.slice(0, 2000))}`,
+      );
     }
   }
   // A document of 100 000 lines, once per run (the seed picks its kind: each costs a second).
   const lines: string[] = [];
-  for (let i = 0; i < 100_000; i++) lines.push(rng.chance(0.5) ? `buidlers${i} = ssh://h${i}` : `ssh://h${i % 50} x86_64-linux`);
+  for (let i = 0; i < 100_000; i++)
+    lines.push(rng.chance(0.5) ? `buidlers${i} = ssh://h${i}` : `ssh://h${i % 50} x86_64-linux`);
   problems += checkCase(lines.join('\n'), rng.pick(['nix-machines', 'nix-conf'] as const));
   assert.ok(problems > 0);
   console.log(`hostile fuzz: ${cases + 1} cases, ${problems} problems, 0 crashes (seed ${seed})`);

@@ -15,12 +15,27 @@ import { nixTarget, type NixTarget } from '../../server/src/context/target';
 import { generateBuildersCase } from '../helpers/builders-generator';
 import { makeRng, seedFrom, type Rng } from '../helpers/prng';
 
-const local = (daemon: boolean) => ({ version: undefined, versionText: undefined, system: 'x86_64-linux', daemon, keyHome: daemon ? '/root' : '/home/user' });
-const targets: NixTarget[] = [nixTarget('2.8', local(false)), nixTarget('2.26.3', local(true)), nixTarget('2.34.8', local(false))];
+const local = (daemon: boolean) => ({
+  version: undefined,
+  versionText: undefined,
+  system: 'x86_64-linux',
+  daemon,
+  keyHome: daemon ? '/root' : '/home/user',
+});
+const targets: NixTarget[] = [
+  nixTarget('2.8', local(false)),
+  nixTarget('2.26.3', local(true)),
+  nixTarget('2.34.8', local(false)),
+];
 
 /** What an analysis says, without the target it was made for. */
 function said(analysis: Analysis) {
-  return { machines: analysis.machines, problems: analysis.problems, entries: analysis.builders?.entries, includes: analysis.builders?.includes };
+  return {
+    machines: analysis.machines,
+    problems: analysis.problems,
+    entries: analysis.builders?.entries,
+    includes: analysis.builders?.includes,
+  };
 }
 
 /** One edit such as a person makes: type or delete a few characters, add, remove, copy or move a line. */
@@ -30,7 +45,9 @@ function edit(rng: Rng, text: string, another: () => string): string {
   switch (rng.int(7)) {
     case 0: {
       const at = rng.int(text.length + 1);
-      return text.slice(0, at) + rng.pick([' ', '\n', ';', '#', '@', '-', 'x', '1', ',', '\t', 'ssh://a ']) + text.slice(at);
+      return (
+        text.slice(0, at) + rng.pick([' ', '\n', ';', '#', '@', '-', 'x', '1', ',', '\t', 'ssh://a ']) + text.slice(at)
+      );
     }
     case 1: {
       const at = rng.int(text.length + 1);
@@ -94,10 +111,19 @@ test('an analysis stopped between its parse and its lint leaves the memo usable'
   const memo = lineMemo();
   const text = 'ssh://a x86_64-linux - 0\nssh://b - - 0\nssh://a\n';
   const stop = new Error('a newer version');
-  await assert.rejects(analyzeInSteps(text, 'nix-machines', undefined, target, async () => Promise.reject(stop), memo), stop);
+  await assert.rejects(
+    analyzeInSteps(text, 'nix-machines', undefined, target, async () => Promise.reject(stop), memo),
+    stop,
+  );
   const edited = `# new first line\n${text}`;
   const incremental = await analyzeInSteps(edited, 'nix-machines', undefined, target, async () => {}, memo);
   assert.deepStrictEqual(said(incremental), said(analyze(edited, 'nix-machines', undefined, target)));
-  assert.ok(incremental.problems.some((p) => p.code === 'max-jobs-zero'), 'the moved machines keep their warnings');
-  assert.ok(incremental.problems.some((p) => p.code === 'duplicate-machine'), 'duplicates are found across kept lines');
+  assert.ok(
+    incremental.problems.some((p) => p.code === 'max-jobs-zero'),
+    'the moved machines keep their warnings',
+  );
+  assert.ok(
+    incremental.problems.some((p) => p.code === 'duplicate-machine'),
+    'duplicates are found across kept lines',
+  );
 });

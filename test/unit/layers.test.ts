@@ -19,7 +19,10 @@ function edges(folder: string): { from: string; to: string }[] {
   return files.flatMap((file) =>
     importsOf(readFileSync(file, 'utf8'))
       .filter((specifier) => specifier.startsWith('.'))
-      .map((specifier) => ({ from: relative(src, file).replace(/\.ts$/, ''), to: relative(src, resolve(dirname(file), specifier)) })),
+      .map((specifier) => ({
+        from: relative(src, file).replace(/\.ts$/, ''),
+        to: relative(src, resolve(dirname(file), specifier)),
+      })),
   );
 }
 
@@ -27,22 +30,40 @@ const inFolder = (path: string, folder: string) => path.startsWith(`${folder}/`)
 
 test('context/ imports only itself and model/: no service, no protocol', () => {
   const all = edges('context');
-  assert.ok(all.some((e) => inFolder(e.to, 'model')), 'context/ was read: it uses the model');
-  assert.deepEqual(all.filter((e) => !inFolder(e.to, 'context') && !inFolder(e.to, 'model')), []);
+  assert.ok(
+    all.some((e) => inFolder(e.to, 'model')),
+    'context/ was read: it uses the model',
+  );
+  assert.deepEqual(
+    all.filter((e) => !inFolder(e.to, 'context') && !inFolder(e.to, 'model')),
+    [],
+  );
 });
 
 test('model/ imports only itself', () => {
-  assert.deepEqual(edges('model').filter((e) => !inFolder(e.to, 'model')), []);
+  assert.deepEqual(
+    edges('model').filter((e) => !inFolder(e.to, 'model')),
+    [],
+  );
 });
 
 for (const folder of ['builders', 'health', 'dispatch']) {
   test(`${folder}/ imports nothing from language/`, () => {
-    assert.deepEqual(edges(folder).filter((e) => inFolder(e.to, 'language')), []);
+    assert.deepEqual(
+      edges(folder).filter((e) => inFolder(e.to, 'language')),
+      [],
+    );
   });
 }
 
 test('cli/ imports from language/ only the analysis that `check` prints', () => {
   const all = edges('cli');
-  assert.ok(all.some((e) => inFolder(e.to, 'context')), 'cli/ was read: it takes its context from context/');
-  assert.deepEqual(all.filter((e) => inFolder(e.to, 'language') && e.to !== 'language/analysis'), []);
+  assert.ok(
+    all.some((e) => inFolder(e.to, 'context')),
+    'cli/ was read: it takes its context from context/',
+  );
+  assert.deepEqual(
+    all.filter((e) => inFolder(e.to, 'language') && e.to !== 'language/analysis'),
+    [],
+  );
 });

@@ -12,13 +12,22 @@ import type { Problem, ProblemCode, Span } from '../../server/src/model/problem'
 import { lintNixConf, type LintContext } from '../../server/src/model/lint/index';
 
 const v = (major: number, minor: number): NixVersion => ({ major, minor, patch: 0 });
-const contextFor = (version: NixVersion): LintContext => ({ version, rules: rulesFor(version), keyHome: '/root', daemon: true });
+const contextFor = (version: NixVersion): LintContext => ({
+  version,
+  rules: rulesFor(version),
+  keyHome: '/root',
+  daemon: true,
+});
 const nix28 = contextFor(nix2_8);
 
 const lintConf = (text: string, context: LintContext = nix28, options: ParseNixConfOptions = {}) =>
-  lintNixConf(parseNixConf(text, context.rules, { path: '/etc/nix/nix.conf', localSystem: 'x86_64-linux', ...options }), context);
+  lintNixConf(
+    parseNixConf(text, context.rules, { path: '/etc/nix/nix.conf', localSystem: 'x86_64-linux', ...options }),
+    context,
+  );
 const codes = (problems: Problem[]): ProblemCode[] => problems.map((p) => p.code);
-const at = (text: string, span: Span | undefined): string => (span === undefined ? '<none>' : text.slice(span.start, span.end));
+const at = (text: string, span: Span | undefined): string =>
+  span === undefined ? '<none>' : text.slice(span.start, span.end);
 const one = (problems: Problem[], code: ProblemCode): Problem => {
   const found = problems.filter((p) => p.code === code);
   assert.equal(found.length, 1, `expected one ${code}, got ${JSON.stringify(problems, null, 1)}`);
@@ -57,18 +66,28 @@ describe('unknown settings', () => {
   });
 
   test('`extra-` of a list setting is fine; a misspelt one suggests the `extra-` form', () => {
-    assert.deepEqual(lintConf('extra-substituters = https://a\nextra-trusted-public-keys = k\nextra-system-features = kvm\nextra-platforms = aarch64-linux'), []);
-    assert.deepEqual(one(lintConf('extra-substituter = https://a'), 'unknown-setting').data, { suggestion: 'extra-substituters' });
+    assert.deepEqual(
+      lintConf(
+        'extra-substituters = https://a\nextra-trusted-public-keys = k\nextra-system-features = kvm\nextra-platforms = aarch64-linux',
+      ),
+      [],
+    );
+    assert.deepEqual(one(lintConf('extra-substituter = https://a'), 'unknown-setting').data, {
+      suggestion: 'extra-substituters',
+    });
   });
 
-  test('`extra-builders` gets only the parser\'s own warning, not a second one', () => {
+  test("`extra-builders` gets only the parser's own warning, not a second one", () => {
     const conf = parseNixConf('extra-builders = a', nix28.rules, {});
     assert.deepEqual(codes(conf.problems), ['extra-builders-ignored']);
     assert.deepEqual(codes(lintNixConf(conf, nix28)), []);
   });
 
   test('old names Nix 2.8 still accepts (build-max-jobs, binary-caches, gc-keep-outputs) are fine', () => {
-    assert.deepEqual(lintConf('build-max-jobs = 2\nbinary-caches = https://a\ngc-keep-outputs = true\nbuild-use-substitutes = true'), []);
+    assert.deepEqual(
+      lintConf('build-max-jobs = 2\nbinary-caches = https://a\ngc-keep-outputs = true\nbuild-use-substitutes = true'),
+      [],
+    );
   });
 
   test('a setting of newer Nix is unknown to Nix 2.8 (it warns), and fine when targeting newer Nix', () => {
@@ -90,7 +109,8 @@ describe('values Nix refuses', () => {
       assert.match(p.message, /every nix command fails/);
       assert.match(p.message, /Write true or false/);
     }
-    for (const value of ['true', 'false', 'yes', 'no', '1', '0']) assert.deepEqual(lintConf(`builders-use-substitutes = ${value}`), [], value);
+    for (const value of ['true', 'false', 'yes', 'no', '1', '0'])
+      assert.deepEqual(lintConf(`builders-use-substitutes = ${value}`), [], value);
   });
 
   test('an empty value of a Boolean is an error too, shown on the name', () => {
@@ -105,25 +125,47 @@ describe('values Nix refuses', () => {
       const p = one(lintConf(`max-jobs = ${value}`), 'conf-invalid-value');
       assert.equal(p.nixMessage, "configuration setting 'max-jobs' should be 'auto' or an integer", value);
     }
-    assert.equal(one(lintConf('max-jobs ='), 'conf-invalid-value').nixMessage, "configuration setting 'max-jobs' should be 'auto' or an integer");
-    for (const value of ['auto', '0', '+3', '007', '4294967295']) assert.deepEqual(lintConf(`max-jobs = ${value}\nbuilders = a`), [], value);
+    assert.equal(
+      one(lintConf('max-jobs ='), 'conf-invalid-value').nixMessage,
+      "configuration setting 'max-jobs' should be 'auto' or an integer",
+    );
+    for (const value of ['auto', '0', '+3', '007', '4294967295'])
+      assert.deepEqual(lintConf(`max-jobs = ${value}\nbuilders = a`), [], value);
   });
 
   test('an old name is checked as the setting it stands for, and Nix names that setting', () => {
-    assert.equal(one(lintConf('build-max-jobs = x'), 'conf-invalid-value').nixMessage, "configuration setting 'max-jobs' should be 'auto' or an integer");
-    assert.equal(one(lintConf('build-use-substitutes = x'), 'conf-invalid-value').nixMessage, "Boolean setting 'substitute' has invalid value 'x'");
+    assert.equal(
+      one(lintConf('build-max-jobs = x'), 'conf-invalid-value').nixMessage,
+      "configuration setting 'max-jobs' should be 'auto' or an integer",
+    );
+    assert.equal(
+      one(lintConf('build-use-substitutes = x'), 'conf-invalid-value').nixMessage,
+      "Boolean setting 'substitute' has invalid value 'x'",
+    );
   });
 
   test('cores and connect-timeout are unsigned integers ("setting \'cores\' has invalid value"); sandbox is true, false or relaxed', () => {
-    assert.equal(one(lintConf('cores = -1'), 'conf-invalid-value').nixMessage, "setting 'cores' has invalid value '-1'");
-    assert.equal(one(lintConf('cores = 4294967296'), 'conf-invalid-value').nixMessage, "setting 'cores' has invalid value '4294967296'");
-    assert.equal(one(lintConf('connect-timeout = 1.5'), 'conf-invalid-value').nixMessage, "setting 'connect-timeout' has invalid value '1.5'");
+    assert.equal(
+      one(lintConf('cores = -1'), 'conf-invalid-value').nixMessage,
+      "setting 'cores' has invalid value '-1'",
+    );
+    assert.equal(
+      one(lintConf('cores = 4294967296'), 'conf-invalid-value').nixMessage,
+      "setting 'cores' has invalid value '4294967296'",
+    );
+    assert.equal(
+      one(lintConf('connect-timeout = 1.5'), 'conf-invalid-value').nixMessage,
+      "setting 'connect-timeout' has invalid value '1.5'",
+    );
     assert.deepEqual(lintConf('connect-timeout = 18446744073709551615\ncores = 0'), []);
     assert.equal(
       one(lintConf('connect-timeout = 18446744073709551616'), 'conf-invalid-value').nixMessage,
       "setting 'connect-timeout' has invalid value '18446744073709551616'",
     );
-    assert.equal(one(lintConf('sandbox = yes'), 'conf-invalid-value').nixMessage, "option 'sandbox' has invalid value 'yes'");
+    assert.equal(
+      one(lintConf('sandbox = yes'), 'conf-invalid-value').nixMessage,
+      "option 'sandbox' has invalid value 'yes'",
+    );
     assert.deepEqual(lintConf('sandbox = relaxed'), []);
   });
 
@@ -148,10 +190,10 @@ describe('max-jobs = 0 with no builder', () => {
 
   test('builders that are all maxJobs 0, or only a missing @file, leave nothing to build either', () => {
     assert.deepEqual(codes(lintConf('max-jobs = 0\nbuilders = a - - 0')), ['nothing-can-build', 'max-jobs-zero']);
-    assert.deepEqual(codes(lintConf('max-jobs = 0\nbuilders = @/nonexistent/machines', nix28, { readFile: files({}) })), [
-      'nothing-can-build',
-      'include-missing',
-    ]);
+    assert.deepEqual(
+      codes(lintConf('max-jobs = 0\nbuilders = @/nonexistent/machines', nix28, { readFile: files({}) })),
+      ['nothing-can-build', 'include-missing'],
+    );
   });
 
   test('no warning with a builder, without a `builders` line here (the default /etc/nix/machines may have some), or with max-jobs > 0', () => {

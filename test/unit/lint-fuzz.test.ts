@@ -24,14 +24,29 @@ const contexts: LintContext[] = versions.flatMap((version) => [
 ]);
 /** The parser's codes: lint never reports them again. */
 const parserCodes = new Set([
-  'store-uri-missing', 'empty-entry', 'max-jobs-not-integer', 'speed-factor-invalid', 'host-key-not-base64',
-  'include-unreadable', 'include-cycle', 'include-expansion-limit', 'conf-illegal-line', 'conf-include-missing',
-  'conf-include-cycle', 'extra-builders-ignored',
+  'store-uri-missing',
+  'empty-entry',
+  'max-jobs-not-integer',
+  'speed-factor-invalid',
+  'host-key-not-base64',
+  'include-unreadable',
+  'include-cycle',
+  'include-expansion-limit',
+  'conf-illegal-line',
+  'conf-include-missing',
+  'conf-include-cycle',
+  'extra-builders-ignored',
 ]);
 
 function inside(text: string | undefined, span: Span | undefined): boolean {
   if (span === undefined) return true;
-  return text !== undefined && Number.isInteger(span.start) && 0 <= span.start && span.start <= span.end && span.end <= text.length;
+  return (
+    text !== undefined &&
+    Number.isInteger(span.start) &&
+    0 <= span.start &&
+    span.start <= span.end &&
+    span.end <= text.length
+  );
 }
 
 function check(problems: Problem[], text: string, files: Record<string, string>): void {
@@ -42,14 +57,17 @@ function check(problems: Problem[], text: string, files: Record<string, string>)
     if (p.file !== undefined) assert.ok(inside(files[p.file], p.fileSpan), `${p.code}: fileSpan outside ${p.file}`);
     if (p.data?.related !== undefined) {
       const related = p.data.related;
-      assert.ok(inside(related.file === undefined ? text : files[related.file], related.span), `${p.code}: related span outside`);
+      assert.ok(
+        inside(related.file === undefined ? text : files[related.file], related.span),
+        `${p.code}: related span outside`,
+      );
     }
     assert.deepEqual(JSON.parse(JSON.stringify(p)), p, `${p.code}: not plain JSON`);
     assert.ok(p.message.length > 0);
   }
 }
 
-test('3 000 generated inputs: linting never throws, spans stay inside their texts, severities are the table\'s', () => {
+test("3 000 generated inputs: linting never throws, spans stay inside their texts, severities are the table's", () => {
   const seed = seedFrom('LINT_FUZZ_SEED');
   const rng = makeRng(seed);
   const dir = '/lint-fuzz';
@@ -66,7 +84,11 @@ test('3 000 generated inputs: linting never throws, spans stay inside their text
       };
       const builders = parseBuilders(input, context.rules, { readFile, localSystem: 'x86_64-linux' });
       check(lintBuilders(builders, context), input, files);
-      const conf = parseNixConf(input, context.rules, { path: `${dir}/nix.conf`, readFile, localSystem: 'x86_64-linux' });
+      const conf = parseNixConf(input, context.rules, {
+        path: `${dir}/nix.conf`,
+        readFile,
+        localSystem: 'x86_64-linux',
+      });
       check(lintNixConf(conf, context), input, files);
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);

@@ -21,7 +21,14 @@ import { parseNixVersion, rulesFor, type VersionRules } from '../../server/src/m
 import { nixPrinted } from '../helpers/nixOutput';
 import type { ProblemCode } from '../../server/src/model/problem';
 import { lintBuilders, lintNixConf, type LintContext } from '../../server/src/model/lint/index';
-import { asNixPrintsError, askNixPrinted, machineRow, readFileLikeNix, type InstalledNix, type OracleAnswer } from '../helpers/nix';
+import {
+  asNixPrintsError,
+  askNixPrinted,
+  machineRow,
+  readFileLikeNix,
+  type InstalledNix,
+  type OracleAnswer,
+} from '../helpers/nix';
 
 // The machine's own Nix (2.8 on Debian 12) and the version lab's (2.26, 2.34), each with its own rules.
 const nix = requireRealNix('real Nix accepts what we only warn about');
@@ -51,7 +58,10 @@ function describeLintOracle(nix: InstalledNix): void {
       ['a x86_64-linux - 1 0', 'speed-factor-zero'],
       [`a x86_64-linux - 1 1 - - ${rawHostKey}`, 'host-key-raw'],
       ['a x86_64-linux - 1 1 - - QUFB', 'host-key-not-a-key'],
-      [`a x86_64-linux - 1 1 - - ${Buffer.from(`a ssh-ed25519 ${rawHostKey}`).toString('base64')}`, 'host-key-with-host'],
+      [
+        `a x86_64-linux - 1 1 - - ${Buffer.from(`a ssh-ed25519 ${rawHostKey}`).toString('base64')}`,
+        'host-key-with-host',
+      ],
       ['a x86_64-linux 4 1', 'column-missing'],
       [`a x86_64-linux - 4 1 kvm ${Buffer.from(`ssh-ed25519 ${rawHostKey}`).toString('base64')}`, 'column-missing'],
       ['a x86_64-linux - 1 1 - - - root@builder note', 'extra-columns'],
@@ -77,8 +87,15 @@ function describeLintOracle(nix: InstalledNix): void {
       ['a x86_64-linux - 1 1 - kvm', 'mandatory-without-need'],
       ['a x86_64-linux - 1 1 big_parallel', 'unknown-feature'],
       ...(rules.portInUri ? [] : ([['nix@builder:2222 x86_64-linux', 'port-in-uri']] as [string, ProblemCode][])),
-      ...(rules.speedFactorIsFloat ? ([['a x86_64-linux - 1 1.5', 'speed-factor-fraction']] as [string, ProblemCode][]) : []),
-      ...(rules.sshKeyMustBeAbsolute ? ([['a x86_64-linux relative/key', 'ssh-key-relative'], ['a x86_64-linux ~/.ssh/key', 'ssh-key-relative']] as [string, ProblemCode][]) : []),
+      ...(rules.speedFactorIsFloat
+        ? ([['a x86_64-linux - 1 1.5', 'speed-factor-fraction']] as [string, ProblemCode][])
+        : []),
+      ...(rules.sshKeyMustBeAbsolute
+        ? ([
+            ['a x86_64-linux relative/key', 'ssh-key-relative'],
+            ['a x86_64-linux ~/.ssh/key', 'ssh-key-relative'],
+          ] as [string, ProblemCode][])
+        : []),
     ];
     const failures: string[] = [];
     await forEachLimited(cases, 2, async ([text, code, rejectedFrom], slot) => {
@@ -88,16 +105,20 @@ function describeLintOracle(nix: InstalledNix): void {
       const lint = lintBuilders(parsed, context).map((p) => p.code);
       const theirs = await askNixPrinted({ builders: text }, dir, slot, nix);
       if (rejectedFrom !== undefined && rules[rejectedFrom]) {
-        if (ours === undefined) failures.push(`${JSON.stringify(text)}: our parser takes it, Nix ${JSON.stringify(theirs.answer)}`);
-        else if (!isDeepStrictEqual(theirs.answer, { accepted: false, error: asNixPrintsError(ours) })) failures.push(`${JSON.stringify(text)}: Nix ${JSON.stringify(theirs.answer)}, ours ${ours.nixMessage}`);
+        if (ours === undefined)
+          failures.push(`${JSON.stringify(text)}: our parser takes it, Nix ${JSON.stringify(theirs.answer)}`);
+        else if (!isDeepStrictEqual(theirs.answer, { accepted: false, error: asNixPrintsError(ours) }))
+          failures.push(`${JSON.stringify(text)}: Nix ${JSON.stringify(theirs.answer)}, ours ${ours.nixMessage}`);
         if (lint.includes(code)) failures.push(`${JSON.stringify(text)}: ${code} although Nix rejects it`);
         return;
       }
       const rows: OracleAnswer = { accepted: true, rows: parsed.machines.map(machineRow) };
       if (ours !== undefined) failures.push(`${JSON.stringify(text)}: our parser rejects it (${ours.code})`);
       if (!lint.includes(code)) failures.push(`${JSON.stringify(text)}: no ${code} (got ${lint.join(', ')})`);
-      if (!isDeepStrictEqual(theirs.answer, rows)) failures.push(`${JSON.stringify(text)}: Nix ${JSON.stringify(theirs.answer)}, ours ${JSON.stringify(rows)}`);
-      if (theirs.warnings.length > 0) failures.push(`${JSON.stringify(text)}: Nix warned: ${theirs.warnings.join(' | ')}`);
+      if (!isDeepStrictEqual(theirs.answer, rows))
+        failures.push(`${JSON.stringify(text)}: Nix ${JSON.stringify(theirs.answer)}, ours ${JSON.stringify(rows)}`);
+      if (theirs.warnings.length > 0)
+        failures.push(`${JSON.stringify(text)}: Nix warned: ${theirs.warnings.join(' | ')}`);
     });
     assert.deepEqual(failures, []);
   });
@@ -113,8 +134,19 @@ function describeLintOracle(nix: InstalledNix): void {
       [`mounted-ssh-ng://-${id}`, ''],
       [`shh://${id}`, ''],
       [`nix@${id}?ssh-key=/k`, ''],
-      ...(rules.sshAuthorityChecked ? ([[`ssh://nix@?${id}=1`, ''], [`ssh://-${id}@${id}`, ''], [`ssh://@${id}`, '']] as [string, string][]) : []),
-      ...(rules.sshKeyMustBeAbsolute ? ([[`ssh://${id}`, ' relative/key'], [`ssh://${id}`, ' ~/.ssh/key']] as [string, string][]) : []),
+      ...(rules.sshAuthorityChecked
+        ? ([
+            [`ssh://nix@?${id}=1`, ''],
+            [`ssh://-${id}@${id}`, ''],
+            [`ssh://@${id}`, ''],
+          ] as [string, string][])
+        : []),
+      ...(rules.sshKeyMustBeAbsolute
+        ? ([
+            [`ssh://${id}`, ' relative/key'],
+            [`ssh://${id}`, ' ~/.ssh/key'],
+          ] as [string, string][])
+        : []),
     ];
     const failures: string[] = [];
     await forEachLimited(machines, 2, async ([uri, more], slot) => {
@@ -126,8 +158,10 @@ function describeLintOracle(nix: InstalledNix): void {
       const refused = parsed.problems.find((p) => p.severity === 'error');
       if (refused !== undefined) {
         // Rejected when read (2.23+: not a URL): Nix says our parser's words, and no warning claims it connects.
-        if (!theirs.output.includes(`error: ${refused.nixMessage}`)) failures.push(`${uri}: expected "error: ${refused.nixMessage}" in:\n${theirs.output}`);
-        if (warnings.length > 0) failures.push(`${uri}: warned ${warnings.map((w) => w.code).join(', ')} although Nix rejects it`);
+        if (!theirs.output.includes(`error: ${refused.nixMessage}`))
+          failures.push(`${uri}: expected "error: ${refused.nixMessage}" in:\n${theirs.output}`);
+        if (warnings.length > 0)
+          failures.push(`${uri}: warned ${warnings.map((w) => w.code).join(', ')} although Nix rejects it`);
         return;
       }
       if (warning === undefined) return void failures.push(`${uri}: no warning with a Nix message`);
@@ -142,26 +176,44 @@ function describeLintOracle(nix: InstalledNix): void {
     const failures: string[] = [];
     await forEachLimited([`ssh://${id}:2222`, `nix@${id}:2222`], 2, async (uri, slot) => {
       const text = `${uri} ${nix.system}`;
-      const warning = lintBuilders(parseBuilders(text, rules, { localSystem: nix.system }), context).find((p) => p.code === 'port-in-uri');
+      const warning = lintBuilders(parseBuilders(text, rules, { localSystem: nix.system }), context).find(
+        (p) => p.code === 'port-in-uri',
+      );
       const theirs = await askNixPrinted({ builders: text, system: nix.system }, caseDir(), slot, nix);
-      const line = theirs.output.split('\n').find((l) => l.startsWith(`cannot build on '`)) ?? `(no "cannot build on" in:\n${theirs.output})`;
+      const line =
+        theirs.output.split('\n').find((l) => l.startsWith(`cannot build on '`)) ??
+        `(no "cannot build on" in:\n${theirs.output})`;
       if (rules.portInUri) {
         // From 2.31 ssh gets the host alone (and the port as -p): Nix names the host without it.
         if (warning !== undefined) failures.push(`${uri}: port-in-uri although the port reaches ssh`);
-        if (!line.includes(`SSH connection to '${id}'`)) failures.push(`${uri}: expected the host without its port in: ${line}`);
+        if (!line.includes(`SSH connection to '${id}'`))
+          failures.push(`${uri}: expected the host without its port in: ${line}`);
       } else {
         if (warning === undefined) return void failures.push(`${uri}: no port-in-uri`);
         // Our warning quotes what ssh says about the host name with the port in it.
         const quoted = /\("(Could not resolve hostname [^"]+)"\)/.exec(warning.message)?.[1];
-        if (quoted === undefined || !line.includes(`ssh: ${quoted}`)) failures.push(`${uri}: expected "ssh: ${quoted}" in: ${line}`);
+        if (quoted === undefined || !line.includes(`ssh: ${quoted}`))
+          failures.push(`${uri}: expected "ssh: ${quoted}" in: ${line}`);
       }
     });
     assert.deepEqual(failures, []);
   });
 
   test(`${nix.versionText} warns "unknown setting" exactly where we do, in our words`, async () => {
-    const cases = ['buidlers = a', 'extra-max-jobs = 3', 'extra-substituter = https://a', 'frobnicate = 1', 'use-xdg-base-directories = true'];
-    const quiet = ['extra-trusted-users = nix', 'extra-system-features = kvm', 'build-max-jobs = 2', 'gc-keep-outputs = true', 'extra-platforms = aarch64-linux'];
+    const cases = [
+      'buidlers = a',
+      'extra-max-jobs = 3',
+      'extra-substituter = https://a',
+      'frobnicate = 1',
+      'use-xdg-base-directories = true',
+    ];
+    const quiet = [
+      'extra-trusted-users = nix',
+      'extra-system-features = kvm',
+      'build-max-jobs = 2',
+      'gc-keep-outputs = true',
+      'extra-platforms = aarch64-linux',
+    ];
     const failures: string[] = [];
     await forEachLimited([...cases, ...quiet], 2, async (conf, slot) => {
       const dir = caseDir();
@@ -170,7 +222,8 @@ function describeLintOracle(nix: InstalledNix): void {
         .map((p) => p.nixMessage);
       const theirs = await askNixPrinted({ conf }, dir, slot, nix);
       if (!theirs.answer.accepted) failures.push(`${conf}: Nix rejects it: ${theirs.answer.error}`);
-      if (!isDeepStrictEqual(ours, theirs.warnings)) failures.push(`${conf}: Nix warned ${JSON.stringify(theirs.warnings)}, we ${JSON.stringify(ours)}`);
+      if (!isDeepStrictEqual(ours, theirs.warnings))
+        failures.push(`${conf}: Nix warned ${JSON.stringify(theirs.warnings)}, we ${JSON.stringify(ours)}`);
     });
     assert.deepEqual(failures, []);
   });
@@ -203,10 +256,14 @@ function describeLintOracle(nix: InstalledNix): void {
     const failures: string[] = [];
     await forEachLimited([...rejected, ...accepted], 2, async (conf, slot) => {
       const dir = caseDir();
-      const errors = lintNixConf(parseNixConf(conf, rules, { path: path.join(dir, 'nix.conf') }), context).filter((p) => p.severity === 'error');
+      const errors = lintNixConf(parseNixConf(conf, rules, { path: path.join(dir, 'nix.conf') }), context).filter(
+        (p) => p.severity === 'error',
+      );
       const theirs = await askNixPrinted({ conf }, dir, slot, nix);
-      const ours: OracleAnswer = errors[0] === undefined ? { accepted: true, rows: [] } : { accepted: false, error: errors[0].nixMessage! };
-      if (!isDeepStrictEqual(ours, theirs.answer)) failures.push(`${JSON.stringify(conf)}: Nix ${JSON.stringify(theirs.answer)}, ours ${JSON.stringify(ours)}`);
+      const ours: OracleAnswer =
+        errors[0] === undefined ? { accepted: true, rows: [] } : { accepted: false, error: errors[0].nixMessage! };
+      if (!isDeepStrictEqual(ours, theirs.answer))
+        failures.push(`${JSON.stringify(conf)}: Nix ${JSON.stringify(theirs.answer)}, ours ${JSON.stringify(ours)}`);
     });
     assert.deepEqual(failures, []);
   });
@@ -214,7 +271,9 @@ function describeLintOracle(nix: InstalledNix): void {
   test(`max-jobs = 0 with an empty builders makes ${nix.versionText} fail as our warning says`, async () => {
     const conf = 'max-jobs = 0\nbuilders =\n';
     const dir = caseDir();
-    const warning = lintNixConf(parseNixConf(conf, rules, { path: path.join(dir, 'nix.conf') }), context).find((p) => p.code === 'nothing-can-build');
+    const warning = lintNixConf(parseNixConf(conf, rules, { path: path.join(dir, 'nix.conf') }), context).find(
+      (p) => p.code === 'nothing-can-build',
+    );
     assert.ok(warning?.nixMessage);
     // max-jobs = 0 from the nix.conf alone (no -j0), and a derivation for this very system.
     const theirs = await askNixPrinted({ conf, system: nix.system, forbidLocalBuilds: false }, dir, 0, nix);
@@ -224,7 +283,11 @@ function describeLintOracle(nix: InstalledNix): void {
 }
 
 /** Runs `work` over `items` with at most `limit` at a time; `slot` is which of the `limit` runs. */
-async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T, slot: number) => Promise<void>): Promise<void> {
+async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T, slot: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async (slot: number) => {
     while (next < items.length) await work(items[next++]!, slot);

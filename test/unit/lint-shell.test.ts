@@ -10,10 +10,16 @@ import { problemSeverities, type Problem, type ProblemCode, type Span } from '..
 import { lintBuilders, type LintContext } from '../../server/src/model/lint/index';
 import { nixPercentDecode, settingsInRemoteShell } from '../../server/src/model/remoteShellSettings';
 
-const contextFor = (version: NixVersion): LintContext => ({ version, rules: rulesFor(version), keyHome: '/root', daemon: false });
+const contextFor = (version: NixVersion): LintContext => ({
+  version,
+  rules: rulesFor(version),
+  keyHome: '/root',
+  daemon: false,
+});
 const nix28 = contextFor(nix2_8);
 const nix235 = contextFor({ major: 2, minor: 35, patch: 0 });
-const lint = (text: string, context: LintContext = nix28) => lintBuilders(parseBuilders(text, context.rules, { localSystem: 'x86_64-linux' }), context);
+const lint = (text: string, context: LintContext = nix28) =>
+  lintBuilders(parseBuilders(text, context.rules, { localSystem: 'x86_64-linux' }), context);
 const at = (text: string, span: Span): string => text.slice(span.start, span.end);
 const only = (problems: Problem[], code: ProblemCode): Problem[] => problems.filter((p) => p.code === code);
 
@@ -24,9 +30,17 @@ describe('shell code in a store setting (column 1)', () => {
 
   const shapes: [string, string, string][] = [
     // [column 1, the value as written, the value Nix hands the shell]
-    ['ssh://u@b?remote-program=$(touch${IFS}/tmp/m)nix-store', '$(touch${IFS}/tmp/m)nix-store', '$(touch${IFS}/tmp/m)nix-store'],
+    [
+      'ssh://u@b?remote-program=$(touch${IFS}/tmp/m)nix-store',
+      '$(touch${IFS}/tmp/m)nix-store',
+      '$(touch${IFS}/tmp/m)nix-store',
+    ],
     ['ssh://u@b?remote-program=`id`nix-store', '`id`nix-store', '`id`nix-store'],
-    ['ssh://u@b?remote-program=sh%20-c%20%27touch%20marker%27', 'sh%20-c%20%27touch%20marker%27', "sh -c 'touch marker'"],
+    [
+      'ssh://u@b?remote-program=sh%20-c%20%27touch%20marker%27',
+      'sh%20-c%20%27touch%20marker%27',
+      "sh -c 'touch marker'",
+    ],
     ['ssh://u@b?remote-program=nix-store%0atouch%20/tmp/m', 'nix-store%0atouch%20/tmp/m', 'nix-store\ntouch /tmp/m'],
     ['ssh://u@b?remote-program=nix-store%3btouch%20x', 'nix-store%3btouch%20x', 'nix-store;touch x'],
     ['ssh-ng://u@b?remote-program=nix-daemon|tee', 'nix-daemon|tee', 'nix-daemon|tee'],
@@ -49,7 +63,10 @@ describe('shell code in a store setting (column 1)', () => {
       assert.match(p.message, /shell/);
       assert.match(p.message, /runs? as shell code|run as shell code/);
       assert.match(p.message, /refuses/);
-      assert.ok(p.message.includes(JSON.stringify(decoded)) || p.message.includes(decoded), `${p.message} should show ${JSON.stringify(decoded)}`);
+      assert.ok(
+        p.message.includes(JSON.stringify(decoded)) || p.message.includes(decoded),
+        `${p.message} should show ${JSON.stringify(decoded)}`,
+      );
       // On newer Nix too (2.20+ splits remote-program into words and quotes nothing), unless
       // it is not a URL: from 2.23 Nix then rejects the whole list when it reads it (our
       // parser's store-uri-not-a-url), never connects, and no warning may say it runs the code.
@@ -74,12 +91,18 @@ describe('shell code in a store setting (column 1)', () => {
   test('every occurrence is reported (which one Nix keeps differs between versions)', () => {
     const text = 'ssh://b?remote-program=nix-store&remote-program=$(id) x86_64-linux';
     const found = only(lint(text), 'shell-in-store-setting');
-    assert.deepEqual(found.map((p) => at(text, p.span)), ['$(id)']);
+    assert.deepEqual(
+      found.map((p) => at(text, p.span)),
+      ['$(id)'],
+    );
   });
 
   test('a percent-encoded setting name counts too (newer Nix decodes names)', () => {
     const text = 'ssh://b?remote%2Dprogram=$(id) x86_64-linux';
-    assert.deepEqual(only(lint(text), 'shell-in-store-setting').map((p) => at(text, p.span)), ['$(id)']);
+    assert.deepEqual(
+      only(lint(text), 'shell-in-store-setting').map((p) => at(text, p.span)),
+      ['$(id)'],
+    );
   });
 
   test('in an included file: shown on the include, the span in the file', () => {
@@ -105,7 +128,12 @@ describe('what Nix hands the shell', () => {
     const text = 'ssh://b?remote-program=x%3by&other=1&remote-store=ok';
     const settings = settingsInRemoteShell(text);
     assert.deepEqual(
-      settings.map((s) => ({ name: s.name, value: s.value, at: text.slice(s.valueStart, s.valueEnd), unsafe: s.unsafe })),
+      settings.map((s) => ({
+        name: s.name,
+        value: s.value,
+        at: text.slice(s.valueStart, s.valueEnd),
+        unsafe: s.unsafe,
+      })),
       [
         { name: 'remote-program', value: 'x;y', at: 'x%3by', unsafe: [';'] },
         { name: 'remote-store', value: 'ok', at: 'ok', unsafe: [] },

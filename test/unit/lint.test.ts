@@ -32,7 +32,8 @@ const lint = (text: string, context: LintContext = nix28, options: ParseBuilders
   return { parsed, problems: lintBuilders(parsed, context) };
 };
 const codes = (problems: Problem[]): ProblemCode[] => problems.map((p) => p.code);
-const at = (text: string, span: Span | undefined): string => (span === undefined ? '<none>' : text.slice(span.start, span.end));
+const at = (text: string, span: Span | undefined): string =>
+  span === undefined ? '<none>' : text.slice(span.start, span.end);
 /** The one problem with this code (failing when there is not exactly one). */
 const one = (problems: Problem[], code: ProblemCode): Problem => {
   const found = problems.filter((p) => p.code === code);
@@ -73,7 +74,8 @@ describe('every lint code is in the problem table', () => {
       'conf-invalid-value': 'error',
       'nothing-can-build': 'warning',
     };
-    for (const [code, severity] of Object.entries(expected)) assert.equal(problemSeverities[code as ProblemCode], severity, code);
+    for (const [code, severity] of Object.entries(expected))
+      assert.equal(problemSeverities[code as ProblemCode], severity, code);
   });
 });
 
@@ -107,7 +109,7 @@ describe('maxJobs and speedFactor (columns 4 and 5)', () => {
     assert.match(p.message, /never gives it a job/);
   });
 
-  test('maxJobs 1, `-` and +0-free values are fine; a non-number is the parser\'s error, not repeated', () => {
+  test("maxJobs 1, `-` and +0-free values are fine; a non-number is the parser's error, not repeated", () => {
     assert.deepEqual(codes(lint('a - - 1 ; b - - - ; c - - 007').problems), []);
     const { parsed, problems } = lint('a - - x');
     assert.deepEqual(codes(parsed.problems), ['max-jobs-not-integer']);
@@ -126,7 +128,7 @@ describe('maxJobs and speedFactor (columns 4 and 5)', () => {
     }
   });
 
-  test('a fractional speedFactor is only information on Nix ≥ 2.20 (older Nix rejects it); on 2.8 it is the parser\'s error alone', () => {
+  test("a fractional speedFactor is only information on Nix ≥ 2.20 (older Nix rejects it); on 2.8 it is the parser's error alone", () => {
     const text = 'a - - 1 1.5';
     const p = one(lint(text, nix224).problems, 'speed-factor-fraction');
     assert.equal(p.severity, 'information');
@@ -208,7 +210,7 @@ describe('host key (column 8)', () => {
     assert.match(one(lint('a - - - - - - //79').problems, 'host-key-not-a-key').message, /binary data/);
   });
 
-  test('text Nix refuses as base64 is only the parser\'s error', () => {
+  test("text Nix refuses as base64 is only the parser's error", () => {
     const { parsed, problems } = lint('a - - - - - - ssh-ed25519');
     assert.deepEqual(codes(parsed.problems), ['host-key-not-base64']);
     assert.deepEqual(codes(problems), []);
@@ -258,7 +260,10 @@ describe('store URI (column 1)', () => {
   });
 
   test('ssh://, ssh-ng:// and a bare host are fine', () => {
-    assert.deepEqual(codes(lint('ssh://a ; ssh-ng://nix@b ; c ; nix@d?compress=true ; ssh://nix@e?ssh-key=/k ; ssh://[::1]').problems), []);
+    assert.deepEqual(
+      codes(lint('ssh://a ; ssh-ng://nix@b ; c ; nix@d?compress=true ; ssh://nix@e?ssh-key=/k ; ssh://[::1]').problems),
+      [],
+    );
   });
 
   test('a bare host with a `/` in its parameters is not a host to Nix (no ssh:// is added): a warning with ssh:// put in front', () => {
@@ -268,7 +273,7 @@ describe('store URI (column 1)', () => {
     assert.deepEqual(p.data, { suggestion: 'ssh://nix@d?ssh-key=/root/.ssh/k' });
   });
 
-  test('`ssh://` with no host is a warning quoting Nix\'s refusal', () => {
+  test("`ssh://` with no host is a warning quoting Nix's refusal", () => {
     const p = one(lint('ssh:// x86_64-linux').problems, 'store-uri-unusable');
     assert.equal(p.nixMessage, "invalid SSH host name ''");
   });
@@ -331,7 +336,10 @@ describe('a port in the store URI', () => {
 
   test('the message says where ssh_config is for the daemon (root) and for a single-user install', () => {
     assert.match(one(lint('b:22', nix28).problems, 'port-in-uri').message, /root's ~\/\.ssh\/config/);
-    assert.doesNotMatch(one(lint('b:22', contextFor(nix2_8, { daemon: false })).problems, 'port-in-uri').message, /root/);
+    assert.doesNotMatch(
+      one(lint('b:22', contextFor(nix2_8, { daemon: false })).problems, 'port-in-uri').message,
+      /root/,
+    );
   });
 });
 
@@ -373,7 +381,7 @@ describe('included files', () => {
     assert.match(p.message, /skips it silently, so no builders come from it/);
   });
 
-  test('an `@file` that exists gives no warning of its own; one that cannot be read is the parser\'s error only', () => {
+  test("an `@file` that exists gives no warning of its own; one that cannot be read is the parser's error only", () => {
     const file = path.join(dir, 'machines-ok');
     fs.writeFileSync(file, 'b x86_64-linux\n');
     assert.deepEqual(codes(lint(`@${file}`, nix28, { readFile: readFileLikeNix(dir) }).problems), []);
@@ -461,7 +469,7 @@ describe('SSH key (column 3)', () => {
     assert.match(p.message, /Permission denied \(publickey\)/);
   });
 
-  test('`~` is expanded with keyHome: root\'s home under the daemon, and the message says so', () => {
+  test("`~` is expanded with keyHome: root's home under the daemon, and the message says so", () => {
     const home = path.join(dir, 'home');
     fs.mkdirSync(path.join(home, '.ssh'), { recursive: true });
     fs.copyFileSync(plain, path.join(home, '.ssh', 'id_ed25519'));
@@ -495,15 +503,19 @@ describe('SSH key (column 3)', () => {
     if (process.getuid?.() === 0) one(lint(keyText(open)).problems, 'ssh-key-permissions'); // the daemon's root owns it too
   });
 
-  test('a key owned by another user than the one ssh runs as is not refused for its mode (ssh checks only its own keys)', {
-    skip: process.getuid?.() !== 0 && 'needs root to give the file away',
-  }, () => {
-    const open = path.join(dir, 'id_open_nobody');
-    fs.copyFileSync(plain, open);
-    fs.chmodSync(open, 0o644);
-    fs.chownSync(open, 65534, 65534);
-    assert.deepEqual(codes(lint(keyText(open)).problems), []);
-  });
+  test(
+    'a key owned by another user than the one ssh runs as is not refused for its mode (ssh checks only its own keys)',
+    {
+      skip: process.getuid?.() !== 0 && 'needs root to give the file away',
+    },
+    () => {
+      const open = path.join(dir, 'id_open_nobody');
+      fs.copyFileSync(plain, open);
+      fs.chmodSync(open, 0o644);
+      fs.chownSync(open, 65534, 65534);
+      assert.deepEqual(codes(lint(keyText(open)).problems), []);
+    },
+  );
 
   test('a relative key path is not checked: it is relative to wherever ssh runs', () => {
     assert.deepEqual(codes(lint(keyText('keys/id_builder')).problems), []);
@@ -537,13 +549,24 @@ test('problems come in text order', () => {
     problems.map((p) => p.span.start),
     [...problems.map((p) => p.span.start)].sort((a, b) => a - b),
   );
-  assert.deepEqual(codes(problems), ['port-in-uri', 'unknown-system', 'max-jobs-zero', 'speed-factor-zero', 'duplicate-machine', 'port-in-uri']);
+  assert.deepEqual(codes(problems), [
+    'port-in-uri',
+    'unknown-system',
+    'max-jobs-zero',
+    'speed-factor-zero',
+    'duplicate-machine',
+    'port-in-uri',
+  ]);
 });
 
 test('every message says what to do: no message ends without advice', () => {
   const text = 'http://x ; b:22 x86-64-linux /nonexistent/key 0 0 big_parallel kvm QUFB extra ; b:22 ; ssh://-V';
   for (const p of lint(text, nix28, { readFile: () => undefined }).problems) {
-    assert.match(p.message, /\b(use|put|fix|remove|merge|did you mean|create|replace|move|write|add|chmod|ssh-keygen)\b/i, `${p.code}: ${p.message}`);
+    assert.match(
+      p.message,
+      /\b(use|put|fix|remove|merge|did you mean|create|replace|move|write|add|chmod|ssh-keygen)\b/i,
+      `${p.code}: ${p.message}`,
+    );
   }
 });
 
@@ -551,7 +574,10 @@ describe('an @file after a space', () => {
   test('is a machine named @file on Nix 2.8, not an include: a warning says to remove the space', () => {
     const text = 'ssh://a x86_64-linux ; @/etc/nix/machines';
     const { parsed, problems } = lint(text);
-    assert.deepEqual(parsed.machines.map((m) => m.columns.storeUri.text), ['ssh://a', '@/etc/nix/machines']);
+    assert.deepEqual(
+      parsed.machines.map((m) => m.columns.storeUri.text),
+      ['ssh://a', '@/etc/nix/machines'],
+    );
     const warning = one(problems, 'include-after-space');
     assert.equal(at(text, warning.span), '@/etc/nix/machines');
     assert.equal(problems.filter((p) => p.code === 'store-uri-unusable').length, 0, 'one warning, not two');

@@ -20,7 +20,7 @@ import { requireLabNixes, requireRealNix } from '../helpers/requireNix';
 describe('trusted-users as the nix-daemon matches it (matchUser)', () => {
   const members = async (group: string) => (group === 'wheel' ? ['alice'] : []);
   const alice = { user: 'alice', primaryGroup: 'users' };
-  test('`*`, the user\'s name, its primary group and a group listing it match; nothing else does', async () => {
+  test("`*`, the user's name, its primary group and a group listing it match; nothing else does", async () => {
     assert.equal(await matchingEntry(alice, ['root', '*'], members), '*');
     assert.equal(await matchingEntry(alice, ['root', 'alice'], members), 'alice');
     assert.equal(await matchingEntry(alice, ['root', '@users'], members), '@users');
@@ -40,16 +40,28 @@ describe('nix show-config --json', () => {
   });
 });
 
-describe('a distributed build and the daemon\'s trust', () => {
+describe("a distributed build and the daemon's trust", () => {
   const base: LocalMachineInfo = {
-    user: 'alice', mode: 'daemon', storeUrl: 'daemon', nixVersion: '2.8.0', trusted: false, trustedBy: 'trusted-users = root', system: 'x86_64-linux',
-    extraPlatforms: [], systemFeatures: [], maxJobs: '1', builders: '', buildersOf: 'daemon', userBuildersHonoured: false, findings: [],
+    user: 'alice',
+    mode: 'daemon',
+    storeUrl: 'daemon',
+    nixVersion: '2.8.0',
+    trusted: false,
+    trustedBy: 'trusted-users = root',
+    system: 'x86_64-linux',
+    extraPlatforms: [],
+    systemFeatures: [],
+    maxJobs: '1',
+    builders: '',
+    buildersOf: 'daemon',
+    userBuildersHonoured: false,
+    findings: [],
   };
   test('trusted, or single-user: our --builders is honoured', () => {
     assert.equal(buildersVerdict({ ...base, trusted: true }).kind, 'honoured');
     assert.equal(buildersVerdict({ ...base, mode: 'single-user', trusted: true }).kind, 'honoured');
   });
-  test('untrusted, the daemon\'s machines file empty or missing: refused, naming trust and the nix.conf line', () => {
+  test("untrusted, the daemon's machines file empty or missing: refused, naming trust and the nix.conf line", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nixrb-trust-'));
     try {
       fs.writeFileSync(path.join(dir, 'machines'), '# nothing yet\n\n');
@@ -58,7 +70,10 @@ describe('a distributed build and the daemon\'s trust', () => {
       for (const builders of ['', `@${dir}/machines`, `@${dir}/missing`, `@${dir}/fifo`]) {
         const verdict = buildersVerdict({ ...base, builders });
         assert.equal(verdict.kind, 'refused', builders);
-        assert.match(verdict.kind === 'refused' ? verdict.message : '', /does not trust alice.*extra-trusted-users = alice/s);
+        assert.match(
+          verdict.kind === 'refused' ? verdict.message : '',
+          /does not trust alice.*extra-trusted-users = alice/s,
+        );
       }
       fs.writeFileSync(path.join(dir, 'machines'), 'ssh://b x86_64-linux\n');
       assert.equal(buildersVerdict({ ...base, builders: `@${dir}/machines` }).kind, 'daemon-builders');
@@ -70,36 +85,54 @@ describe('a distributed build and the daemon\'s trust', () => {
 });
 
 /** `nix` of the machine, or of a chroot of the version lab. */
-const runnerFor = (root: string | undefined): NixRunner => (args, env) =>
-  new Promise((resolve) => {
-    const flags = ['--extra-experimental-features', 'nix-command', ...args];
-    const [command, argv] = root === undefined ? ['nix', flags] : ['chroot', [root, 'nix', ...flags]];
-    execFile(command, argv, { env, encoding: 'utf8', timeout: 20_000 }, (error, stdout, stderr) =>
-      resolve({ ok: error === null, stdout, stderr }),
-    );
-  });
+const runnerFor =
+  (root: string | undefined): NixRunner =>
+  (args, env) =>
+    new Promise((resolve) => {
+      const flags = ['--extra-experimental-features', 'nix-command', ...args];
+      const [command, argv] = root === undefined ? ['nix', flags] : ['chroot', [root, 'nix', ...flags]];
+      execFile(command, argv, { env, encoding: 'utf8', timeout: 20_000 }, (error, stdout, stderr) =>
+        resolve({ ok: error === null, stdout, stderr }),
+      );
+    });
 
 const installed = requireRealNix('"This machine" reads real Nix');
 const nixes = installed ? [installed, ...requireLabNixes('"This machine" reads real Nix')] : [];
 for (const nix of nixes) {
   const asRoot = process.getuid?.() === 0;
-  test(`Nix ${nix.versionText.split(' ').pop()}: as root with its own store, single-user and trusted, with the settings Nix prints`, { skip: !asRoot && 'needs root (its own store)' }, async () => {
-    const confDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nixrb-local-'));
-    try {
-      fs.writeFileSync(path.join(confDir, 'nix.conf'), 'max-jobs = 3\nbuilders = ssh://b x86_64-linux\nsubstituters =\n');
-      const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: confDir, NIX_USER_CONF_FILES: path.join(confDir, 'nix.conf'), NIX_REMOTE: 'local' };
-      const info = await detectLocalMachine({ env, nix: runnerFor(nix.root), account: { user: 'root', primaryGroup: 'root' } });
-      assert.equal(info.nixVersion, nix.versionText.split(' ').pop());
-      assert.equal(info.mode, 'single-user');
-      assert.equal(info.storeUrl, 'local');
-      assert.equal(info.trusted, true);
-      assert.equal(info.system, nix.system);
-      assert.equal(info.maxJobs, '3');
-      assert.equal(info.builders, 'ssh://b x86_64-linux');
-      assert.equal(info.buildersOf, 'user');
-      assert.deepEqual(info.findings, []);
-    } finally {
-      fs.rmSync(confDir, { recursive: true, force: true });
-    }
-  });
+  test(
+    `Nix ${nix.versionText.split(' ').pop()}: as root with its own store, single-user and trusted, with the settings Nix prints`,
+    { skip: !asRoot && 'needs root (its own store)' },
+    async () => {
+      const confDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nixrb-local-'));
+      try {
+        fs.writeFileSync(
+          path.join(confDir, 'nix.conf'),
+          'max-jobs = 3\nbuilders = ssh://b x86_64-linux\nsubstituters =\n',
+        );
+        const env: NodeJS.ProcessEnv = {
+          PATH: process.env.PATH,
+          HOME: confDir,
+          NIX_USER_CONF_FILES: path.join(confDir, 'nix.conf'),
+          NIX_REMOTE: 'local',
+        };
+        const info = await detectLocalMachine({
+          env,
+          nix: runnerFor(nix.root),
+          account: { user: 'root', primaryGroup: 'root' },
+        });
+        assert.equal(info.nixVersion, nix.versionText.split(' ').pop());
+        assert.equal(info.mode, 'single-user');
+        assert.equal(info.storeUrl, 'local');
+        assert.equal(info.trusted, true);
+        assert.equal(info.system, nix.system);
+        assert.equal(info.maxJobs, '3');
+        assert.equal(info.builders, 'ssh://b x86_64-linux');
+        assert.equal(info.buildersOf, 'user');
+        assert.deepEqual(info.findings, []);
+      } finally {
+        fs.rmSync(confDir, { recursive: true, force: true });
+      }
+    },
+  );
 }

@@ -21,7 +21,8 @@ const local = { localSystem: 'x86_64-linux' };
 const parse28 = (text: string, options: ParseBuildersOptions = local) => parseBuilders(text, nix2_8Rules, options);
 const codes = (parsed: ParsedBuilders): ProblemCode[] => parsed.problems.map((p) => p.code);
 const uris = (parsed: ParsedBuilders): string[] => parsed.machines.map((m) => m.storeUri);
-const at = (text: string, span: Span | undefined): string => (span === undefined ? '<none>' : text.slice(span.start, span.end));
+const at = (text: string, span: Span | undefined): string =>
+  span === undefined ? '<none>' : text.slice(span.start, span.end);
 const only = (parsed: ParsedBuilders): Machine => {
   assert.equal(parsed.machines.length, 1, JSON.stringify(parsed.machines));
   return parsed.machines[0]!;
@@ -39,7 +40,17 @@ describe('store URI (column 1)', () => {
   });
 
   test('a URI with :// or /, and auto, daemon, local (also with ?parameters), stay as written', () => {
-    for (const uri of ['ssh://a', 'ssh-ng://a', '/some/store', 'auto', 'daemon', 'local', 'auto?x', 'local?root=/x', '?root=x']) {
+    for (const uri of [
+      'ssh://a',
+      'ssh-ng://a',
+      '/some/store',
+      'auto',
+      'daemon',
+      'local',
+      'auto?x',
+      'local?root=/x',
+      '?root=x',
+    ]) {
       assert.equal(storeUriAsNixReadsIt(uri), uri);
     }
   });
@@ -241,7 +252,10 @@ describe('maxJobs (column 4) is an unsigned int', () => {
       assert.deepEqual(codes(parsed), ['max-jobs-not-integer']);
       const p = parsed.problems[0]!;
       assert.equal(at(row, p.span), text);
-      assert.equal(p.nixMessage, `bad machine specification: failed to convert column #3 in a row: '${row}' to 'unsigned int'`);
+      assert.equal(
+        p.nixMessage,
+        `bad machine specification: failed to convert column #3 in a row: '${row}' to 'unsigned int'`,
+      );
       assert.match(p.message, /maxJobs \(column 4\) must be a whole number/);
       assert.equal(only(parsed).valid, false);
     });
@@ -253,7 +267,10 @@ describe('speedFactor (column 5)', () => {
     const row = 'a - - 1 1.5';
     const on28 = parse28(row);
     assert.deepEqual(codes(on28), ['speed-factor-invalid']);
-    assert.equal(on28.problems[0]!.nixMessage, `bad machine specification: failed to convert column #4 in a row: '${row}' to 'unsigned int'`);
+    assert.equal(
+      on28.problems[0]!.nixMessage,
+      `bad machine specification: failed to convert column #4 in a row: '${row}' to 'unsigned int'`,
+    );
     assert.match(on28.problems[0]!.message, /need Nix 2\.20/);
     const on224 = parseBuilders(row, nix2_24, local);
     assert.deepEqual(on224.problems, []);
@@ -270,7 +287,10 @@ describe('speedFactor (column 5)', () => {
     const row = 'a - - 1 fast';
     const parsed = parseBuilders(row, nix2_24, local);
     assert.deepEqual(codes(parsed), ['speed-factor-invalid']);
-    assert.equal(parsed.problems[0]!.nixMessage, `bad machine specification: failed to convert column #4 in a row: '${row}' to 'float'`);
+    assert.equal(
+      parsed.problems[0]!.nixMessage,
+      `bad machine specification: failed to convert column #4 in a row: '${row}' to 'float'`,
+    );
   });
 
   test('on 2.24 floats are read as C++ reads them: 1e3, .5, 2., +4', () => {
@@ -494,7 +514,11 @@ describe('problems', () => {
   });
 
   test('within a row: maxJobs, speedFactor, host key, then (on 2.20+) a negative speedFactor, as Nix checks them', () => {
-    assert.deepEqual(codes(parse28('a - - x y - - !')), ['max-jobs-not-integer', 'speed-factor-invalid', 'host-key-not-base64']);
+    assert.deepEqual(codes(parse28('a - - x y - - !')), [
+      'max-jobs-not-integer',
+      'speed-factor-invalid',
+      'host-key-not-base64',
+    ]);
     const parsed = parseBuilders('a - - 1 -2 - - !', nix2_24, local);
     assert.deepEqual(
       parsed.problems.map((p) => p.nixMessage?.slice(0, 30)),

@@ -18,8 +18,41 @@ const rulesets: VersionRules[] = [
 ];
 
 const alphabet = [
-  ' ', ' ', '\t', '\n', '\n', '\r', ';', ';', '#', '@', '-', '-', ',', '=', '+', '.', '/', '!', 'a', 'b', 'x', '0', '1',
-  '9', 'é', '😀', '\uD800', 'builders', 'include', '!include', 'extra-builders', '@/a', '@/self', 'ssh://h', 'QUFB',
+  ' ',
+  ' ',
+  '\t',
+  '\n',
+  '\n',
+  '\r',
+  ';',
+  ';',
+  '#',
+  '@',
+  '-',
+  '-',
+  ',',
+  '=',
+  '+',
+  '.',
+  '/',
+  '!',
+  'a',
+  'b',
+  'x',
+  '0',
+  '1',
+  '9',
+  'é',
+  '😀',
+  '\uD800',
+  'builders',
+  'include',
+  '!include',
+  'extra-builders',
+  '@/a',
+  '@/self',
+  'ssh://h',
+  'QUFB',
 ];
 
 function randomText(rng: Rng): string {
@@ -46,10 +79,15 @@ function assertSpan(label: string, text: string | undefined, span: Span | undefi
   if (span === undefined) return;
   assert.ok(text !== undefined, `${label}: a span into an unknown file`);
   assert.ok(
-    Number.isInteger(span.start) && Number.isInteger(span.end) && 0 <= span.start && span.start <= span.end && span.end <= text.length,
+    Number.isInteger(span.start) &&
+      Number.isInteger(span.end) &&
+      0 <= span.start &&
+      span.start <= span.end &&
+      span.end <= text.length,
     `${label}: span ${JSON.stringify(span)} outside a text of length ${text.length}`,
   );
-  if (exact !== undefined) assert.equal(text.slice(span.start, span.end), exact, `${label}: span does not cover its text`);
+  if (exact !== undefined)
+    assert.equal(text.slice(span.start, span.end), exact, `${label}: span does not cover its text`);
 }
 
 /**
@@ -57,7 +95,12 @@ function assertSpan(label: string, text: string | undefined, span: Span | undefi
  * nix.conf line (`exactRows` false) rows and paths can span several tokens, whose whitespace
  * Nix re-joined, so only columns must match their text exactly there.
  */
-function checkBuilders(parsed: ParsedBuilders, inText: string, files: Record<string, string>, exactRows: boolean): void {
+function checkBuilders(
+  parsed: ParsedBuilders,
+  inText: string,
+  files: Record<string, string>,
+  exactRows: boolean,
+): void {
   const textOf = (file: string | undefined) => (file === undefined ? inText : files[file]);
   for (const e of parsed.entries) {
     assertSpan('entry', textOf(e.file), e.span, e.file === undefined && !exactRows ? undefined : e.text);
@@ -91,7 +134,11 @@ test('10 000 random and mutated inputs: no exception, every span inside its text
     let input = '';
     try {
       const generated = i % 2 === 0 ? generateBuildersCase(rng, { dir }) : generateNixConfCase(rng, { dir });
-      const files: Record<string, string> = { ...generated.files, '/a': mutate(rng, randomText(rng)), '/self': '@/self' };
+      const files: Record<string, string> = {
+        ...generated.files,
+        '/a': mutate(rng, randomText(rng)),
+        '/self': '@/self',
+      };
       input = rng.chance(0.3) ? randomText(rng) : mutate(rng, generated.text);
       const readFile = (path: string): string | undefined => {
         if (path === dir || path === '/fuzz/throws') throw new Error('reading from file: Is a directory');

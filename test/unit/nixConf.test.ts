@@ -7,7 +7,8 @@ import { parseNixConf, resolveIncludePath, type ParseNixConfOptions } from '../.
 import { nix2_8Rules } from '../helpers/nix2_8Rules';
 import type { Span } from '../../server/src/model/problem';
 
-const at = (text: string, span: Span | undefined): string => (span === undefined ? '<none>' : text.slice(span.start, span.end));
+const at = (text: string, span: Span | undefined): string =>
+  span === undefined ? '<none>' : text.slice(span.start, span.end);
 const parse = (text: string, options: ParseNixConfOptions = {}) =>
   parseNixConf(text, nix2_8Rules, { path: '/etc/nix/nix.conf', localSystem: 'x86_64-linux', ...options });
 const files =
@@ -122,7 +123,9 @@ describe('include and !include', () => {
   });
 
   test('the effective builders is the last one applied, even from an included file', () => {
-    const conf = parse('builders = a\ninclude sub.conf\n', { readFile: files({ '/etc/nix/sub.conf': 'builders = b\n' }) });
+    const conf = parse('builders = a\ninclude sub.conf\n', {
+      readFile: files({ '/etc/nix/sub.conf': 'builders = b\n' }),
+    });
     assert.equal(conf.builders?.value, 'b');
   });
 

@@ -42,11 +42,18 @@ test('the shapes: nix = { … }, config., rec, mkIf, mkForce, ++, with, a flake 
   for (const text of shapes) {
     const found = findDeclarations(text).buildMachines;
     assert.equal(found.length, 1, text);
-    assert.deepEqual(found[0]!.entries.map((e) => at(text, e.attributes.get('hostName')!.valueSpan)), ['"a"'], text);
+    assert.deepEqual(
+      found[0]!.entries.map((e) => at(text, e.attributes.get('hostName')!.valueSpan)),
+      ['"a"'],
+      text,
+    );
   }
   // What is not a literal `{ … }` is kept, to be said unknown.
   const joined = shapes[4]!;
-  assert.deepEqual(findDeclarations(joined).buildMachines[0]!.unknownParts.map((s) => at(joined, s)), ['lib.optional true { hostName = "b"; }']);
+  assert.deepEqual(
+    findDeclarations(joined).buildMachines[0]!.unknownParts.map((s) => at(joined, s)),
+    ['lib.optional true { hostName = "b"; }'],
+  );
 });
 
 test('inherit takes the name from the scope, inherit (x) from x', () => {
@@ -86,13 +93,23 @@ test('the options around builders are read with their values', () => {
   );
   // Set as a whole, knownHosts is found as itself and each binding under it by its full name.
   assert.deepEqual(
-    findDeclarations('{ programs.ssh.knownHosts = { b.publicKey = "k"; }; nix.buildMachines = []; }').settings.map((s) => s.option),
+    findDeclarations('{ programs.ssh.knownHosts = { b.publicKey = "k"; }; nix.buildMachines = []; }').settings.map(
+      (s) => s.option,
+    ),
     ['programs.ssh.knownHosts', 'programs.ssh.knownHosts.b.publicKey'],
   );
 });
 
 test('text the grammar cannot read, or none at all, never throws', () => {
-  for (const text of ['', '{', '{ nix.buildMachines = [ { hostName = ; } ', '${', "''", '{ nix.buildMachines = [ { "${x}" = 1; } ]; }', '\u0000\uffff']) {
+  for (const text of [
+    '',
+    '{',
+    '{ nix.buildMachines = [ { hostName = ; } ',
+    '${',
+    "''",
+    '{ nix.buildMachines = [ { "${x}" = 1; } ]; }',
+    '\u0000\uffff',
+  ]) {
     assert.doesNotThrow(() => findDeclarations(text), text);
   }
   assert.equal(mentionsBuildMachines('{ nix.gc.automatic = true; }'), false);

@@ -13,11 +13,55 @@ import { nixModuleHover } from '../../server/src/nixModules/nixModuleHover';
 import { makeRng, seedFrom } from '../helpers/prng';
 
 const fixtures = join(__dirname, '../fixtures/nixModules');
-const seeds = ['wiki-distributed-build.nix', 'nixdev-distributed-builds.nix', 'blog-remote-builders.nix'].map((name) => readFileSync(join(fixtures, name), 'utf8'));
-const pieces = ['{', '}', '[', ']', '(', ')', ';', '=', '"', "''", '${', '#', '/*', '*/', '\\', '.', '++', 'rec', 'let', 'in', 'with', 'inherit', ':', '@', '?', '...', '\u0000', '\u001b', '\n', 'buildMachines', 'nix.', 'x'.repeat(5000), '1.5', '-0', '9999999999999999999999'];
+const seeds = ['wiki-distributed-build.nix', 'nixdev-distributed-builds.nix', 'blog-remote-builders.nix'].map((name) =>
+  readFileSync(join(fixtures, name), 'utf8'),
+);
+const pieces = [
+  '{',
+  '}',
+  '[',
+  ']',
+  '(',
+  ')',
+  ';',
+  '=',
+  '"',
+  "''",
+  '${',
+  '#',
+  '/*',
+  '*/',
+  '\\',
+  '.',
+  '++',
+  'rec',
+  'let',
+  'in',
+  'with',
+  'inherit',
+  ':',
+  '@',
+  '?',
+  '...',
+  '\u0000',
+  '\u001b',
+  '\n',
+  'buildMachines',
+  'nix.',
+  'x'.repeat(5000),
+  '1.5',
+  '-0',
+  '9999999999999999999999',
+];
 
 const version = { major: 2, minor: 8, patch: 0 };
-const context = { version, rules: rulesFor(version), keyHome: '/nonexistent-home', daemon: true, localSystem: 'x86_64-linux' };
+const context = {
+  version,
+  rules: rulesFor(version),
+  keyHome: '/nonexistent-home',
+  daemon: true,
+  localSystem: 'x86_64-linux',
+};
 
 test('hostile .nix text never throws, and every span and fix stays inside it', () => {
   const seed = seedFrom('NIXMODULES_FUZZ_SEED');
@@ -35,12 +79,17 @@ test('hostile .nix text never throws, and every span and fix stays inside it', (
       const analysis = analyzeNixModule(text, context);
       assert.ok(analysis);
       for (const p of analysis.problems) {
-        assert.ok(p.span.start >= 0 && p.span.start <= p.span.end && p.span.end <= text.length, `${p.code} at ${JSON.stringify(p.span)}`);
+        assert.ok(
+          p.span.start >= 0 && p.span.start <= p.span.end && p.span.end <= text.length,
+          `${p.code} at ${JSON.stringify(p.span)}`,
+        );
         if (p.fix) assert.ok(p.fix.span.start >= 0 && p.fix.span.end <= text.length);
       }
       for (const { entry } of analysis.entries) nixModuleHover(analysis, entry.span.start, 'Nix 2.8.0', false);
     } catch (error) {
-      assert.fail(`seed ${seed}, case ${i}: ${error instanceof Error ? error.stack : String(error)}\n${JSON.stringify(text.slice(0, 2000))}`);
+      assert.fail(
+        `seed ${seed}, case ${i}: ${error instanceof Error ? error.stack : String(error)}\n${JSON.stringify(text.slice(0, 2000))}`,
+      );
     }
   }
 });

@@ -19,7 +19,9 @@ const fixtures = path.join(__dirname, '../fixtures/nixModules');
 /** The seeds' entries (the NixOS wiki's, the blog post's) as written there, comments and all. */
 const seedEntries = ['wiki-distributed-build.nix', 'blog-remote-builders.nix'].flatMap((name) => {
   const text = fs.readFileSync(path.join(fixtures, name), 'utf8');
-  return findDeclarations(text).buildMachines.flatMap((setting) => setting.entries.map((entry) => text.slice(entry.span.start, entry.span.end)));
+  return findDeclarations(text).buildMachines.flatMap((setting) =>
+    setting.entries.map((entry) => text.slice(entry.span.start, entry.span.end)),
+  );
 });
 
 /** Entries as people write them, each a literal the renderer must read exactly as Nix does. */
@@ -54,7 +56,9 @@ const fixture = path.join(fixtures, 'renderMachines.nix');
 
 /** Our lines for `entries`, rendered for Nix `version`. */
 function ourLines(entries: string[], version: string): string[] {
-  const found = findDeclarations(`{ config, ... }: {\n  nix.buildMachines = [\n    ${entries.join('\n    ')}\n  ];\n}\n`);
+  const found = findDeclarations(
+    `{ config, ... }: {\n  nix.buildMachines = [\n    ${entries.join('\n    ')}\n  ];\n}\n`,
+  );
   assert.equal(found.buildMachines.length, 1);
   const setting = found.buildMachines[0]!;
   assert.deepEqual(setting.unknownParts, []);
@@ -69,10 +73,13 @@ function ourLines(entries: string[], version: string): string[] {
 function nixLines(nix: InstalledNix, dir: string, entries: string[], hostKeyColumn: boolean): string[] {
   fs.copyFileSync(fixture, path.join(dir, 'render.nix'));
   const expression = `import ${dir}/render.nix { hostKeyColumn = ${hostKeyColumn}; entries = [ ${entries.join(' ')} ]; }`;
-  const result = spawnSync(...nixCommand('nix-instantiate', ['--eval', '--strict', '--json', '-E', expression], nix.root), {
-    encoding: 'utf8',
-    env: isolatedEnv(dir),
-  });
+  const result = spawnSync(
+    ...nixCommand('nix-instantiate', ['--eval', '--strict', '--json', '-E', expression], nix.root),
+    {
+      encoding: 'utf8',
+      env: isolatedEnv(dir),
+    },
+  );
   assert.equal(result.status, 0, result.stderr);
   return JSON.parse(result.stdout) as string[];
 }
@@ -84,7 +91,9 @@ const dirs = caseDirs('nix-modules-render');
 test('both seeds give an entry', () => assert.equal(seedEntries.length, 2));
 
 test('what the grammar does not read (escapes in indented strings) stays unknown, never wrong', () => {
-  const found = findDeclarations("{ nix.buildMachines = [ { hostName = ''a'''b''; system = ''x''$y''; maxJobs = 1e3; } ]; }");
+  const found = findDeclarations(
+    "{ nix.buildMachines = [ { hostName = ''a'''b''; system = ''x''$y''; maxJobs = 1e3; } ]; }",
+  );
   const rendered = renderEntry(found.buildMachines[0]!.entries[0]!, parseNixVersion('2.8')!);
   assert.deepEqual(rendered.unknown.sort(), ['hostName', 'maxJobs', 'system']);
 });

@@ -1,6 +1,15 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareNixVersions, formatNixVersion, nix2_8, parseNixVersion, rulesFor, versionRuleTable, type NixVersion, type VersionRules } from '../../server/src/model/nixVersion';
+import {
+  compareNixVersions,
+  formatNixVersion,
+  nix2_8,
+  parseNixVersion,
+  rulesFor,
+  versionRuleTable,
+  type NixVersion,
+  type VersionRules,
+} from '../../server/src/model/nixVersion';
 import { nix2_8Rules } from '../helpers/nix2_8Rules';
 
 const v = (text: string): NixVersion => {
@@ -77,8 +86,34 @@ describe('version rules are rows of a table', () => {
   test('lines are split first from 2.29.0, and from the backports 2.24.15 and 2.28.2 in their own series only', () => {
     const split = (text: string) => rulesFor(v(text)).splitLinesFirst;
     assert.deepEqual(
-      ['2.24.14', '2.24.15', '2.24.16', '2.25.0', '2.26.3', '2.27.1', '2.28.0', '2.28.1', '2.28.2', '2.28.5', '2.29.0', '2.34.8'].map((t) => [t, split(t)]),
-      [['2.24.14', false], ['2.24.15', true], ['2.24.16', true], ['2.25.0', false], ['2.26.3', false], ['2.27.1', false], ['2.28.0', false], ['2.28.1', false], ['2.28.2', true], ['2.28.5', true], ['2.29.0', true], ['2.34.8', true]],
+      [
+        '2.24.14',
+        '2.24.15',
+        '2.24.16',
+        '2.25.0',
+        '2.26.3',
+        '2.27.1',
+        '2.28.0',
+        '2.28.1',
+        '2.28.2',
+        '2.28.5',
+        '2.29.0',
+        '2.34.8',
+      ].map((t) => [t, split(t)]),
+      [
+        ['2.24.14', false],
+        ['2.24.15', true],
+        ['2.24.16', true],
+        ['2.25.0', false],
+        ['2.26.3', false],
+        ['2.27.1', false],
+        ['2.28.0', false],
+        ['2.28.1', false],
+        ['2.28.2', true],
+        ['2.28.5', true],
+        ['2.29.0', true],
+        ['2.34.8', true],
+      ],
     );
   });
 
@@ -121,7 +156,15 @@ describe('version rules are rows of a table', () => {
   test('the lab: 2.26.3 has the 2.15-2.23 wordings and the 2.21 message, not the 2.31 and 2.34 changes', () => {
     const r = rulesFor(v('2.26.3'));
     assert.deepEqual(
-      [r.sshStartErrorWording, r.storeSchemeErrorWording, r.sshStoreNeedsHostWording, r.noBuildErrorCapitalised, r.sshAuthorityChecked, r.noBuildErrorNamesReason, r.sshKeyMustBeAbsolute],
+      [
+        r.sshStartErrorWording,
+        r.storeSchemeErrorWording,
+        r.sshStoreNeedsHostWording,
+        r.noBuildErrorCapitalised,
+        r.sshAuthorityChecked,
+        r.noBuildErrorNamesReason,
+        r.sshKeyMustBeAbsolute,
+      ],
       [true, true, true, true, false, false, false],
     );
   });

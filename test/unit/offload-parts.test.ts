@@ -7,7 +7,12 @@ import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { NixLogFollower, parseNixLogLine, type BuildProgress } from '../../server/src/dispatch/nixInternalLog';
 import { readMissing } from '../../server/src/dispatch/offload';
-import { classifyFailure, errorLine, sshFailureCause, type FailedCommand } from '../../server/src/dispatch/offloadCauses';
+import {
+  classifyFailure,
+  errorLine,
+  sshFailureCause,
+  type FailedCommand,
+} from '../../server/src/dispatch/offloadCauses';
 import { nixStoreCommand, remoteNixStore } from '../../server/src/dispatch/remoteNixStore';
 import { formatBytes, LineSplitter, SkipPrefix } from '../../server/src/dispatch/streamParts';
 
@@ -20,14 +25,27 @@ describe('remoteNixStore', () => {
   });
 
   test('remote-program: ssh:// uses it as nix-store, ssh-ng:// takes nix-store from its directory', () => {
-    assert.deepEqual(nixStoreCommand(remoteNixStore('ssh://b?remote-program=/nix/var/nix/profiles/default/bin/nix-store')), ['/nix/var/nix/profiles/default/bin/nix-store']);
-    assert.deepEqual(nixStoreCommand(remoteNixStore('ssh-ng://b?remote-program=/run/current-system/sw/bin/nix-daemon')), ['/run/current-system/sw/bin/nix-store']);
+    assert.deepEqual(
+      nixStoreCommand(remoteNixStore('ssh://b?remote-program=/nix/var/nix/profiles/default/bin/nix-store')),
+      ['/nix/var/nix/profiles/default/bin/nix-store'],
+    );
+    assert.deepEqual(
+      nixStoreCommand(remoteNixStore('ssh-ng://b?remote-program=/run/current-system/sw/bin/nix-daemon')),
+      ['/run/current-system/sw/bin/nix-store'],
+    );
     assert.deepEqual(nixStoreCommand(remoteNixStore('ssh-ng://b?remote-program=nix-daemon')), ['nix-store']);
   });
 
   test('remote-store becomes --store (URL-decoded)', () => {
-    assert.deepEqual(nixStoreCommand(remoteNixStore('ssh://b?remote-store=%2Fmnt%2Fstore&compress=true')), ['nix-store', '--store', '/mnt/store']);
-    assert.deepEqual(nixStoreCommand(remoteNixStore('ssh-ng://b?remote-store=daemon&remote-program=/x/bin/nix-daemon')), ['/x/bin/nix-store', '--store', 'daemon']);
+    assert.deepEqual(nixStoreCommand(remoteNixStore('ssh://b?remote-store=%2Fmnt%2Fstore&compress=true')), [
+      'nix-store',
+      '--store',
+      '/mnt/store',
+    ]);
+    assert.deepEqual(
+      nixStoreCommand(remoteNixStore('ssh-ng://b?remote-store=daemon&remote-program=/x/bin/nix-daemon')),
+      ['/x/bin/nix-store', '--store', 'daemon'],
+    );
   });
 });
 
@@ -45,7 +63,11 @@ describe('readMissing', () => {
     const answer = readMissing(`${greeting}${a}\n${b}\n`, new Set([a, b]));
     assert.deepEqual(answer.missing, [a, b]);
     assert.equal(answer.noise.toString(), greeting);
-    assert.equal(readMissing(greeting, new Set([a])).noise.toString(), greeting, 'the builder has everything: all of stdout is noise');
+    assert.equal(
+      readMissing(greeting, new Set([a])).noise.toString(),
+      greeting,
+      'the builder has everything: all of stdout is noise',
+    );
   });
 
   test('a line naming a path we did not ask about is not taken', () => {
@@ -92,44 +114,92 @@ test('formatBytes', () => {
 });
 
 describe('failure causes from what Nix 2.8 prints', () => {
-  const base: FailedCommand = { side: 'builder', phase: 'copy-inputs', builder: 'ssh://b', user: 'nix', code: 1, signal: null, stderrTail: [] };
+  const base: FailedCommand = {
+    side: 'builder',
+    phase: 'copy-inputs',
+    builder: 'ssh://b',
+    user: 'nix',
+    code: 1,
+    signal: null,
+    stderrTail: [],
+  };
   const classify = (extra: Partial<FailedCommand>) => classifyFailure({ ...base, ...extra });
 
   test('an untrusted user: unsigned paths refused, or no privilege to build', () => {
-    const refused = classify({ stderrTail: ["error: cannot add path '/nix/store/x-a.drv' because it lacks a valid signature"] });
+    const refused = classify({
+      stderrTail: ["error: cannot add path '/nix/store/x-a.drv' because it lacks a valid signature"],
+    });
     assert.equal(refused.cause, 'untrusted-user');
     assert.match(refused.message, /ssh:\/\/b does not trust the SSH user 'nix'/);
     assert.match(refused.message, /extra-trusted-users = nix/);
-    assert.equal(classify({ phase: 'build', stderrTail: ['error: you are not privileged to build input-addressed derivations'] }).cause, 'untrusted-user');
+    assert.equal(
+      classify({ phase: 'build', stderrTail: ['error: you are not privileged to build input-addressed derivations'] })
+        .cause,
+      'untrusted-user',
+    );
   });
 
   test('our store refusing the outputs: missing-signature, with the fix for a daemon', () => {
-    const local = classify({ side: 'local', phase: 'copy-outputs', daemon: true, stderrTail: ["error: cannot add path '/nix/store/x-out' because it lacks a valid signature"] });
+    const local = classify({
+      side: 'local',
+      phase: 'copy-outputs',
+      daemon: true,
+      stderrTail: ["error: cannot add path '/nix/store/x-out' because it lacks a valid signature"],
+    });
     assert.equal(local.cause, 'missing-signature');
     assert.match(local.message, /trusted-users in \/etc\/nix\/nix.conf here/);
     assert.match(local.message, /trusted-public-keys/);
   });
 
   test('disk full, on either side', () => {
-    const remote = classify({ phase: 'build', stderrTail: ["error: writing to file: No space left on device"] });
+    const remote = classify({ phase: 'build', stderrTail: ['error: writing to file: No space left on device'] });
     assert.equal(remote.cause, 'disk-full');
     assert.match(remote.message, /on ssh:\/\/b while building.*nix-collect-garbage on ssh:\/\/b/);
-    assert.equal(classify({ side: 'local', phase: 'copy-outputs', stderrTail: ['error: No space left on device'] }).cause, 'disk-full');
+    assert.equal(
+      classify({ side: 'local', phase: 'copy-outputs', stderrTail: ['error: No space left on device'] }).cause,
+      'disk-full',
+    );
   });
 
   test('a failed build quotes Nix, and a build for the wrong platform is a failed build too', () => {
-    const failed = classify({ phase: 'build', stderrTail: ["building '/nix/store/x-c.drv'...", "error: builder for '/nix/store/x-c.drv' failed with exit code 3;", '       last 2 log lines:'] });
+    const failed = classify({
+      phase: 'build',
+      stderrTail: [
+        "building '/nix/store/x-c.drv'...",
+        "error: builder for '/nix/store/x-c.drv' failed with exit code 3;",
+        '       last 2 log lines:',
+      ],
+    });
     assert.equal(failed.cause, 'build-failed');
-    assert.equal(failed.message, "The build failed on ssh://b: builder for '/nix/store/x-c.drv' failed with exit code 3. The last lines of its log are below.");
-    const platform = classify({ phase: 'build', stderrTail: ["error: a 'aarch64-linux' with features {} is required to build '/nix/store/x.drv', but I am a 'x86_64-linux' with features {kvm}"] });
+    assert.equal(
+      failed.message,
+      "The build failed on ssh://b: builder for '/nix/store/x-c.drv' failed with exit code 3. The last lines of its log are below.",
+    );
+    const platform = classify({
+      phase: 'build',
+      stderrTail: [
+        "error: a 'aarch64-linux' with features {} is required to build '/nix/store/x.drv', but I am a 'x86_64-linux' with features {kvm}",
+      ],
+    });
     assert.equal(platform.cause, 'build-failed');
     assert.match(platform.message, /ssh:\/\/b cannot build this derivation/);
     // Nix 2.30+ on the builder: `Cannot build '…'.` and the reason on the next line (2.34 splits it).
     for (const reason of ['required system or feature not available', 'platform mismatch', 'missing system features']) {
-      const newer = classify({ code: 1, phase: 'build', stderrTail: ["error: Cannot build '/nix/store/x.drv'.", `       Reason: ${reason}`, "       Required system: 'aarch64-linux'"] });
+      const newer = classify({
+        code: 1,
+        phase: 'build',
+        stderrTail: [
+          "error: Cannot build '/nix/store/x.drv'.",
+          `       Reason: ${reason}`,
+          "       Required system: 'aarch64-linux'",
+        ],
+      });
       assert.equal(newer.cause, 'build-failed', reason);
       // The reason and the system lines Nix prints below it are quoted too.
-      assert.equal(newer.message, `ssh://b cannot build this derivation: Cannot build '/nix/store/x.drv': ${reason} (Required system: 'aarch64-linux'). Pick a builder whose Nix builds for that system and has those features (its system and system-features settings).`);
+      assert.equal(
+        newer.message,
+        `ssh://b cannot build this derivation: Cannot build '/nix/store/x.drv': ${reason} (Required system: 'aarch64-linux'). Pick a builder whose Nix builds for that system and has those features (its system and system-features settings).`,
+      );
     }
   });
 
@@ -137,7 +207,9 @@ describe('failure causes from what Nix 2.8 prints', () => {
     const missing = classify({ code: 127, stderrTail: ['bash: line 1: nix-store: command not found'] });
     assert.equal(missing.cause, 'remote-nix');
     assert.match(missing.message, /remote-program/);
-    const down = classify({ stderrTail: ["error: cannot connect to socket at '/nix/var/nix/daemon-socket/socket': Connection refused"] });
+    const down = classify({
+      stderrTail: ["error: cannot connect to socket at '/nix/var/nix/daemon-socket/socket': Connection refused"],
+    });
     assert.equal(down.cause, 'remote-nix');
     assert.match(down.message, /nix-daemon on ssh:\/\/b is not running/);
     assert.equal(classify({ stderrTail: ['error: something else'] }).cause, 'remote-nix');
@@ -147,9 +219,19 @@ describe('failure causes from what Nix 2.8 prints', () => {
   test('a dropped connection: connection-lost, with what the builder did when known', () => {
     const dropped = classify({ code: null, lost: true });
     assert.equal(dropped.cause, 'connection-lost');
-    assert.match(dropped.message, /^Lost the connection to ssh:\/\/b while copying the build inputs to the builder: it closed the session without an exit status\. /);
-    const silent = classify({ code: null, lost: true, lostBecause: 'stopped answering (no reply to 3 keepalives 5 s apart)' });
-    assert.match(silent.message, /it stopped answering \(no reply to 3 keepalives 5 s apart\)\. No path is left half-copied/);
+    assert.match(
+      dropped.message,
+      /^Lost the connection to ssh:\/\/b while copying the build inputs to the builder: it closed the session without an exit status\. /,
+    );
+    const silent = classify({
+      code: null,
+      lost: true,
+      lostBecause: 'stopped answering (no reply to 3 keepalives 5 s apart)',
+    });
+    assert.match(
+      silent.message,
+      /it stopped answering \(no reply to 3 keepalives 5 s apart\)\. No path is left half-copied/,
+    );
     assert.match(silent.message, /then build again/);
   });
 
@@ -160,7 +242,10 @@ describe('failure causes from what Nix 2.8 prints', () => {
 
   test('SSH failures: host key, auth, cancel, the rest', () => {
     assert.equal(sshFailureCause({ code: 'host-key-mismatch', cause: 'x', fix: 'y' }, 'ssh://b').cause, 'host-key');
-    assert.match(sshFailureCause({ code: 'host-key-unknown', cause: 'x', fix: 'y' }, 'ssh://b').message, /^Nothing was built or sent/);
+    assert.match(
+      sshFailureCause({ code: 'host-key-unknown', cause: 'x', fix: 'y' }, 'ssh://b').message,
+      /^Nothing was built or sent/,
+    );
     assert.equal(sshFailureCause({ code: 'key-encrypted', cause: 'x', fix: 'y' }, 'ssh://b').cause, 'auth');
     assert.equal(sshFailureCause({ code: 'aborted', cause: 'x', fix: '' }, 'ssh://b').cause, 'cancelled');
     assert.equal(sshFailureCause({ code: 'connection-refused', cause: 'x', fix: 'y' }, 'ssh://b').cause, 'connection');
@@ -198,7 +283,10 @@ describe("Nix's internal-json log", () => {
   test('progress from the first builds counter, where each derivation went, the lines people read', () => {
     const shown: string[] = [];
     const progress: BuildProgress[] = [];
-    const follower = new NixLogFollower((line) => shown.push(line), (p) => progress.push(p));
+    const follower = new NixLogFollower(
+      (line) => shown.push(line),
+      (p) => progress.push(p),
+    );
     for (const line of lines) follower.push(line);
     assert.deepEqual(follower.builtOn, { [drvL]: 'ssh://a', [drvR]: 'ssh-ng://b' });
     assert.deepEqual(progress[progress.length - 1], { done: 2, expected: 2, running: 0 });

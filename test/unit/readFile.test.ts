@@ -56,7 +56,11 @@ describe('readFileAsNixDoes', () => {
   });
 
   test('a FIFO and a character device are never opened: FileNotRead, not-a-file', () => {
-    for (const [path, type] of [[at('fifo'), 'FIFO (named pipe)'], ['/dev/zero', 'character device'], ['/dev/null', 'character device']] as const) {
+    for (const [path, type] of [
+      [at('fifo'), 'FIFO (named pipe)'],
+      ['/dev/zero', 'character device'],
+      ['/dev/null', 'character device'],
+    ] as const) {
       const e = refusal(path);
       assert.ok(e instanceof FileNotRead, `${path}: ${String(e)}`);
       assert.deepEqual(e.reason, { kind: 'not-a-file', type });
@@ -80,12 +84,18 @@ describe('the parsers say what was not read', () => {
   test('machines: @/dev/zero and @FIFO are include-not-a-file warnings, @huge include-too-large', () => {
     const text = `@/dev/zero\n@${at('fifo')}\n@${at('huge')}\n`;
     const parsed = parseBuilders(text, rules, { readFile: readFileAsNixDoes });
-    assert.deepEqual(parsed.includes.map((i) => i.status), ['not-a-file', 'not-a-file', 'too-large']);
-    assert.deepEqual(parsed.problems.map((p) => [p.code, p.severity]), [
-      ['include-not-a-file', 'warning'],
-      ['include-not-a-file', 'warning'],
-      ['include-too-large', 'warning'],
-    ]);
+    assert.deepEqual(
+      parsed.includes.map((i) => i.status),
+      ['not-a-file', 'not-a-file', 'too-large'],
+    );
+    assert.deepEqual(
+      parsed.problems.map((p) => [p.code, p.severity]),
+      [
+        ['include-not-a-file', 'warning'],
+        ['include-not-a-file', 'warning'],
+        ['include-too-large', 'warning'],
+      ],
+    );
     assert.deepEqual(parsed.problems[0]!.span, { start: 0, end: 10 });
     assert.match(parsed.problems[1]!.message, /Nix opens it and hangs until something writes to it/);
   });
@@ -97,21 +107,34 @@ describe('the parsers say what was not read', () => {
   });
 
   test('nix.conf: include of a FIFO is include-not-a-file on the path; a socket stays silent (Nix swallows it)', () => {
-    const conf = parseNixConf(`include ${at('fifo')}\n!include ${at('socket')}\n`, rules, { path: at('nix.conf'), readFile: readFileAsNixDoes });
-    assert.deepEqual(conf.includes.map((i) => i.status), ['not-a-file', 'unreadable']);
-    assert.deepEqual(conf.problems.map((p) => p.code), ['include-not-a-file']);
+    const conf = parseNixConf(`include ${at('fifo')}\n!include ${at('socket')}\n`, rules, {
+      path: at('nix.conf'),
+      readFile: readFileAsNixDoes,
+    });
+    assert.deepEqual(
+      conf.includes.map((i) => i.status),
+      ['not-a-file', 'unreadable'],
+    );
+    assert.deepEqual(
+      conf.problems.map((p) => p.code),
+      ['include-not-a-file'],
+    );
     assert.deepEqual(conf.problems[0]!.span, { start: 8, end: 8 + at('fifo').length });
   });
 
   test('column 3 naming /dev/zero or a FIFO: the key is unreadable, and never read', () => {
-    assert.deepEqual(inspectIdentityFile('/dev/zero'), { kind: 'unreadable', path: '/dev/zero', reason: 'it is a character device, not a key file' });
+    assert.deepEqual(inspectIdentityFile('/dev/zero'), {
+      kind: 'unreadable',
+      path: '/dev/zero',
+      reason: 'it is a character device, not a key file',
+    });
     assert.equal(inspectIdentityFile(at('fifo')).kind, 'unreadable');
   });
 });
 
 const nix = requireRealNix("our reading of an @socket matches real Nix's error");
 if (nix !== undefined) {
-  test("real Nix: @socket fails with the error we quote", async () => {
+  test('real Nix: @socket fails with the error we quote', async () => {
     const caseDir = mkdtempSync(join(tmpdir(), 'nix-builders-readfile-oracle-'));
     try {
       const answer = await askNixAboutBuilders(`@${at('socket')}`, caseDir, 7301);

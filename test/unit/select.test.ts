@@ -7,9 +7,22 @@ import { selectMachine, type Candidate, type DerivationNeeds } from '../../serve
 let next = 0;
 function machine(fields: Partial<Candidate> & { uri?: string } = {}): Candidate {
   const uri = fields.uri ?? `ssh://m${next++}`;
-  return { id: uri, uri, systems: ['x86_64-linux'], maxJobs: 1, speedFactor: 1, supportedFeatures: [], mandatoryFeatures: [], load: 0, ...fields };
+  return {
+    id: uri,
+    uri,
+    systems: ['x86_64-linux'],
+    maxJobs: 1,
+    speedFactor: 1,
+    supportedFeatures: [],
+    mandatoryFeatures: [],
+    load: 0,
+    ...fields,
+  };
 }
-const needs = (system = 'x86_64-linux', requiredFeatures: string[] = []): DerivationNeeds => ({ system, requiredFeatures });
+const needs = (system = 'x86_64-linux', requiredFeatures: string[] = []): DerivationNeeds => ({
+  system,
+  requiredFeatures,
+});
 const nix28 = { integerLoadDivision: true };
 const nix220 = { integerLoadDivision: false };
 const chosen = (candidates: Candidate[], n = needs(), rules = nix28) => selectMachine(candidates, n, rules).chosen?.uri;
@@ -35,7 +48,13 @@ describe('eligibility', () => {
   });
 
   test('mandatory features count as supported', () => {
-    assert.equal(chosen([machine({ uri: 'ssh://big', mandatoryFeatures: ['big-parallel'] })], needs('x86_64-linux', ['big-parallel'])), 'ssh://big');
+    assert.equal(
+      chosen(
+        [machine({ uri: 'ssh://big', mandatoryFeatures: ['big-parallel'] })],
+        needs('x86_64-linux', ['big-parallel']),
+      ),
+      'ssh://big',
+    );
   });
 
   test('a machine with mandatory features only takes derivations that require all of them', () => {
@@ -47,9 +66,16 @@ describe('eligibility', () => {
   });
 
   test('a machine whose probe failed is skipped with that reason', () => {
-    const selection = selectMachine([machine({ uri: 'ssh://down', down: 'connection refused' }), machine({ uri: 'ssh://up' })], needs(), nix28);
+    const selection = selectMachine(
+      [machine({ uri: 'ssh://down', down: 'connection refused' }), machine({ uri: 'ssh://up' })],
+      needs(),
+      nix28,
+    );
     assert.equal(selection.chosen?.uri, 'ssh://up');
-    assert.deepEqual(selection.verdicts.map((v) => v.kind), ['down', 'chosen']);
+    assert.deepEqual(
+      selection.verdicts.map((v) => v.kind),
+      ['down', 'chosen'],
+    );
   });
 
   test('maxJobs 0: never a slot', () => {
@@ -103,20 +129,30 @@ describe('slots and load', () => {
 
   test('every machine gets a verdict that says why', () => {
     const selection = selectMachine(
-      [machine({ uri: 'ssh://a', load: 0 }), machine({ uri: 'ssh://b', systems: ['aarch64-linux'] }), machine({ uri: 'ssh://c', maxJobs: 4, load: 2 })],
+      [
+        machine({ uri: 'ssh://a', load: 0 }),
+        machine({ uri: 'ssh://b', systems: ['aarch64-linux'] }),
+        machine({ uri: 'ssh://c', maxJobs: 4, load: 2 }),
+      ],
       needs(),
       nix220,
     );
-    assert.deepEqual(selection.verdicts.map((v) => [v.candidate.uri, v.kind]), [
-      ['ssh://a', 'chosen'],
-      ['ssh://b', 'wrong-system'],
-      ['ssh://c', 'not-best'],
-    ]);
+    assert.deepEqual(
+      selection.verdicts.map((v) => [v.candidate.uri, v.kind]),
+      [
+        ['ssh://a', 'chosen'],
+        ['ssh://b', 'wrong-system'],
+        ['ssh://c', 'not-best'],
+      ],
+    );
     assert.match(selection.verdicts[2]!.reason, /ssh:\/\/a comes first/);
   });
 
   test('a tie in load and speed: the reason names the earlier line, not two equal scores', () => {
     const selection = selectMachine([machine({ uri: 'ssh://a' }), machine({ uri: 'ssh://b' })], needs(), nix220);
-    assert.equal(selection.verdicts[1]!.reason, 'fits, but ssh://a comes first (same load and speed (load 0/1, speed 1), and its line is earlier)');
+    assert.equal(
+      selection.verdicts[1]!.reason,
+      'fits, but ssh://a comes first (same load and speed (load 0/1, speed 1), and its line is earlier)',
+    );
   });
 });

@@ -10,7 +10,14 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseSshArguments } from '../../server/src/ssh/nixSshOpts';
 import { hostPatternsMatch, resolveFromConfigFiles, splitConfigLine } from '../../server/src/ssh/sshConfigFallback';
-import { knownHostsName, parseSshGOutput, refusedDestination, resolveSshHost, toResolvedHost, type ResolvedHost } from '../../server/src/ssh/sshConfig';
+import {
+  knownHostsName,
+  parseSshGOutput,
+  refusedDestination,
+  resolveSshHost,
+  toResolvedHost,
+  type ResolvedHost,
+} from '../../server/src/ssh/sshConfig';
 import { makeRng, seedFrom, type Rng } from '../helpers/prng';
 import { skipWithout } from '../helpers/realTools';
 
@@ -49,19 +56,58 @@ function fields(host: ResolvedHost) {
 }
 
 function viaSsh(configFile: string, args: string[], destination: string, host: string): ReturnType<typeof fields> {
-  const out = execFileSync('ssh', ['-G', '-F', configFile, ...args, '--', destination], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const out = execFileSync('ssh', ['-G', '-F', configFile, ...args, '--', destination], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   const commandLine = parseSshArguments(args);
-  return fields(toResolvedHost(host, parseSshGOutput(out), { home, localUser, commandLine, dropped: [], source: 'ssh -G', notes: [] }));
+  return fields(
+    toResolvedHost(host, parseSshGOutput(out), {
+      home,
+      localUser,
+      commandLine,
+      dropped: [],
+      source: 'ssh -G',
+      notes: [],
+    }),
+  );
 }
 
-function viaFallback(configFile: string, args: string[], user: string | undefined, host: string): ReturnType<typeof fields> {
+function viaFallback(
+  configFile: string,
+  args: string[],
+  user: string | undefined,
+  host: string,
+): ReturnType<typeof fields> {
   const commandLine = { ...parseSshArguments(args), configFile };
   const result = resolveFromConfigFiles({ host, user, commandLine, home, localUser });
-  return fields(toResolvedHost(host, result.settings, { home, localUser, commandLine, dropped: [], source: 'config files', notes: result.notes }));
+  return fields(
+    toResolvedHost(host, result.settings, {
+      home,
+      localUser,
+      commandLine,
+      dropped: [],
+      source: 'config files',
+      notes: result.notes,
+    }),
+  );
 }
 
 const hosts = ['alpha', 'beta', 'b1', 'build-x', 'gamma.example', 'Alpha', 'delta.lan'];
-const patterns = ['alpha', 'beta', 'b*', '*.example', '!beta', '?lpha', '*', 'b?', 'build-*', 'Alpha', '!*.lan', 'delta.*'];
+const patterns = [
+  'alpha',
+  'beta',
+  'b*',
+  '*.example',
+  '!beta',
+  '?lpha',
+  '*',
+  'b?',
+  'build-*',
+  'Alpha',
+  '!*.lan',
+  'delta.*',
+];
 
 function randomValue(rng: Rng, keyword: string, keyFiles: string[]): string {
   switch (keyword) {
@@ -93,7 +139,20 @@ function randomValue(rng: Rng, keyword: string, keyFiles: string[]): string {
   }
 }
 
-const keywords = ['HostName', 'Port', 'User', 'IdentityFile', 'IdentitiesOnly', 'ProxyJump', 'ConnectTimeout', 'UserKnownHostsFile', 'GlobalKnownHostsFile', 'HostKeyAlias', 'StrictHostKeyChecking', 'BatchMode'];
+const keywords = [
+  'HostName',
+  'Port',
+  'User',
+  'IdentityFile',
+  'IdentitiesOnly',
+  'ProxyJump',
+  'ConnectTimeout',
+  'UserKnownHostsFile',
+  'GlobalKnownHostsFile',
+  'HostKeyAlias',
+  'StrictHostKeyChecking',
+  'BatchMode',
+];
 
 function randomLine(rng: Rng, keyword: string, value: string): string {
   const indent = rng.pick(['', '  ', '\t']);
@@ -162,7 +221,11 @@ describe('ssh config reading without ssh, against real ssh -G', { skip: noSsh },
         const destination = user === undefined ? host : `${user}@${host}`;
         const expected = viaSsh(configFile, args, destination, host);
         const actual = viaFallback(configFile, args, user, host);
-        assert.deepEqual(actual, expected, `seed ${seed} round ${round} host ${destination} args ${JSON.stringify(args)}\n${config}\n--- include:\n${fs.readFileSync(includeFile, 'utf8')}`);
+        assert.deepEqual(
+          actual,
+          expected,
+          `seed ${seed} round ${round} host ${destination} args ${JSON.stringify(args)}\n${config}\n--- include:\n${fs.readFileSync(includeFile, 'utf8')}`,
+        );
         compared++;
       }
     }
@@ -177,7 +240,13 @@ describe('ssh config reading without ssh, against real ssh -G', { skip: noSsh },
     assert.deepEqual(viaFallback(configFile, [], undefined, 'inc'), viaSsh(configFile, [], 'inc', 'inc'));
     const withMatch = path.join(dir, 'match');
     fs.writeFileSync(withMatch, 'Match host x\n  Port 6\n');
-    const result = resolveFromConfigFiles({ host: 'x', user: undefined, commandLine: { ...parseSshArguments([]), configFile: withMatch }, home, localUser });
+    const result = resolveFromConfigFiles({
+      host: 'x',
+      user: undefined,
+      commandLine: { ...parseSshArguments([]), configFile: withMatch },
+      home,
+      localUser,
+    });
     assert.match(result.notes.join(' '), /Match host x/);
   });
 });
@@ -192,7 +261,10 @@ describe('ssh config pieces', () => {
   });
 
   test('config lines: Key value, Key=value, quotes, comments', () => {
-    assert.deepEqual(splitConfigLine('  IdentityFile "/a b/c" # comment'), { keyword: 'identityfile', args: ['/a b/c'] });
+    assert.deepEqual(splitConfigLine('  IdentityFile "/a b/c" # comment'), {
+      keyword: 'identityfile',
+      args: ['/a b/c'],
+    });
     assert.deepEqual(splitConfigLine('Port=22'), { keyword: 'port', args: ['22'] });
     assert.deepEqual(splitConfigLine('User = nix'), { keyword: 'user', args: ['nix'] });
     assert.equal(splitConfigLine('# only a comment'), undefined);
@@ -225,10 +297,16 @@ describe('ssh config pieces', () => {
     fs.writeFileSync(configFile, 'Host col3\n  IdentityFile /tmp/from-config\n');
     const key = path.join(dir, 'col3-key');
     fs.writeFileSync(key, 'x');
-    const readable = await resolveSshHost({ user: undefined, host: 'col3' }, { configFile, identityFile: key, nixSshOpts: '' });
+    const readable = await resolveSshHost(
+      { user: undefined, host: 'col3' },
+      { configFile, identityFile: key, nixSshOpts: '' },
+    );
     assert.ok(readable.ok);
     assert.deepEqual(readable.ok && readable.host.identityFiles, [key, '/tmp/from-config']);
-    const missing = await resolveSshHost({ user: undefined, host: 'col3' }, { configFile, identityFile: path.join(dir, 'nope'), nixSshOpts: '' });
+    const missing = await resolveSshHost(
+      { user: undefined, host: 'col3' },
+      { configFile, identityFile: path.join(dir, 'nope'), nixSshOpts: '' },
+    );
     assert.ok(missing.ok);
     assert.deepEqual(missing.ok && missing.host.identityFiles, ['/tmp/from-config']);
     assert.deepEqual(missing.ok && missing.host.droppedIdentityFiles, [path.join(dir, 'nope')]);
@@ -242,10 +320,16 @@ describe('ssh config pieces', () => {
     const result = await resolveSshHost({ user: undefined, host: 'h' }, { configFile: a, nixSshOpts: `-F ${b}` });
     assert.ok(result.ok);
     assert.equal(result.ok && result.host.port, 2);
-    const withPort = await resolveSshHost({ user: undefined, host: 'h' }, { configFile: a, nixSshOpts: `-F ${b} -p 9` });
+    const withPort = await resolveSshHost(
+      { user: undefined, host: 'h' },
+      { configFile: a, nixSshOpts: `-F ${b} -p 9` },
+    );
     assert.equal(withPort.ok && withPort.host.port, 9);
     assert.equal(withPort.ok && withPort.host.hostName, 'real');
-    const fallback = await resolveSshHost({ user: undefined, host: 'h' }, { configFile: a, nixSshOpts: `-F ${b} -p 9`, sshBinary: null });
+    const fallback = await resolveSshHost(
+      { user: undefined, host: 'h' },
+      { configFile: a, nixSshOpts: `-F ${b} -p 9`, sshBinary: null },
+    );
     assert.equal(fallback.ok && fallback.host.source, 'config files');
     assert.equal(fallback.ok && fallback.host.port, 9);
   });

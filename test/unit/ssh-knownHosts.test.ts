@@ -9,7 +9,13 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fingerprintOf } from '../../server/src/model/hostKey';
 import { checkHostKey, hostKeyPolicy, preferredHostKeyAlgorithms } from '../../server/src/ssh/hostKeyCheck';
-import { hashHostName, hostFieldMatches, knownHostsFor, parseKnownHosts, type KnownHostEntry } from '../../server/src/ssh/knownHosts';
+import {
+  hashHostName,
+  hostFieldMatches,
+  knownHostsFor,
+  parseKnownHosts,
+  type KnownHostEntry,
+} from '../../server/src/ssh/knownHosts';
 import { parseNixSshOpts } from '../../server/src/ssh/nixSshOpts';
 import type { ResolvedHost } from '../../server/src/ssh/sshConfig';
 import { makeRng, seedFrom } from '../helpers/prng';
@@ -38,14 +44,41 @@ function keygenMatches(file: string, name: string): number[] {
   return [...result.stdout.matchAll(/found: line (\d+)/g)].map((match) => Number(match[1]));
 }
 
-const ours = (file: string, name: string) => knownHostsFor(name, parseKnownHosts(fs.readFileSync(file, 'utf8'), file)).map((entry) => entry.line);
+const ours = (file: string, name: string) =>
+  knownHostsFor(name, parseKnownHosts(fs.readFileSync(file, 'utf8'), file)).map((entry) => entry.line);
 
 describe('known_hosts matching, against ssh-keygen -F', { skip: noKeygen }, () => {
   test('generated pattern lines: *, ?, !negation, [host]:port, @revoked, @cert-authority, junk', () => {
     const seed = seedFrom('KNOWN_HOSTS_SEED');
     const rng = makeRng(seed);
-    const atoms = ['alpha', '10.0.0.1', '*.example', '!bad.example', '[alpha]:2222', 'b?ta', '*', '[*.lan]:2200', 'node-*', '!node-9', 'Mixed.Case', '[10.0.0.1]:22'];
-    const names = ['alpha', '10.0.0.1', 'x.example', 'bad.example', '[alpha]:2222', 'beta', 'node-1', 'node-9', '[b.lan]:2200', 'mixed.case', 'zzz', '[10.0.0.1]:22'];
+    const atoms = [
+      'alpha',
+      '10.0.0.1',
+      '*.example',
+      '!bad.example',
+      '[alpha]:2222',
+      'b?ta',
+      '*',
+      '[*.lan]:2200',
+      'node-*',
+      '!node-9',
+      'Mixed.Case',
+      '[10.0.0.1]:22',
+    ];
+    const names = [
+      'alpha',
+      '10.0.0.1',
+      'x.example',
+      'bad.example',
+      '[alpha]:2222',
+      'beta',
+      'node-1',
+      'node-9',
+      '[b.lan]:2200',
+      'mixed.case',
+      'zzz',
+      '[10.0.0.1]:22',
+    ];
     for (let round = 0; round < 20; round++) {
       const lines: string[] = [];
       for (let i = 0; i < 8; i++) {
@@ -62,7 +95,11 @@ describe('known_hosts matching, against ssh-keygen -F', { skip: noKeygen }, () =
       const file = path.join(dir, `kh-${round}`);
       fs.writeFileSync(file, `${lines.join('\n')}\n`);
       for (const name of names) {
-        assert.deepEqual(ours(file, name), keygenMatches(file, name), `seed ${seed} round ${round} name ${name}\n${lines.join('\n')}`);
+        assert.deepEqual(
+          ours(file, name),
+          keygenMatches(file, name),
+          `seed ${seed} round ${round} name ${name}\n${lines.join('\n')}`,
+        );
       }
     }
   });
@@ -73,13 +110,22 @@ describe('known_hosts matching, against ssh-keygen -F', { skip: noKeygen }, () =
     fs.writeFileSync(file, names.map((name, i) => `${name} ${keys[i % keys.length]!.line}`).join('\n') + '\n');
     execFileSync('ssh-keygen', ['-H', '-f', file], { stdio: 'ignore' });
     const text = fs.readFileSync(file, 'utf8');
-    assert.ok(text.split('\n').filter(Boolean).every((line) => line.startsWith('|1|')), text);
+    assert.ok(
+      text
+        .split('\n')
+        .filter(Boolean)
+        .every((line) => line.startsWith('|1|')),
+      text,
+    );
     const entries = parseKnownHosts(text, file);
     for (const [i, name] of names.entries()) {
       const found = knownHostsFor(name, entries);
       assert.equal(found.length, 1, name);
       assert.ok(found[0]!.key.equals(keys[i % keys.length]!.blob), name);
-      assert.deepEqual(found.map((entry) => entry.line), keygenMatches(file, name));
+      assert.deepEqual(
+        found.map((entry) => entry.line),
+        keygenMatches(file, name),
+      );
     }
     assert.deepEqual(knownHostsFor('other', entries), []);
   });
@@ -116,7 +162,10 @@ describe('host key decisions', () => {
     notes: [],
     ...overrides,
   });
-  const files = (contents: Record<string, string>) => (file: string): KnownHostEntry[] => parseKnownHosts(contents[file] ?? '', file);
+  const files =
+    (contents: Record<string, string>) =>
+    (file: string): KnownHostEntry[] =>
+      parseKnownHosts(contents[file] ?? '', file);
   const col8 = (line: string) => Buffer.from(`${line} root@builder\n`).toString('base64');
 
   test('column 8 matches: verified by column 8, the user known_hosts is not read', { skip: noKeygen }, () => {
@@ -135,13 +184,21 @@ describe('host key decisions', () => {
     assert.equal(verdict.kind === 'mismatch' && verdict.expected.fingerprint, fingerprintOf(a!.blob));
   });
 
-  test('column 8 written under the alias is not found when ssh looks up the HostName (no HostKeyAlias)', { skip: noKeygen }, () => {
-    const [a] = keys;
-    const verdict = checkHostKey(a!.blob, hostKeyPolicy(host({ hostKeyAlias: undefined }), 'nix-b', col8(a!.line)), files({}));
-    assert.equal(verdict.kind, 'unknown');
-    assert.equal(verdict.kind === 'unknown' && verdict.column8NameMismatch, true);
-    assert.equal(verdict.kind === 'unknown' && verdict.lookupName, '10.1.2.3');
-  });
+  test(
+    'column 8 written under the alias is not found when ssh looks up the HostName (no HostKeyAlias)',
+    { skip: noKeygen },
+    () => {
+      const [a] = keys;
+      const verdict = checkHostKey(
+        a!.blob,
+        hostKeyPolicy(host({ hostKeyAlias: undefined }), 'nix-b', col8(a!.line)),
+        files({}),
+      );
+      assert.equal(verdict.kind, 'unknown');
+      assert.equal(verdict.kind === 'unknown' && verdict.column8NameMismatch, true);
+      assert.equal(verdict.kind === 'unknown' && verdict.lookupName, '10.1.2.3');
+    },
+  );
 
   test('UserKnownHostsFile in NIX_SSHOPTS wins over column 8 (ssh keeps the first value)', { skip: noKeygen }, () => {
     const [a, b] = keys;
@@ -156,8 +213,16 @@ describe('host key decisions', () => {
     const resolved = host({ hostKeyAlias: undefined, port: 2222 });
     const policy = hostKeyPolicy(resolved, 'nix-b', undefined);
     assert.equal(policy.lookupName, '[10.1.2.3]:2222');
-    const verdict = checkHostKey(a!.blob, policy, files({ '/etc/ssh/ssh_known_hosts': `# global\n[10.1.2.3]:2222 ${a!.line}\n` }));
-    assert.deepEqual(verdict.kind === 'verified' && verdict.source, { kind: 'known-hosts', file: '/etc/ssh/ssh_known_hosts', line: 2 });
+    const verdict = checkHostKey(
+      a!.blob,
+      policy,
+      files({ '/etc/ssh/ssh_known_hosts': `# global\n[10.1.2.3]:2222 ${a!.line}\n` }),
+    );
+    assert.deepEqual(verdict.kind === 'verified' && verdict.source, {
+      kind: 'known-hosts',
+      file: '/etc/ssh/ssh_known_hosts',
+      line: 2,
+    });
   });
 
   test('a key of another type is unknown, not a mismatch; the known type is offered first', { skip: noKeygen }, () => {
@@ -170,13 +235,20 @@ describe('host key decisions', () => {
     assert.equal(preferredHostKeyAlgorithms(policy, read)[0], ecdsa!.line.split(' ')[0]);
   });
 
-  test('@revoked wins over a matching entry; @cert-authority alone is unknown, and nothing crashes', { skip: noKeygen }, () => {
-    const [a, b] = keys;
-    const policy = hostKeyPolicy(host(), 'nix-b', undefined);
-    assert.equal(checkHostKey(a!.blob, policy, files({ '/u/known_hosts': `nix-b ${a!.line}\n@revoked * ${a!.line}\n` })).kind, 'revoked');
-    const ca = checkHostKey(a!.blob, policy, files({ '/u/known_hosts': `@cert-authority * ${b!.line}\n` }));
-    assert.equal(ca.kind === 'unknown' && ca.certAuthorityOnly, true);
-  });
+  test(
+    '@revoked wins over a matching entry; @cert-authority alone is unknown, and nothing crashes',
+    { skip: noKeygen },
+    () => {
+      const [a, b] = keys;
+      const policy = hostKeyPolicy(host(), 'nix-b', undefined);
+      assert.equal(
+        checkHostKey(a!.blob, policy, files({ '/u/known_hosts': `nix-b ${a!.line}\n@revoked * ${a!.line}\n` })).kind,
+        'revoked',
+      );
+      const ca = checkHostKey(a!.blob, policy, files({ '/u/known_hosts': `@cert-authority * ${b!.line}\n` }));
+      assert.equal(ca.kind === 'unknown' && ca.certAuthorityOnly, true);
+    },
+  );
 
   test('hashed entries, negation and case in host fields', () => {
     const salt = Buffer.alloc(20, 7);

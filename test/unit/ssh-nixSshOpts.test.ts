@@ -2,7 +2,12 @@
 // ssh's getopt then reads the words.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseNixSshOpts, parseSshArguments, resolutionArguments, tokenizeNixSshOpts } from '../../server/src/ssh/nixSshOpts';
+import {
+  parseNixSshOpts,
+  parseSshArguments,
+  resolutionArguments,
+  tokenizeNixSshOpts,
+} from '../../server/src/ssh/nixSshOpts';
 
 describe('NIX_SSHOPTS tokenizing (Nix tokenizeString)', () => {
   test('splits on spaces, tabs, CR and LF, drops empty words', () => {

@@ -58,7 +58,10 @@ describe('connection pool', () => {
     assert.ok(leases.every((lease) => lease.ok));
     const connections = new Set(leases.map((lease) => lease.ok && lease.lease.connection));
     assert.equal(connections.size, 1);
-    assert.deepEqual(leases.map((lease) => lease.ok && lease.lease.reused), [false, true, true, true, true]);
+    assert.deepEqual(
+      leases.map((lease) => lease.ok && lease.lease.reused),
+      [false, true, true, true, true],
+    );
     assert.deepEqual(pool.stats(), { opened: 1, reused: 4, closedIdle: 0, open: 1 });
     for (const lease of leases) if (lease.ok) lease.lease.release();
     await pool.close();
@@ -88,7 +91,11 @@ describe('connection pool', () => {
 
   test('a failed connect is not kept; a dropped connection is forgotten', async () => {
     const pool = new ConnectionPool({ idleMs: 1000 });
-    const failed = await pool.acquire('k', async () => ({ ok: false, failure: { code: 'connection-refused', cause: 'refused', fix: 'start sshd' }, stages: [] }));
+    const failed = await pool.acquire('k', async () => ({
+      ok: false,
+      failure: { code: 'connection-refused', cause: 'refused', fix: 'start sshd' },
+      stages: [],
+    }));
     assert.equal(failed.ok, false);
     const connection = fakeConnection();
     const ok = await pool.acquire('k', async () => ({ ok: true, connection, stages: [] }));
@@ -160,9 +167,13 @@ describe('keyring: encrypted keys', { skip: noKeygen }, () => {
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   const identities = (keyring: Keyring) =>
-    new Promise<ParsedKey[]>((resolve, reject) => keyring.getIdentities((error, keys) => (error ? reject(error) : resolve((keys ?? []) as ParsedKey[]))));
+    new Promise<ParsedKey[]>((resolve, reject) =>
+      keyring.getIdentities((error, keys) => (error ? reject(error) : resolve((keys ?? []) as ParsedKey[]))),
+    );
   const sign = (keyring: Keyring, key: ParsedKey) =>
-    new Promise<Buffer | Error>((resolve) => keyring.sign(key, Buffer.from('data'), {}, (error, signature) => resolve(error ?? signature!)));
+    new Promise<Buffer | Error>((resolve) =>
+      keyring.sign(key, Buffer.from('data'), {}, (error, signature) => resolve(error ?? signature!)),
+    );
 
   test('the public half of an encrypted OpenSSH key is read without its passphrase (= the .pub file)', () => {
     const blob = publicKeyOfOpenSshPrivateKey(fs.readFileSync(path.join(dir, 'enc'), 'latin1'));
@@ -220,7 +231,9 @@ describe('keyring: encrypted keys', { skip: noKeygen }, () => {
 
 describe('keyring: key files a workspace could name', () => {
   const identities = (keyring: Keyring) =>
-    new Promise<ParsedKey[]>((resolve, reject) => keyring.getIdentities((error, keys) => (error ? reject(error) : resolve((keys ?? []) as ParsedKey[]))));
+    new Promise<ParsedKey[]>((resolve, reject) =>
+      keyring.getIdentities((error, keys) => (error ? reject(error) : resolve((keys ?? []) as ParsedKey[]))),
+    );
   test('a FIFO or /dev/zero in column 3 is never opened or read: the key is unreadable, nothing hangs', async () => {
     const dir = fs.mkdtempSync(path.join(tmpdir(), 'keyring-hostile-'));
     const fifo = path.join(dir, 'fifo');
@@ -228,7 +241,10 @@ describe('keyring: key files a workspace could name', () => {
     assert.ok(fs.statSync(fifo).isFIFO());
     const keyring = new Keyring({ identityFiles: [fifo, '/dev/zero'], identitiesOnly: true });
     assert.deepEqual(await identities(keyring), []);
-    assert.deepEqual(keyring.reports().map((report) => report.state), ['unreadable', 'unreadable']);
+    assert.deepEqual(
+      keyring.reports().map((report) => report.state),
+      ['unreadable', 'unreadable'],
+    );
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -4,7 +4,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { assertStorePaths, isStorePath, parseStorePath, remoteCommandLine, shellQuote } from '../../server/src/ssh/remoteCommand';
+import {
+  assertStorePaths,
+  isStorePath,
+  parseStorePath,
+  remoteCommandLine,
+  shellQuote,
+} from '../../server/src/ssh/remoteCommand';
 import { makeRng, seedFrom } from '../helpers/prng';
 
 // The login shells builders' users have. A missing one fails in CI (.ci/run installs them all)
@@ -46,16 +52,87 @@ describe('shell quoting (the one quoting function)', () => {
 
   for (const shell of shells) {
     test(`hostile arguments survive a round trip through ${shell} -c unchanged`, () => {
-      const hostile = ['=ls', '==x', 'a=b', "it's", '"double"', '$HOME', '`id`', '$(id)', 'a\\b', 'new\nline', 'tab\there', '*', '?', '[a]', '~', '~root', ';', '&&', '|', '>', '<', '#', '!', '-n', '--', '', ' ', "'", "''", '\'"\'"\'', 'ünïcödé', '${IFS}', 'a=b', '%s'];
+      const hostile = [
+        '=ls',
+        '==x',
+        'a=b',
+        "it's",
+        '"double"',
+        '$HOME',
+        '`id`',
+        '$(id)',
+        'a\\b',
+        'new\nline',
+        'tab\there',
+        '*',
+        '?',
+        '[a]',
+        '~',
+        '~root',
+        ';',
+        '&&',
+        '|',
+        '>',
+        '<',
+        '#',
+        '!',
+        '-n',
+        '--',
+        '',
+        ' ',
+        "'",
+        "''",
+        "'\"'\"'",
+        'ünïcödé',
+        '${IFS}',
+        'a=b',
+        '%s',
+      ];
       assert.deepEqual(roundTrip(shell, hostile), hostile);
     });
 
     test(`random arguments survive a round trip through ${shell} -c unchanged`, () => {
       const seed = seedFrom('QUOTING_SEED');
       const rng = makeRng(seed);
-      const alphabet = ["'", '"', '\\', '$', '`', ' ', '\t', '\n', '*', '?', '[', ']', '~', '#', ';', '&', '|', '<', '>', '(', ')', '{', '}', '!', '=', '-', 'a', 'Z', '0', '/', '.', 'é', '😀'];
+      const alphabet = [
+        "'",
+        '"',
+        '\\',
+        '$',
+        '`',
+        ' ',
+        '\t',
+        '\n',
+        '*',
+        '?',
+        '[',
+        ']',
+        '~',
+        '#',
+        ';',
+        '&',
+        '|',
+        '<',
+        '>',
+        '(',
+        ')',
+        '{',
+        '}',
+        '!',
+        '=',
+        '-',
+        'a',
+        'Z',
+        '0',
+        '/',
+        '.',
+        'é',
+        '😀',
+      ];
       for (let round = 0; round < 30; round++) {
-        const args = Array.from({ length: 1 + rng.int(6) }, () => Array.from({ length: rng.int(12) }, () => rng.pick(alphabet)).join(''));
+        const args = Array.from({ length: 1 + rng.int(6) }, () =>
+          Array.from({ length: rng.int(12) }, () => rng.pick(alphabet)).join(''),
+        );
         assert.deepEqual(roundTrip(shell, args), args, `seed ${seed} round ${round}`);
       }
     });
@@ -66,7 +143,11 @@ describe('store paths (Nix parseStorePath rules)', () => {
   const hash = '0c0x3nlbq3ig5pbkd3kk5hqsfv4xhwqa';
 
   test('a valid store path, and its parts', () => {
-    assert.deepEqual(parseStorePath(`/nix/store/${hash}-hello-2.12.1`), { storeDir: '/nix/store', hash, name: 'hello-2.12.1' });
+    assert.deepEqual(parseStorePath(`/nix/store/${hash}-hello-2.12.1`), {
+      storeDir: '/nix/store',
+      hash,
+      name: 'hello-2.12.1',
+    });
     assert.ok(isStorePath(`/nix/store/${hash}-a+b-_.?=`));
     assert.ok(isStorePath(`/other/store/${hash}-x`, '/other/store'));
   });

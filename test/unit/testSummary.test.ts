@@ -13,15 +13,28 @@ test('a tier skipped for missing parts has its line in the summary, with the rea
   // The real npm test, on a machine whose Chromium is missing (outside CI).
   const env: NodeJS.ProcessEnv = { ...process.env, CHROMIUM_PATH: '/nonexistent/chromium' };
   delete env.CI;
-  const run = spawnSync(process.execPath, ['scripts/test.mjs', 'vscode'], { cwd: root, env, encoding: 'utf8', timeout: 120_000 });
+  const run = spawnSync(process.execPath, ['scripts/test.mjs', 'vscode'], {
+    cwd: root,
+    env,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   assert.equal(run.status, 0, run.stderr);
-  assert.match(run.stdout, /^vscode: skipped — the vscode tier needs Chromium and ripgrep: apt-get install chromium ripgrep \([\d.]+ s\)$/m);
+  assert.match(
+    run.stdout,
+    /^vscode: skipped — the vscode tier needs Chromium and ripgrep: apt-get install chromium ripgrep \([\d.]+ s\)$/m,
+  );
   assert.match(run.stdout, /^tests: 0 passed, 0 failed, 0 skipped$/m);
 });
 
 test('in CI the same missing part fails the tier', () => {
   const env = { ...process.env, CHROMIUM_PATH: '/nonexistent/chromium', CI: 'true' };
-  const run = spawnSync(process.execPath, ['scripts/test.mjs', 'vscode'], { cwd: root, env, encoding: 'utf8', timeout: 120_000 });
+  const run = spawnSync(process.execPath, ['scripts/test.mjs', 'vscode'], {
+    cwd: root,
+    env,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   assert.equal(run.status, 1);
   assert.match(run.stdout, /^vscode: 0 passed, 1 failed, 0 skipped \([\d.]+ s\)$/m);
 });
@@ -39,7 +52,10 @@ test('the vscode tier has a line per VS Code version, summed into the tier', asy
     passed: 38,
     failed: 2,
     skipped: 1,
-    runs: ['vscode 1.100.3: 20 passed, 0 failed, 1 skipped (12.9 s)', 'vscode 1.139.1: 18 passed, 2 failed, 0 skipped (12.0 s)'],
+    runs: [
+      'vscode 1.100.3: 20 passed, 0 failed, 1 skipped (12.9 s)',
+      'vscode 1.139.1: 18 passed, 2 failed, 0 skipped (12.0 s)',
+    ],
   });
 });
 
@@ -51,13 +67,23 @@ test('a version that could not run says why; one that never reported is a failur
   ].join('\n');
   const counts = countTests(output);
   assert.equal(counts.failed, 1);
-  assert.deepEqual(counts.runs, ['vscode 1.100.3: skipped — code-server 4.100.3 is not installed in .vscode-test/', 'vscode 1.139.1: did not report (see its output above) (600.2 s)']);
+  assert.deepEqual(counts.runs, [
+    'vscode 1.100.3: skipped — code-server 4.100.3 is not installed in .vscode-test/',
+    'vscode 1.139.1: did not report (see its output above) (600.2 s)',
+  ]);
 });
 
 test('a tier whose every test skipped is shown as skipped, with the first reason printed', async () => {
   const { countTests, skippedBecause } = await summary();
-  const output = 'SKIPPING system tests: real Nix remote builders cannot run here: not root\nℹ pass 0\nℹ fail 0\nℹ skipped 12\n';
+  const output =
+    'SKIPPING system tests: real Nix remote builders cannot run here: not root\nℹ pass 0\nℹ fail 0\nℹ skipped 12\n';
   const counts = countTests(output);
-  assert.equal(skippedBecause('system', output, counts), 'all 12 tests skipped: real Nix remote builders cannot run here: not root');
-  assert.equal(skippedBecause('system', 'ℹ pass 3\nℹ fail 0\nℹ skipped 12\n', countTests('ℹ pass 3\nℹ fail 0\nℹ skipped 12\n')), undefined);
+  assert.equal(
+    skippedBecause('system', output, counts),
+    'all 12 tests skipped: real Nix remote builders cannot run here: not root',
+  );
+  assert.equal(
+    skippedBecause('system', 'ℹ pass 3\nℹ fail 0\nℹ skipped 12\n', countTests('ℹ pass 3\nℹ fail 0\nℹ skipped 12\n')),
+    undefined,
+  );
 });

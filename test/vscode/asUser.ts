@@ -42,9 +42,14 @@ export function resultsDirFor(client: ClientDaemon, user: ClientUserName, dir: s
  * variables pass through; NIX_CONF_DIR and the like do not: the user's Nix reads the daemon's
  * /etc/nix, as on a real install.
  */
-export function launchAs(client: ClientDaemon, user: ClientUserName): { executable: string; env: Record<string, string> } {
+export function launchAs(
+  client: ClientDaemon,
+  user: ClientUserName,
+): { executable: string; env: Record<string, string> } {
   const [program, args] = client.commandAs(user, process.execPath, [join(root, 'test/vscode/codeServer/launcher.mjs')]);
-  const env = Object.fromEntries(Object.entries(client.userEnv(user)).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  const env = Object.fromEntries(
+    Object.entries(client.userEnv(user)).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
   return {
     executable: join(root, 'test/vscode/codeServer/launcherAsUser.mjs'),
     env: { NIX_BUILDERS_LAUNCH_AS: JSON.stringify({ command: [program, ...args], env }), NIX_BUILDERS_AS_USER: user },

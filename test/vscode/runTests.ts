@@ -44,7 +44,9 @@ async function main(): Promise<number> {
   const desktop = process.env.VSCODE_EXECUTABLE;
   // NIX_BUILDERS_VSCODE_RUNS=<label>,… runs only those (e.g. 1.100.3-as-nixrb-untrusted).
   const only = process.env.NIX_BUILDERS_VSCODE_RUNS?.split(',').filter(Boolean);
-  const runs = (desktop ? [{ label: 'desktop', executable: desktop }] : await codeServerRuns()).filter((run: Run) => !only?.length || only.includes(run.label));
+  const runs = (desktop ? [{ label: 'desktop', executable: desktop }] : await codeServerRuns()).filter(
+    (run: Run) => !only?.length || only.includes(run.label),
+  );
   const lab = await startLab();
   const client = lab && runs.some((run) => run.asUser) ? await startClientSide(lab as never) : undefined;
   let failed = 0;
@@ -81,14 +83,22 @@ async function codeServerRuns(): Promise<Run[]> {
       label: codeServer.vscode,
       executable,
       codeServer,
-      missing: sealed && !installedCodeServer(codeServer.version)
-        ? `code-server ${codeServer.version} is not installed in .vscode-test/ (npm test installs it from the npm registry before the tier: see why it could not above)`
-        : undefined,
+      missing:
+        sealed && !installedCodeServer(codeServer.version)
+          ? `code-server ${codeServer.version} is not installed in .vscode-test/ (npm test installs it from the npm registry before the tier: see why it could not above)`
+          : undefined,
     };
     // As each normal user, on every version (a run takes ~15-25 s: its suite is short). The user
     // only reads root's .vscode-test cache: it cannot install code-server there.
-    const notInstalled = installedCodeServer(codeServer.version) ? undefined : `code-server ${codeServer.version} is not installed in .vscode-test/, which a run as a normal user only reads (npm test installs it as root before the tier)`;
-    const asUsers = [UNTRUSTED_USER, TRUSTED_USER].map((user) => ({ ...run, label: `${codeServer.vscode}-as-${user}`, asUser: user, missing: run.missing ?? notInstalled }));
+    const notInstalled = installedCodeServer(codeServer.version)
+      ? undefined
+      : `code-server ${codeServer.version} is not installed in .vscode-test/, which a run as a normal user only reads (npm test installs it as root before the tier)`;
+    const asUsers = [UNTRUSTED_USER, TRUSTED_USER].map((user) => ({
+      ...run,
+      label: `${codeServer.vscode}-as-${user}`,
+      asUser: user,
+      missing: run.missing ?? notInstalled,
+    }));
     return [run, { ...run, label: `${codeServer.vscode}-untrusted`, untrusted: true }, ...asUsers];
   });
 }
@@ -122,7 +132,10 @@ async function runSuite(run: Run, lab: Lab | undefined, client?: ClientDaemon): 
   if (lab) useLab(workspace, lab, run.asUser && client ? sshConfigOf(client, run.asUser) : undefined);
   // A user without AI features: VS Code 1.139 otherwise opens its chat beside every screenshot.
   mkdirSync(join(runDir, 'user-data/User'), { recursive: true });
-  writeFileSync(join(runDir, 'user-data/User/settings.json'), `${JSON.stringify(run.untrusted ? untrustedSettings(lab) : userSettings, null, 2)}\n`);
+  writeFileSync(
+    join(runDir, 'user-data/User/settings.json'),
+    `${JSON.stringify(run.untrusted ? untrustedSettings(lab) : userSettings, null, 2)}\n`,
+  );
   const asUser = run.asUser && client ? launchAs(client, run.asUser) : undefined;
   const resultsDir = join(root, 'test-results/vscode', run.label);
   if (run.asUser && client) {
@@ -137,7 +150,11 @@ async function runSuite(run: Run, lab: Lab | undefined, client?: ClientDaemon): 
       vscodeExecutablePath: asUser?.executable ?? run.executable,
       extensionDevelopmentPath: root,
       extensionTestsPath: join(root, 'out/test/vscode/suite/index.js'),
-      launchArgs: [workspace, `--user-data-dir=${join(runDir, 'user-data')}`, `--extensions-dir=${join(runDir, 'extensions')}`],
+      launchArgs: [
+        workspace,
+        `--user-data-dir=${join(runDir, 'user-data')}`,
+        `--extensions-dir=${join(runDir, 'extensions')}`,
+      ],
       extensionTestsEnv: {
         // For the launcher: which code-server to start, and whether with workspace trust on;
         // for the suite (index.ts): which files to run, and the run's name in its summary line.
@@ -152,12 +169,21 @@ async function runSuite(run: Run, lab: Lab | undefined, client?: ClientDaemon): 
         NIX_USER_CONF_FILES: join(runDir, 'no-user-nix.conf'),
         NIX_CONFIG: '',
         // Which machines of lab.machines are real builders, for the health tests.
-        NIX_BUILDERS_LAB: lab ? JSON.stringify(Object.fromEntries(labBuilders.map((name) => [name, lab.builders[name].uri]))) : '',
+        NIX_BUILDERS_LAB: lab
+          ? JSON.stringify(Object.fromEntries(labBuilders.map((name) => [name, lab.builders[name].uri])))
+          : '',
         // For the log test: a builder whose key has a passphrase, the key and the passphrase it must never find in the log.
         NIX_BUILDERS_LAB_PASSPHRASE: lab
-          ? JSON.stringify({ machinesLine: lab.builders.passphraseKey.machinesLine, uri: lab.builders.passphraseKey.uri, keyFile: lab.passphraseKey, passphrase: lab.passphrase })
+          ? JSON.stringify({
+              machinesLine: lab.builders.passphraseKey.machinesLine,
+              uri: lab.builders.passphraseKey.uri,
+              keyFile: lab.passphraseKey,
+              passphrase: lab.passphrase,
+            })
           : '',
-        NIX_BUILDERS_LAB_HOSTNAMES: lab ? JSON.stringify(Object.fromEntries(Object.entries(lab.builders).map(([name, b]) => [name, b.hostname]))) : '',
+        NIX_BUILDERS_LAB_HOSTNAMES: lab
+          ? JSON.stringify(Object.fromEntries(Object.entries(lab.builders).map(([name, b]) => [name, b.hostname])))
+          : '',
         // The builders' sshd logs, for the untrusted suite's count of connections.
         NIX_BUILDERS_LAB_SSHD_LOGS: lab ? JSON.stringify(sshdLogs(lab)) : '',
         // For a run as a user: how launcherAsUser.mjs enters the namespace, and (for the suite) who.
@@ -166,7 +192,9 @@ async function runSuite(run: Run, lab: Lab | undefined, client?: ClientDaemon): 
     });
     suitePassed = true;
   } catch (error) {
-    console.error(`The suite failed in VS Code ${run.label}: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(
+      `The suite failed in VS Code ${run.label}: ${error instanceof Error ? error.message : String(error)}`,
+    );
   } finally {
     rmSync(runDir, { recursive: true, force: true });
     // From starting VS Code to its exit; scripts/test.mjs shows it beside the run's counts.
@@ -174,7 +202,10 @@ async function runSuite(run: Run, lab: Lab | undefined, client?: ClientDaemon): 
   }
   // Counted once VS Code has exited, whether or not its suite passed: an untrusted session that
   // connected fails even when its suite failed first. A failed trusted suite may have connected nowhere.
-  const connectionsRight = !lab || (!run.untrusted && !suitePassed) || connectionsAsExpected(run, lab, sshConnections(lab) - connectionsBefore);
+  const connectionsRight =
+    !lab ||
+    (!run.untrusted && !suitePassed) ||
+    connectionsAsExpected(run, lab, sshConnections(lab) - connectionsBefore);
   return suitePassed && connectionsRight;
 }
 
@@ -202,9 +233,11 @@ function connectionsAsExpected(run: Run, lab: Lab, connections: number): boolean
   console.log(`vscode ${run.label}: the lab's builders saw ${connections} SSH connection(s)`);
   const wrong = run.untrusted ? connections > 0 : connections === 0;
   if (!wrong) return true;
-  console.error(run.untrusted
-    ? `The untrusted workspace in VS Code ${run.label} connected to the lab's builders (their sshd logs: ${sshdLogs(lab).join(', ')})`
-    : `The trusted run in VS Code ${run.label} checked and built on the lab's builders, yet their sshd logs show no connection: is sshd's LogLevel VERBOSE? (${sshdLogs(lab).join(', ')})`);
+  console.error(
+    run.untrusted
+      ? `The untrusted workspace in VS Code ${run.label} connected to the lab's builders (their sshd logs: ${sshdLogs(lab).join(', ')})`
+      : `The trusted run in VS Code ${run.label} checked and built on the lab's builders, yet their sshd logs show no connection: is sshd's LogLevel VERBOSE? (${sshdLogs(lab).join(', ')})`,
+  );
   // Counted in the summary beside the run's own line.
   console.log(`vscode ${run.label}: 0 passed, 1 failed, 0 skipped`);
   return false;
@@ -212,7 +245,9 @@ function connectionsAsExpected(run: Run, lab: Lab, connections: number): boolean
 
 /** The builders' sshd logs (a closed port has none). */
 function sshdLogs(lab: Lab): string[] {
-  return Object.values<Lab['builders'][keyof Lab['builders']]>(lab.builders).map((b) => b.sshdLog).filter(Boolean);
+  return Object.values<Lab['builders'][keyof Lab['builders']]>(lab.builders)
+    .map((b) => b.sshdLog)
+    .filter(Boolean);
 }
 
 /** Connections the builders' sshd accepted so far. */
@@ -246,13 +281,25 @@ async function startLab(): Promise<Lab | undefined> {
  */
 function useLab(workspace: string, lab: Lab, userSshConfig?: string): void {
   // A normal user reaches the builders by its own ~/.ssh/config (the lab's keys are root's).
-  const lines = userSshConfig ? [`ssh://${lab.builders.healthy.alias} ${lab.system}`] : labBuilders.map((name) => lab.builders[name].machinesLine);
+  const lines = userSshConfig
+    ? [`ssh://${lab.builders.healthy.alias} ${lab.system}`]
+    : labBuilders.map((name) => lab.builders[name].machinesLine);
   writeFileSync(join(workspace, 'lab.machines'), `${lines.join('\n')}\n`);
   // A derivation whose output says where it was built (a fresh one every run: never cached).
-  writeFileSync(join(workspace, 'where.nix'), `${whereBuiltExpression({ nonce: randomBytes(6).toString('hex'), system: lab.system })}\n`);
+  writeFileSync(
+    join(workspace, 'where.nix'),
+    `${whereBuiltExpression({ nonce: randomBytes(6).toString('hex'), system: lab.system })}\n`,
+  );
   const settingsFile = join(workspace, '.vscode/settings.json');
   const settings = JSON.parse(readFileSync(settingsFile, 'utf8')) as Record<string, unknown>;
-  writeFileSync(settingsFile, JSON.stringify({ ...settings, 'nixBuilders.sshConfigFile': userSshConfig ?? lab.sshConfig, 'nixBuilders.probeTimeout': 5 }, null, 2));
+  writeFileSync(
+    settingsFile,
+    JSON.stringify(
+      { ...settings, 'nixBuilders.sshConfigFile': userSshConfig ?? lab.sshConfig, 'nixBuilders.probeTimeout': 5 },
+      null,
+      2,
+    ),
+  );
 }
 
 main().then((code) => process.exit(code));

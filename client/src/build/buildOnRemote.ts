@@ -30,7 +30,11 @@ export class RemoteBuilds implements vscode.Disposable {
   private readonly terminals = new Map<string, BuildTerminal>();
   /** Builders with a build running in their own terminal: a second build there gets another one. */
   private readonly terminalInUse = new Set<string>();
-  private readonly statusItem = vscode.window.createStatusBarItem('nixBuilders.builds', vscode.StatusBarAlignment.Left, 9);
+  private readonly statusItem = vscode.window.createStatusBarItem(
+    'nixBuilders.builds',
+    vscode.StatusBarAlignment.Left,
+    9,
+  );
   private readonly subscription: vscode.Disposable;
 
   constructor(private readonly client: LanguageClient) {
@@ -57,11 +61,15 @@ export class RemoteBuilds implements vscode.Disposable {
   async run(options: BuildOptions = {}): Promise<BuildOutcome | undefined> {
     const uri = options.uri ?? vscode.window.activeTextEditor?.document.uri;
     if (!uri || uri.scheme !== 'file') {
-      void vscode.window.showWarningMessage('Open a .nix file, a flake.nix or a .drv file to build it on a remote builder.');
+      void vscode.window.showWarningMessage(
+        'Open a .nix file, a flake.nix or a .drv file to build it on a remote builder.',
+      );
       return undefined;
     }
     if (!vscode.workspace.isTrusted) {
-      void refuseUntrusted('Building on a remote builder connects over SSH, which this untrusted workspace does not allow. Trust the workspace to build.');
+      void refuseUntrusted(
+        'Building on a remote builder connects over SSH, which this untrusted workspace does not allow. Trust the workspace to build.',
+      );
       return undefined;
     }
     const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
@@ -70,7 +78,9 @@ export class RemoteBuilds implements vscode.Disposable {
     const target: BuildTarget = { file: uri.fsPath, ...(options.attr ? { attr: options.attr } : {}) };
     let plan = await this.plan(target);
     if (plan && !plan.ok && 'needsAttribute' in plan) {
-      const attr = await vscode.window.showQuickPick(plan.needsAttribute, { title: `${basename(uri.fsPath)} holds several derivations: build which one?` });
+      const attr = await vscode.window.showQuickPick(plan.needsAttribute, {
+        title: `${basename(uri.fsPath)} holds several derivations: build which one?`,
+      });
       if (!attr) return undefined;
       target.attr = attr;
       plan = await this.plan(target);
@@ -78,37 +88,67 @@ export class RemoteBuilds implements vscode.Disposable {
     if (!plan) return undefined;
     if (!plan.ok) {
       const message = 'error' in plan ? plan.error : 'no derivation';
-      void vscode.window.showErrorMessage(`Nix could not evaluate ${basename(uri.fsPath)}`, { modal: true, detail: message });
+      void vscode.window.showErrorMessage(`Nix could not evaluate ${basename(uri.fsPath)}`, {
+        modal: true,
+        detail: message,
+      });
       return undefined;
     }
 
     const on = options.on ?? (await this.pickMachine(plan));
     if (!on) return undefined;
-    const where = on === 'distributed' ? 'all builders' : on === 'best' ? (plan.choices.find((c) => c.id === plan.best)?.label ?? 'the best builder') : (plan.choices.find((c) => c.id === on)?.label ?? on);
+    const where =
+      on === 'distributed'
+        ? 'all builders'
+        : on === 'best'
+          ? (plan.choices.find((c) => c.id === plan.best)?.label ?? 'the best builder')
+          : (plan.choices.find((c) => c.id === on)?.label ?? on);
     return this.start({ ...target, on }, `${target.attr ?? basename(uri.fsPath)} on ${where}`, plan.drvPath);
   }
 
   private plan(target: BuildTarget) {
     return vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Evaluating ${basename(target.file)}${target.attr ? ` -A ${target.attr}` : ''}…`, cancellable: true },
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: `Evaluating ${basename(target.file)}${target.attr ? ` -A ${target.attr}` : ''}…`,
+        cancellable: true,
+      },
       (_progress, token) => this.client.sendRequest(planBuildRequest, target, token).then(undefined, () => undefined),
     );
   }
 
   /** The rows as the server orders and words them: the machine a build on `best` uses first. */
-  pickerItems(plan: Extract<BuildPlan, { ok: true }>): (vscode.QuickPickItem & { on?: string; choice?: BuildChoice })[] {
+  pickerItems(
+    plan: Extract<BuildPlan, { ok: true }>,
+  ): (vscode.QuickPickItem & { on?: string; choice?: BuildChoice })[] {
     type Item = vscode.QuickPickItem & { on?: string; choice?: BuildChoice };
     const items: Item[] = [];
     for (const choice of plan.choices) {
       if (choice.id === plan.best) {
-        items.push({ label: `$(star-full) ${choice.label}`, description: `${plan.bestWhy ?? ''} · ${choice.uri}`, detail: choice.detail, on: 'best', choice });
+        items.push({
+          label: `$(star-full) ${choice.label}`,
+          description: `${plan.bestWhy ?? ''} · ${choice.uri}`,
+          detail: choice.detail,
+          on: 'best',
+          choice,
+        });
         items.push({ label: 'Other machines', kind: vscode.QuickPickItemKind.Separator });
         continue;
       }
-      items.push({ label: `${choice.usable ? '$(server)' : '$(circle-slash)'} ${choice.label}`, description: choice.uri, detail: choice.detail, on: choice.id, choice });
+      items.push({
+        label: `${choice.usable ? '$(server)' : '$(circle-slash)'} ${choice.label}`,
+        description: choice.uri,
+        detail: choice.detail,
+        on: choice.id,
+        choice,
+      });
     }
     items.push({ label: 'Nix', kind: vscode.QuickPickItemKind.Separator });
-    items.push({ label: '$(type-hierarchy) Distributed (all builders)', detail: "Nix's own remote builds: dependencies spread over every healthy builder", on: 'distributed' });
+    items.push({
+      label: '$(type-hierarchy) Distributed (all builders)',
+      detail: "Nix's own remote builds: dependencies spread over every healthy builder",
+      on: 'distributed',
+    });
     return items;
   }
 
@@ -122,7 +162,11 @@ export class RemoteBuilds implements vscode.Disposable {
     });
     if (!picked?.on) return undefined;
     if (picked.choice && !picked.choice.usable) {
-      const go = await vscode.window.showWarningMessage(`${picked.choice.label} ${picked.choice.reason}. Build there anyway?`, { modal: true }, 'Build There');
+      const go = await vscode.window.showWarningMessage(
+        `${picked.choice.label} ${picked.choice.reason}. Build there anyway?`,
+        { modal: true },
+        'Build There',
+      );
       if (!go) return undefined;
     }
     return picked.on;
@@ -145,7 +189,11 @@ export class RemoteBuilds implements vscode.Disposable {
       'Nix Builders',
       new vscode.CustomExecution(async () => terminal),
     );
-    task.presentationOptions = { reveal: vscode.TaskRevealKind.Always, panel: vscode.TaskPanelKind.Dedicated, clear: true };
+    task.presentationOptions = {
+      reveal: vscode.TaskRevealKind.Always,
+      panel: vscode.TaskPanelKind.Dedicated,
+      clear: true,
+    };
     await vscode.tasks.executeTask(task);
     await Promise.race([terminal.ready, new Promise((resolve) => setTimeout(resolve, 5000))]);
     terminal.note(`Building ${drvPath} (${title})`);
@@ -184,9 +232,11 @@ export class RemoteBuilds implements vscode.Disposable {
       terminal.error(`${outcome.cause}: ${outcome.message ?? 'failed'}`);
       terminal.finish(1);
       if (outcome.cause !== 'cancelled') {
-        void vscode.window.showErrorMessage(`Build ${title} failed: ${outcome.message ?? outcome.cause}`, 'Show Log').then((choice) => {
-          if (choice) void vscode.commands.executeCommand('workbench.action.terminal.focus');
-        });
+        void vscode.window
+          .showErrorMessage(`Build ${title} failed: ${outcome.message ?? outcome.cause}`, 'Show Log')
+          .then((choice) => {
+            if (choice) void vscode.commands.executeCommand('workbench.action.terminal.focus');
+          });
       }
     }
     cancel.dispose();
@@ -196,7 +246,12 @@ export class RemoteBuilds implements vscode.Disposable {
   private async offerOutputs(what: string, outcome: BuildOutcome): Promise<void> {
     const main = outcome.outputs.find((o) => o.name === 'out') ?? outcome.outputs[0];
     if (!main) return;
-    const choice = await vscode.window.showInformationMessage(`${what}: ${outcome.summary ?? 'Built.'} ${main.path}`, 'Open', 'Copy Path', 'Reveal');
+    const choice = await vscode.window.showInformationMessage(
+      `${what}: ${outcome.summary ?? 'Built.'} ${main.path}`,
+      'Open',
+      'Copy Path',
+      'Reveal',
+    );
     const uri = vscode.Uri.file(main.path);
     if (choice === 'Copy Path') await vscode.env.clipboard.writeText(main.path);
     if (choice === 'Reveal') await vscode.commands.executeCommand('revealFileInOS', uri);

@@ -12,7 +12,9 @@ export class AutoPing implements vscode.Disposable {
   ) {
     this.subscriptions.push(
       view.onDidChangeVisibility(() => this.schedule()),
-      vscode.workspace.onDidChangeConfiguration((event) => event.affectsConfiguration('nixBuilders') && this.schedule()),
+      vscode.workspace.onDidChangeConfiguration(
+        (event) => event.affectsConfiguration('nixBuilders') && this.schedule(),
+      ),
     );
     this.schedule();
   }

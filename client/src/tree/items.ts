@@ -27,9 +27,13 @@ export function sourceItem(source: BuildersSource): vscode.TreeItem {
   const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.Expanded);
   item.id = source.id;
   const count = source.machines.length;
-  const what = source.error ? 'Nix rejects this list' : `${count} machine${count === 1 ? '' : 's'}${source.usedByNix ? '' : ', not used by Nix'}`;
+  const what = source.error
+    ? 'Nix rejects this list'
+    : `${count} machine${count === 1 ? '' : 's'}${source.usedByNix ? '' : ', not used by Nix'}`;
   item.description = source.file ? `${what} · ${tildify(dirname(source.file))}` : what;
-  item.iconPath = new vscode.ThemeIcon(source.kind === 'workspace' ? 'file' : source.kind === 'nix-config-env' ? 'symbol-variable' : 'settings-gear');
+  item.iconPath = new vscode.ThemeIcon(
+    source.kind === 'workspace' ? 'file' : source.kind === 'nix-config-env' ? 'symbol-variable' : 'settings-gear',
+  );
   item.contextValue = `source${source.file ? ' hasFile' : ''}`;
   const tooltip = new vscode.MarkdownString(`**${source.label}**\n\n${source.description}`);
   if (source.error) tooltip.appendMarkdown(`\n\n$(error) Nix rejects this list: ${source.error}`);
@@ -65,10 +69,15 @@ function machineIcon(machine: BuilderMachine, health: MachineHealth | undefined)
 
 /** `checked`: how old the result is, when an earlier window saved it ("checked 5 min ago"). */
 export function machineItem(machine: BuilderMachine, health?: MachineHealth, checked?: string): vscode.TreeItem {
-  const expandable = health !== undefined && (health.findings.length > 0 || health.status === 'up' || health.status === 'degraded');
-  const item = new vscode.TreeItem(machine.label, expandable ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+  const expandable =
+    health !== undefined && (health.findings.length > 0 || health.status === 'up' || health.status === 'degraded');
+  const item = new vscode.TreeItem(
+    machine.label,
+    expandable ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
+  );
   item.id = machine.id;
-  const latency = health && (health.status === 'up' || health.status === 'degraded') ? ` · ${Math.round(health.ms)} ms` : '';
+  const latency =
+    health && (health.status === 'up' || health.status === 'degraded') ? ` · ${Math.round(health.ms)} ms` : '';
   const worst = health?.status === 'down' ? ` · ${health.summary ?? 'down'}` : '';
   item.description = `${describeMachine(machine)}${latency}${worst}${checked ? ` · ${checked}` : ''}`;
   item.iconPath = machineIcon(machine, health);
@@ -80,7 +89,7 @@ export function machineItem(machine: BuilderMachine, health?: MachineHealth, che
   tooltip.appendMarkdown(`| max jobs | ${machine.maxJobs} |\n| speed factor | ${machine.speedFactor} |\n`);
   tooltip.appendMarkdown(`| features | ${machine.supportedFeatures.join(', ') || '—'} |\n`);
   tooltip.appendMarkdown(`| mandatory features | ${machine.mandatoryFeatures.join(', ') || '—'} |\n`);
-  tooltip.appendMarkdown(`| SSH key | ${machine.sshKey ?? 'ssh\'s default'} |\n`);
+  tooltip.appendMarkdown(`| SSH key | ${machine.sshKey ?? "ssh's default"} |\n`);
   tooltip.appendMarkdown(`| host key | ${machine.hasHostKey ? 'pinned in the line' : 'from known_hosts'} |\n`);
   if (!machine.valid) tooltip.appendMarkdown(`\n$(error) Nix rejects this line, and with it the whole list.\n`);
   if (health && health.status !== 'probing') tooltip.appendMarkdown(`\n${healthSummary(health)}\n`);
@@ -115,7 +124,8 @@ const severityIcons: Record<HealthFinding['severity'], vscode.ThemeIcon> = {
 
 export function findingItem(finding: HealthFinding, machine: BuilderMachine): vscode.TreeItem {
   // Expands to its cause and fix (findingDetails.ts): the words a user needs, not only in a tooltip.
-  const open = finding.severity === 'error' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed;
+  const open =
+    finding.severity === 'error' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed;
   const item = new vscode.TreeItem(finding.title, open);
   item.id = `${machine.id}/finding/${finding.code}`;
   item.iconPath = severityIcons[finding.severity];
@@ -146,11 +156,21 @@ export function factsOf(health: MachineHealth): [string, string, string][] {
   if (nix) rows.push(['Nix', nix, 'versions']);
   if (f.system) rows.push(['system', [f.system, ...(f.extraPlatforms ?? [])].join(', '), 'chip']);
   if (f.systemFeatures?.length) rows.push(['features', f.systemFeatures.join(', '), 'tag']);
-  if (f.cores !== undefined) rows.push(['cores', `${f.cores}${f.load ? ` · load ${f.load[0].toFixed(2)}` : ''}`, 'pulse']);
-  if (f.storeFreeBytes !== undefined) rows.push(['free in /nix/store', `${(f.storeFreeBytes / 1024 ** 3).toFixed(1)} GiB`, 'database']);
-  if (f.trusted !== undefined) rows.push(['trusted user', f.trusted ? `yes${f.remoteUser ? ` (${f.remoteUser})` : ''}` : 'no', f.trusted ? 'verified' : 'unverified']);
+  if (f.cores !== undefined)
+    rows.push(['cores', `${f.cores}${f.load ? ` · load ${f.load[0].toFixed(2)}` : ''}`, 'pulse']);
+  if (f.storeFreeBytes !== undefined)
+    rows.push(['free in /nix/store', `${(f.storeFreeBytes / 1024 ** 3).toFixed(1)} GiB`, 'database']);
+  if (f.trusted !== undefined)
+    rows.push([
+      'trusted user',
+      f.trusted ? `yes${f.remoteUser ? ` (${f.remoteUser})` : ''}` : 'no',
+      f.trusted ? 'verified' : 'unverified',
+    ]);
   if (f.hostKey) rows.push(['host key', `${f.hostKey.type} ${f.hostKey.fingerprint}`, 'key']);
-  const timings = health.stages.filter((stage) => stage.ok).map((stage) => `${stage.name} ${Math.round(stage.ms)}`).join(' · ');
+  const timings = health.stages
+    .filter((stage) => stage.ok)
+    .map((stage) => `${stage.name} ${Math.round(stage.ms)}`)
+    .join(' · ');
   if (timings) rows.push(['timings (ms)', timings, 'watch']);
   return rows;
 }

@@ -12,7 +12,8 @@ export type LocalNode =
   | { kind: 'local-finding'; finding: HealthFinding };
 
 const worst = (findings: readonly HealthFinding[]) =>
-  findings.find((finding) => finding.severity === 'error') ?? findings.find((finding) => finding.severity === 'warning');
+  findings.find((finding) => finding.severity === 'error') ??
+  findings.find((finding) => finding.severity === 'warning');
 
 /** Shown when there are builders, or when something here is wrong (e.g. the daemon does not trust you). */
 export function showLocalMachine(info: LocalMachineInfo | undefined, hasBuilders: boolean): info is LocalMachineInfo {
@@ -22,7 +23,11 @@ export function showLocalMachine(info: LocalMachineInfo | undefined, hasBuilders
 function mode(info: LocalMachineInfo): string {
   if (info.mode === 'no-nix') return 'no Nix';
   if (info.mode === 'single-user') return 'single-user';
-  return info.trusted === true ? 'nix-daemon · trusted' : info.trusted === false ? 'nix-daemon · not trusted' : 'nix-daemon';
+  return info.trusted === true
+    ? 'nix-daemon · trusted'
+    : info.trusted === false
+      ? 'nix-daemon · not trusted'
+      : 'nix-daemon';
 }
 
 export function localMachineItem(info: LocalMachineInfo): vscode.TreeItem {
@@ -37,19 +42,39 @@ export function localMachineItem(info: LocalMachineInfo): vscode.TreeItem {
         ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'))
         : new vscode.ThemeIcon('vm');
   item.contextValue = 'localMachine';
-  item.tooltip = new vscode.MarkdownString(bad ? `**This machine**\n\n${bad.message}` : `**This machine**: builds as ${info.user}, ${mode(info)}.`);
+  item.tooltip = new vscode.MarkdownString(
+    bad ? `**This machine**\n\n${bad.message}` : `**This machine**: builds as ${info.user}, ${mode(info)}.`,
+  );
   return item;
 }
 
 export function localChildren(info: LocalMachineInfo): LocalNode[] {
   const findings: LocalNode[] = info.findings.map((finding) => ({ kind: 'local-finding', finding }));
   const rows: [string, string, string][] = [];
-  rows.push(['builds', info.mode === 'daemon' ? `through the nix-daemon (${info.storeUrl ?? 'daemon'}), as root` : info.mode === 'single-user' ? `here, as ${info.user} (${info.storeUrl ?? 'local'})` : 'nowhere: no Nix', 'server-process']);
-  if (info.trusted !== undefined) rows.push(['trusted user', `${info.trusted ? 'yes' : 'no'} · ${info.trustedBy}`, info.trusted ? 'verified' : 'unverified']);
+  rows.push([
+    'builds',
+    info.mode === 'daemon'
+      ? `through the nix-daemon (${info.storeUrl ?? 'daemon'}), as root`
+      : info.mode === 'single-user'
+        ? `here, as ${info.user} (${info.storeUrl ?? 'local'})`
+        : 'nowhere: no Nix',
+    'server-process',
+  ]);
+  if (info.trusted !== undefined)
+    rows.push([
+      'trusted user',
+      `${info.trusted ? 'yes' : 'no'} · ${info.trustedBy}`,
+      info.trusted ? 'verified' : 'unverified',
+    ]);
   if (info.system) rows.push(['system', [info.system, ...info.extraPlatforms].join(', '), 'chip']);
   if (info.systemFeatures.length > 0) rows.push(['features', info.systemFeatures.join(', '), 'tag']);
   if (info.maxJobs !== undefined) rows.push(['max-jobs', info.maxJobs, 'layers']);
-  if (info.mode !== 'no-nix') rows.push([info.buildersOf === 'daemon' ? "the daemon's builders" : 'builders', info.builders || '(none)', 'server']);
+  if (info.mode !== 'no-nix')
+    rows.push([
+      info.buildersOf === 'daemon' ? "the daemon's builders" : 'builders',
+      info.builders || '(none)',
+      'server',
+    ]);
   return [...findings, ...rows.map(([label, value, icon]): LocalNode => ({ kind: 'local-fact', label, value, icon }))];
 }
 
@@ -64,7 +89,16 @@ export function localFactItem(label: string, value: string, icon: string): vscod
 }
 
 const severityIcon = (severity: HealthFinding['severity']) =>
-  new vscode.ThemeIcon(severity, new vscode.ThemeColor(severity === 'error' ? 'problemsErrorIcon.foreground' : severity === 'warning' ? 'problemsWarningIcon.foreground' : 'problemsInfoIcon.foreground'));
+  new vscode.ThemeIcon(
+    severity,
+    new vscode.ThemeColor(
+      severity === 'error'
+        ? 'problemsErrorIcon.foreground'
+        : severity === 'warning'
+          ? 'problemsWarningIcon.foreground'
+          : 'problemsInfoIcon.foreground',
+    ),
+  );
 
 export function localFindingItem(finding: HealthFinding): vscode.TreeItem {
   const item = new vscode.TreeItem(finding.title, vscode.TreeItemCollapsibleState.None);

@@ -19,7 +19,13 @@ import {
 import { findingDetailItem, sentencesOf } from './findingDetails';
 import { factItem, factsOf, findingItem, machineItem, sourceItem, type Node } from './items';
 import { age, type LastResults } from './lastResults';
-import { localChildren, localFactItem, localFindingItem, localMachineItem, showLocalMachine } from './localMachineItems';
+import {
+  localChildren,
+  localFactItem,
+  localFindingItem,
+  localMachineItem,
+  showLocalMachine,
+} from './localMachineItems';
 
 export class MachinesTree implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
@@ -73,17 +79,31 @@ export class MachinesTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
   }
 
   async getChildren(node?: Node): Promise<Node[]> {
-    if (node?.kind === 'source') return node.source.machines.map((machine) => ({ kind: 'machine', machine, source: node.source }));
+    if (node?.kind === 'source')
+      return node.source.machines.map((machine) => ({ kind: 'machine', machine, source: node.source }));
     if (node?.kind === 'machine') {
       const health = this.health.get(node.machine.id);
       if (!health) return [];
       const findings: Node[] = health.findings
         .filter((finding) => finding.code !== 'ok')
         .map((finding) => ({ kind: 'finding', finding, machine: node.machine }));
-      const facts: Node[] = factsOf(health).map(([label, value, icon]) => ({ kind: 'fact', label, value, icon, machine: node.machine }));
+      const facts: Node[] = factsOf(health).map(([label, value, icon]) => ({
+        kind: 'fact',
+        label,
+        value,
+        icon,
+        machine: node.machine,
+      }));
       return [...findings, ...facts];
     }
-    if (node?.kind === 'finding') return sentencesOf(node.finding.message).map((text, index) => ({ kind: 'finding-detail', text, index, finding: node.finding, machine: node.machine }));
+    if (node?.kind === 'finding')
+      return sentencesOf(node.finding.message).map((text, index) => ({
+        kind: 'finding-detail',
+        text,
+        index,
+        finding: node.finding,
+        machine: node.machine,
+      }));
     if (node?.kind === 'local') return localChildren(node.info);
     if (node) return [];
     const [list, local] = await Promise.all([this.current(), this.localMachine()]);
@@ -92,7 +112,12 @@ export class MachinesTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
     // so the view's welcome text (Add Builder, Open Machines File) still shows on a fresh install.
     const top: Node[] = showLocalMachine(local, hasBuilders) ? [{ kind: 'local', info: local }] : [];
     if (!list || !hasBuilders) return top;
-    return [...top, ...list.sources.filter((source) => source.machines.length > 0 || source.error).map((source): Node => ({ kind: 'source', source }))];
+    return [
+      ...top,
+      ...list.sources
+        .filter((source) => source.machines.length > 0 || source.error)
+        .map((source): Node => ({ kind: 'source', source })),
+    ];
   }
 
   /** For `TreeView.reveal`: a machine's parent is its source, a finding's or fact's its machine. */
@@ -155,7 +180,9 @@ export class MachinesTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
       .then(
         (info) => info,
         (error: unknown) => {
-          this.log.error(`Could not learn about this machine: ${error instanceof Error ? error.message : String(error)}`);
+          this.log.error(
+            `Could not learn about this machine: ${error instanceof Error ? error.message : String(error)}`,
+          );
           return undefined;
         },
       );

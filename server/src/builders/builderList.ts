@@ -36,7 +36,12 @@ export class BuilderList {
 
   async list(): Promise<BuildersList> {
     const [current, here] = await Promise.all([this.refresh(), this.context.nixHere()]);
-    return { sources: current.sources, machinesFile: current.machinesFile, nix: here.target.describe, daemon: here.local.daemon };
+    return {
+      sources: current.sources,
+      machinesFile: current.machinesFile,
+      nix: here.target.describe,
+      daemon: here.local.daemon,
+    };
   }
 
   /** The last listing (or a fresh one), for probes and builds that name machines by id. */

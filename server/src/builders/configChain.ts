@@ -36,7 +36,10 @@ function userConfFiles(env: NodeJS.ProcessEnv = process.env, home = homedir()): 
 
 /** Every source of settings, in the order Nix applies them. */
 export function confSources(env: NodeJS.ProcessEnv = process.env, home = homedir()): ConfSource[] {
-  const sources: ConfSource[] = [systemConfFile(env), ...userConfFiles(env, home)].map((path) => ({ name: path, path }));
+  const sources: ConfSource[] = [systemConfFile(env), ...userConfFiles(env, home)].map((path) => ({
+    name: path,
+    path,
+  }));
   if (env.NIX_CONFIG) sources.push({ name: 'NIX_CONFIG', path: undefined, text: env.NIX_CONFIG });
   return sources;
 }

@@ -42,13 +42,24 @@ type Files = (file: string) => TextDocument | undefined;
 const textOf = readTextOrUndefined;
 
 /** Describes `machine`; `outer` is the text its spans are in when it is not from an `@file`. */
-function describe(machine: Machine, outer: TextDocument, outerFile: string | undefined, files: Files, sourceId: string, index: number): BuilderMachine {
+function describe(
+  machine: Machine,
+  outer: TextDocument,
+  outerFile: string | undefined,
+  files: Files,
+  sourceId: string,
+  index: number,
+): BuilderMachine {
   const file = machine.file ?? outerFile;
   const text = machine.file ? files(machine.file) : outer;
   const position = text?.positionAt(machine.rowSpan.start);
   // The id follows the line's content, not its number, so unrelated edits keep items stable.
   const id = `${sourceId}#${createHash('sha1').update(`${file}\0${machine.row}\0${index}`).digest('hex').slice(0, 12)}`;
-  return builderInfo(machine, id, file && position ? { file, line: position.line, character: position.character } : undefined);
+  return builderInfo(
+    machine,
+    id,
+    file && position ? { file, line: position.line, character: position.character } : undefined,
+  );
 }
 
 /** The view's description of `machine`, under `id`, shown at `location`. */
@@ -91,12 +102,19 @@ function source(
 }
 
 /** The `builders` setting Nix ends up with across the nix.conf chain, and the text it is in. */
-function lastBuildersSetting(target: NixTarget, sources: ConfSource[]): { setting: ConfSetting; from: ConfSource; outer: Text } | undefined {
+function lastBuildersSetting(
+  target: NixTarget,
+  sources: ConfSource[],
+): { setting: ConfSetting; from: ConfSource; outer: Text } | undefined {
   let found: { setting: ConfSetting; from: ConfSource; outer: Text } | undefined;
   for (const from of sources) {
     const text = from.path === undefined ? from.text : textOf(from.path);
     if (text === undefined) continue;
-    const conf = parseNixConf(text, target.rules, { readFile: readFileAsNixDoes, localSystem: target.localSystem, ...(from.path ? { path: from.path } : {}) });
+    const conf = parseNixConf(text, target.rules, {
+      readFile: readFileAsNixDoes,
+      localSystem: target.localSystem,
+      ...(from.path ? { path: from.path } : {}),
+    });
     if (conf.builders) {
       const settingFile = conf.builders.file ?? from.path;
       const outerText = conf.builders.file ? (textOf(conf.builders.file) ?? '') : text;
@@ -106,7 +124,11 @@ function lastBuildersSetting(target: NixTarget, sources: ConfSource[]): { settin
   return found;
 }
 
-export function effectiveBuilders(target: NixTarget, workspaceFolders: string[], env: NodeJS.ProcessEnv = process.env): EffectiveBuilders {
+export function effectiveBuilders(
+  target: NixTarget,
+  workspaceFolders: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): EffectiveBuilders {
   const all = new Map<string, Builder>();
   const sources: BuildersSource[] = [];
   const options = { readFile: readFileAsNixDoes, localSystem: target.localSystem };
@@ -164,7 +186,14 @@ export function effectiveBuilders(target: NixTarget, workspaceFolders: string[],
       const parsed = parseBuilders(text, target.rules, { ...options, path: file });
       sources.push(
         source(
-          { id: `workspace:${file}`, kind: 'workspace', label: file, description: 'a machines file in the workspace; Nix uses it only if nix.conf includes it', file, usedByNix: false },
+          {
+            id: `workspace:${file}`,
+            kind: 'workspace',
+            label: file,
+            description: 'a machines file in the workspace; Nix uses it only if nix.conf includes it',
+            file,
+            usedByNix: false,
+          },
           parsed,
           { file, text },
           files,
@@ -186,7 +215,12 @@ function machinesFileOf(setting: ParsedBuilders | undefined): MachinesFile {
   const include = setting?.includes.find((i) => i.file === undefined && i.path !== '');
   const path = include?.path ?? defaultBuilders.slice(1);
   const exists = isFile(path);
-  return { path, readByNix: include !== undefined || setting === undefined, exists, writable: canWrite(exists ? path : dirname(path)) };
+  return {
+    path,
+    readByNix: include !== undefined || setting === undefined,
+    exists,
+    writable: canWrite(exists ? path : dirname(path)),
+  };
 }
 
 function isFile(path: string): boolean {

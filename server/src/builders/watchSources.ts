@@ -28,7 +28,11 @@ export class SourceWatcher {
       if (this.watchers.has(folder)) continue;
       try {
         const watcher = watch(folder, { persistent: false }, (_event, name) => {
-          if (name === null || [...this.files].some((file) => dirname(file) === folder && basename(file) === name.toString())) this.changed();
+          if (
+            name === null ||
+            [...this.files].some((file) => dirname(file) === folder && basename(file) === name.toString())
+          )
+            this.changed();
         });
         watcher.on('error', () => {
           watcher.close();

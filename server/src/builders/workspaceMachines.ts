@@ -21,7 +21,8 @@ export function findMachinesFiles(folder: string, depth = 4, limit = 50, matches
     for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
       if (found.length >= limit) return;
       if (entry.isDirectory()) {
-        if (level < depth && !skipped.has(entry.name) && !entry.name.startsWith('.')) walk(join(dir, entry.name), level + 1);
+        if (level < depth && !skipped.has(entry.name) && !entry.name.startsWith('.'))
+          walk(join(dir, entry.name), level + 1);
       } else if (entry.isFile() && matches(entry.name)) {
         found.push(join(dir, entry.name));
       }

@@ -27,7 +27,15 @@ export interface BuildCliOptions {
 function cliOutcome(outcome: BuildOutcome): Record<string, unknown> {
   const leftOut = outcome.leftOut ? { leftOut: outcome.leftOut } : {};
   return outcome.ok
-    ? { ok: true, summary: outcome.summary, builtOn: outcome.builtOn, builtBy: outcome.builtBy, outputs: outcome.outputs, ms: outcome.ms, ...leftOut }
+    ? {
+        ok: true,
+        summary: outcome.summary,
+        builtOn: outcome.builtOn,
+        builtBy: outcome.builtBy,
+        outputs: outcome.outputs,
+        ms: outcome.ms,
+        ...leftOut,
+      }
     : { ok: false, cause: outcome.cause, message: outcome.message, ms: outcome.ms, ...leftOut };
 }
 
@@ -53,7 +61,12 @@ function names(uri: string, wanted: string): boolean {
 }
 
 /** Where the command line says to build: `--distributed`, `--on NAME`, or the machine Nix would pick. */
-function placeOf(chosen: ChosenMachines, options: BuildCliOptions, needs: { system: string; requiredFeatures: readonly string[] }, log: (line: string) => void): BuildPlace {
+function placeOf(
+  chosen: ChosenMachines,
+  options: BuildCliOptions,
+  needs: { system: string; requiredFeatures: readonly string[] },
+  log: (line: string) => void,
+): BuildPlace {
   if (options.distributed) return { distributed: () => distributedChoice(chosen, options.sshConfigFile, log) };
   if (options.on !== undefined) {
     const machine = chosen.machines.find((m) => names(m.storeUri, options.on!));
@@ -63,7 +76,12 @@ function placeOf(chosen: ChosenMachines, options: BuildCliOptions, needs: { syst
   const candidates = chosen.machines.map((machine, index) => buildCandidate(String(index), machine, chosen.target));
   const selection = selectMachine(candidates, needs, chosen.target.rules);
   if (selection.chosen) return { machine: chosen.machines[Number(selection.chosen.id)]! };
-  return { none: noMachineFits(needs.system, selection.verdicts.map((v) => ({ label: machineLabel(v.candidate.uri), reason: v.reason }))) };
+  return {
+    none: noMachineFits(
+      needs.system,
+      selection.verdicts.map((v) => ({ label: machineLabel(v.candidate.uri), reason: v.reason })),
+    ),
+  };
 }
 
 export async function runBuildCommand(chosen: ChosenMachines, options: BuildCliOptions): Promise<number> {
@@ -78,7 +96,10 @@ export async function runBuildCommand(chosen: ChosenMachines, options: BuildCliO
   try {
     const source = await derivationOf(options.file, options.attr, options.autoArgs);
     if (!source.ok) {
-      const message = 'error' in source ? source.error : `${options.file} holds several derivations: choose one with -A (${source.needsAttribute.join(', ')})`;
+      const message =
+        'error' in source
+          ? source.error
+          : `${options.file} holds several derivations: choose one with -A (${source.needsAttribute.join(', ')})`;
       return report(failedBuild('', started, 'evaluation', message), options.format);
     }
     const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -100,7 +121,11 @@ export async function runBuildCommand(chosen: ChosenMachines, options: BuildCliO
       started,
     });
     // A login that failed for a passphrase nobody could type is the user's to fix: say how.
-    if (outcome.cause === 'auth' && passphrase.untypable.size > 0) return report({ ...outcome, cause: 'passphrase-needed', message: passphraseNeeded([...passphrase.untypable]) }, options.format);
+    if (outcome.cause === 'auth' && passphrase.untypable.size > 0)
+      return report(
+        { ...outcome, cause: 'passphrase-needed', message: passphraseNeeded([...passphrase.untypable]) },
+        options.format,
+      );
     return report(outcome, options.format);
   } finally {
     pool.close();

@@ -30,7 +30,12 @@ function kindOfFile(path: string): DocumentKind {
 }
 
 /** Where a problem is, 1-based, in the file it is really in (an included file when it is there). */
-function findingOf(problem: Problem, file: string, text: TextDocument, included: (file: string) => TextDocument | undefined): Finding {
+function findingOf(
+  problem: Problem,
+  file: string,
+  text: TextDocument,
+  included: (file: string) => TextDocument | undefined,
+): Finding {
   let where = file;
   let whereText = text;
   let span = problem.span;
@@ -56,7 +61,13 @@ function findingOf(problem: Problem, file: string, text: TextDocument, included:
 }
 
 /** The findings of one text, and its analysis. */
-function checkText(name: string, path: string | undefined, text: string, kind: DocumentKind, target: NixTarget): { findings: Finding[]; analysis: Analysis } {
+function checkText(
+  name: string,
+  path: string | undefined,
+  text: string,
+  kind: DocumentKind,
+  target: NixTarget,
+): { findings: Finding[]; analysis: Analysis } {
   const document = indexed(text);
   const included = fileIndex(readTextOrUndefined);
   const analysis = analyze(text, kind, path, target);
@@ -101,7 +112,8 @@ export async function runCheck(files: string[], context: ServerContext): Promise
       ...(analysis.conf?.includes ?? []).filter((i) => i.status === 'read').map((i) => i.resolvedPath),
       ...(analysis.builders?.includes ?? []).filter((i) => i.status === 'read').map((i) => i.path),
     ];
-    for (const file of files) if (!result.checked.includes(file) && !result.included.includes(file)) result.included.push(file);
+    for (const file of files)
+      if (!result.checked.includes(file) && !result.included.includes(file)) result.included.push(file);
   };
 
   if (files.length > 0) {
@@ -136,7 +148,8 @@ export function formatCheck(result: CheckResult, format: OutputFormat): string {
     return `${JSON.stringify({ nix: result.target.describe, checked: result.checked, included: result.included, unreadable: result.unreadable, findings: result.findings }, null, 2)}\n`;
   }
   const lines = result.findings.map((f) => `${f.file}:${f.line}:${f.column}: ${f.severity} ${f.code} ${f.message}`);
-  for (const { file, reason } of result.unreadable) lines.push(`${file}: error unreadable cannot read the file (${reason})`);
+  for (const { file, reason } of result.unreadable)
+    lines.push(`${file}: error unreadable cannot read the file (${reason})`);
   return lines.length ? `${lines.join('\n')}\n` : '';
 }
 

@@ -6,14 +6,28 @@
 import { probeMachines } from '../health/probe';
 import { lintMachine } from '../model/lint/index';
 import { unusableReason } from '../model/usableMachine';
-import { checkOf, machinesForDistributed, type DistributedCandidate, type DistributedMachines } from '../dispatch/distributedMachines';
+import {
+  checkOf,
+  machinesForDistributed,
+  type DistributedCandidate,
+  type DistributedMachines,
+} from '../dispatch/distributedMachines';
 import type { ChosenMachines } from './machinesOption';
 
-export async function distributedChoice(chosen: ChosenMachines, sshConfigFile: string | undefined, log: (line: string) => void): Promise<DistributedMachines> {
+export async function distributedChoice(
+  chosen: ChosenMachines,
+  sshConfigFile: string | undefined,
+  log: (line: string) => void,
+): Promise<DistributedMachines> {
   const all = [...chosen.machines, ...chosen.rejected];
   const usable = all.filter((m) => unusableReason(m, lintMachine(m, chosen.target)) === undefined);
-  if (usable.length > 0) log(`Checking ${usable.length} ${usable.length === 1 ? 'builder' : 'builders'} before handing them to Nix…`);
-  const results = await probeMachines(usable, { ...(sshConfigFile ? { sshConfigFile } : {}), daemon: chosen.local.daemon, portInUri: chosen.target.rules.portInUri });
+  if (usable.length > 0)
+    log(`Checking ${usable.length} ${usable.length === 1 ? 'builder' : 'builders'} before handing them to Nix…`);
+  const results = await probeMachines(usable, {
+    ...(sshConfigFile ? { sshConfigFile } : {}),
+    daemon: chosen.local.daemon,
+    portInUri: chosen.target.rules.portInUri,
+  });
   const candidates: DistributedCandidate[] = all.map((machine) => {
     const index = usable.indexOf(machine);
     return index < 0 ? { machine } : { machine, health: checkOf(results[index]) };

@@ -32,19 +32,46 @@ export async function chooseMachines(values: CliValues, context: ServerContext):
   const fromText = (text: string, from: string, readFrom: string, path?: string): ChosenMachines => {
     const parsed = parseBuilders(text, target.rules, { ...options, ...(path ? { path } : {}) });
     const error = parsed.problems.find((p) => p.severity === 'error');
-    return { machines: parsed.machines.filter((m) => m.valid), rejected: parsed.machines.filter((m) => !m.valid), from, readFrom, target, local, error: error ? (error.nixMessage ?? error.message) : undefined };
+    return {
+      machines: parsed.machines.filter((m) => m.valid),
+      rejected: parsed.machines.filter((m) => !m.valid),
+      from,
+      readFrom,
+      target,
+      local,
+      error: error ? (error.nixMessage ?? error.message) : undefined,
+    };
   };
   if (values.machines !== undefined) {
     const read = readUserFile(values.machines);
-    if (read.kind !== 'text') throw new UsageError(`cannot read ${values.machines} (${whyNotRead(read)})`, 'Check the path given to --machines');
+    if (read.kind !== 'text')
+      throw new UsageError(
+        `cannot read ${values.machines} (${whyNotRead(read)})`,
+        'Check the path given to --machines',
+      );
     return fromText(read.text, values.machines, `${values.machines} (given with --machines)`, values.machines);
   }
   if (values.builders !== undefined) return fromText(values.builders, '--builders', 'the text given with --builders');
   const effective = effectiveBuilders(target, []);
   const used = effective.sources.filter((source) => source.usedByNix);
-  const machines = [...effective.builders.values()].filter((b) => used.some((s) => s.machines.includes(b.info))).map((b) => b.machine);
-  const readFrom = used.map((s) => (s.kind === 'default-machines' ? defaultSourceInWords(effective.machinesFile) : `${s.label} (${s.description})`)).join(', ') || 'nix.conf';
-  return { machines: machines.filter((m) => m.valid), rejected: machines.filter((m) => !m.valid), from: used.map((s) => s.label).join(', ') || 'nix.conf', readFrom, target, local, error: used.find((s) => s.error)?.error };
+  const machines = [...effective.builders.values()]
+    .filter((b) => used.some((s) => s.machines.includes(b.info)))
+    .map((b) => b.machine);
+  const readFrom =
+    used
+      .map((s) =>
+        s.kind === 'default-machines' ? defaultSourceInWords(effective.machinesFile) : `${s.label} (${s.description})`,
+      )
+      .join(', ') || 'nix.conf';
+  return {
+    machines: machines.filter((m) => m.valid),
+    rejected: machines.filter((m) => !m.valid),
+    from: used.map((s) => s.label).join(', ') || 'nix.conf',
+    readFrom,
+    target,
+    local,
+    error: used.find((s) => s.error)?.error,
+  };
 }
 
 /** Nix's default machines file, and the nix.conf files that leave it the default. */

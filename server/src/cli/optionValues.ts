@@ -12,7 +12,10 @@ export const maxTimeoutSeconds = 3600;
 export function timeoutSeconds(text: string): number {
   const seconds = /^(\d+(\.\d*)?|\.\d+)$/.test(text) ? Number(text) : Number.NaN;
   if (!(seconds > 0 && seconds <= maxTimeoutSeconds)) {
-    throw new UsageError(`--timeout must be a number of seconds above 0 and at most ${maxTimeoutSeconds}, not '${text}'`, 'Give it as e.g. --timeout 10 or --timeout 2.5');
+    throw new UsageError(
+      `--timeout must be a number of seconds above 0 and at most ${maxTimeoutSeconds}, not '${text}'`,
+      'Give it as e.g. --timeout 10 or --timeout 2.5',
+    );
   }
   return seconds;
 }
@@ -40,7 +43,10 @@ export function nixVersionChoice(text: string): NixVersionChoice {
   const version: NixVersion = { major: 2, minor: Number(match[1]), patch: Number(match[2] ?? 0) };
   const newer = version.minor > newestKnownNix.minor;
   return newer
-    ? { setting: text, note: `Nix ${formatNixVersion(version)} is newer than the newest Nix these rules know (${newestKnownNix.major}.${newestKnownNix.minor}); it is checked with that one's rules` }
+    ? {
+        setting: text,
+        note: `Nix ${formatNixVersion(version)} is newer than the newest Nix these rules know (${newestKnownNix.major}.${newestKnownNix.minor}); it is checked with that one's rules`,
+      }
     : { setting: text };
 }
 
@@ -48,6 +54,10 @@ export type OutputFormat = 'text' | 'json';
 
 export function outputFormat(text: string | undefined): OutputFormat {
   const format = text ?? 'text';
-  if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json, not '${format}'`, 'Use --format json for programs, or leave it out');
+  if (format !== 'text' && format !== 'json')
+    throw new UsageError(
+      `--format must be text or json, not '${format}'`,
+      'Use --format json for programs, or leave it out',
+    );
   return format;
 }

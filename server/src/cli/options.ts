@@ -45,7 +45,9 @@ function parse(args: string[]) {
 const takesValue = (arg: string) => {
   const long = /^--([a-z-]+)$/.exec(arg)?.[1];
   const short = /^-([A-Za-z])$/.exec(arg)?.[1];
-  const option = Object.entries(cliOptions).find(([name, spec]) => name === long || ('short' in spec && spec.short === short));
+  const option = Object.entries(cliOptions).find(
+    ([name, spec]) => name === long || ('short' in spec && spec.short === short),
+  );
   return option !== undefined && option[1].type === 'string';
 };
 
@@ -69,8 +71,13 @@ function autoArgsOf(args: string[]): { rest: string[]; autoArgs: AutoArg[]; give
       const name = args[i + 1];
       const value = args[i + 2];
       const what = kind === 'arg' ? 'EXPR' : 'STRING';
-      if (name === undefined || value === undefined) throw new UsageError(`${arg} needs a NAME and a ${what}`, `Write ${arg} NAME ${what}, as nix-build takes it`);
-      if (!/^[A-Za-z_][A-Za-z0-9_'-]*$/.test(name)) throw new UsageError(`${arg} '${name}' is not a Nix argument name`, `Write ${arg} NAME ${what}: NAME is the name of an argument of the function in FILE`);
+      if (name === undefined || value === undefined)
+        throw new UsageError(`${arg} needs a NAME and a ${what}`, `Write ${arg} NAME ${what}, as nix-build takes it`);
+      if (!/^[A-Za-z_][A-Za-z0-9_'-]*$/.test(name))
+        throw new UsageError(
+          `${arg} '${name}' is not a Nix argument name`,
+          `Write ${arg} NAME ${what}: NAME is the name of an argument of the function in FILE`,
+        );
       autoArgs.push({ kind, name, value });
       given.push({ name: kind, rawName: arg });
       i += 2;
@@ -103,10 +110,17 @@ export function parseCommandLine(commandLine: string[]): ParsedCommandLine {
   } catch (error) {
     const { code, message } = error as NodeJS.ErrnoException;
     const option = /'(-[^' ]*)/.exec(message)?.[1] ?? 'an option';
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown option '${option}'`, 'nix-builders --help lists the options');
-    if (/does not take an argument/.test(message)) throw new UsageError(`${option} takes no value`, `Write ${option} alone`);
-    throw new UsageError(`${option} needs a value`, `Write ${option} VALUE, or ${option}=VALUE for a value that starts with '-'`);
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION')
+      throw new UsageError(`unknown option '${option}'`, 'nix-builders --help lists the options');
+    if (/does not take an argument/.test(message))
+      throw new UsageError(`${option} takes no value`, `Write ${option} alone`);
+    throw new UsageError(
+      `${option} needs a value`,
+      `Write ${option} VALUE, or ${option}=VALUE for a value that starts with '-'`,
+    );
   }
-  const given = (parsed.tokens ?? []).flatMap((token) => (token.kind === 'option' ? [{ name: token.name as OptionName, rawName: token.rawName }] : []));
+  const given = (parsed.tokens ?? []).flatMap((token) =>
+    token.kind === 'option' ? [{ name: token.name as OptionName, rawName: token.rawName }] : [],
+  );
   return { values: parsed.values, positionals: parsed.positionals, autoArgs, given: [...given, ...autoGiven] };
 }

@@ -23,11 +23,17 @@ const checked = (result: ProbeResult) => !result.findings.some((f) => notChecked
 
 function describe(result: ProbeResult): string {
   const f = result.facts;
-  const facts = [f.daemonNixVersion ?? f.nixVersion ? `Nix ${f.daemonNixVersion ?? f.nixVersion}` : '', f.system ?? '', f.cores !== undefined ? `${f.cores} cores` : '']
+  const facts = [
+    (f.daemonNixVersion ?? f.nixVersion) ? `Nix ${f.daemonNixVersion ?? f.nixVersion}` : '',
+    f.system ?? '',
+    f.cores !== undefined ? `${f.cores} cores` : '',
+  ]
     .filter(Boolean)
     .join(', ');
   const status = checked(result) ? result.status : 'not checked';
-  const lines = [`${marks[status]} ${result.uri}  ${status}  ${Math.round(result.ms)} ms${facts ? `  (${facts})` : ''}`];
+  const lines = [
+    `${marks[status]} ${result.uri}  ${status}  ${Math.round(result.ms)} ms${facts ? `  (${facts})` : ''}`,
+  ];
   for (const finding of result.findings) {
     if (finding.code === 'ok') continue;
     lines.push(`    ${finding.severity} ${finding.code}: ${finding.message}`);
@@ -69,7 +75,9 @@ export async function runPing(chosen: ChosenMachines, options: PingOptions): Pro
   } else {
     const unchecked = results.filter((r) => !checked(r)).length;
     const up = results.filter((r) => r.status !== 'down' && checked(r)).length;
-    process.stderr.write(`${up}/${results.length} builders usable${unchecked ? `, ${unchecked} not checked` : ''} (${chosen.from}).\n`);
+    process.stderr.write(
+      `${up}/${results.length} builders usable${unchecked ? `, ${unchecked} not checked` : ''} (${chosen.from}).\n`,
+    );
   }
   if (results.some((r) => r.status === 'down')) return exitCodes.failed;
   return results.every(checked) ? exitCodes.ok : exitCodes.notChecked;

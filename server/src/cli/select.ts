@@ -10,7 +10,12 @@ function candidatesOf(chosen: ChosenMachines): Candidate[] {
   return chosen.machines.map((machine, index) => candidateOf(String(index), machine));
 }
 
-export function runSelect(chosen: ChosenMachines, system: string, features: string[], format: OutputFormat): { selection: Selection; text: string } {
+export function runSelect(
+  chosen: ChosenMachines,
+  system: string,
+  features: string[],
+  format: OutputFormat,
+): { selection: Selection; text: string } {
   const selection = selectMachine(candidatesOf(chosen), { system, requiredFeatures: features }, chosen.target.rules);
   if (format === 'json') {
     const json = {
@@ -22,7 +27,10 @@ export function runSelect(chosen: ChosenMachines, system: string, features: stri
     };
     return { selection, text: `${JSON.stringify(json, null, 2)}\n` };
   }
-  const lines = selection.verdicts.map((v) => `${v.kind === 'chosen' ? '→' : ' '} ${machineLabel(v.candidate.uri).padEnd(30)} ${v.kind.padEnd(24)} ${v.reason}`);
+  const lines = selection.verdicts.map(
+    (v) =>
+      `${v.kind === 'chosen' ? '→' : ' '} ${machineLabel(v.candidate.uri).padEnd(30)} ${v.kind.padEnd(24)} ${v.reason}`,
+  );
   const head = selection.chosen
     ? `Nix would build ${system}${features.length ? ` (${features.join(', ')})` : ''} on ${selection.chosen.uri}.`
     : `No machine fits ${system}${features.length ? ` with ${features.join(', ')}` : ''}${selection.wouldWait ? ' now; Nix waits for a busy one' : ': Nix prints "Failed to find a machine for remote build!"'}.`;

@@ -54,7 +54,18 @@ every machine why (not). Nothing is built. Exits 1 when no machine fits.`,
 log on stderr and the output paths on the last lines of stdout. --distributed hands the
 whole graph to Nix's own remote builds over all the machines. A key with a passphrase is
 asked for on the terminal. Ctrl+C cancels.`,
-    options: ['attr', 'arg', 'argstr', 'on', 'distributed', 'machines', 'builders', 'ssh-config', 'nix-version', 'format'],
+    options: [
+      'attr',
+      'arg',
+      'argstr',
+      'on',
+      'distributed',
+      'machines',
+      'builders',
+      'ssh-config',
+      'nix-version',
+      'format',
+    ],
     operands: 'one-file',
   },
 ];

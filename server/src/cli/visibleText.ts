@@ -18,8 +18,11 @@ export function visibleText(text: string): string {
 export function showControlsOn(stream: NodeJS.WriteStream): void {
   const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
   stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-    const text = typeof chunk === 'string' ? chunk : chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : undefined;
+    const text =
+      typeof chunk === 'string' ? chunk : chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : undefined;
     // A string with an encoding argument: the encoding no longer applies to the escaped text.
-    return text === undefined ? write(chunk, ...rest) : write(visibleText(text), ...rest.filter((arg) => typeof arg === 'function'));
+    return text === undefined
+      ? write(chunk, ...rest)
+      : write(visibleText(text), ...rest.filter((arg) => typeof arg === 'function'));
   }) as typeof stream.write;
 }

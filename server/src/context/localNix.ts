@@ -24,13 +24,22 @@ export const newestKnownNix: NixVersion = { major: 2, minor: 31, patch: 0 };
 
 function run(command: string, args: string[], timeoutMs = 5000): Promise<string | undefined> {
   return new Promise((resolve) => {
-    execFile(command, args, { timeout: timeoutMs, encoding: 'utf8' }, (error, stdout) => resolve(error ? undefined : stdout));
+    execFile(command, args, { timeout: timeoutMs, encoding: 'utf8' }, (error, stdout) =>
+      resolve(error ? undefined : stdout),
+    );
   });
 }
 
 /** Nix's name for this machine's platform, as `builtins.currentSystem` would say. */
 function systemOfThisMachine(): string {
-  const arch: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', ia32: 'i686', riscv64: 'riscv64', ppc64: 'powerpc64le', s390x: 's390x' };
+  const arch: Record<string, string> = {
+    x64: 'x86_64',
+    arm64: 'aarch64',
+    ia32: 'i686',
+    riscv64: 'riscv64',
+    ppc64: 'powerpc64le',
+    s390x: 's390x',
+  };
   return `${arch[process.arch] ?? process.arch}-${process.platform}`;
 }
 

@@ -41,7 +41,10 @@ export function lspContext(connection: Connection, clientCanPull: () => boolean)
 }
 
 /** The CLI's context: its options are the settings; whoever runs it trusts what they point it at. */
-export function cliContext(options: { nixVersion?: string | undefined; sshConfigFile?: string | undefined }): ServerContext {
+export function cliContext(options: {
+  nixVersion?: string | undefined;
+  sshConfigFile?: string | undefined;
+}): ServerContext {
   const trust = new WorkspaceTrust();
   trust.set(true);
   return new ServerContext(fixedSettings(options), trust);

@@ -26,7 +26,10 @@ export interface SettingsSource {
 }
 
 /** The same settings for every document: the CLI's, from its options. */
-export function fixedSettings(values: { nixVersion?: string | undefined; sshConfigFile?: string | undefined }): SettingsSource {
+export function fixedSettings(values: {
+  nixVersion?: string | undefined;
+  sshConfigFile?: string | undefined;
+}): SettingsSource {
   const settings: ServerSettings = {
     nixVersion: values.nixVersion ?? defaultSettings.nixVersion,
     ...(values.sshConfigFile ? { sshConfigFile: values.sshConfigFile } : {}),

@@ -22,5 +22,12 @@ export function nixTarget(setting: string | undefined, local: LocalNix): NixTarg
     : local.version
       ? `Nix ${formatNixVersion(version)} (installed)`
       : `Nix ${formatNixVersion(version)} (no Nix found here; set nixBuilders.nixVersion to check against another version)`;
-  return { version, rules: rulesFor(version), describe, localSystem: local.system, daemon: local.daemon, keyHome: local.keyHome };
+  return {
+    version,
+    rules: rulesFor(version),
+    describe,
+    localSystem: local.system,
+    daemon: local.daemon,
+    keyHome: local.keyHome,
+  };
 }

@@ -42,7 +42,10 @@ export class BuildOnRemote {
 
   private candidate(builder: Builder, target: NixTarget): Candidate {
     const health = this.health.health(builder.info.id);
-    const failed = health?.status === 'down' ? `its last check failed: ${health.findings.find((f) => f.severity === 'error')?.title ?? 'down'}` : undefined;
+    const failed =
+      health?.status === 'down'
+        ? `its last check failed: ${health.findings.find((f) => f.severity === 'error')?.title ?? 'down'}`
+        : undefined;
     return buildCandidate(builder.info.id, builder.machine, target, this.running.get(builder.info.id) ?? 0, failed);
   }
 
@@ -63,20 +66,36 @@ export class BuildOnRemote {
 
   async plan(target: BuildTarget): Promise<BuildPlan> {
     const source = await derivationOf(target.file, target.attr);
-    if (!source.ok) return 'needsAttribute' in source ? { ok: false, needsAttribute: source.needsAttribute } : { ok: false, error: source.error };
+    if (!source.ok)
+      return 'needsAttribute' in source
+        ? { ok: false, needsAttribute: source.needsAttribute }
+        : { ok: false, error: source.error };
     const [effective, { target: nix }] = await Promise.all([this.builders.builders(), this.context.nixHere()]);
     const needs = { system: source.derivation.system, requiredFeatures: source.derivation.requiredSystemFeatures };
     const builderOf = (m: BuilderMachine) => effective.builders.get(m.id)!;
     // Nix reads one builders list: its sources choose together, as `nix-builders select` does.
     // A workspace file Nix does not read chooses among its own lines, as `select -m FILE` would.
     const groups: { builders: Builder[]; from: string | undefined }[] = [
-      { builders: effective.sources.filter((s) => s.usedByNix).flatMap((s) => s.machines.map(builderOf)), from: undefined },
-      ...effective.sources.filter((s) => !s.usedByNix).map((s) => ({ builders: s.machines.map(builderOf), from: s.file ?? s.label })),
+      {
+        builders: effective.sources.filter((s) => s.usedByNix).flatMap((s) => s.machines.map(builderOf)),
+        from: undefined,
+      },
+      ...effective.sources
+        .filter((s) => !s.usedByNix)
+        .map((s) => ({ builders: s.machines.map(builderOf), from: s.file ?? s.label })),
     ];
-    const picks = groups.map((group) => ({ ...group, selection: selectMachine(group.builders.map((b) => this.candidate(b, nix)), needs, nix.rules) }));
+    const picks = groups.map((group) => ({
+      ...group,
+      selection: selectMachine(
+        group.builders.map((b) => this.candidate(b, nix)),
+        needs,
+        nix.rules,
+      ),
+    }));
     const nixPick = picks[0]!;
     // Where Nix reads no machine at all, a build on `best` uses the first workspace file's pick.
-    const fallback = nixPick.builders.length === 0 ? picks.slice(1).find((p) => p.selection.chosen !== undefined) : undefined;
+    const fallback =
+      nixPick.builders.length === 0 ? picks.slice(1).find((p) => p.selection.chosen !== undefined) : undefined;
     const bestPick = fallback ?? nixPick;
     const best = bestPick.selection.chosen?.id;
     const tells = whatTellsApart(picks.flatMap((p) => p.builders.map((b) => b.info)));
@@ -86,8 +105,20 @@ export class BuildOnRemote {
         const kind = v.kind === 'chosen' && v.candidate.id !== best ? 'not-best' : v.kind;
         const checked: BuildChoice['checked'] = this.health.health(info.id)?.status ?? 'unchecked';
         // A file's own pick that is not the build's: it fits, and would be Nix's were the file read.
-        const reason = kind === v.kind ? v.reason : `fits; the pick among its file's lines (${v.reason.replace(/^the least loaded for its speed \((.*)\)$/, '$1')})`;
-        const choice = { id: info.id, label: info.label, uri: info.uri, kind, usable: usableChoice(kind), reason, checked, tells: tells.get(info.id) ?? '' };
+        const reason =
+          kind === v.kind
+            ? v.reason
+            : `fits; the pick among its file's lines (${v.reason.replace(/^the least loaded for its speed \((.*)\)$/, '$1')})`;
+        const choice = {
+          id: info.id,
+          label: info.label,
+          uri: info.uri,
+          kind,
+          usable: usableChoice(kind),
+          reason,
+          checked,
+          tells: tells.get(info.id) ?? '',
+        };
         return { ...choice, detail: choiceDetail(choice, from, this.health.health(info.id)?.summary) };
       }),
     );
@@ -99,7 +130,12 @@ export class BuildOnRemote {
       system: needs.system,
       requiredFeatures: [...needs.requiredFeatures],
       best,
-      bestWhy: best === undefined ? undefined : fallback ? `what Nix would pick from ${fallback.from} (Nix itself reads no builders here)` : "Nix's choice",
+      bestWhy:
+        best === undefined
+          ? undefined
+          : fallback
+            ? `what Nix would pick from ${fallback.from} (Nix itself reads no builders here)`
+            : "Nix's choice",
       choices,
       wouldWait: bestPick.selection.wouldWait,
     };
@@ -109,14 +145,24 @@ export class BuildOnRemote {
     const started = Date.now();
     const buildId = params.buildId || randomUUID();
     const fail = (cause: string, message: string) => failedBuild(buildId, started, cause, message);
-    if (!this.context.trusted) return fail('untrusted-workspace', 'This workspace is not trusted: building on a remote builder needs SSH. Trust the workspace first.');
+    if (!this.context.trusted)
+      return fail(
+        'untrusted-workspace',
+        'This workspace is not trusted: building on a remote builder needs SSH. Trust the workspace first.',
+      );
     // The plan's derivation, when the client carries it: read as it is, the file not evaluated again.
     const plan = await this.plan(params.drvPath !== undefined ? { file: params.drvPath } : params);
-    if (!plan.ok) return 'error' in plan ? fail('evaluation', plan.error) : fail('needs-attribute', `Choose one of: ${plan.needsAttribute.join(', ')}`);
+    if (!plan.ok)
+      return 'error' in plan
+        ? fail('evaluation', plan.error)
+        : fail('needs-attribute', `Choose one of: ${plan.needsAttribute.join(', ')}`);
 
     const abort = new AbortController();
     token?.onCancellationRequested(() => abort.abort());
-    const [{ settings, local, target }, effective] = await Promise.all([this.context.nixHere(), this.builders.builders()]);
+    const [{ settings, local, target }, effective] = await Promise.all([
+      this.context.nixHere(),
+      this.builders.builders(),
+    ]);
     const id = params.on === 'best' ? plan.best : params.on;
     const builder = id === undefined || id === 'distributed' ? undefined : effective.builders.get(id);
     const on: BuildPlace =
@@ -129,7 +175,9 @@ export class BuildOnRemote {
             : { machine: builder.machine };
     // The builds running per machine are the load the next choice counts, as Nix counts busy slots.
     if (builder) this.running.set(builder.info.id, (this.running.get(builder.info.id) ?? 0) + 1);
-    log.info(`Build ${plan.drvPath} on ${params.on === 'distributed' ? 'distributed' : (builder?.info.uri ?? params.on ?? 'best')}`);
+    log.info(
+      `Build ${plan.drvPath} on ${params.on === 'distributed' ? 'distributed' : (builder?.info.uri ?? params.on ?? 'best')}`,
+    );
     try {
       const outcome = await runBuild({
         buildId,
@@ -152,7 +200,9 @@ export class BuildOnRemote {
         },
         started,
       });
-      (outcome.ok ? log.info : log.warn)(`Build ${outcome.ok ? `done on ${outcome.builtOn}` : `failed (${outcome.cause}): ${outcome.message}`} after ${outcome.ms} ms`);
+      (outcome.ok ? log.info : log.warn)(
+        `Build ${outcome.ok ? `done on ${outcome.builtOn}` : `failed (${outcome.cause}): ${outcome.message}`} after ${outcome.ms} ms`,
+      );
       return outcome;
     } finally {
       if (builder) this.running.set(builder.info.id, (this.running.get(builder.info.id) ?? 1) - 1);
@@ -169,13 +219,22 @@ export function usableChoice(kind: BuildChoice['kind']): boolean {
  * A row's second line: why (not), what the last check says (a machine never checked fits only on
  * paper), what tells it apart from its twins, and the file Nix does not read it from.
  */
-export function choiceDetail(choice: Omit<BuildChoice, 'detail'>, from: string | undefined, checkSummary: string | undefined): string {
+export function choiceDetail(
+  choice: Omit<BuildChoice, 'detail'>,
+  from: string | undefined,
+  checkSummary: string | undefined,
+): string {
   const checked =
     choice.checked === 'unchecked'
       ? 'not checked yet'
       : choice.checked === 'up' || choice.kind === 'down'
         ? undefined
         : `last check: ${choice.checked}${checkSummary ? ` (${checkSummary})` : ''}`;
-  const parts = [choice.reason, checked, choice.tells || undefined, from === undefined ? undefined : `from ${from}, which Nix does not read`];
+  const parts = [
+    choice.reason,
+    checked,
+    choice.tells || undefined,
+    from === undefined ? undefined : `from ${from}, which Nix does not read`,
+  ];
   return parts.filter((part) => part !== undefined).join(' · ');
 }

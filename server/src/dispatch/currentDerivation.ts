@@ -23,31 +23,49 @@ export interface AutoArg {
   value: string;
 }
 
-const autoArgWords = (autoArgs: readonly AutoArg[]) => autoArgs.flatMap(({ kind, name, value }) => [`--${kind}`, name, value]);
+const autoArgWords = (autoArgs: readonly AutoArg[]) =>
+  autoArgs.flatMap(({ kind, name, value }) => [`--${kind}`, name, value]);
 
 /** The words as the user typed them, for a message. */
 const spelledArgs = (autoArgs: readonly AutoArg[]) => autoArgs.map(({ kind, name }) => `--${kind} ${name}`).join(', ');
 
 const storeDrv = /^\/nix\/store\/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+\-._?=]+\.drv$/;
 
-function nix(command: string, args: string[], cwd: string, timeoutMs = 120_000): Promise<{ ok: true; stdout: string } | { ok: false; error: string }> {
+function nix(
+  command: string,
+  args: string[],
+  cwd: string,
+  timeoutMs = 120_000,
+): Promise<{ ok: true; stdout: string } | { ok: false; error: string }> {
   return new Promise((resolve) => {
     const env = { ...process.env };
     const started = Date.now();
-    execFile(command, args, { cwd, env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' }, (error, stdout, stderr) => {
-      const code = (error as NodeJS.ErrnoException | null)?.code;
-      const exit = error ? (typeof code === 'number' ? code : null) : 0;
-      logCommand('local', remoteCommandLine([command, ...args]), { code: exit, timedOut: error?.killed === true, ...(typeof code === 'string' ? { error: code } : {}), stderr, ms: Date.now() - started });
-      if (!error) return resolve({ ok: true, stdout });
-      if (code === 'ENOENT') return resolve({ ok: false, error: `${command} was not found: install Nix to build from .nix files.` });
-      // Nix's own words, minus the warnings it prints on every run.
-      const text = stderr
-        .split('\n')
-        .filter((line) => !line.startsWith("warning: you did not specify '--add-root'"))
-        .join('\n')
-        .trim();
-      resolve({ ok: false, error: text || error.message });
-    });
+    execFile(
+      command,
+      args,
+      { cwd, env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' },
+      (error, stdout, stderr) => {
+        const code = (error as NodeJS.ErrnoException | null)?.code;
+        const exit = error ? (typeof code === 'number' ? code : null) : 0;
+        logCommand('local', remoteCommandLine([command, ...args]), {
+          code: exit,
+          timedOut: error?.killed === true,
+          ...(typeof code === 'string' ? { error: code } : {}),
+          stderr,
+          ms: Date.now() - started,
+        });
+        if (!error) return resolve({ ok: true, stdout });
+        if (code === 'ENOENT')
+          return resolve({ ok: false, error: `${command} was not found: install Nix to build from .nix files.` });
+        // Nix's own words, minus the warnings it prints on every run.
+        const text = stderr
+          .split('\n')
+          .filter((line) => !line.startsWith("warning: you did not specify '--add-root'"))
+          .join('\n')
+          .trim();
+        resolve({ ok: false, error: text || error.message });
+      },
+    );
   });
 }
 
@@ -75,9 +93,16 @@ async function readDrv(drvPath: string): Promise<DerivationSource> {
  * `file` is an absolute path; `attr` the attribute to build (from the quick pick or `-A`), or
  * for a flake the output (`packages.x86_64-linux.default`, default `default`).
  */
-export async function derivationOf(file: string, attr?: string, autoArgs: readonly AutoArg[] = []): Promise<DerivationSource> {
+export async function derivationOf(
+  file: string,
+  attr?: string,
+  autoArgs: readonly AutoArg[] = [],
+): Promise<DerivationSource> {
   if (autoArgs.length > 0 && (file.endsWith('.drv') || basename(file) === 'flake.nix')) {
-    return { ok: false, error: `${spelledArgs(autoArgs)}: arguments are for a .nix file's function; ${basename(file)} takes none (a flake's outputs and a .drv are built as they are).` };
+    return {
+      ok: false,
+      error: `${spelledArgs(autoArgs)}: arguments are for a .nix file's function; ${basename(file)} takes none (a flake's outputs and a .drv are built as they are).`,
+    };
   }
   if (file.endsWith('.drv')) {
     if (!storeDrv.test(file)) return { ok: false, error: `${file} is not a derivation in /nix/store.` };
@@ -86,21 +111,44 @@ export async function derivationOf(file: string, attr?: string, autoArgs: readon
   const cwd = dirname(file);
   if (basename(file) === 'flake.nix') {
     const installable = `${cwd}#${attr ?? 'default'}`;
-    const result = await nix('nix', ['--extra-experimental-features', 'nix-command flakes', 'path-info', '--derivation', installable], cwd);
+    const result = await nix(
+      'nix',
+      ['--extra-experimental-features', 'nix-command flakes', 'path-info', '--derivation', installable],
+      cwd,
+    );
     if (!result.ok) return result;
     return readDrv(result.stdout.trim().split('\n').pop() ?? '');
   }
   if (attr === undefined) {
-    const names = await nix('nix-instantiate', ['--eval', '--json', '--strict', ...autoArgWords(autoArgs), '--argstr', 'nixBuildersFile', file, '-E', attributesExpression], cwd);
+    const names = await nix(
+      'nix-instantiate',
+      [
+        '--eval',
+        '--json',
+        '--strict',
+        ...autoArgWords(autoArgs),
+        '--argstr',
+        'nixBuildersFile',
+        file,
+        '-E',
+        attributesExpression,
+      ],
+      cwd,
+    );
     if (!names.ok) return names;
     const list = JSON.parse(names.stdout) as string[];
     if (list.length > 1) return { ok: false, needsAttribute: list };
     if (list.length === 1) attr = list[0];
   }
-  const result = await nix('nix-instantiate', [file, ...(attr !== undefined ? ['-A', attr] : []), ...autoArgWords(autoArgs)], cwd);
+  const result = await nix(
+    'nix-instantiate',
+    [file, ...(attr !== undefined ? ['-A', attr] : []), ...autoArgWords(autoArgs)],
+    cwd,
+  );
   if (!result.ok) return result;
   const drvs = result.stdout.trim().split('\n').filter(Boolean);
   const drvPath = drvs[drvs.length - 1];
-  if (!drvPath || !storeDrv.test(drvPath)) return { ok: false, error: `nix-instantiate printed no derivation for ${file}${attr ? ` -A ${attr}` : ''}.` };
+  if (!drvPath || !storeDrv.test(drvPath))
+    return { ok: false, error: `nix-instantiate printed no derivation for ${file}${attr ? ` -A ${attr}` : ''}.` };
   return readDrv(drvPath);
 }

@@ -20,7 +20,8 @@ class ATermReader {
   constructor(private readonly text: string) {}
 
   expect(literal: string): void {
-    if (!this.text.startsWith(literal, this.at)) throw new Error(`not a derivation: expected '${literal}' at offset ${this.at}`);
+    if (!this.text.startsWith(literal, this.at))
+      throw new Error(`not a derivation: expected '${literal}' at offset ${this.at}`);
     this.at += literal.length;
   }
 

@@ -54,14 +54,22 @@ const ansi = /\u001b\[[0-9;]*[A-Za-z]/g;
 /** NIX_SSHOPTS with `-F file` appended (ssh takes the last -F). Nix splits it on whitespace. */
 function sshOpts(env: NodeJS.ProcessEnv, sshConfigFile: string | undefined): string | undefined | Error {
   if (sshConfigFile === undefined) return env.NIX_SSHOPTS;
-  if (/\s/.test(sshConfigFile)) return new Error(`the ssh config path '${sshConfigFile}' contains whitespace, which NIX_SSHOPTS cannot carry (Nix splits it on spaces). Move the file to a path without spaces.`);
+  if (/\s/.test(sshConfigFile))
+    return new Error(
+      `the ssh config path '${sshConfigFile}' contains whitespace, which NIX_SSHOPTS cannot carry (Nix splits it on spaces). Move the file to a path without spaces.`,
+    );
   return `${env.NIX_SSHOPTS ?? ''} -F ${sshConfigFile}`.trim();
 }
 
 export async function buildDistributed(options: DistributedOptions): Promise<DistributedResult> {
   const started = Date.now();
   const tail = new Tail(25);
-  const failed = (message: string, cancelled = false): DistributedResult => ({ ok: false, message, logTail: tail.get(), cancelled });
+  const failed = (message: string, cancelled = false): DistributedResult => ({
+    ok: false,
+    message,
+    logTail: tail.get(),
+    cancelled,
+  });
   const log = (line: string) => {
     const clean = line.replace(ansi, '');
     tail.push(clean);
@@ -72,18 +80,25 @@ export async function buildDistributed(options: DistributedOptions): Promise<Dis
     }
   };
 
-  if (!options.drvPath.endsWith('.drv') || !isStorePath(options.drvPath)) return failed(`'${options.drvPath}' is not a store derivation (/nix/store/…​.drv).`);
+  if (!options.drvPath.endsWith('.drv') || !isStorePath(options.drvPath))
+    return failed(`'${options.drvPath}' is not a store derivation (/nix/store/…​.drv).`);
   // An untrusted user's --builders never reaches the daemon's build: know it before building.
-  const local = options.localMachine ?? (options.env ? await detectLocalMachine({ env: options.env }) : await localMachine());
+  const local =
+    options.localMachine ?? (options.env ? await detectLocalMachine({ env: options.env }) : await localMachine());
   const verdict = buildersVerdict(local);
   if (verdict.kind === 'refused') return failed(verdict.message);
   if (verdict.kind === 'daemon-builders') log(verdict.message);
-  if (options.builders.trim() === '' && verdict.kind === 'honoured') return failed('No builders were given, and with -j0 nothing may build locally. Add a builder (or check that one is healthy).');
+  if (options.builders.trim() === '' && verdict.kind === 'honoured')
+    return failed(
+      'No builders were given, and with -j0 nothing may build locally. Add a builder (or check that one is healthy).',
+    );
   let outputs: { name: string; path: string }[];
   try {
     outputs = parseDerivation(await readFile(options.drvPath, 'utf8')).outputs;
   } catch (error) {
-    return failed(`Cannot read the derivation ${options.drvPath}: ${error instanceof Error ? error.message : String(error)}.`);
+    return failed(
+      `Cannot read the derivation ${options.drvPath}: ${error instanceof Error ? error.message : String(error)}.`,
+    );
   }
   const env: NodeJS.ProcessEnv = { ...(options.env ?? process.env) };
   const opts = sshOpts(env, options.sshConfigFile);
@@ -103,40 +118,88 @@ export async function buildDistributed(options: DistributedOptions): Promise<Dis
       // A listener's failure is not the build's.
     }
   });
-  const child = startLocal(options.nixBuild ?? 'nix-build', args, { env, stdout: 'collect', onStderrLine: (line) => follower.push(line), tailLines: 1 });
+  const child = startLocal(options.nixBuild ?? 'nix-build', args, {
+    env,
+    stdout: 'collect',
+    onStderrLine: (line) => follower.push(line),
+    tailLines: 1,
+  });
   const onAbort = () => void child.kill();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   const exit = await child.done;
   options.signal?.removeEventListener('abort', onAbort);
 
-  if (options.signal?.aborted) return failed(`Cancelled: nix-build and its builds on the builders were stopped${Object.keys(follower.builtOn).length ? ` (${Object.keys(follower.builtOn).length} had started)` : ''}.`, true);
+  if (options.signal?.aborted)
+    return failed(
+      `Cancelled: nix-build and its builds on the builders were stopped${Object.keys(follower.builtOn).length ? ` (${Object.keys(follower.builtOn).length} had started)` : ''}.`,
+      true,
+    );
   if (exit.error !== undefined) return failed(`Cannot run nix-build: ${exit.error}. Is Nix installed and on the PATH?`);
   if (exit.code !== 0) {
-    const why = explain(follower.errors.map((error) => error.replace(ansi, '')), tail.get(), exit.code, exit.signal);
+    const why = explain(
+      follower.errors.map((error) => error.replace(ansi, '')),
+      tail.get(),
+      exit.code,
+      exit.signal,
+    );
     return failed(verdict.kind === 'daemon-builders' ? onDaemonBuildersFailed(local, why) : why);
   }
 
-  const printed = new Set(exit.stdout.split('\n').map((line) => line.trim()).filter((line) => isStorePath(line)));
+  const printed = new Set(
+    exit.stdout
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => isStorePath(line)),
+  );
   const built = outputs.filter((output) => printed.has(output.path));
-  return { ok: true, outputs: built.length > 0 ? built : outputs, builtOn: { ...follower.builtOn }, ms: Date.now() - started };
+  return {
+    ok: true,
+    outputs: built.length > 0 ? built : outputs,
+    builtOn: { ...follower.builtOn },
+    ms: Date.now() - started,
+  };
 }
 
 /** The failure in the user's words: Nix's last error, and what its vaguest ones really mean. */
-export function explain(errors: readonly string[], tail: readonly string[], code: number | null, signal: NodeJS.Signals | null): string {
+export function explain(
+  errors: readonly string[],
+  tail: readonly string[],
+  code: number | null,
+  signal: NodeJS.Signals | null,
+): string {
   // Nix 2.30+ colours the reason (`Reason: \e[31;1m…`): read the words without colours.
   const all = [...errors, ...tail].join('\n').replace(ansi, '');
-  const lastError = (errors[errors.length - 1] ?? tail[tail.length - 1] ?? `nix-build ended with ${code ?? signal}`).replace(ansi, '').replace(/^error:\s*/, '');
+  const lastError = (errors[errors.length - 1] ?? tail[tail.length - 1] ?? `nix-build ended with ${code ?? signal}`)
+    .replace(ansi, '')
+    .replace(/^error:\s*/, '');
   // Nix 2.30+ puts why on the next line (`Cannot build '…'.` then `Reason: …`); 2.21-2.29 lay one
   // message out over indented lines: read it as one line.
-  const lines = lastError.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const lines = lastError
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
   const reason = lines.find((line) => line.startsWith('Reason: '));
-  const last = /^Unable to start any build;$/.test(lines[0] ?? '') ? lines.slice(0, 2).join(' ') : reason !== undefined ? `${lines[0]!} ${reason}` : (lines[0] ?? lastError.trim());
-  const cannot = [...new Set(all.split('\n').filter((line) => /cannot build on '/.test(line)).map((line) => line.trim()))];
+  const last = /^Unable to start any build;$/.test(lines[0] ?? '')
+    ? lines.slice(0, 2).join(' ')
+    : reason !== undefined
+      ? `${lines[0]!} ${reason}`
+      : (lines[0] ?? lastError.trim());
+  const cannot = [
+    ...new Set(
+      all
+        .split('\n')
+        .filter((line) => /cannot build on '/.test(line))
+        .map((line) => line.trim()),
+    ),
+  ];
   if (/ignoring the (client-specified|user-specified) setting 'builders'|ignoring untrusted/.test(all)) {
     return `The nix-daemon ignored the builders we gave it, because your user is not in its trusted-users: ${last}. Add your user to trusted-users in /etc/nix/nix.conf (then restart the nix-daemon), or put the builders in /etc/nix/machines.`;
   }
   if (noMachineWords.test(all)) {
-    const why = cannot.length > 0 ? ` The builders said: ${cannot.join(' ')}` : ' No builder has the system and features a derivation needs, or none could be reached.';
+    const why =
+      cannot.length > 0
+        ? ` The builders said: ${cannot.join(' ')}`
+        : ' No builder has the system and features a derivation needs, or none could be reached.';
     return `Nix could not hand a derivation to any builder (it says: ${last}).${why}`;
   }
   return `The distributed build failed: ${last}.`;

@@ -40,14 +40,28 @@ export interface DistributedMachines {
   leftOut: LeftOut[];
 }
 
-export function machinesForDistributed(candidates: readonly DistributedCandidate[], context: LintContext & { localSystem?: string }): DistributedMachines {
+export function machinesForDistributed(
+  candidates: readonly DistributedCandidate[],
+  context: LintContext & { localSystem?: string },
+): DistributedMachines {
   const leftOut: LeftOut[] = [];
   const kept: Machine[] = [];
   for (const { machine, health } of candidates) {
     const unusable = unusableReason(machine, lintMachine(machine, context));
     if (unusable !== undefined) leftOut.push({ uri: machine.storeUri, code: unusable.code, reason: unusable.reason });
-    else if (health?.status === 'down') leftOut.push({ uri: machine.storeUri, code: 'builder-down', reason: `its last check failed: ${health.why}. Fix it (see the Remote Builders view or \`nix-builders ping\`), then build again.` });
-    else if (health?.status === 'unchecked') leftOut.push({ uri: machine.storeUri, code: 'builder-unchecked', reason: 'it could not be checked before the build, and an unchecked machine is not handed to Nix. Check it in the Remote Builders view.' });
+    else if (health?.status === 'down')
+      leftOut.push({
+        uri: machine.storeUri,
+        code: 'builder-down',
+        reason: `its last check failed: ${health.why}. Fix it (see the Remote Builders view or \`nix-builders ping\`), then build again.`,
+      });
+    else if (health?.status === 'unchecked')
+      leftOut.push({
+        uri: machine.storeUri,
+        code: 'builder-unchecked',
+        reason:
+          'it could not be checked before the build, and an unchecked machine is not handed to Nix. Check it in the Remote Builders view.',
+      });
     else kept.push(machine);
   }
   const written = buildersTextOf(kept, context.rules, context.localSystem);
@@ -56,8 +70,11 @@ export function machinesForDistributed(candidates: readonly DistributedCandidate
 }
 
 /** What a probe found (a ProbeResult or the server's MachineHealth), as the distributed build reads it. */
-export function checkOf(health: { status: string; findings: readonly { severity: string; title: string; code: string }[] } | undefined): MachineCheck {
-  if (health === undefined || (health.status !== 'up' && health.status !== 'degraded' && health.status !== 'down')) return { status: 'unchecked' };
+export function checkOf(
+  health: { status: string; findings: readonly { severity: string; title: string; code: string }[] } | undefined,
+): MachineCheck {
+  if (health === undefined || (health.status !== 'up' && health.status !== 'degraded' && health.status !== 'down'))
+    return { status: 'unchecked' };
   if (health.status !== 'down') return { status: health.status };
   const error = health.findings.find((f) => f.severity === 'error');
   return { status: 'down', why: error === undefined ? 'down' : `${error.title} (${error.code})` };

@@ -40,9 +40,16 @@ export function buildersVerdict(local: LocalMachineInfo): BuildersVerdict {
   if (local.mode !== 'daemon' || local.trusted !== false) return { kind: 'honoured' };
   const why = `The nix-daemon does not trust ${local.user} (${local.trustedBy}), so it ignores the builders we give it (--builders).`;
   if (machineCount(local.builders) === 0) {
-    return { kind: 'refused', message: `${why} It has no builders of its own (builders = ${local.builders || '(empty)'}), so with -j0 nothing can build. ${trustFix(local.user)}` };
+    return {
+      kind: 'refused',
+      message: `${why} It has no builders of its own (builders = ${local.builders || '(empty)'}), so with -j0 nothing can build. ${trustFix(local.user)}`,
+    };
   }
-  return { kind: 'daemon-builders', builders: local.builders, message: `${why} Building on the daemon's own builders instead (builders = ${local.builders} in /etc/nix/nix.conf).` };
+  return {
+    kind: 'daemon-builders',
+    builders: local.builders,
+    message: `${why} Building on the daemon's own builders instead (builders = ${local.builders} in /etc/nix/nix.conf).`,
+  };
 }
 
 /** The failure of a build that ran on the daemon's builders: the cause, then Nix's words. */

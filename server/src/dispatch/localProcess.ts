@@ -89,15 +89,31 @@ export function startLocal(command: string, args: readonly string[], options: Lo
       startError = error.message;
       if (child.pid === undefined) {
         exited = true;
-        logCommand('local', remoteCommandLine([command, ...args]), { code: null, error: error.message, ms: Date.now() - startedAt });
+        logCommand('local', remoteCommandLine([command, ...args]), {
+          code: null,
+          error: error.message,
+          ms: Date.now() - startedAt,
+        });
         resolve({ code: null, signal: null, stdout: '', stderrTail: [error.message], error: error.message });
       }
     });
     child.on('close', (code, signal) => {
       exited = true;
       lines.flush();
-      logCommand('local', remoteCommandLine([command, ...args]), { code, signal, error: startError, stderr: tail.get().join('\n'), ms: Date.now() - startedAt });
-      resolve({ code, signal, stdout: Buffer.concat(chunks).toString('utf8'), stderrTail: tail.get(), error: startError });
+      logCommand('local', remoteCommandLine([command, ...args]), {
+        code,
+        signal,
+        error: startError,
+        stderr: tail.get().join('\n'),
+        ms: Date.now() - startedAt,
+      });
+      resolve({
+        code,
+        signal,
+        stdout: Buffer.concat(chunks).toString('utf8'),
+        stderrTail: tail.get(),
+        error: startError,
+      });
     });
   });
   return {
@@ -121,7 +137,11 @@ export function startLocal(command: string, args: readonly string[], options: Lo
 }
 
 /** Runs a command to the end, stdout collected. */
-export function runLocal(command: string, args: readonly string[], options: Omit<LocalProcessOptions, 'stdout' | 'stdin'> & { signal?: AbortSignal } = {}): Promise<LocalExit> {
+export function runLocal(
+  command: string,
+  args: readonly string[],
+  options: Omit<LocalProcessOptions, 'stdout' | 'stdin'> & { signal?: AbortSignal } = {},
+): Promise<LocalExit> {
   const started = startLocal(command, args, { ...options, stdout: 'collect' });
   const onAbort = () => void started.kill();
   options.signal?.addEventListener('abort', onAbort, { once: true });

@@ -35,7 +35,15 @@ export function parseNixLogLine(line: string): NixLogEvent | undefined {
   const fields = Array.isArray(json.fields) ? (json.fields as unknown[]) : [];
   switch (json.action) {
     case 'start':
-      return { action: 'start', id: num(json.id), type: num(json.type), text: typeof json.text === 'string' ? json.text : '', level: num(json.level), fields, parent: num(json.parent) };
+      return {
+        action: 'start',
+        id: num(json.id),
+        type: num(json.type),
+        text: typeof json.text === 'string' ? json.text : '',
+        level: num(json.level),
+        fields,
+        parent: num(json.parent),
+      };
     case 'stop':
       return { action: 'stop', id: num(json.id) };
     case 'result':
@@ -98,7 +106,10 @@ export class NixLogFollower {
         if (this.builds.delete(event.id)) this.report();
         break;
       case 'result':
-        if ((event.type === RES_BUILD_LOG_LINE || event.type === RES_POST_BUILD_LOG_LINE) && typeof event.fields[0] === 'string') {
+        if (
+          (event.type === RES_BUILD_LOG_LINE || event.type === RES_POST_BUILD_LOG_LINE) &&
+          typeof event.fields[0] === 'string'
+        ) {
           this.onLine(event.fields[0]);
         } else if (event.type === RES_PROGRESS && event.id === this.buildsActivity) {
           const [done, expected, running] = event.fields.map((value) => (typeof value === 'number' ? value : 0));
@@ -118,6 +129,9 @@ export class NixLogFollower {
   private report(): void {
     const running = [...this.builds.values()];
     const latest = running[running.length - 1];
-    this.onProgress({ ...this.progress, ...(latest === undefined ? {} : { current: latest.slice(latest.lastIndexOf('/') + 34) }) });
+    this.onProgress({
+      ...this.progress,
+      ...(latest === undefined ? {} : { current: latest.slice(latest.lastIndexOf('/') + 34) }),
+    });
   }
 }

@@ -33,7 +33,14 @@ import type { ConnectionPool, Lease } from '../ssh/pool';
 import { assertStorePaths, exec, isStorePath, type ExecResult } from '../ssh/remoteCommand';
 import { parseDerivation } from './derivation';
 import { runLocal, startLocal, type LocalExit, type LocalProcess } from './localProcess';
-import { classifyFailure, connectionLost, sshFailureCause, type Classified, type OffloadCause, type OffloadPhase } from './offloadCauses';
+import {
+  classifyFailure,
+  connectionLost,
+  sshFailureCause,
+  type Classified,
+  type OffloadCause,
+  type OffloadPhase,
+} from './offloadCauses';
 import { startRemote, type RemoteExit, type RemoteProcess } from './remoteProcess';
 import { nixStoreCommand, remoteNixStore, type RemoteNixStore } from './remoteNixStore';
 import { ByteCounter, formatBytes, SkipPrefix, Tail } from './streamParts';
@@ -192,7 +199,9 @@ class Offload {
     this.broken = true;
     const phase = this.current?.phase ?? 'connect';
     this.stopAll();
-    void Promise.resolve(this.killing).then(() => this.resolveGone(this.fail(connectionLost(this.o.machine.storeUri, phase, this.lostBecause), this.recent.get())));
+    void Promise.resolve(this.killing).then(() =>
+      this.resolveGone(this.fail(connectionLost(this.o.machine.storeUri, phase, this.lostBecause), this.recent.get())),
+    );
   };
 
   /**
@@ -215,11 +224,17 @@ class Offload {
     const { machine, drvPath } = this.o;
     const uri = machine.storeUri;
     if (!drvPath.endsWith('.drv') || !isStorePath(drvPath)) {
-      return this.fail({ cause: 'local-store', message: `'${drvPath}' is not a store derivation (/nix/store/…​.drv). Instantiate the expression first (nix-instantiate).` });
+      return this.fail({
+        cause: 'local-store',
+        message: `'${drvPath}' is not a store derivation (/nix/store/…​.drv). Instantiate the expression first (nix-instantiate).`,
+      });
     }
     const scheme = parseStoreUri(uri).scheme;
     if (scheme !== 'ssh' && scheme !== 'ssh-ng') {
-      return this.fail({ cause: 'connection', message: `${uri} is not an SSH builder (ssh:// or ssh-ng://), so there is nothing to offload to. Use Distributed mode for other stores.` });
+      return this.fail({
+        cause: 'connection',
+        message: `${uri} is not an SSH builder (ssh:// or ssh-ng://), so there is nothing to offload to. Use Distributed mode for other stores.`,
+      });
     }
     if (this.aborted) return this.cancelled();
 
@@ -227,10 +242,16 @@ class Offload {
     try {
       outputs = parseDerivation(await readFile(drvPath, 'utf8')).outputs;
     } catch (error) {
-      return this.fail({ cause: 'local-store', message: `Cannot read the derivation ${drvPath}: ${messageOf(error)}. Instantiate it again (nix-instantiate) and retry.` });
+      return this.fail({
+        cause: 'local-store',
+        message: `Cannot read the derivation ${drvPath}: ${messageOf(error)}. Instantiate it again (nix-instantiate) and retry.`,
+      });
     }
     if (outputs.length === 0 || outputs.some((output) => output.path === '')) {
-      return this.fail({ cause: 'local-store', message: `${drvPath} has outputs whose paths are only known after the build (content-addressed). Offload cannot copy those yet; use Distributed mode.` });
+      return this.fail({
+        cause: 'local-store',
+        message: `${drvPath} has outputs whose paths are only known after the build (content-addressed). Offload cannot copy those yet; use Distributed mode.`,
+      });
     }
     const outputPaths = outputs.map((output) => output.path);
     assertStorePaths(outputPaths);
@@ -256,7 +277,17 @@ class Offload {
     if (!('failed' in closure) && closure.built) {
       this.end();
       this.log(`${outputPaths.join(', ')} already in the local store: nothing to build.`);
-      return { ok: true, outputs, alreadyHere: true, copiedToBuilder: 0, copiedBack: 0, bytesToBuilder: 0, bytesBack: 0, phases: this.phases, ms: Date.now() - this.started };
+      return {
+        ok: true,
+        outputs,
+        alreadyHere: true,
+        copiedToBuilder: 0,
+        copiedBack: 0,
+        bytesToBuilder: 0,
+        bytesBack: 0,
+        phases: this.phases,
+        ms: Date.now() - this.started,
+      };
     }
     if (!leased.ok) return this.fail(sshFailureCause(leased.failure, uri));
     if ('failed' in closure) return this.failLocal('copy-inputs', closure.failed);
@@ -270,12 +301,22 @@ class Offload {
     // both are a login and a nix-store start-up, and they need not wait for each other.
     this.begin('copy-inputs');
     const importer = this.startTracked(client, [...nixStoreCommand(store), '--import']);
-    const query = await exec(client, ['/bin/sh', '-c', this.o.useSubstitutes ? QUERY_MISSING_AFTER_SUBSTITUTING : QUERY_MISSING, 'sh', ...nixStoreCommand(store)], {
-      stdin: closure.paths.map((path) => `${path}\n`).join(''),
-      timeoutMs: this.o.useSubstitutes ? substituteTimeoutMs : queryTimeoutMs,
-      maxOutputBytes: maxAnswerBytes,
-      ...this.signalOption(),
-    });
+    const query = await exec(
+      client,
+      [
+        '/bin/sh',
+        '-c',
+        this.o.useSubstitutes ? QUERY_MISSING_AFTER_SUBSTITUTING : QUERY_MISSING,
+        'sh',
+        ...nixStoreCommand(store),
+      ],
+      {
+        stdin: closure.paths.map((path) => `${path}\n`).join(''),
+        timeoutMs: this.o.useSubstitutes ? substituteTimeoutMs : queryTimeoutMs,
+        maxOutputBytes: maxAnswerBytes,
+        ...this.signalOption(),
+      },
+    );
     if (this.aborted) return this.cancelled();
     const queryFailure = this.remoteExecFailure(query, 'copy-inputs', user);
     if (queryFailure) {
@@ -285,7 +326,8 @@ class Offload {
     const answer = readMissing(query.stdout, new Set(closure.paths));
     const missing = answer.missing;
     const remoteImport = await importer;
-    if (remoteImport === undefined) return this.unexpected(new Error('the builder refused a session for nix-store --import'));
+    if (remoteImport === undefined)
+      return this.unexpected(new Error('the builder refused a session for nix-store --import'));
     if (missing.length > 0) {
       const sizes = await closure.sizes;
       const planned = missing.reduce((sum, path) => sum + (sizes.get(path) ?? 0), 0);
@@ -327,8 +369,18 @@ class Offload {
 
     // Phase: copy-outputs. Our import starts while we check which of them this store lacks.
     this.begin('copy-outputs');
-    const localImport = this.track(startLocal('nix-store', ['--import'], { env: this.env, stdin: 'pipe', stdout: 'collect', onStderrLine: (line) => this.log(line) }));
-    const here = await runLocal('nix-store', ['--check-validity', '--print-invalid', ...runtime], { env: this.env, ...this.signalOption() });
+    const localImport = this.track(
+      startLocal('nix-store', ['--import'], {
+        env: this.env,
+        stdin: 'pipe',
+        stdout: 'collect',
+        onStderrLine: (line) => this.log(line),
+      }),
+    );
+    const here = await runLocal('nix-store', ['--check-validity', '--print-invalid', ...runtime], {
+      env: this.env,
+      ...this.signalOption(),
+    });
     if (this.aborted) return this.cancelled();
     if (here.code !== 0) {
       void localImport.kill();
@@ -343,7 +395,10 @@ class Offload {
     const arrived = new Set(pathLines(brought.imported));
     const absent = outputPaths.filter((path) => lacking.includes(path) && !arrived.has(path));
     if (absent.length > 0) {
-      return this.fail({ cause: 'local-store', message: `The build succeeded on ${uri}, but ${absent.join(', ')} did not arrive in the local store. Build again; if it persists, check the local store (nix-store --verify).` });
+      return this.fail({
+        cause: 'local-store',
+        message: `The build succeeded on ${uri}, but ${absent.join(', ')} did not arrive in the local store. Build again; if it persists, check the local store (nix-store --verify).`,
+      });
     }
     this.end();
     return {
@@ -364,22 +419,35 @@ class Offload {
    * the derivation's own outputs are all here already (`built`), and the NAR sizes (only for the
    * progress detail, so they are not waited for).
    */
-  private async localClosure(drvPath: string, ownOutputs: Set<string>): Promise<{ paths: string[]; built: boolean; sizes: Promise<Map<string, number>> } | { failed: LocalExit }> {
-    const requisites = await runLocal('nix-store', ['--query', '--requisites', '--include-outputs', drvPath], { env: this.env, ...this.signalOption() });
+  private async localClosure(
+    drvPath: string,
+    ownOutputs: Set<string>,
+  ): Promise<{ paths: string[]; built: boolean; sizes: Promise<Map<string, number>> } | { failed: LocalExit }> {
+    const requisites = await runLocal('nix-store', ['--query', '--requisites', '--include-outputs', drvPath], {
+      env: this.env,
+      ...this.signalOption(),
+    });
     if (requisites.code !== 0) return { failed: requisites };
     const all = pathLines(requisites.stdout);
     // --include-outputs lists the derivation's own outputs when they are valid here.
     const built = [...ownOutputs].every((path) => all.includes(path));
     const paths = all.filter((path) => !ownOutputs.has(path));
     assertStorePaths(paths);
-    const sizes = paths.length === 0
-      ? Promise.resolve(new Map<string, number>())
-      : runLocal('nix-store', ['--query', '--size', ...paths], { env: this.env }).then((sized) => {
-          const map = new Map<string, number>();
-          const numbers = sized.code === 0 ? sized.stdout.split('\n').filter((line) => line.trim() !== '').map(Number) : [];
-          paths.forEach((path, index) => map.set(path, numbers[index] ?? 0));
-          return map;
-        });
+    const sizes =
+      paths.length === 0
+        ? Promise.resolve(new Map<string, number>())
+        : runLocal('nix-store', ['--query', '--size', ...paths], { env: this.env }).then((sized) => {
+            const map = new Map<string, number>();
+            const numbers =
+              sized.code === 0
+                ? sized.stdout
+                    .split('\n')
+                    .filter((line) => line.trim() !== '')
+                    .map(Number)
+                : [];
+            paths.forEach((path, index) => map.set(path, numbers[index] ?? 0));
+            return map;
+          });
     return { paths, built, sizes };
   }
 
@@ -396,7 +464,11 @@ class Offload {
    * Local `nix-store --export` streamed into the builder's `nix-store --import` (already
    * started). With nothing to send, the import gets an empty export: the 8-byte end marker.
    */
-  private async copyToBuilder(remote: RemoteProcess, paths: string[], user: string): Promise<{ bytes: number } | { failure: Failure }> {
+  private async copyToBuilder(
+    remote: RemoteProcess,
+    paths: string[],
+    user: string,
+  ): Promise<{ bytes: number } | { failure: Failure }> {
     remote.channel.on('data', () => undefined);
     if (paths.length === 0) {
       remote.channel.end(EMPTY_EXPORT);
@@ -406,7 +478,13 @@ class Offload {
       if (exit.code !== 0) return { failure: this.failRemote('copy-inputs', exit, user) };
       return { bytes: 0 };
     }
-    const local = this.track(startLocal('nix-store', ['--export', ...paths], { env: this.env, stdout: 'pipe', onStderrLine: (line) => this.log(line) }));
+    const local = this.track(
+      startLocal('nix-store', ['--export', ...paths], {
+        env: this.env,
+        stdout: 'pipe',
+        onStderrLine: (line) => this.log(line),
+      }),
+    );
     const counter = new ByteCounter();
     local.stdout!.pipe(counter).pipe(remote.channel);
     const [localExit, remoteExit] = await Promise.all([
@@ -430,7 +508,14 @@ class Offload {
    * started); with nothing to bring, the import gets an empty export. Returns what the import
    * registered (its stdout).
    */
-  private async copyBack(client: Client, store: RemoteNixStore, local: LocalProcess, paths: string[], noise: Buffer, user: string): Promise<{ bytes: number; imported: string } | { failure: Failure }> {
+  private async copyBack(
+    client: Client,
+    store: RemoteNixStore,
+    local: LocalProcess,
+    paths: string[],
+    noise: Buffer,
+    user: string,
+  ): Promise<{ bytes: number; imported: string } | { failure: Failure }> {
     if (paths.length === 0) {
       local.stdin!.end(EMPTY_EXPORT);
       const exit = await local.done;
@@ -439,7 +524,12 @@ class Offload {
       if (exit.code !== 0) return { failure: this.failLocal('copy-outputs', exit) };
       return { bytes: 0, imported: exit.stdout };
     }
-    const remote = this.track(await startRemote(client, [...nixStoreCommand(store), '--export'], { pathsOnStdin: paths, onStderrLine: (line) => this.log(line) }));
+    const remote = this.track(
+      await startRemote(client, [...nixStoreCommand(store), '--export'], {
+        pathsOnStdin: paths,
+        onStderrLine: (line) => this.log(line),
+      }),
+    );
     const counter = new ByteCounter();
     remote.channel.pipe(new SkipPrefix(noise)).pipe(counter).pipe(local.stdin!);
     const [remoteExit, localExit] = await Promise.all([
@@ -456,9 +546,19 @@ class Offload {
     if (remoteExit.code !== 0) return { failure: this.failRemote('copy-outputs', remoteExit, user) };
     if (localExit.code !== 0) {
       // A greeting we could not strip garbles the stream: say so rather than "bad archive".
-      const garbled = noise.length > 0 && localExit.stderrTail.some((line) => /not a valid|bad archive|input doesn't look like/i.test(line));
+      const garbled =
+        noise.length > 0 &&
+        localExit.stderrTail.some((line) => /not a valid|bad archive|input doesn't look like/i.test(line));
       if (garbled) {
-        return { failure: this.fail({ cause: 'remote-nix', message: `The login shell on ${this.o.machine.storeUri} prints text (${JSON.stringify(noise.toString('utf8').trim().slice(0, 80))}) that garbles the copy back. Make ~/.bashrc (or the shell's startup file) print nothing for non-interactive sessions.` }, localExit.stderrTail) };
+        return {
+          failure: this.fail(
+            {
+              cause: 'remote-nix',
+              message: `The login shell on ${this.o.machine.storeUri} prints text (${JSON.stringify(noise.toString('utf8').trim().slice(0, 80))}) that garbles the copy back. Make ~/.bashrc (or the shell's startup file) print nothing for non-interactive sessions.`,
+            },
+            localExit.stderrTail,
+          ),
+        };
       }
       return { failure: this.failLocal('copy-outputs', localExit) };
     }
@@ -468,7 +568,8 @@ class Offload {
   private track<T extends Killable>(process: T): T {
     this.active.add(process);
     // Started after a cancel, a lost connection or the end (a stage that did not know yet).
-    if (this.aborted || this.lostBecause !== undefined || this.finished) this.killing = Promise.all([this.killing, this.stop(process)]);
+    if (this.aborted || this.lostBecause !== undefined || this.finished)
+      this.killing = Promise.all([this.killing, this.stop(process)]);
     return process;
   }
 
@@ -533,7 +634,16 @@ class Offload {
 
   private failLocal(phase: OffloadPhase, exit: LocalExit): Failure {
     return this.fail(
-      classifyFailure({ side: 'local', phase, builder: this.o.machine.storeUri, user: '', code: exit.code, signal: exit.signal, stderrTail: exit.error ? [exit.error] : exit.stderrTail, daemon: this.o.daemon === true }),
+      classifyFailure({
+        side: 'local',
+        phase,
+        builder: this.o.machine.storeUri,
+        user: '',
+        code: exit.code,
+        signal: exit.signal,
+        stderrTail: exit.error ? [exit.error] : exit.stderrTail,
+        daemon: this.o.daemon === true,
+      }),
       exit.stderrTail,
     );
   }
@@ -543,22 +653,46 @@ class Offload {
     const uri = this.o.machine.storeUri;
     if (result.error !== undefined) {
       this.broken = true;
-      return connectionLost(uri, phase, this.lostBecause ?? this.lease?.connection.lostBecause ?? `did not run the command on our connection (${result.error})`);
+      return connectionLost(
+        uri,
+        phase,
+        this.lostBecause ??
+          this.lease?.connection.lostBecause ??
+          `did not run the command on our connection (${result.error})`,
+      );
     }
-    if (result.timedOut) return { cause: 'connection', message: `${uri} did not answer within ${Math.round((this.o.useSubstitutes && phase === 'copy-inputs' ? substituteTimeoutMs : queryTimeoutMs) / 1000)} s. Check the builder's load and its Nix.` };
+    if (result.timedOut)
+      return {
+        cause: 'connection',
+        message: `${uri} did not answer within ${Math.round((this.o.useSubstitutes && phase === 'copy-inputs' ? substituteTimeoutMs : queryTimeoutMs) / 1000)} s. Check the builder's load and its Nix.`,
+      };
     if (result.code === 0) return undefined;
-    return classifyFailure({ side: 'builder', phase, builder: uri, user, code: result.code, signal: result.signal, lost: result.code === null && result.signal === null, stderrTail: result.stderr.split('\n').slice(-25), daemon: this.o.daemon === true });
+    return classifyFailure({
+      side: 'builder',
+      phase,
+      builder: uri,
+      user,
+      code: result.code,
+      signal: result.signal,
+      lost: result.code === null && result.signal === null,
+      stderrTail: result.stderr.split('\n').slice(-25),
+      daemon: this.o.daemon === true,
+    });
   }
 
   async cancelled(): Promise<Failure> {
     const phase = this.current?.phase;
     await this.killing;
-    return this.fail({
-      cause: 'cancelled',
-      message: phase === undefined
-        ? 'Cancelled before anything was sent to the builder.'
-        : `Cancelled while ${phase === 'connect' ? 'connecting' : phase === 'copy-inputs' ? 'copying the inputs' : phase === 'build' ? 'building' : 'copying the outputs back'}: the commands on ${this.o.machine.storeUri} were stopped, and no path is left half-copied in either store.`,
-    }, this.recent.get());
+    return this.fail(
+      {
+        cause: 'cancelled',
+        message:
+          phase === undefined
+            ? 'Cancelled before anything was sent to the builder.'
+            : `Cancelled while ${phase === 'connect' ? 'connecting' : phase === 'copy-inputs' ? 'copying the inputs' : phase === 'build' ? 'building' : 'copying the outputs back'}: the commands on ${this.o.machine.storeUri} were stopped, and no path is left half-copied in either store.`,
+      },
+      this.recent.get(),
+    );
   }
 
   /**
@@ -570,8 +704,14 @@ class Offload {
   unexpected(error: unknown): Failure {
     if (this.lease !== undefined) {
       this.broken = true;
-      const why = this.lostBecause ?? this.lease.connection.lostBecause ?? `refused to start another command on our connection (${messageOf(error)}; its sshd session may be gone, or its MaxSessions reached)`;
-      return this.fail(connectionLost(this.o.machine.storeUri, this.current?.phase ?? 'connect', why), this.recent.get());
+      const why =
+        this.lostBecause ??
+        this.lease.connection.lostBecause ??
+        `refused to start another command on our connection (${messageOf(error)}; its sshd session may be gone, or its MaxSessions reached)`;
+      return this.fail(
+        connectionLost(this.o.machine.storeUri, this.current?.phase ?? 'connect', why),
+        this.recent.get(),
+      );
     }
     return this.fail({ cause: 'local-store', message: `The offload stopped before connecting: ${messageOf(error)}.` });
   }
@@ -579,7 +719,10 @@ class Offload {
 
 /** Lines of a command's stdout that are store paths. */
 function pathLines(stdout: string): string[] {
-  return stdout.split('\n').map((line) => line.trim()).filter((line) => line !== '' && isStorePath(line));
+  return stdout
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && isStorePath(line));
 }
 
 /**
@@ -604,4 +747,5 @@ export function readMissing(stdout: string, asked: ReadonlySet<string>): { missi
 
 const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const nameOf = (storePath: string) => storePath.slice(storePath.lastIndexOf('/') + 34);
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0]!.slice(0, 300);
+const messageOf = (error: unknown) =>
+  (error instanceof Error ? error.message : String(error)).split('\n')[0]!.slice(0, 300);

@@ -54,7 +54,10 @@ export function sshFailureCause(failure: SshFailure, uri: string): Classified {
     case 'host-key-mismatch':
     case 'host-key-revoked':
     case 'host-key-unknown':
-      return { cause: 'host-key', message: `Nothing was built or sent: the host key of ${uri} could not be verified, and builds never go to an unverified host. ${why}` };
+      return {
+        cause: 'host-key',
+        message: `Nothing was built or sent: the host key of ${uri} could not be verified, and builds never go to an unverified host. ${why}`,
+      };
     case 'auth-failed':
     case 'key-encrypted':
     case 'key-unreadable':
@@ -112,7 +115,10 @@ export function connectionLost(builder: string, phase: OffloadPhase, why: string
 export function errorLine(lines: readonly string[]): string {
   const error = lines.find((line) => /^\s*error:/.test(line));
   const chosen = error ?? [...lines].reverse().find((line) => line.trim() !== '') ?? '';
-  return chosen.trim().replace(/^error:\s*/, '').replace(/[;:.]$/, '');
+  return chosen
+    .trim()
+    .replace(/^error:\s*/, '')
+    .replace(/[;:.]$/, '');
 }
 
 function exitText(code: number | null, signal: string | null): string {
@@ -127,20 +133,29 @@ export function classifyFailure(failed: FailedCommand): Classified {
   const said = errorLine(failed.stderrTail);
   const quote = said ? ` (Nix said: ${said})` : '';
   const on = failed.side === 'builder' ? `on ${failed.builder}` : 'on this machine';
-  if (failed.lost) return connectionLost(failed.builder, failed.phase, failed.lostBecause ?? 'closed the session without an exit status');
+  if (failed.lost)
+    return connectionLost(
+      failed.builder,
+      failed.phase,
+      failed.lostBecause ?? 'closed the session without an exit status',
+    );
   if (/No space left on device/i.test(text)) {
-    const fix = failed.side === 'builder'
-      ? `Free space in the builder's /nix/store (nix-collect-garbage on ${failed.builder}) or pick another builder.`
-      : 'Free space in /nix/store here (nix-collect-garbage).';
+    const fix =
+      failed.side === 'builder'
+        ? `Free space in the builder's /nix/store (nix-collect-garbage on ${failed.builder}) or pick another builder.`
+        : 'Free space in /nix/store here (nix-collect-garbage).';
     return { cause: 'disk-full', message: `The disk is full ${on} while ${doing[failed.phase]}${quote}. ${fix}` };
   }
-  if (failed.side === 'builder' && (/you are not privileged to build input-addressed derivations/.test(text) || LACKS_SIGNATURE.test(text))) {
+  if (
+    failed.side === 'builder' &&
+    (/you are not privileged to build input-addressed derivations/.test(text) || LACKS_SIGNATURE.test(text))
+  ) {
     return {
       cause: 'untrusted-user',
       message:
         `${failed.builder} does not trust the SSH user '${failed.user}', so its Nix refused ${failed.phase === 'copy-inputs' ? 'the unsigned build inputs' : 'to build'}${quote}. ` +
         `Add the user to trusted-users on the builder (a line 'extra-trusted-users = ${failed.user}' in its /etc/nix/nix.conf, then restart its nix-daemon), ` +
-        'or sign the paths with a key listed in the builder\'s trusted-public-keys.',
+        "or sign the paths with a key listed in the builder's trusted-public-keys.",
     };
   }
   if (failed.side === 'local' && LACKS_SIGNATURE.test(text)) {
@@ -160,18 +175,37 @@ export function classifyFailure(failed: FailedCommand): Classified {
       };
     }
     if (/cannot connect to socket at/.test(text)) {
-      return { cause: 'remote-nix', message: `The nix-daemon on ${failed.builder} is not running${quote}. Start it there (systemctl start nix-daemon).` };
+      return {
+        cause: 'remote-nix',
+        message: `The nix-daemon on ${failed.builder} is not running${quote}. Start it there (systemctl start nix-daemon).`,
+      };
     }
     // Nix 2.34 says "Cannot build '…'." and gives the reason on a line of its own.
     const reason = CANNOT_BUILD.test(said) ? /^\s*Reason: (.+?)\.?\s*$/m.exec(text)?.[1] : undefined;
     const saidWhy = reason === undefined ? said : `${said}: ${reason}`;
-    if (failed.phase === 'build' && (cannotBuildHereWords.test(text) || /Reason: (?:platform mismatch|required system or feature not available|missing system features)/.test(text))) {
+    if (
+      failed.phase === 'build' &&
+      (cannotBuildHereWords.test(text) ||
+        /Reason: (?:platform mismatch|required system or feature not available|missing system features)/.test(text))
+    ) {
       // 2.34: "Required system: 'aarch64-linux'" / "Current system: 'x86_64-linux'" (with features, if any).
       const systems = [...text.matchAll(/^\s*((?:Required|Current) system: .+?)\s*$/gm)].map((match) => match[1]!);
-      return { cause: 'build-failed', message: `${failed.builder} cannot build this derivation: ${saidWhy}${systems.length === 0 ? '' : ` (${systems.join('; ')})`}. Pick a builder whose Nix builds for that system and has those features (its system and system-features settings).` };
+      return {
+        cause: 'build-failed',
+        message: `${failed.builder} cannot build this derivation: ${saidWhy}${systems.length === 0 ? '' : ` (${systems.join('; ')})`}. Pick a builder whose Nix builds for that system and has those features (its system and system-features settings).`,
+      };
     }
-    if (failed.phase === 'build' && (/builder for '[^']*' failed/.test(text) || /build of '[^']*' failed/.test(text) || CANNOT_BUILD.test(text) || failed.code === 100)) {
-      return { cause: 'build-failed', message: `The build failed on ${failed.builder}: ${saidWhy || exitText(failed.code, failed.signal)}. The last lines of its log are below.` };
+    if (
+      failed.phase === 'build' &&
+      (/builder for '[^']*' failed/.test(text) ||
+        /build of '[^']*' failed/.test(text) ||
+        CANNOT_BUILD.test(text) ||
+        failed.code === 100)
+    ) {
+      return {
+        cause: 'build-failed',
+        message: `The build failed on ${failed.builder}: ${saidWhy || exitText(failed.code, failed.signal)}. The last lines of its log are below.`,
+      };
     }
     return {
       cause: 'remote-nix',

@@ -70,7 +70,11 @@ const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, 
  * gone, or the server refused another session). The caller owns stdin (unless `pathsOnStdin`)
  * and must read or pipe stdout (`channel`): an unread channel never reports that it closed.
  */
-export async function startRemote(client: Client, args: readonly string[], options: RemoteProcessOptions = {}): Promise<RemoteProcess> {
+export async function startRemote(
+  client: Client,
+  args: readonly string[],
+  options: RemoteProcessOptions = {},
+): Promise<RemoteProcess> {
   const script = options.pathsOnStdin === undefined ? WITH_PID : WITH_PID_PATHS_FROM_STDIN;
   const channel = await openCommand(client, ['/bin/sh', '-c', script, 'sh', ...args]);
   let pid: number | undefined;

@@ -45,12 +45,23 @@ export interface BuildRequest {
 }
 
 /** A build that did not happen or failed, as the protocol carries it. */
-export function failedBuild(buildId: string, started: number, cause: string, message: string, logTail: string[] = []): BuildOutcome {
+export function failedBuild(
+  buildId: string,
+  started: number,
+  cause: string,
+  message: string,
+  logTail: string[] = [],
+): BuildOutcome {
   return { buildId, ok: false, builtOn: undefined, outputs: [], cause, message, logTail, ms: Date.now() - started };
 }
 
 /** A build that succeeded; `where` says who built what (outcomeWords.ts), in the outcome's time. */
-function succeeded(buildId: string, started: number, where: (ms: number) => ReturnType<typeof alreadyBuilt>, outputs: { name: string; path: string }[]): BuildOutcome {
+function succeeded(
+  buildId: string,
+  started: number,
+  where: (ms: number) => ReturnType<typeof alreadyBuilt>,
+  outputs: { name: string; path: string }[],
+): BuildOutcome {
   const ms = Date.now() - started;
   return { buildId, ok: true, ...where(ms), outputs, cause: undefined, message: undefined, logTail: [], ms };
 }
@@ -60,7 +71,13 @@ function succeeded(buildId: string, started: number, where: (ms: number) => Retu
  * settings, a local store, …) counts as down, so the next best is chosen; so does one whose
  * last check failed (`lastCheckFailed` says why).
  */
-export function buildCandidate(id: string, machine: Machine, target: NixTarget, load = 0, lastCheckFailed?: string): Candidate {
+export function buildCandidate(
+  id: string,
+  machine: Machine,
+  target: NixTarget,
+  load = 0,
+  lastCheckFailed?: string,
+): Candidate {
   const unusable = unusableReason(machine, lintMachine(machine, target));
   const down = unusable !== undefined ? `refused (${unusable.code}): ${unusable.reason}` : lastCheckFailed;
   return candidateOf(id, machine, load, down);
@@ -74,7 +91,8 @@ export function noMachineFits(system: string, machines: readonly { label: string
 
 export async function runBuild(request: BuildRequest): Promise<BuildOutcome> {
   const { buildId, started, onLog: log } = request;
-  const fail = (cause: string, message: string, logTail?: string[]) => failedBuild(buildId, started, cause, message, logTail);
+  const fail = (cause: string, message: string, logTail?: string[]) =>
+    failedBuild(buildId, started, cause, message, logTail);
   const sshConfigFile = request.sshConfigFile ? { sshConfigFile: request.sshConfigFile } : {};
   // Behind a nix-daemon that does not trust this user, our offload would build and then fail at
   // the import (missing-signature): Nix's choice goes through the daemon's own builders instead,
@@ -83,7 +101,9 @@ export async function runBuild(request: BuildRequest): Promise<BuildOutcome> {
     if (!request.daemon) return undefined;
     const untrusted = await buildForUntrustedUser({ drvPath: request.drvPath, on, signal: request.signal, onLog: log });
     if (untrusted === undefined) return undefined;
-    return untrusted.ok ? succeeded(buildId, started, (ms) => builtByNix(untrusted.builtOn, ms, 'the nix-daemon'), untrusted.outputs) : fail(untrusted.cause, untrusted.message, untrusted.logTail);
+    return untrusted.ok
+      ? succeeded(buildId, started, (ms) => builtByNix(untrusted.builtOn, ms, 'the nix-daemon'), untrusted.outputs)
+      : fail(untrusted.cause, untrusted.message, untrusted.logTail);
   };
 
   if ('distributed' in request.on) {
@@ -95,9 +115,21 @@ export async function runBuild(request: BuildRequest): Promise<BuildOutcome> {
       const daemons = await throughDaemon('best');
       return { ...(daemons ?? fail('no-machine', nothingLeftMessage(chosen.leftOut))), ...leftOut };
     }
-    log(`Handing ${chosen.used.length} ${chosen.used.length === 1 ? 'builder' : 'builders'} to Nix: ${chosen.used.map((m) => m.storeUri).join(', ')}`);
-    const result = await buildDistributed({ drvPath: request.drvPath, builders: chosen.text, ...sshConfigFile, signal: request.signal, onLog: log });
-    if (!result.ok) return { ...fail(request.signal.aborted ? 'cancelled' : 'build-failed', result.message, result.logTail), ...leftOut };
+    log(
+      `Handing ${chosen.used.length} ${chosen.used.length === 1 ? 'builder' : 'builders'} to Nix: ${chosen.used.map((m) => m.storeUri).join(', ')}`,
+    );
+    const result = await buildDistributed({
+      drvPath: request.drvPath,
+      builders: chosen.text,
+      ...sshConfigFile,
+      signal: request.signal,
+      onLog: log,
+    });
+    if (!result.ok)
+      return {
+        ...fail(request.signal.aborted ? 'cancelled' : 'build-failed', result.message, result.logTail),
+        ...leftOut,
+      };
     return { ...succeeded(buildId, started, (ms) => builtByNix(result.builtOn, ms), result.outputs), ...leftOut };
   }
 
@@ -107,7 +139,8 @@ export async function runBuild(request: BuildRequest): Promise<BuildOutcome> {
   const { machine } = request.on;
   // Picked by hand, a machine the lint refuses is still never built on.
   const unusable = unusableReason(machine, lintMachine(machine, request.target));
-  if (unusable !== undefined) return fail('machine-unusable', `${machine.storeUri} is not used (${unusable.code}): ${unusable.reason}`);
+  if (unusable !== undefined)
+    return fail('machine-unusable', `${machine.storeUri} is not used (${unusable.code}): ${unusable.reason}`);
   log(`Building ${request.drvPath} on ${machine.storeUri}`);
   const result = await offload({
     machine,
@@ -122,5 +155,10 @@ export async function runBuild(request: BuildRequest): Promise<BuildOutcome> {
     onPhase: request.onPhase,
   });
   if (!result.ok) return fail(result.cause, result.message, result.logTail);
-  return succeeded(buildId, started, (ms) => (result.alreadyHere ? alreadyBuilt() : builtOnMachine(machine.storeUri, ms)), result.outputs);
+  return succeeded(
+    buildId,
+    started,
+    (ms) => (result.alreadyHere ? alreadyBuilt() : builtOnMachine(machine.storeUri, ms)),
+    result.outputs,
+  );
 }

@@ -28,7 +28,10 @@ export interface Candidate {
 /** A machine as the selector sees it; `load` is the builds running there, `down` why it is unusable. */
 export function candidateOf(
   id: string,
-  machine: Pick<Machine, 'storeUri' | 'systems' | 'maxJobs' | 'speedFactor' | 'supportedFeatures' | 'mandatoryFeatures'>,
+  machine: Pick<
+    Machine,
+    'storeUri' | 'systems' | 'maxJobs' | 'speedFactor' | 'supportedFeatures' | 'mandatoryFeatures'
+  >,
   load = 0,
   down?: string,
 ): Candidate {
@@ -50,7 +53,8 @@ export interface DerivationNeeds {
   requiredFeatures: readonly string[];
 }
 
-export type VerdictKind = 'chosen' | 'wrong-system' | 'missing-feature' | 'mandatory-not-requested' | 'no-slots' | 'busy' | 'down' | 'not-best';
+export type VerdictKind =
+  'chosen' | 'wrong-system' | 'missing-feature' | 'mandatory-not-requested' | 'no-slots' | 'busy' | 'down' | 'not-best';
 
 export interface Verdict {
   candidate: Candidate;
@@ -82,20 +86,34 @@ function eligibility(candidate: Candidate, needs: DerivationNeeds): Verdict | un
   }
   const offered = new Set([...candidate.supportedFeatures, ...candidate.mandatoryFeatures]);
   const missing = needs.requiredFeatures.filter((feature) => !offered.has(feature));
-  if (missing.length) return { candidate, kind: 'missing-feature', reason: `lacks the feature${missing.length > 1 ? 's' : ''} ${missing.join(', ')}` };
+  if (missing.length)
+    return {
+      candidate,
+      kind: 'missing-feature',
+      reason: `lacks the feature${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`,
+    };
   const required = new Set(needs.requiredFeatures);
   const unmet = candidate.mandatoryFeatures.filter((feature) => !required.has(feature));
   if (unmet.length) {
-    return { candidate, kind: 'mandatory-not-requested', reason: `only takes derivations that require ${unmet.join(', ')}` };
+    return {
+      candidate,
+      kind: 'mandatory-not-requested',
+      reason: `only takes derivations that require ${unmet.join(', ')}`,
+    };
   }
   return undefined;
 }
 
-export function selectMachine(candidates: readonly Candidate[], needs: DerivationNeeds, rules: SelectionRules): Selection {
+export function selectMachine(
+  candidates: readonly Candidate[],
+  needs: DerivationNeeds,
+  rules: SelectionRules,
+): Selection {
   const verdicts = new Map<Candidate, Verdict>();
   let best: Candidate | undefined;
   let rightType = false;
-  const score = (c: Candidate) => (rules.integerLoadDivision ? Math.floor(c.load / c.speedFactor) : c.load / c.speedFactor);
+  const score = (c: Candidate) =>
+    rules.integerLoadDivision ? Math.floor(c.load / c.speedFactor) : c.load / c.speedFactor;
 
   for (const candidate of candidates) {
     const ineligible = eligibility(candidate, needs);
@@ -114,7 +132,11 @@ export function selectMachine(candidates: readonly Candidate[], needs: Derivatio
       continue;
     }
     if (candidate.load >= candidate.maxJobs) {
-      verdicts.set(candidate, { candidate, kind: 'busy', reason: `all ${candidate.maxJobs} slot${candidate.maxJobs === 1 ? ' is' : 's are'} busy` });
+      verdicts.set(candidate, {
+        candidate,
+        kind: 'busy',
+        reason: `all ${candidate.maxJobs} slot${candidate.maxJobs === 1 ? ' is' : 's are'} busy`,
+      });
       continue;
     }
     let better = false;
@@ -131,10 +153,17 @@ export function selectMachine(candidates: readonly Candidate[], needs: Derivatio
   for (const candidate of candidates) {
     if (verdicts.has(candidate)) continue;
     if (candidate === best) {
-      verdicts.set(candidate, { candidate, kind: 'chosen', reason: `the least loaded for its speed (${describeScore(candidate)})` });
+      verdicts.set(candidate, {
+        candidate,
+        kind: 'chosen',
+        reason: `the least loaded for its speed (${describeScore(candidate)})`,
+      });
     } else if (best) {
       // Same load and speed: only the order of the lines sets them apart, so say that.
-      const why = candidate.load === best.load && candidate.speedFactor === best.speedFactor ? `same load and speed (${describeScore(candidate)}), and its line is earlier` : `${describeScore(candidate)} vs ${describeScore(best)}`;
+      const why =
+        candidate.load === best.load && candidate.speedFactor === best.speedFactor
+          ? `same load and speed (${describeScore(candidate)}), and its line is earlier`
+          : `${describeScore(candidate)} vs ${describeScore(best)}`;
       verdicts.set(candidate, { candidate, kind: 'not-best', reason: `fits, but ${best.uri} comes first (${why})` });
     }
   }

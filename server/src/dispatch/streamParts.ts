@@ -72,7 +72,8 @@ export class SkipPrefix extends Transform {
       return callback();
     }
     this.pending = undefined;
-    if (seen.subarray(0, this.prefix.length).equals(this.prefix)) return callback(null, seen.subarray(this.prefix.length));
+    if (seen.subarray(0, this.prefix.length).equals(this.prefix))
+      return callback(null, seen.subarray(this.prefix.length));
     callback(null, seen);
   }
 

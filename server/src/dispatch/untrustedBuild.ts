@@ -44,7 +44,13 @@ export async function buildForUntrustedUser(input: UntrustedBuildInput): Promise
     ...(input.onLog ? { onLog: input.onLog } : {}),
     ...(input.onProgress ? { onProgress: input.onProgress } : {}),
   });
-  if (!result.ok) return { ok: false, cause: result.cancelled ? 'cancelled' : 'build-failed', message: result.message, logTail: result.logTail };
+  if (!result.ok)
+    return {
+      ok: false,
+      cause: result.cancelled ? 'cancelled' : 'build-failed',
+      message: result.message,
+      logTail: result.logTail,
+    };
   // Each derivation → the daemon's builder that built it (none: the outputs were here already).
   return { ok: true, builtOn: result.builtOn, outputs: result.outputs, ms: result.ms };
 }

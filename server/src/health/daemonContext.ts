@@ -28,7 +28,9 @@ export interface DaemonCheckInput {
 }
 
 /** Findings about column 3 that do not need a connection. */
-export function daemonKeyFindings(input: Pick<DaemonCheckInput, 'context' | 'sshKey' | 'runningAsRoot' | 'home' | 'openLine'>): Finding[] {
+export function daemonKeyFindings(
+  input: Pick<DaemonCheckInput, 'context' | 'sshKey' | 'runningAsRoot' | 'home' | 'openLine'>,
+): Finding[] {
   const findings: Finding[] = [];
   const key = input.sshKey;
   if (key === undefined) return findings;
@@ -38,7 +40,11 @@ export function daemonKeyFindings(input: Pick<DaemonCheckInput, 'context' | 'ssh
     findings.push(
       makeFinding(
         'daemon-cannot-read-key',
-        { ...input.context, keyFile: key, detail: `Column 3 is '${key}': ssh expands '~' for whoever runs it, so for the nix-daemon (root) that is ${forRoot}, not ${path.join(input.home, key.slice(2))}.` },
+        {
+          ...input.context,
+          keyFile: key,
+          detail: `Column 3 is '${key}': ssh expands '~' for whoever runs it, so for the nix-daemon (root) that is ${forRoot}, not ${path.join(input.home, key.slice(2))}.`,
+        },
         { stage, ...(input.openLine ? { action: input.openLine } : {}) },
       ),
     );
@@ -46,7 +52,11 @@ export function daemonKeyFindings(input: Pick<DaemonCheckInput, 'context' | 'ssh
     findings.push(
       makeFinding(
         'daemon-cannot-read-key',
-        { ...input.context, keyFile: key, detail: `Column 3 is the relative path '${key}': the nix-daemon runs ssh in /, so it looks for /${key}.` },
+        {
+          ...input.context,
+          keyFile: key,
+          detail: `Column 3 is the relative path '${key}': the nix-daemon runs ssh in /, so it looks for /${key}.`,
+        },
         { stage, ...(input.openLine ? { action: input.openLine } : {}) },
       ),
     );
@@ -54,7 +64,8 @@ export function daemonKeyFindings(input: Pick<DaemonCheckInput, 'context' | 'ssh
   return findings;
 }
 
-const describe = (host: ResolvedHost) => `${host.user}@${host.hostName}:${host.port}${host.proxyJump.length ? ` via ${host.proxyJump.join(',')}` : ''}`;
+const describe = (host: ResolvedHost) =>
+  `${host.user}@${host.hostName}:${host.port}${host.proxyJump.length ? ` via ${host.proxyJump.join(',')}` : ''}`;
 
 /** Findings after a successful login as the user. */
 export async function daemonConnectionFindings(input: DaemonCheckInput): Promise<Finding[]> {
@@ -67,13 +78,29 @@ export async function daemonConnectionFindings(input: DaemonCheckInput): Promise
     input.hostKey?.kind === 'verified' &&
     input.hostKey.source.kind === 'known-hosts' &&
     !input.resolved.globalKnownHostsFiles.includes(input.hostKey.source.file);
-  if ((input.publicHostKey === undefined || input.publicHostKey === '') && verifiedInUserFile && input.hostKey?.kind === 'verified') {
-    findings.push(makeFinding('daemon-needs-host-key', { ...input.context, fingerprint: input.hostKey.key.fingerprint }, { stage, ...(input.pinAction ? { action: input.pinAction } : {}) }));
+  if (
+    (input.publicHostKey === undefined || input.publicHostKey === '') &&
+    verifiedInUserFile &&
+    input.hostKey?.kind === 'verified'
+  ) {
+    findings.push(
+      makeFinding(
+        'daemon-needs-host-key',
+        { ...input.context, fingerprint: input.hostKey.key.fingerprint },
+        { stage, ...(input.pinAction ? { action: input.pinAction } : {}) },
+      ),
+    );
   }
 
   const used = input.authenticatedWith;
   if (used !== undefined && used.source === 'agent') {
-    findings.push(makeFinding('daemon-agent-only', { ...input.context, ...(used.fingerprint ? { fingerprint: used.fingerprint } : {}) }, { stage, ...(input.openLine ? { action: input.openLine } : {}) }));
+    findings.push(
+      makeFinding(
+        'daemon-agent-only',
+        { ...input.context, ...(used.fingerprint ? { fingerprint: used.fingerprint } : {}) },
+        { stage, ...(input.openLine ? { action: input.openLine } : {}) },
+      ),
+    );
   }
 
   // What root's ssh would do: the system-wide config only (root's own ~/.ssh/config is not ours
@@ -88,20 +115,37 @@ export async function daemonConnectionFindings(input: DaemonCheckInput): Promise
   if (asRoot.ok) {
     const mine = input.resolved;
     const root = asRoot.host;
-    if (mine.hostName !== root.hostName || mine.port !== root.port || mine.proxyJump.join(',') !== root.proxyJump.join(',')) {
+    if (
+      mine.hostName !== root.hostName ||
+      mine.port !== root.port ||
+      mine.proxyJump.join(',') !== root.proxyJump.join(',')
+    ) {
       differences.push(`you reach ${describe(mine)}, root would reach ${describe(root)}`);
     } else if (mine.user !== root.user && input.destination.user === undefined) {
       differences.push(`you log in as ${mine.user}, root would log in as ${root.user}`);
     }
   }
-  if (used !== undefined && used.source !== 'agent' && used.source !== input.sshKey && used.source.startsWith(`${input.home}/`)) {
-    differences.push(`the key that logged in, ${used.source}, comes from your ssh config or defaults, and root uses its own keys`);
+  if (
+    used !== undefined &&
+    used.source !== 'agent' &&
+    used.source !== input.sshKey &&
+    used.source.startsWith(`${input.home}/`)
+  ) {
+    differences.push(
+      `the key that logged in, ${used.source}, comes from your ssh config or defaults, and root uses its own keys`,
+    );
   }
   if (input.resolved.commandLine.settings.length > 0 || input.resolved.commandLine.configFile !== undefined) {
     differences.push('your NIX_SSHOPTS or ssh config setting applies to you only; the daemon has its own environment');
   }
   if (differences.length > 0) {
-    findings.push(makeFinding('daemon-user-config', { ...input.context, differences }, { stage, ...(input.openLine ? { action: input.openLine } : {}) }));
+    findings.push(
+      makeFinding(
+        'daemon-user-config',
+        { ...input.context, differences },
+        { stage, ...(input.openLine ? { action: input.openLine } : {}) },
+      ),
+    );
   }
   return findings;
 }

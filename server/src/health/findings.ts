@@ -64,9 +64,14 @@ interface FindingSpec {
 
 const who = (c: FindingContext) => `${c.user ? `${c.user}@` : ''}${c.alias}`;
 const secs = (ms: number | undefined) => (ms === undefined ? 'the timeout' : `${Math.round(ms / 100) / 10} s`);
-const gib = (bytes: number | undefined) => (bytes === undefined ? '?' : `${(bytes / 1024 ** 3).toFixed(bytes < 10 * 1024 ** 3 ? 1 : 0)} GiB`);
-const quoteOut = (text: string | undefined) => `'${(text ?? '').trim().split('\n').slice(0, 2).join(' ⏎ ').slice(0, 160)}'`;
-const daemonKeys = (c: FindingContext) => (c.daemon ? ' Builds go through the nix-daemon, which runs ssh as root: root\'s keys, known_hosts and ssh config count, not yours.' : '');
+const gib = (bytes: number | undefined) =>
+  bytes === undefined ? '?' : `${(bytes / 1024 ** 3).toFixed(bytes < 10 * 1024 ** 3 ? 1 : 0)} GiB`;
+const quoteOut = (text: string | undefined) =>
+  `'${(text ?? '').trim().split('\n').slice(0, 2).join(' ⏎ ').slice(0, 160)}'`;
+const daemonKeys = (c: FindingContext) =>
+  c.daemon
+    ? " Builds go through the nix-daemon, which runs ssh as root: root's keys, known_hosts and ssh config count, not yours."
+    : '';
 
 export const FINDINGS = {
   ok: {
@@ -89,17 +94,20 @@ export const FINDINGS = {
   'ssh-config-error': {
     severity: 'error',
     title: 'ssh config error',
-    message: (c) => `${c.detail ?? 'ssh cannot read its configuration.'} Nix runs the same ssh, so it fails the same way. Fix the ssh config (or the ${code('-F')} / ${code('-o')} options in NIX_SSHOPTS).`,
+    message: (c) =>
+      `${c.detail ?? 'ssh cannot read its configuration.'} Nix runs the same ssh, so it fails the same way. Fix the ssh config (or the ${code('-F')} / ${code('-o')} options in NIX_SSHOPTS).`,
   },
   'nix-sshopts-problem': {
     severity: 'warning',
     title: 'NIX_SSHOPTS problem',
-    message: (c) => `NIX_SSHOPTS: ${c.detail ?? ''} Nix splits NIX_SSHOPTS on spaces without any quoting and passes the words to ssh for every builder.`,
+    message: (c) =>
+      `NIX_SSHOPTS: ${c.detail ?? ''} Nix splits NIX_SSHOPTS on spaces without any quoting and passes the words to ssh for every builder.`,
   },
   'dns-failed': {
     severity: 'error',
     title: 'name does not resolve',
-    message: (c) => `${c.detail ?? `'${c.hostName ?? c.alias}' does not resolve.`} Check the host in column 1 (or the HostName of its Host entry in ~/.ssh/config) and your DNS; an address or an ssh config alias avoids DNS.`,
+    message: (c) =>
+      `${c.detail ?? `'${c.hostName ?? c.alias}' does not resolve.`} Check the host in column 1 (or the HostName of its Host entry in ~/.ssh/config) and your DNS; an address or an ssh config alias avoids DNS.`,
   },
   'connection-refused': {
     severity: 'error',
@@ -110,7 +118,8 @@ export const FINDINGS = {
   'host-unreachable': {
     severity: 'error',
     title: 'host unreachable',
-    message: (c) => `${c.detail ?? `${c.hostName ?? c.alias} cannot be reached.`} Check that the builder is on and on a network this machine reaches (VPN, firewall, address).`,
+    message: (c) =>
+      `${c.detail ?? `${c.hostName ?? c.alias} cannot be reached.`} Check that the builder is on and on a network this machine reaches (VPN, firewall, address).`,
   },
   'connect-timeout': {
     severity: 'error',
@@ -127,12 +136,14 @@ export const FINDINGS = {
   'handshake-failed': {
     severity: 'error',
     title: 'SSH handshake failed',
-    message: (c) => `${c.detail ?? 'The SSH key exchange failed.'} Check the builder's sshd (its log, host keys and allowed algorithms).`,
+    message: (c) =>
+      `${c.detail ?? 'The SSH key exchange failed.'} Check the builder's sshd (its log, host keys and allowed algorithms).`,
   },
   'connection-lost': {
     severity: 'error',
     title: 'connection lost',
-    message: (c) => `${c.detail ?? 'The connection dropped.'} Check the builder's sshd log (MaxStartups, tcp wrappers, a crash).`,
+    message: (c) =>
+      `${c.detail ?? 'The connection dropped.'} Check the builder's sshd log (MaxStartups, tcp wrappers, a crash).`,
   },
   'proxy-jump-failed': {
     severity: 'error',
@@ -150,19 +161,23 @@ export const FINDINGS = {
     title: 'host key changed',
     // No pin action ever comes with it: the advice is to verify out of band and remove the old key.
     message: (c) =>
-      hostKeyChangedAdvice({
-        alias: c.alias,
-        keyType: c.keyType ?? 'ssh-ed25519',
-        fingerprint: c.fingerprint ?? 'another key',
-        expectedFingerprint: c.expectedFingerprint ?? 'the recorded one',
-        recorded: c.recordedKey,
-        ...(c.keySource ? { recordedAs: c.keySource } : {}),
-      }, code),
+      hostKeyChangedAdvice(
+        {
+          alias: c.alias,
+          keyType: c.keyType ?? 'ssh-ed25519',
+          fingerprint: c.fingerprint ?? 'another key',
+          expectedFingerprint: c.expectedFingerprint ?? 'the recorded one',
+          recorded: c.recordedKey,
+          ...(c.keySource ? { recordedAs: c.keySource } : {}),
+        },
+        code,
+      ),
   },
   'host-key-revoked': {
     severity: 'error',
     title: 'host key revoked',
-    message: (c) => `${c.alias} presented the ${c.keyType} key ${c.fingerprint}, which ${c.keySource} marks @revoked; ssh refuses it. Give the builder a new host key and record that one.`,
+    message: (c) =>
+      `${c.alias} presented the ${c.keyType} key ${c.fingerprint}, which ${c.keySource} marks @revoked; ssh refuses it. Give the builder a new host key and record that one.`,
   },
   'host-key-unknown': {
     severity: 'error',
@@ -171,7 +186,9 @@ export const FINDINGS = {
       c.column8NameMismatch
         ? `Column 8 holds the key ${c.alias} presents (${c.fingerprint}), but Nix 2.8 files it under '${c.alias}' while ssh looks it up under '${c.lookupName}' (the HostName, with the port off 22), so ssh refuses the host: "Host key verification failed.". Add ${code(`HostKeyAlias ${c.alias}`)} to the ${code(`Host ${c.alias}`)} entry of the ssh config.`
         : `${c.alias} presented the ${c.keyType} key ${c.fingerprint}, which is in neither column 8 nor known_hosts (${(c.knownHostsFiles ?? []).join(', ') || 'none'}) under '${c.lookupName}'. ${
-            c.strictHostKeyChecking === 'no' || c.strictHostKeyChecking === 'off' || c.strictHostKeyChecking === 'accept-new'
+            c.strictHostKeyChecking === 'no' ||
+            c.strictHostKeyChecking === 'off' ||
+            c.strictHostKeyChecking === 'accept-new'
               ? `With StrictHostKeyChecking ${c.strictHostKeyChecking}, Nix's ssh would take it unchecked; the probe does not log in to a host it cannot verify.`
               : 'Nix\'s ssh refuses it ("Host key verification failed."), and the probe does not log in.'
           }${daemonKeys(c)} Check the fingerprint on the builder (${code(fingerprintCommand(c.keyType ?? 'ssh-ed25519'))}), then pin it in column 8: that works for you and for the nix-daemon alike.`,
@@ -179,7 +196,8 @@ export const FINDINGS = {
   'column-8-ignored': {
     severity: 'warning',
     title: 'column 8 ignored',
-    message: (c) => `Column 8 is set, but ${c.detail ?? 'ssh does not read it'}: Nix passes column 8 as ${code('-oUserKnownHostsFile')} after NIX_SSHOPTS. Remove ${code('UserKnownHostsFile')} from NIX_SSHOPTS, or put the key into that file.`,
+    message: (c) =>
+      `Column 8 is set, but ${c.detail ?? 'ssh does not read it'}: Nix passes column 8 as ${code('-oUserKnownHostsFile')} after NIX_SSHOPTS. Remove ${code('UserKnownHostsFile')} from NIX_SSHOPTS, or put the key into that file.`,
   },
   'auth-failed': {
     severity: 'error',
@@ -248,7 +266,8 @@ export const FINDINGS = {
   'trust-unknown': {
     severity: 'info',
     title: 'trust not checked',
-    message: (c) => `Could not tell whether the builder's Nix trusts ${c.user ?? 'the SSH user'}: ${c.detail ?? 'no answer'}.`,
+    message: (c) =>
+      `Could not tell whether the builder's Nix trusts ${c.user ?? 'the SSH user'}: ${c.detail ?? 'no answer'}.`,
   },
   'remote-daemon-down': {
     severity: 'error',
@@ -259,7 +278,8 @@ export const FINDINGS = {
   'store-unreachable': {
     severity: 'error',
     title: 'remote store fails',
-    message: (c) => `The builder's Nix cannot open its store for ${who(c)}: ${quoteOut(c.output)}. Check remote-store in the URI, and the store's permissions on the builder.`,
+    message: (c) =>
+      `The builder's Nix cannot open its store for ${who(c)}: ${quoteOut(c.output)}. Check remote-store in the URI, and the store's permissions on the builder.`,
   },
   'system-mismatch': {
     severity: 'error',
@@ -276,22 +296,24 @@ export const FINDINGS = {
   'low-disk': {
     severity: 'warning',
     title: 'low disk space',
-    message: (c) => `Only ${gib(c.freeBytes)} free under /nix/store on ${c.alias} (below ${gib(c.thresholdBytes)}): builds there may fail with "No space left on device". Collect garbage on the builder (${code('nix-collect-garbage -d')}) or give it more space.`,
+    message: (c) =>
+      `Only ${gib(c.freeBytes)} free under /nix/store on ${c.alias} (below ${gib(c.thresholdBytes)}): builds there may fail with "No space left on device". Collect garbage on the builder (${code('nix-collect-garbage -d')}) or give it more space.`,
   },
   'daemon-context': {
     severity: 'info',
     title: 'builds run as root',
     message: () =>
-      'Builds here go through the nix-daemon: it runs ssh as root, with root\'s SSH keys, known_hosts and ssh config, and its own NIX_SSHOPTS. The probe connects as you and flags what would work for you but not for the daemon.',
+      "Builds here go through the nix-daemon: it runs ssh as root, with root's SSH keys, known_hosts and ssh config, and its own NIX_SSHOPTS. The probe connects as you and flags what would work for you but not for the daemon.",
   },
   'daemon-cannot-read-key': {
     severity: 'error',
     title: 'daemon cannot use key',
-    message: (c) => `${c.detail ?? `The nix-daemon cannot use ${c.keyFile}.`} Put an absolute path to a key root can read in column 3.`,
+    message: (c) =>
+      `${c.detail ?? `The nix-daemon cannot use ${c.keyFile}.`} Put an absolute path to a key root can read in column 3.`,
   },
   'daemon-needs-host-key': {
     severity: 'warning',
-    title: 'daemon checks root\'s known_hosts',
+    title: "daemon checks root's known_hosts",
     message: (c) =>
       `The host key was found in your known_hosts, but column 8 is empty, so the nix-daemon checks root's known_hosts (${code('/root/.ssh/known_hosts')}, ${code('/etc/ssh/ssh_known_hosts')}), which may not have it ("Host key verification failed."). Pin the key in column 8 (${c.fingerprint ?? 'the verified key'}).`,
   },
@@ -311,10 +333,20 @@ export const FINDINGS = {
 
 export type FindingCode = keyof typeof FINDINGS;
 
-export function makeFinding(code: FindingCode, context: FindingContext, extra: { action?: FindingAction; stage?: FindingStage } = {}): Finding {
+export function makeFinding(
+  code: FindingCode,
+  context: FindingContext,
+  extra: { action?: FindingAction; stage?: FindingStage } = {},
+): Finding {
   const spec: FindingSpec = FINDINGS[code];
   const words = messageOf(code, context);
-  const finding: Finding = { code, severity: spec.severity, title: spec.title, message: plainText(words), markdown: markdownText(words) };
+  const finding: Finding = {
+    code,
+    severity: spec.severity,
+    title: spec.title,
+    message: plainText(words),
+    markdown: markdownText(words),
+  };
   if (extra.action !== undefined) finding.action = extra.action;
   if (extra.stage !== undefined) finding.stage = extra.stage;
   return finding;
@@ -326,13 +358,21 @@ export function makeFinding(code: FindingCode, context: FindingContext, extra: {
  */
 export function messageOf(code: FindingCode, context: FindingContext): string {
   const clean = Object.fromEntries(
-    Object.entries(context).map(([key, value]) => [key, typeof value === 'string' ? outside(value) : Array.isArray(value) ? value.map((item: unknown) => (typeof item === 'string' ? outside(item) : item)) : value]),
+    Object.entries(context).map(([key, value]) => [
+      key,
+      typeof value === 'string'
+        ? outside(value)
+        : Array.isArray(value)
+          ? value.map((item: unknown) => (typeof item === 'string' ? outside(item) : item))
+          : value,
+    ]),
   ) as unknown as FindingContext;
   return (FINDINGS[code] as FindingSpec).message(clean);
 }
 
 /** The command that removes a key's passphrase (ssh-keygen asks for the old and the new one). */
-const keygenRemovePassphrase = (keyFile: string | undefined) => commandLine(['ssh-keygen', '-p', '-f', keyFile ?? '~/.ssh/id_ed25519']);
+const keygenRemovePassphrase = (keyFile: string | undefined) =>
+  commandLine(['ssh-keygen', '-p', '-f', keyFile ?? '~/.ssh/id_ed25519']);
 
 /** A command for the user to copy, its arguments quoted by the one quoting function. */
 export function copyCommand(title: string, words: readonly string[]): FindingAction {

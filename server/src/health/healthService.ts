@@ -40,9 +40,23 @@ export class HealthService {
     const chosen = [...all.builders.values()].filter((b) => ids === undefined || ids.includes(b.info.id));
     if (!this.context.trusted) {
       // Workspace trust is what allows SSH: say so per machine instead of connecting.
-      return chosen.map((b) => this.publish(machineHealth(b.info.id, { uri: b.info.uri, status: 'untrusted', findings: [], stages: [], facts: {}, ms: 0 })));
+      return chosen.map((b) =>
+        this.publish(
+          machineHealth(b.info.id, {
+            uri: b.info.uri,
+            status: 'untrusted',
+            findings: [],
+            stages: [],
+            facts: {},
+            ms: 0,
+          }),
+        ),
+      );
     }
-    for (const b of chosen) this.publish(machineHealth(b.info.id, { uri: b.info.uri, status: 'probing', findings: [], stages: [], facts: {}, ms: 0 }));
+    for (const b of chosen)
+      this.publish(
+        machineHealth(b.info.id, { uri: b.info.uri, status: 'probing', findings: [], stages: [], facts: {}, ms: 0 }),
+      );
     const { settings, local, target } = await this.context.nixHere();
     const cancelled = new AbortController();
     const listening = token?.onCancellationRequested(() => cancelled.abort());
@@ -63,7 +77,9 @@ export class HealthService {
         this.publish(machineHealth(builder.info.id, result));
       },
     ).finally(() => listening?.dispose());
-    return results.map((result, index) => this.last.get(chosen[index]!.info.id) ?? machineHealth(chosen[index]!.info.id, result));
+    return results.map(
+      (result, index) => this.last.get(chosen[index]!.info.id) ?? machineHealth(chosen[index]!.info.id, result),
+    );
   }
 
   private publish(health: MachineHealth): MachineHealth {
@@ -105,6 +121,9 @@ export class HealthService {
 }
 
 /** A probe's result (or a status without one) as the client gets it, with the title lists show. */
-function machineHealth(id: string, result: Omit<ProbeResult, 'status'> & { status: MachineHealth['status'] }): MachineHealth {
+function machineHealth(
+  id: string,
+  result: Omit<ProbeResult, 'status'> & { status: MachineHealth['status'] },
+): MachineHealth {
   return { id, ...result, summary: healthSummary(result.status, result.findings), at: Date.now() };
 }

@@ -169,16 +169,31 @@ export type WorkerGreeting =
     }
   | ProtocolFailure;
 
-const printable = (bytes: Buffer) => bytes.toString('utf8').replace(/[^\x20-\x7e\n\t]/g, '.').trim().slice(0, 300);
+const printable = (bytes: Buffer) =>
+  bytes
+    .toString('utf8')
+    .replace(/[^\x20-\x7e\n\t]/g, '.')
+    .trim()
+    .slice(0, 300);
 
 async function failure(reader: ChannelReader, error: unknown, deadline: number): Promise<ProtocolFailure> {
   await reader.drain(Math.min(deadline, Date.now() + 1000));
   const reason = error instanceof ProtocolError ? error.reason : 'closed';
-  return { ok: false, reason, got: printable(reader.seen), stderr: reader.stderr.trim(), message: error instanceof Error ? error.message : String(error) };
+  return {
+    ok: false,
+    reason,
+    got: printable(reader.seen),
+    stderr: reader.stderr.trim(),
+    message: error instanceof Error ? error.message : String(error),
+  };
 }
 
 /** Nix 2.8's `nix-store --serve` greeting, exactly as LegacySSHStore sends it. */
-export async function serveGreeting(channel: ClientChannel, timeoutMs: number, skipPrefix?: Buffer): Promise<ServeGreeting> {
+export async function serveGreeting(
+  channel: ClientChannel,
+  timeoutMs: number,
+  skipPrefix?: Buffer,
+): Promise<ServeGreeting> {
   const deadline = Date.now() + timeoutMs;
   const reader = new ChannelReader(channel, skipPrefix);
   channel.write(Buffer.concat([u64(SERVE_MAGIC_1), u64(SERVE_PROTOCOL_VERSION)]));
@@ -263,7 +278,11 @@ const untrustedMessage = /not a trusted user/;
  * The worker protocol greeting with `nix-daemon --stdio`, then (for daemons that do not say it in
  * the greeting) the restricted-setting test for trust. Closes the channel's input at the end.
  */
-export async function workerGreeting(channel: ClientChannel, timeoutMs: number, skipPrefix?: Buffer): Promise<WorkerGreeting> {
+export async function workerGreeting(
+  channel: ClientChannel,
+  timeoutMs: number,
+  skipPrefix?: Buffer,
+): Promise<WorkerGreeting> {
   const deadline = Date.now() + timeoutMs;
   const reader = new ChannelReader(channel, skipPrefix);
   const messages: string[] = [];
@@ -299,12 +318,23 @@ export async function workerGreeting(channel: ClientChannel, timeoutMs: number, 
       channel.write(Buffer.concat(request));
       const optionMessages: string[] = [];
       await readStderr(reader, deadline, clientMinor, optionMessages);
-      messages.push(...optionMessages.filter((message) => !/^(performing daemon worker op|received daemon op|acquiring|\d+ operations)/.test(message)));
+      messages.push(
+        ...optionMessages.filter(
+          (message) => !/^(performing daemon worker op|received daemon op|acquiring|\d+ operations)/.test(message),
+        ),
+      );
       trusted = !optionMessages.some((message) => untrustedMessage.test(message));
       trustSource = 'restricted-setting';
     }
     channel.end();
-    return { ok: true, protocol: `${serverVersion >> 8}.${minor}`, nixVersion, trusted, trustSource, messages: messages.filter((message) => message !== '').slice(0, 20) };
+    return {
+      ok: true,
+      protocol: `${serverVersion >> 8}.${minor}`,
+      nixVersion,
+      trusted,
+      trustSource,
+      messages: messages.filter((message) => message !== '').slice(0, 20),
+    };
   } catch (error) {
     channel.end();
     return failure(reader, error, deadline);

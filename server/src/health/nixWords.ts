@@ -10,7 +10,8 @@
 //   builder print exactly these).
 import { compareNixVersions, parseNixVersion, type NixVersion } from '../model/nixVersion';
 
-const since = (version: NixVersion | undefined, major: number, minor: number) => version !== undefined && compareNixVersions(version, { major, minor, patch: 0 }) >= 0;
+const since = (version: NixVersion | undefined, major: number, minor: number) =>
+  version !== undefined && compareNixVersions(version, { major, minor, patch: 0 }) >= 0;
 
 /**
  * A path nobody it trusts signed, as the builder's Nix refuses it. 2.12 renamed "valid
@@ -19,7 +20,9 @@ const since = (version: NixVersion | undefined, major: number, minor: number) =>
  */
 export function unsignedPathWords(builderNix: string | undefined): string {
   const version = builderNix === undefined ? undefined : parseNixVersion(builderNix);
-  return since(version, 2, 12) ? "cannot add path '…' because it lacks a signature by a trusted key" : "cannot add path '…' because it lacks a valid signature";
+  return since(version, 2, 12)
+    ? "cannot add path '…' because it lacks a signature by a trusted key"
+    : "cannot add path '…' because it lacks a valid signature";
 }
 
 /**
@@ -33,7 +36,8 @@ export function unsignedPathWords(builderNix: string | undefined): string {
  */
 export function cannotBuildWords(builderNix: string | undefined, missing: 'system' | 'features'): string {
   const version = builderNix === undefined ? undefined : parseNixVersion(builderNix);
-  if (since(version, 2, 34)) return `Cannot build '…'. Reason: ${missing === 'system' ? 'platform mismatch' : 'missing system features'}`;
+  if (since(version, 2, 34))
+    return `Cannot build '…'. Reason: ${missing === 'system' ? 'platform mismatch' : 'missing system features'}`;
   if (since(version, 2, 30)) return "Cannot build '…'. Reason: required system or feature not available";
   return "a '…' with features {…} is required to build '…', but I am a '…' with features {…}";
 }

@@ -16,17 +16,39 @@ import type { SshFailure } from '../ssh/failure';
 import type { HostKeyPolicy, HostKeyVerdict } from '../ssh/hostKeyCheck';
 import { fingerprintCommand, type RecordedKey } from '../ssh/hostKeyChanged';
 import type { AskPassphrase } from '../ssh/keyring';
-import { connectResolved, resolveMachine, resolveOptionsFor, sshDestination, type MachineConnectOptions } from '../ssh/machineConnection';
+import {
+  connectResolved,
+  resolveMachine,
+  resolveOptionsFor,
+  sshDestination,
+  type MachineConnectOptions,
+} from '../ssh/machineConnection';
 import { poolKey, type ConnectionPool } from '../ssh/pool';
 import { exec, openCommand, type ExecOptions } from '../ssh/remoteCommand';
 import type { ResolvedHost } from '../ssh/sshConfig';
 import { daemonConnectionFindings, daemonKeyFindings } from './daemonContext';
 import type { FindingAction, HealthFacts, HealthStage, HealthStageName } from '../protocol';
-import { copyCommand, makeFinding, trustUserCommand, type Finding, type FindingCode, type FindingContext } from './findings';
+import {
+  copyCommand,
+  makeFinding,
+  trustUserCommand,
+  type Finding,
+  type FindingCode,
+  type FindingContext,
+} from './findings';
 import { serveGreeting, workerGreeting, type ProtocolFailure, type WorkerGreeting } from './nixProtocol';
 import { daemonProgramBeside, FACTS_SCRIPT, nixProgramBeside, parseFacts } from './remoteFacts';
 
-const PROBE_STAGES = ['resolve', 'tcp', 'handshake', 'auth', 'remote-program', 'shell-noise', 'store', 'facts'] as const satisfies readonly HealthStageName[];
+const PROBE_STAGES = [
+  'resolve',
+  'tcp',
+  'handshake',
+  'auth',
+  'remote-program',
+  'shell-noise',
+  'store',
+  'facts',
+] as const satisfies readonly HealthStageName[];
 export type ProbeStageName = (typeof PROBE_STAGES)[number];
 
 /** The stage and the facts are sent to the client as they are: their types are the protocol's. */
@@ -116,14 +138,26 @@ const sshFailureCodes = new Set<FindingCode>([
 ]);
 
 /** Codes whose message starts from the ssh layer's own cause sentence. */
-const codesWithCause = new Set<FindingCode>(['auth-failed', 'key-unreadable', 'invalid-host', 'dns-failed', 'host-unreachable', 'handshake-failed', 'connection-lost', 'ssh-config-error', 'proxy-command-unsupported']);
+const codesWithCause = new Set<FindingCode>([
+  'auth-failed',
+  'key-unreadable',
+  'invalid-host',
+  'dns-failed',
+  'host-unreachable',
+  'handshake-failed',
+  'connection-lost',
+  'ssh-config-error',
+  'proxy-command-unsupported',
+]);
 
 const versionIn = (text: string) => /\(Nix\)\s+(\S+)/.exec(text)?.[1];
-const notFound = (code: number | null, stderr: string) => code === 127 || /command not found|No such file or directory|not found/i.test(stderr);
+const notFound = (code: number | null, stderr: string) =>
+  code === 127 || /command not found|No such file or directory|not found/i.test(stderr);
 /** A store path no store has: `nix-store --check-validity --print-invalid` on it only opens the store. */
 const UNLIKELY_STORE_PATH = '/nix/store/00000000000000000000000000000000-nixrb-probe';
 /** The `nix-store` program next to a remote-program given as a path (else from PATH). */
-const storeProgramBeside = (remoteProgram: string) => `${remoteProgram.slice(0, remoteProgram.lastIndexOf('/') + 1)}nix-store`;
+const storeProgramBeside = (remoteProgram: string) =>
+  `${remoteProgram.slice(0, remoteProgram.lastIndexOf('/') + 1)}nix-store`;
 const daemonDown = (stderr: string) => /cannot connect to socket at|daemon-socket\/socket/.test(stderr);
 
 /** What the store stage learnt: the greeting of the daemon protocol, and whether all was well. */
@@ -170,7 +204,13 @@ class Probe {
     this.runningAsRoot = options.runningAsRoot ?? process.getuid?.() === 0;
     this.uri = parseStoreUri(machine.storeUri);
     this.protocol = this.uri.scheme === 'ssh-ng' ? 'ssh-ng' : 'ssh';
-    this.context = { uri: machine.storeUri, alias: this.uri.host, protocol: this.protocol, daemon: options.daemon === true, ...(this.uri.user ? { user: this.uri.user } : {}) };
+    this.context = {
+      uri: machine.storeUri,
+      alias: this.uri.host,
+      protocol: this.protocol,
+      daemon: options.daemon === true,
+      ...(this.uri.user ? { user: this.uri.user } : {}),
+    };
     this.openLine = { kind: 'open-line', title: 'Open the machines line', file: machine.file, span: machine.rowSpan };
     const ask = options.askPassphrase;
     this.connectOptions = {
@@ -186,7 +226,9 @@ class Probe {
             askPassphrase: async (file: string, signal?: AbortSignal) => {
               log.info(`${machine.storeUri}: asking for the passphrase of ${file}`);
               const answer = await ask(file, signal);
-              log.info(`${machine.storeUri}: the passphrase of ${file} was ${answer === undefined ? 'not given' : 'given'}`);
+              log.info(
+                `${machine.storeUri}: the passphrase of ${file} was ${answer === undefined ? 'not given' : 'given'}`,
+              );
               if (answer !== undefined) this.passphraseGiven = true;
               return answer;
             },
@@ -199,7 +241,9 @@ class Probe {
   }
 
   async run(): Promise<ProbeResult> {
-    log.info(`Checking ${this.machine.storeUri}${this.options.sshConfigFile ? ` (ssh config ${this.options.sshConfigFile})` : ''}`);
+    log.info(
+      `Checking ${this.machine.storeUri}${this.options.sshConfigFile ? ` (ssh config ${this.options.sshConfigFile})` : ''}`,
+    );
     if (!this.acceptable()) return this.finish();
     if (this.options.daemon === true) this.daemonContext();
     const host = await this.resolve();
@@ -230,7 +274,13 @@ class Probe {
   private acceptable(): boolean {
     const stage = { action: this.openLine, stage: 'resolve' } as const;
     if (this.uri.scheme !== 'ssh' && this.uri.scheme !== 'ssh-ng') {
-      this.add('invalid-host', { detail: `'${this.machine.storeUri}' is not an ssh:// or ssh-ng:// store, so there is no SSH builder to probe.` }, stage);
+      this.add(
+        'invalid-host',
+        {
+          detail: `'${this.machine.storeUri}' is not an ssh:// or ssh-ng:// store, so there is no SSH builder to probe.`,
+        },
+        stage,
+      );
       return false;
     }
     const shellCode = shellCodeInStoreSettings(this.machine.storeUri);
@@ -245,7 +295,14 @@ class Probe {
   /** Builds go through a nix-daemon: say so, and what of column 3 root cannot use. */
   private daemonContext(): void {
     this.add('daemon-context', {}, { stage: 'context' });
-    for (const finding of daemonKeyFindings({ context: this.context, sshKey: this.machine.sshKey, runningAsRoot: this.runningAsRoot, home: this.home, openLine: this.openLine })) this.addFinding(finding);
+    for (const finding of daemonKeyFindings({
+      context: this.context,
+      sshKey: this.machine.sshKey,
+      runningAsRoot: this.runningAsRoot,
+      home: this.home,
+      openLine: this.openLine,
+    }))
+      this.addFinding(finding);
   }
 
   /** Stage: resolve, as ssh does (`ssh -G`). Nix 2.8 hands ssh the URI's authority as it is (a `:port` included). */
@@ -261,9 +318,18 @@ class Probe {
     this.resolved = host;
     this.policy = resolved.policy;
     Object.assign(this.context, { user: host.user, hostName: host.hostName, port: host.port });
-    this.facts.resolved = { hostName: host.hostName, port: host.port, user: host.user, identityFiles: host.identityFiles, proxyJump: host.proxyJump, source: host.source };
-    if (host.commandLine.notes.length > 0) this.add('nix-sshopts-problem', { detail: host.commandLine.notes.join(' ') }, { stage: 'resolve' });
-    if (resolved.policy.column8?.ignoredBecause !== undefined) this.add('column-8-ignored', { detail: resolved.policy.column8.ignoredBecause }, { stage: 'handshake' });
+    this.facts.resolved = {
+      hostName: host.hostName,
+      port: host.port,
+      user: host.user,
+      identityFiles: host.identityFiles,
+      proxyJump: host.proxyJump,
+      source: host.source,
+    };
+    if (host.commandLine.notes.length > 0)
+      this.add('nix-sshopts-problem', { detail: host.commandLine.notes.join(' ') }, { stage: 'resolve' });
+    if (resolved.policy.column8?.ignoredBecause !== undefined)
+      this.add('column-8-ignored', { detail: resolved.policy.column8.ignoredBecause }, { stage: 'handshake' });
     return host;
   }
 
@@ -272,12 +338,27 @@ class Probe {
     const connected = await connectResolved({ ok: true, host, policy: this.policy! }, this.connectOptions);
     const verdict = connected.ok ? connected.connection.hostKey : connected.hostKey;
     if (verdict !== undefined) {
-      this.facts.hostKey = { type: verdict.key.type, fingerprint: verdict.key.fingerprint, verifiedBy: verdict.kind === 'verified' ? sourceText(verdict) : undefined };
-      this.pinAction = { kind: 'pin-host-key', title: `Pin ${verdict.key.fingerprint} in column 8`, column8: verdict.key.column8, keyType: verdict.key.type, fingerprint: verdict.key.fingerprint, file: this.machine.file, span: this.machine.rowSpan };
+      this.facts.hostKey = {
+        type: verdict.key.type,
+        fingerprint: verdict.key.fingerprint,
+        verifiedBy: verdict.kind === 'verified' ? sourceText(verdict) : undefined,
+      };
+      this.pinAction = {
+        kind: 'pin-host-key',
+        title: `Pin ${verdict.key.fingerprint} in column 8`,
+        column8: verdict.key.column8,
+        keyType: verdict.key.type,
+        fingerprint: verdict.key.fingerprint,
+        file: this.machine.file,
+        span: this.machine.rowSpan,
+      };
     }
     if (connected.ok) return connected.connection;
     const code = connected.failure.code;
-    this.sshFailure(connected.failure, code.startsWith('host-key') ? 'handshake' : code.startsWith('key') || code === 'auth-failed' ? 'auth' : 'tcp');
+    this.sshFailure(
+      connected.failure,
+      code.startsWith('host-key') ? 'handshake' : code.startsWith('key') || code === 'auth-failed' ? 'auth' : 'tcp',
+    );
     return undefined;
   }
 
@@ -288,11 +369,22 @@ class Probe {
     // Column 3 could not be read: ssh skipped it and got in with another key.
     const column3 = this.machine.sshKey === undefined ? undefined : expandTilde(this.machine.sshKey, this.home);
     if (column3 !== undefined && host.droppedIdentityFiles.includes(column3)) {
-      this.add('key-not-used', { keyFile: column3, otherKey: used?.source ?? 'another key' }, { action: this.openLine, stage: 'auth' });
+      this.add(
+        'key-not-used',
+        { keyFile: column3, otherKey: used?.source ?? 'another key' },
+        { action: this.openLine, stage: 'auth' },
+      );
     }
     const encryptedUsed = used !== undefined && this.passphraseGiven && used.source !== 'agent' && !used.viaAgent;
     if (encryptedUsed && this.options.daemon === true) {
-      this.add('key-encrypted', { keyFile: used.source, detail: 'you gave it to the probe' }, { action: copyCommand('Copy the command that removes the passphrase', ['ssh-keygen', '-p', '-f', used.source]), stage: 'auth' });
+      this.add(
+        'key-encrypted',
+        { keyFile: used.source, detail: 'you gave it to the probe' },
+        {
+          action: copyCommand('Copy the command that removes the passphrase', ['ssh-keygen', '-p', '-f', used.source]),
+          stage: 'auth',
+        },
+      );
     } else if (encryptedUsed && host.batchMode) {
       this.add('key-passphrase-prompt', { keyFile: used.source }, { stage: 'auth' });
     }
@@ -305,8 +397,18 @@ class Probe {
     this.addStage('remote-program', run.ms, found);
     const stage = { stage: 'remote-program' } as const;
     if (run.timedOut) this.add('remote-command-timeout', { program, timeoutMs: this.timeout('remote-program') }, stage);
-    else if (!found && notFound(run.code, run.stderr)) this.add('nix-not-found', { program, output: run.stderr.trim() || `exit code ${run.code}` }, { ...stage, action: this.openLine });
-    else if (!found) this.add('protocol-mismatch', { program, output: (run.stderr || run.stdout).trim() || `exit code ${run.code}` }, stage);
+    else if (!found && notFound(run.code, run.stderr))
+      this.add(
+        'nix-not-found',
+        { program, output: run.stderr.trim() || `exit code ${run.code}` },
+        { ...stage, action: this.openLine },
+      );
+    else if (!found)
+      this.add(
+        'protocol-mismatch',
+        { program, output: (run.stderr || run.stdout).trim() || `exit code ${run.code}` },
+        stage,
+      );
     const version = versionIn(run.stdout);
     if (version !== undefined) {
       this.facts.nixVersion = version;
@@ -321,7 +423,12 @@ class Probe {
     const run = await exec(client, ['true'], this.execOptions('shell-noise'));
     const noise = run.stdout;
     this.addStage('shell-noise', run.ms, !run.timedOut && noise === '');
-    if (run.timedOut) this.add('remote-command-timeout', { program: 'true', timeoutMs: this.timeout('shell-noise') }, { stage: 'shell-noise' });
+    if (run.timedOut)
+      this.add(
+        'remote-command-timeout',
+        { program: 'true', timeoutMs: this.timeout('shell-noise') },
+        { stage: 'shell-noise' },
+      );
     else if (noise !== '') this.add('shell-noise', { output: noise }, { stage: 'shell-noise' });
     this.noise = noise === '' ? undefined : Buffer.from(noise);
   }
@@ -339,37 +446,60 @@ class Probe {
   private async greetings(client: Client, program: string, storeArgs: string[]): Promise<StoreAnswers> {
     const stageTimeout = this.timeout('store');
     const skip = this.noise;
-    const openAndGreet = async <T>(args: string[], greet: (channel: ClientChannel) => Promise<T>): Promise<T | ProtocolFailure> => {
+    const openAndGreet = async <T>(
+      args: string[],
+      greet: (channel: ClientChannel) => Promise<T>,
+    ): Promise<T | ProtocolFailure> => {
       try {
         return await greet(await openCommand(client, args));
       } catch (error) {
-        return { ok: false, reason: 'closed', got: '', stderr: '', message: error instanceof Error ? error.message : String(error) };
+        return {
+          ok: false,
+          reason: 'closed',
+          got: '',
+          stderr: '',
+          message: error instanceof Error ? error.message : String(error),
+        };
       }
     };
     let ok = true;
     let worker: WorkerGreeting;
     if (this.protocol === 'ssh') {
       const [serve, daemon] = await Promise.all([
-        openAndGreet([program, '--serve', '--write', ...storeArgs], (channel) => serveGreeting(channel, stageTimeout, skip)),
-        openAndGreet([daemonProgramBeside(program), '--stdio', ...storeArgs], (channel) => workerGreeting(channel, stageTimeout, skip)),
+        openAndGreet([program, '--serve', '--write', ...storeArgs], (channel) =>
+          serveGreeting(channel, stageTimeout, skip),
+        ),
+        openAndGreet([daemonProgramBeside(program), '--stdio', ...storeArgs], (channel) =>
+          workerGreeting(channel, stageTimeout, skip),
+        ),
       ]);
       if (serve.ok) this.facts.serveProtocol = (serve as { version: string }).version;
       else if (skip === undefined) {
         ok = false;
-        this.add('protocol-mismatch', { program: `${program} --serve`, output: serve.got || serve.stderr || serve.message }, { stage: 'store' });
+        this.add(
+          'protocol-mismatch',
+          { program: `${program} --serve`, output: serve.got || serve.stderr || serve.message },
+          { stage: 'store' },
+        );
       }
       worker = daemon as WorkerGreeting;
     } else {
-      worker = (await openAndGreet([program, '--stdio', ...storeArgs], (channel) => workerGreeting(channel, stageTimeout, skip))) as WorkerGreeting;
+      worker = (await openAndGreet([program, '--stdio', ...storeArgs], (channel) =>
+        workerGreeting(channel, stageTimeout, skip),
+      )) as WorkerGreeting;
     }
     // Nix 2.34's `nix-daemon --stdio` greets, then exits 1 without a word when the builder's
     // nix-daemon is down, and its `nix-store --serve` greets as if all were well (the lab's
     // daemonDown234 and daemonDown234Ssh); the nix-store there still says why.
     if (!worker.ok && worker.reason === 'closed' && worker.stderr === '') {
-      const asked = await exec(client, [storeProgramBeside(program), ...storeArgs, '--check-validity', '--print-invalid', UNLIKELY_STORE_PATH], {
-        timeoutMs: stageTimeout,
-        ...this.signalOption(),
-      });
+      const asked = await exec(
+        client,
+        [storeProgramBeside(program), ...storeArgs, '--check-validity', '--print-invalid', UNLIKELY_STORE_PATH],
+        {
+          timeoutMs: stageTimeout,
+          ...this.signalOption(),
+        },
+      );
       if (asked.code !== 0 && asked.stderr.trim() !== '') worker = { ...worker, stderr: asked.stderr.trim() };
     }
     return { worker, ok };
@@ -392,15 +522,27 @@ class Probe {
       return false;
     }
     if (daemonDown(worker.stderr)) {
-      this.add('remote-daemon-down', { output: worker.stderr.split('\n').find((line) => daemonDown(line)) ?? worker.stderr }, stage);
+      this.add(
+        'remote-daemon-down',
+        { output: worker.stderr.split('\n').find((line) => daemonDown(line)) ?? worker.stderr },
+        stage,
+      );
       return false;
     }
     if (this.protocol === 'ssh' && notFound(null, worker.stderr)) {
-      this.add('trust-unknown', { detail: `nix-daemon is not on the remote PATH next to ${program}, so the probe could not ask` }, stage);
+      this.add(
+        'trust-unknown',
+        { detail: `nix-daemon is not on the remote PATH next to ${program}, so the probe could not ask` },
+        stage,
+      );
     } else if (this.noise !== undefined && worker.reason === 'mismatch') {
       this.add('trust-unknown', { detail: 'the shell noise garbles the answer' }, stage);
     } else if (this.protocol === 'ssh-ng') {
-      this.add(worker.reason === 'mismatch' ? 'protocol-mismatch' : 'store-unreachable', { program: `${program} --stdio`, output: worker.stderr || worker.got || worker.message }, stage);
+      this.add(
+        worker.reason === 'mismatch' ? 'protocol-mismatch' : 'store-unreachable',
+        { program: `${program} --stdio`, output: worker.stderr || worker.got || worker.message },
+        stage,
+      );
       return false;
     } else {
       this.add('trust-unknown', { detail: (worker.stderr || worker.message).split('\n')[0] }, stage);
@@ -410,7 +552,11 @@ class Probe {
 
   /** Stage: facts (system, features, cores, load, disk), then what they say about the line. */
   private async remoteFacts(client: Client, program: string): Promise<void> {
-    const run = await exec(client, ['/bin/sh', '-c', FACTS_SCRIPT, 'sh', nixProgramBeside(program)], this.execOptions('facts'));
+    const run = await exec(
+      client,
+      ['/bin/sh', '-c', FACTS_SCRIPT, 'sh', nixProgramBeside(program)],
+      this.execOptions('facts'),
+    );
     const parsed = parseFacts(run.stdout);
     this.addStage('facts', run.ms, !run.timedOut && run.code === 0 && parsed.system !== undefined);
     const known = parsed.system !== undefined;
@@ -438,17 +584,30 @@ class Probe {
     if (system !== undefined && machine.systems !== undefined && machine.systems.length > 0) {
       const supported = new Set([system, ...extraPlatforms, 'builtin']);
       const missing = machine.systems.filter((entry) => !supported.has(entry));
-      if (missing.length > 0) this.add('system-mismatch', { systems: missing, builderSystems: [system, ...extraPlatforms] }, stage);
+      if (missing.length > 0)
+        this.add('system-mismatch', { systems: missing, builderSystems: [system, ...extraPlatforms] }, stage);
     }
     if (system !== undefined) {
       const claimed = [...new Set([...(machine.supportedFeatures ?? []), ...(machine.mandatoryFeatures ?? [])])];
       // The daemon (root) adds kvm when it can open /dev/kvm; the SSH user may not see it.
       const daemonHasKvm = kvm === 'rw' || (kvm === 'present' && remoteUser !== 'root');
-      const lacking = claimed.filter((feature) => !systemFeatures.includes(feature) && !(feature === 'kvm' && daemonHasKvm));
-      if (lacking.length > 0) this.add('feature-mismatch', { features: lacking, builderFeatures: systemFeatures, kvmMissing: lacking.includes('kvm') && kvm === 'absent' }, stage);
+      const lacking = claimed.filter(
+        (feature) => !systemFeatures.includes(feature) && !(feature === 'kvm' && daemonHasKvm),
+      );
+      if (lacking.length > 0)
+        this.add(
+          'feature-mismatch',
+          {
+            features: lacking,
+            builderFeatures: systemFeatures,
+            kvmMissing: lacking.includes('kvm') && kvm === 'absent',
+          },
+          stage,
+        );
     }
     const threshold = this.options.lowDiskBytes ?? defaultLowDiskBytes;
-    if (this.facts.storeFreeBytes !== undefined && this.facts.storeFreeBytes < threshold) this.add('low-disk', { freeBytes: this.facts.storeFreeBytes, thresholdBytes: threshold }, { stage: 'facts' });
+    if (this.facts.storeFreeBytes !== undefined && this.facts.storeFreeBytes < threshold)
+      this.add('low-disk', { freeBytes: this.facts.storeFreeBytes, thresholdBytes: threshold }, { stage: 'facts' });
   }
 
   /** Under a nix-daemon: what worked for this login but would not for root's ssh. */
@@ -473,7 +632,9 @@ class Probe {
 
   /** A failure of the ssh layer as its finding, with the action that fixes it. */
   private sshFailure(failure: SshFailure, stage: Finding['stage']): void {
-    const code: FindingCode = sshFailureCodes.has(failure.code as FindingCode) ? (failure.code as FindingCode) : 'connection-lost';
+    const code: FindingCode = sshFailureCodes.has(failure.code as FindingCode)
+      ? (failure.code as FindingCode)
+      : 'connection-lost';
     const extra: Partial<FindingContext> = { detail: failure.cause };
     let action = this.hostKeyAdvice(failure, extra);
     if (failure.keyFile !== undefined) extra.keyFile = failure.keyFile;
@@ -492,7 +653,13 @@ class Probe {
         extra.detail = failure.cause.includes('does not open')
           ? 'the passphrase given does not open it'
           : (/the passphrase prompt got no answer within \d+(?:\.\d+)? s/.exec(failure.cause)?.[0] ?? 'none was given');
-        if (failure.keyFile !== undefined) action = copyCommand('Copy the command that removes the passphrase', ['ssh-keygen', '-p', '-f', failure.keyFile]);
+        if (failure.keyFile !== undefined)
+          action = copyCommand('Copy the command that removes the passphrase', [
+            'ssh-keygen',
+            '-p',
+            '-f',
+            failure.keyFile,
+          ]);
         break;
       case 'auth-failed':
       case 'key-unreadable':
@@ -513,13 +680,23 @@ class Probe {
     const hostKey = failure.hostKey;
     if (hostKey === undefined) return undefined;
     Object.assign(extra, { keyType: hostKey.key.type, fingerprint: hostKey.key.fingerprint });
-    const showKeyOnBuilder = copyCommand('Copy the command that shows the key (run it on the builder)', fingerprintCommand(hostKey.key.type).split(' '));
+    const showKeyOnBuilder = copyCommand(
+      'Copy the command that shows the key (run it on the builder)',
+      fingerprintCommand(hostKey.key.type).split(' '),
+    );
     const policy = this.policy!;
     switch (hostKey.kind) {
       case 'mismatch': {
         const source = hostKey.source;
-        const recordedKey: RecordedKey = source.kind === 'column-8' ? source : { kind: 'known-hosts', file: source.file, line: source.line, lookupName: policy.lookupName };
-        Object.assign(extra, { expectedFingerprint: hostKey.expected.fingerprint, keySource: sourceText(hostKey), recordedKey });
+        const recordedKey: RecordedKey =
+          source.kind === 'column-8'
+            ? source
+            : { kind: 'known-hosts', file: source.file, line: source.line, lookupName: policy.lookupName };
+        Object.assign(extra, {
+          expectedFingerprint: hostKey.expected.fingerprint,
+          keySource: sourceText(hostKey),
+          recordedKey,
+        });
         // A changed key is never one click from trusted: verify first (the message says how).
         return showKeyOnBuilder;
       }
@@ -527,7 +704,12 @@ class Probe {
         Object.assign(extra, { keySource: sourceText(hostKey) });
         return undefined;
       case 'unknown': {
-        Object.assign(extra, { lookupName: hostKey.lookupName, column8NameMismatch: hostKey.column8NameMismatch, knownHostsFiles: [...policy.userFiles, ...policy.globalFiles], strictHostKeyChecking: this.resolved?.strictHostKeyChecking });
+        Object.assign(extra, {
+          lookupName: hostKey.lookupName,
+          column8NameMismatch: hostKey.column8NameMismatch,
+          knownHostsFiles: [...policy.userFiles, ...policy.globalFiles],
+          strictHostKeyChecking: this.resolved?.strictHostKeyChecking,
+        });
         // Pinning is for a host nobody knows: known_hosts knowing it by another key type (or a
         // certificate authority) is not that, so the user checks the key instead.
         const knownOtherwise = hostKey.otherTypes.length > 0 || hostKey.certAuthorityOnly;
@@ -552,13 +734,25 @@ class Probe {
 
   private addFinding(finding: Finding): void {
     const level = finding.severity === 'error' ? log.warn : log.info;
-    level(`${this.machine.storeUri}: ${finding.severity} ${finding.code}${finding.stage ? ` (${finding.stage})` : ''}: ${finding.message}`);
+    level(
+      `${this.machine.storeUri}: ${finding.severity} ${finding.code}${finding.stage ? ` (${finding.stage})` : ''}: ${finding.message}`,
+    );
     this.findings.push(finding);
     this.emit({ kind: 'finding', finding });
   }
 
-  private add(code: FindingCode, extra: Partial<FindingContext> = {}, more: { action?: FindingAction | undefined; stage?: Finding['stage'] } = {}): void {
-    this.addFinding(makeFinding(code, { ...this.context, ...extra }, { ...(more.action ? { action: more.action } : {}), ...(more.stage ? { stage: more.stage } : {}) }));
+  private add(
+    code: FindingCode,
+    extra: Partial<FindingContext> = {},
+    more: { action?: FindingAction | undefined; stage?: Finding['stage'] } = {},
+  ): void {
+    this.addFinding(
+      makeFinding(
+        code,
+        { ...this.context, ...extra },
+        { ...(more.action ? { action: more.action } : {}), ...(more.stage ? { stage: more.stage } : {}) },
+      ),
+    );
   }
 
   private addStage(name: ProbeStageName, ms: number, ok: boolean): void {
@@ -569,8 +763,16 @@ class Probe {
   }
 
   private finish(): ProbeResult {
-    if (!this.findings.some((finding) => finding.severity === 'error' || finding.severity === 'warning')) this.add('ok', { summary: summaryOf(this.facts) });
-    const result: ProbeResult = { uri: this.machine.storeUri, status: statusOf(this.findings), findings: this.findings, stages: this.stages, facts: this.facts, ms: Date.now() - this.started };
+    if (!this.findings.some((finding) => finding.severity === 'error' || finding.severity === 'warning'))
+      this.add('ok', { summary: summaryOf(this.facts) });
+    const result: ProbeResult = {
+      uri: this.machine.storeUri,
+      status: statusOf(this.findings),
+      findings: this.findings,
+      stages: this.stages,
+      facts: this.facts,
+      ms: Date.now() - this.started,
+    };
     log.info(`${this.machine.storeUri}: ${result.status} after ${result.ms} ms`);
     this.emit({ kind: 'result', result });
     return result;
@@ -594,7 +796,11 @@ function summaryOf(facts: ProbeFacts): string {
 }
 
 /** Probes one machine; resolves with the result, streaming events to `onEvent`. Never throws. */
-export async function runProbe(machine: ProbeMachine, options: ProbeOptions = {}, onEvent?: (event: ProbeEvent) => void): Promise<ProbeResult> {
+export async function runProbe(
+  machine: ProbeMachine,
+  options: ProbeOptions = {},
+  onEvent?: (event: ProbeEvent) => void,
+): Promise<ProbeResult> {
   const emit = (event: ProbeEvent) => {
     try {
       onEvent?.(event);
@@ -606,8 +812,19 @@ export async function runProbe(machine: ProbeMachine, options: ProbeOptions = {}
     return await new Probe(machine, options, emit).run();
   } catch (error) {
     // A bug of ours, not a finding about the builder: still a value, never a stack trace.
-    const finding = makeFinding('connection-lost', { uri: machine.storeUri, alias: parseStoreUri(machine.storeUri).host, detail: `The probe stopped unexpectedly (${error instanceof Error ? error.message.split('\n')[0] : String(error)}).` });
-    const result: ProbeResult = { uri: machine.storeUri, status: 'down', findings: [finding], stages: [], facts: {}, ms: 0 };
+    const finding = makeFinding('connection-lost', {
+      uri: machine.storeUri,
+      alias: parseStoreUri(machine.storeUri).host,
+      detail: `The probe stopped unexpectedly (${error instanceof Error ? error.message.split('\n')[0] : String(error)}).`,
+    });
+    const result: ProbeResult = {
+      uri: machine.storeUri,
+      status: 'down',
+      findings: [finding],
+      stages: [],
+      facts: {},
+      ms: 0,
+    };
     emit({ kind: 'result', result });
     return result;
   }
@@ -629,7 +846,11 @@ export async function probeMachines(
   const worker = async () => {
     while (next < machines.length) {
       const index = next++;
-      const result = await runProbe(machines[index]!, options, onEvent === undefined ? undefined : (event) => onEvent(event, index));
+      const result = await runProbe(
+        machines[index]!,
+        options,
+        onEvent === undefined ? undefined : (event) => onEvent(event, index),
+      );
       results[index] = result;
       try {
         onResult?.(result, index);

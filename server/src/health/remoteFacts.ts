@@ -74,7 +74,9 @@ export function parseFacts(output: string): RemoteFacts {
   const configLines = parts.get('nix-config') ?? [];
   const config = parseNixConfig(configLines);
   const nproc = Number((parts.get('nproc') ?? [])[0]?.trim());
-  const loadWords = words((parts.get('loadavg') ?? []).join(' ').replace(/[{}]/g, ' ')).slice(0, 3).map(Number);
+  const loadWords = words((parts.get('loadavg') ?? []).join(' ').replace(/[{}]/g, ' '))
+    .slice(0, 3)
+    .map(Number);
   let free: number | undefined;
   let total: number | undefined;
   const dfLine = (parts.get('df') ?? []).find((line) => /^\S+\s+\d+\s+\d+\s+\d+/.test(line));
@@ -93,14 +95,18 @@ export function parseFacts(output: string): RemoteFacts {
     trustedUsers: words(config.get('trusted-users')),
     maxJobs: config.get('max-jobs'),
     cores: Number.isInteger(nproc) && nproc > 0 ? nproc : undefined,
-    load: loadWords.length === 3 && loadWords.every((n) => Number.isFinite(n)) ? (loadWords as [number, number, number]) : undefined,
+    load:
+      loadWords.length === 3 && loadWords.every((n) => Number.isFinite(n))
+        ? (loadWords as [number, number, number])
+        : undefined,
     storeFreeBytes: free !== undefined && Number.isFinite(free) ? free : undefined,
     storeTotalBytes: total !== undefined && Number.isFinite(total) ? total : undefined,
     kvm: kvmWord === 'absent' || kvmWord === 'present' || kvmWord === 'rw' ? kvmWord : undefined,
     uname: (parts.get('uname') ?? [])[0]?.trim() || undefined,
     remoteUser: idLines[0],
     remoteGroups: words(idLines[1]),
-    nixConfigError: system === undefined ? configLines.map((line) => line.trim()).find((line) => line !== '') : undefined,
+    nixConfigError:
+      system === undefined ? configLines.map((line) => line.trim()).find((line) => line !== '') : undefined,
   };
 }
 

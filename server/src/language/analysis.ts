@@ -47,7 +47,9 @@ export async function analyzeInSteps(
 }
 
 /** The parse: Nix's own errors. */
-type Parsed = { kind: 'nix-conf'; conf: ParsedNixConf; target: NixTarget } | { kind: 'nix-machines'; builders: ParsedBuilders; target: NixTarget };
+type Parsed =
+  | { kind: 'nix-conf'; conf: ParsedNixConf; target: NixTarget }
+  | { kind: 'nix-machines'; builders: ParsedBuilders; target: NixTarget };
 
 function parse(text: string, kind: DocumentKind, path: string | undefined, target: NixTarget, memo?: LineMemo): Parsed {
   const options = { readFile: readFileAsNixDoes, localSystem: target.localSystem, ...(path ? { path } : {}) };
@@ -69,7 +71,12 @@ export function lineMemo(): LineMemo {
 
 function lint(parsed: Parsed, memo?: LineMemo): Analysis {
   const { target } = parsed;
-  const context: LintContext = { version: target.version, rules: target.rules, keyHome: target.keyHome, daemon: target.daemon };
+  const context: LintContext = {
+    version: target.version,
+    rules: target.rules,
+    keyHome: target.keyHome,
+    daemon: target.daemon,
+  };
   if (parsed.kind === 'nix-conf') {
     const conf = parsed.conf;
     const builders = conf.builders?.builders;
@@ -79,11 +86,22 @@ function lint(parsed: Parsed, memo?: LineMemo): Analysis {
       machines: builders?.machines ?? [],
       // Only the `builders` Nix ends up using is parsed by Nix: its errors are Nix's errors. From
       // an included nix.conf they are shown on the include that leads there (found by the fuzz).
-      problems: [...conf.problems, ...(builders?.problems ?? []).map((p) => placeInConfOrigin(p, conf.builders!)), ...lintNixConf(conf, context)],
+      problems: [
+        ...conf.problems,
+        ...(builders?.problems ?? []).map((p) => placeInConfOrigin(p, conf.builders!)),
+        ...lintNixConf(conf, context),
+      ],
       builders,
       conf,
     };
   }
   const builders = parsed.builders;
-  return { kind: parsed.kind, target, machines: builders.machines, problems: [...builders.problems, ...lintBuilders(builders, context, memo)], builders, conf: undefined };
+  return {
+    kind: parsed.kind,
+    target,
+    machines: builders.machines,
+    problems: [...builders.problems, ...lintBuilders(builders, context, memo)],
+    builders,
+    conf: undefined,
+  };
 }

@@ -47,7 +47,11 @@ export class DocumentChecker {
   /** Publishes a file's own diagnostics with its builders' health after them. */
   private async send(uri: string, diagnostics: Diagnostic[], version?: number): Promise<void> {
     this.published.set(uri, diagnostics);
-    await this.connection.sendDiagnostics({ uri, ...(version === undefined ? {} : { version }), diagnostics: [...diagnostics, ...this.healthOf(uri)] });
+    await this.connection.sendDiagnostics({
+      uri,
+      ...(version === undefined ? {} : { version }),
+      diagnostics: [...diagnostics, ...this.healthOf(uri)],
+    });
   }
 
   /** A builder's health changed: its file is published again with what it last held. */
@@ -70,17 +74,31 @@ export class DocumentChecker {
     return analysis;
   }
 
-  private async analyzeText(uri: string, text: string, kind: DocumentKind, stale: () => boolean = () => false, memo?: LineMemo): Promise<Analysis> {
+  private async analyzeText(
+    uri: string,
+    text: string,
+    kind: DocumentKind,
+    stale: () => boolean = () => false,
+    memo?: LineMemo,
+  ): Promise<Analysis> {
     const { target } = await this.context.nixHere(uri);
     // The document changed meanwhile: nobody needs this version's analysis, stop it.
     const stopIfStale = () => {
-      if (stale()) throw new ResponseError(LSPErrorCodes.ContentModified, `${uri} changed before its version was analysed`);
+      if (stale())
+        throw new ResponseError(LSPErrorCodes.ContentModified, `${uri} changed before its version was analysed`);
     };
     stopIfStale();
-    return analyzeInSteps(text, kind, pathOf(uri), target, async () => {
-      await yieldToEventLoop();
-      stopIfStale();
-    }, memo);
+    return analyzeInSteps(
+      text,
+      kind,
+      pathOf(uri),
+      target,
+      async () => {
+        await yieldToEventLoop();
+        stopIfStale();
+      },
+      memo,
+    );
   }
 
   async check(document: TextDocument): Promise<void> {
@@ -100,7 +118,9 @@ export class DocumentChecker {
     } catch (error) {
       if (error instanceof ResponseError && error.code === LSPErrorCodes.ContentModified) return; // a newer check publishes
       // Never let one document take the server down: say so in the log and keep serving.
-      this.connection.console.error(`Could not check ${document.uri}: ${error instanceof Error ? error.stack : String(error)}`);
+      this.connection.console.error(
+        `Could not check ${document.uri}: ${error instanceof Error ? error.stack : String(error)}`,
+      );
       return;
     }
     // A newer version may have arrived while we waited: its own check publishes.

@@ -52,7 +52,8 @@ const titles: Partial<Record<ProblemCode, (s: string) => string>> = {
   'ssh-key-relative': (s) => `Change to ${s}`,
   'host-key-raw': () => 'Wrap the key as base64 of its key line (what ssh needs)',
   'host-key-with-host': () => 'Keep only the key line (drop the host name in front)',
-  'column-missing': (s) => (s.startsWith('- - ') ? "Insert '-' for the missing columns" : "Insert '-' for the missing column"),
+  'column-missing': (s) =>
+    s.startsWith('- - ') ? "Insert '-' for the missing columns" : "Insert '-' for the missing column",
   'max-jobs-zero': (s) => `Set maxJobs to ${s} (one build at a time)`,
 };
 
@@ -61,7 +62,9 @@ function target(diagnostic: Diagnostic, document: TextDocument): { uri: string; 
   const related = diagnostic.relatedInformation?.[0];
   const message = typeof diagnostic.message === 'string' ? diagnostic.message : diagnostic.message.value;
   const inIncluded = related && related.location.uri !== document.uri && /^In /.test(message);
-  return inIncluded ? { uri: related.location.uri, range: related.location.range } : { uri: document.uri, range: diagnostic.range };
+  return inIncluded
+    ? { uri: related.location.uri, range: related.location.range }
+    : { uri: document.uri, range: diagnostic.range };
 }
 
 function edit(uri: string, range: Range, newText: string): WorkspaceEdit {
@@ -69,7 +72,13 @@ function edit(uri: string, range: Range, newText: string): WorkspaceEdit {
 }
 
 function fix(title: string, diagnostic: Diagnostic, workspaceEdit: WorkspaceEdit, preferred = true): CodeAction {
-  return { title, kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], edit: workspaceEdit, isPreferred: preferred };
+  return {
+    title,
+    kind: CodeActionKind.QuickFix,
+    diagnostics: [diagnostic],
+    edit: workspaceEdit,
+    isPreferred: preferred,
+  };
 }
 
 export async function codeActions(inputs: CodeActionInputs): Promise<CodeAction[]> {
@@ -87,19 +96,34 @@ export async function codeActions(inputs: CodeActionInputs): Promise<CodeAction[
       const action = dropExtraColumns(diagnostic, where, inputs);
       if (action) actions.push(action);
     }
-    if (code === 'ssh-key-missing' && where.uri === inputs.document.uri) actions.push(...missingKeyFixes(diagnostic, where.range, inputs));
-    if (code === 'port-in-uri' && where.uri === inputs.document.uri) actions.push(...portInUriFixes(diagnostic, where.range, inputs));
+    if (code === 'ssh-key-missing' && where.uri === inputs.document.uri)
+      actions.push(...missingKeyFixes(diagnostic, where.range, inputs));
+    if (code === 'port-in-uri' && where.uri === inputs.document.uri)
+      actions.push(...portInUriFixes(diagnostic, where.range, inputs));
     if (code === 'speed-factor-invalid') {
       const action = fixSpeedFactor(diagnostic, where, inputs);
       if (action) actions.push(action);
     }
-    if (code === 'include-missing' && typeof data.path === 'string' && data.path.startsWith('/') && inputs.canCreateFiles) {
+    if (
+      code === 'include-missing' &&
+      typeof data.path === 'string' &&
+      data.path.startsWith('/') &&
+      inputs.canCreateFiles
+    ) {
       const uri = pathToFileURL(data.path).toString();
       actions.push(
         fix(`Create ${data.path}`, diagnostic, {
           documentChanges: [
             { kind: 'create', uri, options: { ignoreIfExists: true } },
-            { textDocument: { uri, version: null }, edits: [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, newText: newMachinesFileText }] },
+            {
+              textDocument: { uri, version: null },
+              edits: [
+                {
+                  range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
+                  newText: newMachinesFileText,
+                },
+              ],
+            },
           ],
         }),
       );
@@ -116,7 +140,11 @@ function textAt(uri: string, inputs: CodeActionInputs): TextDocument | undefined
 }
 
 /** Removes the extra columns and the whitespace before them. */
-function dropExtraColumns(diagnostic: Diagnostic, where: { uri: string; range: Range }, inputs: CodeActionInputs): CodeAction | undefined {
+function dropExtraColumns(
+  diagnostic: Diagnostic,
+  where: { uri: string; range: Range },
+  inputs: CodeActionInputs,
+): CodeAction | undefined {
   const document = textAt(where.uri, inputs);
   if (!document) return undefined;
   const text = document.getText();
@@ -127,7 +155,11 @@ function dropExtraColumns(diagnostic: Diagnostic, where: { uri: string; range: R
 }
 
 /** On Nix before 2.20 a fraction is rounded to a whole number; a negative one becomes 1. */
-function fixSpeedFactor(diagnostic: Diagnostic, where: { uri: string; range: Range }, inputs: CodeActionInputs): CodeAction | undefined {
+function fixSpeedFactor(
+  diagnostic: Diagnostic,
+  where: { uri: string; range: Range },
+  inputs: CodeActionInputs,
+): CodeAction | undefined {
   const document = textAt(where.uri, inputs);
   if (!document) return undefined;
   const written = document.getText(where.range);
@@ -138,7 +170,11 @@ function fixSpeedFactor(diagnostic: Diagnostic, where: { uri: string; range: Ran
   if (value < 0) return fix('Use speedFactor 1', diagnostic, edit(where.uri, where.range, '1'));
   if (inputs.analysis.target.rules.speedFactorIsFloat) return undefined;
   const rounded = String(Math.max(1, Math.round(value)));
-  return fix(`Round speedFactor to ${rounded} (${inputs.analysis.target.describe.split(' (')[0]} reads whole numbers only)`, diagnostic, edit(where.uri, where.range, rounded));
+  return fix(
+    `Round speedFactor to ${rounded} (${inputs.analysis.target.describe.split(' (')[0]} reads whole numbers only)`,
+    diagnostic,
+    edit(where.uri, where.range, rounded),
+  );
 }
 
 /**
@@ -160,15 +196,25 @@ async function pinActions(inputs: CodeActionInputs): Promise<CodeAction[]> {
   const start = document.offsetAt(range.start);
   const end = document.offsetAt(range.end);
   const actions: CodeAction[] = [];
-  const lookup = { configFile: inputs.sshConfigFile, trusted: inputs.trusted, portInUri: inputs.analysis.target.rules.portInUri };
-  const touched = ownMachines(inputs.analysis).filter((machine) => machine.rowSpan.end >= start && machine.rowSpan.start <= end);
+  const lookup = {
+    configFile: inputs.sshConfigFile,
+    trusted: inputs.trusted,
+    portInUri: inputs.analysis.target.rules.portInUri,
+  };
+  const touched = ownMachines(inputs.analysis).filter(
+    (machine) => machine.rowSpan.end >= start && machine.rowSpan.start <= end,
+  );
   for (const machine of touched.slice(0, pinLookupLimit)) {
     if (!/^ssh(-ng)?:\/\//.test(machine.storeUri)) continue;
     // Where no action could be shown (untrusted, no `disabled` support), nothing is looked up.
     const action = pinAction(machine, document, inputs);
     if (action === undefined || (await hostKeyOnRecord(machine, lookup))) continue;
     const related = inputs.diagnostics.filter(
-      (d) => d.source === diagnosticSource && pinnable.test(String(d.code)) && document.offsetAt(d.range.start) >= machine.rowSpan.start && document.offsetAt(d.range.end) <= machine.rowSpan.end,
+      (d) =>
+        d.source === diagnosticSource &&
+        pinnable.test(String(d.code)) &&
+        document.offsetAt(d.range.start) >= machine.rowSpan.start &&
+        document.offsetAt(d.range.end) <= machine.rowSpan.end,
     );
     actions.push({ ...action, ...(related.length > 0 ? { kind: CodeActionKind.QuickFix, diagnostics: related } : {}) });
   }
@@ -176,7 +222,11 @@ async function pinActions(inputs: CodeActionInputs): Promise<CodeAction[]> {
 }
 
 function pinAction(machine: Machine, document: TextDocument, inputs: CodeActionInputs): CodeAction | undefined {
-  const args: PinHostKeyArguments = { uri: document.uri, offset: machine.columns.storeUri.span.start, storeUri: machine.columns.storeUri.text };
+  const args: PinHostKeyArguments = {
+    uri: document.uri,
+    offset: machine.columns.storeUri.span.start,
+    storeUri: machine.columns.storeUri.text,
+  };
   const action: CodeAction = {
     title: `Pin the host key of ${machine.columns.storeUri.text} (fetch it over SSH)`,
     kind: CodeActionKind.RefactorRewrite,

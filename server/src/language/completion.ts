@@ -60,7 +60,9 @@ export async function completions(inputs: CompletionInputs): Promise<CompletionL
   const { document, offset, analysis } = inputs;
   const text = document.getText();
   const place: CursorPlace =
-    analysis.kind === 'nix-conf' ? placeInNixConf(text, offset, analysis.target.rules) : placeInBuilders(text, offset, analysis.target.rules);
+    analysis.kind === 'nix-conf'
+      ? placeInNixConf(text, offset, analysis.target.rules)
+      : placeInBuilders(text, offset, analysis.target.rules);
   const items = await itemsFor(place, inputs, text);
   return { isIncomplete: false, items };
 }
@@ -81,7 +83,13 @@ async function itemsFor(place: CursorPlace, inputs: CompletionInputs, text: stri
 }
 
 /** An item that replaces `span` with `newText`. */
-function item(inputs: CompletionInputs, span: Span, label: string, newText: string, extra: Partial<CompletionItem> = {}): CompletionItem {
+function item(
+  inputs: CompletionInputs,
+  span: Span,
+  label: string,
+  newText: string,
+  extra: Partial<CompletionItem> = {},
+): CompletionItem {
   const range = { start: inputs.document.positionAt(span.start), end: inputs.document.positionAt(span.end) };
   return { label, textEdit: { range, newText }, ...extra };
 }
@@ -153,14 +161,18 @@ function storeUriItems(place: ColumnPlace, typed: string, inputs: CompletionInpu
       item(inputs, span, 'ssh://', 'ssh://', {
         kind: CompletionItemKind.Module,
         detail: 'Nix runs nix-store --serve on the builder',
-        documentation: markdown('The classic protocol: Nix copies paths with `nix-store --serve` over ssh. Works with any Nix on the builder.'),
+        documentation: markdown(
+          'The classic protocol: Nix copies paths with `nix-store --serve` over ssh. Works with any Nix on the builder.',
+        ),
         sortText: '1a',
         command: retrigger,
       }),
       item(inputs, span, 'ssh-ng://', 'ssh-ng://', {
         kind: CompletionItemKind.Module,
         detail: 'Nix talks to nix-daemon --stdio on the builder',
-        documentation: markdown('The daemon protocol: faster, and needed for content-addressed derivations; the builder runs `nix-daemon --stdio` as the SSH user.'),
+        documentation: markdown(
+          'The daemon protocol: faster, and needed for content-addressed derivations; the builder runs `nix-daemon --stdio` as the SSH user.',
+        ),
         sortText: '1b',
         command: retrigger,
       }),
@@ -184,7 +196,12 @@ function storeUriItems(place: ColumnPlace, typed: string, inputs: CompletionInpu
   };
   for (const alias of sshHostAliases(inputs.ssh.configFile, homedir())) {
     const target = alias.hostName ? ` → ${alias.hostName}` : '';
-    host(alias.alias, `ssh config Host${target}`, `\`Host ${alias.alias}\` in ${alias.file}${target}`, `2${alias.alias}`);
+    host(
+      alias.alias,
+      `ssh config Host${target}`,
+      `\`Host ${alias.alias}\` in ${alias.file}${target}`,
+      `2${alias.alias}`,
+    );
   }
   for (const known of plainHostNames(knownHostsFiles(inputs.ssh.homes).flatMap(readKnownHostsFile))) {
     if (known.port !== undefined) {
@@ -202,7 +219,9 @@ function storeUriItems(place: ColumnPlace, typed: string, inputs: CompletionInpu
       item(inputs, { start: place.includeStart, end: span.end }, '@/etc/nix/machines', '@/etc/nix/machines', {
         kind: CompletionItemKind.File,
         detail: 'include the machines file (the default of builders)',
-        documentation: markdown('Reads more machines from `/etc/nix/machines`, where NixOS writes `nix.buildMachines`.'),
+        documentation: markdown(
+          'Reads more machines from `/etc/nix/machines`, where NixOS writes `nix.buildMachines`.',
+        ),
         sortText: '0b',
       }),
     );
@@ -211,7 +230,10 @@ function storeUriItems(place: ColumnPlace, typed: string, inputs: CompletionInpu
 }
 
 function machineSnippet(place: ColumnPlace, inputs: CompletionInputs, scheme: string): CompletionItem {
-  const systems = [inputs.analysis.target.localSystem, ...commonSystems.filter((s) => s !== inputs.analysis.target.localSystem)];
+  const systems = [
+    inputs.analysis.target.localSystem,
+    ...commonSystems.filter((s) => s !== inputs.analysis.target.localSystem),
+  ];
   const label = 'machine line';
   const documentation = markdown(
     'A whole builder: `URI systems key maxJobs speedFactor features mandatory hostKey`. Tab moves from column to column; `-` keeps a default.',
@@ -247,7 +269,8 @@ function systemCandidates(inputs: CompletionInputs): Candidate[] {
   const local = inputs.analysis.target.localSystem;
   const candidates = new Map<string, Candidate>();
   const add = (value: string, detail: string, rank: number) => {
-    if (!candidates.has(value)) candidates.set(value, { value, detail, documentation: describeSystem(value) ?? '', rank });
+    if (!candidates.has(value))
+      candidates.set(value, { value, detail, documentation: describeSystem(value) ?? '', rank });
   };
   add(local, 'this machine (the default of this column)', 0);
   commonSystems.forEach((s) => add(s, describeSystem(s) ?? '', 1));
@@ -258,15 +281,28 @@ function systemCandidates(inputs: CompletionInputs): Candidate[] {
 
 function featureCandidates(inputs: CompletionInputs): Candidate[] {
   const candidates = new Map<string, Candidate>();
-  commonFeatures.forEach((f) => candidates.set(f, { value: f, detail: 'system feature', documentation: describeFeature(f) ?? '', rank: 1 }));
+  commonFeatures.forEach((f) =>
+    candidates.set(f, { value: f, detail: 'system feature', documentation: describeFeature(f) ?? '', rank: 1 }),
+  );
   for (const f of inputs.vocabulary.features) {
     // A near miss of a well-known feature is a typo (it has its own warning): not offered.
-    if (!candidates.has(f) && nearest(f, commonFeatures, 2) === undefined) candidates.set(f, { value: f, detail: 'used in the workspace', documentation: describeFeature(f) ?? '', rank: 2 });
+    if (!candidates.has(f) && nearest(f, commonFeatures, 2) === undefined)
+      candidates.set(f, {
+        value: f,
+        detail: 'used in the workspace',
+        documentation: describeFeature(f) ?? '',
+        rank: 2,
+      });
   }
   return [...candidates.values()];
 }
 
-function listItems(place: ColumnPlace, inputs: CompletionInputs, text: string, candidates: Candidate[]): CompletionItem[] {
+function listItems(
+  place: ColumnPlace,
+  inputs: CompletionInputs,
+  text: string,
+  candidates: Candidate[],
+): CompletionItem[] {
   const token = place.token;
   const before = text.slice(token.span.start, inputs.offset);
   const comma = before.lastIndexOf(',');
@@ -319,18 +355,26 @@ function keyItems(place: ColumnPlace, typed: string, inputs: CompletionInputs): 
 }
 
 /** Directory entries for a typed path (`~/` is the first home, as ssh expands it). */
-function pathItems(typed: string, span: Span, inputs: CompletionInputs, rank: string, fileFits: (path: string) => boolean = () => true): CompletionItem[] {
+function pathItems(
+  typed: string,
+  span: Span,
+  inputs: CompletionInputs,
+  rank: string,
+  fileFits: (path: string) => boolean = () => true,
+): CompletionItem[] {
   const home = inputs.ssh.homes[0] ?? '/';
   const tilde = typed.startsWith('~/');
   const absolute = tilde ? `${home}${typed.slice(1)}` : typed;
-  return pathEntries(absolute).filter((entry) => entry.isDirectory || fileFits(entry.path)).map((entry) => {
-    const shown = tilde ? `~${entry.path.slice(home.length)}` : entry.path;
-    return item(inputs, span, shown, shown, {
-      kind: entry.isDirectory ? CompletionItemKind.Folder : CompletionItemKind.File,
-      sortText: `${rank}${shown}`,
-      ...(entry.isDirectory ? { command: retrigger } : {}),
+  return pathEntries(absolute)
+    .filter((entry) => entry.isDirectory || fileFits(entry.path))
+    .map((entry) => {
+      const shown = tilde ? `~${entry.path.slice(home.length)}` : entry.path;
+      return item(inputs, span, shown, shown, {
+        kind: entry.isDirectory ? CompletionItemKind.Folder : CompletionItemKind.File,
+        sortText: `${rank}${shown}`,
+        ...(entry.isDirectory ? { command: retrigger } : {}),
+      });
     });
-  });
 }
 
 function includePaths(typed: string, span: Span, inputs: CompletionInputs): CompletionItem[] {
@@ -350,7 +394,12 @@ function includePaths(typed: string, span: Span, inputs: CompletionInputs): Comp
 
 // ---- columns 4, 5: numbers -----------------------------------------------------------------
 
-function numberItems(place: ColumnPlace, inputs: CompletionInputs, name: string, values: [string, string][]): CompletionItem[] {
+function numberItems(
+  place: ColumnPlace,
+  inputs: CompletionInputs,
+  name: string,
+  values: [string, string][],
+): CompletionItem[] {
   const info = columnInfo[place.index]!;
   const documentation = markdown(
     name === 'maxJobs'
@@ -382,10 +431,17 @@ async function hostKeyItems(place: ColumnPlace, inputs: CompletionInputs): Promi
   const port = inputs.analysis.target.rules.portInUri ? parts.port : undefined;
   // ssh looks the key up under HostKeyAlias, else HostName (read here without running ssh). The
   // URI's own name is tried too: ssh-keyscan, which reads no ssh config, writes entries under it.
-  const names = new Set<string>([knownHostsName({ hostKeyAlias: undefined, hostName: parts.host, port: port === undefined ? 22 : Number(port) })]);
+  const names = new Set<string>([
+    knownHostsName({ hostKeyAlias: undefined, hostName: parts.host, port: port === undefined ? 22 : Number(port) }),
+  ]);
   const resolved = await resolveSshHost(
     { user: undefined, host: parts.host },
-    { sshBinary: null, nixSshOpts: '', ...(inputs.ssh.configFile ? { configFile: inputs.ssh.configFile } : {}), ...(port !== undefined ? { port } : {}) },
+    {
+      sshBinary: null,
+      nixSshOpts: '',
+      ...(inputs.ssh.configFile ? { configFile: inputs.ssh.configFile } : {}),
+      ...(port !== undefined ? { port } : {}),
+    },
   );
   if (resolved.ok) names.add(knownHostsName(resolved.host));
   // The configured ssh config may name its own known_hosts (UserKnownHostsFile): ssh reads those.
@@ -403,7 +459,9 @@ async function hostKeyItems(place: ColumnPlace, inputs: CompletionInputs): Promi
         item(inputs, place.token.span, `${key.type} ${key.fingerprint}`, hostKeyColumnFor(keyLine), {
           kind: CompletionItemKind.Value,
           detail: `known_hosts key of ${name}`,
-          documentation: markdown(`\`${keygenLine(key)}\`\n\nFrom ${known.file}; inserted as base64 of the key line, which is what Nix wants in column 8.`),
+          documentation: markdown(
+            `\`${keygenLine(key)}\`\n\nFrom ${known.file}; inserted as base64 of the key line, which is what Nix wants in column 8.`,
+          ),
           filterText: hostKeyColumnFor(keyLine),
           sortText: `1${key.type}`,
         }),
@@ -436,7 +494,12 @@ function settingNames(span: Span, inputs: CompletionInputs): CompletionItem[] {
   });
   for (const name of [...knownSettings].sort()) {
     if (documented.has(name)) continue;
-    items.push(item(inputs, span, name, addEquals ? `${name} = ` : name, { kind: CompletionItemKind.Property, sortText: `1${name}` }));
+    items.push(
+      item(inputs, span, name, addEquals ? `${name} = ` : name, {
+        kind: CompletionItemKind.Property,
+        sortText: `1${name}`,
+      }),
+    );
   }
   return items;
 }

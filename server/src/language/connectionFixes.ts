@@ -6,7 +6,13 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CodeActionKind, type CodeAction, type Diagnostic, type Range, type WorkspaceEdit } from 'vscode-languageserver';
+import {
+  CodeActionKind,
+  type CodeAction,
+  type Diagnostic,
+  type Range,
+  type WorkspaceEdit,
+} from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { parseStoreUri } from '../model/storeUri';
 import { chooseKeyFileCommand, type ChooseKeyFileArguments } from '../protocol';
@@ -46,12 +52,23 @@ export function missingKeyFixes(diagnostic: Diagnostic, range: Range, inputs: Co
   const keys = [...new Set(homes.flatMap((home) => privateKeysIn(join(home, '.ssh')).map((key) => key.path)))];
   const choose: ChooseKeyFileArguments = { uri, range, startIn: join(homes[0]!, '.ssh') };
   const actions: CodeAction[] = [
-    { title: 'Choose a key file…', kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], command: { title: 'Choose a key file', command: chooseKeyFileCommand, arguments: [choose] } },
+    {
+      title: 'Choose a key file…',
+      kind: CodeActionKind.QuickFix,
+      diagnostics: [diagnostic],
+      command: { title: 'Choose a key file', command: chooseKeyFileCommand, arguments: [choose] },
+    },
   ];
-  actions.push(...keys.slice(0, keyChoices).map((path) => quickFix(`Use the key ${path}`, diagnostic, { changes: { [uri]: [{ range, newText: path }] } })));
+  actions.push(
+    ...keys
+      .slice(0, keyChoices)
+      .map((path) => quickFix(`Use the key ${path}`, diagnostic, { changes: { [uri]: [{ range, newText: path }] } })),
+  );
   const config = sshConfigPath(inputs);
   actions.push(
-    quickFix(`Use '-': ssh picks the key (IdentityFile in ${config}, else ~/.ssh/id_*)`, diagnostic, { changes: { [uri]: [{ range, newText: '-' }] } }),
+    quickFix(`Use '-': ssh picks the key (IdentityFile in ${config}, else ~/.ssh/id_*)`, diagnostic, {
+      changes: { [uri]: [{ range, newText: '-' }] },
+    }),
   );
   return actions;
 }
@@ -60,21 +77,32 @@ export function missingKeyFixes(diagnostic: Diagnostic, range: Range, inputs: Co
 export function portInUriFixes(diagnostic: Diagnostic, range: Range, inputs: ConnectionFixInputs): CodeAction[] {
   const actions: CodeAction[] = [];
   const start = inputs.document.offsetAt(range.start);
-  const machine = ownMachines(inputs.analysis).find((m) => m.columns.storeUri.span.start <= start && start < m.columns.storeUri.span.end);
+  const machine = ownMachines(inputs.analysis).find(
+    (m) => m.columns.storeUri.span.start <= start && start < m.columns.storeUri.span.end,
+  );
   const parts = machine === undefined ? undefined : parseStoreUri(machine.storeUri);
   if (parts?.port !== undefined && parts.host !== '') {
     const hostEntry = hostEntryEdit(parts.host.replace(/^\[(.*)\]$/, '$1'), parts.port, inputs);
     if (hostEntry !== undefined) {
       const { edit, config } = hostEntry;
-      (edit.documentChanges ??= []).push({ textDocument: { uri: inputs.document.uri, version: null }, edits: [{ range, newText: '' }] });
-      actions.push(quickFix(`Move the port into ${config} (Host ${parts.host} / Port ${parts.port})`, diagnostic, edit, true));
+      (edit.documentChanges ??= []).push({
+        textDocument: { uri: inputs.document.uri, version: null },
+        edits: [{ range, newText: '' }],
+      });
+      actions.push(
+        quickFix(`Move the port into ${config} (Host ${parts.host} / Port ${parts.port})`, diagnostic, edit, true),
+      );
     }
   }
   actions.push({
     title: 'Set nixBuilders.nixVersion: Nix 2.31 and later pass the port on to ssh',
     kind: CodeActionKind.QuickFix,
     diagnostics: [diagnostic],
-    command: { title: 'Open the setting', command: 'workbench.action.openSettings', arguments: ['nixBuilders.nixVersion'] },
+    command: {
+      title: 'Open the setting',
+      command: 'workbench.action.openSettings',
+      arguments: ['nixBuilders.nixVersion'],
+    },
   });
   return actions;
 }
@@ -83,7 +111,11 @@ export function portInUriFixes(diagnostic: Diagnostic, range: Range, inputs: Con
  * Appends `Host NAME` / `Port N` to the ssh config (creating it when the client can). At the
  * end, so no option written above for every host falls into the new entry's scope.
  */
-function hostEntryEdit(host: string, port: string, inputs: ConnectionFixInputs): { edit: WorkspaceEdit; config: string } | undefined {
+function hostEntryEdit(
+  host: string,
+  port: string,
+  inputs: ConnectionFixInputs,
+): { edit: WorkspaceEdit; config: string } | undefined {
   const config = sshConfigPath(inputs);
   const uri = pathToFileURL(config).toString();
   const exists = existsSync(config);
@@ -96,7 +128,10 @@ function hostEntryEdit(host: string, port: string, inputs: ConnectionFixInputs):
       edit: {
         documentChanges: [
           { kind: 'create', uri, options: { ignoreIfExists: true } },
-          { textDocument: { uri, version: null }, edits: [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, newText: entry }] },
+          {
+            textDocument: { uri, version: null },
+            edits: [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, newText: entry }],
+          },
         ],
       },
     };
@@ -106,7 +141,14 @@ function hostEntryEdit(host: string, port: string, inputs: ConnectionFixInputs):
   const lines = text.split('\n');
   const end = { line: lines.length - 1, character: lines[lines.length - 1]!.length };
   const lead = text === '' ? '' : text.endsWith('\n') ? '\n' : '\n\n';
-  return { config, edit: { documentChanges: [{ textDocument: { uri, version: null }, edits: [{ range: { start: end, end }, newText: `${lead}${entry}` }] }] } };
+  return {
+    config,
+    edit: {
+      documentChanges: [
+        { textDocument: { uri, version: null }, edits: [{ range: { start: end, end }, newText: `${lead}${entry}` }] },
+      ],
+    },
+  };
 }
 
 function writable(path: string): boolean {

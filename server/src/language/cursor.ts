@@ -89,10 +89,21 @@ function firstNonBlank(text: string, from: number, to: number): number {
   return at;
 }
 
-function placeInEntry(text: string, entryStart: number, bodyEnd: number, offset: number, inConf: boolean, includeStart: number | undefined): CursorPlace {
+function placeInEntry(
+  text: string,
+  entryStart: number,
+  bodyEnd: number,
+  offset: number,
+  inConf: boolean,
+  includeStart: number | undefined,
+): CursorPlace {
   if (includeStart !== undefined && text[includeStart] === '@' && offset > includeStart) {
     const pathStart = firstNonBlank(text, includeStart + 1, offset);
-    return { kind: 'include', path: { text: text.slice(pathStart, offset), span: { start: pathStart, end: offset } }, inConf };
+    return {
+      kind: 'include',
+      path: { text: text.slice(pathStart, offset), span: { start: pathStart, end: offset } },
+      inConf,
+    };
   }
   const tokens = tokenize(text.slice(entryStart, bodyEnd), nixWhitespace, entryStart);
   const touching = tokens.findIndex((t) => t.span.start <= offset && offset <= t.span.end);
@@ -100,7 +111,11 @@ function placeInEntry(text: string, entryStart: number, bodyEnd: number, offset:
   const token = touching >= 0 ? tokens[touching]! : { text: '', span: { start: offset, end: offset } };
   // An `@file` typed here replaces the first column and any whitespace before it, so that its
   // `@` lands where Nix looks for one.
-  const canInclude = includeStart !== undefined && index === 0 && includeStart <= token.span.start && isBlank(text.slice(includeStart, token.span.start));
+  const canInclude =
+    includeStart !== undefined &&
+    index === 0 &&
+    includeStart <= token.span.start &&
+    isBlank(text.slice(includeStart, token.span.start));
   return {
     kind: 'column',
     index,

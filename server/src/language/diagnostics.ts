@@ -37,7 +37,10 @@ function relatedInIncludedFile(problem: Problem, files: IncludedFiles): Diagnost
   const text = files(problem.file);
   if (text === undefined) return undefined;
   return {
-    location: { uri: pathToFileURL(problem.file).toString(), range: { start: text.positionAt(problem.fileSpan.start), end: text.positionAt(problem.fileSpan.end) } },
+    location: {
+      uri: pathToFileURL(problem.file).toString(),
+      range: { start: text.positionAt(problem.fileSpan.start), end: text.positionAt(problem.fileSpan.end) },
+    },
     message: messageInItsFile(problem),
   };
 }

@@ -22,7 +22,11 @@ export function documentLinks(document: TextDocument, analysis: Analysis): Docum
   const links: DocumentLink[] = [];
   const link = (span: Span, path: string, tooltip: string) => {
     if (!path.startsWith('/') || !isFile(path)) return;
-    links.push({ range: { start: document.positionAt(span.start), end: document.positionAt(span.end) }, target: pathToFileURL(path).toString(), tooltip });
+    links.push({
+      range: { start: document.positionAt(span.start), end: document.positionAt(span.end) },
+      target: pathToFileURL(path).toString(),
+      tooltip,
+    });
   };
   for (const include of ownIncludes(analysis)) link(include.pathSpan, include.path, 'Open the included machines file');
   for (const machine of ownMachines(analysis)) {

@@ -8,7 +8,11 @@ function ownBuilders(analysis: Analysis): ParsedBuilders[] {
   if (analysis.kind === 'nix-machines') return analysis.builders ? [analysis.builders] : [];
   const result: ParsedBuilders[] = [];
   for (const setting of analysis.conf?.settings ?? []) {
-    if (setting.file === undefined && setting.builders !== undefined && (setting.name === 'builders' || setting.name === 'extra-builders')) {
+    if (
+      setting.file === undefined &&
+      setting.builders !== undefined &&
+      (setting.name === 'builders' || setting.name === 'extra-builders')
+    ) {
       result.push(setting.builders);
     }
   }
@@ -22,7 +26,6 @@ export function ownMachines(analysis: Analysis): Machine[] {
 export function ownIncludes(analysis: Analysis): BuildersInclude[] {
   return ownBuilders(analysis).flatMap((b) => b.includes.filter((i) => i.file === undefined));
 }
-
 
 /** Every column of a machine in order, the ignored ones after the eighth included. */
 export function columnsOf(machine: Machine): Column[] {

@@ -67,7 +67,10 @@ export class EditingFeatures {
 
   private async sshFiles(uri: string, analysis: Analysis): Promise<SshFiles> {
     const settings = await this.context.settings.get(uri);
-    return { homes: [...new Set([homedir(), analysis.target.keyHome])], configFile: settings.sshConfigFile || undefined };
+    return {
+      homes: [...new Set([homedir(), analysis.target.keyHome])],
+      configFile: settings.sshConfigFile || undefined,
+    };
   }
 
   /** Systems and features written in the open machines files and nix.confs. */
@@ -130,14 +133,18 @@ export class EditingFeatures {
       analysis: open.analysis,
       textOf: (uri) => this.documents.get(uri)?.getText() ?? readUriFromDisk(uri),
       trusted: this.context.trusted,
-      canCreateFiles: workspaceEdit?.documentChanges === true && (workspaceEdit.resourceOperations ?? []).includes('create'),
+      canCreateFiles:
+        workspaceEdit?.documentChanges === true && (workspaceEdit.resourceOperations ?? []).includes('create'),
       disabledSupport: this.capabilities.textDocument?.codeAction?.disabledSupport === true,
       sshConfigFile: settings.sshConfigFile || undefined,
     });
   }
 
   private edits(document: TextDocument, changes: TextChange[]): TextEdit[] {
-    return changes.map((c) => ({ range: { start: document.positionAt(c.start), end: document.positionAt(c.end) }, newText: c.newText }));
+    return changes.map((c) => ({
+      range: { start: document.positionAt(c.start), end: document.positionAt(c.end) },
+      newText: c.newText,
+    }));
   }
 
   async formatDocument(params: DocumentFormattingParams): Promise<TextEdit[]> {
@@ -176,7 +183,8 @@ export class EditingFeatures {
   async executeCommand(params: ExecuteCommandParams): Promise<PinOutcome | undefined> {
     if (params.command !== pinHostKeyCommand) return undefined;
     const args = params.arguments?.[0] as PinHostKeyArguments | undefined;
-    if (!args || typeof args.uri !== 'string' || typeof args.storeUri !== 'string') return { pinned: false, reason: 'no machine given' };
+    if (!args || typeof args.uri !== 'string' || typeof args.storeUri !== 'string')
+      return { pinned: false, reason: 'no machine given' };
     return pinHostKey(args, {
       connection: this.connection,
       document: (uri) => this.documents.get(uri),

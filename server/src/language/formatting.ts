@@ -61,9 +61,35 @@ function machineRow(text: string, line: Line): Row | undefined {
 
 /** Words a header comment names the columns with (newMachinesFileText's, and their usual variants). */
 const headerWords = new Set([
-  'uri', 'store', 'host', 'machine', 'builder', 'systems', 'system', 'platforms', 'key', 'sshkey', 'ssh-key', 'identity',
-  'maxjobs', 'jobs', 'max-jobs', 'speedfactor', 'speed', 'speed-factor', 'features', 'supportedfeatures', 'supported',
-  'mandatoryfeatures', 'mandatory', 'hostkey', 'host-key', 'publichostkey', 'hostkey', 'sshkey', 'publickey',
+  'uri',
+  'store',
+  'host',
+  'machine',
+  'builder',
+  'systems',
+  'system',
+  'platforms',
+  'key',
+  'sshkey',
+  'ssh-key',
+  'identity',
+  'maxjobs',
+  'jobs',
+  'max-jobs',
+  'speedfactor',
+  'speed',
+  'speed-factor',
+  'features',
+  'supportedfeatures',
+  'supported',
+  'mandatoryfeatures',
+  'mandatory',
+  'hostkey',
+  'host-key',
+  'publichostkey',
+  'hostkey',
+  'sshkey',
+  'publickey',
 ]);
 
 /**
@@ -76,7 +102,8 @@ function headerRow(content: string, line: Line): Row | undefined {
   for (const word of tokenize(content.slice(lead.length), nixWhitespace).map((p) => p.text)) {
     // `host key`, `ssh key`: one column's name in two words, kept one cell.
     const previous = words[words.length - 1];
-    if (/^key$/i.test(word) && previous !== undefined && /^(host|ssh|public)$/i.test(previous)) words[words.length - 1] = `${previous} ${word}`;
+    if (/^key$/i.test(word) && previous !== undefined && /^(host|ssh|public)$/i.test(previous))
+      words[words.length - 1] = `${previous} ${word}`;
     else words.push(word);
   }
   if (words.length < 3 || words.length > 8) return undefined;
@@ -93,7 +120,9 @@ function tableRows(text: string): Row[] {
 }
 
 function formatRow(row: Row, widths: number[]): string {
-  const cells = row.columns.map((column, i) => (i < row.columns.length - 1 ? column + ' '.repeat((widths[i] ?? 0) - width(column)) : column));
+  const cells = row.columns.map((column, i) =>
+    i < row.columns.length - 1 ? column + ' '.repeat((widths[i] ?? 0) - width(column)) : column,
+  );
   return cells.join(gap) + (row.comment === undefined ? '' : ` ${row.comment}`);
 }
 
@@ -129,11 +158,16 @@ export function alignedTableLines(text: string): Set<number> {
   const rows = tableRows(text);
   const widths = columnWidths(rows);
   if (rows.length < 2) return new Set();
-  return new Set(rows.filter((row) => text.slice(row.line.start, row.line.end) === formatRow(row, widths)).map((row) => row.line.start));
+  return new Set(
+    rows
+      .filter((row) => text.slice(row.line.start, row.line.end) === formatRow(row, widths))
+      .map((row) => row.line.start),
+  );
 }
 
 function pushIfChanged(changes: TextChange[], text: string, line: Line, formatted: string): void {
-  if (text.slice(line.start, line.end) !== formatted) changes.push({ start: line.start, end: line.end, newText: formatted });
+  if (text.slice(line.start, line.end) !== formatted)
+    changes.push({ start: line.start, end: line.end, newText: formatted });
 }
 
 /** The changes that format a nix.conf (optionally only the lines overlapping `range`). */

@@ -35,7 +35,9 @@ export async function hover(inputs: HoverInputs): Promise<Hover | null> {
   const include = includeAt(analysis, offset);
   if (include) return answer(inputs, include.span, includeHover(include, analysis));
   if (analysis.kind === 'nix-conf') {
-    const setting = analysis.conf?.settings.find((s) => s.file === undefined && s.nameSpan.start <= offset && offset < s.nameSpan.end);
+    const setting = analysis.conf?.settings.find(
+      (s) => s.file === undefined && s.nameSpan.start <= offset && offset < s.nameSpan.end,
+    );
     if (setting) {
       const doc = settingDoc(setting.name);
       const known = isKnownSetting(setting.name);
@@ -62,11 +64,17 @@ const code = (text: string) => `\`${text.replace(/`/g, "'")}\``;
 async function columnHover(hit: ColumnHit, inputs: HoverInputs): Promise<Hover> {
   const { index, column } = hit;
   if (index >= 8) {
-    return answer(inputs, column.span, `**column ${index + 1}**: Nix reads eight columns and ignores ${code(column.text)} without a word.`);
+    return answer(
+      inputs,
+      column.span,
+      `**column ${index + 1}**: Nix reads eight columns and ignores ${code(column.text)} without a word.`,
+    );
   }
   const info = columnInfo[index]!;
   // Where a forgotten column shifts the line, the hover says so before it says what Nix reads.
-  const shifted = inputs.analysis.problems.find((p) => p.code === 'column-missing' && p.file === undefined && p.span.start === column.span.start);
+  const shifted = inputs.analysis.problems.find(
+    (p) => p.code === 'column-missing' && p.file === undefined && p.span.start === column.span.start,
+  );
   const warning = shifted === undefined ? '' : `⚠ ${shifted.message}\n\n---\n\n`;
   const heading = `${warning}**${info.title}** · column ${info.number}\n\n${info.meaning}\n\nDefault: ${info.default}`;
   const value = await valueText(hit, inputs);
@@ -87,7 +95,10 @@ function systemMeaning(system: string): string {
 }
 
 function featureMeaning(feature: string): string {
-  return describeFeature(feature) ?? 'a feature of your own: derivations that list it in `requiredSystemFeatures` can come here.';
+  return (
+    describeFeature(feature) ??
+    'a feature of your own: derivations that list it in `requiredSystemFeatures` can come here.'
+  );
 }
 
 const unset = (hit: ColumnHit) => !hit.column.isSet;
@@ -99,16 +110,18 @@ async function valueText(hit: ColumnHit, inputs: HoverInputs): Promise<string> {
     case 0:
       return storeUriValue(machine, inputs);
     case 1: {
-      if (unset(hit)) return `As Nix reads it: ${code('-')}, so the local system ${code(inputs.analysis.target.localSystem)}.`;
+      if (unset(hit))
+        return `As Nix reads it: ${code('-')}, so the local system ${code(inputs.analysis.target.localSystem)}.`;
       if (machine.systems.length === 0) return 'As Nix reads it: no systems at all, so no derivation ever comes here.';
       return `As Nix reads it: ${machine.systems.map(code).join(', ')}.`;
     }
     case 2: {
-      if (unset(hit)) return "As Nix reads it: no `-i`; ssh uses its own identities.";
+      if (unset(hit)) return 'As Nix reads it: no `-i`; ssh uses its own identities.';
       const home = inputs.analysis.target.keyHome;
       const path = expandTilde(column.text, home);
       const who = inputs.analysis.target.daemon ? 'root (the nix-daemon runs ssh)' : 'you';
-      if (!path.startsWith('/')) return `As Nix reads it: ssh gets ${code(`-i ${column.text}`)}, relative to the directory ssh runs in.`;
+      if (!path.startsWith('/'))
+        return `As Nix reads it: ssh gets ${code(`-i ${column.text}`)}, relative to the directory ssh runs in.`;
       const state = inspectIdentityFile(column.text, home);
       const what =
         state.kind === 'ok'
@@ -124,7 +137,8 @@ async function valueText(hit: ColumnHit, inputs: HoverInputs): Promise<string> {
     }
     case 3: {
       if (unset(hit)) return 'As Nix reads it: maxJobs 1: one build at a time.';
-      if (readUnsignedInt(column.text) === undefined) return `As Nix reads it: ${code(column.text)} is not a whole number, so Nix rejects the whole builders list.`;
+      if (readUnsignedInt(column.text) === undefined)
+        return `As Nix reads it: ${code(column.text)} is not a whole number, so Nix rejects the whole builders list.`;
       if (machine.maxJobs === 0) return 'As Nix reads it: maxJobs 0: Nix never gives this machine a job.';
       return `As Nix reads it: maxJobs ${machine.maxJobs}: up to ${machine.maxJobs} build${machine.maxJobs === 1 ? '' : 's'} at once.`;
     }
@@ -161,7 +175,8 @@ function hostKeyValue(hit: ColumnHit): string {
   const text = hit.column.text;
   if (base64Refusal(text) !== undefined) return 'As Nix reads it: not base64, so Nix rejects the whole builders list.';
   const reading = readHostKeyColumn(text);
-  if (reading.kind === 'not-a-key') return 'As Nix reads it: base64, but it does not decode to an SSH public key line, so ssh will not recognise the host.';
+  if (reading.kind === 'not-a-key')
+    return 'As Nix reads it: base64, but it does not decode to an SSH public key line, so ssh will not recognise the host.';
   const key = reading.key;
   const lines = [
     `- type: ${code(key.type)}`,
@@ -188,13 +203,19 @@ async function storeUriValue(machine: Machine, inputs: HoverInputs): Promise<str
   );
   if (parts.scheme !== 'ssh' && parts.scheme !== 'ssh-ng') return lines.join('\n\n');
   const program = parts.params['remote-program'] ?? (parts.scheme === 'ssh' ? 'nix-store' : 'nix-daemon');
-  lines.push(`Protocol ${code(parts.scheme)}: Nix runs ${code(parts.scheme === 'ssh' ? `${program} --serve --write` : `${program} --stdio`)} on the builder.`);
+  lines.push(
+    `Protocol ${code(parts.scheme)}: Nix runs ${code(parts.scheme === 'ssh' ? `${program} --serve --write` : `${program} --stdio`)} on the builder.`,
+  );
   const params = Object.entries(parts.params);
   if (params.length > 0) lines.push(`Store settings: ${params.map(([k, v]) => code(`${k}=${v}`)).join(', ')}.`);
   if (parts.host === '' || parts.host.startsWith('-')) return lines.join('\n\n');
 
   const lookup = await lookUpSshSettings(
-    requestFor(parts, { portInUri: inputs.analysis.target.rules.portInUri, configFile: inputs.sshConfigFile, trusted: inputs.trusted }),
+    requestFor(parts, {
+      portInUri: inputs.analysis.target.rules.portInUri,
+      configFile: inputs.sshConfigFile,
+      trusted: inputs.trusted,
+    }),
   );
   if ('error' in lookup) {
     lines.push(`SSH settings: ${lookup.error}.`);
@@ -215,8 +236,10 @@ async function storeUriValue(machine: Machine, inputs: HoverInputs): Promise<str
       ? `from ${code(`ssh -G ${parts.host}`)}`
       : `from ${describeConfigFile(inputs.sshConfigFile)}${lookup.note ? ` (${lookup.note})` : ''}`;
   lines.push(`**SSH settings for ${code(parts.host)}** ${source}:\n\n${rows.join('\n')}`);
-  if (inputs.analysis.target.daemon) lines.push("The nix-daemon runs ssh as root: root's ssh config is the one that counts.");
-  if (parts.port && !inputs.analysis.target.rules.portInUri) lines.push(`The port ${code(parts.port)} in the URI does not reach ssh before Nix 2.31.`);
+  if (inputs.analysis.target.daemon)
+    lines.push("The nix-daemon runs ssh as root: root's ssh config is the one that counts.");
+  if (parts.port && !inputs.analysis.target.rules.portInUri)
+    lines.push(`The port ${code(parts.port)} in the URI does not reach ssh before Nix 2.31.`);
   return lines.join('\n\n');
 }
 
@@ -224,7 +247,9 @@ function includeHover(include: BuildersInclude, analysis: Analysis): string {
   const path = code(include.path);
   switch (include.status) {
     case 'read': {
-      const count = analysis.machines.filter((m) => m.includedVia !== undefined && m.includedVia.start === include.span.start).length;
+      const count = analysis.machines.filter(
+        (m) => m.includedVia !== undefined && m.includedVia.start === include.span.start,
+      ).length;
       return `**include**: Nix reads the machines of ${path} here (${count} machine${count === 1 ? '' : 's'}).`;
     }
     case 'missing':

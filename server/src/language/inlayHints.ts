@@ -14,7 +14,11 @@ function lineStart(document: TextDocument, offset: number): number {
   return document.offsetAt({ line: document.positionAt(offset).line, character: 0 });
 }
 
-export function inlayHints(document: TextDocument, analysis: Analysis, range: { start: number; end: number }): InlayHint[] {
+export function inlayHints(
+  document: TextDocument,
+  analysis: Analysis,
+  range: { start: number; end: number },
+): InlayHint[] {
   const hints: InlayHint[] = [];
   const aligned = analysis.kind === 'nix-machines' ? alignedTableLines(document.getText()) : new Set<number>();
   for (const machine of ownMachines(analysis)) {

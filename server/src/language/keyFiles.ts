@@ -39,7 +39,15 @@ export function isPrivateKeyFile(path: string): boolean {
   return existsSync(`${path}.pub`) || startsLikePrivateKey(path);
 }
 
-const notKeys = new Set(['config', 'known_hosts', 'known_hosts2', 'authorized_keys', 'authorized_keys2', 'environment', 'rc']);
+const notKeys = new Set([
+  'config',
+  'known_hosts',
+  'known_hosts2',
+  'authorized_keys',
+  'authorized_keys2',
+  'environment',
+  'rc',
+]);
 
 /** The private keys directly in `dir` (usually ~/.ssh), sorted by name. */
 export function privateKeysIn(dir: string): KeyFile[] {

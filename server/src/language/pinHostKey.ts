@@ -11,7 +11,13 @@ import { parsePublicKeyLine, type HostPublicKey } from '../model/hostKey';
 import type { Machine } from '../model/machines';
 import { parseStoreUri } from '../model/storeUri';
 import { fetchHostKey } from '../ssh/fetchHostKey';
-import { checkHostKey, hostKeyPolicy, preferredHostKeyAlgorithms, type HostKeyPolicy, type PresentedKey } from '../ssh/hostKeyCheck';
+import {
+  checkHostKey,
+  hostKeyPolicy,
+  preferredHostKeyAlgorithms,
+  type HostKeyPolicy,
+  type PresentedKey,
+} from '../ssh/hostKeyCheck';
 import { fingerprintCommand, hostKeyChangedAdvice } from '../ssh/hostKeyChanged';
 import type { Analysis } from './analysis';
 import { columnsOf, ownMachines } from './documentMachines';
@@ -29,9 +35,7 @@ export interface PinHostKeyArguments {
   storeUri: string;
 }
 
-export type PinOutcome =
-  | { pinned: true; keyLine: string; fingerprint: string }
-  | { pinned: false; reason: string };
+export type PinOutcome = { pinned: true; keyLine: string; fingerprint: string } | { pinned: false; reason: string };
 
 export interface PinDependencies {
   connection: Connection;
@@ -48,7 +52,12 @@ function findMachine(analysis: Analysis, args: PinHostKeyArguments): Machine | u
   let best: Machine | undefined;
   for (const machine of ownMachines(analysis)) {
     if (machine.columns.storeUri.text !== args.storeUri) continue;
-    if (!best || Math.abs(machine.columns.storeUri.span.start - args.offset) < Math.abs(best.columns.storeUri.span.start - args.offset)) best = machine;
+    if (
+      !best ||
+      Math.abs(machine.columns.storeUri.span.start - args.offset) <
+        Math.abs(best.columns.storeUri.span.start - args.offset)
+    )
+      best = machine;
   }
   return best;
 }
@@ -76,15 +85,37 @@ function algorithmsOf(type: string): string[] {
  * or known_hosts has another key for the host (of its type, or only of other types, or marks
  * it @revoked). Then the answer is the "key changed" advice, never a prompt to trust it.
  */
-function contradictionOf(key: HostPublicKey, column8: HostPublicKey | undefined, policy: HostKeyPolicy | undefined, alias: string): string | undefined {
+function contradictionOf(
+  key: HostPublicKey,
+  column8: HostPublicKey | undefined,
+  policy: HostKeyPolicy | undefined,
+  alias: string,
+): string | undefined {
   if (column8 !== undefined && column8.line !== key.line) {
-    return hostKeyChangedAdvice({ alias, keyType: key.type, fingerprint: key.fingerprint, expectedFingerprint: column8.fingerprint, recorded: { kind: 'column-8' } });
+    return hostKeyChangedAdvice({
+      alias,
+      keyType: key.type,
+      fingerprint: key.fingerprint,
+      expectedFingerprint: column8.fingerprint,
+      recorded: { kind: 'column-8' },
+    });
   }
   if (policy === undefined) return undefined;
   const verdict = checkHostKey(keyBlob(key), policy);
   if (verdict.kind === 'mismatch' && verdict.source.kind === 'known-hosts') {
-    const recorded = { kind: 'known-hosts' as const, file: verdict.source.file, line: verdict.source.line, lookupName: policy.lookupName };
-    return hostKeyChangedAdvice({ alias, keyType: key.type, fingerprint: key.fingerprint, expectedFingerprint: verdict.expected.fingerprint, recorded });
+    const recorded = {
+      kind: 'known-hosts' as const,
+      file: verdict.source.file,
+      line: verdict.source.line,
+      lookupName: policy.lookupName,
+    };
+    return hostKeyChangedAdvice({
+      alias,
+      keyType: key.type,
+      fingerprint: key.fingerprint,
+      expectedFingerprint: verdict.expected.fingerprint,
+      recorded,
+    });
   }
   if (verdict.kind === 'revoked') {
     return `${alias} presented the ${key.type} key ${key.fingerprint}, which ${verdict.source.kind === 'known-hosts' ? `${verdict.source.file} line ${verdict.source.line}` : 'column 8'} marks @revoked: it is not pinned. Give the builder a new host key and record that one.`;
@@ -103,7 +134,8 @@ export async function pinHostKey(args: PinHostKeyArguments, deps: PinDependencie
     void connection.sendNotification('window/showMessage', { type, message: `Pin host key: ${reason}` });
     return { pinned: false, reason };
   };
-  if (!deps.trusted()) return fail('the workspace is not trusted, so no connection is made. Trust the workspace to pin host keys.');
+  if (!deps.trusted())
+    return fail('the workspace is not trusted, so no connection is made. Trust the workspace to pin host keys.');
 
   const document = deps.document(args.uri);
   const analysis = document && (await deps.analysis(document));
@@ -113,19 +145,25 @@ export async function pinHostKey(args: PinHostKeyArguments, deps: PinDependencie
   if (parts.scheme !== 'ssh' && parts.scheme !== 'ssh-ng') return fail(`${machine.storeUri} is not an SSH builder.`);
 
   const configFile = await deps.sshConfigFile(args.uri);
-  const lookup = await lookUpSshSettings(requestFor(parts, { portInUri: analysis.target.rules.portInUri, configFile, trusted: true }));
+  const lookup = await lookUpSshSettings(
+    requestFor(parts, { portInUri: analysis.target.rules.portInUri, configFile, trusted: true }),
+  );
   // A user or host that ssh would read as an option is refused here, before anything runs.
   if ('error' in lookup) return fail(`${lookup.error}.`);
   const { hostName, port: sshPort, proxyJump, proxyCommand } = lookup.host;
   if (proxyJump.length > 0 || proxyCommand !== undefined) {
-    return fail(`${parts.host} is reached through a proxy (ProxyJump/ProxyCommand), which pinning does not follow. Run \`ssh-keyscan\` from the jump host, or \`base64 -w0 /etc/ssh/ssh_host_ed25519_key.pub\` on the builder.`);
+    return fail(
+      `${parts.host} is reached through a proxy (ProxyJump/ProxyCommand), which pinning does not follow. Run \`ssh-keyscan\` from the jump host, or \`base64 -w0 /etc/ssh/ssh_host_ed25519_key.pub\` on the builder.`,
+    );
   }
 
   // What is on record decides, not the caller's arguments: the same check whoever sent them.
   const recordedInColumn8 = column8Key(machine);
   const policy = hostKeyPolicy(lookup.host, parts.host, undefined);
   const knownTypes = preferredHostKeyAlgorithms(policy);
-  const column8Types = recordedInColumn8 ? algorithmsOf(recordedInColumn8.type).filter((algorithm) => knownTypes.includes(algorithm)) : [];
+  const column8Types = recordedInColumn8
+    ? algorithmsOf(recordedInColumn8.type).filter((algorithm) => knownTypes.includes(algorithm))
+    : [];
   let fetched: PresentedKey;
   try {
     fetched = await fetchHostKey({
@@ -135,7 +173,9 @@ export async function pinHostKey(args: PinHostKeyArguments, deps: PinDependencie
       ...(deps.timeoutMs ? { timeoutMs: deps.timeoutMs } : {}),
     });
   } catch (error) {
-    return fail(`could not get the host key of ${parts.host} (${hostName}:${sshPort}): ${error instanceof Error ? error.message : String(error)}.`);
+    return fail(
+      `could not get the host key of ${parts.host} (${hostName}:${sshPort}): ${error instanceof Error ? error.message : String(error)}.`,
+    );
   }
   const key = parsePublicKeyLine(fetched.line);
   if (!key) return fail(`${hostName}:${sshPort} sent a ${fetched.type} key this extension cannot read.`);
@@ -146,7 +186,10 @@ export async function pinHostKey(args: PinHostKeyArguments, deps: PinDependencie
 
   const where = hostName === parts.host && sshPort === 22 ? parts.host : `${parts.host} (${hostName}:${sshPort})`;
   const pin = { title: 'Pin' };
-  const alreadyKnown = verified.kind === 'verified' && verified.source.kind === 'known-hosts' ? ` It matches ${verified.source.file} line ${verified.source.line}.` : '';
+  const alreadyKnown =
+    verified.kind === 'verified' && verified.source.kind === 'known-hosts'
+      ? ` It matches ${verified.source.file} line ${verified.source.line}.`
+      : '';
   const choice = await connection.window.showInformationMessage(
     `Pin this host key for ${where}? ${key.type} ${key.fingerprint} (${keygenLine(key).split(' ')[0]} bits).${alreadyKnown} Compare the fingerprint with what \`${fingerprintCommand(key.type)}\` prints on the builder before you pin it.`,
     pin,
@@ -166,6 +209,7 @@ export async function pinHostKey(args: PinHostKeyArguments, deps: PinDependencie
     label: `Pin the host key of ${parts.host}`,
     edit: { changes: { [args.uri]: [hostKeyEdit(now, nowMachine, fetched.column8)] } },
   });
-  if (!result.applied) return fail(`the editor did not apply the edit${result.failureReason ? ` (${result.failureReason})` : ''}.`);
+  if (!result.applied)
+    return fail(`the editor did not apply the edit${result.failureReason ? ` (${result.failureReason})` : ''}.`);
   return { pinned: true, keyLine: fetched.line, fingerprint: key.fingerprint };
 }

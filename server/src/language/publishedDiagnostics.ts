@@ -11,7 +11,11 @@ export const maxPublishedDiagnostics = 1000;
 
 const severityOrder: Severity[] = ['error', 'warning', 'information', 'hint'];
 
-export function diagnosticsToPublish(problems: readonly Problem[], document: TextDocument, files: IncludedFiles): Diagnostic[] {
+export function diagnosticsToPublish(
+  problems: readonly Problem[],
+  document: TextDocument,
+  files: IncludedFiles,
+): Diagnostic[] {
   if (problems.length <= maxPublishedDiagnostics) return problems.map((p) => toDiagnostic(p, document, files));
   // Bucketed, not sorted: each severity keeps the analysis's order.
   const buckets = new Map<Severity, Problem[]>(severityOrder.map((s) => [s, []]));
@@ -35,7 +39,9 @@ export function diagnosticsToPublish(problems: readonly Problem[], document: Tex
 
 function moreProblems(count: number, hidden: Map<Severity, number>): Problem {
   const names: Record<Severity, string> = { error: 'error', warning: 'warning', information: 'note', hint: 'hint' };
-  const kinds = [...hidden].map(([severity, n]) => `${n.toLocaleString('en-US')} ${names[severity]}${n === 1 ? '' : 's'}`).join(', ');
+  const kinds = [...hidden]
+    .map(([severity, n]) => `${n.toLocaleString('en-US')} ${names[severity]}${n === 1 ? '' : 's'}`)
+    .join(', ');
   return problem(
     'too-many-problems',
     { start: 0, end: 0 },

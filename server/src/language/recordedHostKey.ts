@@ -22,8 +22,15 @@ export function column8Key(machine: Machine): HostPublicKey | undefined {
 }
 
 /** The known_hosts entries (any marker) for `lookupName` in these files. */
-export function knownHostsEntries(lookupName: string, files: readonly string[], read: (file: string) => KnownHostEntry[] = readKnownHostsFile): KnownHostEntry[] {
-  return knownHostsFor(lookupName, files.flatMap((file) => read(file)));
+export function knownHostsEntries(
+  lookupName: string,
+  files: readonly string[],
+  read: (file: string) => KnownHostEntry[] = readKnownHostsFile,
+): KnownHostEntry[] {
+  return knownHostsFor(
+    lookupName,
+    files.flatMap((file) => read(file)),
+  );
 }
 
 export interface RecordLookup {
@@ -44,5 +51,7 @@ export async function hostKeyOnRecord(machine: Machine, lookup: RecordLookup): P
   const settings = await lookUpSshSettings(requestFor(parts, lookup));
   if ('error' in settings) return true;
   const host = settings.host;
-  return knownHostsEntries(knownHostsName(host), [...host.userKnownHostsFiles, ...host.globalKnownHostsFiles]).length > 0;
+  return (
+    knownHostsEntries(knownHostsName(host), [...host.userKnownHostsFiles, ...host.globalKnownHostsFiles]).length > 0
+  );
 }

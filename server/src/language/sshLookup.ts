@@ -43,7 +43,10 @@ async function lookUp(request: SshLookupRequest): Promise<SshLookupResult> {
   const host = resolved.host;
   if (host.source === 'ssh -G') return { host };
   const why = request.trusted ? 'no ssh binary found' : '`ssh -G` runs only in a trusted workspace';
-  const notes = [`read from the config files: ${why}`, host.skippedMatch ? '`Match` blocks are not evaluated here' : undefined];
+  const notes = [
+    `read from the config files: ${why}`,
+    host.skippedMatch ? '`Match` blocks are not evaluated here' : undefined,
+  ];
   return { host, note: notes.filter(Boolean).join('; ') };
 }
 

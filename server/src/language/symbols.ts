@@ -13,7 +13,7 @@ function range(document: TextDocument, span: Span) {
 }
 
 function machineSymbol(machine: Machine, document: TextDocument): DocumentSymbol {
-  const whole = machine.file === undefined ? machine.rowSpan : machine.includedVia ?? machine.rowSpan;
+  const whole = machine.file === undefined ? machine.rowSpan : (machine.includedVia ?? machine.rowSpan);
   const name = machine.file === undefined ? machine.columns.storeUri.span : whole;
   const systems = machine.systems.join(', ') || 'no systems';
   return {
@@ -37,7 +37,8 @@ export function documentSymbols(analysis: Analysis, document: TextDocument): Doc
       range: range(document, setting.lineSpan),
       selectionRange: range(document, setting.nameSpan),
     };
-    if (setting.builders) symbol.children = setting.builders.machines.map((machine) => machineSymbol(machine, document));
+    if (setting.builders)
+      symbol.children = setting.builders.machines.map((machine) => machineSymbol(machine, document));
     symbols.push(symbol);
   }
   return symbols;

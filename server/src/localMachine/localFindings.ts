@@ -10,7 +10,13 @@ export interface FindingInputs {
   userBuilders: string | undefined;
 }
 
-const finding = (code: string, severity: HealthFinding['severity'], title: string, message: string, action?: HealthFinding['action']): HealthFinding => ({
+const finding = (
+  code: string,
+  severity: HealthFinding['severity'],
+  title: string,
+  message: string,
+  action?: HealthFinding['action'],
+): HealthFinding => ({
   code,
   severity,
   title,
@@ -21,7 +27,14 @@ const finding = (code: string, severity: HealthFinding['severity'], title: strin
 
 export function localMachineFindings(info: LocalMachineInfo, inputs: FindingInputs | undefined): HealthFinding[] {
   if (info.mode === 'no-nix') {
-    return [finding('local-no-nix', 'error', 'Nix not found', 'No `nix` on the PATH of the language server: install Nix (or start VS Code from a shell where `nix --version` works).')];
+    return [
+      finding(
+        'local-no-nix',
+        'error',
+        'Nix not found',
+        'No `nix` on the PATH of the language server: install Nix (or start VS Code from a shell where `nix --version` works).',
+      ),
+    ];
   }
   const found: HealthFinding[] = [];
   if (inputs?.storeError !== undefined) {
@@ -38,7 +51,9 @@ export function localMachineFindings(info: LocalMachineInfo, inputs: FindingInpu
     );
   }
   if (info.mode === 'daemon' && info.trusted === false) {
-    const own = inputs?.daemonBuilders?.trim() ? `its own builders (builders = ${inputs.daemonBuilders} in /etc/nix/nix.conf)` : 'its own builders, and it has none';
+    const own = inputs?.daemonBuilders?.trim()
+      ? `its own builders (builders = ${inputs.daemonBuilders} in /etc/nix/nix.conf)`
+      : 'its own builders, and it has none';
     found.push(
       finding(
         'local-untrusted',
@@ -60,7 +75,14 @@ export function localMachineFindings(info: LocalMachineInfo, inputs: FindingInpu
     );
   }
   if (info.trusted === undefined && info.mode === 'daemon') {
-    found.push(finding('local-trust-unknown', 'info', 'Trust not known', `Whether the nix-daemon trusts ${info.user} could not be told: ${info.trustedBy}.`));
+    found.push(
+      finding(
+        'local-trust-unknown',
+        'info',
+        'Trust not known',
+        `Whether the nix-daemon trusts ${info.user} could not be told: ${info.trustedBy}.`,
+      ),
+    );
   }
   return found;
 }

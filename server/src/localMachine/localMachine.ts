@@ -5,7 +5,15 @@ import { execFileSync } from 'node:child_process';
 import { userInfo } from 'node:os';
 import type { HealthFinding, LocalMachineInfo } from '../protocol';
 import { parseNixVersion } from '../model/nixVersion';
-import { daemonIgnoresRestrictedSetting, daemonViewEnv, nixRunner, pingStore, showConfig, type NixRunner, type NixSettings } from './nixSettings';
+import {
+  daemonIgnoresRestrictedSetting,
+  daemonViewEnv,
+  nixRunner,
+  pingStore,
+  showConfig,
+  type NixRunner,
+  type NixSettings,
+} from './nixSettings';
 import { groupMembersFromSystem, matchingEntry, type Account, type GroupMembers } from './userTrust';
 import { localMachineFindings } from './localFindings';
 
@@ -46,18 +54,36 @@ export async function detectLocalMachine(options: DetectOptions = {}): Promise<L
   const nixVersion = /(\d+\.\d+(?:\.\d+)?\S*)\s*$/.exec(versionText ?? '')?.[1];
   const base = { user: account.user, nixVersion, extraPlatforms: [], systemFeatures: [], findings: [] };
   if (versionText === undefined) {
-    const info: LocalMachineInfo = { ...base, mode: 'no-nix', storeUrl: undefined, trusted: undefined, trustedBy: 'no Nix found', system: undefined, maxJobs: undefined, builders: '', buildersOf: 'user', userBuildersHonoured: false };
+    const info: LocalMachineInfo = {
+      ...base,
+      mode: 'no-nix',
+      storeUrl: undefined,
+      trusted: undefined,
+      trustedBy: 'no Nix found',
+      system: undefined,
+      maxJobs: undefined,
+      builders: '',
+      buildersOf: 'user',
+      userBuildersHonoured: false,
+    };
     return { ...info, findings: localMachineFindings(info, undefined) };
   }
 
-  const [store, mine, daemons] = await Promise.all([pingStore(nix, env, version), showConfig(nix, env, version), showConfig(nix, daemonViewEnv(env), version)]);
+  const [store, mine, daemons] = await Promise.all([
+    pingStore(nix, env, version),
+    showConfig(nix, env, version),
+    showConfig(nix, daemonViewEnv(env), version),
+  ]);
   const daemon = isDaemonStore(store.url);
   let trusted: boolean | undefined;
   let trustedBy: string;
   let allowedBy: string | undefined = '*';
   if (!daemon) {
     trusted = store.url === undefined ? undefined : true;
-    trustedBy = store.url === undefined ? `the store could not be opened${store.error ? `: ${store.error}` : ''}` : 'you own the store (no daemon)';
+    trustedBy =
+      store.url === undefined
+        ? `the store could not be opened${store.error ? `: ${store.error}` : ''}`
+        : 'you own the store (no daemon)';
   } else if (store.trusted !== undefined) {
     trusted = store.trusted;
     trustedBy = `the nix-daemon says so (nix ${version && version.minor >= 19 ? 'store info' : 'store ping'} --json)`;
@@ -70,7 +96,12 @@ export async function detectLocalMachine(options: DetectOptions = {}): Promise<L
     const ignored = await daemonIgnoresRestrictedSetting(nix, env, mine?.negativeTtl);
     trusted = ignored === undefined ? entry !== undefined : !ignored;
     const list = `trusted-users = ${daemons.trustedUsers.join(' ') || '(empty)'} in /etc/nix/nix.conf`;
-    const asked = ignored === undefined ? '' : ignored ? 'the nix-daemon ignores restricted settings from you; ' : 'the nix-daemon takes restricted settings from you; ';
+    const asked =
+      ignored === undefined
+        ? ''
+        : ignored
+          ? 'the nix-daemon ignores restricted settings from you; '
+          : 'the nix-daemon takes restricted settings from you; ';
     trustedBy = `${asked}${entry !== undefined ? `${list} (matches ${entry})` : `${list} names neither you nor a group of yours`}`;
   } else {
     trusted = undefined;
@@ -93,7 +124,15 @@ export async function detectLocalMachine(options: DetectOptions = {}): Promise<L
     buildersOf: userBuildersHonoured ? 'user' : 'daemon',
     userBuildersHonoured,
   };
-  return { ...info, findings: localMachineFindings(info, { storeError: store.error, allowed: allowedBy !== undefined, daemonBuilders: daemons?.builders, userBuilders: mine?.builders }) };
+  return {
+    ...info,
+    findings: localMachineFindings(info, {
+      storeError: store.error,
+      allowed: allowedBy !== undefined,
+      daemonBuilders: daemons?.builders,
+      userBuilders: mine?.builders,
+    }),
+  };
 }
 
 let detected: Promise<LocalMachineInfo> | undefined;

@@ -17,8 +17,11 @@ export interface NixRunner {
 export function nixRunner(program = 'nix', timeoutMs = 10_000): NixRunner {
   return (args, env) =>
     new Promise((resolve) => {
-      execFile(program, ['--extra-experimental-features', 'nix-command', ...args], { env, timeout: timeoutMs, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) =>
-        resolve({ ok: error === null, stdout: stdout ?? '', stderr: stderr ?? '' }),
+      execFile(
+        program,
+        ['--extra-experimental-features', 'nix-command', ...args],
+        { env, timeout: timeoutMs, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
+        (error, stdout, stderr) => resolve({ ok: error === null, stdout: stdout ?? '', stderr: stderr ?? '' }),
       );
     });
 }
@@ -37,8 +40,10 @@ export interface NixSettings {
   negativeTtl: string | undefined;
 }
 
-const words = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : typeof value === 'string' ? value.split(/\s+/).filter(Boolean) : []);
-const text = (value: unknown): string | undefined => (value === undefined || value === null ? undefined : String(value));
+const words = (value: unknown): string[] =>
+  Array.isArray(value) ? value.map(String) : typeof value === 'string' ? value.split(/\s+/).filter(Boolean) : [];
+const text = (value: unknown): string | undefined =>
+  value === undefined || value === null ? undefined : String(value);
 
 export function parseShowConfig(json: string): NixSettings | undefined {
   let all: Record<string, { value?: unknown } | undefined>;
@@ -70,7 +75,11 @@ export function daemonViewEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return daemon;
 }
 
-export async function showConfig(nix: NixRunner, env: NodeJS.ProcessEnv, version: NixVersion | undefined): Promise<NixSettings | undefined> {
+export async function showConfig(
+  nix: NixRunner,
+  env: NodeJS.ProcessEnv,
+  version: NixVersion | undefined,
+): Promise<NixSettings | undefined> {
   const modern = version !== undefined && (version.major > 2 || version.minor >= 20);
   const result = await nix(modern ? ['config', 'show', '--json'] : ['show-config', '--json'], env);
   return result.ok ? parseShowConfig(result.stdout) : undefined;
@@ -85,7 +94,11 @@ export interface StoreAnswer {
   error: string | undefined;
 }
 
-export async function pingStore(nix: NixRunner, env: NodeJS.ProcessEnv, version: NixVersion | undefined): Promise<StoreAnswer> {
+export async function pingStore(
+  nix: NixRunner,
+  env: NodeJS.ProcessEnv,
+  version: NixVersion | undefined,
+): Promise<StoreAnswer> {
   const atLeast = (minor: number) => version !== undefined && (version.major > 2 || version.minor >= minor);
   const command = atLeast(19) ? ['store', 'info'] : ['store', 'ping'];
   if (atLeast(15)) {
@@ -93,7 +106,16 @@ export async function pingStore(nix: NixRunner, env: NodeJS.ProcessEnv, version:
     if (!result.ok) return { url: undefined, trusted: undefined, error: lastLine(result.stderr) };
     try {
       const info = JSON.parse(result.stdout) as { url?: unknown; trusted?: unknown };
-      return { url: text(info.url), trusted: typeof info.trusted === 'boolean' ? info.trusted : typeof info.trusted === 'number' ? info.trusted === 1 : undefined, error: undefined };
+      return {
+        url: text(info.url),
+        trusted:
+          typeof info.trusted === 'boolean'
+            ? info.trusted
+            : typeof info.trusted === 'number'
+              ? info.trusted === 1
+              : undefined,
+        error: undefined,
+      };
     } catch {
       return { url: undefined, trusted: undefined, error: `nix ${command.join(' ')} --json printed no JSON` };
     }
@@ -105,7 +127,10 @@ export async function pingStore(nix: NixRunner, env: NodeJS.ProcessEnv, version:
 }
 
 function lastLine(stderr: string): string | undefined {
-  const lines = stderr.split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('warning:'));
+  const lines = stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('warning:'));
   return lines[lines.length - 1]?.replace(/^error:\s*/, '');
 }
 
@@ -120,9 +145,14 @@ const PROBE_SETTING = 'narinfo-cache-negative-ttl';
  * user" (debug() in 2.8 src/libstore/daemon.cc ClientSettings::apply, warn() since 2.22); a
  * trusting one applies it silently. The setting lives only in this connection's worker.
  */
-export async function daemonIgnoresRestrictedSetting(nix: NixRunner, env: NodeJS.ProcessEnv, currentValue: string | undefined): Promise<boolean | undefined> {
+export async function daemonIgnoresRestrictedSetting(
+  nix: NixRunner,
+  env: NodeJS.ProcessEnv,
+  currentValue: string | undefined,
+): Promise<boolean | undefined> {
   const result = await nix(['store', 'ping', '--debug', '--option', PROBE_SETTING, currentValue ?? '3600'], env);
   if (!result.ok) return undefined;
-  return new RegExp(`ignoring the client-specified setting '${PROBE_SETTING}'`).test(`${result.stdout}\n${result.stderr}`);
+  return new RegExp(`ignoring the client-specified setting '${PROBE_SETTING}'`).test(
+    `${result.stdout}\n${result.stderr}`,
+  );
 }
-

@@ -24,7 +24,11 @@ export const groupMembersFromSystem: GroupMembers = (group) =>
   });
 
 /** Which entry of `users` (a trusted-users or allowed-users list) lets `account` in, if any. */
-export async function matchingEntry(account: Account, users: readonly string[], members: GroupMembers = groupMembersFromSystem): Promise<string | undefined> {
+export async function matchingEntry(
+  account: Account,
+  users: readonly string[],
+  members: GroupMembers = groupMembersFromSystem,
+): Promise<string | undefined> {
   if (users.includes('*')) return '*';
   if (users.includes(account.user)) return account.user;
   for (const entry of users) {

@@ -4,7 +4,8 @@
 // (Nix itself does not reject these files: it hangs, runs out of memory, or reads them).
 import { sizeInWords, type SpecialFileType } from './regularFile';
 
-export type NotReadReason = { kind: 'not-a-file'; type: SpecialFileType } | { kind: 'too-large'; size: number; limit: number };
+export type NotReadReason =
+  { kind: 'not-a-file'; type: SpecialFileType } | { kind: 'too-large'; size: number; limit: number };
 
 export class FileNotRead extends Error {
   constructor(

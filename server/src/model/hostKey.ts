@@ -36,7 +36,12 @@ export function parsePublicKeyLine(line: string): HostPublicKey | undefined {
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   if (!key || key.isPrivateKey()) return undefined;
   const blob = key.getPublicSSH();
-  return { type: key.type, fingerprint: fingerprintOf(blob), comment: key.comment, line: `${key.type} ${blob.toString('base64')}` };
+  return {
+    type: key.type,
+    fingerprint: fingerprintOf(blob),
+    comment: key.comment,
+    line: `${key.type} ${blob.toString('base64')}`,
+  };
 }
 
 /** The key type a key blob names in its first field (`00 00 00 0b ssh-ed25519 …`), if it names one. */

@@ -38,17 +38,29 @@ export function inspectIdentityFile(rawPath: string, home?: string): IdentityFil
   // Never opens a FIFO or a device (column 3 may name /dev/zero), never reads past ssh's cap.
   const read = readRegularFileBytes(path, maxKeyFileSize);
   if (read.kind === 'special') return { kind: 'unreadable', path, reason: `it is a ${read.type}, not a key file` };
-  if (read.kind === 'too-large') return { kind: 'not-a-private-key', path, reason: `it is ${sizeInWords(read.size)}, larger than any key (ssh refuses key files over 1 MiB)` };
+  if (read.kind === 'too-large')
+    return {
+      kind: 'not-a-private-key',
+      path,
+      reason: `it is ${sizeInWords(read.size)}, larger than any key (ssh refuses key files over 1 MiB)`,
+    };
   if (read.kind === 'missing') return { kind: 'missing', path };
-  if (read.kind !== 'bytes') return { kind: 'unreadable', path, reason: read.kind === 'failed' ? read.code : 'it is a directory' };
+  if (read.kind !== 'bytes')
+    return { kind: 'unreadable', path, reason: read.kind === 'failed' ? read.code : 'it is a directory' };
   const content = read.bytes;
   const parsed = utils.parseKey(content);
   if (parsed instanceof Error) {
     // ssh2 says "Encrypted … but no passphrase given" for every encrypted format it reads.
-    if (/encrypted/i.test(parsed.message) || /ENCRYPTED/.test(content.toString('latin1', 0, 200))) return { kind: 'encrypted', path };
+    if (/encrypted/i.test(parsed.message) || /ENCRYPTED/.test(content.toString('latin1', 0, 200)))
+      return { kind: 'encrypted', path };
     return { kind: 'not-a-private-key', path, reason: 'it is not an SSH private key ssh can read' };
   }
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
-  if (!key?.isPrivateKey()) return { kind: 'not-a-private-key', path, reason: 'it is a public key; column 3 wants the private key (the file without .pub)' };
+  if (!key?.isPrivateKey())
+    return {
+      kind: 'not-a-private-key',
+      path,
+      reason: 'it is a public key; column 3 wants the private key (the file without .pub)',
+    };
   return { kind: 'ok', path, type: key.type };
 }

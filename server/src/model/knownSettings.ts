@@ -46,7 +46,9 @@ build-sandbox-paths build-chroot-dirs build-extra-sandbox-paths build-extra-chro
 build-compress-log build-fallback binary-caches binary-cache-public-keys trusted-binary-caches env-keep-derivations
 gc-keep-outputs gc-keep-derivations use-substitutes build-use-substitutes`;
 
-export const knownSettings: ReadonlySet<string> = new Set(`${nix2_8Settings} ${laterSettingsAndAliases}`.split(/\s+/).filter(Boolean));
+export const knownSettings: ReadonlySet<string> = new Set(
+  `${nix2_8Settings} ${laterSettingsAndAliases}`.split(/\s+/).filter(Boolean),
+);
 
 /** Whether `name` (possibly with `extra-`) is a setting Nix knows. */
 export function isKnownSetting(name: string): boolean {
@@ -60,7 +62,9 @@ binary-caches binary-cache-public-keys trusted-binary-caches env-keep-derivation
 build-use-substitutes`;
 
 /** Every name Nix 2.8.0 accepts without `warning: unknown setting` (checked on real 2.8.0). */
-export const nix2_8KnownSettings: ReadonlySet<string> = new Set(`${nix2_8Settings} ${nix2_8Aliases}`.split(/\s+/).filter(Boolean));
+export const nix2_8KnownSettings: ReadonlySet<string> = new Set(
+  `${nix2_8Settings} ${nix2_8Aliases}`.split(/\s+/).filter(Boolean),
+);
 
 /**
  * The settings `extra-NAME` appends to (list values), as Nix 2.8.0 has them (checked: for every

@@ -76,9 +76,19 @@ export class LineMemo {
       const moved = machine === undefined ? undefined : movedMachine(machine, delta);
       if (machine !== undefined) {
         const lint = this.lints.get(machine);
-        if (lint !== undefined) this.lints.set(moved!, { before: movedProblems(lint.before, delta), after: movedProblems(lint.after, delta) });
+        if (lint !== undefined)
+          this.lints.set(moved!, {
+            before: movedProblems(lint.before, delta),
+            after: movedProblems(lint.after, delta),
+          });
       }
-      const movedEntry: BuildersEntry = { kind: entry.kind, text: entry.text, span: movedSpan(entry.span, delta), file: entry.file, includedVia: entry.includedVia };
+      const movedEntry: BuildersEntry = {
+        kind: entry.kind,
+        text: entry.text,
+        span: movedSpan(entry.span, delta),
+        file: entry.file,
+        includedVia: entry.includedVia,
+      };
       entries.push({ entry: movedEntry, machine: moved, problems: movedProblems(problems, delta) });
     }
     return { start: read.start + delta, entries };

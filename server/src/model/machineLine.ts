@@ -25,8 +25,30 @@ export function machineLine(machine: Machine): string {
 
 /** What Nix reads of a machine, for comparing a machine with its line read back. */
 function meaning(machine: Machine): unknown {
-  const { storeUri, systems, usesLocalSystem, sshKey, maxJobs, speedFactor, supportedFeatures, mandatoryFeatures, publicHostKey, valid } = machine;
-  return JSON.stringify([storeUri, systems, usesLocalSystem, sshKey, maxJobs, speedFactor, supportedFeatures, mandatoryFeatures, publicHostKey, valid]);
+  const {
+    storeUri,
+    systems,
+    usesLocalSystem,
+    sshKey,
+    maxJobs,
+    speedFactor,
+    supportedFeatures,
+    mandatoryFeatures,
+    publicHostKey,
+    valid,
+  } = machine;
+  return JSON.stringify([
+    storeUri,
+    systems,
+    usesLocalSystem,
+    sshKey,
+    maxJobs,
+    speedFactor,
+    supportedFeatures,
+    mandatoryFeatures,
+    publicHostKey,
+    valid,
+  ]);
 }
 
 export interface BuildersText {
@@ -42,7 +64,11 @@ export interface BuildersText {
  * (same Nix version rules, same local system) gives the same machine; then the whole text is
  * read back once more, and must give exactly the accepted machines (else nothing is accepted).
  */
-export function buildersTextOf(machines: readonly Machine[], rules: VersionRules, localSystem: string | undefined): BuildersText {
+export function buildersTextOf(
+  machines: readonly Machine[],
+  rules: VersionRules,
+  localSystem: string | undefined,
+): BuildersText {
   const reread = (text: string) => parseBuilders(text, rules, localSystem === undefined ? {} : { localSystem });
   const accepted: Machine[] = [];
   const lines: string[] = [];
@@ -50,7 +76,12 @@ export function buildersTextOf(machines: readonly Machine[], rules: VersionRules
   for (const machine of machines) {
     const line = machineLine(machine);
     const back = reread(line);
-    if (/[\n;#]/.test(line) || back.problems.length > 0 || back.machines.length !== 1 || meaning(back.machines[0]!) !== meaning(machine)) {
+    if (
+      /[\n;#]/.test(line) ||
+      back.problems.length > 0 ||
+      back.machines.length !== 1 ||
+      meaning(back.machines[0]!) !== meaning(machine)
+    ) {
       refused.push({
         machine,
         code: 'line-not-reread',
@@ -63,12 +94,23 @@ export function buildersTextOf(machines: readonly Machine[], rules: VersionRules
   }
   const text = lines.join('\n');
   const whole = reread(text);
-  const same = whole.problems.length === 0 && whole.machines.length === accepted.length && whole.machines.every((m, i) => meaning(m) === meaning(accepted[i]!));
+  const same =
+    whole.problems.length === 0 &&
+    whole.machines.length === accepted.length &&
+    whole.machines.every((m, i) => meaning(m) === meaning(accepted[i]!));
   if (!same) {
     return {
       text: '',
       accepted: [],
-      refused: [...refused, ...accepted.map((machine) => ({ machine, code: 'line-not-reread' as const, reason: 'the builders text written for Nix does not read back as the same machines, so none of it is handed to Nix.' }))],
+      refused: [
+        ...refused,
+        ...accepted.map((machine) => ({
+          machine,
+          code: 'line-not-reread' as const,
+          reason:
+            'the builders text written for Nix does not read back as the same machines, so none of it is handed to Nix.',
+        })),
+      ],
     };
   }
   return { text, accepted, refused };

@@ -182,11 +182,7 @@ export function storeUriAsNixReadsIt(text: string): string {
 }
 
 /** Reads a builders text as Nix does. Never throws. */
-export function parseBuilders(
-  text: string,
-  rules: VersionRules,
-  options: ParseBuildersOptions = {},
-): ParsedBuilders {
+export function parseBuilders(text: string, rules: VersionRules, options: ParseBuildersOptions = {}): ParsedBuilders {
   const expansion = new Expansion(rules, options);
   expansion.expand(text, { file: undefined, includedVia: undefined }, options.path === undefined ? [] : [options.path]);
   const machines: Machine[] = [];
@@ -205,7 +201,11 @@ export function parseBuilders(
 }
 
 /** Step 2 for one entry: its machine and the parser's errors about it. */
-function readEntry(entry: BuildersEntry, rules: VersionRules, localSystem: string | undefined): { machine?: Machine; problems: Problem[] } {
+function readEntry(
+  entry: BuildersEntry,
+  rules: VersionRules,
+  localSystem: string | undefined,
+): { machine?: Machine; problems: Problem[] } {
   if (entry.kind === 'blank' && !rules.splitLinesFirst) return { problems: [blankEntryProblem(entry)] };
   if (entry.kind !== 'machine') return { problems: [] };
   return readMachine(entry, rules, localSystem);
@@ -239,7 +239,7 @@ class Expansion {
       return;
     }
     // Line by line, as splitEntries does, each line taken from the memo when it is unchanged.
-    for (let start = 0; start <= text.length; ) {
+    for (let start = 0; start <= text.length;) {
       let end = text.indexOf('\n', start);
       if (end < 0) end = text.length;
       const line = text.slice(start, end);
@@ -258,7 +258,11 @@ class Expansion {
         } else {
           const entries = raws.map((raw) => {
             const entry: BuildersEntry = { kind: raw.kind, text: raw.piece.text, span: raw.piece.span, ...origin };
-            const read: LineEntry = { entry, machine: undefined, ...readEntry(entry, this.rules, this.options.localSystem) };
+            const read: LineEntry = {
+              entry,
+              machine: undefined,
+              ...readEntry(entry, this.rules, this.options.localSystem),
+            };
             this.entries.push(entry);
             this.known.set(entry, read);
             return read;
@@ -329,7 +333,13 @@ class Expansion {
       include.status = file.notRead.kind;
       const advice = file.notRead.kind === 'not-a-file' ? ' Point @ at a machines file.' : '';
       this.problems.push(
-        place(problem(file.notRead.kind === 'not-a-file' ? 'include-not-a-file' : 'include-too-large', entry.span, `${notReadMessage(path.text, file.notRead)}${advice}`)),
+        place(
+          problem(
+            file.notRead.kind === 'not-a-file' ? 'include-not-a-file' : 'include-too-large',
+            entry.span,
+            `${notReadMessage(path.text, file.notRead)}${advice}`,
+          ),
+        ),
       );
       return;
     }
@@ -361,7 +371,10 @@ class Expansion {
         const text = this.options.readFile!(path);
         file = typeof text === 'string' ? { text } : { missing: true };
       } catch (e) {
-        file = e instanceof FileNotRead ? { notRead: e.reason } : { error: inNixWords(e instanceof Error ? e.message : String(e), this.rules) };
+        file =
+          e instanceof FileNotRead
+            ? { notRead: e.reason }
+            : { error: inNixWords(e instanceof Error ? e.message : String(e), this.rules) };
       }
       this.files.set(path, file);
     }
@@ -431,7 +444,11 @@ function readMachine(
 ): { machine?: Machine; problems: Problem[] } {
   const row = entry.text;
   // Written out, not spread: a spread copies slowly, and this runs for every column of every machine.
-  const columns: Column[] = tokenize(row, nixWhitespace, entry.span.start).map((piece) => ({ text: piece.text, span: piece.span, isSet: piece.text !== '-' }));
+  const columns: Column[] = tokenize(row, nixWhitespace, entry.span.start).map((piece) => ({
+    text: piece.text,
+    span: piece.span,
+    isSet: piece.text !== '-',
+  }));
   const problems: Problem[] = [];
   const report = (p: Problem) => problems.push(placeInFile(p, entry));
   const isSet = (i: number) => columns[i]?.isSet === true;
@@ -484,9 +501,16 @@ function readMachine(
       const type = rules.speedFactorIsFloat ? 'float' : 'unsigned int';
       const nixMessage = convertMessage(4, row, type);
       const advice = rules.speedFactorIsFloat
-        ? 'speedFactor (column 5) must be a number of 0 or more, such as 2 or 1.5, or \'-\' for 1.'
-        : 'speedFactor (column 5) must be a whole number of 0 or more on this Nix (fractions such as 1.5 need Nix 2.20), or \'-\' for 1.';
-      report(problem('speed-factor-invalid', columns[4]!.span, `Nix rejects this entry: "${nixMessage}". ${advice}`, nixMessage));
+        ? "speedFactor (column 5) must be a number of 0 or more, such as 2 or 1.5, or '-' for 1."
+        : "speedFactor (column 5) must be a whole number of 0 or more on this Nix (fractions such as 1.5 need Nix 2.20), or '-' for 1.";
+      report(
+        problem(
+          'speed-factor-invalid',
+          columns[4]!.span,
+          `Nix rejects this entry: "${nixMessage}". ${advice}`,
+          nixMessage,
+        ),
+      );
     } else if (value < 0) {
       negativeSpeed = true; // Nix checks this last, after the host key (in the Machine constructor).
     } else {
@@ -500,7 +524,9 @@ function readMachine(
       // Nix prints '' where the character should be, on every version we ran (2.8, 2.26, 2.34).
       const invalid = "invalid character in Base64 string: ''";
       const trace = `while parsing machine specification at a column #7 in a row: '${row}'`;
-      const nixMessage = rules.base64ErrorHasTrace ? invalid : `bad machine specification: a column #7 in a row: '${row}' is not valid base64 string: error: ${invalid}`;
+      const nixMessage = rules.base64ErrorHasTrace
+        ? invalid
+        : `bad machine specification: a column #7 in a row: '${row}' is not valid base64 string: error: ${invalid}`;
       const found = problem(
         'host-key-not-base64',
         columns[7]!.span,
@@ -545,7 +571,11 @@ function readMachine(
     columns: machineColumns,
     extraColumns: columns.slice(8),
     storeUri: storeUriAsNixReadsIt(storeUriColumn.text),
-    systems: isSet(1) ? (rules.systemsAreASet ? commaSet : commaList)(columns[1]!.text) : localSystem === undefined ? [] : [localSystem],
+    systems: isSet(1)
+      ? (rules.systemsAreASet ? commaSet : commaList)(columns[1]!.text)
+      : localSystem === undefined
+        ? []
+        : [localSystem],
     usesLocalSystem: !isSet(1),
     sshKey: isSet(2) ? columns[2]!.text : undefined,
     maxJobs,
@@ -583,7 +613,13 @@ function blankEntryProblem(entry: BuildersEntry): Problem {
 /** A problem in an included file is shown on the `@file` of the parsed text that led to it. */
 function placeInFile(p: Problem, origin: EntryOrigin): Problem {
   if (origin.file === undefined || origin.includedVia === undefined) return p;
-  return { ...p, span: origin.includedVia, file: origin.file, fileSpan: p.span, message: `In ${origin.file}: ${p.message}` };
+  return {
+    ...p,
+    span: origin.includedVia,
+    file: origin.file,
+    fileSpan: p.span,
+    message: `In ${origin.file}: ${p.message}`,
+  };
 }
 
 /**
@@ -591,5 +627,7 @@ function placeInFile(p: Problem, origin: EntryOrigin): Problem {
  * directory, which opens but cannot be read) is put in the targeted version's.
  */
 function inNixWords(message: string, rules: VersionRules): string {
-  return message === 'reading from file: Is a directory' && rules.readErrorNamesBytes ? 'read of 65536 bytes: Is a directory' : message;
+  return message === 'reading from file: Is a directory' && rules.readErrorNamesBytes
+    ? 'read of 65536 bytes: Is a directory'
+    : message;
 }

@@ -115,7 +115,13 @@ class ConfReader {
     const place = (p: Problem): Problem =>
       origin.file === undefined || origin.includedVia === undefined
         ? p
-        : { ...p, span: origin.includedVia, file: origin.file, fileSpan: p.span, message: `In ${origin.file}: ${p.message}` };
+        : {
+            ...p,
+            span: origin.includedVia,
+            file: origin.file,
+            fileSpan: p.span,
+            message: `In ${origin.file}: ${p.message}`,
+          };
 
     // Lines are split on `\n` only: a `\r` before it is whitespace to the tokenizer.
     let lineStart = 0;
@@ -132,7 +138,9 @@ class ConfReader {
           brokenFormat && this.rules.confPathsInDoubleQuotes
             ? 'boost::bad_format_string: format-string is ill-formed'
             : `${this.rules.confSyntaxErrorWording ? 'syntax error in' : 'illegal'} configuration line '${line.text}' in ${quotedPath(path, this.rules)}`;
-        this.problems.push(place(problem('conf-illegal-line', tokensSpan, `Nix fails: "${nixMessage}". ${advice}`, nixMessage)));
+        this.problems.push(
+          place(problem('conf-illegal-line', tokensSpan, `Nix fails: "${nixMessage}". ${advice}`, nixMessage)),
+        );
       };
 
       if (tokens.length < 2) {
@@ -276,7 +284,9 @@ class ConfReader {
  * leaves a relative result.)
  */
 export function resolveIncludePath(path: string, includingPath: string): string {
-  const joined = nodePath.posix.isAbsolute(path) ? path : nodePath.posix.join(nodePath.posix.dirname(includingPath), path);
+  const joined = nodePath.posix.isAbsolute(path)
+    ? path
+    : nodePath.posix.join(nodePath.posix.dirname(includingPath), path);
   const normal = nodePath.posix.normalize(joined);
   return normal.length > 1 && normal.endsWith('/') ? normal.slice(0, -1) : normal;
 }

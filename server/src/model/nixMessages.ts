@@ -10,7 +10,8 @@ import type { VersionRules } from './nixVersion';
  */
 export function noBuildMessage(rules: VersionRules): string {
   if (rules.noBuildErrorNamesReason) return "Cannot build '…'. Reason: local builds are disabled (max-jobs = 0)";
-  if (rules.noBuildErrorCapitalised) return "Unable to start any build; either increase '--max-jobs' or enable remote builds.";
+  if (rules.noBuildErrorCapitalised)
+    return "Unable to start any build; either increase '--max-jobs' or enable remote builds.";
   return "unable to start any build; either increase '--max-jobs' or enable remote builds.";
 }
 

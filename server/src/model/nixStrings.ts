@@ -23,7 +23,12 @@ export function tokenize(text: string, separators: string, offset = 0): Piece[] 
   // Up to four separators compared directly (every caller's): this runs on each line and each
   // column of a 10 000-machine file, where looking each character up in an array is the cost.
   if (separators.length > 4) return tokenizeMany(text, separators, offset);
-  const [a, b, c, d] = [0, 1, 2, 3].map((i) => (i < separators.length ? separators.charCodeAt(i) : -1)) as [number, number, number, number];
+  const [a, b, c, d] = [0, 1, 2, 3].map((i) => (i < separators.length ? separators.charCodeAt(i) : -1)) as [
+    number,
+    number,
+    number,
+    number,
+  ];
   let start = -1;
   for (let i = 0; i <= text.length; i++) {
     const code = i === text.length ? -2 : text.charCodeAt(i);

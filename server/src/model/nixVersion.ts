@@ -166,7 +166,7 @@ export const versionRuleTable: { readonly [K in keyof VersionRules]: VersionRule
     since: v(2, 24, 8),
     before: false,
     from: true,
-    change: "a column 8 that is not base64 is reported as \"invalid character in Base64 string\" with the row in a trace",
+    change: 'a column 8 that is not base64 is reported as "invalid character in Base64 string" with the row in a trace',
   },
   // 739032762add "Make `Machine::systemTypes` a set not vector" (2.20.0): the build hook's
   // "available machines" table prints them sorted. Checked on 2.26.3 and 2.34.8.
@@ -190,7 +190,8 @@ export const versionRuleTable: { readonly [K in keyof VersionRules]: VersionRule
     since: v(2, 34),
     before: false,
     from: true,
-    change: 'nix.conf messages quote paths with double quotes; an `include` with no or several paths fails with a format-string error',
+    change:
+      'nix.conf messages quote paths with double quotes; an `include` with no or several paths fails with a format-string error',
   },
   // c0e849b696e3 "Centralize I/O error handling and make read/write functions portable" (2.34.0).
   readErrorNamesBytes: {
@@ -211,7 +212,8 @@ export const versionRuleTable: { readonly [K in keyof VersionRules]: VersionRule
     since: v(2, 31),
     before: false,
     from: true,
-    change: 'store URIs are parsed as RFC 3986 URLs (a port must be digits, `"` and a raw `%` are refused, `SSH://` is fine)',
+    change:
+      'store URIs are parsed as RFC 3986 URLs (a port must be digits, `"` and a raw `%` are refused, `SSH://` is fine)',
   },
   // 5291a82cd9 "SSHMaster: pause logger to show password prompt" (2.15.0). Checked on real 2.8.0
   // (`cannot connect to`) and 2.26.3, 2.34.8.
@@ -219,7 +221,8 @@ export const versionRuleTable: { readonly [K in keyof VersionRules]: VersionRule
     since: v(2, 15),
     before: false,
     from: true,
-    change: "ssh failing to start is reported as `failed to start SSH connection to '…'` instead of `cannot connect to '…'`",
+    change:
+      "ssh failing to start is reported as `failed to start SSH connection to '…'` instead of `cannot connect to '…'`",
   },
   // c036d75f9e "Factor out abstract syntax for Store URIs" (2.23.0). Checked on 2.26.3 and 2.34.8.
   storeSchemeErrorWording: {
@@ -233,14 +236,16 @@ export const versionRuleTable: { readonly [K in keyof VersionRules]: VersionRule
     since: v(2, 23),
     before: false,
     from: true,
-    change: 'an ssh store without a host is reported as "`ssh` store requires a valid SSH host as the authority part in Store URI"',
+    change:
+      'an ssh store without a host is reported as "`ssh` store requires a valid SSH host as the authority part in Store URI"',
   },
   // 49ba06175e "Add user@address:port support" (2.31.0): `checkValidAuthority` in ssh.cc. Checked on 2.34.8.
   sshAuthorityChecked: {
     since: v(2, 31),
     before: false,
     from: true,
-    change: "Nix checks the host and user names before running ssh (`invalid SSH authority: …: host name '-x' must not start with '-'`)",
+    change:
+      "Nix checks the host and user names before running ssh (`invalid SSH authority: …: host name '-x' must not start with '-'`)",
   },
   // fd82ba0985 "extract reference documentation on remote builds (#9526)" (2.21.0); its layout
   // (a raw string over several indented lines) became one line in eb97d8c170 (2.30.0), same
@@ -249,14 +254,16 @@ export const versionRuleTable: { readonly [K in keyof VersionRules]: VersionRule
     since: v(2, 21),
     before: false,
     from: true,
-    change: "with max-jobs = 0 and no machine Nix says `Unable to start any build; …` (capitalised, with a pointer to 'man nix.conf')",
+    change:
+      "with max-jobs = 0 and no machine Nix says `Unable to start any build; …` (capitalised, with a pointer to 'man nix.conf')",
   },
   // 7cd4359a8b "libstore: structured diagnostics for local build rejection" (2.34.0). Checked on 2.34.8.
   noBuildErrorNamesReason: {
     since: v(2, 34),
     before: false,
     from: true,
-    change: "with max-jobs = 0 and no machine Nix says `Cannot build '<drv>'.` and `Reason: local builds are disabled (max-jobs = 0)`",
+    change:
+      "with max-jobs = 0 and no machine Nix says `Cannot build '<drv>'.` and `Reason: local builds are disabled (max-jobs = 0)`",
   },
   // b71673109c "Make `SSHMaster::startCommand` work on an args list" (2.20.0): `--store` and
   // remote-store became separate arguments; 2.19.7 still has `shellEscape(remoteStore.get())`.
@@ -264,7 +271,7 @@ export const versionRuleTable: { readonly [K in keyof VersionRules]: VersionRule
     since: v(2, 20),
     before: false,
     from: true,
-    change: 'remote-store is handed to the builder\'s shell as it is, no longer single-quoted by Nix',
+    change: "remote-store is handed to the builder's shell as it is, no longer single-quoted by Nix",
   },
   // 06b8902562 "MountedSSHStore: stores on shared filesystems" (2.20.0). Checked on 2.8.0 (`don't
   // know how to open Nix store 'mounted-ssh-ng://…'`), 2.26.3 and 2.34.8 (an ssh store).
@@ -287,7 +294,9 @@ export const versionRuleTable: { readonly [K in keyof VersionRules]: VersionRule
 /** True when `version` has the change of `row`: from `since` on, or from a backport in its minor series. */
 function hasChange(version: NixVersion, row: VersionRuleRow): boolean {
   if (compareNixVersions(version, row.since) >= 0) return true;
-  return (row.backports ?? []).some((b) => b.major === version.major && b.minor === version.minor && version.patch >= b.patch);
+  return (row.backports ?? []).some(
+    (b) => b.major === version.major && b.minor === version.minor && version.patch >= b.patch,
+  );
 }
 
 /** The rules of one Nix version: each rule takes its `before` or `from` value from its row. */

@@ -46,7 +46,7 @@ export interface SettingInRemoteShell {
  */
 export function nixPercentDecode(text: string): string | undefined {
   let decoded = '';
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     if (text[i] !== '%') {
       decoded += text[i++];
       continue;

@@ -66,17 +66,24 @@ function percentDecodes(text: string): boolean {
 
 /** The stores that need no URL: `auto` (also empty), `daemon`, `local`, or a path (no `://`, a `/`). */
 function fallsBack(base: string): boolean {
-  return base === '' || base === 'auto' || base === 'daemon' || base === 'local' || (!base.includes('://') && base.includes('/'));
+  return (
+    base === '' ||
+    base === 'auto' ||
+    base === 'daemon' ||
+    base === 'local' ||
+    (!base.includes('://') && base.includes('/'))
+  );
 }
 
 // --- 2.31 on: boost::urls, RFC 3986 ------------------------------------------------------------
-const rfcUnreserved = "[A-Za-z0-9\\-._~]";
+const rfcUnreserved = '[A-Za-z0-9\\-._~]';
 const rfcSubdelims = "[!$&'()*+,;=]";
 const rfcPchar = `(?:${rfcUnreserved}|${pct}|${rfcSubdelims}|[:@])`;
 const rfcRegName = `(?:${rfcUnreserved}|${pct}|${rfcSubdelims})*`;
 const rfcUserinfo = `(?:${rfcUnreserved}|${pct}|${rfcSubdelims}|:)*`;
 // An IPv6 address (checked further by ipLiteralValid) or an IPvFuture (`[v1.x]`, seen on 2.34.8).
-const rfcIpLiteral = "\\[(?:[0-9A-Fa-f:.]+(?:%25(?:[A-Za-z0-9\\-._~]|%[0-9A-Fa-f]{2})+)?|[vV][0-9A-Fa-f]+\\.[A-Za-z0-9\\-._~!$&'()*+,;=:]+)\\]";
+const rfcIpLiteral =
+  "\\[(?:[0-9A-Fa-f:.]+(?:%25(?:[A-Za-z0-9\\-._~]|%[0-9A-Fa-f]{2})+)?|[vV][0-9A-Fa-f]+\\.[A-Za-z0-9\\-._~!$&'()*+,;=:]+)\\]";
 const rfcAuthority = `(?:${rfcUserinfo}@)?(?:${rfcIpLiteral}|${rfcRegName})(?::[0-9]*)?`;
 const rfcSegment = `${rfcPchar}*`;
 const rfcPath = `(?://${rfcAuthority}(?:/${rfcSegment})*|/(?:${rfcPchar}+(?:/${rfcSegment})*)?|${rfcPchar}+(?:/${rfcSegment})*|)`;
@@ -94,7 +101,10 @@ function boostEra(uri: string): string | undefined {
   let fixed = uri;
   if (q >= 0) {
     const queryEnd = hash < 0 ? uri.length : hash;
-    fixed = uri.slice(0, q + 1) + lenient(uri.slice(q + 1, queryEnd), /[ "]/g) + (hash < 0 ? '' : '#' + lenient(uri.slice(hash + 1), /[ "^]/g));
+    fixed =
+      uri.slice(0, q + 1) +
+      lenient(uri.slice(q + 1, queryEnd), /[ "]/g) +
+      (hash < 0 ? '' : '#' + lenient(uri.slice(hash + 1), /[ "^]/g));
   } else if (hash >= 0) {
     fixed = uri.slice(0, hash + 1) + lenient(uri.slice(hash + 1), /[ "^]/g);
   }

@@ -27,7 +27,10 @@ export interface Unusable {
  */
 export function unusableReason(machine: Machine, problems: readonly Problem[]): Unusable | undefined {
   if (!machine.valid) {
-    return { code: 'invalid-line', reason: `Nix rejects this line ('${machine.row.trim()}'), and with it the whole builders text. Fix the line first (\`nix-builders check\` says how).` };
+    return {
+      code: 'invalid-line',
+      reason: `Nix rejects this line ('${machine.row.trim()}'), and with it the whole builders text. Fix the line first (\`nix-builders check\` says how).`,
+    };
   }
   const refused = problems.find((p) => refusedCodes.has(p.code));
   return refused === undefined ? undefined : { code: refused.code, reason: refused.message };

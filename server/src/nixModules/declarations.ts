@@ -86,12 +86,23 @@ export function findDeclarations(text: string): NixModuleDeclarations {
     const option = optionName(path);
     if (option === 'nix.buildMachines') {
       const list = buildMachines(value, text);
-      found.buildMachines.push({ option, nameSpan: spanOf(pathNode), valueSpan: spanOf(value), value: literalValue(value, text), ...list });
+      found.buildMachines.push({
+        option,
+        nameSpan: spanOf(pathNode),
+        valueSpan: spanOf(value),
+        value: literalValue(value, text),
+        ...list,
+      });
       return;
     }
     // `programs.ssh.knownHosts.builder.publicKey = …` is read as itself, under its full name.
     if (option !== undefined && readOptions.some((o) => option === o || option.startsWith(`${o}.`))) {
-      found.settings.push({ option, nameSpan: spanOf(pathNode), valueSpan: spanOf(value), value: literalValue(unwrapped(value, text), text) });
+      found.settings.push({
+        option,
+        nameSpan: spanOf(pathNode),
+        valueSpan: spanOf(value),
+        value: literalValue(unwrapped(value, text), text),
+      });
     }
     // `nix = { buildMachines = …; }`: the set's bindings continue the path.
     const inner = unwrapped(value, text);
@@ -114,7 +125,8 @@ function unwrapped(node: SyntaxNode, text: string): SyntaxNode {
     const parts = childrenOf(node).filter(isExpression);
     if ((node.name === 'Parenthesized' || node.name === 'RecAttrSet') && parts.length === 1) node = parts[0]!;
     else if (node.name === 'With' && parts.length === 2) node = parts[1]!;
-    else if (node.name === 'App' && parts.length >= 2 && valueWrappers.has(functionName(parts[0]!, text))) node = parts[parts.length - 1]!;
+    else if (node.name === 'App' && parts.length >= 2 && valueWrappers.has(functionName(parts[0]!, text)))
+      node = parts[parts.length - 1]!;
     else return node;
   }
 }
@@ -139,7 +151,11 @@ function buildMachines(value: SyntaxNode, text: string): { entries: DeclaredEntr
         if (inner.name === 'AttrSet' || inner.name === 'RecAttrSet') entries.push(entry(inner, text));
         else unknownParts.push(spanOf(item));
       }
-    } else if (node.name === 'BinaryExpr' && parts.length === 2 && text.slice(parts[0]!.to, parts[1]!.from).trim().replace(/#.*$/gm, '').trim() === '++') {
+    } else if (
+      node.name === 'BinaryExpr' &&
+      parts.length === 2 &&
+      text.slice(parts[0]!.to, parts[1]!.from).trim().replace(/#.*$/gm, '').trim() === '++'
+    ) {
       collect(parts[0]!);
       collect(parts[1]!);
     } else unknownParts.push(spanOf(node));
@@ -161,7 +177,12 @@ function entry(set: SyntaxNode, text: string): DeclaredEntry {
       const names = pathNode && attrPathNames(pathNode, text);
       const value = childrenOf(child).find((c) => c.name !== 'AttrPath' && isExpression(c));
       if (!pathNode || !names || names.length !== 1 || !value) continue;
-      add({ name: names[0]!, nameSpan: spanOf(pathNode), valueSpan: spanOf(value), value: literalValue(unwrapped(value, text), text) });
+      add({
+        name: names[0]!,
+        nameSpan: spanOf(pathNode),
+        valueSpan: spanOf(value),
+        value: literalValue(unwrapped(value, text), text),
+      });
     } else if (child.name === 'inherit') {
       // `inherit a b;` and `inherit (src) a b;`: the names up to the next binding, from a scope
       // this file alone does not give.
@@ -176,7 +197,12 @@ function entry(set: SyntaxNode, text: string): DeclaredEntry {
       for (; j < children.length && (children[j]!.name === 'Identifier' || children[j]!.name === 'String'); j++) {
         const name = children[j]!;
         const written = text.slice(name.from, name.to);
-        add({ name: written.replace(/^"|"$/g, ''), nameSpan: spanOf(name), valueSpan: spanOf(name), value: { kind: 'unknown', expression: `${from}${written}` } });
+        add({
+          name: written.replace(/^"|"$/g, ''),
+          nameSpan: spanOf(name),
+          valueSpan: spanOf(name),
+          value: { kind: 'unknown', expression: `${from}${written}` },
+        });
       }
       i = j - 1;
     }

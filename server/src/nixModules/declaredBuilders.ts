@@ -32,7 +32,12 @@ export function declaredBuilders(target: NixTarget, folders: string[], all: Map<
   return sources;
 }
 
-function declaredIn(file: string, text: string, target: NixTarget, all: Map<string, Builder>): BuildersSource | undefined {
+function declaredIn(
+  file: string,
+  text: string,
+  target: NixTarget,
+  all: Map<string, Builder>,
+): BuildersSource | undefined {
   const entries = findDeclarations(text).buildMachines.flatMap((setting) => setting.entries);
   if (entries.length === 0) return undefined;
   const id = `declared:${file}`;
@@ -45,14 +50,21 @@ function declaredIn(file: string, text: string, target: NixTarget, all: Map<stri
       unknown++;
       return;
     }
-    const parsed = parseBuilders(rendered.line, target.rules, { readFile: () => undefined, localSystem: target.localSystem });
+    const parsed = parseBuilders(rendered.line, target.rules, {
+      readFile: () => undefined,
+      localSystem: target.localSystem,
+    });
     const machine = parsed.machines[0];
     if (parsed.machines.length !== 1 || !machine) return;
     const position = positions.positionAt(entry.span.start);
     // The id follows the rendered line, not the position: edits elsewhere in the file keep the item.
     const machineId = `${id}#${createHash('sha1').update(`${rendered.line}\0${index}`).digest('hex').slice(0, 12)}`;
     const valid = machine.valid && parsed.problems.every((p) => p.severity !== 'error');
-    const info = builderInfo({ ...machine, valid }, machineId, { file, line: position.line, character: position.character });
+    const info = builderInfo({ ...machine, valid }, machineId, {
+      file,
+      line: position.line,
+      character: position.character,
+    });
     all.set(info.id, { info, machine });
     machines.push(info);
   });

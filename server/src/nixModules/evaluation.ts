@@ -35,7 +35,9 @@ function valueOf(answer: Answer): NixValue | undefined {
   if (type === 'set') return { kind: 'attrs' };
   if (type === 'list' && Array.isArray(text)) {
     // A list item that is not a string is the module's type error; keep it out of the line.
-    const items = text.flatMap((item) => (typeof item === 'string' ? [{ value: { kind: 'string' as const, value: item }, span: { start: 0, end: 0 } }] : []));
+    const items = text.flatMap((item) =>
+      typeof item === 'string' ? [{ value: { kind: 'string' as const, value: item }, span: { start: 0, end: 0 } }] : [],
+    );
     return items.length === text.length ? { kind: 'list', items } : undefined;
   }
   return undefined;
@@ -50,7 +52,12 @@ export class NixEvaluator {
    * The value of `expression` written at `span` of `text`, or undefined when it stays unknown.
    * `dir` is the file's folder: a relative path (`./keys/builder`) means a file there.
    */
-  evaluate(text: string, span: { start: number; end: number }, expression: string, dir: string): Promise<NixValue | undefined> {
+  evaluate(
+    text: string,
+    span: { start: number; end: number },
+    expression: string,
+    dir: string,
+  ): Promise<NixValue | undefined> {
     const scoped = scopedExpression(text, span, expression);
     if (scoped === undefined) return Promise.resolve(undefined);
     const key = `${dir}\0${scoped}`;
@@ -65,16 +72,33 @@ export class NixEvaluator {
 
   private run(expression: string, dir: string): Promise<NixValue | undefined> {
     const env = { ...process.env, NIX_PATH: '' };
-    const args = ['--eval', '--strict', '--json', '--option', 'restrict-eval', 'true', '--option', 'allow-import-from-derivation', 'false', '-E', expression];
+    const args = [
+      '--eval',
+      '--strict',
+      '--json',
+      '--option',
+      'restrict-eval',
+      'true',
+      '--option',
+      'allow-import-from-derivation',
+      'false',
+      '-E',
+      expression,
+    ];
     return new Promise((resolve) => {
-      execFile(this.nixInstantiate, args, { env, timeout: timeoutMs, maxBuffer: 1 << 20, cwd: dir }, (error, stdout) => {
-        if (error) return resolve(undefined);
-        try {
-          resolve(valueOf(JSON.parse(stdout) as Answer));
-        } catch {
-          resolve(undefined);
-        }
-      });
+      execFile(
+        this.nixInstantiate,
+        args,
+        { env, timeout: timeoutMs, maxBuffer: 1 << 20, cwd: dir },
+        (error, stdout) => {
+          if (error) return resolve(undefined);
+          try {
+            resolve(valueOf(JSON.parse(stdout) as Answer));
+          } catch {
+            resolve(undefined);
+          }
+        },
+      );
     });
   }
 }

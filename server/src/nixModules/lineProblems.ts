@@ -32,7 +32,10 @@ export function lineProblems(text: string, entries: DeclaredEntry[], context: Li
     machinesText += `${rendered.line}\n`;
   }
   // No `@file` is read from a rendered line: a host name starting with `@` is not ours to open.
-  const parsed = parseBuilders(machinesText, context.rules, { readFile: () => undefined, localSystem: context.localSystem });
+  const parsed = parseBuilders(machinesText, context.rules, {
+    readFile: () => undefined,
+    localSystem: context.localSystem,
+  });
   const found: NixModuleProblem[] = [];
   for (const p of [...parsed.problems, ...lintBuilders(parsed, context)]) {
     const line = lineAt(lines, p.span.start);
@@ -49,12 +52,21 @@ function lineAt<T extends { offset: number }>(lines: T[], at: number): T | undef
   return found;
 }
 
-function placeOnAttribute(p: Problem, text: string, entry: DeclaredEntry, rendered: RenderedLine, offset: number, context: LineContext): NixModuleProblem | undefined {
+function placeOnAttribute(
+  p: Problem,
+  text: string,
+  entry: DeclaredEntry,
+  rendered: RenderedLine,
+  offset: number,
+  context: LineContext,
+): NixModuleProblem | undefined {
   const start = p.span.start - offset;
   const end = Math.max(p.span.end - offset, start + 1);
   const touched = rendered.pieces.filter((piece) => piece.start < end && piece.end > start);
   if (touched.some((piece) => piece.unknown)) return undefined;
-  const target = touched.find((piece) => piece.source !== undefined && piece.start <= start) ?? touched.find((piece) => piece.source !== undefined);
+  const target =
+    touched.find((piece) => piece.source !== undefined && piece.start <= start) ??
+    touched.find((piece) => piece.source !== undefined);
   const span: Span = target?.source ?? { start: entry.span.start, end: entry.span.start + 1 };
   const shown = renderEntry(entry, context.version).line;
   const placed: NixModuleProblem = {
@@ -65,7 +77,13 @@ function placeOnAttribute(p: Problem, text: string, entry: DeclaredEntry, render
   };
   // "Did you mean …?" on a piece written as one string literal: the fix rewrites that literal.
   const suggestion = p.data?.suggestion;
-  if (suggestion !== undefined && target?.source && target.start === start && target.end === end && /^"[^"\\$]*"$/.test(text.slice(span.start, span.end))) {
+  if (
+    suggestion !== undefined &&
+    target?.source &&
+    target.start === start &&
+    target.end === end &&
+    /^"[^"\\$]*"$/.test(text.slice(span.start, span.end))
+  ) {
     placed.fix = { title: `Change to ${suggestion}`, span, newText: nixStringLiteral(suggestion) };
   }
   return placed;

@@ -37,7 +37,10 @@ function entryProblems(entry: DeclaredEntry): NixModuleProblem[] {
     const value = attribute.value;
     if (value.kind === 'unknown' || option.accepts(value)) continue;
     const code = attribute.name === 'protocol' && value.kind === 'string' ? 'nixos-protocol' : 'nixos-wrong-type';
-    const hint = value.kind === 'path' ? ` Write it as a string ("${value.value}"): a path would be copied into the world-readable Nix store.` : '';
+    const hint =
+      value.kind === 'path'
+        ? ` Write it as a string ("${value.value}"): a path would be copied into the world-readable Nix store.`
+        : '';
     found.push(
       moduleProblem(
         code,
@@ -47,7 +50,14 @@ function entryProblems(entry: DeclaredEntry): NixModuleProblem[] {
     );
   }
   const hostName = entry.attributes.get('hostName');
-  if (!hostName) found.push(moduleProblem('nixos-host-name-missing', opening, 'This builder has no `hostName`: NixOS stops with "The option `nix.buildMachines.*.hostName\' is used but not defined."'));
+  if (!hostName)
+    found.push(
+      moduleProblem(
+        'nixos-host-name-missing',
+        opening,
+        'This builder has no `hostName`: NixOS stops with "The option `nix.buildMachines.*.hostName\' is used but not defined."',
+      ),
+    );
   const system = entry.attributes.get('system');
   const systems = entry.attributes.get('systems');
   const systemUnset = !system || system.value.kind === 'null';
@@ -62,7 +72,13 @@ function entryProblems(entry: DeclaredEntry): NixModuleProblem[] {
       ),
     );
   } else if (!systemUnset && system.value.kind !== 'unknown' && systems && !systemsEmpty) {
-    found.push(moduleProblem('nixos-systems-ignored', systems.nameSpan, '`system` is set too, and wins: NixOS writes only `system` in the machines line, and this list is not used.'));
+    found.push(
+      moduleProblem(
+        'nixos-systems-ignored',
+        systems.nameSpan,
+        '`system` is set too, and wins: NixOS writes only `system` in the machines line, and this list is not used.',
+      ),
+    );
   }
   return found;
 }
@@ -90,13 +106,19 @@ function distributedBuildsProblems(declarations: NixModuleDeclarations, text: st
   const lineStart = text.lastIndexOf('\n', first.nameSpan.start - 1) + 1;
   const indent = /^[ \t]*/.exec(text.slice(lineStart))![0];
   const onItsOwnLine = text.slice(lineStart, first.nameSpan.start).trim() === '';
-  const insertion = onItsOwnLine ? { start: lineStart, end: lineStart } : { start: first.nameSpan.start, end: first.nameSpan.start };
+  const insertion = onItsOwnLine
+    ? { start: lineStart, end: lineStart }
+    : { start: first.nameSpan.start, end: first.nameSpan.start };
   return [
     moduleProblem(
       'nixos-distributed-builds-unset',
       first.nameSpan,
       '`nix.distributedBuilds` is not set in this file, and it is off by default: unless another module of the configuration sets it to true, no build uses these builders. Add `nix.distributedBuilds = true;`.',
-      { title: `Add ${name} = true`, span: insertion, newText: onItsOwnLine ? `${indent}${name} = true;\n` : `${name} = true; ` },
+      {
+        title: `Add ${name} = true`,
+        span: insertion,
+        newText: onItsOwnLine ? `${indent}${name} = true;\n` : `${name} = true; `,
+      },
     ),
   ];
 }

@@ -43,7 +43,12 @@ const moduleProblemSeverities = {
 
 export type ModuleProblemCode = keyof typeof moduleProblemSeverities;
 
-export function moduleProblem(code: ModuleProblemCode, span: Span, message: string, fix?: NixModuleFix): NixModuleProblem {
+export function moduleProblem(
+  code: ModuleProblemCode,
+  span: Span,
+  message: string,
+  fix?: NixModuleFix,
+): NixModuleProblem {
   const found: NixModuleProblem = { code, severity: moduleProblemSeverities[code], message, span };
   if (fix !== undefined) found.fix = fix;
   return found;

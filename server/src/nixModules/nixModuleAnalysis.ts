@@ -2,7 +2,12 @@
 // problem (the machines-file checks on the rendered lines, and the module's own). Pure: the
 // caller gives the Nix it targets and, in a trusted workspace, the values real Nix evaluated.
 import type { NixVersion } from '../model/nixVersion';
-import { findDeclarations, mentionsBuildMachines, type DeclaredEntry, type NixModuleDeclarations } from './declarations';
+import {
+  findDeclarations,
+  mentionsBuildMachines,
+  type DeclaredEntry,
+  type NixModuleDeclarations,
+} from './declarations';
 import { lineProblems, type LineContext } from './lineProblems';
 import { moduleProblems } from './moduleChecks';
 import type { NixModuleProblem } from './moduleProblem';
@@ -19,7 +24,11 @@ export interface NixModuleAnalysis {
 export type EvaluatedValues = ReadonlyMap<number, NixValue>;
 
 /** Undefined for a file that never mentions `buildMachines`: such a file is not ours. */
-export function analyzeNixModule(text: string, context: LineContext, evaluated: EvaluatedValues = new Map()): NixModuleAnalysis | undefined {
+export function analyzeNixModule(
+  text: string,
+  context: LineContext,
+  evaluated: EvaluatedValues = new Map(),
+): NixModuleAnalysis | undefined {
   if (!mentionsBuildMachines(text)) return undefined;
   const declarations = findDeclarations(text);
   const entries = declarations.buildMachines.flatMap((setting) => setting.entries);
@@ -27,17 +36,31 @@ export function analyzeNixModule(text: string, context: LineContext, evaluated: 
     for (const attribute of entry.attributes.values()) {
       const value = attribute.value.kind === 'unknown' ? evaluated.get(attribute.valueSpan.start) : undefined;
       // An evaluated list's items have no place of their own: they are shown on the expression.
-      if (value) attribute.value = value.kind === 'list' ? { kind: 'list', items: value.items.map((item) => ({ ...item, span: attribute.valueSpan })) } : value;
+      if (value)
+        attribute.value =
+          value.kind === 'list'
+            ? { kind: 'list', items: value.items.map((item) => ({ ...item, span: attribute.valueSpan })) }
+            : value;
     }
   }
-  const problems = [...moduleProblems(declarations, text), ...lineProblems(text, entries, context)].sort((a, b) => a.span.start - b.span.start);
-  return { declarations, entries: entries.map((entry) => ({ entry, rendered: renderedFor(entry, context.version) })), problems };
+  const problems = [...moduleProblems(declarations, text), ...lineProblems(text, entries, context)].sort(
+    (a, b) => a.span.start - b.span.start,
+  );
+  return {
+    declarations,
+    entries: entries.map((entry) => ({ entry, rendered: renderedFor(entry, context.version) })),
+    problems,
+  };
 }
 
 /** The attributes whose values only evaluation can give: where each starts, and its expression. */
-export function unknownValues(analysis: NixModuleAnalysis): { span: { start: number; end: number }; expression: string }[] {
+export function unknownValues(
+  analysis: NixModuleAnalysis,
+): { span: { start: number; end: number }; expression: string }[] {
   return analysis.entries.flatMap(({ entry }) =>
-    [...entry.attributes.values()].flatMap((a) => (a.value.kind === 'unknown' ? [{ span: a.valueSpan, expression: a.value.expression }] : [])),
+    [...entry.attributes.values()].flatMap((a) =>
+      a.value.kind === 'unknown' ? [{ span: a.valueSpan, expression: a.value.expression }] : [],
+    ),
   );
 }
 

@@ -37,8 +37,10 @@ import type { NixValue } from './nixValue';
 import { nixModuleHover } from './nixModuleHover';
 import type { NixModuleProblem } from './moduleProblem';
 
-const nixDocuments = [{ language: 'nix', scheme: 'file' }, { language: 'nix', scheme: 'untitled' }];
-
+const nixDocuments = [
+  { language: 'nix', scheme: 'file' },
+  { language: 'nix', scheme: 'untitled' },
+];
 
 export class NixModuleDocuments {
   /** Documents we published diagnostics for, so a file that stops mentioning builders is cleared. */
@@ -72,14 +74,22 @@ export class NixModuleDocuments {
     const text = this.capabilities.textDocument;
     if (text?.synchronization?.dynamicRegistration) {
       void this.connection.client.register(DidOpenTextDocumentNotification.type, { documentSelector: nixDocuments });
-      void this.connection.client.register(DidChangeTextDocumentNotification.type, { documentSelector: nixDocuments, syncKind: TextDocumentSyncKind.Incremental });
+      void this.connection.client.register(DidChangeTextDocumentNotification.type, {
+        documentSelector: nixDocuments,
+        syncKind: TextDocumentSyncKind.Incremental,
+      });
       void this.connection.client.register(DidCloseTextDocumentNotification.type, { documentSelector: nixDocuments });
     }
-    if (text?.hover?.dynamicRegistration) void this.connection.client.register(HoverRequest.type, { documentSelector: nixDocuments });
+    if (text?.hover?.dynamicRegistration)
+      void this.connection.client.register(HoverRequest.type, { documentSelector: nixDocuments });
     if (text?.codeAction?.dynamicRegistration) {
-      void this.connection.client.register(CodeActionRequest.type, { documentSelector: nixDocuments, codeActionKinds: [CodeActionKind.QuickFix] });
+      void this.connection.client.register(CodeActionRequest.type, {
+        documentSelector: nixDocuments,
+        codeActionKinds: [CodeActionKind.QuickFix],
+      });
     }
-    if (text?.inlayHint?.dynamicRegistration) void this.connection.client.register(InlayHintRequest.type, { documentSelector: nixDocuments });
+    if (text?.inlayHint?.dynamicRegistration)
+      void this.connection.client.register(InlayHintRequest.type, { documentSelector: nixDocuments });
   }
 
   handles(uri: string): boolean {
@@ -91,7 +101,14 @@ export class NixModuleDocuments {
   }
 
   /** The last analysis of each document, for its version and trust: hovers, fixes and hints reuse it. */
-  private readonly analyses = new Map<string, { version: number; trusted: boolean; result: Promise<{ analysis: NixModuleAnalysis | undefined; target: NixTarget }> }>();
+  private readonly analyses = new Map<
+    string,
+    {
+      version: number;
+      trusted: boolean;
+      result: Promise<{ analysis: NixModuleAnalysis | undefined; target: NixTarget }>;
+    }
+  >();
 
   private analysis(document: TextDocument): Promise<{ analysis: NixModuleAnalysis | undefined; target: NixTarget }> {
     const cached = this.analyses.get(document.uri);
@@ -101,9 +118,17 @@ export class NixModuleDocuments {
     return result;
   }
 
-  private async analyze(document: TextDocument): Promise<{ analysis: NixModuleAnalysis | undefined; target: NixTarget }> {
+  private async analyze(
+    document: TextDocument,
+  ): Promise<{ analysis: NixModuleAnalysis | undefined; target: NixTarget }> {
     const target = await this.target(document.uri);
-    const context = { version: target.version, rules: target.rules, keyHome: target.keyHome, daemon: target.daemon, localSystem: target.localSystem };
+    const context = {
+      version: target.version,
+      rules: target.rules,
+      keyHome: target.keyHome,
+      daemon: target.daemon,
+      localSystem: target.localSystem,
+    };
     const text = document.getText();
     const literal = analyzeNixModule(text, context);
     if (!literal || !this.trusted) return { analysis: literal, target };
@@ -112,7 +137,9 @@ export class NixModuleDocuments {
     const evaluated = new Map<number, NixValue>();
     const path = document.uri.startsWith('file:') ? fileURLToPath(document.uri) : undefined;
     const dir = path ? dirname(path) : '/';
-    const values = await Promise.all(wanted.map((w) => this.evaluator.evaluate(text, w.span, w.expression, existsSync(dir) ? dir : '/')));
+    const values = await Promise.all(
+      wanted.map((w) => this.evaluator.evaluate(text, w.span, w.expression, existsSync(dir) ? dir : '/')),
+    );
     values.forEach((value, i) => value && evaluated.set(wanted[i]!.span.start, value));
     return { analysis: analyzeNixModule(text, context, evaluated), target };
   }
@@ -125,7 +152,9 @@ export class NixModuleDocuments {
       ({ analysis } = await this.analysis(document));
     } catch (error) {
       // Never let one document take the server down: say so in the log and keep serving.
-      this.connection.console.error(`Could not check ${document.uri}: ${error instanceof Error ? error.stack : String(error)}`);
+      this.connection.console.error(
+        `Could not check ${document.uri}: ${error instanceof Error ? error.stack : String(error)}`,
+      );
       return;
     }
     if (this.documents.get(document.uri)?.version !== version) return; // a newer check publishes
@@ -140,7 +169,9 @@ export class NixModuleDocuments {
     const document = this.documents.get(params.textDocument.uri);
     if (!document) return null;
     const { analysis, target } = await this.analysis(document);
-    return analysis ? nixModuleHover(analysis, document.offsetAt(params.position), target.describe, this.trusted) : null;
+    return analysis
+      ? nixModuleHover(analysis, document.offsetAt(params.position), target.describe, this.trusted)
+      : null;
   }
 
   /** The quick fixes of the problems in the requested range. */
@@ -154,7 +185,15 @@ export class NixModuleDocuments {
       if (!p.fix || p.span.end < from || p.span.start > to) return [];
       const diagnostic = toDiagnostic(p, document);
       const range = { start: document.positionAt(p.fix.span.start), end: document.positionAt(p.fix.span.end) };
-      return [{ title: p.fix.title, kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], isPreferred: true, edit: { changes: { [document.uri]: [{ range, newText: p.fix.newText }] } } }];
+      return [
+        {
+          title: p.fix.title,
+          kind: CodeActionKind.QuickFix,
+          diagnostics: [diagnostic],
+          isPreferred: true,
+          edit: { changes: { [document.uri]: [{ range, newText: p.fix.newText }] } },
+        },
+      ];
     });
   }
 

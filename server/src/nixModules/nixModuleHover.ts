@@ -6,7 +6,12 @@ import type { NixModuleAnalysis } from './nixModuleAnalysis';
 import { entryOptions } from './entryOptions';
 
 /** `evaluated`: the workspace is trusted, so real Nix evaluated what it could. */
-export function nixModuleHover(analysis: NixModuleAnalysis, offset: number, version: string, evaluated: boolean): Hover | null {
+export function nixModuleHover(
+  analysis: NixModuleAnalysis,
+  offset: number,
+  version: string,
+  evaluated: boolean,
+): Hover | null {
   const found = analysis.entries.find(({ entry }) => entry.span.start <= offset && offset < entry.span.end);
   if (!found) return null;
   const { entry, rendered } = found;
@@ -14,9 +19,15 @@ export function nixModuleHover(analysis: NixModuleAnalysis, offset: number, vers
   const attribute = [...entry.attributes.values()].find((a) => a.nameSpan.start <= offset && offset <= a.nameSpan.end);
   const option = attribute && entryOptions[attribute.name];
   if (attribute && option) {
-    parts.push(`**${attribute.name}** · ${option.type}${option.default === undefined ? ' · must be set' : ` · default \`${option.default}\``}`, option.doc);
+    parts.push(
+      `**${attribute.name}** · ${option.type}${option.default === undefined ? ' · must be set' : ` · default \`${option.default}\``}`,
+      option.doc,
+    );
   }
-  parts.push(`The line NixOS writes to /etc/nix/machines for this builder (${version}):`, '```\n' + rendered.line + '\n```');
+  parts.push(
+    `The line NixOS writes to /etc/nix/machines for this builder (${version}):`,
+    '```\n' + rendered.line + '\n```',
+  );
   if (rendered.unknown.length > 0) {
     parts.push(
       `Not known before the system is built: ${rendered.unknown.map((name) => `\`${name}\``).join(', ')} (shown as \`«expression»\`). ` +

@@ -38,7 +38,24 @@ export function childrenOf(node: SyntaxNode): SyntaxNode[] {
 }
 
 /** Nodes that are expressions (not punctuation, keywords or comments). */
-const notExpressions = new Set(['{', '}', '(', ')', '[', ']', 'LineComment', 'BlockComment', 'with', 'let', 'in', 'rec', 'inherit', 'assert', 'or', '⚠']);
+const notExpressions = new Set([
+  '{',
+  '}',
+  '(',
+  ')',
+  '[',
+  ']',
+  'LineComment',
+  'BlockComment',
+  'with',
+  'let',
+  'in',
+  'rec',
+  'inherit',
+  'assert',
+  'or',
+  '⚠',
+]);
 
 export function isExpression(node: SyntaxNode): boolean {
   return !notExpressions.has(node.name);
@@ -52,7 +69,8 @@ export function attrPathNames(path: SyntaxNode, text: string): string[] | undefi
   const names: string[] = [];
   for (const part of childrenOf(path)) {
     if (part.name === 'Identifier') names.push(text.slice(part.from, part.to));
-    else if (part.name === 'String' && !part.getChild('Interpolation')) names.push(decodeString(text.slice(part.from + 1, part.to - 1)));
+    else if (part.name === 'String' && !part.getChild('Interpolation'))
+      names.push(decodeString(text.slice(part.from + 1, part.to - 1)));
     else if (part.name === 'LineComment' || part.name === 'BlockComment') continue;
     else return undefined;
   }

@@ -53,7 +53,12 @@ export function literalValue(node: SyntaxNode, text: string): NixValue {
       return unknown;
     }
     case 'List':
-      return { kind: 'list', items: childrenOf(node).filter(isExpression).map((item) => ({ value: literalValue(item, text), span: spanOf(item) })) };
+      return {
+        kind: 'list',
+        items: childrenOf(node)
+          .filter(isExpression)
+          .map((item) => ({ value: literalValue(item, text), span: spanOf(item) })),
+      };
     default:
       return unknown;
   }
@@ -96,5 +101,15 @@ export function nixToString(value: NixValue): string | undefined {
 
 /** How a value is named in messages: its type as the NixOS module system names it. */
 export function typeName(value: NixValue): string {
-  return { string: 'a string', path: 'a path', int: 'an integer', float: 'a float', bool: 'a Boolean', null: 'null', list: 'a list', attrs: 'an attribute set', unknown: 'not known before evaluation' }[value.kind];
+  return {
+    string: 'a string',
+    path: 'a path',
+    int: 'an integer',
+    float: 'a float',
+    bool: 'a Boolean',
+    null: 'null',
+    list: 'a list',
+    attrs: 'an attribute set',
+    unknown: 'not known before evaluation',
+  }[value.kind];
 }

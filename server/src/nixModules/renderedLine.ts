@@ -47,7 +47,11 @@ function writesHostKeyColumn(version: NixVersion): boolean {
  * The entry's line. `placeholder` writes what stands for an unknown value: `«expression»` for
  * the user to read; the checks use a harmless stand-in and ignore what they find in it.
  */
-export function renderEntry(entry: DeclaredEntry, version: NixVersion, placeholder: (attribute: string, expression: string) => string = (_, e) => `«${e}»`): RenderedLine {
+export function renderEntry(
+  entry: DeclaredEntry,
+  version: NixVersion,
+  placeholder: (attribute: string, expression: string) => string = (_, e) => `«${e}»`,
+): RenderedLine {
   let line = '';
   const pieces: LinePiece[] = [];
   const unknown = new Set<string>();

@@ -12,7 +12,11 @@ const unknownMarker = 'nix-builders: known only when the system is built';
  * `expression` (by default the text at `span`) wrapped in the scope of the node at `span` in
  * `text`; undefined when no node is exactly there.
  */
-export function scopedExpression(text: string, span: Span, expression = text.slice(span.start, span.end)): string | undefined {
+export function scopedExpression(
+  text: string,
+  span: Span,
+  expression = text.slice(span.start, span.end),
+): string | undefined {
   let node: SyntaxNode | null = parseNix(text).resolveInner(span.start, 1);
   while (node && !(node.from === span.start && node.to === span.end)) node = node.parent;
   if (!node) return undefined;
@@ -38,13 +42,19 @@ function wrapped(scope: SyntaxNode, child: SyntaxNode, text: string, expression:
     }
     case 'With': {
       const [namespace, body] = parts.filter(isExpression);
-      return namespace && body && body.from === child.from ? `with (${text.slice(namespace.from, namespace.to)}); ${expression}` : expression;
+      return namespace && body && body.from === child.from
+        ? `with (${text.slice(namespace.from, namespace.to)}); ${expression}`
+        : expression;
     }
     case 'Function': {
       const body = parts.filter(isExpression).at(-1);
       if (!body || body.from !== child.from) return expression;
-      const names = parts.flatMap((p) => (p.name === 'Identifier' && p.from !== body.from ? [p] : p.name === 'Formal' ? [p.getChild('Identifier')!] : []));
-      const throws = names.map((n) => `${text.slice(n.from, n.to)} = throw ${JSON.stringify(unknownMarker)};`).join(' ');
+      const names = parts.flatMap((p) =>
+        p.name === 'Identifier' && p.from !== body.from ? [p] : p.name === 'Formal' ? [p.getChild('Identifier')!] : [],
+      );
+      const throws = names
+        .map((n) => `${text.slice(n.from, n.to)} = throw ${JSON.stringify(unknownMarker)};`)
+        .join(' ');
       return throws ? `let ${throws} in ${expression}` : expression;
     }
     default:

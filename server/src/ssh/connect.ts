@@ -10,7 +10,13 @@ import { isIP, Socket } from 'node:net';
 import { Client, OpenSSHAgent, type ClientChannel } from 'ssh2';
 import type { Duplex, Readable } from 'node:stream';
 import { safeMessage, type SshFailure } from './failure';
-import { checkHostKey, hostKeyPolicy, preferredHostKeyAlgorithms, type HostKeyPolicy, type HostKeyVerdict } from './hostKeyCheck';
+import {
+  checkHostKey,
+  hostKeyPolicy,
+  preferredHostKeyAlgorithms,
+  type HostKeyPolicy,
+  type HostKeyVerdict,
+} from './hostKeyCheck';
 import { Keyring, type AskPassphrase, type IdentityReport } from './keyring';
 import { nameBuilder } from './remoteCommand';
 import { resolveSshHost, type ResolvedHost, type ResolveResult } from './sshConfig';
@@ -75,7 +81,13 @@ export interface Connection {
 
 export type ConnectResult =
   | { ok: true; connection: Connection; stages: ConnectStageReport[] }
-  | { ok: false; failure: SshFailure; stages: ConnectStageReport[]; hostKey?: HostKeyVerdict; identities?: IdentityReport[] };
+  | {
+      ok: false;
+      failure: SshFailure;
+      stages: ConnectStageReport[];
+      hostKey?: HostKeyVerdict;
+      identities?: IdentityReport[];
+    };
 
 const defaultTimeoutMs = 10_000;
 const defaultPassphraseTimeoutMs = 60_000;
@@ -104,13 +116,30 @@ const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
 function lookupAll(host: string, timeoutMs: number): Promise<string[]> {
   if (isIP(host) !== 0) return Promise.resolve([host]);
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Failed({ code: 'dns-failed', cause: `the name '${host}' did not resolve within ${seconds(timeoutMs)}.`, fix: 'Check the host name and your DNS; or use an address, or a Host alias with HostName in ~/.ssh/config.' })), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        reject(
+          new Failed({
+            code: 'dns-failed',
+            cause: `the name '${host}' did not resolve within ${seconds(timeoutMs)}.`,
+            fix: 'Check the host name and your DNS; or use an address, or a Host alias with HostName in ~/.ssh/config.',
+          }),
+        ),
+      timeoutMs,
+    );
     dnsLookup(host, { all: true }, (error, addresses) => {
       clearTimeout(timer);
       if (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        const why = code === 'ENOTFOUND' ? 'no such name' : code === 'EAI_AGAIN' ? 'the DNS server did not answer' : String(code);
-        reject(new Failed({ code: 'dns-failed', cause: `the name '${host}' does not resolve (${why}).`, fix: 'Check the spelling of the host (or the HostName of its ssh config entry) and your DNS.' }));
+        const why =
+          code === 'ENOTFOUND' ? 'no such name' : code === 'EAI_AGAIN' ? 'the DNS server did not answer' : String(code);
+        reject(
+          new Failed({
+            code: 'dns-failed',
+            cause: `the name '${host}' does not resolve (${why}).`,
+            fix: 'Check the spelling of the host (or the HostName of its ssh config entry) and your DNS.',
+          }),
+        );
       } else {
         resolve(addresses.map((address) => address.address));
       }
@@ -118,7 +147,13 @@ function lookupAll(host: string, timeoutMs: number): Promise<string[]> {
   });
 }
 
-function tcpConnect(address: string, port: number, timeoutMs: number, label: string, signal: AbortSignal | undefined): Promise<Socket> {
+function tcpConnect(
+  address: string,
+  port: number,
+  timeoutMs: number,
+  label: string,
+  signal: AbortSignal | undefined,
+): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = new Socket();
     const cleanup = () => {
@@ -138,15 +173,33 @@ function tcpConnect(address: string, port: number, timeoutMs: number, label: str
       const where = `${label} (${address} port ${port})`;
       switch (error.code) {
         case 'ECONNREFUSED':
-          reject(new Failed({ code: 'connection-refused', cause: `nothing accepts connections at ${where}: connection refused.`, fix: 'Start sshd on the builder, or fix the port (Port in ssh config, or -p in NIX_SSHOPTS).' }));
+          reject(
+            new Failed({
+              code: 'connection-refused',
+              cause: `nothing accepts connections at ${where}: connection refused.`,
+              fix: 'Start sshd on the builder, or fix the port (Port in ssh config, or -p in NIX_SSHOPTS).',
+            }),
+          );
           return;
         case 'EHOSTUNREACH':
         case 'ENETUNREACH':
         case 'EADDRNOTAVAIL':
-          reject(new Failed({ code: 'host-unreachable', cause: `${where} cannot be reached (${error.code === 'ENETUNREACH' ? 'network unreachable' : 'host unreachable'}).`, fix: 'Check that the builder is on and on a network this machine reaches (VPN, firewall, address).' }));
+          reject(
+            new Failed({
+              code: 'host-unreachable',
+              cause: `${where} cannot be reached (${error.code === 'ENETUNREACH' ? 'network unreachable' : 'host unreachable'}).`,
+              fix: 'Check that the builder is on and on a network this machine reaches (VPN, firewall, address).',
+            }),
+          );
           return;
         default:
-          reject(new Failed({ code: 'connection-lost', cause: `connecting to ${where} failed: ${error.code ?? safeMessage(error)}.`, fix: 'Check the network path to the builder.' }));
+          reject(
+            new Failed({
+              code: 'connection-lost',
+              cause: `connecting to ${where} failed: ${error.code ?? safeMessage(error)}.`,
+              fix: 'Check the network path to the builder.',
+            }),
+          );
       }
     };
     const onAbort = () => {
@@ -157,7 +210,13 @@ function tcpConnect(address: string, port: number, timeoutMs: number, label: str
     const timer = setTimeout(() => {
       cleanup();
       socket.destroy();
-      reject(new Failed({ code: 'connect-timeout', cause: `${label} (${address} port ${port}) did not accept the connection within ${seconds(timeoutMs)}.`, fix: 'Check that the builder is on and reachable; a firewall that drops packets looks like this.' }));
+      reject(
+        new Failed({
+          code: 'connect-timeout',
+          cause: `${label} (${address} port ${port}) did not accept the connection within ${seconds(timeoutMs)}.`,
+          fix: 'Check that the builder is on and reachable; a firewall that drops packets looks like this.',
+        }),
+      );
     }, timeoutMs);
     socket.once('connect', onConnect);
     socket.once('error', onError);
@@ -229,21 +288,39 @@ async function openTransport(options: ConnectOptions, timeouts: ConnectTimeouts,
         return { sock: await tcpConnect(address, host.port, left, `'${host.alias}'`, options.signal), below: [] };
       } catch (error) {
         last = error;
-        if (error instanceof Failed && (error.failure.code === 'aborted' || error.failure.code === 'connect-timeout')) throw error;
+        if (error instanceof Failed && (error.failure.code === 'aborted' || error.failure.code === 'connect-timeout'))
+          throw error;
       }
     }
-    throw last ?? new Failed({ code: 'connect-timeout', cause: `'${host.alias}' did not accept the connection within ${seconds(tcpTimeout)}.`, fix: 'Check that the builder is on and reachable.' });
+    throw (
+      last ??
+      new Failed({
+        code: 'connect-timeout',
+        cause: `'${host.alias}' did not accept the connection within ${seconds(tcpTimeout)}.`,
+        fix: 'Check that the builder is on and reachable.',
+      })
+    );
   }
   if (depth >= maxJumpDepth) {
-    throw new Failed({ code: 'proxy-jump-failed', cause: `ProxyJump for '${host.alias}' nests more than ${maxJumpDepth} hops (a loop in the ssh config?).`, fix: 'Check the ProxyJump lines of the ssh config.' });
+    throw new Failed({
+      code: 'proxy-jump-failed',
+      cause: `ProxyJump for '${host.alias}' nests more than ${maxJumpDepth} hops (a loop in the ssh config?).`,
+      fix: 'Check the ProxyJump lines of the ssh config.',
+    });
   }
   // `ProxyJump a,b`: reach b through a, then the target through b (ssh runs `ssh -J a -W target b`).
   const hops = host.proxyJump;
   const last = parseJumpHop(hops[hops.length - 1]!);
-  const resolveJump = options.resolveJump ?? ((hop) => resolveSshHost(hop, { configFile: host.commandLine.configFile, nixSshOpts: '' }));
+  const resolveJump =
+    options.resolveJump ?? ((hop) => resolveSshHost(hop, { configFile: host.commandLine.configFile, nixSshOpts: '' }));
   const resolved = await resolveJump({ user: last.user, host: last.host });
   const jumpLabel = `the jump host '${hops[hops.length - 1]}'`;
-  if (!resolved.ok) throw new Failed({ ...resolved.failure, code: 'proxy-jump-failed', cause: `${jumpLabel}: ${resolved.failure.cause}` });
+  if (!resolved.ok)
+    throw new Failed({
+      ...resolved.failure,
+      code: 'proxy-jump-failed',
+      cause: `${jumpLabel}: ${resolved.failure.cause}`,
+    });
   const jumpHost: ResolvedHost = {
     ...resolved.host,
     port: last.port ?? resolved.host.port,
@@ -255,7 +332,13 @@ async function openTransport(options: ConnectOptions, timeouts: ConnectTimeouts,
     timeouts,
     depth + 1,
   );
-  if (!jump.ok) throw new Failed({ ...jump.failure, code: jump.failure.code === 'aborted' ? 'aborted' : 'proxy-jump-failed', cause: `${jumpLabel}: ${jump.failure.cause}`, fix: jump.failure.fix });
+  if (!jump.ok)
+    throw new Failed({
+      ...jump.failure,
+      code: jump.failure.code === 'aborted' ? 'aborted' : 'proxy-jump-failed',
+      cause: `${jumpLabel}: ${jump.failure.cause}`,
+      fix: jump.failure.fix,
+    });
   try {
     const channel = await forwardOut(jump.connection.client, host.hostName, host.port, tcpTimeout);
     return { sock: channel, below: [jump.connection] };
@@ -270,7 +353,12 @@ async function openTransport(options: ConnectOptions, timeouts: ConnectTimeouts,
 }
 
 function hostKeyFailure(verdict: HostKeyVerdict, host: ResolvedHost): SshFailure {
-  const where = verdict.kind === 'unknown' ? '' : verdict.source.kind === 'column-8' ? 'column 8 of the machines line' : `${verdict.source.file} line ${verdict.source.line}`;
+  const where =
+    verdict.kind === 'unknown'
+      ? ''
+      : verdict.source.kind === 'column-8'
+        ? 'column 8 of the machines line'
+        : `${verdict.source.file} line ${verdict.source.line}`;
   switch (verdict.kind) {
     case 'mismatch':
       return {
@@ -280,7 +368,12 @@ function hostKeyFailure(verdict: HostKeyVerdict, host: ResolvedHost): SshFailure
         hostKey: verdict,
       };
     case 'revoked':
-      return { code: 'host-key-revoked', cause: `'${host.alias}' presented the ${verdict.key.type} key ${verdict.key.fingerprint}, which ${where} marks @revoked.`, fix: 'Give the builder a new host key and record that one.', hostKey: verdict };
+      return {
+        code: 'host-key-revoked',
+        cause: `'${host.alias}' presented the ${verdict.key.type} key ${verdict.key.fingerprint}, which ${where} marks @revoked.`,
+        fix: 'Give the builder a new host key and record that one.',
+        hostKey: verdict,
+      };
     case 'unknown':
       return {
         code: 'host-key-unknown',
@@ -293,13 +386,24 @@ function hostKeyFailure(verdict: HostKeyVerdict, host: ResolvedHost): SshFailure
   }
 }
 
-function authFailure(host: ResolvedHost, keyring: Keyring, methodsLeft: string[] | undefined, unansweredAfterMs: number | undefined): SshFailure {
+function authFailure(
+  host: ResolvedHost,
+  keyring: Keyring,
+  methodsLeft: string[] | undefined,
+  unansweredAfterMs: number | undefined,
+): SshFailure {
   const reports = keyring.reports();
-  const encrypted = reports.find((report) => report.state === 'encrypted-no-passphrase' || report.state === 'wrong-passphrase');
+  const encrypted = reports.find(
+    (report) => report.state === 'encrypted-no-passphrase' || report.state === 'wrong-passphrase',
+  );
   const destination = `${host.user}@${host.alias}`;
   if (encrypted !== undefined) {
     const wrong = encrypted.state === 'wrong-passphrase';
-    const why = wrong ? 'the passphrase given does not open it' : unansweredAfterMs !== undefined ? `the passphrase prompt got no answer within ${seconds(unansweredAfterMs)}` : 'none was given';
+    const why = wrong
+      ? 'the passphrase given does not open it'
+      : unansweredAfterMs !== undefined
+        ? `the passphrase prompt got no answer within ${seconds(unansweredAfterMs)}`
+        : 'none was given';
     return {
       code: 'key-encrypted',
       cause: `${destination} accepts the key ${encrypted.source}, but it has a passphrase and ${why}.`,
@@ -309,10 +413,18 @@ function authFailure(host: ResolvedHost, keyring: Keyring, methodsLeft: string[]
     };
   }
   const offered = reports.filter((report) => report.state === 'offered' || report.state === 'signed');
-  const unreadable = [...host.droppedIdentityFiles, ...reports.filter((report) => report.state === 'unreadable' || report.state === 'not-a-key').map((report) => report.source)];
+  const unreadable = [
+    ...host.droppedIdentityFiles,
+    ...reports
+      .filter((report) => report.state === 'unreadable' || report.state === 'not-a-key')
+      .map((report) => report.source),
+  ];
   // A key given with -i (column 3) that ssh could not read is the likely cause, whatever else was refused.
   if ((offered.length === 0 && unreadable.length > 0) || host.droppedIdentityFiles.length > 0) {
-    const refused = offered.length > 0 ? `; the keys offered instead were refused (${offered.map((report) => report.source).join(', ')})` : '';
+    const refused =
+      offered.length > 0
+        ? `; the keys offered instead were refused (${offered.map((report) => report.source).join(', ')})`
+        : '';
     return {
       code: 'key-unreadable',
       cause: `${unreadable.join(', ')} cannot be read as a private key, so ssh skipped it for ${destination}${refused}.`,
@@ -347,7 +459,10 @@ async function connectInner(options: ConnectOptions, timeouts: ConnectTimeouts, 
     transport = await openTransport(options, timeouts, depth);
   } catch (error) {
     report('tcp', Date.now() - tcpStarted, false);
-    const failure = error instanceof Failed ? error.failure : { code: 'connection-lost' as const, cause: safeMessage(error), fix: '' };
+    const failure =
+      error instanceof Failed
+        ? error.failure
+        : { code: 'connection-lost' as const, cause: safeMessage(error), fix: '' };
     return { ok: false, failure, stages };
   }
   report('tcp', Date.now() - tcpStarted, true);
@@ -396,7 +511,13 @@ async function connectInner(options: ConnectOptions, timeouts: ConnectTimeouts, 
     const fail = (failure: SshFailure) => {
       const stage: ConnectStageName = authStarted === undefined ? 'handshake' : 'auth';
       report(stage, stage === 'auth' ? authMs() : Date.now() - handshakeStarted, false);
-      finish({ ok: false, failure, stages, ...(verdict === undefined ? {} : { hostKey: verdict }), identities: keyring.reports() });
+      finish({
+        ok: false,
+        failure,
+        stages,
+        ...(verdict === undefined ? {} : { hostKey: verdict }),
+        identities: keyring.reports(),
+      });
     };
     const onAbort = () => fail({ code: 'aborted', cause: 'the connection was cancelled.', fix: '' });
     options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -404,7 +525,11 @@ async function connectInner(options: ConnectOptions, timeouts: ConnectTimeouts, 
     const handshakeTimeout = timeouts.handshake;
     const bannerTimeout = Math.min(handshakeTimeout, host.connectTimeoutMs ?? Infinity);
     const kexTimedOut = () =>
-      fail({ code: 'handshake-failed', cause: `'${host.alias}' did not finish the SSH key exchange within ${seconds(handshakeTimeout)}.`, fix: 'Check the builder\'s sshd (load, logs).' });
+      fail({
+        code: 'handshake-failed',
+        cause: `'${host.alias}' did not finish the SSH key exchange within ${seconds(handshakeTimeout)}.`,
+        fix: "Check the builder's sshd (load, logs).",
+      });
     timer = setTimeout(() => {
       if (bannerAt === undefined) {
         fail({
@@ -422,7 +547,11 @@ async function connectInner(options: ConnectOptions, timeouts: ConnectTimeouts, 
     /** The auth stage's own time: the builder's, without the user's at a passphrase prompt. */
     const authMs = () => Date.now() - (authStarted ?? handshakeStarted) - userWait.totalMs();
     const authTimedOut = () =>
-      fail({ code: 'auth-failed', cause: `'${host.alias}' did not finish authentication within ${seconds(timeouts.auth)}.`, fix: 'Check the builder\'s sshd (a slow PAM or DNS lookup in sshd delays logins: UseDNS no).' });
+      fail({
+        code: 'auth-failed',
+        cause: `'${host.alias}' did not finish authentication within ${seconds(timeouts.auth)}.`,
+        fix: "Check the builder's sshd (a slow PAM or DNS lookup in sshd delays logins: UseDNS no).",
+      });
     // The auth timeout stops while the user is asked, and goes on with what was left.
     userWait.onPause = () => clearTimeout(timer);
     userWait.onResume = () => {
@@ -471,26 +600,44 @@ async function connectInner(options: ConnectOptions, timeouts: ConnectTimeouts, 
       if (error.level === 'agent') return;
       if (settled) {
         // ssh2's keepalive gave up ('client-timeout'), or the socket failed under us.
-        lostBecause ??= error.level === 'client-timeout'
-          ? `stopped answering (no reply to ${keepalive.countMax} keepalives ${keepalive.intervalMs / 1000} s apart)`
-          : `dropped the connection (${safeMessage(error)})`;
+        lostBecause ??=
+          error.level === 'client-timeout'
+            ? `stopped answering (no reply to ${keepalive.countMax} keepalives ${keepalive.intervalMs / 1000} s apart)`
+            : `dropped the connection (${safeMessage(error)})`;
         closeAll();
         return;
       }
       if (verdict !== undefined && verdict.kind !== 'verified') return fail(hostKeyFailure(verdict, host));
       if (authStarted !== undefined) {
-        if (error.level === 'client-authentication') return fail(authFailure(host, keyring, methodsLeft, userWait.unansweredAfterMs));
-        return fail({ code: 'connection-lost', cause: `'${host.alias}' closed the connection during authentication: ${safeMessage(error)}.`, fix: 'Check the builder\'s sshd log.' });
+        if (error.level === 'client-authentication')
+          return fail(authFailure(host, keyring, methodsLeft, userWait.unansweredAfterMs));
+        return fail({
+          code: 'connection-lost',
+          cause: `'${host.alias}' closed the connection during authentication: ${safeMessage(error)}.`,
+          fix: "Check the builder's sshd log.",
+        });
       }
       if (bannerAt === undefined) {
-        return fail({ code: 'connection-lost', cause: `'${host.alias}' closed the connection before sending an SSH banner.`, fix: 'Check that sshd listens on that port (not another service), and its MaxStartups / tcp wrappers.' });
+        return fail({
+          code: 'connection-lost',
+          cause: `'${host.alias}' closed the connection before sending an SSH banner.`,
+          fix: 'Check that sshd listens on that port (not another service), and its MaxStartups / tcp wrappers.',
+        });
       }
-      fail({ code: 'handshake-failed', cause: `the SSH key exchange with '${host.alias}' failed: ${safeMessage(error)}.`, fix: 'Check the builder\'s sshd configuration (host keys, ciphers).' });
+      fail({
+        code: 'handshake-failed',
+        cause: `the SSH key exchange with '${host.alias}' failed: ${safeMessage(error)}.`,
+        fix: "Check the builder's sshd configuration (host keys, ciphers).",
+      });
     });
     client.on('close', () => {
       if (!settled) {
         if (verdict !== undefined && verdict.kind !== 'verified') return fail(hostKeyFailure(verdict, host));
-        return fail({ code: 'connection-lost', cause: `'${host.alias}' closed the connection${bannerAt === undefined ? ' before sending an SSH banner' : ''}.`, fix: 'Check the builder\'s sshd log.' });
+        return fail({
+          code: 'connection-lost',
+          cause: `'${host.alias}' closed the connection${bannerAt === undefined ? ' before sending an SSH banner' : ''}.`,
+          fix: "Check the builder's sshd log.",
+        });
       }
       if (!closed) lostBecause ??= 'closed the connection';
       closeAll();
@@ -556,7 +703,9 @@ class UserWait {
       this.since = Date.now();
       this.onPause();
       try {
-        const given = new Promise<undefined>((resolve) => asking.signal.addEventListener('abort', () => resolve(undefined), { once: true }));
+        const given = new Promise<undefined>((resolve) =>
+          asking.signal.addEventListener('abort', () => resolve(undefined), { once: true }),
+        );
         return await Promise.race([askUser(keyFile, asking.signal).catch(() => undefined), given]);
       } finally {
         clearTimeout(giveUp);

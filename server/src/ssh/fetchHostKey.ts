@@ -39,7 +39,10 @@ export function fetchHostKey(request: FetchHostKeyRequest): Promise<PresentedKey
       if (captured) resolve(captured);
       else reject(error ?? new Error('the connection closed before the key exchange finished'));
     };
-    const timer = setTimeout(() => finish(new Error(`no SSH answer from ${request.host}:${request.port} within ${timeoutMs / 1000} s`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`no SSH answer from ${request.host}:${request.port} within ${timeoutMs / 1000} s`)),
+      timeoutMs,
+    );
     client.on('handshake', () => {
       captured = shown; // the server has proved it holds this key
       finish();
@@ -56,7 +59,9 @@ export function fetchHostKey(request: FetchHostKeyRequest): Promise<PresentedKey
         tryKeyboard: false,
         readyTimeout: timeoutMs,
         authHandler: () => false,
-        ...(request.hostKeyAlgorithms ? { algorithms: { serverHostKey: request.hostKeyAlgorithms as ServerHostKeyAlgorithm[] } } : {}),
+        ...(request.hostKeyAlgorithms
+          ? { algorithms: { serverHostKey: request.hostKeyAlgorithms as ServerHostKeyAlgorithm[] } }
+          : {}),
         hostVerifier: (key: Buffer) => {
           if (blobKeyType(key) === undefined) return false;
           shown = presentedKey(key);

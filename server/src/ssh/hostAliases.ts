@@ -38,7 +38,8 @@ export function sshHostAliases(configFile: string | undefined, home: string): Ss
       } else if (keyword === 'match') {
         block = [];
       } else if (keyword === 'include') {
-        for (const arg of args) for (const included of includedFiles(arg, userDir, home)) read(included, depth + 1, block);
+        for (const arg of args)
+          for (const included of includedFiles(arg, userDir, home)) read(included, depth + 1, block);
       } else if (keyword === 'hostname' && args[0] !== undefined) {
         for (const alias of block) alias.hostName ??= args[0];
       }

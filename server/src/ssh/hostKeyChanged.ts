@@ -7,7 +7,8 @@
 import { shellQuote } from './remoteCommand';
 
 /** Where the expected key is recorded. */
-export type RecordedKey = { kind: 'column-8' } | { kind: 'known-hosts'; file: string; line: number; lookupName: string };
+export type RecordedKey =
+  { kind: 'column-8' } | { kind: 'known-hosts'; file: string; line: number; lookupName: string };
 
 export interface ChangedKey {
   /** The builder as written (alias or host name). */
@@ -36,10 +37,17 @@ function removeOldKeyCommand(recorded: Extract<RecordedKey, { kind: 'known-hosts
  * The advice, with each command written by `asCode` (the health finding marks them as code
  * spans; elsewhere they stand between backticks).
  */
-export function hostKeyChangedAdvice(changed: ChangedKey, asCode: (command: string) => string = (command) => `\`${command}\``): string {
+export function hostKeyChangedAdvice(
+  changed: ChangedKey,
+  asCode: (command: string) => string = (command) => `\`${command}\``,
+): string {
   const recorded = changed.recorded;
   const where =
-    recorded === undefined ? (changed.recordedAs ?? 'the recorded key') : recorded.kind === 'column-8' ? 'column 8 of its machines line' : `${recorded.file} line ${recorded.line}`;
+    recorded === undefined
+      ? (changed.recordedAs ?? 'the recorded key')
+      : recorded.kind === 'column-8'
+        ? 'column 8 of its machines line'
+        : `${recorded.file} line ${recorded.line}`;
   const remove =
     recorded?.kind === 'known-hosts'
       ? `remove the old key with ${asCode(removeOldKeyCommand(recorded))}, then check the builder again and pin the new key`

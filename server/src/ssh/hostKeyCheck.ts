@@ -22,9 +22,7 @@ export interface PresentedKey {
   column8: string;
 }
 
-export type HostKeySource =
-  | { kind: 'column-8' }
-  | { kind: 'known-hosts'; file: string; line: number };
+export type HostKeySource = { kind: 'column-8' } | { kind: 'known-hosts'; file: string; line: number };
 
 export type HostKeyVerdict =
   | { kind: 'verified'; key: PresentedKey; source: HostKeySource }
@@ -81,9 +79,17 @@ export function hostKeyPolicy(host: ResolvedHost, uriHost: string, publicHostKey
   const lookupName = knownHostsName(host);
   const bare = host.hostKeyAlias === undefined && host.port !== 22 ? { withoutPort: host.hostName } : {};
   if (publicHostKey === undefined || publicHostKey === '') {
-    return { lookupName, ...bare, column8: undefined, userFiles: host.userKnownHostsFiles, globalFiles: host.globalKnownHostsFiles };
+    return {
+      lookupName,
+      ...bare,
+      column8: undefined,
+      userFiles: host.userKnownHostsFiles,
+      globalFiles: host.globalKnownHostsFiles,
+    };
   }
-  const overridden = host.commandLine.settings.some((setting) => setting.flag === '-o' && setting.name === 'userknownhostsfile');
+  const overridden = host.commandLine.settings.some(
+    (setting) => setting.flag === '-o' && setting.name === 'userknownhostsfile',
+  );
   let entry: KnownHostEntry | undefined;
   const reading = readHostKeyColumn(publicHostKey);
   if (reading.kind === 'key-line') {
@@ -95,27 +101,45 @@ export function hostKeyPolicy(host: ResolvedHost, uriHost: string, publicHostKey
     return {
       lookupName,
       ...bare,
-      column8: { uriHost, entry, ignoredBecause: 'NIX_SSHOPTS sets UserKnownHostsFile, and ssh keeps the first value it is given' },
+      column8: {
+        uriHost,
+        entry,
+        ignoredBecause: 'NIX_SSHOPTS sets UserKnownHostsFile, and ssh keeps the first value it is given',
+      },
       userFiles: host.userKnownHostsFiles,
       globalFiles: host.globalKnownHostsFiles,
     };
   }
-  return { lookupName, ...bare, column8: { uriHost, entry, ignoredBecause: undefined }, userFiles: [], globalFiles: host.globalKnownHostsFiles };
+  return {
+    lookupName,
+    ...bare,
+    column8: { uriHost, entry, ignoredBecause: undefined },
+    userFiles: [],
+    globalFiles: host.globalKnownHostsFiles,
+  };
 }
 
 function entriesOf(policy: HostKeyPolicy, read: (file: string) => KnownHostEntry[]): KnownHostEntry[] {
   const entries: KnownHostEntry[] = [];
   const column8 = policy.column8;
-  if (column8 !== undefined && column8.ignoredBecause === undefined && column8.entry !== undefined) entries.push(column8.entry);
+  if (column8 !== undefined && column8.ignoredBecause === undefined && column8.entry !== undefined)
+    entries.push(column8.entry);
   // One by one: a known_hosts of a million lines must not overflow the call stack.
   for (const file of [...policy.userFiles, ...policy.globalFiles]) for (const entry of read(file)) entries.push(entry);
   return entries;
 }
 
-const sourceOf = (entry: KnownHostEntry): HostKeySource => (entry.file === 'column 8' && entry.line === 0 ? { kind: 'column-8' } : { kind: 'known-hosts', file: entry.file, line: entry.line });
+const sourceOf = (entry: KnownHostEntry): HostKeySource =>
+  entry.file === 'column 8' && entry.line === 0
+    ? { kind: 'column-8' }
+    : { kind: 'known-hosts', file: entry.file, line: entry.line };
 
 /** Decides on the presented key blob. `read` is for tests (default: read the files). */
-export function checkHostKey(blob: Buffer, policy: HostKeyPolicy, read: (file: string) => KnownHostEntry[] = readKnownHostsFile): HostKeyVerdict {
+export function checkHostKey(
+  blob: Buffer,
+  policy: HostKeyPolicy,
+  read: (file: string) => KnownHostEntry[] = readKnownHostsFile,
+): HostKeyVerdict {
   const key = presentedKey(blob);
   const matching = knownHostsFor(policy.lookupName, entriesOf(policy, read));
   const revoked = matching.find((entry) => entry.marker === 'revoked' && entry.key.equals(blob));
@@ -124,7 +148,13 @@ export function checkHostKey(blob: Buffer, policy: HostKeyPolicy, read: (file: s
   const same = plain.find((entry) => entry.key.equals(blob));
   if (same) return { kind: 'verified', key, source: sourceOf(same) };
   const changed = plain.find((entry) => entry.keyType === key.type);
-  if (changed) return { kind: 'mismatch', key, source: sourceOf(changed), expected: { type: changed.keyType, fingerprint: fingerprintOf(changed.key) } };
+  if (changed)
+    return {
+      kind: 'mismatch',
+      key,
+      source: sourceOf(changed),
+      expected: { type: changed.keyType, fingerprint: fingerprintOf(changed.key) },
+    };
   if (policy.withoutPort !== undefined) {
     const bare = plainKeysFor(policy.withoutPort, entriesOf(policy, read)).find((entry) => entry.key.equals(blob));
     if (bare) return { kind: 'verified', key, source: sourceOf(bare) };
@@ -135,7 +165,8 @@ export function checkHostKey(blob: Buffer, policy: HostKeyPolicy, read: (file: s
     key,
     lookupName: policy.lookupName,
     otherTypes: [...new Set(plain.map((entry) => entry.keyType))],
-    column8NameMismatch: column8 !== undefined && column8.key.equals(blob) && policy.column8?.ignoredBecause === undefined,
+    column8NameMismatch:
+      column8 !== undefined && column8.key.equals(blob) && policy.column8?.ignoredBecause === undefined,
     certAuthorityOnly: plain.length === 0 && matching.some((entry) => entry.marker === 'cert-authority'),
   };
 }
@@ -150,15 +181,28 @@ const algorithmsOfType: Record<string, string[]> = {
 };
 
 /** ssh2's host key algorithms (its default order). */
-const defaultAlgorithms = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
+const defaultAlgorithms = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+];
 
 /**
  * Host key algorithms to offer, the types already known for the host first: OpenSSH does the
  * same, so a host known by its ECDSA key is not asked for its Ed25519 key and called unknown.
  */
-export function preferredHostKeyAlgorithms(policy: HostKeyPolicy, read: (file: string) => KnownHostEntry[] = readKnownHostsFile): string[] {
+export function preferredHostKeyAlgorithms(
+  policy: HostKeyPolicy,
+  read: (file: string) => KnownHostEntry[] = readKnownHostsFile,
+): string[] {
   const known = plainKeysFor(policy.lookupName, entriesOf(policy, read));
   const first: string[] = [];
-  for (const entry of known) for (const algorithm of algorithmsOfType[entry.keyType] ?? []) if (!first.includes(algorithm)) first.push(algorithm);
+  for (const entry of known)
+    for (const algorithm of algorithmsOfType[entry.keyType] ?? [])
+      if (!first.includes(algorithm)) first.push(algorithm);
   return [...first, ...defaultAlgorithms.filter((algorithm) => !first.includes(algorithm))];
 }

@@ -9,7 +9,14 @@
 import { maxKeyFileSize } from '../model/identityFile';
 import { readRegularFileBytes } from '../model/regularFile';
 import { fingerprintOf } from '../model/hostKey';
-import { BaseAgent, utils, type ParsedKey, type SigningRequestOptions, type SignCallback, type IdentityCallback } from 'ssh2';
+import {
+  BaseAgent,
+  utils,
+  type ParsedKey,
+  type SigningRequestOptions,
+  type SignCallback,
+  type IdentityCallback,
+} from 'ssh2';
 
 /**
  * Asks the user for the passphrase of a key file; undefined when they decline. `signal` aborts
@@ -120,7 +127,14 @@ export class Keyring extends BaseAgent<ParsedKey> {
 
   private loadFile(file: string): Identity {
     const report: IdentityReport = { source: file, fingerprint: undefined, state: 'offered', viaAgent: false };
-    const identity: Identity = { report, publicKey: undefined, file, privateKey: undefined, encrypted: false, viaAgent: false };
+    const identity: Identity = {
+      report,
+      publicKey: undefined,
+      file,
+      privateKey: undefined,
+      encrypted: false,
+      viaAgent: false,
+    };
     let content: Buffer;
     try {
       content = (this.options.readFile ?? readKeyFile)(file);
@@ -210,13 +224,21 @@ export class Keyring extends BaseAgent<ParsedKey> {
     this.load().then(
       (identities) => {
         this.identities = identities;
-        cb(undefined, identities.filter((identity) => identity.publicKey !== undefined).map((identity) => identity.publicKey!));
+        cb(
+          undefined,
+          identities.filter((identity) => identity.publicKey !== undefined).map((identity) => identity.publicKey!),
+        );
       },
       () => cb(new Error('could not read the identity files')),
     );
   }
 
-  override sign(pubKey: ParsedKey, data: Buffer, options: SigningRequestOptions | SignCallback, cb?: SignCallback): void {
+  override sign(
+    pubKey: ParsedKey,
+    data: Buffer,
+    options: SigningRequestOptions | SignCallback,
+    cb?: SignCallback,
+  ): void {
     const callback = (typeof options === 'function' ? options : cb)!;
     const signing = typeof options === 'function' ? {} : options;
     const blob = pubKey.getPublicSSH();
@@ -232,19 +254,22 @@ export class Keyring extends BaseAgent<ParsedKey> {
       });
       return;
     }
-    this.privateKeyOf(identity).then((key) => {
-      if (key === undefined) {
-        callback(new Error('the key could not be opened'));
-        return;
-      }
-      const signature = key.sign(data, (signing as { hash?: string }).hash);
-      if (isError(signature)) {
-        callback(new Error('signing failed'));
-        return;
-      }
-      identity.report.state = 'signed';
-      callback(undefined, signature);
-    }, () => callback(new Error('the key could not be opened')));
+    this.privateKeyOf(identity).then(
+      (key) => {
+        if (key === undefined) {
+          callback(new Error('the key could not be opened'));
+          return;
+        }
+        const signature = key.sign(data, (signing as { hash?: string }).hash);
+        if (isError(signature)) {
+          callback(new Error('signing failed'));
+          return;
+        }
+        identity.report.state = 'signed';
+        callback(undefined, signature);
+      },
+      () => callback(new Error('the key could not be opened')),
+    );
   }
 
   private async privateKeyOf(identity: Identity): Promise<ParsedKey | undefined> {
@@ -292,6 +317,13 @@ function readKeyFile(file: string): Buffer {
   const read = readRegularFileBytes(file, maxKeyFileSize);
   if (read.kind === 'bytes') return read.bytes;
   const error: NodeJS.ErrnoException = new Error(`cannot read the key file ${file}`);
-  error.code = read.kind === 'missing' ? 'ENOENT' : read.kind === 'failed' ? read.code : read.kind === 'directory' ? 'EISDIR' : 'EINVAL';
+  error.code =
+    read.kind === 'missing'
+      ? 'ENOENT'
+      : read.kind === 'failed'
+        ? read.code
+        : read.kind === 'directory'
+          ? 'EISDIR'
+          : 'EINVAL';
   throw error;
 }

@@ -98,7 +98,10 @@ export function plainKeysFor(name: string, entries: readonly KnownHostEntry[]): 
 
 /** The files ssh reads by default for these users' homes: each ~/.ssh/known_hosts{,2}, then the system's. */
 export function knownHostsFiles(homes: readonly string[]): string[] {
-  const user = [...new Set(homes)].flatMap((home) => [join(home, '.ssh', 'known_hosts'), join(home, '.ssh', 'known_hosts2')]);
+  const user = [...new Set(homes)].flatMap((home) => [
+    join(home, '.ssh', 'known_hosts'),
+    join(home, '.ssh', 'known_hosts2'),
+  ]);
   return [...user, '/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'];
 }
 
@@ -121,7 +124,9 @@ export function plainHostNames(entries: readonly KnownHostEntry[]): KnownHostNam
     for (const pattern of entry.hosts.split(',')) {
       if (pattern === '' || pattern.startsWith('|') || /[*?!]/.test(pattern)) continue;
       const bracketed = /^\[(.+)\]:(\d+)$/.exec(pattern);
-      const name: KnownHostName = bracketed ? { host: bracketed[1]!, port: bracketed[2]!, file: entry.file } : { host: pattern, file: entry.file };
+      const name: KnownHostName = bracketed
+        ? { host: bracketed[1]!, port: bracketed[2]!, file: entry.file }
+        : { host: pattern, file: entry.file };
       // ssh compares names in lower case: names that differ only in case are one host.
       const key = pattern.toLowerCase();
       if (!names.has(key)) names.set(key, name);

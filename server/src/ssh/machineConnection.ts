@@ -40,12 +40,20 @@ export interface MachineConnectOptions {
 }
 
 /** `[user@]host` as Nix hands it to ssh: before 2.31 with the URI's `:port` still on the host. */
-export function sshDestination(storeUri: string, portInUri = false): { user: string | undefined; host: string; uriHost: string } {
+export function sshDestination(
+  storeUri: string,
+  portInUri = false,
+): { user: string | undefined; host: string; uriHost: string } {
   const uri = parseStoreUri(storeUri);
-  return { user: uri.user, host: uri.port === undefined || portInUri ? uri.host : `${uri.host}:${uri.port}`, uriHost: uri.host };
+  return {
+    user: uri.user,
+    host: uri.port === undefined || portInUri ? uri.host : `${uri.host}:${uri.port}`,
+    uriHost: uri.host,
+  };
 }
 
-export type ResolvedMachine = { ok: true; host: ResolvedHost; policy: HostKeyPolicy } | { ok: false; failure: SshFailure };
+export type ResolvedMachine =
+  { ok: true; host: ResolvedHost; policy: HostKeyPolicy } | { ok: false; failure: SshFailure };
 
 export function resolveOptionsFor(target: MachineTarget, options: MachineConnectOptions): ResolveOptions {
   const env = options.env ?? process.env;
@@ -61,16 +69,25 @@ export function resolveOptionsFor(target: MachineTarget, options: MachineConnect
   };
 }
 
-export async function resolveMachine(target: MachineTarget, options: MachineConnectOptions = {}): Promise<ResolvedMachine> {
+export async function resolveMachine(
+  target: MachineTarget,
+  options: MachineConnectOptions = {},
+): Promise<ResolvedMachine> {
   const destination = sshDestination(target.storeUri, options.portInUri);
   const resolved = await resolveSshHost(destination, resolveOptionsFor(target, options));
   if (!resolved.ok) return resolved;
-  return { ok: true, host: resolved.host, policy: hostKeyPolicy(resolved.host, destination.uriHost, target.publicHostKey) };
+  return {
+    ok: true,
+    host: resolved.host,
+    policy: hostKeyPolicy(resolved.host, destination.uriHost, target.publicHostKey),
+  };
 }
 
-
 /** Connects to a resolved machine with the caller's timeouts, agent, passphrase and signal. */
-export function connectResolved(resolved: Extract<ResolvedMachine, { ok: true }>, options: MachineConnectOptions): Promise<ConnectResult> {
+export function connectResolved(
+  resolved: Extract<ResolvedMachine, { ok: true }>,
+  options: MachineConnectOptions,
+): Promise<ConnectResult> {
   const env = options.env ?? process.env;
   return connect({
     host: resolved.host,
@@ -86,7 +103,11 @@ export function connectResolved(resolved: Extract<ResolvedMachine, { ok: true }>
 }
 
 /** A pooled connection for a machine: the pool key is the resolved user, host, port and key. */
-export async function acquireMachine(pool: ConnectionPool, target: MachineTarget, options: MachineConnectOptions = {}): Promise<LeaseResult> {
+export async function acquireMachine(
+  pool: ConnectionPool,
+  target: MachineTarget,
+  options: MachineConnectOptions = {},
+): Promise<LeaseResult> {
   const resolved = await resolveMachine(target, options);
   if (!resolved.ok) return { ok: false, failure: resolved.failure };
   const key = poolKey(resolved.host);

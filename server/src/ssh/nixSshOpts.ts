@@ -80,7 +80,9 @@ export function parseSshArguments(words: readonly string[]): SshCommandLine {
         if (value === '') {
           const next = words[index + 1];
           if (next === undefined) {
-            result.notes.push(`'-${letter}' at the end of NIX_SSHOPTS has no value; ssh stops with "option requires an argument -- ${letter}".`);
+            result.notes.push(
+              `'-${letter}' at the end of NIX_SSHOPTS has no value; ssh stops with "option requires an argument -- ${letter}".`,
+            );
             break;
           }
           value = next;
@@ -94,7 +96,9 @@ export function parseSshArguments(words: readonly string[]): SshCommandLine {
     }
   }
   if (result.strayWords.length > 0) {
-    result.notes.push(`NIX_SSHOPTS holds words that are not options (${result.strayWords.join(' ')}); ssh would run them on the builder in front of Nix's command.`);
+    result.notes.push(
+      `NIX_SSHOPTS holds words that are not options (${result.strayWords.join(' ')}); ssh would run them on the builder in front of Nix's command.`,
+    );
   }
   return result;
 }
@@ -106,7 +110,10 @@ function applyValueFlag(result: SshCommandLine, letter: string, value: string): 
   }
   if (letter === 'o') {
     const option = readOption(value);
-    if (option === undefined) result.notes.push(`'-o ${value}' is not Name=Value; ssh refuses it. Write -o Name=Value (NIX_SSHOPTS cannot quote spaces).`);
+    if (option === undefined)
+      result.notes.push(
+        `'-o ${value}' is not Name=Value; ssh refuses it. Write -o Name=Value (NIX_SSHOPTS cannot quote spaces).`,
+      );
     else result.settings.push({ ...option, flag: '-o' });
     return;
   }
@@ -115,7 +122,8 @@ function applyValueFlag(result: SshCommandLine, letter: string, value: string): 
     result.notes.push('ssh allows a single -J (and none after -o ProxyJump): "Only a single -J option is permitted".');
   }
   if (name !== undefined) {
-    if (name === 'port' && !/^\d+$/.test(value)) result.notes.push(`'-p ${value}' is not a port number; ssh refuses it.`);
+    if (name === 'port' && !/^\d+$/.test(value))
+      result.notes.push(`'-p ${value}' is not a port number; ssh refuses it.`);
     result.settings.push({ name, value, flag: `-${letter}` });
     return;
   }
@@ -142,4 +150,3 @@ export function resolutionArguments(commandLine: SshCommandLine): string[] {
   }
   return args;
 }
-

@@ -48,7 +48,9 @@ interface Entry {
 }
 
 /** The pool key of a resolved destination: who, where, with which key first, through which hops. */
-export function poolKey(host: Pick<ResolvedHost, 'user' | 'hostName' | 'port' | 'proxyJump' | 'identityFiles'>): string {
+export function poolKey(
+  host: Pick<ResolvedHost, 'user' | 'hostName' | 'port' | 'proxyJump' | 'identityFiles'>,
+): string {
   return JSON.stringify([host.user, host.hostName, host.port, host.identityFiles[0] ?? '', host.proxyJump]);
 }
 
@@ -70,7 +72,8 @@ export class ConnectionPool {
 
   /** A connection for `key`, opening it with `open` when there is none (one open at a time per key). */
   async acquire(key: string, open: () => Promise<ConnectResult>): Promise<LeaseResult> {
-    if (this.closing) return { ok: false, failure: { code: 'aborted', cause: 'the connection pool is closed.', fix: '' } };
+    if (this.closing)
+      return { ok: false, failure: { code: 'aborted', cause: 'the connection pool is closed.', fix: '' } };
     let entry = this.entries.get(key);
     if (entry?.connection?.closed) {
       this.forget(key, entry);
@@ -124,7 +127,8 @@ export class ConnectionPool {
     this.closing = true;
     const pending: Array<Promise<unknown>> = [];
     for (const [key, entry] of this.entries) {
-      if (entry.pending !== undefined) pending.push(entry.pending.then((result) => result.ok && result.connection.close()));
+      if (entry.pending !== undefined)
+        pending.push(entry.pending.then((result) => result.ok && result.connection.close()));
       entry.connection?.close();
       this.forget(key, entry);
     }

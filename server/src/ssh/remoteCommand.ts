@@ -61,11 +61,13 @@ export function parseStorePath(path: string, storeDir = '/nix/store'): StorePath
   if (base.includes('/')) return { error: `'${path}' is a path inside a store path, not a store path` };
   if (base.length < 34 || base[32] !== '-') return { error: `'${path}' has no 32-character hash part` };
   const hash = base.slice(0, 32);
-  for (const char of hash) if (!nixBase32.includes(char)) return { error: `'${path}' has a character outside Nix's base-32 in its hash` };
+  for (const char of hash)
+    if (!nixBase32.includes(char)) return { error: `'${path}' has a character outside Nix's base-32 in its hash` };
   const name = base.slice(33);
   if (name.length > 211) return { error: `the name of '${path}' is longer than 211 characters` };
   if (name.startsWith('.')) return { error: `the name of '${path}' starts with a period` };
-  if (!storePathName.test(name)) return { error: `the name of '${path}' has characters Nix does not allow (only A-Z a-z 0-9 + - . _ ? =)` };
+  if (!storePathName.test(name))
+    return { error: `the name of '${path}' has characters Nix does not allow (only A-Z a-z 0-9 + - . _ ? =)` };
   return { storeDir, hash, name };
 }
 
@@ -118,10 +120,17 @@ export interface ExecResult {
  * Starts the command; `onChannel` runs synchronously with the channel, so no event is missed
  * (ssh2 may deliver the output, the exit status and the close in one packet batch).
  */
-function startCommand(client: Client, args: readonly string[], onChannel: (error: Error | undefined, channel: ClientChannel | undefined) => void, stoppable = false): void {
+function startCommand(
+  client: Client,
+  args: readonly string[],
+  onChannel: (error: Error | undefined, channel: ClientChannel | undefined) => void,
+  stoppable = false,
+): void {
   let line: string;
   try {
-    line = stoppable ? `${remoteCommandLine(['/bin/sh', '-c', TELL_PID])}; ${remoteCommandLine(args)}` : remoteCommandLine(args);
+    line = stoppable
+      ? `${remoteCommandLine(['/bin/sh', '-c', TELL_PID])}; ${remoteCommandLine(args)}`
+      : remoteCommandLine(args);
     client.exec(line, (error, channel) => onChannel(error ?? undefined, error ? undefined : channel));
   } catch (error) {
     onChannel(error instanceof Error ? error : new Error(String(error)), undefined);
@@ -152,7 +161,9 @@ function shownCommand(args: readonly string[]): string {
 /** Opens a channel running the command (for protocols spoken over stdin/stdout). */
 export function openCommand(client: Client, args: readonly string[]): Promise<ClientChannel> {
   log.info(`${builderOf(client)}: started ${shownCommand(args)}`);
-  return new Promise((resolve, reject) => startCommand(client, args, (error, channel) => (error || !channel ? reject(error) : resolve(channel))));
+  return new Promise((resolve, reject) =>
+    startCommand(client, args, (error, channel) => (error || !channel ? reject(error) : resolve(channel))),
+  );
 }
 
 /** Runs a command and collects its output. Never throws: failures are in the result. */
@@ -178,7 +189,15 @@ export function exec(client: Client, args: readonly string[], options: ExecOptio
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
       const stderr = withoutPidLine(Buffer.concat(err).toString('utf8'));
-      logCommand(builderOf(client), shownCommand(args), { code, signal: exitSignal, timedOut, aborted, error, stderr, ms: Date.now() - started });
+      logCommand(builderOf(client), shownCommand(args), {
+        code,
+        signal: exitSignal,
+        timedOut,
+        aborted,
+        error,
+        stderr,
+        ms: Date.now() - started,
+      });
       resolve({
         code,
         signal: exitSignal,
@@ -227,54 +246,59 @@ export function exec(client: Client, args: readonly string[], options: ExecOptio
       return;
     }
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    startCommand(client, args, (error, opened) => {
-      if (error || opened === undefined) {
-        finish(`the command could not be started: ${error?.message ?? 'no channel'}`);
-        return;
-      }
-      channel = opened;
-      if (done) {
-        opened.close();
-        return;
-      }
-      const keep = (chunks: Buffer[], chunk: Buffer, used: number): number => {
-        const room = limit - used;
-        if (room <= 0) {
-          truncated = true;
-          return used;
+    startCommand(
+      client,
+      args,
+      (error, opened) => {
+        if (error || opened === undefined) {
+          finish(`the command could not be started: ${error?.message ?? 'no channel'}`);
+          return;
         }
-        if (chunk.length > room) {
-          truncated = true;
-          chunks.push(chunk.subarray(0, room));
-          return limit;
+        channel = opened;
+        if (done) {
+          opened.close();
+          return;
         }
-        chunks.push(chunk);
-        return used + chunk.length;
-      };
-      opened.on('data', (chunk: Buffer) => {
-        outBytes = keep(out, chunk, outBytes);
-      });
-      opened.stderr.on('data', (chunk: Buffer) => {
-        errBytes = keep(err, chunk, errBytes);
-        if (pid === undefined && !options.plain) pid = pidIn(Buffer.concat(err).toString('utf8'));
-      });
-      opened.on('exit', (exitCode: number | null, signalName?: string) => {
-        // Given up on, it has no exit of its own: what it reports now is our kill.
-        if (stopping) return;
-        code = typeof exitCode === 'number' ? exitCode : null;
-        exitSignal = signalName ?? null;
-      });
-      // ssh2 passes the exit code to 'close' too.
-      opened.on('close', (closeCode?: number | null) => {
-        if (stopping) return;
-        if (code === null && typeof closeCode === 'number') code = closeCode;
-        finish();
-      });
-      opened.on('error', (error: Error) => {
-        if (!stopping) finish(error.message);
-      });
-      if (options.stdin !== undefined) opened.end(options.stdin);
-      else opened.end();
-    }, options.plain !== true);
+        const keep = (chunks: Buffer[], chunk: Buffer, used: number): number => {
+          const room = limit - used;
+          if (room <= 0) {
+            truncated = true;
+            return used;
+          }
+          if (chunk.length > room) {
+            truncated = true;
+            chunks.push(chunk.subarray(0, room));
+            return limit;
+          }
+          chunks.push(chunk);
+          return used + chunk.length;
+        };
+        opened.on('data', (chunk: Buffer) => {
+          outBytes = keep(out, chunk, outBytes);
+        });
+        opened.stderr.on('data', (chunk: Buffer) => {
+          errBytes = keep(err, chunk, errBytes);
+          if (pid === undefined && !options.plain) pid = pidIn(Buffer.concat(err).toString('utf8'));
+        });
+        opened.on('exit', (exitCode: number | null, signalName?: string) => {
+          // Given up on, it has no exit of its own: what it reports now is our kill.
+          if (stopping) return;
+          code = typeof exitCode === 'number' ? exitCode : null;
+          exitSignal = signalName ?? null;
+        });
+        // ssh2 passes the exit code to 'close' too.
+        opened.on('close', (closeCode?: number | null) => {
+          if (stopping) return;
+          if (code === null && typeof closeCode === 'number') code = closeCode;
+          finish();
+        });
+        opened.on('error', (error: Error) => {
+          if (!stopping) finish(error.message);
+        });
+        if (options.stdin !== undefined) opened.end(options.stdin);
+        else opened.end();
+      },
+      options.plain !== true,
+    );
   });
 }

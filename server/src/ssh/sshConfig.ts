@@ -73,14 +73,18 @@ export type ResolveResult = { ok: true; host: ResolvedHost } | { ok: false; fail
 export function refusedDestination(user: string | undefined, host: string): string | undefined {
   if (host === '') return 'the store URI has no host';
   if (host.startsWith('-')) return `the host '${host}' begins with '-', which ssh would read as an option`;
-  if (user !== undefined && user.startsWith('-')) return `the user '${user}' begins with '-', which ssh would read as an option`;
+  if (user !== undefined && user.startsWith('-'))
+    return `the user '${user}' begins with '-', which ssh would read as an option`;
   // eslint-disable-next-line no-control-regex
-  if (/[\s\x00-\x1f\x7f]/.test(host) || (user !== undefined && /[\s\x00-\x1f\x7f]/.test(user))) return 'the user or host contains spaces or control characters';
+  if (/[\s\x00-\x1f\x7f]/.test(host) || (user !== undefined && /[\s\x00-\x1f\x7f]/.test(user)))
+    return 'the user or host contains spaces or control characters';
   return undefined;
 }
 
 function expandPath(value: string, home: string, localUser: string): string {
-  const withTokens = value.replace(/%([du%])/g, (_, token: string) => (token === 'd' ? home : token === 'u' ? localUser : '%'));
+  const withTokens = value.replace(/%([du%])/g, (_, token: string) =>
+    token === 'd' ? home : token === 'u' ? localUser : '%',
+  );
   return expandTilde(withTokens, home);
 }
 
@@ -111,7 +115,10 @@ export function parseSshGOutput(text: string): SshSettings {
 /** Splits ProxyJump into hops; `none` means no jump. */
 function proxyJumpHops(value: string | undefined): string[] {
   if (value === undefined || value.toLowerCase() === 'none') return [];
-  return value.split(',').map((hop) => hop.trim()).filter((hop) => hop !== '');
+  return value
+    .split(',')
+    .map((hop) => hop.trim())
+    .filter((hop) => hop !== '');
 }
 
 function strictness(value: string | undefined): StrictHostKeyChecking {
@@ -135,10 +142,18 @@ function strictness(value: string | undefined): StrictHostKeyChecking {
 export function toResolvedHost(
   alias: string,
   settings: SshSettings,
-  extra: { home: string; localUser: string; commandLine: SshCommandLine; dropped: string[]; source: ResolvedHost['source']; notes: string[] },
+  extra: {
+    home: string;
+    localUser: string;
+    commandLine: SshCommandLine;
+    dropped: string[];
+    source: ResolvedHost['source'];
+    notes: string[];
+  },
 ): ResolvedHost {
   const first = (name: string) => settings.get(name)?.[0];
-  const list = (name: string) => (first(name) ?? '').split(/\s+/).filter((file) => file !== '' && file.toLowerCase() !== 'none');
+  const list = (name: string) =>
+    (first(name) ?? '').split(/\s+/).filter((file) => file !== '' && file.toLowerCase() !== 'none');
   const port = Number(first('port') ?? '22');
   const timeout = first('connecttimeout');
   const seconds = timeout === undefined || timeout === 'none' ? undefined : Number(timeout);
@@ -173,19 +188,29 @@ export function sshGArguments(commandLine: SshCommandLine, destination: string):
   return ['-G', ...resolutionArguments(commandLine), '--', destination];
 }
 
-function runSshG(binary: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ missing: true } | { missing: false; code: number; stdout: string; stderr: string }> {
+function runSshG(
+  binary: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<{ missing: true } | { missing: false; code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const started = Date.now();
-    execFile(binary, args, { env, timeout: timeoutMs, encoding: 'utf8', maxBuffer: 1024 * 1024 }, (error, stdout, stderr) => {
-      const shown = remoteCommandLine([binary, ...args]);
-      if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') {
-        logCommand('local', shown, { code: null, error: `${binary} was not found`, ms: Date.now() - started });
-        return resolve({ missing: true });
-      }
-      const code = error ? (typeof error.code === 'number' ? error.code : 255) : 0;
-      logCommand('local', shown, { code, timedOut: error?.killed === true, stderr, ms: Date.now() - started });
-      resolve({ missing: false, code, stdout, stderr });
-    });
+    execFile(
+      binary,
+      args,
+      { env, timeout: timeoutMs, encoding: 'utf8', maxBuffer: 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const shown = remoteCommandLine([binary, ...args]);
+        if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') {
+          logCommand('local', shown, { code: null, error: `${binary} was not found`, ms: Date.now() - started });
+          return resolve({ missing: true });
+        }
+        const code = error ? (typeof error.code === 'number' ? error.code : 255) : 0;
+        logCommand('local', shown, { code, timedOut: error?.killed === true, stderr, ms: Date.now() - started });
+        resolve({ missing: false, code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -193,10 +218,20 @@ function runSshG(binary: string, args: string[], env: NodeJS.ProcessEnv, timeout
  * Resolves `[user@]host` as ssh would under Nix. Never throws; a refused destination or an
  * unreadable config is a failure value.
  */
-export async function resolveSshHost(destination: { user: string | undefined; host: string }, options: ResolveOptions = {}): Promise<ResolveResult> {
+export async function resolveSshHost(
+  destination: { user: string | undefined; host: string },
+  options: ResolveOptions = {},
+): Promise<ResolveResult> {
   const refusal = refusedDestination(destination.user, destination.host);
   if (refusal !== undefined) {
-    return { ok: false, failure: { code: 'invalid-host', cause: `${refusal}.`, fix: 'Fix the store URI in column 1: ssh://[user@]host, where the host is a name or an address.' } };
+    return {
+      ok: false,
+      failure: {
+        code: 'invalid-host',
+        cause: `${refusal}.`,
+        fix: 'Fix the store URI in column 1: ssh://[user@]host, where the host is a name or an address.',
+      },
+    };
   }
   const env = options.env ?? process.env;
   const home = options.home ?? env.HOME ?? homedir();
@@ -214,7 +249,8 @@ export async function resolveSshHost(destination: { user: string | undefined; ho
     settings: [...nixOpts.settings],
   };
   if (options.port !== undefined) commandLine.settings.push({ name: 'port', value: options.port, flag: '-p' });
-  if (options.identityFile !== undefined) commandLine.settings.push({ name: 'identityfile', value: options.identityFile, flag: '-i' });
+  if (options.identityFile !== undefined)
+    commandLine.settings.push({ name: 'identityfile', value: options.identityFile, flag: '-i' });
   // ssh drops a -i file it cannot read (with a warning) and goes on as if it were not given.
   const dropped: string[] = [];
   const usable: SshCommandLine = {
@@ -232,19 +268,62 @@ export async function resolveSshHost(destination: { user: string | undefined; ho
 
   const binary = options.sshBinary === undefined ? 'ssh' : options.sshBinary;
   if (binary !== null) {
-    const result = await runSshG(binary, sshGArguments(usable, destinationText), { ...env, HOME: home }, options.timeoutMs ?? 5000);
+    const result = await runSshG(
+      binary,
+      sshGArguments(usable, destinationText),
+      { ...env, HOME: home },
+      options.timeoutMs ?? 5000,
+    );
     if (!result.missing) {
       if (result.code !== 0) {
-        const why = result.stderr.trim().split('\n').filter((line) => !/^Pseudo-terminal/.test(line)).slice(-3).join(' ') || `exit code ${result.code}`;
-        return { ok: false, failure: { code: 'ssh-config-error', cause: `ssh cannot read its configuration for '${destination.host}': ${why}`, fix: 'Fix the ssh config file (or the -F / -o options in NIX_SSHOPTS) that ssh names.' } };
+        const why =
+          result.stderr
+            .trim()
+            .split('\n')
+            .filter((line) => !/^Pseudo-terminal/.test(line))
+            .slice(-3)
+            .join(' ') || `exit code ${result.code}`;
+        return {
+          ok: false,
+          failure: {
+            code: 'ssh-config-error',
+            cause: `ssh cannot read its configuration for '${destination.host}': ${why}`,
+            fix: 'Fix the ssh config file (or the -F / -o options in NIX_SSHOPTS) that ssh names.',
+          },
+        };
       }
       const settings = parseSshGOutput(result.stdout);
-      return { ok: true, host: toResolvedHost(destination.host, settings, { home, localUser, commandLine, dropped, source: 'ssh -G', notes }) };
+      return {
+        ok: true,
+        host: toResolvedHost(destination.host, settings, {
+          home,
+          localUser,
+          commandLine,
+          dropped,
+          source: 'ssh -G',
+          notes,
+        }),
+      };
     }
-    notes.push(`No '${binary}' binary here: the ssh config files were read without ssh (Match blocks are not evaluated).`);
+    notes.push(
+      `No '${binary}' binary here: the ssh config files were read without ssh (Match blocks are not evaluated).`,
+    );
   }
-  const fallback = resolveFromConfigFiles({ host: destination.host, user: destination.user, commandLine: usable, home, localUser });
-  const host = toResolvedHost(destination.host, fallback.settings, { home, localUser, commandLine, dropped, source: 'config files', notes: [...notes, ...fallback.notes] });
+  const fallback = resolveFromConfigFiles({
+    host: destination.host,
+    user: destination.user,
+    commandLine: usable,
+    home,
+    localUser,
+  });
+  const host = toResolvedHost(destination.host, fallback.settings, {
+    home,
+    localUser,
+    commandLine,
+    dropped,
+    source: 'config files',
+    notes: [...notes, ...fallback.notes],
+  });
   return { ok: true, host: { ...host, skippedMatch: fallback.skippedMatch } };
 }
 

@@ -38,7 +38,9 @@ export interface FallbackResult {
   skippedMatch: boolean;
 }
 
-const defaultIdentities = ['id_rsa', 'id_ecdsa', 'id_ecdsa_sk', 'id_ed25519', 'id_ed25519_sk', 'id_xmss', 'id_dsa'].map((name) => `~/.ssh/${name}`);
+const defaultIdentities = ['id_rsa', 'id_ecdsa', 'id_ecdsa_sk', 'id_ed25519', 'id_ed25519_sk', 'id_xmss', 'id_dsa'].map(
+  (name) => `~/.ssh/${name}`,
+);
 
 /** The keywords the resolution reads; others in the files are skipped. */
 const keywords = new Set([
@@ -77,7 +79,13 @@ const listOrEmpty = (dir: string): string[] => {
 
 /** ssh's `match_pattern`: `*` any run, `?` one character, everything else literal. */
 export function matchPattern(text: string, pattern: string): boolean {
-  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 's');
+  const regex = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    's',
+  );
   return regex.test(text);
 }
 
@@ -141,7 +149,12 @@ export function userConfigFile(configFile: string | undefined, home: string): st
  * The files one `Include` argument names: `~/` is the home, a relative path is relative to
  * `relativeTo` (~/.ssh for the user's config, /etc/ssh for the system's), globs in sorted order.
  */
-export function includedFiles(arg: string, relativeTo: string, home: string, listDir: (dir: string) => string[] = listOrEmpty): string[] {
+export function includedFiles(
+  arg: string,
+  relativeTo: string,
+  home: string,
+  listDir: (dir: string) => string[] = listOrEmpty,
+): string[] {
   const expanded = arg.startsWith('~/') ? path.join(home, arg.slice(2)) : arg;
   return expandGlob(path.isAbsolute(expanded) ? expanded : path.join(relativeTo, expanded), listDir);
 }
@@ -205,15 +218,25 @@ class Reader {
         } else {
           active = false;
           this.skippedMatch = true;
-          this.notes.push(`'Match ${args.join(' ')}' in ${file} is not evaluated without an ssh binary; its settings are skipped.`);
+          this.notes.push(
+            `'Match ${args.join(' ')}' in ${file} is not evaluated without an ssh binary; its settings are skipped.`,
+          );
         }
       } else if (keyword === 'include') {
         if (!active) continue;
         for (const arg of args) {
-          for (const included of includedFiles(arg, relativeTo, this.input.home, this.input.listDir)) this.readFile(included, relativeTo, depth + 1);
+          for (const included of includedFiles(arg, relativeTo, this.input.home, this.input.listDir))
+            this.readFile(included, relativeTo, depth + 1);
         }
       } else if (active && keywords.has(keyword) && args.length > 0) {
-        if (keyword === 'identityfile' || keyword === 'proxyjump' || keyword === 'proxycommand' || keyword === 'hostname' || keyword === 'user' || keyword === 'hostkeyalias') {
+        if (
+          keyword === 'identityfile' ||
+          keyword === 'proxyjump' ||
+          keyword === 'proxycommand' ||
+          keyword === 'hostname' ||
+          keyword === 'user' ||
+          keyword === 'hostkeyalias'
+        ) {
           this.set(keyword, keyword === 'proxycommand' ? args.join(' ') : args[0]!);
         } else {
           this.set(keyword, args.join(' '));
@@ -270,7 +293,9 @@ export function resolveFromConfigFiles(input: FallbackInput): FallbackResult {
   const identities = settings.get('identityfile') ?? [];
   out.set('identityfile', identities.length > 0 ? identities : defaultIdentities);
   out.set('userknownhostsfile', [first('userknownhostsfile') ?? '~/.ssh/known_hosts ~/.ssh/known_hosts2']);
-  out.set('globalknownhostsfile', [first('globalknownhostsfile') ?? '/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2']);
+  out.set('globalknownhostsfile', [
+    first('globalknownhostsfile') ?? '/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2',
+  ]);
   out.set('connecttimeout', [first('connecttimeout') ?? 'none']);
   const jump = first('proxyjump');
   if (jump !== undefined && jump.toLowerCase() !== 'none') out.set('proxyjump', [jump]);

@@ -38,7 +38,10 @@ export function applyWorkspaceEdit(edit: WorkspaceEdit, texts: Record<string, st
       if (!(fs.existsSync(path) && change.options?.ignoreIfExists)) fs.writeFileSync(path, '');
       result[change.uri] = fs.readFileSync(path, 'utf8');
     } else {
-      result[change.textDocument.uri] = applyEdits(textOf(change.textDocument.uri), change.edits.filter((e): e is TextEdit => 'range' in e));
+      result[change.textDocument.uri] = applyEdits(
+        textOf(change.textDocument.uri),
+        change.edits.filter((e): e is TextEdit => 'range' in e),
+      );
     }
   }
   return result;

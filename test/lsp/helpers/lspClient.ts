@@ -80,8 +80,15 @@ export class LspClient {
 
   /** `wire` sees every byte of the LSP stream in both directions, as a verbose trace would. */
   /** `runAs` wraps the server's command line (e.g. to run it as another user). */
-  constructor(env: NodeJS.ProcessEnv = process.env, wire?: Wire, runAs?: (command: string, args: string[]) => [string, string[]]) {
-    const [command, args] = (runAs ?? ((c: string, a: string[]) => [c, a] as [string, string[]]))(process.execPath, [serverPath, '--stdio']);
+  constructor(
+    env: NodeJS.ProcessEnv = process.env,
+    wire?: Wire,
+    runAs?: (command: string, args: string[]) => [string, string[]],
+  ) {
+    const [command, args] = (runAs ?? ((c: string, a: string[]) => [c, a] as [string, string[]]))(process.execPath, [
+      serverPath,
+      '--stdio',
+    ]);
     this.process = spawn(command, args, { env });
     this.process.stderr.on('data', (chunk) => (this.stderr += chunk));
     let toServer: NodeJS.WritableStream = this.process.stdin;
@@ -92,7 +99,10 @@ export class LspClient {
       tap.pipe(this.process.stdin);
       toServer = tap;
     }
-    this.connection = createProtocolConnection(new StreamMessageReader(this.process.stdout), new StreamMessageWriter(toServer));
+    this.connection = createProtocolConnection(
+      new StreamMessageReader(this.process.stdout),
+      new StreamMessageWriter(toServer),
+    );
     this.connection.onRequest(ConfigurationRequest.type, (params) => params.items.map(() => this.settings));
     this.connection.onRequest(RegistrationRequest.type, (params) => {
       this.registrations.push(...params.registrations);
@@ -118,13 +128,22 @@ export class LspClient {
   /** `env` is the server's environment (NIX_CONF_DIR, HOME, …); `folders` the workspace folders. */
   /** `initializationOptions` (e.g. `{ trusted: true }`) and `capabilities` are merged into the defaults. */
   static async start(
-    options: { env?: NodeJS.ProcessEnv; folders?: string[]; initializationOptions?: unknown; capabilities?: ClientCapabilities; wire?: Wire; runAs?: (command: string, args: string[]) => [string, string[]] } = {},
+    options: {
+      env?: NodeJS.ProcessEnv;
+      folders?: string[];
+      initializationOptions?: unknown;
+      capabilities?: ClientCapabilities;
+      wire?: Wire;
+      runAs?: (command: string, args: string[]) => [string, string[]];
+    } = {},
   ): Promise<LspClient> {
     const client = new LspClient(options.env, options.wire, options.runAs);
     await client.connection.sendRequest(InitializeRequest.type, {
       processId: process.pid,
       rootUri: null,
-      workspaceFolders: options.folders ? options.folders.map((folder) => ({ uri: pathToFileURL(folder).toString(), name: folder })) : null,
+      workspaceFolders: options.folders
+        ? options.folders.map((folder) => ({ uri: pathToFileURL(folder).toString(), name: folder }))
+        : null,
       capabilities: {
         workspace: {
           configuration: true,
@@ -135,7 +154,10 @@ export class LspClient {
         textDocument: {
           documentSymbol: { hierarchicalDocumentSymbolSupport: true },
           completion: { completionItem: { snippetSupport: true } },
-          codeAction: { codeActionLiteralSupport: { codeActionKind: { valueSet: ['quickfix', 'refactor'] } }, disabledSupport: true },
+          codeAction: {
+            codeActionLiteralSupport: { codeActionKind: { valueSet: ['quickfix', 'refactor'] } },
+            disabledSupport: true,
+          },
           ...options.capabilities?.textDocument,
         },
         window: { showMessage: {} },
@@ -150,7 +172,9 @@ export class LspClient {
     const uri = pathToFileURL(path).toString();
     this.versions.set(uri, 1);
     this.published.delete(uri);
-    await this.connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId, version: 1, text } });
+    await this.connection.sendNotification(DidOpenTextDocumentNotification.type, {
+      textDocument: { uri, languageId, version: 1, text },
+    });
     return uri;
   }
 
@@ -158,15 +182,25 @@ export class LspClient {
   async change(uri: string, text: string): Promise<number> {
     const version = (this.versions.get(uri) ?? 1) + 1;
     this.versions.set(uri, version);
-    await this.connection.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version }, contentChanges: [{ text }] });
+    await this.connection.sendNotification(DidChangeTextDocumentNotification.type, {
+      textDocument: { uri, version },
+      contentChanges: [{ text }],
+    });
     return version;
   }
 
   /** Replaces `range` with `text`, as VS Code sends an edit (incremental sync); returns the new version. */
-  async changeRange(uri: string, range: { start: { line: number; character: number }; end: { line: number; character: number } }, text: string): Promise<number> {
+  async changeRange(
+    uri: string,
+    range: { start: { line: number; character: number }; end: { line: number; character: number } },
+    text: string,
+  ): Promise<number> {
     const version = (this.versions.get(uri) ?? 1) + 1;
     this.versions.set(uri, version);
-    await this.connection.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version }, contentChanges: [{ range, text }] });
+    await this.connection.sendNotification(DidChangeTextDocumentNotification.type, {
+      textDocument: { uri, version },
+      contentChanges: [{ range, text }],
+    });
     return version;
   }
 
@@ -185,14 +219,23 @@ export class LspClient {
   }
 
   /** The first diagnostics published for `uri` that satisfy `accept` (default: any, for the latest version). */
-  async diagnostics(uri: string, accept: (params: PublishDiagnosticsParams) => boolean = () => true, timeoutMs = 10_000): Promise<Diagnostic[]> {
+  async diagnostics(
+    uri: string,
+    accept: (params: PublishDiagnosticsParams) => boolean = () => true,
+    timeoutMs = 10_000,
+  ): Promise<Diagnostic[]> {
     const deadline = Date.now() + timeoutMs;
     const expected = this.versions.get(uri);
     for (;;) {
-      const match = this.publishes(uri).find((p) => (p.version === undefined || expected === undefined || p.version === expected) && accept(p));
+      const match = this.publishes(uri).find(
+        (p) => (p.version === undefined || expected === undefined || p.version === expected) && accept(p),
+      );
       if (match) return match.diagnostics;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no diagnostics for ${uri} within ${timeoutMs} ms (got ${JSON.stringify(this.publishes(uri))}); server stderr: ${this.stderr}`);
+      if (left <= 0)
+        throw new Error(
+          `no diagnostics for ${uri} within ${timeoutMs} ms (got ${JSON.stringify(this.publishes(uri))}); server stderr: ${this.stderr}`,
+        );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.waiters.push(() => {
@@ -204,12 +247,14 @@ export class LspClient {
   }
 
   async symbols(uri: string): Promise<DocumentSymbol[]> {
-    return (await this.connection.sendRequest(DocumentSymbolRequest.type, { textDocument: { uri } })) as DocumentSymbol[];
+    return (await this.connection.sendRequest(DocumentSymbolRequest.type, {
+      textDocument: { uri },
+    })) as DocumentSymbol[];
   }
 
   async completion(uri: string, position: Position): Promise<CompletionItem[]> {
     const result = await this.connection.sendRequest(CompletionRequest.type, { textDocument: { uri }, position });
-    return Array.isArray(result) ? result : (result as CompletionList | null)?.items ?? [];
+    return Array.isArray(result) ? result : ((result as CompletionList | null)?.items ?? []);
   }
 
   async hover(uri: string, position: Position): Promise<Hover | null> {
@@ -217,16 +262,31 @@ export class LspClient {
   }
 
   async codeActions(uri: string, range: Range, diagnostics: Diagnostic[]): Promise<CodeAction[]> {
-    const result = await this.connection.sendRequest(CodeActionRequest.type, { textDocument: { uri }, range, context: { diagnostics } });
+    const result = await this.connection.sendRequest(CodeActionRequest.type, {
+      textDocument: { uri },
+      range,
+      context: { diagnostics },
+    });
     return (result ?? []).filter((a): a is CodeAction => !('command' in a && typeof a.command === 'string'));
   }
 
   async formatting(uri: string): Promise<TextEdit[]> {
-    return (await this.connection.sendRequest(DocumentFormattingRequest.type, { textDocument: { uri }, options: { tabSize: 2, insertSpaces: true } })) ?? [];
+    return (
+      (await this.connection.sendRequest(DocumentFormattingRequest.type, {
+        textDocument: { uri },
+        options: { tabSize: 2, insertSpaces: true },
+      })) ?? []
+    );
   }
 
   async rangeFormatting(uri: string, range: Range): Promise<TextEdit[]> {
-    return (await this.connection.sendRequest(DocumentRangeFormattingRequest.type, { textDocument: { uri }, range, options: { tabSize: 2, insertSpaces: true } })) ?? [];
+    return (
+      (await this.connection.sendRequest(DocumentRangeFormattingRequest.type, {
+        textDocument: { uri },
+        range,
+        options: { tabSize: 2, insertSpaces: true },
+      })) ?? []
+    );
   }
 
   async documentLinks(uri: string): Promise<DocumentLink[]> {
@@ -238,7 +298,10 @@ export class LspClient {
   }
 
   async executeCommand(command: Command): Promise<unknown> {
-    return this.connection.sendRequest(ExecuteCommandRequest.type, { command: command.command, arguments: command.arguments ?? [] });
+    return this.connection.sendRequest(ExecuteCommandRequest.type, {
+      command: command.command,
+      arguments: command.arguments ?? [],
+    });
   }
 
   async stop(): Promise<void> {

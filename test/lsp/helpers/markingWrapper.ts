@@ -7,7 +7,9 @@ import { join } from 'node:path';
 /** A wrapper of `program` in `bin`: it appends `program args…` to `marks`, then runs the real one. */
 export function markingWrapper(bin: string, program: string, marks: string): void {
   const real = execFileSync('sh', ['-c', `command -v ${program}`], { encoding: 'utf8' }).trim();
-  writeFileSync(join(bin, program), `#!/bin/sh\necho "${program} $*" >> '${marks}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+  writeFileSync(join(bin, program), `#!/bin/sh\necho "${program} $*" >> '${marks}'\nexec '${real}' "$@"\n`, {
+    mode: 0o755,
+  });
 }
 
 /** What the wrappers marked so far, one line per run. */

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 /** The module specifiers of every import and re-export of a TypeScript file. */
 export function importsOf(text: string): string[] {
   const specifiers: string[] = [];
-  for (const match of text.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s*['"]([^'"]+)['"]/gms)) specifiers.push(match[1]!);
+  for (const match of text.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s*['"]([^'"]+)['"]/gms))
+    specifiers.push(match[1]!);
   for (const match of text.matchAll(/^\s*import\s*['"]([^'"]+)['"]/gm)) specifiers.push(match[1]!);
   for (const match of text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)) specifiers.push(match[1]!);
   return specifiers;

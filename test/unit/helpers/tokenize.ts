@@ -134,12 +134,7 @@ export function columnOf(line: string, needle: string, occurrence = 0): number {
 }
 
 /** The token at the first character of the `occurrence`-th whole `needle` in `line` (see columnOf). */
-export async function tokenOf(
-  scopeName: GrammarScope,
-  line: string,
-  needle: string,
-  occurrence = 0,
-): Promise<Token> {
+export async function tokenOf(scopeName: GrammarScope, line: string, needle: string, occurrence = 0): Promise<Token> {
   return tokenAt(await tokenizeLine(scopeName, line), columnOf(line, needle, occurrence));
 }
 

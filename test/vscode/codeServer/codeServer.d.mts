@@ -14,4 +14,7 @@ export function codeServerOf(version: string): CodeServer;
 export function installedCodeServer(version?: string): string | undefined;
 export function installCodeServer(version?: string): string;
 export function missingParts(): string | undefined;
-export function codeServerEnv(base: NodeJS.ProcessEnv, options: { runDir: string; userHome?: boolean; env?: Record<string, string> }): NodeJS.ProcessEnv;
+export function codeServerEnv(
+  base: NodeJS.ProcessEnv,
+  options: { runDir: string; userHome?: boolean; env?: Record<string, string> },
+): NodeJS.ProcessEnv;

@@ -24,7 +24,10 @@ const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 /** The table row of a code-server version; throws for one the tests do not know. */
 export function codeServerOf(version) {
   const found = codeServers.find((c) => c.version === version);
-  if (!found) throw new Error(`code-server ${version} is not one the tests run on (${codeServers.map((c) => c.version).join(', ')})`);
+  if (!found)
+    throw new Error(
+      `code-server ${version} is not one the tests run on (${codeServers.map((c) => c.version).join(', ')})`,
+    );
   return found;
 }
 
@@ -43,17 +46,24 @@ export function missingParts() {
 
 /** Its folder when install.sh has installed this version into `.vscode-test/`, else undefined. */
 export function installedCodeServer(version = codeServerVersion) {
-  const prefix = join(process.env.NIX_BUILDERS_VSCODE_CACHE || join(projectRoot, '.vscode-test'), `code-server-${version}`);
+  const prefix = join(
+    process.env.NIX_BUILDERS_VSCODE_CACHE || join(projectRoot, '.vscode-test'),
+    `code-server-${version}`,
+  );
   return existsSync(join(prefix, '.installed')) ? join(prefix, 'node_modules/code-server') : undefined;
 }
 
 /** Installs code-server (and its Node) into `.vscode-test/` when not there yet; returns its folder. */
 export function installCodeServer(version = codeServerVersion) {
   const { node } = codeServerOf(version);
-  const out = execFileSync('bash', [join(projectRoot, 'test/vscode/codeServer/install.sh'), version, ...(node ? [node] : [])], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    encoding: 'utf8',
-  });
+  const out = execFileSync(
+    'bash',
+    [join(projectRoot, 'test/vscode/codeServer/install.sh'), version, ...(node ? [node] : [])],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      encoding: 'utf8',
+    },
+  );
   return out.trim().split('\n').pop();
 }
 
@@ -112,7 +122,8 @@ export async function startCodeServer(options) {
   const home = options.userHome ? undefined : join(runDir, 'home');
   const userDataDir = options.userDataDir ?? join(runDir, 'user-data');
   const extensionsDir = options.extensionsDir ?? join(runDir, 'extensions');
-  for (const dir of [home ?? runDir, join(runDir, 'tmp'), userDataDir, extensionsDir]) mkdirSync(dir, { recursive: true });
+  for (const dir of [home ?? runDir, join(runDir, 'tmp'), userDataDir, extensionsDir])
+    mkdirSync(dir, { recursive: true });
   const config = join(runDir, 'config.yaml');
   writeFileSync(config, 'auth: none\n');
 
@@ -122,15 +133,20 @@ export async function startCodeServer(options) {
     node,
     [
       join(root, 'out/node/entry.js'),
-      '--bind-addr', `127.0.0.1:${port}`,
-      '--auth', 'none',
-      '--config', config,
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--auth',
+      'none',
+      '--config',
+      config,
       '--disable-telemetry',
       '--disable-update-check',
       ...(options.workspaceTrust ? [] : ['--disable-workspace-trust']),
       '--disable-getting-started-override',
-      '--user-data-dir', userDataDir,
-      '--extensions-dir', extensionsDir,
+      '--user-data-dir',
+      userDataDir,
+      '--extensions-dir',
+      extensionsDir,
       ...(options.vscodeOptions ?? []).map((option) => `--vscode-option=${option}`),
     ],
     {
@@ -153,8 +169,18 @@ export async function startCodeServer(options) {
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       // code-server spawns the extension host and watchers: end its whole process group.
-      try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
-      const timer = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }, 5000);
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+      const timer = setTimeout(() => {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }, 5000);
       await exited;
       clearTimeout(timer);
     },
@@ -163,14 +189,18 @@ export async function startCodeServer(options) {
 
 async function waitUntilServing(url, exited) {
   let gone;
-  void exited.then((code) => { gone = code; });
+  void exited.then((code) => {
+    gone = code;
+  });
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (gone !== undefined) throw new Error(`code-server exited (${gone}) before it served ${url}`);
     try {
       const response = await fetch(`${url}/healthz`);
       if (response.ok) return;
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`code-server did not answer on ${url} within 60 s`);

@@ -53,7 +53,9 @@ async function main() {
   }
   const codeServer = codeServerOf(process.env.NIX_BUILDERS_CODE_SERVER || codeServerVersion);
   const root = installCodeServer(codeServer.version);
-  const runDir = args['user-data-dir'] ? dirname(resolve(args['user-data-dir'])) : mkdtempSync('/tmp/nix-builders-vscode-');
+  const runDir = args['user-data-dir']
+    ? dirname(resolve(args['user-data-dir']))
+    : mkdtempSync('/tmp/nix-builders-vscode-');
   mkdirSync(runDir, { recursive: true });
 
   const server = await startCodeServer({
@@ -64,13 +66,20 @@ async function main() {
     vscodeOptions: codeServer.vscodeOptions,
     // runTests.ts's untrusted run: workspace trust on, as VS Code ships, so the folder starts untrusted.
     workspaceTrust: process.env.NIX_BUILDERS_WORKSPACE_TRUST === 'on',
-    log: (line) => { if (process.env.NIX_BUILDERS_VSCODE_VERBOSE) console.log(`[code-server] ${line}`); },
+    log: (line) => {
+      if (process.env.NIX_BUILDERS_VSCODE_VERBOSE) console.log(`[code-server] ${line}`);
+    },
   });
   const browser = await chromium.launch({
     executablePath: chromiumPath,
     args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
       // The browser only ever talks to code-server on loopback: it resolves no other name, so
       // its own services (autofill, accounts, updates) never reach the machine's resolver.
       '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
@@ -81,7 +90,9 @@ async function main() {
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
     let finish;
-    const finished = new Promise((resolveFinish) => { finish = resolveFinish; });
+    const finished = new Promise((resolveFinish) => {
+      finish = resolveFinish;
+    });
     const pending = [];
     await page.exposeFunction('codeAutomationLog', (type, logArgs) => {
       // The workbench forwards console calls as (format, ...values), like console.log itself.
@@ -151,10 +162,14 @@ async function typeIntoInput(page, file) {
     await input.fill(text);
     await input.press('Enter');
     // Accepted: the box closes, or empties for the next question (a second pick follows).
-    await page.waitForFunction(() => {
-      const box = document.querySelector('.quick-input-widget .quick-input-box input');
-      return !box || box.value === '' || box.offsetParent === null;
-    }, undefined, { timeout: 10_000 });
+    await page.waitForFunction(
+      () => {
+        const box = document.querySelector('.quick-input-widget .quick-input-box input');
+        return !box || box.value === '' || box.offsetParent === null;
+      },
+      undefined,
+      { timeout: 10_000 },
+    );
   } catch (error) {
     outcome = `could not type into the input box: ${error instanceof Error ? error.message : String(error)}`;
   }

@@ -17,10 +17,18 @@ if (!launchAs) {
   process.exit(1);
 }
 const passed = Object.fromEntries(
-  Object.entries(process.env).filter(([name]) => (name.startsWith('NIX_BUILDERS_') && name !== 'NIX_BUILDERS_LAUNCH_AS') || name === 'NIXRB_DNS_SEALED' || name === 'CHROMIUM_PATH'),
+  Object.entries(process.env).filter(
+    ([name]) =>
+      (name.startsWith('NIX_BUILDERS_') && name !== 'NIX_BUILDERS_LAUNCH_AS') ||
+      name === 'NIXRB_DNS_SEALED' ||
+      name === 'CHROMIUM_PATH',
+  ),
 );
 const [program, ...args] = launchAs.command;
 // No shell: each argument reaches the program as it is.
-const child = spawn(program, [...args, ...process.argv.slice(2)], { env: { ...launchAs.env, ...passed }, stdio: 'inherit' });
+const child = spawn(program, [...args, ...process.argv.slice(2)], {
+  env: { ...launchAs.env, ...passed },
+  stdio: 'inherit',
+});
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

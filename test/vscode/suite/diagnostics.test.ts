@@ -45,6 +45,9 @@ suite('Diagnostics in VS Code', () => {
     const symbols = await waitFor('document symbols', () =>
       vscode.commands.executeCommand<vscode.DocumentSymbol[]>('vscode.executeDocumentSymbolProvider', uri),
     );
-    assert.deepEqual(symbols.map((s) => s.name), ['nix@builder.example.org', 'mac-mini.local', 'pi@raspberry-pi.local']);
+    assert.deepEqual(
+      symbols.map((s) => s.name),
+      ['nix@builder.example.org', 'mac-mini.local', 'pi@raspberry-pi.local'],
+    );
   });
 });

@@ -3,7 +3,15 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { ServerInfo } from '../../../server/src/protocol';
-import { assertShowsRows, assertShowsText, canScreenshot, extensionId, openWorkspaceFile, screenshotShowing, waitFor } from './helpers';
+import {
+  assertShowsRows,
+  assertShowsText,
+  canScreenshot,
+  extensionId,
+  openWorkspaceFile,
+  screenshotShowing,
+  waitFor,
+} from './helpers';
 
 suite('The extension in VS Code', () => {
   suiteSetup(async () => {
@@ -25,9 +33,7 @@ suite('The extension in VS Code', () => {
   test('a file named *.machines is a nix-machines document', async () => {
     const document = await vscode.workspace.openTextDocument({ content: 'ssh://a x86_64-linux\n' });
     // An untitled document has no name to match on: check the mapping VS Code uses for names.
-    const named = await vscode.workspace.openTextDocument(
-      vscode.Uri.parse('untitled:/tmp/office.machines'),
-    );
+    const named = await vscode.workspace.openTextDocument(vscode.Uri.parse('untitled:/tmp/office.machines'));
     assert.equal(document.languageId, 'plaintext');
     assert.equal(named.languageId, 'nix-machines');
   });
@@ -68,7 +74,10 @@ suite('The extension in VS Code', () => {
     await vscode.commands.executeCommand('nixBuilders.machines.focus');
     await vscode.commands.executeCommand('notifications.clearAll');
     await screenshotShowing('workbench', (shot) => {
-      assertShowsRows(shot, 'sidebar', [/^nix\.conf 2 machines · .*\/test\/fixtures\/etc-nix$/, /^nix@conf-builder\.example\.org x86_64-linux · 2 jobs · speed 1$/]);
+      assertShowsRows(shot, 'sidebar', [
+        /^nix\.conf 2 machines · .*\/test\/fixtures\/etc-nix$/,
+        /^nix@conf-builder\.example\.org x86_64-linux · 2 jobs · speed 1$/,
+      ]);
       assertShowsText(shot, 'editor', [/ssh:\/\/nix@builder\.example\.org x86_64-linux,i686-linux/]);
     });
   });

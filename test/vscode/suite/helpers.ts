@@ -8,7 +8,11 @@ import * as vscode from 'vscode';
 export const extensionId = 'nix-remote-builders.nix-remote-builders';
 
 /** Resolves with the condition's first truthy value; rejects with `what` after the deadline. */
-export async function waitFor<T>(what: string, condition: () => T | PromiseLike<T>, timeoutMs = 15_000): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  what: string,
+  condition: () => T | PromiseLike<T>,
+  timeoutMs = 15_000,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -49,7 +53,17 @@ export interface ShownPart {
   /** The share of its area drawn in something other than its background colour (0..1). */
   inked: number;
 }
-export type WorkbenchPart = 'sidebar' | 'editor' | 'panel' | 'statusbar' | 'suggest' | 'hover' | 'quickInput' | 'notifications' | 'notificationCenter' | 'terminal';
+export type WorkbenchPart =
+  | 'sidebar'
+  | 'editor'
+  | 'panel'
+  | 'statusbar'
+  | 'suggest'
+  | 'hover'
+  | 'quickInput'
+  | 'notifications'
+  | 'notificationCenter'
+  | 'terminal';
 export interface Screenshot {
   path: string;
   shows: Record<WorkbenchPart, ShownPart>;
@@ -112,32 +126,50 @@ export function assertShowsRows(shot: Screenshot, part: WorkbenchPart, expected:
   let from = 0;
   for (const pattern of expected) {
     const at = rows.findIndex((row, i) => i >= from && pattern.test(row));
-    assert.ok(at >= 0, `${shot.path}: the ${part} shows a row matching ${pattern}${from > 0 ? ` below "${rows[from - 1]}"` : ''}; its rows:\n${rows.join('\n')}`);
+    assert.ok(
+      at >= 0,
+      `${shot.path}: the ${part} shows a row matching ${pattern}${from > 0 ? ` below "${rows[from - 1]}"` : ''}; its rows:\n${rows.join('\n')}`,
+    );
     from = at + 1;
   }
 }
 
 /** Fails unless the row labelled `label` shows each of the `present` buttons and none of the `absent` ones (by their titles). */
-export function assertRowActions(shot: Screenshot, part: WorkbenchPart, label: string, present: string[], absent: string[]): void {
+export function assertRowActions(
+  shot: Screenshot,
+  part: WorkbenchPart,
+  label: string,
+  present: string[],
+  absent: string[],
+): void {
   const row = shot.shows[part].actions.find((entry) => entry.startsWith(`${label}: `));
-  assert.ok(row, `${shot.path}: the ${part}'s row ${label} shows buttons; rows with buttons:\n${shot.shows[part].actions.join('\n')}`);
+  assert.ok(
+    row,
+    `${shot.path}: the ${part}'s row ${label} shows buttons; rows with buttons:\n${shot.shows[part].actions.join('\n')}`,
+  );
   const shown = row.slice(label.length + 2).split(', ');
-  for (const title of present) assert.ok(shown.includes(title), `${shot.path}: ${label} shows "${title}"; it shows ${row}`);
-  for (const title of absent) assert.ok(!shown.includes(title), `${shot.path}: ${label} does not show "${title}"; it shows ${row}`);
+  for (const title of present)
+    assert.ok(shown.includes(title), `${shot.path}: ${label} shows "${title}"; it shows ${row}`);
+  for (const title of absent)
+    assert.ok(!shown.includes(title), `${shot.path}: ${label} does not show "${title}"; it shows ${row}`);
 }
 
 /** Fails unless the part is on the screenshot and drawn on at least this share of its area. */
 export function assertShowsInk(shot: Screenshot, part: WorkbenchPart, atLeast: number): void {
   const { shown, inked } = shot.shows[part];
   assert.ok(shown, `${shot.path}: the ${part} is on the screen`);
-  assert.ok(inked >= atLeast, `${shot.path}: the ${part} is drawn on ${(inked * 100).toFixed(1)}% of its area, less than ${atLeast * 100}%: it looks empty`);
+  assert.ok(
+    inked >= atLeast,
+    `${shot.path}: the ${part} is drawn on ${(inked * 100).toFixed(1)}% of its area, less than ${atLeast * 100}%: it looks empty`,
+  );
 }
 
 /** Fails unless the part is on the screenshot and its text matches each pattern. */
 export function assertShowsText(shot: Screenshot, part: WorkbenchPart, expected: RegExp[]): void {
   const { shown, text } = shot.shows[part];
   assert.ok(shown, `${shot.path}: the ${part} is on the screen`);
-  for (const pattern of expected) assert.match(text, pattern, `${shot.path}: the ${part} shows ${pattern}; its text: ${text}`);
+  for (const pattern of expected)
+    assert.match(text, pattern, `${shot.path}: the ${part} shows ${pattern}; its text: ${text}`);
 }
 
 /**

@@ -19,10 +19,17 @@ export async function run(): Promise<void> {
   // The name of this run in the summary line: the VS Code version, or runTests.ts's label for it.
   const label = process.env.NIX_BUILDERS_RUN_LABEL || vscode.version;
   // A run with a suite of its own runs that file alone, and no other run runs it.
-  const ownSuite = process.env.NIX_BUILDERS_WORKSPACE_TRUST === 'on' ? 'untrusted.test.js' : process.env.NIX_BUILDERS_AS_USER ? 'multiuser.test.js' : undefined;
+  const ownSuite =
+    process.env.NIX_BUILDERS_WORKSPACE_TRUST === 'on'
+      ? 'untrusted.test.js'
+      : process.env.NIX_BUILDERS_AS_USER
+        ? 'multiuser.test.js'
+        : undefined;
   const ownSuites = ['untrusted.test.js', 'multiuser.test.js'];
   const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 30_000, reporter: 'spec' });
-  const files = readdirSync(__dirname).filter((name) => name.endsWith('.test.js') && (ownSuite ? name === ownSuite : !ownSuites.includes(name)));
+  const files = readdirSync(__dirname).filter(
+    (name) => name.endsWith('.test.js') && (ownSuite ? name === ownSuite : !ownSuites.includes(name)),
+  );
   for (const file of files.sort()) {
     mocha.addFile(join(__dirname, file));
   }

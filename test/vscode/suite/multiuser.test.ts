@@ -13,11 +13,23 @@ import * as vscode from 'vscode';
 import type { NixBuildersApi } from '../../../client/src/extension';
 import type { LocalNode } from '../../../client/src/tree/localMachineItems';
 import type { BuildOutcome } from '../../../server/src/protocol';
-import { assertShowsInk, assertShowsRows, assertShowsText, canScreenshot, extensionId, screenshotShowing, waitFor, workspaceFile, type Screenshot } from './helpers';
+import {
+  assertShowsInk,
+  assertShowsRows,
+  assertShowsText,
+  canScreenshot,
+  extensionId,
+  screenshotShowing,
+  waitFor,
+  workspaceFile,
+  type Screenshot,
+} from './helpers';
 
 const user = process.env.NIX_BUILDERS_AS_USER ?? '';
 const untrusted = user === 'nixrb-untrusted';
-const hostnames = process.env.NIX_BUILDERS_LAB_HOSTNAMES ? (JSON.parse(process.env.NIX_BUILDERS_LAB_HOSTNAMES) as Record<string, string>) : {};
+const hostnames = process.env.NIX_BUILDERS_LAB_HOSTNAMES
+  ? (JSON.parse(process.env.NIX_BUILDERS_LAB_HOSTNAMES) as Record<string, string>)
+  : {};
 /** How the workspace's lab.machines and the daemon's /etc/nix/machines name the healthy builder. */
 const healthyUri = 'ssh://nix-healthy';
 
@@ -30,7 +42,11 @@ function labelOf(item: vscode.TreeItem): string {
 }
 
 async function thisMachine(nixBuilders: NixBuildersApi) {
-  const top = await waitFor('"This machine" in the view', async () => (await nixBuilders.machinesTree.getChildren()).find((node) => node.kind === 'local'), 30_000);
+  const top = await waitFor(
+    '"This machine" in the view',
+    async () => (await nixBuilders.machinesTree.getChildren()).find((node) => node.kind === 'local'),
+    30_000,
+  );
   const children = (await nixBuilders.machinesTree.getChildren(top)) as LocalNode[];
   return { top, item: nixBuilders.machinesTree.getTreeItem(top), children };
 }
@@ -54,7 +70,9 @@ suite(`VS Code as ${user || '(no user)'}, against the lab's root nix-daemon`, fu
     assert.notEqual(process.getuid?.(), 0);
     assert.equal(process.env.NIX_CONF_DIR, undefined, "the user's Nix reads the daemon's /etc/nix");
     // Nix 2.8 says it on stderr.
-    const ping = spawnSync('nix', ['--extra-experimental-features', 'nix-command', 'store', 'ping'], { encoding: 'utf8' });
+    const ping = spawnSync('nix', ['--extra-experimental-features', 'nix-command', 'store', 'ping'], {
+      encoding: 'utf8',
+    });
     assert.equal(ping.status, 0, ping.stderr);
     assert.match(ping.stdout + ping.stderr, /Store URL: daemon/);
   });
@@ -64,19 +82,27 @@ suite(`VS Code as ${user || '(no user)'}, against the lab's root nix-daemon`, fu
     const { item, children } = await thisMachine(nixBuilders);
     assert.equal(labelOf(item), 'This machine');
     const rows = children.map((node) => ({ node, item: nixBuilders.machinesTree.getTreeItem(node) }));
-    const fact = (label: string) => rows.find((r) => r.node.kind === 'local-fact' && labelOf(r.item) === label)?.item.description;
+    const fact = (label: string) =>
+      rows.find((r) => r.node.kind === 'local-fact' && labelOf(r.item) === label)?.item.description;
     assert.match(String(fact('builds')), /^through the nix-daemon \(daemon\), as root$/);
     if (untrusted) {
-      assert.match(String(item.description), /^nixrb-untrusted · nix-daemon · not trusted · Nix 2\.8\.0 · The nix-daemon does not trust nixrb-untrusted$/);
+      assert.match(
+        String(item.description),
+        /^nixrb-untrusted · nix-daemon · not trusted · Nix 2\.8\.0 · The nix-daemon does not trust nixrb-untrusted$/,
+      );
       assert.match(String(fact('trusted user')), /^no · .*trusted-users = root nixrb-trusted/);
       assert.equal(fact("the daemon's builders"), '@/etc/nix/machines');
-      const finding = children.find((node): node is Extract<LocalNode, { kind: 'local-finding' }> => node.kind === 'local-finding' && node.finding.code === 'local-untrusted');
+      const finding = children.find(
+        (node): node is Extract<LocalNode, { kind: 'local-finding' }> =>
+          node.kind === 'local-finding' && node.finding.code === 'local-untrusted',
+      );
       assert.ok(finding, 'the local-untrusted finding is a row of "This machine"');
       assert.match(finding.finding.message, /extra-trusted-users = nixrb-untrusted/);
       assert.deepEqual(finding.finding.action, {
         kind: 'copy-command',
         title: 'Copy the command that makes the nix-daemon trust nixrb-untrusted',
-        command: "echo 'extra-trusted-users = nixrb-untrusted' | sudo tee -a /etc/nix/nix.conf >/dev/null && sudo systemctl restart nix-daemon",
+        command:
+          "echo 'extra-trusted-users = nixrb-untrusted' | sudo tee -a /etc/nix/nix.conf >/dev/null && sudo systemctl restart nix-daemon",
       });
     } else {
       assert.match(String(item.description), /^nixrb-trusted · nix-daemon · trusted · Nix 2\.8\.0$/);
@@ -99,7 +125,11 @@ suite(`VS Code as ${user || '(no user)'}, against the lab's root nix-daemon`, fu
           /^builds through the nix-daemon \(daemon\), as root$/,
           /^trusted user no · /,
         ]
-      : [/^This machine nixrb-trusted · nix-daemon · trusted · Nix 2\.8\.0$/, /^builds through the nix-daemon \(daemon\), as root$/, /^trusted user yes · /];
+      : [
+          /^This machine nixrb-trusted · nix-daemon · trusted · Nix 2\.8\.0$/,
+          /^builds through the nix-daemon \(daemon\), as root$/,
+          /^trusted user yes · /,
+        ];
     let widened = false;
     const check = (shot: Screenshot) => {
       assertShowsRows(shot, 'sidebar', expected);
@@ -114,7 +144,8 @@ suite(`VS Code as ${user || '(no user)'}, against the lab's root nix-daemon`, fu
         return true;
       });
       // Wide enough to read the finding and its fix: a narrower editor ("Decrease Editor Width") leaves the room to the sidebar.
-      for (let i = 0; !widened && i < 10; i++) await vscode.commands.executeCommand('workbench.action.decreaseViewWidth');
+      for (let i = 0; !widened && i < 10; i++)
+        await vscode.commands.executeCommand('workbench.action.decreaseViewWidth');
       widened = true;
     });
   });
@@ -131,7 +162,10 @@ suite(`VS Code as ${user || '(no user)'}, against the lab's root nix-daemon`, fu
     assert.ok(out && out.path.startsWith('/nix/store/'), JSON.stringify(outcome.outputs));
     // Built on the healthy builder, and valid in the store the daemon keeps (not just a file).
     assert.match(readFileSync(out.path, 'utf8'), new RegExp(`^hostname=${hostnames.healthy}$`, 'm'));
-    const valid = execFileSync('nix', ['--extra-experimental-features', 'nix-command', 'path-info', out.path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const valid = execFileSync('nix', ['--extra-experimental-features', 'nix-command', 'path-info', out.path], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     assert.equal(valid.trim(), out.path);
     // What the user sees: the build's terminal with its log.
     await screenshotShowing(`build-${user}`, (shot) => {
@@ -141,12 +175,18 @@ suite(`VS Code as ${user || '(no user)'}, against the lab's root nix-daemon`, fu
   });
 
   // The untrusted user's only: the trusted user's pick is the offload the test above ran.
-  if (untrusted) test('a machine the untrusted user picks: refused before anything runs, naming trust as what it needs', async function () {
-    const nixBuilders = await api();
-    const healthy = await waitFor('the healthy builder in the view', async () => (await nixBuilders.machinesTree.machines()).find((m) => m.uri === healthyUri));
-    const outcome = await build(healthy.id);
-    assert.equal(outcome.ok, false);
-    assert.equal(outcome.cause, 'untrusted-user');
-    assert.match(outcome.message ?? '', /needs trust: the nix-daemon does not trust nixrb-untrusted .*nothing was started/);
-  });
+  if (untrusted)
+    test('a machine the untrusted user picks: refused before anything runs, naming trust as what it needs', async function () {
+      const nixBuilders = await api();
+      const healthy = await waitFor('the healthy builder in the view', async () =>
+        (await nixBuilders.machinesTree.machines()).find((m) => m.uri === healthyUri),
+      );
+      const outcome = await build(healthy.id);
+      assert.equal(outcome.ok, false);
+      assert.equal(outcome.cause, 'untrusted-user');
+      assert.match(
+        outcome.message ?? '',
+        /needs trust: the nix-daemon does not trust nixrb-untrusted .*nothing was started/,
+      );
+    });
 });

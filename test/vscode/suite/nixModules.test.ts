@@ -45,7 +45,9 @@ suite('Builders declared in Nix', () => {
       const found = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, position);
       return found.length > 0 ? found : undefined;
     });
-    const shown = hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : 'value' in c ? c.value : ''))).join('\n');
+    const shown = hovers
+      .flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : 'value' in c ? c.value : '')))
+      .join('\n');
     assert.match(shown, /ssh:\/\/nix@builder\.example\.org x86_64-linux,x86-64-linux - 4 1 kvm,big-parallel - -/);
 
     const extension = vscode.extensions.getExtension<NixBuildersApi>(extensionId);
@@ -56,7 +58,10 @@ suite('Builders declared in Nix', () => {
       return nodes.find((node) => node.kind === 'source' && node.source.file?.endsWith('/configuration.nix'));
     });
     const machines = (await machinesTree.getChildren(declared)).map((node) => machinesTree.getTreeItem(node));
-    assert.deepEqual(machines.map((item) => (typeof item.label === 'string' ? item.label : item.label?.label)), ['nix@builder.example.org', 'mac-mini.local']);
+    assert.deepEqual(
+      machines.map((item) => (typeof item.label === 'string' ? item.label : item.label?.label)),
+      ['nix@builder.example.org', 'mac-mini.local'],
+    );
 
     await vscode.commands.executeCommand('workbench.view.extension.nixBuilders');
     await vscode.window.showTextDocument(uri, { preserveFocus: false });

@@ -40,7 +40,9 @@ suite('The Remote Builders view', () => {
 
   test('"This machine" comes first: who builds, through what, trusted or not, with the settings real Nix reports', async () => {
     const { machinesTree } = await api();
-    const top = await waitFor('"This machine" in the view', async () => (await machinesTree.getChildren()).find((node) => node.kind === 'local'));
+    const top = await waitFor('"This machine" in the view', async () =>
+      (await machinesTree.getChildren()).find((node) => node.kind === 'local'),
+    );
     assert.equal((await machinesTree.getChildren())[0]?.kind, 'local');
     const item = machinesTree.getTreeItem(top);
     assert.equal(labelOf(item), 'This machine');
@@ -58,11 +60,15 @@ suite('The Remote Builders view', () => {
   test('Reveal in File opens the line the machine is written on', async () => {
     const { machinesTree } = await api();
     const sources = await machinesTree.getChildren();
-    const workspace = sources.find((node) => node.kind === 'source' && node.source.file?.endsWith('/workspace/machines'));
+    const workspace = sources.find(
+      (node) => node.kind === 'source' && node.source.file?.endsWith('/workspace/machines'),
+    );
     const [, second] = await machinesTree.getChildren(workspace);
     await vscode.commands.executeCommand('nixBuilders.revealMachine', second as Node);
     const editor = await waitFor('the machines file in an editor', () =>
-      vscode.window.activeTextEditor?.document.uri.path.endsWith('/machines') ? vscode.window.activeTextEditor : undefined,
+      vscode.window.activeTextEditor?.document.uri.path.endsWith('/machines')
+        ? vscode.window.activeTextEditor
+        : undefined,
     );
     assert.equal(editor.selection.active.line, 3);
     assert.match(editor.document.lineAt(3).text, /^ssh-ng:\/\/mac-mini\.local/);

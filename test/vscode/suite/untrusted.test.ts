@@ -6,11 +6,24 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { NixBuildersApi } from '../../../client/src/extension';
 import type { BuildOutcome } from '../../../server/src/protocol';
-import { assertRowActions, assertShowsRows, assertShowsText, extensionId, screenshotShowing, showTheViewAlone, waitFor, workspaceFile } from './helpers';
+import {
+  assertRowActions,
+  assertShowsRows,
+  assertShowsText,
+  extensionId,
+  screenshotShowing,
+  showTheViewAlone,
+  waitFor,
+  workspaceFile,
+} from './helpers';
 import { connectionsIn } from './sshdLog';
 
-const lab = process.env.NIX_BUILDERS_LAB ? (JSON.parse(process.env.NIX_BUILDERS_LAB) as Record<string, string>) : undefined;
-const sshdLogs = process.env.NIX_BUILDERS_LAB_SSHD_LOGS ? (JSON.parse(process.env.NIX_BUILDERS_LAB_SSHD_LOGS) as string[]) : [];
+const lab = process.env.NIX_BUILDERS_LAB
+  ? (JSON.parse(process.env.NIX_BUILDERS_LAB) as Record<string, string>)
+  : undefined;
+const sshdLogs = process.env.NIX_BUILDERS_LAB_SSHD_LOGS
+  ? (JSON.parse(process.env.NIX_BUILDERS_LAB_SSHD_LOGS) as string[])
+  : [];
 
 async function api(): Promise<NixBuildersApi> {
   return vscode.extensions.getExtension<NixBuildersApi>(extensionId)!.activate();
@@ -21,7 +34,9 @@ async function labMachines(nixBuilders: NixBuildersApi) {
     nixBuilders.machinesTree.refresh();
     const all = await nixBuilders.machinesTree.machines();
     const found = Object.entries(lab!).map(([name, uri]) => [name, all.find((m) => m.uri === uri)] as const);
-    return found.every(([, m]) => m) ? Object.fromEntries(found) as Record<string, NonNullable<(typeof found)[number][1]>> : undefined;
+    return found.every(([, m]) => m)
+      ? (Object.fromEntries(found) as Record<string, NonNullable<(typeof found)[number][1]>>)
+      : undefined;
   });
 }
 
@@ -66,42 +81,65 @@ suite('An untrusted workspace', function () {
         if (node) await nixBuilders.machinesView.reveal(node, { expand: true });
       }
     };
-    await screenshotShowing('untrusted-view', (shot) => {
-      assertShowsRows(shot, 'sidebar', [
-        /^lab\.machines 3 machines, not used by Nix · /,
-        /^nix-healthy x86_64-linux · 1 job · speed 1$/,
-        /^nix-closed-port x86_64-linux · 1 job · speed 1$/,
-        /^nix-untrusted x86_64-linux · 1 job · speed 1$/,
-      ]);
-      // Why nothing is checked, said in the view itself (its message, above the tree).
-      assertShowsText(shot, 'sidebar', [/This workspace is not trusted \(Restricted Mode\): builders are listed but not checked or used, and no SSH connection is made\./]);
-    }, 10_000, revealLab);
+    await screenshotShowing(
+      'untrusted-view',
+      (shot) => {
+        assertShowsRows(shot, 'sidebar', [
+          /^lab\.machines 3 machines, not used by Nix · /,
+          /^nix-healthy x86_64-linux · 1 job · speed 1$/,
+          /^nix-closed-port x86_64-linux · 1 job · speed 1$/,
+          /^nix-untrusted x86_64-linux · 1 job · speed 1$/,
+        ]);
+        // Why nothing is checked, said in the view itself (its message, above the tree).
+        assertShowsText(shot, 'sidebar', [
+          /This workspace is not trusted \(Restricted Mode\): builders are listed but not checked or used, and no SSH connection is made\./,
+        ]);
+      },
+      10_000,
+      revealLab,
+    );
   });
 
-  test('a builder\'s row has no Check or Build button, only Reveal in File (screenshot)', async () => {
+  test("a builder's row has no Check or Build button, only Reveal in File (screenshot)", async () => {
     const nixBuilders = await api();
     const machines = await labMachines(nixBuilders);
     await vscode.commands.executeCommand('nixBuilders.machines.focus');
     // Inline buttons show on the selected row: select the healthy builder and look at its row.
     const node = await nixBuilders.machinesTree.machineNode(machines.healthy!.id);
     assert.ok(node);
-    await screenshotShowing('untrusted-row-buttons', (shot) => {
-      assertRowActions(shot, 'sidebar', 'nix-healthy', ['Reveal in File'], ['Check Builder', 'Build Current File Here']);
-    }, 10_000, async () => {
-      await nixBuilders.machinesView.reveal(node, { select: true, focus: true });
-    });
+    await screenshotShowing(
+      'untrusted-row-buttons',
+      (shot) => {
+        assertRowActions(
+          shot,
+          'sidebar',
+          'nix-healthy',
+          ['Reveal in File'],
+          ['Check Builder', 'Build Current File Here'],
+        );
+      },
+      10_000,
+      async () => {
+        await nixBuilders.machinesView.reveal(node, { select: true, focus: true });
+      },
+    );
   });
 
-  test('a bad machines file gets Nix\'s diagnostics all the same (screenshot)', async () => {
+  test("a bad machines file gets Nix's diagnostics all the same (screenshot)", async () => {
     const uri = workspaceFile('bad.machines');
     await vscode.workspace.fs.writeFile(uri, Buffer.from('ssh://nix@builder x86_64-linux - four 1\n'));
     const editor = await vscode.window.showTextDocument(uri);
-    const error = await waitFor('max-jobs-not-integer on bad.machines', () => vscode.languages.getDiagnostics(uri).find((d) => d.code === 'max-jobs-not-integer'));
+    const error = await waitFor('max-jobs-not-integer on bad.machines', () =>
+      vscode.languages.getDiagnostics(uri).find((d) => d.code === 'max-jobs-not-integer'),
+    );
     assert.equal(error.severity, vscode.DiagnosticSeverity.Error);
     assert.equal(editor.document.getText(error.range), 'four');
     await vscode.commands.executeCommand('workbench.actions.view.problems');
     await screenshotShowing('untrusted-diagnostics', (shot) => {
-      assertShowsRows(shot, 'panel', [/^bad\.machines\b/, /^Nix rejects this entry: .*max-jobs-not-integer.*\[Ln 1, Col 34\]$/]);
+      assertShowsRows(shot, 'panel', [
+        /^bad\.machines\b/,
+        /^Nix rejects this entry: .*max-jobs-not-integer.*\[Ln 1, Col 34\]$/,
+      ]);
     });
     await vscode.commands.executeCommand('workbench.action.closePanel');
   });
@@ -111,11 +149,17 @@ suite('An untrusted workspace', function () {
     const uri = workspaceFile('where.nix');
     await vscode.window.showTextDocument(uri);
     await clearNotifications();
-    const outcome = await vscode.commands.executeCommand<BuildOutcome | undefined>('nixBuilders.buildOnRemote', { uri, on: machines.healthy!.id });
+    const outcome = await vscode.commands.executeCommand<BuildOutcome | undefined>('nixBuilders.buildOnRemote', {
+      uri,
+      on: machines.healthy!.id,
+    });
     assert.equal(outcome, undefined, 'no build ran');
     await showNotifications();
     await screenshotShowing('untrusted-build', (shot) => {
-      assertShowsText(shot, 'notificationCenter', [/Building on a remote builder connects over SSH, which this untrusted workspace does not allow/, /Manage Workspace Trust/]);
+      assertShowsText(shot, 'notificationCenter', [
+        /Building on a remote builder connects over SSH, which this untrusted workspace does not allow/,
+        /Manage Workspace Trust/,
+      ]);
     });
   });
 
@@ -126,13 +170,20 @@ suite('An untrusted workspace', function () {
     void vscode.commands.executeCommand('nixBuilders.ping', machines.healthy!.id);
     await showNotifications();
     await screenshotShowing('untrusted-ping', (shot) => {
-      assertShowsText(shot, 'notificationCenter', [/Checking builders connects to them over SSH, which this untrusted workspace does not allow/, /Manage Workspace Trust/]);
+      assertShowsText(shot, 'notificationCenter', [
+        /Checking builders connects to them over SSH, which this untrusted workspace does not allow/,
+        /Manage Workspace Trust/,
+      ]);
     });
     await clearNotifications();
   });
 
-  test('the builders\' sshd saw no connection during all of it', async () => {
+  test("the builders' sshd saw no connection during all of it", async () => {
     assert.ok(sshdLogs.length >= 2, `the lab's sshd logs: ${sshdLogs.join(', ')}`);
-    assert.equal(connectionsIn(sshdLogs) - connectionsAtStart, 0, `new "Connection from" lines in ${sshdLogs.join(', ')}`);
+    assert.equal(
+      connectionsIn(sshdLogs) - connectionsAtStart,
+      0,
+      `new "Connection from" lines in ${sshdLogs.join(', ')}`,
+    );
   });
 });

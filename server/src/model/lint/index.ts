@@ -63,7 +63,10 @@ export function lintBuilders(parsed: ParsedBuilders, context: LintContext, memo?
   const inspect = keyInspector(context);
   const problems: Problem[] = [...lintIncludes(parsed)];
   for (const machine of parsed.machines) {
-    const found = memo === undefined ? lintMachine(machine, context, inspect) : lintMachineWithMemo(machine, context, inspect, memo);
+    const found =
+      memo === undefined
+        ? lintMachine(machine, context, inspect)
+        : lintMachineWithMemo(machine, context, inspect, memo);
     for (const p of found) problems.push(placeInOrigin(p, machine));
   }
   for (const p of lintDuplicates(parsed.machines)) problems.push(p); // unbounded: no spread into push (stack overflow)
@@ -82,7 +85,12 @@ export function lintMachine(machine: Machine, context: LintContext, inspect = ke
 /** The warnings of one machine that depend on its text alone: all but the SSH key's. */
 function lintMachineText(machine: Machine, context: LintContext): MachineLint {
   return {
-    before: [...lintStoreUri(machine, context), ...lintShellInStoreSetting(machine, context), ...lintMissingColumn(machine), ...lintColumns(machine, context)],
+    before: [
+      ...lintStoreUri(machine, context),
+      ...lintShellInStoreSetting(machine, context),
+      ...lintMissingColumn(machine),
+      ...lintColumns(machine, context),
+    ],
     after: lintHostKey(machine),
   };
 }
@@ -95,7 +103,9 @@ function lintMachineWithMemo(machine: Machine, context: LintContext, inspect: Ke
     memo.rememberLint(machine, text);
   }
   const key = lintSshKey(machine, context, inspect);
-  return text.before.length === 0 && key.length === 0 && text.after.length === 0 ? [] : [...text.before, ...key, ...text.after];
+  return text.before.length === 0 && key.length === 0 && text.after.length === 0
+    ? []
+    : [...text.before, ...key, ...text.after];
 }
 
 /**
@@ -117,10 +127,7 @@ function inTextOrder(problems: Problem[]): Problem[] {
   return problems
     .map((p, i) => ({ p, i }))
     .sort(
-      (a, b) =>
-        a.p.span.start - b.p.span.start ||
-        (a.p.fileSpan?.start ?? 0) - (b.p.fileSpan?.start ?? 0) ||
-        a.i - b.i,
+      (a, b) => a.p.span.start - b.p.span.start || (a.p.fileSpan?.start ?? 0) - (b.p.fileSpan?.start ?? 0) || a.i - b.i,
     )
     .map(({ p }) => p);
 }

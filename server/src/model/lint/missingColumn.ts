@@ -15,7 +15,16 @@ import { commonFeatures } from './columns';
 type Shape = 'number' | 'fraction' | 'system' | 'path' | 'feature' | 'host key';
 
 /** The column's title as messages say it, in Nix's order (index 0 is column 1). */
-const titles = ['store URI', 'systems', 'SSH key', 'maxJobs', 'speedFactor', 'supported features', 'mandatory features', 'host key'];
+const titles = [
+  'store URI',
+  'systems',
+  'SSH key',
+  'maxJobs',
+  'speedFactor',
+  'supported features',
+  'mandatory features',
+  'host key',
+];
 
 /** Each shape in words, with the column it belongs to. */
 const shapeWords: Record<Shape, string> = {
@@ -50,7 +59,8 @@ function shapeOf(text: string): Shape | undefined {
   if (items.every((item) => knownSystems.has(item) && item !== 'builtin')) return 'system';
   if (items.every(isFeature)) return 'feature';
   // Short base64 (`QUFB`) is also a word: only a value that decodes to a key counts as one.
-  if (text.length >= 40 && base64Refusal(text) === undefined && readHostKeyColumn(text).kind !== 'not-a-key') return 'host key';
+  if (text.length >= 40 && base64Refusal(text) === undefined && readHostKeyColumn(text).kind !== 'not-a-key')
+    return 'host key';
   return undefined;
 }
 
@@ -81,7 +91,9 @@ const fitsHere = (index: number, column: Column) => column.text === '-' || fits(
 export function lintMissingColumn(machine: Machine): Problem[] {
   const columns = columnNames.map((name) => machine.columns[name]).filter((c): c is Column => c !== undefined);
   // Column 8 has no room after it, and its own lints say what is wrong there.
-  const first = columns.findIndex((column, index) => index >= 1 && index < 7 && !fitsHere(index, column) && shapeOf(column.text) !== undefined);
+  const first = columns.findIndex(
+    (column, index) => index >= 1 && index < 7 && !fitsHere(index, column) && shapeOf(column.text) !== undefined,
+  );
   if (first < 0) return [];
   const column = columns[first]!;
   const shape = shapeOf(column.text)!;

@@ -10,7 +10,13 @@ import type { Column, EntryOrigin } from '../machines';
 /** A problem at a span of `origin`'s text, moved onto the `@file` that led there when needed. */
 export function placeInOrigin(p: Problem, origin: EntryOrigin): Problem {
   if (origin.file === undefined || origin.includedVia === undefined) return p;
-  return { ...p, span: origin.includedVia, file: origin.file, fileSpan: p.span, message: `In ${origin.file}: ${p.message}` };
+  return {
+    ...p,
+    span: origin.includedVia,
+    file: origin.file,
+    fileSpan: p.span,
+    message: `In ${origin.file}: ${p.message}`,
+  };
 }
 
 /**
@@ -18,13 +24,25 @@ export function placeInOrigin(p: Problem, origin: EntryOrigin): Problem {
  * shown on the `include` of the parsed text. A problem already placed in an `@file` keeps its
  * `file` and `fileSpan` (the innermost file is where it is).
  */
-export function placeInConfOrigin(p: Problem, origin: { file: string | undefined; includedVia: Span | undefined }): Problem {
+export function placeInConfOrigin(
+  p: Problem,
+  origin: { file: string | undefined; includedVia: Span | undefined },
+): Problem {
   if (origin.file === undefined || origin.includedVia === undefined) return p;
   // A related place in the same text moves into the same file.
   const related = p.data?.related;
-  const moved = related !== undefined && related.file === undefined ? { ...p, data: { ...p.data, related: { ...related, file: origin.file } } } : p;
+  const moved =
+    related !== undefined && related.file === undefined
+      ? { ...p, data: { ...p.data, related: { ...related, file: origin.file } } }
+      : p;
   if (moved.file !== undefined) return { ...moved, span: origin.includedVia };
-  return { ...moved, span: origin.includedVia, file: origin.file, fileSpan: p.span, message: `In ${origin.file}: ${p.message}` };
+  return {
+    ...moved,
+    span: origin.includedVia,
+    file: origin.file,
+    fileSpan: p.span,
+    message: `In ${origin.file}: ${p.message}`,
+  };
 }
 
 /** The comma-separated items of a column (systems, features), each with its own span. */

@@ -56,19 +56,29 @@ function refusal(name: string, value: string): { nixMessage: string; advice: str
   switch (valueKinds.get(setting)) {
     case 'boolean':
       if (['true', 'false', 'yes', 'no', '1', '0'].includes(value)) return undefined;
-      return { nixMessage: `Boolean setting '${setting}' has invalid value '${value}'`, advice: 'Write true or false (lower case).' };
+      return {
+        nixMessage: `Boolean setting '${setting}' has invalid value '${value}'`,
+        advice: 'Write true or false (lower case).',
+      };
     case 'max-jobs':
       if (value === 'auto' || readUnsignedInt(value) !== undefined) return undefined;
       return {
         nixMessage: "configuration setting 'max-jobs' should be 'auto' or an integer",
-        advice: 'Write a whole number of local build jobs (0 leaves every build to the remote builders) or auto (one per CPU).',
+        advice:
+          'Write a whole number of local build jobs (0 leaves every build to the remote builders) or auto (one per CPU).',
       };
     case 'unsigned-int':
       if (readUnsignedInt(value) !== undefined) return undefined;
-      return { nixMessage: `setting '${setting}' has invalid value '${value}'`, advice: 'Write a whole number of 0 or more.' };
+      return {
+        nixMessage: `setting '${setting}' has invalid value '${value}'`,
+        advice: 'Write a whole number of 0 or more.',
+      };
     case 'unsigned-long':
       if (/^\+?[0-9]+$/.test(value) && BigInt(value.replace(/^\+/, '')) <= 0xffff_ffff_ffff_ffffn) return undefined;
-      return { nixMessage: `setting '${setting}' has invalid value '${value}'`, advice: 'Write a whole number of 0 or more.' };
+      return {
+        nixMessage: `setting '${setting}' has invalid value '${value}'`,
+        advice: 'Write a whole number of 0 or more.',
+      };
     case 'sandbox':
       if (['true', 'false', 'relaxed'].includes(value)) return undefined;
       return { nixMessage: `option 'sandbox' has invalid value '${value}'`, advice: 'Write true, false or relaxed.' };
@@ -125,7 +135,13 @@ function unknownSetting(setting: ConfSetting, context: LintContext): Problem | u
         ? `${ignored}: there is no setting '${name}'. Did you mean ${suggestion}?${matters}`
         : `${ignored}: there is no setting '${name}'. Check the name against \`man nix.conf\`, or remove the line.`;
   }
-  return problem('unknown-setting', setting.nameSpan, message, nixMessage, suggestion === undefined ? undefined : { suggestion });
+  return problem(
+    'unknown-setting',
+    setting.nameSpan,
+    message,
+    nixMessage,
+    suggestion === undefined ? undefined : { suggestion },
+  );
 }
 
 function invalidValue(setting: ConfSetting): Problem | undefined {
@@ -153,7 +169,8 @@ function nothingCanBuild(parsed: ParsedNixConf, context: LintContext): Problem |
   if (builders === undefined) return undefined;
   if (builders.problems.some((p) => p.severity === 'error')) return undefined;
   // An include we did not read may hold builders: say nothing rather than something wrong.
-  if (builders.includes.some((i) => i.status === 'not-read' || i.status === 'not-a-file' || i.status === 'too-large')) return undefined;
+  if (builders.includes.some((i) => i.status === 'not-read' || i.status === 'not-a-file' || i.status === 'too-large'))
+    return undefined;
   if (builders.machines.some((m) => m.valid && m.maxJobs > 0)) return undefined;
   const nixMessage = noBuildMessage(context.rules);
   // From Nix 2.34 the message has the derivation in it (`…` here) and names max-jobs itself.

@@ -46,7 +46,11 @@ export function lintShellInStoreSetting(machine: Machine, context: LintContext):
       'shell-in-store-setting',
       span,
       `${setting.name} is ${JSON.stringify(setting.value)}, which contains ${listInWords(setting.unsafe.map(shown))}: ${how} This extension refuses to use such a machine (probes, builds, distributed builds). Give ${setting.name} a plain path or name, e.g. ${
-        setting.name === 'remote-program' ? (uri.startsWith('ssh-ng') ? '/nix/var/nix/profiles/default/bin/nix-daemon' : '/nix/var/nix/profiles/default/bin/nix-store') : 'unix:///nix/var/nix/daemon-socket/socket'
+        setting.name === 'remote-program'
+          ? uri.startsWith('ssh-ng')
+            ? '/nix/var/nix/profiles/default/bin/nix-daemon'
+            : '/nix/var/nix/profiles/default/bin/nix-store'
+          : 'unix:///nix/var/nix/daemon-socket/socket'
       }; to run something before Nix on the builder, put it in a script there and name the script.`,
     );
   });

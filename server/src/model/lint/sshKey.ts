@@ -62,7 +62,10 @@ export function lintSshKey(machine: Machine, context: LintContext, inspect: KeyI
   const runner = context.daemon ? 'the nix-daemon runs ssh as root' : 'Nix runs ssh as you';
   const reader = context.daemon ? 'root' : 'you';
   const path = state.path;
-  const named = path === raw ? `'${raw}'` : `'${raw}' (${path}${context.daemon && raw.startsWith('~') ? ": ~ is root's home, because the nix-daemon runs ssh as root" : ''})`;
+  const named =
+    path === raw
+      ? `'${raw}'`
+      : `'${raw}' (${path}${context.daemon && raw.startsWith('~') ? ": ~ is root's home, because the nix-daemon runs ssh as root" : ''})`;
   const fail = '"Permission denied (publickey)"';
 
   switch (state.kind) {

@@ -21,7 +21,15 @@ const localSchemes = ['unix', 'local'];
 
 /** What column 1 is, with the pieces of an ssh URI located in the column (document offsets). */
 type ColumnUri =
-  | { kind: 'ssh'; scheme: string; authority: Piece; user: Piece | undefined; host: Piece; hostName: Piece; port: Piece | undefined }
+  | {
+      kind: 'ssh';
+      scheme: string;
+      authority: Piece;
+      user: Piece | undefined;
+      host: Piece;
+      hostName: Piece;
+      port: Piece | undefined;
+    }
   | { kind: 'binary-cache' | 'unknown-scheme'; scheme: string }
   /** A store on this machine: `auto`, `daemon`, `local`, `unix://…`, a path. */
   | { kind: 'local'; scheme: string };
@@ -41,7 +49,8 @@ function readColumnUri(column: Column, rules: VersionRules): ColumnUri {
   // Nix cuts the store parameters off at `?`; the rest is what it hands ssh as `[user@]host`.
   const uri = parseStoreUri(text);
   const authority = subPiece(column, uri.authorityStart, uri.authorityEnd);
-  const user = uri.user === undefined ? undefined : subPiece(column, uri.authorityStart, uri.authorityStart + uri.user.length);
+  const user =
+    uri.user === undefined ? undefined : subPiece(column, uri.authorityStart, uri.authorityStart + uri.user.length);
   const host = subPiece(column, uri.hostStart, uri.authorityEnd); // with its `:port`
   const hostName = subPiece(column, uri.hostStart, uri.hostEnd);
   const port = uri.portStart === undefined ? undefined : subPiece(column, uri.portStart, uri.authorityEnd);
@@ -133,7 +142,8 @@ function hostProblems(machine: Machine, parts: Extract<ColumnUri, { kind: 'ssh' 
   const column = machine.columns.storeUri;
   const rules = context.rules;
   const checked = rules.sshAuthorityChecked;
-  const from = (rule: 'sshAuthorityChecked' | 'sshStoreNeedsHostWording') => `from Nix ${majorMinor(versionRuleTable[rule].since)}`;
+  const from = (rule: 'sshAuthorityChecked' | 'sshStoreNeedsHostWording') =>
+    `from Nix ${majorMinor(versionRuleTable[rule].since)}`;
   // Nix 2.31+ checks the authority itself (ssh.cc `checkValidAuthority`), with the `user@host` it parsed.
   const invalidAuthority = (reason: string) => `invalid SSH authority: '${parts.authority.text}': ${reason}`;
   if (parts.host.text === '') {
@@ -144,7 +154,11 @@ function hostProblems(machine: Machine, parts: Extract<ColumnUri, { kind: 'ssh' 
         : rules.sshStoreNeedsHostWording
           ? `\`${parts.scheme}\` store requires a valid SSH host as the authority part in Store URI`
           : `invalid SSH host name ''`;
-    const words = checked ? ` (${from('sshAuthorityChecked')})` : rules.sshStoreNeedsHostWording && nixMessage !== undefined ? ` (${from('sshStoreNeedsHostWording')})` : '';
+    const words = checked
+      ? ` (${from('sshAuthorityChecked')})`
+      : rules.sshStoreNeedsHostWording && nixMessage !== undefined
+        ? ` (${from('sshStoreNeedsHostWording')})`
+        : '';
     return [
       problem(
         'store-uri-unusable',
@@ -167,7 +181,9 @@ function hostProblems(machine: Machine, parts: Extract<ColumnUri, { kind: 'ssh' 
           nixMessage === undefined ? 'ssh prints its usage' : `"${nixMessage}", ${from('sshAuthorityChecked')}`
         }). Write user@${parts.host.text}, or leave out the '@'.`,
         nixMessage,
-        { suggestion: `${column.text.slice(0, parts.authority.span.start - column.span.start)}${column.text.slice(parts.authority.span.start - column.span.start + 1)}` },
+        {
+          suggestion: `${column.text.slice(0, parts.authority.span.start - column.span.start)}${column.text.slice(parts.authority.span.start - column.span.start + 1)}`,
+        },
       ),
     ];
   }
@@ -218,7 +234,9 @@ function hostProblems(machine: Machine, parts: Extract<ColumnUri, { kind: 'ssh' 
 function portProblems(parts: Extract<ColumnUri, { kind: 'ssh' }>, context: LintContext): Problem[] {
   if (parts.port === undefined || context.rules.portInUri) return [];
   const since = majorMinor(versionRuleTable.portInUri.since);
-  const config = context.daemon ? "root's ~/.ssh/config or /etc/ssh/ssh_config (the nix-daemon runs ssh as root)" : '~/.ssh/config';
+  const config = context.daemon
+    ? "root's ~/.ssh/config or /etc/ssh/ssh_config (the nix-daemon runs ssh as root)"
+    : '~/.ssh/config';
   const hostName = parts.hostName.text.replace(/^\[(.*)\]$/, '$1');
   const portSpan = { start: parts.port.span.start - 1, end: parts.port.span.end }; // with the `:`
   const user = parts.user === undefined ? '' : `${parts.user.text}@`;
