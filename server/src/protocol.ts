@@ -347,7 +347,7 @@ export const planBuildRequest = new RequestType<BuildTarget, BuildPlan, void>('n
 export interface StartBuildParams extends BuildTarget {
   /** Chosen by the client, so log lines can be routed before the request returns. */
   buildId: string;
-  /** A machine id, `best` (Nix's choice), or `distributed` (Nix's own remote builds over all healthy builders). */
+  /** A machine id, `best` (Nix's choice), or `distributed` (Nix's own remote builds over the builders that answer a check). */
   on: string;
   /** The plan's `drvPath`: built as it is, so the file is not evaluated a second time. */
   drvPath?: string;

@@ -145,8 +145,10 @@ export class RemoteBuilds implements vscode.Disposable {
     }
     items.push({ label: 'Nix', kind: vscode.QuickPickItemKind.Separator });
     items.push({
-      label: '$(type-hierarchy) Distributed (all builders)',
-      detail: "Nix's own remote builds: dependencies spread over every healthy builder",
+      label: '$(type-hierarchy) Distributed (Nix spreads the build over the builders)',
+      // What the server does (dispatch/distributedMachines.ts): each builder is checked first, and
+      // only those that answer and that the lint does not refuse are handed to Nix.
+      detail: "Nix's own remote builds over the builders that answer a check now (the log names those left out)",
       on: 'distributed',
     });
     return items;
