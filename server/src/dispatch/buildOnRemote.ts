@@ -201,7 +201,9 @@ export class BuildOnRemote {
         started,
       });
       (outcome.ok ? log.info : log.warn)(
-        `Build ${outcome.ok ? `done on ${outcome.builtOn}` : `failed (${outcome.cause}): ${outcome.message}`} after ${outcome.ms} ms`,
+        outcome.ok
+          ? `Build done: ${outcome.summary}`
+          : `Build failed (${outcome.cause}): ${outcome.message} after ${outcome.ms} ms`,
       );
       return outcome;
     } finally {

@@ -161,7 +161,15 @@ suite('The log (Show Log)', function () {
     // Kept beside the screenshots for a person to read (it holds no secret: just proven).
     copyFileSync(logFile, join(process.env.NIX_BUILDERS_TEST_RESULTS!, 'log-after-failed-build.log'));
 
-    // What the user sees: Show Log opens the channel with the build's failure in it.
+    // What the user sees: Show Log opens the channel with the build's failure in it. With the
+    // messages no longer traced, the same failing build once more puts its lines at the end of
+    // the channel, where the Output view shows them (the trace of every message came after them).
+    await trace().update('trace.server', undefined, vscode.ConfigurationTarget.Global);
+    const again = await vscode.commands.executeCommand<BuildOutcome>('nixBuilders.buildOnRemote', {
+      uri: file,
+      on: closed.id,
+    });
+    assert.equal(again?.ok, false, 'the build on a closed port fails again');
     await vscode.commands.executeCommand('notifications.clearAll');
     await vscode.commands.executeCommand('nixBuilders.showLog');
     await vscode.commands.executeCommand('workbench.action.toggleMaximizedPanel');

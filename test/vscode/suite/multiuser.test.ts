@@ -121,7 +121,7 @@ suite(`VS Code as ${user || '(no user)'}, against the lab's root nix-daemon`, fu
     const expected = untrusted
       ? [
           /^This machine nixrb-untrusted · nix-daemon · not trusted · Nix 2\.8\.0 · The nix-daemon does not trust nixrb-untrusted$/,
-          /^The nix-daemon does not trust nixrb-untrusted local-untrusted · Copy the command that makes the nix-daemon trust nixrb-untrusted$/,
+          /^The nix-daemon does not trust nixrb-untrusted Copy the command that makes the nix-daemon trust nixrb-untrusted$/,
           /^builds through the nix-daemon \(daemon\), as root$/,
           /^trusted user no · /,
         ]
