@@ -23,32 +23,23 @@ export function machineLine(machine: Machine): string {
   ].join(' ');
 }
 
+/** The fields that hold what Nix reads of a machine (not where it was written). */
+const meaningFields = [
+  'storeUri',
+  'systems',
+  'usesLocalSystem',
+  'sshKey',
+  'maxJobs',
+  'speedFactor',
+  'supportedFeatures',
+  'mandatoryFeatures',
+  'publicHostKey',
+  'valid',
+] as const satisfies readonly (keyof Machine)[];
+
 /** What Nix reads of a machine, for comparing a machine with its line read back. */
 function meaning(machine: Machine): unknown {
-  const {
-    storeUri,
-    systems,
-    usesLocalSystem,
-    sshKey,
-    maxJobs,
-    speedFactor,
-    supportedFeatures,
-    mandatoryFeatures,
-    publicHostKey,
-    valid,
-  } = machine;
-  return JSON.stringify([
-    storeUri,
-    systems,
-    usesLocalSystem,
-    sshKey,
-    maxJobs,
-    speedFactor,
-    supportedFeatures,
-    mandatoryFeatures,
-    publicHostKey,
-    valid,
-  ]);
+  return JSON.stringify(meaningFields.map((field) => machine[field]));
 }
 
 export interface BuildersText {
