@@ -16,14 +16,11 @@ import {
   screenshotShowing,
   waitFor,
   workspaceFile,
+  jsonFromEnv,
 } from './helpers';
 
-const lab = process.env.NIX_BUILDERS_LAB
-  ? (JSON.parse(process.env.NIX_BUILDERS_LAB) as Record<string, string>)
-  : undefined;
-const hostnames = process.env.NIX_BUILDERS_LAB_HOSTNAMES
-  ? (JSON.parse(process.env.NIX_BUILDERS_LAB_HOSTNAMES) as Record<string, string>)
-  : {};
+const lab = jsonFromEnv<Record<string, string>>('NIX_BUILDERS_LAB');
+const hostnames = jsonFromEnv<Record<string, string>>('NIX_BUILDERS_LAB_HOSTNAMES') ?? {};
 
 suite('Build on Remote Builder', function () {
   suiteSetup(function () {

@@ -8,11 +8,17 @@ import type { NixBuildersApi } from '../../../client/src/extension';
 import { machineItem, type Node } from '../../../client/src/tree/items';
 import { age } from '../../../client/src/tree/lastResults';
 import type { BuilderMachine } from '../../../server/src/protocol';
-import { assertRowActions, assertShowsRows, assertShowsText, extensionId, screenshotShowing, waitFor } from './helpers';
+import {
+  assertRowActions,
+  assertShowsRows,
+  assertShowsText,
+  extensionId,
+  screenshotShowing,
+  waitFor,
+  jsonFromEnv,
+} from './helpers';
 
-const lab = process.env.NIX_BUILDERS_LAB
-  ? (JSON.parse(process.env.NIX_BUILDERS_LAB) as Record<string, string>)
-  : undefined;
+const lab = jsonFromEnv<Record<string, string>>('NIX_BUILDERS_LAB');
 
 function labelOf(item: vscode.TreeItem): string {
   return typeof item.label === 'string' ? item.label : (item.label?.label ?? '');

@@ -13,11 +13,10 @@ import {
   screenshotShowing,
   showTheViewAlone,
   waitFor,
+  jsonFromEnv,
 } from './helpers';
 
-const lab = process.env.NIX_BUILDERS_LAB
-  ? (JSON.parse(process.env.NIX_BUILDERS_LAB) as Record<string, string>)
-  : undefined;
+const lab = jsonFromEnv<Record<string, string>>('NIX_BUILDERS_LAB');
 
 suite('Builder health in the view', function () {
   suiteSetup(function () {

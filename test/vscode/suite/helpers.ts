@@ -184,3 +184,9 @@ export async function showTheViewAlone(): Promise<void> {
   await vscode.commands.executeCommand('workbench.actions.treeView.nixBuilders.machines.collapseAll');
   for (let i = 0; i < 6; i++) await vscode.commands.executeCommand('workbench.action.decreaseViewWidth');
 }
+
+/** A JSON value runTests.ts hands the suite in an environment variable; undefined when unset. */
+export function jsonFromEnv<T>(name: string): T | undefined {
+  const text = process.env[name];
+  return text ? (JSON.parse(text) as T) : undefined;
+}

@@ -10,19 +10,23 @@ import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import type { NixBuildersApi } from '../../../client/src/extension';
 import type { BuildOutcome } from '../../../server/src/protocol';
-import { assertShowsText, canScreenshot, extensionId, screenshotShowing, waitFor, workspaceFile } from './helpers';
+import {
+  assertShowsText,
+  canScreenshot,
+  extensionId,
+  screenshotShowing,
+  waitFor,
+  workspaceFile,
+  jsonFromEnv,
+} from './helpers';
 
-const lab = process.env.NIX_BUILDERS_LAB
-  ? (JSON.parse(process.env.NIX_BUILDERS_LAB) as Record<string, string>)
-  : undefined;
-const passphraseLab = process.env.NIX_BUILDERS_LAB_PASSPHRASE
-  ? (JSON.parse(process.env.NIX_BUILDERS_LAB_PASSPHRASE) as {
-      machinesLine: string;
-      uri: string;
-      keyFile: string;
-      passphrase: string;
-    })
-  : undefined;
+const lab = jsonFromEnv<Record<string, string>>('NIX_BUILDERS_LAB');
+const passphraseLab = jsonFromEnv<{
+  machinesLine: string;
+  uri: string;
+  keyFile: string;
+  passphrase: string;
+}>('NIX_BUILDERS_LAB_PASSPHRASE');
 
 /** Every file under a folder. */
 function filesUnder(dir: string): string[] {

@@ -23,13 +23,12 @@ import {
   waitFor,
   workspaceFile,
   type Screenshot,
+  jsonFromEnv,
 } from './helpers';
 
 const user = process.env.NIX_BUILDERS_AS_USER ?? '';
 const untrusted = user === 'nixrb-untrusted';
-const hostnames = process.env.NIX_BUILDERS_LAB_HOSTNAMES
-  ? (JSON.parse(process.env.NIX_BUILDERS_LAB_HOSTNAMES) as Record<string, string>)
-  : {};
+const hostnames = jsonFromEnv<Record<string, string>>('NIX_BUILDERS_LAB_HOSTNAMES') ?? {};
 /** How the workspace's lab.machines and the daemon's /etc/nix/machines name the healthy builder. */
 const healthyUri = 'ssh://nix-healthy';
 

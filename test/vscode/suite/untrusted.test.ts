@@ -15,15 +15,12 @@ import {
   showTheViewAlone,
   waitFor,
   workspaceFile,
+  jsonFromEnv,
 } from './helpers';
 import { connectionsIn } from './sshdLog';
 
-const lab = process.env.NIX_BUILDERS_LAB
-  ? (JSON.parse(process.env.NIX_BUILDERS_LAB) as Record<string, string>)
-  : undefined;
-const sshdLogs = process.env.NIX_BUILDERS_LAB_SSHD_LOGS
-  ? (JSON.parse(process.env.NIX_BUILDERS_LAB_SSHD_LOGS) as string[])
-  : [];
+const lab = jsonFromEnv<Record<string, string>>('NIX_BUILDERS_LAB');
+const sshdLogs = jsonFromEnv<string[]>('NIX_BUILDERS_LAB_SSHD_LOGS') ?? [];
 
 async function api(): Promise<NixBuildersApi> {
   return vscode.extensions.getExtension<NixBuildersApi>(extensionId)!.activate();
