@@ -76,24 +76,15 @@ let pool: ConnectionPool;
 const nonce = localStore.uniqueNonce;
 
 // builderValid asks the builder's own store (its nix-daemon's database, of that release).
-const { instantiate, localValid, builderValid, machineOf } = localStore.labStore<VersionBuilderName>(() => lab);
+const { instantiate, localValid, builderValid, machineOf, offloadOn } = localStore.labStore<VersionBuilderName>(
+  () => lab,
+  () => pool,
+);
 
 const codes = (result: ProbeResult) => result.findings.map((finding) => finding.code);
 const describeProbe = (result: ProbeResult) =>
   `${result.uri} ${result.status}\n  stages: ${result.stages.map((s) => `${s.name}:${s.ms}${s.ok ? '' : '!'}`).join(' ')}\n  ${result.findings.map((f) => `${f.code}: ${f.message}`).join('\n  ')}\n  facts: ${JSON.stringify(result.facts)}`;
 
-async function offloadOn(name: VersionBuilderName, drvPath: string): Promise<{ result: OffloadResult; log: string[] }> {
-  const log: string[] = [];
-  const result = await offload({
-    machine: machineOf(name),
-    drvPath,
-    pool,
-    sshConfigFile: lab.sshConfig,
-    env: lab.env(),
-    onLog: (line) => log.push(line),
-  });
-  return { result, log };
-}
 const describeOffload = (offloaded: { result: OffloadResult; log: string[] }) =>
   JSON.stringify({ ...offloaded.result, log: offloaded.log.slice(-15) }, null, 1);
 

@@ -17,7 +17,6 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseDerivation } from '../../server/src/dispatch/derivation';
 import { buildDistributed, type DistributedProgress } from '../../server/src/dispatch/distributed';
-import { offload, type OffloadOptions, type OffloadPhase, type OffloadResult } from '../../server/src/dispatch/offload';
 import { ConnectionPool } from '../../server/src/ssh/pool';
 import {
   machinesLine,
@@ -55,33 +54,14 @@ let lab: BuilderLab<Name>;
 let pool: ConnectionPool;
 const nonce = localStore.uniqueNonce;
 
-const { instantiate, localValid, builderValid, machineOf } = localStore.labStore<Name>(() => lab);
+const { instantiate, localValid, builderValid, offloadOn } = localStore.labStore<Name>(
+  () => lab,
+  () => pool,
+);
 const inBuilderStore = (name: Name, storePath: string) =>
   fs.existsSync(path.join(lab.builders[name].storeDir, path.basename(storePath)));
 
-interface Offloaded {
-  result: OffloadResult;
-  log: string[];
-  phases: Array<[OffloadPhase, string]>;
-}
-
-async function offloadOn(name: Name, drvPath: string, extra: Partial<OffloadOptions> = {}): Promise<Offloaded> {
-  const log: string[] = [];
-  const phases: Array<[OffloadPhase, string]> = [];
-  const result = await offload({
-    machine: machineOf(name),
-    drvPath,
-    pool,
-    sshConfigFile: lab.sshConfig,
-    env: lab.env(),
-    onLog: (line) => log.push(line),
-    onPhase: (phase, detail) => phases.push([phase, detail]),
-    ...extra,
-  });
-  return { result, log, phases };
-}
-
-const describeResult = (offloaded: Offloaded) =>
+const describeResult = (offloaded: localStore.Offloaded) =>
   JSON.stringify({ ...offloaded.result, log: offloaded.log.slice(-15) }, null, 1);
 
 /** Processes of a builder's namespace that are ours to leave behind: nix-store and the build's. */
