@@ -290,7 +290,7 @@ class Expansion {
       ...origin,
     };
     this.includes.push(include);
-    const place = (p: Problem) => placeInFile(p, origin);
+    const place = (p: Problem) => placeInOrigin(p, origin);
 
     if (this.options.readFile === undefined) return;
     if (this.expandedFromIncludes >= maxExpandedEntries) {
@@ -450,7 +450,7 @@ function readMachine(
     isSet: piece.text !== '-',
   }));
   const problems: Problem[] = [];
-  const report = (p: Problem) => problems.push(placeInFile(p, entry));
+  const report = (p: Problem) => problems.push(placeInOrigin(p, entry));
   const isSet = (i: number) => columns[i]?.isSet === true;
 
   const storeUriColumn = columns[0];
@@ -599,7 +599,7 @@ function convertMessage(column: number, row: string, type: string): string {
 /** An entry of only whitespace: Nix before 2.29 reads it as a row with no store URI. */
 function blankEntryProblem(entry: BuildersEntry): Problem {
   const nixMessage = storeUriMessage(entry.text);
-  return placeInFile(
+  return placeInOrigin(
     problem(
       'empty-entry',
       entry.span,
@@ -611,7 +611,7 @@ function blankEntryProblem(entry: BuildersEntry): Problem {
 }
 
 /** A problem in an included file is shown on the `@file` of the parsed text that led to it. */
-function placeInFile(p: Problem, origin: EntryOrigin): Problem {
+export function placeInOrigin(p: Problem, origin: EntryOrigin): Problem {
   if (origin.file === undefined || origin.includedVia === undefined) return p;
   return {
     ...p,

@@ -4,7 +4,7 @@
 
 import { problem, type Problem } from '../problem';
 import type { ParsedBuilders } from '../machines';
-import { placeInOrigin } from './place';
+import { placeInOrigin } from '../machines';
 
 export function lintIncludes(parsed: ParsedBuilders): Problem[] {
   return parsed.includes

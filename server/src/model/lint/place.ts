@@ -5,19 +5,7 @@
 import type { Problem, Span } from '../problem';
 import type { NixVersion } from '../nixVersion';
 import { tokenize, type Piece } from '../nixStrings';
-import type { Column, EntryOrigin } from '../machines';
-
-/** A problem at a span of `origin`'s text, moved onto the `@file` that led there when needed. */
-export function placeInOrigin(p: Problem, origin: EntryOrigin): Problem {
-  if (origin.file === undefined || origin.includedVia === undefined) return p;
-  return {
-    ...p,
-    span: origin.includedVia,
-    file: origin.file,
-    fileSpan: p.span,
-    message: `In ${origin.file}: ${p.message}`,
-  };
-}
+import type { Column } from '../machines';
 
 /**
  * A problem of a builders value in a nix.conf line, for a nix.conf that is itself included:

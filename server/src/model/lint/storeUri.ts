@@ -10,7 +10,8 @@ import { nearest } from '../nearest';
 import { parseStoreUri } from '../storeUri';
 import { storeReferenceError } from '../storeReference';
 import type { LintContext } from './index';
-import { majorMinor, placeInOrigin } from './place';
+import { placeInOrigin } from '../machines';
+import { majorMinor } from './place';
 
 /** Schemes of stores a build hook can build on. */
 const buildableSchemes = ['ssh', 'ssh-ng', 'mounted-ssh-ng'];
