@@ -8,6 +8,7 @@ import type { VersionRules } from '../model/nixVersion';
 import type { Problem, Span } from '../model/problem';
 import type { DeclaredEntry } from './declarations';
 import { nixStringLiteral, type NixModuleProblem } from './moduleProblem';
+import { protocolProblem } from './protocolValues';
 import { renderEntry, type RenderedLine } from './renderedLine';
 
 export interface LineContext extends LintContext {
@@ -19,7 +20,21 @@ export interface LineContext extends LintContext {
 function standIn(attribute: string): string {
   if (attribute === 'maxJobs' || attribute === 'speedFactor') return '1';
   if (attribute === 'sshKey' || attribute === 'publicHostKey') return '-';
+  if (attribute === 'protocol') return 'ssh';
   return 'unknown';
+}
+
+/**
+ * The entry as the checks render it: a `protocol` the module refuses is stood in for like an
+ * unknown value, since no line is written with it (its own error says so), and what the
+ * store-URI checks would find in `ssh-ng2://` is no news.
+ */
+function checkedEntry(entry: DeclaredEntry): DeclaredEntry {
+  const protocol = entry.attributes.get('protocol');
+  if (!protocol || !protocolProblem(protocol)) return entry;
+  const attributes = new Map(entry.attributes);
+  attributes.set('protocol', { ...protocol, value: { kind: 'unknown', expression: 'protocol' } });
+  return { ...entry, attributes };
 }
 
 /** The checks' problems for `entries`, all rendered into one machines text (so duplicates are seen). */
@@ -27,7 +42,7 @@ export function lineProblems(text: string, entries: DeclaredEntry[], context: Li
   const lines: { entry: DeclaredEntry; rendered: RenderedLine; offset: number }[] = [];
   let machinesText = '';
   for (const entry of entries) {
-    const rendered = renderEntry(entry, context.version, standIn);
+    const rendered = renderEntry(checkedEntry(entry), context.version, standIn);
     lines.push({ entry, rendered, offset: machinesText.length });
     machinesText += `${rendered.line}\n`;
   }

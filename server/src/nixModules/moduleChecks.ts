@@ -7,6 +7,7 @@ import type { DeclaredEntry, NixModuleDeclarations } from './declarations';
 import { entryOptions } from './entryOptions';
 import { moduleProblem, type NixModuleProblem } from './moduleProblem';
 import { typeName } from './nixValue';
+import { protocolProblem } from './protocolValues';
 
 export function moduleProblems(declarations: NixModuleDeclarations, text: string): NixModuleProblem[] {
   const found: NixModuleProblem[] = [];
@@ -34,16 +35,20 @@ function entryProblems(entry: DeclaredEntry): NixModuleProblem[] {
       );
       continue;
     }
+    if (attribute.name === 'protocol') {
+      const problem = protocolProblem(attribute);
+      if (problem) found.push(problem);
+      continue;
+    }
     const value = attribute.value;
     if (value.kind === 'unknown' || option.accepts(value)) continue;
-    const code = attribute.name === 'protocol' && value.kind === 'string' ? 'nixos-protocol' : 'nixos-wrong-type';
     const hint =
       value.kind === 'path'
         ? ` Write it as a string ("${value.value}"): a path would be copied into the world-readable Nix store.`
         : '';
     found.push(
       moduleProblem(
-        code,
+        'nixos-wrong-type',
         attribute.valueSpan,
         `\`${attribute.name}\` is ${typeName(value)}${value.kind === 'string' ? ` ("${value.value}")` : ''}: NixOS stops with "A definition for option \`nix.buildMachines.*.${attribute.name}' is not of type \`${option.type}'."${hint}`,
       ),

@@ -43,9 +43,14 @@ export function analyzeNixModule(
             : value;
     }
   }
-  const problems = [...moduleProblems(declarations, text), ...lineProblems(text, entries, context)].sort(
-    (a, b) => a.span.start - b.span.start,
+  const own = moduleProblems(declarations, text);
+  // A value the module refuses stops the system's build: no line is written, so what the
+  // machines-file checks find in that value (`ssh-ng2://b` is no store URI) is not said too.
+  const refused = own.filter((p) => p.severity === 'error');
+  const fromLine = lineProblems(text, entries, context).filter(
+    (p) => !refused.some((r) => r.span.start <= p.span.start && p.span.end <= r.span.end),
   );
+  const problems = [...own, ...fromLine].sort((a, b) => a.span.start - b.span.start);
   return {
     declarations,
     entries: entries.map((entry) => ({ entry, rendered: renderedFor(entry, context.version) })),
