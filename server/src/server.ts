@@ -62,7 +62,7 @@ connection.onInitialize((params): InitializeResult => {
   clientPullsConfiguration = params.capabilities.workspace?.configuration === true;
   builders.setWorkspaceFolders(params.workspaceFolders);
   editing.initialize(params.capabilities);
-  nixModules.initialize(params.capabilities);
+  nixModules.initialize(params.capabilities, params.workspaceFolders);
   // Workspace trust, from the client: no SSH connection and no `ssh -G` until it is true.
   context.trust.setFromInitializationOptions(params.initializationOptions);
   return {

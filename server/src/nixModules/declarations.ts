@@ -51,6 +51,12 @@ const readOptions = [
   'nix.settings.trusted-users',
   'programs.ssh.extraConfig',
   'programs.ssh.knownHosts',
+  // What a builder's own configuration says about it (builderConfigurations.ts).
+  'networking.hostName',
+  'networking.domain',
+  'nix.trustedUsers',
+  'users.users',
+  'imports',
 ] as const;
 
 /** Functions that wrap an option value with a priority or an order and leave it as it is. */
