@@ -12,6 +12,7 @@ import {
   InlayHintRequest,
   type CodeAction,
   type CodeActionParams,
+  type ExecuteCommandParams,
   type InlayHint,
   type InlayHintParams,
   DidChangeTextDocumentNotification,
@@ -37,6 +38,8 @@ import type { NixValue } from './nixValue';
 import { nixModuleHover } from './nixModuleHover';
 import type { NixModuleProblem } from './moduleProblem';
 import { WorkspaceConfigurations } from './workspaceConfigurations';
+import type { PinOutcome } from '../language/pinHostKey';
+import { pinDeclaredActions, pinDeclaredHostKey, type PinDeclaredHostKeyArguments } from './pinDeclaredHostKey';
 
 const nixDocuments = [
   { language: 'nix', scheme: 'file' },
@@ -189,14 +192,14 @@ export class NixModuleDocuments {
       : null;
   }
 
-  /** The quick fixes of the problems in the requested range. */
+  /** The quick fixes of the problems in the requested range, and "pin the host key" on its entries. */
   async codeActions(params: CodeActionParams): Promise<CodeAction[]> {
     const document = this.documents.get(params.textDocument.uri);
     if (!document) return [];
-    const { analysis } = await this.analysis(document);
+    const { analysis, target } = await this.analysis(document);
     const from = document.offsetAt(params.range.start);
     const to = document.offsetAt(params.range.end);
-    return (analysis?.problems ?? []).flatMap((p) => {
+    const fixes = (analysis?.problems ?? []).flatMap((p) => {
       if (!p.fix || p.span.end < from || p.span.start > to) return [];
       const diagnostic = toDiagnostic(p, document);
       // A fix in another file (the builder's configuration) is placed by that file's text.
@@ -211,6 +214,36 @@ export class NixModuleDocuments {
           edit: { changes: { [target.uri]: [{ range, newText: p.fix.newText }] } },
         },
       ];
+    });
+    if (!analysis) return fixes;
+    const pins = await pinDeclaredActions({
+      document,
+      analysis,
+      target,
+      range: { start: from, end: to },
+      diagnostics: params.context.diagnostics,
+      trusted: this.trusted,
+      disabledSupport: this.capabilities.textDocument?.codeAction?.disabledSupport === true,
+      sshConfigFile: await this.sshConfigFile(document.uri),
+    });
+    return [...fixes, ...pins];
+  }
+
+  private async sshConfigFile(uri: string): Promise<string | undefined> {
+    return (await this.context.settings.get(uri)).sshConfigFile || undefined;
+  }
+
+  /** `nixBuilders.pinDeclaredHostKey`: fetch the builder's key and, on the user's word, write publicHostKey. */
+  async executeCommand(params: ExecuteCommandParams): Promise<PinOutcome> {
+    const args = params.arguments?.[0] as PinDeclaredHostKeyArguments | undefined;
+    if (!args || typeof args.uri !== 'string' || typeof args.hostName !== 'string' || typeof args.offset !== 'number')
+      return { pinned: false, reason: 'no builder given' };
+    return pinDeclaredHostKey(args, {
+      connection: this.connection,
+      document: (uri) => this.documents.get(uri),
+      analysis: (document) => this.analysis(document),
+      trusted: () => this.trusted,
+      sshConfigFile: (uri) => this.sshConfigFile(uri),
     });
   }
 
