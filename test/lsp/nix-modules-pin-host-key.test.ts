@@ -207,6 +207,87 @@ if (labCanRun()) {
     }
   });
 
+  /** The configuration with the builder as an alias only its own programs.ssh.extraConfig knows. */
+  const viaExtraConfig = (knownHosts = '') => {
+    const healthy = lab.builders.healthy;
+    return configuration('declared-builder').replace(
+      '  nix.distributedBuilds = true;\n',
+      `  nix.distributedBuilds = true;
+  programs.ssh.extraConfig = \'\'
+    Host declared-builder
+      HostName ${healthy.address}
+      Port ${healthy.port}
+  \'\';
+${knownHosts}`,
+    );
+  };
+  /** The name ssh looks the builder's key up under, reached by address (no HostKeyAlias). */
+  const lookupName = () => {
+    const healthy = lab.builders.healthy;
+    return healthy.port === 22 ? healthy.address : `[${healthy.address}]:${healthy.port}`;
+  };
+
+  test("a Host alias of the configuration's programs.ssh.extraConfig: resolved through it (the prompt says so), and the builder's key pinned", async () => {
+    const healthy = lab.builders.healthy;
+    const client = await started(true, unknownConfig);
+    try {
+      const text = viaExtraConfig();
+      const { uri, diagnostics } = await opened(client, text);
+      const { actions, pin } = await pinActionOf(client, uri, text, diagnostics);
+      assert.ok(pin?.command, JSON.stringify(actions.map((a) => a.title)));
+      let asked = '';
+      client.answerMessage = (params) => {
+        asked = params.message;
+        return params.actions?.find((a) => a.title === 'Pin') ?? null;
+      };
+      const outcome = (await client.executeCommand(pin.command as Command)) as { pinned: boolean };
+      assert.equal(outcome.pinned, true, JSON.stringify(client.messages));
+      assert.ok(
+        asked.includes(
+          `for declared-builder (${healthy.address}:${healthy.port}, as programs.ssh.extraConfig of this configuration say, which the daemon's ssh reads after a rebuild)?`,
+        ),
+        asked,
+      );
+      const pinned = applyWorkspaceEdit(client.appliedEdits.at(-1)!.edit, { [uri]: text })[uri]!;
+      const column8 = /publicHostKey = "([^"]+)"/.exec(pinned)![1]!;
+      const keyOf = (base64: string) =>
+        Buffer.from(base64, 'base64').toString('utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+      assert.equal(keyOf(column8), keyOf(healthy.hostKeyBase64));
+    } finally {
+      await client.stop();
+    }
+  });
+
+  test("programs.ssh.knownHosts of the configuration is a key on record: its builder's key, no pin action; another key, the command refuses naming it", async () => {
+    const healthy = lab.builders.healthy;
+    const impostor = Buffer.from(lab.builders.wrongHostKey.machinesHostKey, 'base64').toString('utf8').trim();
+    const knownHosts = (line: string) =>
+      `  programs.ssh.knownHosts.builder = { hostNames = [ "${lookupName()}" ]; publicKey = "${line}"; };\n`;
+    const client = await started(true, unknownConfig);
+    try {
+      const own = viaExtraConfig(knownHosts(healthy.hostPublicKeyLine));
+      const first = await opened(client, own);
+      assert.equal((await pinActionOf(client, first.uri, own, first.diagnostics)).pin, undefined);
+
+      const other = viaExtraConfig(knownHosts(impostor));
+      const second = await opened(client, other);
+      assert.equal((await pinActionOf(client, second.uri, other, second.diagnostics)).pin, undefined);
+      client.answerMessage = (params) => params.actions?.find((a) => a.title === 'Pin') ?? null;
+      const forged: Command = {
+        title: 'Pin host key',
+        command: 'nixBuilders.pinDeclaredHostKey',
+        arguments: [{ uri: second.uri, offset: 0, hostName: 'declared-builder' }],
+      };
+      const outcome = (await client.executeCommand(forged)) as { pinned: boolean; reason: string };
+      assert.equal(outcome.pinned, false);
+      assert.match(outcome.reason, /REMOTE HOST IDENTIFICATION HAS CHANGED/);
+      assert.match(outcome.reason, /but programs\.ssh\.knownHosts of this configuration expects SHA256:/);
+      assert.equal(client.messageRequests.length, 0, 'asked the user to trust a changed key');
+    } finally {
+      await client.stop();
+    }
+  });
+
   test('untrusted: the action is there but disabled, and the command connects to nothing (the sshd logs no connection)', async () => {
     const healthy = lab.builders.healthy;
     const client = await started(undefined, unknownConfig);

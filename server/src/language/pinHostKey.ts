@@ -90,6 +90,7 @@ function contradictionOf(
   column8: HostPublicKey | undefined,
   policy: HostKeyPolicy | undefined,
   alias: string,
+  named?: ReadonlyMap<string, string>,
 ): string | undefined {
   if (column8 !== undefined && column8.line !== key.line) {
     return hostKeyChangedAdvice({
@@ -103,6 +104,17 @@ function contradictionOf(
   if (policy === undefined) return undefined;
   const verdict = checkHostKey(keyBlob(key), policy);
   if (verdict.kind === 'mismatch' && verdict.source.kind === 'known-hosts') {
+    const words = named?.get(verdict.source.file);
+    if (words !== undefined) {
+      return hostKeyChangedAdvice({
+        alias,
+        keyType: key.type,
+        fingerprint: key.fingerprint,
+        expectedFingerprint: verdict.expected.fingerprint,
+        recorded: undefined,
+        recordedAs: words,
+      });
+    }
     const recorded = {
       kind: 'known-hosts' as const,
       file: verdict.source.file,
@@ -140,6 +152,12 @@ export interface ConfirmRequest {
   /** The targeted Nix passes a port in the URI on to ssh. */
   portInUri: boolean;
   configFile: string | undefined;
+  /** False when the config file comes from the workspace: read without ssh (its `Match exec` would run). */
+  sshTrusted?: boolean;
+  /** Where the host's ssh settings come from, when not the user's own config: said in the prompt. */
+  via?: string;
+  /** known_hosts files made from something else (programs.ssh.knownHosts): what to call them. */
+  knownHostsNamed?: ReadonlyMap<string, string>;
   timeoutMs?: number;
   /** Says why nothing is pinned (and tells the user). */
   fail: (reason: string) => PinOutcome;
@@ -156,7 +174,11 @@ export async function confirmHostKey(machine: Machine, request: ConfirmRequest):
   if (parts.scheme !== 'ssh' && parts.scheme !== 'ssh-ng') return fail(`${machine.storeUri} is not an SSH builder.`);
 
   const lookup = await lookUpSshSettings(
-    requestFor(parts, { portInUri: request.portInUri, configFile: request.configFile, trusted: true }),
+    requestFor(parts, {
+      portInUri: request.portInUri,
+      configFile: request.configFile,
+      trusted: request.sshTrusted ?? true,
+    }),
   );
   // A user or host that ssh would read as an option is refused here, before anything runs.
   if ('error' in lookup) return fail(`${lookup.error}.`);
@@ -190,11 +212,13 @@ export async function confirmHostKey(machine: Machine, request: ConfirmRequest):
   const key = parsePublicKeyLine(fetched.line);
   if (!key) return fail(`${hostName}:${sshPort} sent a ${fetched.type} key this extension cannot read.`);
 
-  const contradiction = contradictionOf(key, recordedInColumn8, policy, parts.host);
+  const contradiction = contradictionOf(key, recordedInColumn8, policy, parts.host, request.knownHostsNamed);
   if (contradiction !== undefined) return fail(contradiction);
   const verified = checkHostKey(keyBlob(key), policy);
 
-  const where = hostName === parts.host && sshPort === 22 ? parts.host : `${parts.host} (${hostName}:${sshPort})`;
+  const address = hostName === parts.host && sshPort === 22 ? '' : `${hostName}:${sshPort}`;
+  const via = request.via ? `${address}${address ? ', ' : ''}${request.via}` : address;
+  const where = via ? `${parts.host} (${via})` : parts.host;
   const pin = { title: 'Pin' };
   const alreadyKnown =
     verified.kind === 'verified' && verified.source.kind === 'known-hosts'

@@ -14,6 +14,7 @@ import { readHostKeyColumn } from '../model/hostKey';
 import { parseBuilders, type Machine } from '../model/machines';
 import type { Span } from '../model/problem';
 import type { DeclaredEntry } from './declarations';
+import { appliesTo, configuredSsh, configuredSshFile } from './configuredSsh';
 import { nixStringLiteral } from './moduleProblem';
 import type { NixModuleAnalysis } from './nixModuleAnalysis';
 
@@ -74,7 +75,8 @@ export async function pinDeclaredActions(inputs: PinActionInputs): Promise<CodeA
     const bare = holdsBareKey(entry);
     // Nothing is looked up where no action could be shown; a key on record is not to be replaced.
     if (inputs.trusted && !bare) {
-      const lookup = { configFile: inputs.sshConfigFile, trusted: true, portInUri: target.rules.portInUri };
+      const ssh = sshFor(analysis, hostName.value, inputs.sshConfigFile);
+      const lookup = { configFile: ssh.configFile, trusted: ssh.sshTrusted, portInUri: target.rules.portInUri };
       if (await hostKeyOnRecord(machine, lookup)) continue;
     }
     const args: PinDeclaredHostKeyArguments = { uri: document.uri, offset: entry.span.start, hostName: hostName.value };
@@ -103,6 +105,30 @@ export interface PinDeclaredDependencies {
   analysis: (document: TextDocument) => Promise<{ analysis: NixModuleAnalysis | undefined; target: NixTarget }>;
   trusted: () => boolean;
   sshConfigFile: (uri: string) => Promise<string | undefined>;
+}
+
+/**
+ * The ssh config the builder is looked up in: the configuration's own ssh settings when they
+ * name its host (as the daemon's ssh reads them after a rebuild), else the user's.
+ */
+function sshFor(
+  analysis: NixModuleAnalysis,
+  hostName: string,
+  userConfig: string | undefined,
+): { configFile: string | undefined; sshTrusted: boolean; via?: string; knownHostsNamed?: Map<string, string> } {
+  const configured = configuredSsh(analysis.declarations);
+  if (!configured || !appliesTo(configured, hostName)) return { configFile: userConfig, sshTrusted: true };
+  const from = [
+    configured.extraConfig !== undefined ? 'programs.ssh.extraConfig' : undefined,
+    configured.knownHosts.length > 0 ? 'programs.ssh.knownHosts' : undefined,
+  ].filter(Boolean);
+  const files = configuredSshFile(configured, userConfig);
+  return {
+    configFile: files.configFile,
+    knownHostsNamed: new Map([[files.knownHostsFile, 'programs.ssh.knownHosts of this configuration']]),
+    sshTrusted: false,
+    via: `as ${from.join(' and ')} of this configuration say, which the daemon's ssh reads after a rebuild`,
+  };
 }
 
 /** The entry with this hostName nearest to where it was. */
@@ -137,7 +163,7 @@ export async function pinDeclaredHostKey(
   const confirmed = await confirmHostKey(machine, {
     connection: deps.connection,
     portInUri: target.rules.portInUri,
-    configFile: await deps.sshConfigFile(args.uri),
+    ...sshFor(analysis!, args.hostName, await deps.sshConfigFile(args.uri)),
     fail,
   });
   if ('pinned' in confirmed) return confirmed;
