@@ -8,6 +8,7 @@ import type { VersionRules } from '../model/nixVersion';
 import type { Problem, Span } from '../model/problem';
 import type { DeclaredEntry } from './declarations';
 import { nixStringLiteral, type NixModuleProblem } from './moduleProblem';
+import { writtenByModule } from './linuxBuilder';
 import { protocolProblem } from './protocolValues';
 import { renderEntry, type RenderedLine } from './renderedLine';
 
@@ -30,10 +31,18 @@ function standIn(attribute: string): string {
  * store-URI checks would find in `ssh-ng2://` is no news.
  */
 function checkedEntry(entry: DeclaredEntry): DeclaredEntry {
-  const protocol = entry.attributes.get('protocol');
-  if (!protocol || !protocolProblem(protocol)) return entry;
   const attributes = new Map(entry.attributes);
-  attributes.set('protocol', { ...protocol, value: { kind: 'unknown', expression: 'protocol' } });
+  const standIn = (name: string) => {
+    const attribute = attributes.get(name)!;
+    attributes.set(name, { ...attribute, value: { kind: 'unknown', expression: name } });
+  };
+  const protocol = entry.attributes.get('protocol');
+  if (protocol && protocolProblem(protocol)) standIn('protocol');
+  // nix-darwin's linux-builder: its key file and host key are on the Mac once built, not here.
+  for (const name of ['sshKey', 'publicHostKey']) {
+    const attribute = entry.attributes.get(name);
+    if (attribute && writtenByModule(attribute)) standIn(name);
+  }
   return { ...entry, attributes };
 }
 

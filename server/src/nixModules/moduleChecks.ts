@@ -8,12 +8,14 @@ import { entryOptions } from './entryOptions';
 import { moduleProblem, type NixModuleProblem } from './moduleProblem';
 import { typeName } from './nixValue';
 import { protocolProblem } from './protocolValues';
+import { linuxBuilderProblems } from './linuxBuilder';
 
 export function moduleProblems(declarations: NixModuleDeclarations, text: string): NixModuleProblem[] {
   const found: NixModuleProblem[] = [];
   for (const setting of declarations.buildMachines) {
     for (const entry of setting.entries) found.push(...entryProblems(entry));
   }
+  found.push(...linuxBuilderProblems(declarations.settings));
   found.push(...distributedBuildsProblems(declarations, text));
   return found;
 }
@@ -89,7 +91,10 @@ function entryProblems(entry: DeclaredEntry): NixModuleProblem[] {
 }
 
 function distributedBuildsProblems(declarations: NixModuleDeclarations, text: string): NixModuleProblem[] {
-  const declared = declarations.buildMachines.filter((s) => s.entries.length > 0 || s.unknownParts.length > 0);
+  // nix-darwin's linux-builder turns distributed builds on itself.
+  const declared = declarations.buildMachines.filter(
+    (s) => s.option === 'nix.buildMachines' && (s.entries.length > 0 || s.unknownParts.length > 0),
+  );
   if (declared.length === 0) return [];
   const settings = declarations.settings.filter((s) => s.option === 'nix.distributedBuilds');
   const off = settings.find((s) => s.value.kind === 'bool' && !s.value.value);

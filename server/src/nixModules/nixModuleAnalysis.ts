@@ -10,6 +10,7 @@ import {
 } from './declarations';
 import type { BuilderConfiguration } from './builderConfigurations';
 import { lineProblems, type LineContext } from './lineProblems';
+import { writtenByModule } from './linuxBuilder';
 import { moduleProblems } from './moduleChecks';
 import type { NixModuleProblem } from './moduleProblem';
 import type { NixValue } from './nixValue';
@@ -81,7 +82,8 @@ export function unknownValues(
 ): { span: { start: number; end: number }; expression: string }[] {
   return analysis.entries.flatMap(({ entry }) =>
     [...entry.attributes.values()].flatMap((a) =>
-      a.value.kind === 'unknown' ? [{ span: a.valueSpan, expression: a.value.expression }] : [],
+      // What nix-darwin's module writes itself is no expression of the file's.
+      a.value.kind === 'unknown' && !writtenByModule(a) ? [{ span: a.valueSpan, expression: a.value.expression }] : [],
     ),
   );
 }
