@@ -5,14 +5,14 @@
 // its options are checked (a misspelt system, maxJobs 0, an option it does not have), and what
 // the module writes is not the user's to fix (no missing-key warning for /etc/nix/builder_ed25519).
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import type { Diagnostic, MarkupContent } from 'vscode-languageserver-protocol';
+import { test } from 'node:test';
+import type { MarkupContent } from 'vscode-languageserver-protocol';
 import { listBuildersRequest } from '../../server/src/protocol';
 import { applyEdits, positionOf } from './helpers/edits';
 import { LspClient } from './helpers/lspClient';
+import { messageOf, nixModuleSession, ownNixConf } from './helpers/nixModuleSession';
 
 const vmKey =
   'c3NoLWVkMjU1MTkgQUFBQUMzTnphQzFsWkRJMU5URTVBQUFBSUpCV2N4Yi9CbGFxdDFhdU90RStGOFFVV3JVb3RpQzVxQkorVXVFV2RWQ2Igcm9vdEBuaXhvcwo=';
@@ -20,27 +20,8 @@ const fixture = join(__dirname, '../fixtures/nixModules/darwin-linux-builder.nix
 
 let client: LspClient;
 let dir: string;
-let count = 0;
-before(async () => {
-  const dynamic = { dynamicRegistration: true };
-  client = await LspClient.start({
-    capabilities: {
-      textDocument: { synchronization: dynamic, hover: dynamic, codeAction: dynamic, inlayHint: dynamic },
-    },
-  });
-  client.settings = { nixVersion: '2.8' };
-  dir = mkdtempSync(join(tmpdir(), 'nix-builders-linux-builder-'));
-});
-after(async () => {
-  await client.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const messageOf = (d: Diagnostic) => (typeof d.message === 'string' ? d.message : d.message.value);
-async function open(text: string): Promise<{ uri: string; diagnostics: Diagnostic[] }> {
-  const uri = await client.open(join(dir, `darwin-${count++}.nix`), 'nix', text);
-  return { uri, diagnostics: await client.diagnostics(uri) };
-}
+const session = nixModuleSession('darwin', (s) => ({ client, dir } = s));
+const open = (text: string) => session.open(text);
 const everything = { start: { line: 0, character: 0 }, end: { line: 50, character: 0 } };
 
 test('enable alone: the line nix-darwin writes, its platform and cores unknown until built, and nothing to fix', async () => {
@@ -78,11 +59,7 @@ test('its options set (the fixture): the whole line, and the view lists it as a 
 
   const workspace = mkdtempSync(join(dir, 'workspace-'));
   copyFileSync(fixture, join(workspace, 'darwin-configuration.nix'));
-  const confDir = mkdtempSync(join(dir, 'etc-'));
-  writeFileSync(join(confDir, 'nix.conf'), 'builders =\n');
-  const env: NodeJS.ProcessEnv = { ...process.env, NIX_CONF_DIR: confDir, NIX_USER_CONF_FILES: join(confDir, 'none') };
-  delete env.NIX_CONFIG;
-  const view = await LspClient.start({ env, folders: [workspace] });
+  const view = await LspClient.start({ env: ownNixConf(dir), folders: [workspace] });
   view.settings = { nixVersion: '2.8' };
   try {
     const list = await view.connection.sendRequest(listBuildersRequest);

@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { CodeAction, Command, Diagnostic, InlayHint } from 'vscode-languageserver-protocol';
+import { confirmPin } from './helpers/confirmPin';
 import { applyWorkspaceEdit } from './helpers/edits';
 import { LspClient } from './helpers/lspClient';
 import {
@@ -49,6 +50,10 @@ async function started(trusted: boolean | undefined, sshConfigFile: string): Pro
   client.settings = { nixVersion: '2.8', sshConfigFile };
   return client;
 }
+
+/** The `type AAAA…` of a base64 key line. */
+const keyOf = (base64: string) =>
+  Buffer.from(base64, 'base64').toString('utf8').trim().split(/\s+/).slice(0, 2).join(' ');
 
 /** A configuration.nix with one builder, its attributes one a line. */
 const configuration = (hostName: string, extra = '') => `{ pkgs, ... }:
@@ -102,13 +107,7 @@ if (labCanRun()) {
       assert.ok(pin?.command, `a pin action among ${JSON.stringify(actions.map((a) => a.title))}`);
       assert.equal(pin.title, `Pin the host key of ${healthy.alias} as publicHostKey (fetch it over SSH)`);
       assert.equal(pin.disabled, undefined);
-      let asked = '';
-      client.answerMessage = (params) => {
-        asked = params.message;
-        return params.actions?.find((a) => a.title === 'Pin') ?? null;
-      };
-      const outcome = (await client.executeCommand(pin.command as Command)) as { pinned: boolean };
-      assert.equal(outcome.pinned, true, JSON.stringify(client.messages));
+      const { asked } = await confirmPin(client, pin.command as Command);
       const pub = join(dir, 'healthy.pub');
       writeFileSync(pub, `${healthy.hostPublicKeyLine}\n`);
       const [bits, fingerprint] = (await run('ssh-keygen', ['-lf', pub])).stdout.split(' ');
@@ -116,8 +115,6 @@ if (labCanRun()) {
       assert.match(asked, /ssh-keygen -lf \/etc\/ssh\/ssh_host_ed25519_key\.pub/);
 
       const pinned = applyWorkspaceEdit(client.appliedEdits.at(-1)!.edit, { [uri]: text })[uri]!;
-      const keyOf = (base64: string) =>
-        Buffer.from(base64, 'base64').toString('utf8').trim().split(/\s+/).slice(0, 2).join(' ');
       const written = /\n {6}publicHostKey = "([A-Za-z0-9+/=]+)";\n {4}\}/.exec(pinned);
       assert.ok(written, pinned);
       assert.equal(keyOf(written[1]!), keyOf(healthy.hostKeyBase64), "the builder's own key line, base64");
@@ -165,9 +162,7 @@ if (labCanRun()) {
         pin.diagnostics?.map((d) => d.code),
         ['host-key-raw'],
       );
-      client.answerMessage = (params) => params.actions?.find((a) => a.title === 'Pin') ?? null;
-      const outcome = (await client.executeCommand(pin.command as Command)) as { pinned: boolean };
-      assert.equal(outcome.pinned, true, JSON.stringify(client.messages));
+      await confirmPin(client, pin.command as Command);
       const pinned = applyWorkspaceEdit(client.appliedEdits.at(-1)!.edit, { [uri]: text })[uri]!;
       const wrapped = Buffer.from(healthy.hostPublicKeyLine.split(' ').slice(0, 2).join(' ')).toString('base64');
       const column8 = /publicHostKey = "([^"]+)"/.exec(pinned)![1]!;
@@ -235,13 +230,7 @@ ${knownHosts}`,
       const { uri, diagnostics } = await opened(client, text);
       const { actions, pin } = await pinActionOf(client, uri, text, diagnostics);
       assert.ok(pin?.command, JSON.stringify(actions.map((a) => a.title)));
-      let asked = '';
-      client.answerMessage = (params) => {
-        asked = params.message;
-        return params.actions?.find((a) => a.title === 'Pin') ?? null;
-      };
-      const outcome = (await client.executeCommand(pin.command as Command)) as { pinned: boolean };
-      assert.equal(outcome.pinned, true, JSON.stringify(client.messages));
+      const { asked } = await confirmPin(client, pin.command as Command);
       assert.ok(
         asked.includes(
           `for declared-builder (${healthy.address}:${healthy.port}, as programs.ssh.extraConfig of this configuration say, which the daemon's ssh reads after a rebuild)?`,
@@ -250,8 +239,6 @@ ${knownHosts}`,
       );
       const pinned = applyWorkspaceEdit(client.appliedEdits.at(-1)!.edit, { [uri]: text })[uri]!;
       const column8 = /publicHostKey = "([^"]+)"/.exec(pinned)![1]!;
-      const keyOf = (base64: string) =>
-        Buffer.from(base64, 'base64').toString('utf8').trim().split(/\s+/).slice(0, 2).join(' ');
       assert.equal(keyOf(column8), keyOf(healthy.hostKeyBase64));
     } finally {
       await client.stop();

@@ -2,40 +2,17 @@
 // only. Anything else is an Error naming the allowed values, with the nearest one as the fix;
 // the hover on `null` says that no scheme is written, and real Nix reads what is written then.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { DiagnosticSeverity, type Diagnostic, type MarkupContent } from 'vscode-languageserver-protocol';
 import { applyEdits, positionOf } from './helpers/edits';
-import { LspClient } from './helpers/lspClient';
+import type { LspClient } from './helpers/lspClient';
+import { messageOf, nixModuleSession } from './helpers/nixModuleSession';
 
 let client: LspClient;
-let dir: string;
-let count = 0;
-
-before(async () => {
-  const dynamic = { dynamicRegistration: true };
-  client = await LspClient.start({
-    capabilities: { textDocument: { synchronization: dynamic, hover: dynamic, codeAction: dynamic } },
-  });
-  client.settings = { nixVersion: '2.8' };
-  dir = mkdtempSync(join(tmpdir(), 'nix-builders-protocol-'));
-});
-
-after(async () => {
-  await client.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const messageOf = (d: Diagnostic) => (typeof d.message === 'string' ? d.message : d.message.value);
+const session = nixModuleSession('protocol', (s) => (client = s.client));
+const open = (text: string) => session.open(text);
 const entry = (protocol: string) =>
   `{\n  nix.distributedBuilds = true;\n  nix.buildMachines = [ { hostName = "b"; system = "x86_64-linux"; protocol = ${protocol}; } ];\n}\n`;
-
-async function open(text: string): Promise<{ uri: string; diagnostics: Diagnostic[] }> {
-  const uri = await client.open(join(dir, `configuration-${count++}.nix`), 'nix', text);
-  return { uri, diagnostics: await client.diagnostics(uri) };
-}
 
 describe('protocol values', () => {
   for (const [written, fixed] of [
