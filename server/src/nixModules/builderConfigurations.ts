@@ -60,6 +60,14 @@ export function builderConfigurations(
     }
   }
   const roots = [...new Set([...files.filter((f) => !imported.has(f)), ...flakeNames.keys()])];
+  // Files only an import cycle reaches (NixOS takes each module once, so cycles are fine there):
+  // the one that names the host starts its configuration.
+  const covered = new Set(roots.flatMap((root) => closureOf(root, factsOf)));
+  for (const file of files) {
+    if (covered.has(file) || !factsOf(file)?.settings.some((s) => s.option === 'networking.hostName')) continue;
+    roots.push(file);
+    closureOf(file, factsOf).forEach((f) => covered.add(f));
+  }
   const configurations: BuilderConfiguration[] = [];
   for (const root of roots) {
     const closure = closureOf(root, factsOf);
