@@ -22,6 +22,7 @@ import { BuildOnRemote } from './dispatch/buildOnRemote';
 import { ConnectionPool } from './ssh/pool';
 import { documentSymbols } from './language/symbols';
 import { NixModuleDocuments } from './nixModules/nixModuleDocuments';
+import { pinDeclaredHostKeyCommand } from './nixModules/pinDeclaredHostKey';
 import {
   listBuildersRequest,
   localMachineRequest,
@@ -62,7 +63,7 @@ connection.onInitialize((params): InitializeResult => {
   clientPullsConfiguration = params.capabilities.workspace?.configuration === true;
   builders.setWorkspaceFolders(params.workspaceFolders);
   editing.initialize(params.capabilities);
-  nixModules.initialize(params.capabilities);
+  nixModules.initialize(params.capabilities, params.workspaceFolders);
   // Workspace trust, from the client: no SSH connection and no `ssh -G` until it is true.
   context.trust.setFromInitializationOptions(params.initializationOptions);
   return {
@@ -76,7 +77,7 @@ connection.onInitialize((params): InitializeResult => {
       documentRangeFormattingProvider: true,
       documentLinkProvider: { resolveProvider: false },
       inlayHintProvider: true,
-      executeCommandProvider: { commands: [pinHostKeyCommand] },
+      executeCommandProvider: { commands: [pinHostKeyCommand, pinDeclaredHostKeyCommand] },
     },
     serverInfo: { name: 'nix-remote-builders', version: extensionVersion },
   };
@@ -145,7 +146,9 @@ connection.onDocumentLinks((params) => editing.documentLinks(params));
 connection.languages.inlayHint.on((params) =>
   nixModules.handles(params.textDocument.uri) ? nixModules.inlayHints(params) : editing.inlayHints(params),
 );
-connection.onExecuteCommand((params) => editing.executeCommand(params));
+connection.onExecuteCommand((params) =>
+  params.command === pinDeclaredHostKeyCommand ? nixModules.executeCommand(params) : editing.executeCommand(params),
+);
 // The client says whether the workspace is trusted: no SSH connection and no `ssh -G` until it is.
 connection.onNotification(setTrustedNotification, (params) => {
   context.trust.set(params.trusted);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { listBuildersRequest, probeRequest } from '../../server/src/protocol';
 import { LspClient } from './helpers/lspClient';
+import { ownNixConf } from './helpers/nixModuleSession';
 
 let dir: string;
 before(() => {
@@ -16,8 +17,6 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('each .nix file that declares builders is a source; entries known only once built are counted, not shown', async () => {
-  const confDir = mkdtempSync(join(dir, 'etc-'));
-  writeFileSync(join(confDir, 'nix.conf'), 'builders =\n');
   const workspace = mkdtempSync(join(dir, 'workspace-'));
   copyFileSync(
     join(__dirname, '../fixtures/nixModules/blog-remote-builders.nix'),
@@ -48,9 +47,7 @@ let arm = "aarch64-linux"; in
 `,
   );
   writeFileSync(join(workspace, 'default.nix'), '{ pkgs ? import <nixpkgs> {} }: pkgs.hello\n');
-  const env: NodeJS.ProcessEnv = { ...process.env, NIX_CONF_DIR: confDir, NIX_USER_CONF_FILES: join(confDir, 'none') };
-  delete env.NIX_CONFIG;
-  const client = await LspClient.start({ env, folders: [workspace] });
+  const client = await LspClient.start({ env: ownNixConf(dir), folders: [workspace] });
   client.settings = { nixVersion: '2.8' };
   try {
     const list = await client.connection.sendRequest(listBuildersRequest);

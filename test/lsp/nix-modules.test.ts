@@ -4,44 +4,23 @@
 // a wrong type, distributed builds off); the hover shows the rendered line; and .nix files that
 // never mention buildMachines get nothing. The seeds' snippets are the fixtures.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { DiagnosticSeverity, type Diagnostic, type Hover, type MarkupContent } from 'vscode-languageserver-protocol';
 import { applyEdits, positionOf } from './helpers/edits';
-import { LspClient } from './helpers/lspClient';
+import type { LspClient } from './helpers/lspClient';
+import { messageOf, nixModuleSession } from './helpers/nixModuleSession';
 
 const fixtures = join(__dirname, '../fixtures/nixModules');
 const fixture = (name: string) => readFileSync(join(fixtures, name), 'utf8');
 
 let client: LspClient;
 let dir: string;
-let count = 0;
+const session = nixModuleSession('configuration', (s) => ({ client, dir } = s));
+const open = (text: string) => session.open(text);
 
-before(async () => {
-  const dynamic = { dynamicRegistration: true };
-  client = await LspClient.start({
-    capabilities: {
-      textDocument: { synchronization: dynamic, hover: dynamic, codeAction: dynamic, inlayHint: dynamic },
-    },
-  });
-  client.settings = { nixVersion: '2.8' };
-  dir = mkdtempSync(join(tmpdir(), 'nix-builders-nixmodules-'));
-});
-
-after(async () => {
-  await client.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const messageOf = (d: Diagnostic) => (typeof d.message === 'string' ? d.message : d.message.value);
 const textOf = (hover: Hover | null) => (hover?.contents as MarkupContent | undefined)?.value ?? '';
-
-async function open(text: string): Promise<{ uri: string; diagnostics: Diagnostic[] }> {
-  const uri = await client.open(join(dir, `configuration-${count++}.nix`), 'nix', text);
-  return { uri, diagnostics: await client.diagnostics(uri) };
-}
 
 /** The one diagnostic with `code`, and the text it underlines. */
 function only(text: string, diagnostics: Diagnostic[], code: string): { diagnostic: Diagnostic; underlined: string } {

@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Command } from 'vscode-languageserver-protocol';
+import { confirmPin } from '../lsp/helpers/confirmPin';
 import { applyWorkspaceEdit } from '../lsp/helpers/edits';
 import { LspClient } from '../lsp/helpers/lspClient';
 import {
@@ -71,13 +72,7 @@ if (labCanRun()) {
         );
         const pin = actions.find((a) => a.title.startsWith('Pin the host key'));
         assert.ok(pin?.command, `a pin action among ${JSON.stringify(actions.map((a) => a.title))}`);
-        let asked = '';
-        client.answerMessage = (params) => {
-          asked = params.message;
-          return params.actions?.find((a) => a.title === 'Pin') ?? null;
-        };
-        const outcome = (await client.executeCommand(pin.command as Command)) as { pinned: boolean };
-        assert.equal(outcome.pinned, true, JSON.stringify(client.messages));
+        const { asked } = await confirmPin(client, pin.command as Command);
         assert.match(asked, /SHA256:/);
         const pinned = applyWorkspaceEdit(client.appliedEdits.at(-1)!.edit, { [uri]: text })[uri]!.trim();
         const columns = pinned.split(/\s+/);

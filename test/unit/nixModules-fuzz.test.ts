@@ -8,14 +8,19 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { rulesFor } from '../../server/src/model/nixVersion';
+import { builderConfigurations } from '../../server/src/nixModules/builderConfigurations';
 import { analyzeNixModule } from '../../server/src/nixModules/nixModuleAnalysis';
 import { nixModuleHover } from '../../server/src/nixModules/nixModuleHover';
 import { makeRng, seedFrom } from '../helpers/prng';
 
 const fixtures = join(__dirname, '../fixtures/nixModules');
-const seeds = ['wiki-distributed-build.nix', 'nixdev-distributed-builds.nix', 'blog-remote-builders.nix'].map((name) =>
-  readFileSync(join(fixtures, name), 'utf8'),
-);
+const seeds = [
+  'wiki-distributed-build.nix',
+  'nixdev-distributed-builds.nix',
+  'blog-remote-builders.nix',
+  'darwin-linux-builder.nix',
+  'trusted-users/remote-builder.nix',
+].map((name) => readFileSync(join(fixtures, name), 'utf8'));
 const pieces = [
   '{',
   '}',
@@ -48,6 +53,10 @@ const pieces = [
   '\n',
   'buildMachines',
   'nix.',
+  'linux-builder',
+  'programs.ssh.knownHosts.',
+  'networking.hostName = "remotebuilder";',
+  'sshUser = "remotebuild";',
   'x'.repeat(5000),
   '1.5',
   '-0',
@@ -76,14 +85,20 @@ test('hostile .nix text never throws, and every span and fix stays inside it', (
     }
     if (!text.includes('buildMachines')) text += '\nnix.buildMachines';
     try {
-      const analysis = analyzeNixModule(text, context);
+      // The same text as the builder's own configuration too (its trusted-users, its fix there).
+      const workspace = {
+        file: '/w/configuration.nix',
+        configurations: builderConfigurations(['/w/b.nix'], () => text),
+      };
+      const analysis = analyzeNixModule(text, context, undefined, workspace);
       assert.ok(analysis);
       for (const p of analysis.problems) {
         assert.ok(
           p.span.start >= 0 && p.span.start <= p.span.end && p.span.end <= text.length,
           `${p.code} at ${JSON.stringify(p.span)}`,
         );
-        if (p.fix) assert.ok(p.fix.span.start >= 0 && p.fix.span.end <= text.length);
+        const fixed = p.fix?.in?.text ?? text;
+        if (p.fix) assert.ok(p.fix.span.start >= 0 && p.fix.span.end <= fixed.length);
       }
       for (const { entry } of analysis.entries) nixModuleHover(analysis, entry.span.start, 'Nix 2.8.0', false);
     } catch (error) {

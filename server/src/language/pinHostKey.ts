@@ -90,6 +90,7 @@ function contradictionOf(
   column8: HostPublicKey | undefined,
   policy: HostKeyPolicy | undefined,
   alias: string,
+  named?: ReadonlyMap<string, string>,
 ): string | undefined {
   if (column8 !== undefined && column8.line !== key.line) {
     return hostKeyChangedAdvice({
@@ -103,6 +104,17 @@ function contradictionOf(
   if (policy === undefined) return undefined;
   const verdict = checkHostKey(keyBlob(key), policy);
   if (verdict.kind === 'mismatch' && verdict.source.kind === 'known-hosts') {
+    const words = named?.get(verdict.source.file);
+    if (words !== undefined) {
+      return hostKeyChangedAdvice({
+        alias,
+        keyType: key.type,
+        fingerprint: key.fingerprint,
+        expectedFingerprint: verdict.expected.fingerprint,
+        recorded: undefined,
+        recordedAs: words,
+      });
+    }
     const recorded = {
       kind: 'known-hosts' as const,
       file: verdict.source.file,
@@ -128,25 +140,45 @@ function contradictionOf(
   return undefined;
 }
 
-export async function pinHostKey(args: PinHostKeyArguments, deps: PinDependencies): Promise<PinOutcome> {
-  const { connection } = deps;
-  const fail = (reason: string, type: MessageType = MessageType.Error): PinOutcome => {
-    void connection.sendNotification('window/showMessage', { type, message: `Pin host key: ${reason}` });
-    return { pinned: false, reason };
-  };
-  if (!deps.trusted())
-    return fail('the workspace is not trusted, so no connection is made. Trust the workspace to pin host keys.');
+/** What the user confirmed: the builder's key, as fetched, for the host the URI names. */
+export interface ConfirmedKey {
+  key: HostPublicKey;
+  fetched: PresentedKey;
+  host: string;
+}
 
-  const document = deps.document(args.uri);
-  const analysis = document && (await deps.analysis(document));
-  const machine = analysis && findMachine(analysis, args);
-  if (!document || !machine) return fail(`the line with ${args.storeUri} is gone.`);
+export interface ConfirmRequest {
+  connection: Connection;
+  /** The targeted Nix passes a port in the URI on to ssh. */
+  portInUri: boolean;
+  configFile: string | undefined;
+  /** False when the config file comes from the workspace: read without ssh (its `Match exec` would run). */
+  sshTrusted?: boolean;
+  /** Where the host's ssh settings come from, when not the user's own config: said in the prompt. */
+  via?: string;
+  /** known_hosts files made from something else (programs.ssh.knownHosts): what to call them. */
+  knownHostsNamed?: ReadonlyMap<string, string>;
+  timeoutMs?: number;
+  /** Says why nothing is pinned (and tells the user). */
+  fail: (reason: string) => PinOutcome;
+}
+
+/**
+ * The flow both sides share (a machines line here, a `nix.buildMachines` entry in
+ * nixModules/pinDeclaredHostKey.ts): the host's ssh settings, its key fetched (key exchange
+ * only), refused when it contradicts what is on record, and the user's word on its fingerprint.
+ */
+export async function confirmHostKey(machine: Machine, request: ConfirmRequest): Promise<ConfirmedKey | PinOutcome> {
+  const { connection, fail } = request;
   const parts = parseStoreUri(machine.storeUri);
   if (parts.scheme !== 'ssh' && parts.scheme !== 'ssh-ng') return fail(`${machine.storeUri} is not an SSH builder.`);
 
-  const configFile = await deps.sshConfigFile(args.uri);
   const lookup = await lookUpSshSettings(
-    requestFor(parts, { portInUri: analysis.target.rules.portInUri, configFile, trusted: true }),
+    requestFor(parts, {
+      portInUri: request.portInUri,
+      configFile: request.configFile,
+      trusted: request.sshTrusted ?? true,
+    }),
   );
   // A user or host that ssh would read as an option is refused here, before anything runs.
   if ('error' in lookup) return fail(`${lookup.error}.`);
@@ -170,7 +202,7 @@ export async function pinHostKey(args: PinHostKeyArguments, deps: PinDependencie
       host: hostName,
       port: sshPort,
       hostKeyAlgorithms: [...column8Types, ...knownTypes.filter((algorithm) => !column8Types.includes(algorithm))],
-      ...(deps.timeoutMs ? { timeoutMs: deps.timeoutMs } : {}),
+      ...(request.timeoutMs ? { timeoutMs: request.timeoutMs } : {}),
     });
   } catch (error) {
     return fail(
@@ -180,11 +212,13 @@ export async function pinHostKey(args: PinHostKeyArguments, deps: PinDependencie
   const key = parsePublicKeyLine(fetched.line);
   if (!key) return fail(`${hostName}:${sshPort} sent a ${fetched.type} key this extension cannot read.`);
 
-  const contradiction = contradictionOf(key, recordedInColumn8, policy, parts.host);
+  const contradiction = contradictionOf(key, recordedInColumn8, policy, parts.host, request.knownHostsNamed);
   if (contradiction !== undefined) return fail(contradiction);
   const verified = checkHostKey(keyBlob(key), policy);
 
-  const where = hostName === parts.host && sshPort === 22 ? parts.host : `${parts.host} (${hostName}:${sshPort})`;
+  const address = hostName === parts.host && sshPort === 22 ? '' : `${hostName}:${sshPort}`;
+  const via = request.via ? `${address}${address ? ', ' : ''}${request.via}` : address;
+  const where = via ? `${parts.host} (${via})` : parts.host;
   const pin = { title: 'Pin' };
   const alreadyKnown =
     verified.kind === 'verified' && verified.source.kind === 'known-hosts'
@@ -196,6 +230,43 @@ export async function pinHostKey(args: PinHostKeyArguments, deps: PinDependencie
     { title: 'Cancel' },
   );
   if (choice?.title !== pin.title) return { pinned: false, reason: 'cancelled' };
+  return { key, fetched, host: parts.host };
+}
+
+/** Says why nothing is pinned, in a message to the user too. */
+export function pinFailure(connection: Connection): (reason: string) => PinOutcome {
+  return (reason) => {
+    void connection.sendNotification('window/showMessage', {
+      type: MessageType.Error,
+      message: `Pin host key: ${reason}`,
+    });
+    return { pinned: false, reason };
+  };
+}
+
+/** The key the user confirmed, checked again against what `now` holds where it goes. */
+export function changedMeanwhile(confirmed: ConfirmedKey, now: HostPublicKey | undefined): string | undefined {
+  return contradictionOf(confirmed.key, now, undefined, confirmed.host);
+}
+
+export async function pinHostKey(args: PinHostKeyArguments, deps: PinDependencies): Promise<PinOutcome> {
+  const { connection } = deps;
+  const fail = pinFailure(connection);
+  if (!deps.trusted())
+    return fail('the workspace is not trusted, so no connection is made. Trust the workspace to pin host keys.');
+
+  const document = deps.document(args.uri);
+  const analysis = document && (await deps.analysis(document));
+  const machine = analysis && findMachine(analysis, args);
+  if (!document || !machine) return fail(`the line with ${args.storeUri} is gone.`);
+  const confirmed = await confirmHostKey(machine, {
+    connection,
+    portInUri: analysis.target.rules.portInUri,
+    configFile: await deps.sshConfigFile(args.uri),
+    fail,
+    ...(deps.timeoutMs ? { timeoutMs: deps.timeoutMs } : {}),
+  });
+  if ('pinned' in confirmed) return confirmed;
 
   // The text may have changed while the user read the prompt: find the line again, and check
   // again that it does not hold another key now.
@@ -203,13 +274,13 @@ export async function pinHostKey(args: PinHostKeyArguments, deps: PinDependencie
   const nowAnalysis = now && (await deps.analysis(now));
   const nowMachine = nowAnalysis && findMachine(nowAnalysis, args);
   if (!now || !nowMachine) return fail(`the line with ${args.storeUri} is gone.`);
-  const changedMeanwhile = contradictionOf(key, column8Key(nowMachine), undefined, parts.host);
-  if (changedMeanwhile !== undefined) return fail(changedMeanwhile);
+  const changed = changedMeanwhile(confirmed, column8Key(nowMachine));
+  if (changed !== undefined) return fail(changed);
   const result = await connection.workspace.applyEdit({
-    label: `Pin the host key of ${parts.host}`,
-    edit: { changes: { [args.uri]: [hostKeyEdit(now, nowMachine, fetched.column8)] } },
+    label: `Pin the host key of ${confirmed.host}`,
+    edit: { changes: { [args.uri]: [hostKeyEdit(now, nowMachine, confirmed.fetched.column8)] } },
   });
   if (!result.applied)
     return fail(`the editor did not apply the edit${result.failureReason ? ` (${result.failureReason})` : ''}.`);
-  return { pinned: true, keyLine: fetched.line, fingerprint: key.fingerprint };
+  return { pinned: true, keyLine: confirmed.fetched.line, fingerprint: confirmed.key.fingerprint };
 }

@@ -4,6 +4,7 @@
 // `programs.ssh.extraConfig` and `programs.ssh.knownHosts`, each with the position of its name
 // and value, and every builder entry with the position of each of its attributes.
 import type { Span } from '../model/problem';
+import { linuxBuilderSetting } from './linuxBuilder';
 import { literalValue, type NixValue } from './nixValue';
 import { attrPathNames, childrenOf, isExpression, parseNix, spanOf, type SyntaxNode } from './nixSyntax';
 
@@ -51,6 +52,14 @@ const readOptions = [
   'nix.settings.trusted-users',
   'programs.ssh.extraConfig',
   'programs.ssh.knownHosts',
+  // What a builder's own configuration says about it (builderConfigurations.ts).
+  'networking.hostName',
+  'networking.domain',
+  'nix.trustedUsers',
+  'users.users',
+  'imports',
+  // nix-darwin's own builder (linuxBuilder.ts).
+  'nix.linux-builder',
 ] as const;
 
 /** Functions that wrap an option value with a priority or an order and leave it as it is. */
@@ -58,7 +67,7 @@ const valueWrappers = new Set(['mkForce', 'mkDefault', 'mkOverride', 'mkBefore',
 
 /** Cheap test first: the language server only reads files that mention builders at all. */
 export function mentionsBuildMachines(text: string): boolean {
-  return text.includes('buildMachines');
+  return text.includes('buildMachines') || text.includes('linux-builder');
 }
 
 export function findDeclarations(text: string): NixModuleDeclarations {
@@ -110,6 +119,8 @@ export function findDeclarations(text: string): NixModuleDeclarations {
     else visit(value, []);
   };
   visit(tree.topNode, []);
+  const linuxBuilder = linuxBuilderSetting(found.settings);
+  if (linuxBuilder) found.buildMachines.push(linuxBuilder);
   return found;
 }
 

@@ -8,6 +8,8 @@ import type { VersionRules } from '../model/nixVersion';
 import type { Problem, Span } from '../model/problem';
 import type { DeclaredEntry } from './declarations';
 import { nixStringLiteral, type NixModuleProblem } from './moduleProblem';
+import { writtenByModule } from './linuxBuilder';
+import { protocolProblem } from './protocolValues';
 import { renderEntry, type RenderedLine } from './renderedLine';
 
 export interface LineContext extends LintContext {
@@ -19,7 +21,29 @@ export interface LineContext extends LintContext {
 function standIn(attribute: string): string {
   if (attribute === 'maxJobs' || attribute === 'speedFactor') return '1';
   if (attribute === 'sshKey' || attribute === 'publicHostKey') return '-';
+  if (attribute === 'protocol') return 'ssh';
   return 'unknown';
+}
+
+/**
+ * The entry as the checks render it: a `protocol` the module refuses is stood in for like an
+ * unknown value, since no line is written with it (its own error says so), and what the
+ * store-URI checks would find in `ssh-ng2://` is no news.
+ */
+function checkedEntry(entry: DeclaredEntry): DeclaredEntry {
+  const attributes = new Map(entry.attributes);
+  const standIn = (name: string) => {
+    const attribute = attributes.get(name)!;
+    attributes.set(name, { ...attribute, value: { kind: 'unknown', expression: name } });
+  };
+  const protocol = entry.attributes.get('protocol');
+  if (protocol && protocolProblem(protocol)) standIn('protocol');
+  // nix-darwin's linux-builder: its key file and host key are on the Mac once built, not here.
+  for (const name of ['sshKey', 'publicHostKey']) {
+    const attribute = entry.attributes.get(name);
+    if (attribute && writtenByModule(attribute)) standIn(name);
+  }
+  return { ...entry, attributes };
 }
 
 /** The checks' problems for `entries`, all rendered into one machines text (so duplicates are seen). */
@@ -27,7 +51,7 @@ export function lineProblems(text: string, entries: DeclaredEntry[], context: Li
   const lines: { entry: DeclaredEntry; rendered: RenderedLine; offset: number }[] = [];
   let machinesText = '';
   for (const entry of entries) {
-    const rendered = renderEntry(entry, context.version, standIn);
+    const rendered = renderEntry(checkedEntry(entry), context.version, standIn);
     lines.push({ entry, rendered, offset: machinesText.length });
     machinesText += `${rendered.line}\n`;
   }

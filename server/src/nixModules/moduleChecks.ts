@@ -7,12 +7,15 @@ import type { DeclaredEntry, NixModuleDeclarations } from './declarations';
 import { entryOptions } from './entryOptions';
 import { moduleProblem, type NixModuleProblem } from './moduleProblem';
 import { typeName } from './nixValue';
+import { protocolProblem } from './protocolValues';
+import { linuxBuilderProblems } from './linuxBuilder';
 
 export function moduleProblems(declarations: NixModuleDeclarations, text: string): NixModuleProblem[] {
   const found: NixModuleProblem[] = [];
   for (const setting of declarations.buildMachines) {
     for (const entry of setting.entries) found.push(...entryProblems(entry));
   }
+  found.push(...linuxBuilderProblems(declarations.settings));
   found.push(...distributedBuildsProblems(declarations, text));
   return found;
 }
@@ -34,16 +37,20 @@ function entryProblems(entry: DeclaredEntry): NixModuleProblem[] {
       );
       continue;
     }
+    if (attribute.name === 'protocol') {
+      const problem = protocolProblem(attribute);
+      if (problem) found.push(problem);
+      continue;
+    }
     const value = attribute.value;
     if (value.kind === 'unknown' || option.accepts(value)) continue;
-    const code = attribute.name === 'protocol' && value.kind === 'string' ? 'nixos-protocol' : 'nixos-wrong-type';
     const hint =
       value.kind === 'path'
         ? ` Write it as a string ("${value.value}"): a path would be copied into the world-readable Nix store.`
         : '';
     found.push(
       moduleProblem(
-        code,
+        'nixos-wrong-type',
         attribute.valueSpan,
         `\`${attribute.name}\` is ${typeName(value)}${value.kind === 'string' ? ` ("${value.value}")` : ''}: NixOS stops with "A definition for option \`nix.buildMachines.*.${attribute.name}' is not of type \`${option.type}'."${hint}`,
       ),
@@ -84,7 +91,10 @@ function entryProblems(entry: DeclaredEntry): NixModuleProblem[] {
 }
 
 function distributedBuildsProblems(declarations: NixModuleDeclarations, text: string): NixModuleProblem[] {
-  const declared = declarations.buildMachines.filter((s) => s.entries.length > 0 || s.unknownParts.length > 0);
+  // nix-darwin's linux-builder turns distributed builds on itself.
+  const declared = declarations.buildMachines.filter(
+    (s) => s.option === 'nix.buildMachines' && (s.entries.length > 0 || s.unknownParts.length > 0),
+  );
   if (declared.length === 0) return [];
   const settings = declarations.settings.filter((s) => s.option === 'nix.distributedBuilds');
   const off = settings.find((s) => s.value.kind === 'bool' && !s.value.value);

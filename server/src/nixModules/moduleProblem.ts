@@ -9,6 +9,8 @@ export interface NixModuleFix {
   title: string;
   span: Span;
   newText: string;
+  /** The file the fix edits when it is not the one with the problem (the builder's configuration), with its text. */
+  in?: { uri: string; text: string };
 }
 
 export interface NixModuleProblem {
@@ -37,6 +39,10 @@ const moduleProblemSeverities = {
   'nixos-distributed-builds-off': 'warning',
   /** `nix.distributedBuilds` is not set in this file: off unless another module sets it. */
   'nixos-distributed-builds-unset': 'information',
+  /** `sshUser` is not in the trusted-users of the builder's own configuration (in the workspace). */
+  'nixos-ssh-user-untrusted': 'warning',
+  /** `sshUser` is not listed there, and whether it is in a listed `@group` is not known. */
+  'nixos-ssh-user-trust-unknown': 'information',
   /** Both `system` and `systems`: `system` wins, `systems` is ignored. */
   'nixos-systems-ignored': 'warning',
 } as const satisfies Record<string, Severity>;

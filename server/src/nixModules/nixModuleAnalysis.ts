@@ -8,11 +8,14 @@ import {
   type DeclaredEntry,
   type NixModuleDeclarations,
 } from './declarations';
+import type { BuilderConfiguration } from './builderConfigurations';
 import { lineProblems, type LineContext } from './lineProblems';
+import { writtenByModule } from './linuxBuilder';
 import { moduleProblems } from './moduleChecks';
 import type { NixModuleProblem } from './moduleProblem';
 import type { NixValue } from './nixValue';
 import { renderEntry, type RenderedLine } from './renderedLine';
+import { sshUserTrustProblems } from './sshUserTrust';
 
 export interface NixModuleAnalysis {
   declarations: NixModuleDeclarations;
@@ -23,11 +26,18 @@ export interface NixModuleAnalysis {
 /** Values found by evaluation, by where the attribute's value starts in the file. */
 export type EvaluatedValues = ReadonlyMap<number, NixValue>;
 
+/** The builders' own configurations found in the workspace, for a file at `file`. */
+export interface WorkspaceBuilders {
+  file: string;
+  configurations: readonly BuilderConfiguration[];
+}
+
 /** Undefined for a file that never mentions `buildMachines`: such a file is not ours. */
 export function analyzeNixModule(
   text: string,
   context: LineContext,
   evaluated: EvaluatedValues = new Map(),
+  workspace: WorkspaceBuilders = { file: '', configurations: [] },
 ): NixModuleAnalysis | undefined {
   if (!mentionsBuildMachines(text)) return undefined;
   const declarations = findDeclarations(text);
@@ -43,14 +53,27 @@ export function analyzeNixModule(
             : value;
     }
   }
-  const problems = [...moduleProblems(declarations, text), ...lineProblems(text, entries, context)].sort(
-    (a, b) => a.span.start - b.span.start,
+  const own = [
+    ...moduleProblems(declarations, text),
+    ...sshUserTrustProblems(entries, workspace.configurations, workspace.file),
+  ];
+  // A value the module refuses stops the system's build: no line is written, so what the
+  // machines-file checks find in that value (`ssh-ng2://b` is no store URI) is not said too.
+  const refused = own.filter((p) => p.severity === 'error');
+  const fromLine = lineProblems(text, entries, context).filter(
+    (p) => !refused.some((r) => r.span.start <= p.span.start && p.span.end <= r.span.end),
   );
+  const problems = [...own, ...fromLine].sort((a, b) => a.span.start - b.span.start);
   return {
     declarations,
     entries: entries.map((entry) => ({ entry, rendered: renderedFor(entry, context.version) })),
     problems,
   };
+}
+
+/** True when some entry logs in as a named user: only then are the builders' configurations read. */
+export function namesSshUsers(analysis: NixModuleAnalysis): boolean {
+  return analysis.entries.some(({ entry }) => entry.attributes.has('sshUser'));
 }
 
 /** The attributes whose values only evaluation can give: where each starts, and its expression. */
@@ -59,7 +82,8 @@ export function unknownValues(
 ): { span: { start: number; end: number }; expression: string }[] {
   return analysis.entries.flatMap(({ entry }) =>
     [...entry.attributes.values()].flatMap((a) =>
-      a.value.kind === 'unknown' ? [{ span: a.valueSpan, expression: a.value.expression }] : [],
+      // What nix-darwin's module writes itself is no expression of the file's.
+      a.value.kind === 'unknown' && !writtenByModule(a) ? [{ span: a.valueSpan, expression: a.value.expression }] : [],
     ),
   );
 }

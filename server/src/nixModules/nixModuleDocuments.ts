@@ -12,6 +12,7 @@ import {
   InlayHintRequest,
   type CodeAction,
   type CodeActionParams,
+  type ExecuteCommandParams,
   type InlayHint,
   type InlayHintParams,
   DidChangeTextDocumentNotification,
@@ -26,16 +27,19 @@ import {
   type HoverParams,
   type TextDocuments,
 } from 'vscode-languageserver';
-import type { TextDocument } from 'vscode-languageserver-textdocument';
+import { TextDocument } from 'vscode-languageserver-textdocument';
 import { toDiagnostic as machinesDiagnostic } from '../language/diagnostics';
 import type { ServerContext } from '../context/serverContext';
 import type { NixTarget } from '../context/target';
 import type { ProblemCode } from '../model/problem';
 import { NixEvaluator } from './evaluation';
-import { analyzeNixModule, unknownValues, type NixModuleAnalysis } from './nixModuleAnalysis';
+import { analyzeNixModule, namesSshUsers, unknownValues, type NixModuleAnalysis } from './nixModuleAnalysis';
 import type { NixValue } from './nixValue';
 import { nixModuleHover } from './nixModuleHover';
 import type { NixModuleProblem } from './moduleProblem';
+import { WorkspaceConfigurations } from './workspaceConfigurations';
+import type { PinOutcome } from '../language/pinHostKey';
+import { pinDeclaredActions, pinDeclaredHostKey, type PinDeclaredHostKeyArguments } from './pinDeclaredHostKey';
 
 const nixDocuments = [
   { language: 'nix', scheme: 'file' },
@@ -50,7 +54,9 @@ export class NixModuleDocuments {
     private readonly connection: Connection,
     private readonly documents: TextDocuments<TextDocument>,
     private readonly context: ServerContext,
-  ) {}
+  ) {
+    this.configurations = new WorkspaceConfigurations(documents);
+  }
 
   private capabilities: ClientCapabilities = {};
   /** Real Nix evaluates what a file does not write out, only in a trusted workspace. */
@@ -59,9 +65,15 @@ export class NixModuleDocuments {
   }
   private readonly evaluator = new NixEvaluator();
 
-  /** From `initialize`: what the client can register. */
-  initialize(capabilities: ClientCapabilities): void {
+  /** The builders' own configurations in the workspace, for `sshUser` against their trusted-users. */
+  private readonly configurations: WorkspaceConfigurations;
+  /** The version of each document last seen changed, so a recheck is not taken for an edit. */
+  private readonly seenVersions = new Map<string, number>();
+
+  /** From `initialize`: what the client can register, and the workspace's folders. */
+  initialize(capabilities: ClientCapabilities, folders?: readonly { uri: string }[] | null): void {
     this.capabilities = capabilities;
+    this.configurations.setFolders(folders);
   }
 
   /** After `nixBuilders/setTrusted`: from now on (or no longer) values are evaluated. */
@@ -130,22 +142,28 @@ export class NixModuleDocuments {
       localSystem: target.localSystem,
     };
     const text = document.getText();
-    const literal = analyzeNixModule(text, context);
+    const path = document.uri.startsWith('file:') ? fileURLToPath(document.uri) : undefined;
+    let literal = analyzeNixModule(text, context);
+    const workspace = {
+      file: path ?? '',
+      configurations: literal && namesSshUsers(literal) ? this.configurations.for(path) : [],
+    };
+    if (literal && workspace.configurations.length > 0) literal = analyzeNixModule(text, context, undefined, workspace);
     if (!literal || !this.trusted) return { analysis: literal, target };
     const wanted = unknownValues(literal);
     if (wanted.length === 0) return { analysis: literal, target };
     const evaluated = new Map<number, NixValue>();
-    const path = document.uri.startsWith('file:') ? fileURLToPath(document.uri) : undefined;
     const dir = path ? dirname(path) : '/';
     const values = await Promise.all(
       wanted.map((w) => this.evaluator.evaluate(text, w.span, w.expression, existsSync(dir) ? dir : '/')),
     );
     values.forEach((value, i) => value && evaluated.set(wanted[i]!.span.start, value));
-    return { analysis: analyzeNixModule(text, context, evaluated), target };
+    return { analysis: analyzeNixModule(text, context, evaluated, workspace), target };
   }
 
   async check(document: TextDocument): Promise<void> {
     if (document.languageId !== 'nix') return;
+    this.otherFileChanged(document);
     const version = document.version;
     let analysis: NixModuleAnalysis | undefined;
     try {
@@ -174,26 +192,58 @@ export class NixModuleDocuments {
       : null;
   }
 
-  /** The quick fixes of the problems in the requested range. */
+  /** The quick fixes of the problems in the requested range, and "pin the host key" on its entries. */
   async codeActions(params: CodeActionParams): Promise<CodeAction[]> {
     const document = this.documents.get(params.textDocument.uri);
     if (!document) return [];
-    const { analysis } = await this.analysis(document);
+    const { analysis, target } = await this.analysis(document);
     const from = document.offsetAt(params.range.start);
     const to = document.offsetAt(params.range.end);
-    return (analysis?.problems ?? []).flatMap((p) => {
+    const fixes = (analysis?.problems ?? []).flatMap((p) => {
       if (!p.fix || p.span.end < from || p.span.start > to) return [];
       const diagnostic = toDiagnostic(p, document);
-      const range = { start: document.positionAt(p.fix.span.start), end: document.positionAt(p.fix.span.end) };
+      // A fix in another file (the builder's configuration) is placed by that file's text.
+      const target = p.fix.in ? TextDocument.create(p.fix.in.uri, 'nix', 0, p.fix.in.text) : document;
+      const range = { start: target.positionAt(p.fix.span.start), end: target.positionAt(p.fix.span.end) };
       return [
         {
           title: p.fix.title,
           kind: CodeActionKind.QuickFix,
           diagnostics: [diagnostic],
           isPreferred: true,
-          edit: { changes: { [document.uri]: [{ range, newText: p.fix.newText }] } },
+          edit: { changes: { [target.uri]: [{ range, newText: p.fix.newText }] } },
         },
       ];
+    });
+    if (!analysis) return fixes;
+    const pins = await pinDeclaredActions({
+      document,
+      analysis,
+      target,
+      range: { start: from, end: to },
+      diagnostics: params.context.diagnostics,
+      trusted: this.trusted,
+      disabledSupport: this.capabilities.textDocument?.codeAction?.disabledSupport === true,
+      sshConfigFile: await this.sshConfigFile(document.uri),
+    });
+    return [...fixes, ...pins];
+  }
+
+  private async sshConfigFile(uri: string): Promise<string | undefined> {
+    return (await this.context.settings.get(uri)).sshConfigFile || undefined;
+  }
+
+  /** `nixBuilders.pinDeclaredHostKey`: fetch the builder's key and, on the user's word, write publicHostKey. */
+  async executeCommand(params: ExecuteCommandParams): Promise<PinOutcome> {
+    const args = params.arguments?.[0] as PinDeclaredHostKeyArguments | undefined;
+    if (!args || typeof args.uri !== 'string' || typeof args.hostName !== 'string' || typeof args.offset !== 'number')
+      return { pinned: false, reason: 'no builder given' };
+    return pinDeclaredHostKey(args, {
+      connection: this.connection,
+      document: (uri) => this.documents.get(uri),
+      analysis: (document) => this.analysis(document),
+      trusted: () => this.trusted,
+      sshConfigFile: (uri) => this.sshConfigFile(uri),
     });
   }
 
@@ -212,12 +262,36 @@ export class NixModuleDocuments {
 
   async close(uri: string): Promise<void> {
     this.analyses.delete(uri);
+    this.seenVersions.delete(uri);
     if (!this.published.delete(uri)) return;
     await this.connection.sendDiagnostics({ uri, diagnostics: [] });
   }
 
+  /**
+   * A .nix document changed: a builder's configuration may be among the workspace's, so the
+   * other open files that name an `sshUser` are checked against it again.
+   */
+  private otherFileChanged(changed: TextDocument): void {
+    if (this.seenVersions.get(changed.uri) === changed.version) return;
+    const first = !this.seenVersions.has(changed.uri);
+    this.seenVersions.set(changed.uri, changed.version);
+    this.configurations.changed();
+    // Opening a file changes nothing on disk; only what the editor holds differs after an edit.
+    if (first && changed.version <= 1) return;
+    for (const [uri, cached] of this.analyses) {
+      if (uri === changed.uri) continue;
+      this.analyses.delete(uri);
+      const other = this.documents.get(uri);
+      if (other)
+        void cached.result.then(({ analysis }) => {
+          if (analysis && namesSshUsers(analysis)) void this.check(other);
+        });
+    }
+  }
+
   /** Settings or files changed: everything open is analysed and checked again. */
   async recheckAll(): Promise<void> {
+    this.configurations.changed();
     this.analyses.clear();
     await Promise.all(this.documents.all().map((document) => this.check(document)));
   }

@@ -4,6 +4,8 @@
 import type { Hover } from 'vscode-languageserver';
 import type { NixModuleAnalysis } from './nixModuleAnalysis';
 import { entryOptions } from './entryOptions';
+import { protocolValueNote } from './protocolValues';
+import { linuxBuilderNote, writtenByModule } from './linuxBuilder';
 
 /** `evaluated`: the workspace is trusted, so real Nix evaluated what it could. */
 export function nixModuleHover(
@@ -24,6 +26,11 @@ export function nixModuleHover(
       option.doc,
     );
   }
+  const onValue = [...entry.attributes.values()].find((a) => a.valueSpan.start <= offset && offset <= a.valueSpan.end);
+  const note = onValue && protocolValueNote(onValue);
+  if (note) parts.push(note);
+  const host = entry.attributes.get('hostName');
+  if (host && writtenByModule(host)) parts.push(linuxBuilderNote);
   parts.push(
     `The line NixOS writes to /etc/nix/machines for this builder (${version}):`,
     '```\n' + rendered.line + '\n```',
