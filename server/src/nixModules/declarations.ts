@@ -37,6 +37,11 @@ export interface BuildMachinesSetting extends OptionSetting {
   entries: DeclaredEntry[];
   /** Parts of the list that are not `{ … }` literals (`map f hosts`, a name): known only by evaluating. */
   unknownParts: Span[];
+  /**
+   * The `{ … }` a function in those parts makes each builder from (`map (h: { hostName = h; })`,
+   * a `let`-bound `mkBuilder = h: { … }`): written like an entry, known only per item.
+   */
+  templates: DeclaredEntry[];
 }
 
 export interface NixModuleDeclarations {
@@ -139,9 +144,17 @@ function functionName(node: SyntaxNode, text: string): string {
 }
 
 /** The entries of a `nix.buildMachines` value: lists, joined with `++`, each `{ … }` read. */
-function buildMachines(value: SyntaxNode, text: string): { entries: DeclaredEntry[]; unknownParts: Span[] } {
+function buildMachines(
+  value: SyntaxNode,
+  text: string,
+): { entries: DeclaredEntry[]; unknownParts: Span[]; templates: DeclaredEntry[] } {
   const entries: DeclaredEntry[] = [];
   const unknownParts: Span[] = [];
+  const templates: DeclaredEntry[] = [];
+  const unknown = (node: SyntaxNode) => {
+    unknownParts.push(spanOf(node));
+    templates.push(...templatesIn(node, text));
+  };
   const collect = (node: SyntaxNode) => {
     node = unwrapped(node, text);
     const parts = childrenOf(node).filter(isExpression);
@@ -149,7 +162,7 @@ function buildMachines(value: SyntaxNode, text: string): { entries: DeclaredEntr
       for (const item of parts) {
         const inner = unwrapped(item, text);
         if (inner.name === 'AttrSet' || inner.name === 'RecAttrSet') entries.push(entry(inner, text));
-        else unknownParts.push(spanOf(item));
+        else unknown(item);
       }
     } else if (
       node.name === 'BinaryExpr' &&
@@ -158,10 +171,71 @@ function buildMachines(value: SyntaxNode, text: string): { entries: DeclaredEntr
     ) {
       collect(parts[0]!);
       collect(parts[1]!);
-    } else unknownParts.push(spanOf(node));
+    } else unknown(node);
   };
   collect(value);
-  return { entries, unknownParts };
+  return { entries, unknownParts, templates };
+}
+
+/**
+ * The entries functions in `part` return: a function written there (`h: { … }`), or one a name
+ * there is bound to by an enclosing `let` or `rec { … }` (`mkBuilder`, not followed further).
+ */
+function templatesIn(part: SyntaxNode, text: string): DeclaredEntry[] {
+  const found: DeclaredEntry[] = [];
+  const seen = new Set<number>();
+  const fromFunction = (fn: SyntaxNode) => {
+    const result = functionResult(fn, text);
+    if (result && !seen.has(result.from)) {
+      seen.add(result.from);
+      found.push(entry(result, text));
+    }
+  };
+  const visit = (node: SyntaxNode) => {
+    if (node.name === 'Function') return fromFunction(node);
+    if (node.name === 'Identifier') {
+      const bound = boundValue(node, text);
+      if (bound?.name === 'Function') fromFunction(bound);
+      return;
+    }
+    childrenOf(node).forEach(visit);
+  };
+  visit(part);
+  return found;
+}
+
+/** The `{ … }` a function returns, through `let … in`, `with`, parentheses and more arguments. */
+function functionResult(fn: SyntaxNode, text: string): SyntaxNode | undefined {
+  let node: SyntaxNode | undefined = fn;
+  for (let depth = 0; node && depth < 50; depth++) {
+    node = unwrapped(node, text);
+    if (node.name === 'AttrSet' || node.name === 'RecAttrSet')
+      return node.name === 'AttrSet' ? node : (node.getChild('AttrSet') ?? undefined);
+    if (node.name !== 'Function' && node.name !== 'Let') return undefined;
+    node = childrenOf(node).filter(isExpression).at(-1);
+  }
+  return undefined;
+}
+
+/** The value an enclosing `let` (or `rec { … }`) binds `name` to. */
+function boundValue(name: SyntaxNode, text: string): SyntaxNode | undefined {
+  const wanted = text.slice(name.from, name.to);
+  for (let scope = name.parent; scope; scope = scope.parent) {
+    const binds =
+      scope.name === 'Let'
+        ? childrenOf(scope)
+        : scope.name === 'RecAttrSet'
+          ? childrenOf(scope.getChild('AttrSet') ?? scope)
+          : [];
+    for (const bind of binds) {
+      if (bind.name !== 'Bind') continue;
+      const path = bind.getChild('AttrPath');
+      const names = path && attrPathNames(path, text);
+      if (names?.length === 1 && names[0] === wanted)
+        return childrenOf(bind).find((c) => c.name !== 'AttrPath' && isExpression(c));
+    }
+  }
+  return undefined;
 }
 
 function entry(set: SyntaxNode, text: string): DeclaredEntry {

@@ -1,36 +1,67 @@
 // One .nix file read for its builders: the declarations, each entry's rendered line, and every
 // problem (the machines-file checks on the rendered lines, and the module's own). Pure: the
-// caller gives the Nix it targets and, in a trusted workspace, the values real Nix evaluated.
+// caller gives the Nix it targets and, in a trusted workspace, the values real Nix evaluated,
+// and the builders it found in the parts of the list that are not written out (`map f hosts`).
 import type { NixVersion } from '../model/nixVersion';
+import type { Span } from '../model/problem';
 import {
   findDeclarations,
   mentionsBuildMachines,
   type DeclaredEntry,
+  type EntryAttribute,
   type NixModuleDeclarations,
 } from './declarations';
 import { lineProblems, type LineContext } from './lineProblems';
 import { moduleProblems } from './moduleChecks';
 import type { NixModuleProblem } from './moduleProblem';
+import type { EvaluatedEntries } from './evaluation';
 import type { NixValue } from './nixValue';
 import { renderEntry, type RenderedLine } from './renderedLine';
 
+export interface RenderedEntry {
+  entry: DeclaredEntry;
+  rendered: RenderedLine;
+}
+
+/** A part of a `nix.buildMachines` list that is not written out, and what evaluation made of it. */
+export interface ListPart {
+  span: Span;
+  /** The builders real Nix found in it; undefined when it was not (or could not be) evaluated. */
+  builders: RenderedEntry[] | undefined;
+}
+
 export interface NixModuleAnalysis {
   declarations: NixModuleDeclarations;
-  entries: { entry: DeclaredEntry; rendered: RenderedLine }[];
+  /** Every builder: the written entries, then those evaluated from list parts (spanning their part). */
+  entries: RenderedEntry[];
+  lists: ListPart[];
   problems: NixModuleProblem[];
 }
 
 /** Values found by evaluation, by where the attribute's value starts in the file. */
 export type EvaluatedValues = ReadonlyMap<number, NixValue>;
+/** Builders found by evaluation, by where the list part starts in the file. */
+export type EvaluatedLists = ReadonlyMap<number, EvaluatedEntries>;
 
 /** Undefined for a file that never mentions `buildMachines`: such a file is not ours. */
 export function analyzeNixModule(
   text: string,
   context: LineContext,
   evaluated: EvaluatedValues = new Map(),
+  evaluatedLists: EvaluatedLists = new Map(),
 ): NixModuleAnalysis | undefined {
   if (!mentionsBuildMachines(text)) return undefined;
   const declarations = findDeclarations(text);
+  const lists: { span: Span; entries: DeclaredEntry[] | undefined }[] = [];
+  for (const setting of declarations.buildMachines) {
+    for (const span of setting.unknownParts) {
+      const found = evaluatedLists.get(span.start);
+      const made = found && found.map((item) => evaluatedEntry(span, item, setting.templates));
+      lists.push({ span, entries: made?.filter((e) => e !== undefined) });
+      // Checked like written entries: the module's checks and the line's see them too.
+      if (made) setting.entries.push(...made.filter((e) => e !== undefined));
+    }
+  }
   const entries = declarations.buildMachines.flatMap((setting) => setting.entries);
   for (const entry of entries) {
     for (const attribute of entry.attributes.values()) {
@@ -43,14 +74,60 @@ export function analyzeNixModule(
             : value;
     }
   }
-  const problems = [...moduleProblems(declarations, text), ...lineProblems(text, entries, context)].sort(
-    (a, b) => a.span.start - b.span.start,
-  );
+  const problems = withoutListFixes(
+    [...moduleProblems(declarations, text), ...lineProblems(text, entries, context)],
+    lists.flatMap((l) => (l.entries ? [l.span] : [])),
+  ).sort((a, b) => a.span.start - b.span.start);
+  const rendered = new Map(entries.map((entry) => [entry, { entry, rendered: renderedFor(entry, context.version) }]));
   return {
     declarations,
-    entries: entries.map((entry) => ({ entry, rendered: renderedFor(entry, context.version) })),
+    entries: [...rendered.values()],
+    lists: lists.map(({ span, entries: made }) => ({ span, builders: made?.map((e) => rendered.get(e)!) })),
     problems,
   };
+}
+
+/**
+ * One builder of an evaluated list part as an entry: an attribute the part's function writes
+ * out (`{ hostName = h; … }`) keeps the name's place, and a literal there its value's place (a
+ * fix there is right for every builder); anything else is placed on the whole part. An
+ * attribute evaluation could not give is unknown, shown as the function writes it.
+ */
+function evaluatedEntry(
+  part: Span,
+  item: ReadonlyMap<string, NixValue | undefined> | undefined,
+  templates: DeclaredEntry[],
+): DeclaredEntry | undefined {
+  if (!item) return undefined;
+  const template = templates.find((t) => part.start <= t.span.start && t.span.end <= part.end);
+  const attributes = new Map<string, EntryAttribute>();
+  for (const [name, value] of item) {
+    const written = template?.attributes.get(name);
+    const literal = written && written.value.kind !== 'unknown' ? written : undefined;
+    attributes.set(name, {
+      name,
+      nameSpan: written?.nameSpan ?? part,
+      valueSpan: literal?.valueSpan ?? part,
+      value:
+        literal?.value ??
+        value ??
+        ({ kind: 'unknown', expression: written?.value.kind === 'unknown' ? written.value.expression : name } as const),
+    });
+  }
+  return { span: part, attributes };
+}
+
+/** A fix on a whole list part would replace the code that makes every builder: those are dropped. */
+function withoutListFixes(problems: NixModuleProblem[], parts: Span[]): NixModuleProblem[] {
+  const seen = new Set<string>();
+  return problems.flatMap((p) => {
+    const key = `${p.code}\0${p.span.start}\0${p.span.end}\0${p.message}`;
+    if (seen.has(key)) return []; // the same words on the same code, once per builder of a part
+    seen.add(key);
+    if (!p.fix || !parts.some((s) => s.start === p.fix!.span.start && s.end === p.fix!.span.end)) return [p];
+    const { fix: _, ...rest } = p;
+    return [rest];
+  });
 }
 
 /** The attributes whose values only evaluation can give: where each starts, and its expression. */
