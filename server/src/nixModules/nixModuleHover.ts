@@ -135,12 +135,24 @@ function optionParts(name: string, rendered: RenderedLine | undefined): string[]
     option.doc,
     `In the machines line: ${option.inLine}`,
   ];
-  if (rendered) {
-    const pieces = rendered.pieces.filter((p) => p.attribute === name);
-    const written = pieces.length > 0 ? rendered.line.slice(pieces[0]!.start, pieces.at(-1)!.end) : undefined;
-    parts.push(written !== undefined ? `Here it writes \`${written}\`.` : 'Here it writes nothing to the line.');
-  }
+  if (rendered) parts.push(writtenBy(name, rendered));
   return parts;
+}
+
+/** What `name` writes in the line, column by column (`mandatoryFeatures` writes in two). */
+function writtenBy(name: string, rendered: RenderedLine): string {
+  const columns = new Map<number, { start: number; end: number }>();
+  let column = 1;
+  for (const piece of rendered.pieces) {
+    if (piece.attribute === undefined && rendered.line.slice(piece.start, piece.end) === ' ') column++;
+    if (piece.attribute !== name) continue;
+    const seen = columns.get(column);
+    columns.set(column, { start: seen?.start ?? piece.start, end: piece.end });
+  }
+  const written = [...columns].map(([n, { start, end }]) => ({ n, text: `\`${rendered.line.slice(start, end)}\`` }));
+  if (written.length === 0) return 'Here it writes nothing to the line.';
+  if (written.length === 1) return `Here it writes ${written[0]!.text}.`;
+  return `Here it writes ${written.map((w) => `${w.text} in column ${w.n}`).join(' and ')}.`;
 }
 
 function moduleOptionParts(name: keyof typeof moduleOptions): string[] {
