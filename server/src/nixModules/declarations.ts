@@ -41,7 +41,13 @@ export interface BuildMachinesSetting extends OptionSetting {
    * The `{ … }` a function in those parts makes each builder from (`map (h: { hostName = h; })`,
    * a `let`-bound `mkBuilder = h: { … }`): written like an entry, known only per item.
    */
-  templates: DeclaredEntry[];
+  templates: EntryTemplate[];
+}
+
+/** The `{ … }` a function makes builders from, and the part of the list that calls it. */
+export interface EntryTemplate {
+  part: Span;
+  entry: DeclaredEntry;
 }
 
 export interface NixModuleDeclarations {
@@ -147,13 +153,13 @@ function functionName(node: SyntaxNode, text: string): string {
 function buildMachines(
   value: SyntaxNode,
   text: string,
-): { entries: DeclaredEntry[]; unknownParts: Span[]; templates: DeclaredEntry[] } {
+): { entries: DeclaredEntry[]; unknownParts: Span[]; templates: EntryTemplate[] } {
   const entries: DeclaredEntry[] = [];
   const unknownParts: Span[] = [];
-  const templates: DeclaredEntry[] = [];
+  const templates: EntryTemplate[] = [];
   const unknown = (node: SyntaxNode) => {
     unknownParts.push(spanOf(node));
-    templates.push(...templatesIn(node, text));
+    templates.push(...templatesIn(node, text).map((entry) => ({ part: spanOf(node), entry })));
   };
   const collect = (node: SyntaxNode) => {
     node = unwrapped(node, text);

@@ -44,7 +44,7 @@ const wordCharacter = /[\w'.\-/~+:@]/;
 
 export function entryPlace(text: string, offset: number): EntryPlace | undefined {
   const declarations = findDeclarations(text);
-  const candidates = declarations.buildMachines.flatMap((s) => [...s.entries, ...s.templates]);
+  const candidates = declarations.buildMachines.flatMap((s) => [...s.entries, ...s.templates.map((t) => t.entry)]);
   const inside = candidates.filter((e) => {
     const closed = text[e.span.end - 1] === '}';
     return e.span.start < offset && (closed ? offset < e.span.end : offset <= e.span.end);

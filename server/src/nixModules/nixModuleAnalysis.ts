@@ -9,6 +9,7 @@ import {
   mentionsBuildMachines,
   type DeclaredEntry,
   type EntryAttribute,
+  type EntryTemplate,
   type NixModuleDeclarations,
 } from './declarations';
 import { lineProblems, type LineContext } from './lineProblems';
@@ -96,10 +97,10 @@ export function analyzeNixModule(
 function evaluatedEntry(
   part: Span,
   item: ReadonlyMap<string, NixValue | undefined> | undefined,
-  templates: DeclaredEntry[],
+  templates: EntryTemplate[],
 ): DeclaredEntry | undefined {
   if (!item) return undefined;
-  const template = templates.find((t) => part.start <= t.span.start && t.span.end <= part.end);
+  const template = templates.find((t) => t.part.start === part.start && t.part.end === part.end)?.entry;
   const attributes = new Map<string, EntryAttribute>();
   for (const [name, value] of item) {
     const written = template?.attributes.get(name);
@@ -121,8 +122,10 @@ function evaluatedEntry(
 function withoutListFixes(problems: NixModuleProblem[], parts: Span[]): NixModuleProblem[] {
   const seen = new Set<string>();
   return problems.flatMap((p) => {
-    const key = `${p.code}\0${p.span.start}\0${p.span.end}\0${p.message}`;
-    if (seen.has(key)) return []; // the same words on the same code, once per builder of a part
+    // A literal of the function is checked once per builder it makes: said once, with the first one's line.
+    const words = p.message.replace(/ — in the line NixOS writes for this builder: `.*`$/s, '');
+    const key = `${p.code}\0${p.span.start}\0${p.span.end}\0${words}`;
+    if (seen.has(key)) return [];
     seen.add(key);
     if (!p.fix || !parts.some((s) => s.start === p.fix!.span.start && s.end === p.fix!.span.end)) return [p];
     const { fix: _, ...rest } = p;

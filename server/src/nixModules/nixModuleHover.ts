@@ -69,7 +69,7 @@ export function nixModuleHover(
         : `Here \`${value.kind === 'unknown' ? value.expression : '…'}\`: known only after evaluation.`;
     return markdown([...moduleOptionParts('nix.distributedBuilds'), here]);
   }
-  for (const template of declarations.buildMachines.flatMap((s) => s.templates)) {
+  for (const { entry: template } of declarations.buildMachines.flatMap((s) => s.templates)) {
     const attribute = attributeNamedAt(template, offset);
     if (attribute) {
       return markdown([
