@@ -19,33 +19,25 @@ let fake: FakeHome;
 let dir: string;
 let count = 0;
 
-const dynamic = { dynamicRegistration: true };
+/** A server with HOME at the fake home, for a client that takes snippets or not. */
+async function started(snippetSupport: boolean): Promise<LspClient> {
+  const dynamic = { dynamicRegistration: true };
+  const started = await LspClient.start({
+    env: { ...process.env, HOME: fake.home },
+    capabilities: {
+      textDocument: { synchronization: dynamic, completion: { ...dynamic, completionItem: { snippetSupport } } },
+    },
+  });
+  started.settings = { nixVersion: '2.8' };
+  return started;
+}
+
 before(async () => {
   fake = makeFakeHome();
   dir = mkdtempSync(join(tmpdir(), 'nix-builders-nixcomplete-'));
-  const env = { ...process.env, HOME: fake.home };
-  client = await LspClient.start({
-    env,
-    capabilities: {
-      textDocument: {
-        synchronization: dynamic,
-        completion: { ...dynamic, completionItem: { snippetSupport: true } },
-        hover: dynamic,
-      },
-    },
-  });
-  client.settings = { nixVersion: '2.8' };
+  client = await started(true);
   // A client without snippets gets plain `name = `.
-  plain = await LspClient.start({
-    env,
-    capabilities: {
-      textDocument: {
-        synchronization: dynamic,
-        completion: { ...dynamic, completionItem: { snippetSupport: false } },
-      },
-    },
-  });
-  plain.settings = { nixVersion: '2.8' };
+  plain = await started(false);
 });
 
 after(async () => {
