@@ -128,6 +128,21 @@ describe('attribute names', () => {
     assert.ok(labels(bound.items).includes('sshKey'), JSON.stringify(labels(bound.items)));
   });
 
+  test('between the entries of the list, a whole entry; not in the list of hosts a map runs over', async () => {
+    const { items } = await complete('{\n  nix.buildMachines = [\n    |\n  ];\n}\n');
+    assert.deepEqual(labels(items), ['builder entry']);
+    assert.match((items[0]!.textEdit as TextEdit).newText, /^\{\n  hostName = "\$1";\n  system = "\$\{2\|[\w-]+,/);
+    const after = await complete(
+      '{ nix.buildMachines = [ { hostName = "a"; system = "x86_64-linux"; } | ]; }\n',
+      plain,
+    );
+    assert.match(
+      accept(after.text, after.items, 'builder entry'),
+      /^\{ nix\.buildMachines = \[ \{ hostName = "a"; system = "x86_64-linux"; \} \{ hostName = ""; system = "[\w-]+"; \} \]; \}\n$/,
+    );
+    assert.deepEqual((await complete('{ nix.buildMachines = map (h: { hostName = h; }) [ | ]; }\n')).items, []);
+  });
+
   test('nothing outside an entry, in a comment, or in a file that never mentions buildMachines', async () => {
     assert.deepEqual((await complete('{ nix.buildMachines = [ ]; nix.gc.|automatic = true; }\n')).items, []);
     assert.deepEqual((await complete(entry('hostName = "b"; # sys|'))).items, []);

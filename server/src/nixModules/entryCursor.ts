@@ -1,12 +1,15 @@
 // Where the cursor is in a `nix.buildMachines` entry (or in the `{ … }` a function makes each
 // builder from), for completion: on an attribute name (or where one can be typed), or in an
-// attribute's value, bare or inside a string, in a list or not. Read from the grammar's tree,
+// attribute's value, bare or inside a string, in a list or not; or between the entries of the
+// list, where a whole entry can be typed. Read from the grammar's tree,
 // which keeps entries that are still being typed (`{ hostName = "b"; sys }`, an open string).
 import type { Span } from '../model/problem';
-import { findDeclarations, type DeclaredEntry } from './declarations';
+import { findDeclarations, type DeclaredEntry, type NixModuleDeclarations } from './declarations';
 import { attrPathNames, childrenOf, decodeString, isExpression, parseNix, type SyntaxNode } from './nixSyntax';
 
 export type EntryPlace =
+  /** In the `[ … ]` of `nix.buildMachines`, between entries: `token` is where a new one goes. */
+  | { kind: 'list'; token: Span }
   | {
       kind: 'name';
       entry: DeclaredEntry;
@@ -50,7 +53,10 @@ export function entryPlace(text: string, offset: number): EntryPlace | undefined
     return e.span.start < offset && (closed ? offset < e.span.end : offset <= e.span.end);
   });
   const entry = inside.sort((a, b) => b.span.start - a.span.start)[0];
-  if (!entry) return undefined;
+  if (!entry)
+    return betweenEntries(text, offset, declarations)
+      ? { kind: 'list', token: { start: offset, end: offset } }
+      : undefined;
 
   // The child of the entry's set the cursor is in (or just after).
   let node: SyntaxNode | null = parseNix(text).resolveInner(offset, -1);
@@ -120,6 +126,18 @@ function valuePlace(
     inString: false,
     empty: value === undefined || (start === value.from && end >= value.to && list === undefined),
   };
+}
+
+/**
+ * The cursor is right inside a `[ … ]` of a `nix.buildMachines` value, not in an item, nor in
+ * a part that evaluation makes builders from (`map f [ … ]` lists hosts, not entries).
+ */
+function betweenEntries(text: string, offset: number, declarations: NixModuleDeclarations): boolean {
+  const setting = declarations.buildMachines.find((s) => s.valueSpan.start < offset && offset < s.valueSpan.end);
+  if (!setting || setting.unknownParts.some((p) => p.start <= offset && offset <= p.end)) return false;
+  let node: SyntaxNode | null = parseNix(text).resolveInner(offset, 0);
+  if (node.name === '[' || node.name === ']') node = node.parent;
+  return node?.name === 'List' && node.from < offset && offset < node.to;
 }
 
 /** The cursor is just after `node`'s closing quote or bracket. */

@@ -79,7 +79,11 @@ function entriesOf(answer: unknown): EvaluatedEntries | undefined {
 export class NixEvaluator {
   private readonly cache = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly nixInstantiate = 'nix-instantiate') {}
+  /** `command` turns the program and its arguments into what runs (the tests run another Nix's in its chroot). */
+  constructor(
+    private readonly nixInstantiate = 'nix-instantiate',
+    private readonly command: (program: string, args: string[], cwd: string) => [string, string[]] = (p, a) => [p, a],
+  ) {}
 
   /**
    * The value of `expression` written at `span` of `text`, or undefined when it stays unknown.
@@ -113,6 +117,16 @@ export class NixEvaluator {
     return this.cached(entriesProbe(scoped), dir).then(entriesOf);
   }
 
+  /** The builders of each part real Nix could evaluate, by where the part starts (for analyzeNixModule). */
+  async evaluateLists(
+    text: string,
+    parts: readonly { span: { start: number; end: number } }[],
+    dir: string,
+  ): Promise<Map<number, EvaluatedEntries>> {
+    const lists = await Promise.all(parts.map(({ span }) => this.evaluateEntries(text, span, dir)));
+    return new Map(parts.flatMap(({ span }, i) => (lists[i] ? [[span.start, lists[i]!] as const] : [])));
+  }
+
   private cached(expression: string, dir: string): Promise<unknown> {
     const key = `${dir}\0${expression}`;
     let pending = this.cache.get(key);
@@ -142,8 +156,7 @@ export class NixEvaluator {
     ];
     return new Promise((resolve) => {
       execFile(
-        this.nixInstantiate,
-        args,
+        ...this.command(this.nixInstantiate, args, dir),
         { env, timeout: timeoutMs, maxBuffer: 1 << 20, cwd: dir },
         (error, stdout) => {
           if (error) return resolve(undefined);

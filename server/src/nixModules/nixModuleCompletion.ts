@@ -49,7 +49,27 @@ const nullable = (option: EntryOption) => option.default === 'null' || option.ty
 export async function nixModuleCompletions(inputs: NixCompletionInputs): Promise<CompletionItem[]> {
   const place = entryPlace(inputs.document.getText(), inputs.offset);
   if (!place) return [];
+  if (place.kind === 'list') return [entryItem(place.token, inputs)];
   return place.kind === 'name' ? nameItems(place, inputs) : valueItems(place, inputs);
+}
+
+/** A whole builder entry: the host, its system (this machine's first), the user, the key, the jobs. */
+function entryItem(token: Span, inputs: NixCompletionInputs): CompletionItem {
+  const systems = [inputs.localSystem, ...systemCandidates(inputs.localSystem, inputs.vocabulary).map((c) => c.value)];
+  const choices = [...new Set(systems)].slice(0, 6).join(',');
+  const documentation = markdown(
+    'A builder as NixOS declares it: `hostName` and `system` must be set; `sshUser` and `sshKey` say how root logs in (null: its own ssh config), `maxJobs` how many builds run there at once.',
+  );
+  const extra = {
+    kind: CompletionItemKind.Snippet,
+    detail: '{ hostName = …; system = …; … }',
+    documentation,
+    sortText: '0',
+  };
+  if (!inputs.snippets)
+    return item(inputs, token, 'builder entry', `{ hostName = ""; system = "${inputs.localSystem}"; }`, extra);
+  const snippet = `{\n  hostName = "$1";\n  system = "\${2|${choices}|}";\n  sshUser = "$3";\n  sshKey = "$4";\n  maxJobs = \${5:1};\n}$0`;
+  return item(inputs, token, 'builder entry', snippet, { ...extra, insertTextFormat: InsertTextFormat.Snippet });
 }
 
 function item(inputs: NixCompletionInputs, span: Span, label: string, newText: string, extra: Partial<CompletionItem>) {

@@ -38,7 +38,7 @@ import type { NixTarget } from '../context/target';
 import type { Vocabulary } from '../language/completion';
 import type { ProblemCode } from '../model/problem';
 import { mentionsBuildMachines } from './declarations';
-import { NixEvaluator, type EvaluatedEntries } from './evaluation';
+import { NixEvaluator } from './evaluation';
 import { analyzeNixModule, unknownValues, type NixModuleAnalysis } from './nixModuleAnalysis';
 import type { NixValue } from './nixValue';
 import { nixModuleCompletions } from './nixModuleCompletion';
@@ -147,18 +147,15 @@ export class NixModuleDocuments {
     const literal = analyzeNixModule(text, context);
     if (!literal || !this.trusted) return { analysis: literal, target };
     const wanted = unknownValues(literal);
-    const parts = literal.lists.map((l) => l.span);
-    if (wanted.length === 0 && parts.length === 0) return { analysis: literal, target };
+    if (wanted.length === 0 && literal.lists.length === 0) return { analysis: literal, target };
     const evaluated = new Map<number, NixValue>();
-    const evaluatedLists = new Map<number, EvaluatedEntries>();
     const path = document.uri.startsWith('file:') ? fileURLToPath(document.uri) : undefined;
     const dir = path && existsSync(dirname(path)) ? dirname(path) : '/';
-    const [values, lists] = await Promise.all([
+    const [values, evaluatedLists] = await Promise.all([
       Promise.all(wanted.map((w) => this.evaluator.evaluate(text, w.span, w.expression, dir))),
-      Promise.all(parts.map((span) => this.evaluator.evaluateEntries(text, span, dir))),
+      this.evaluator.evaluateLists(text, literal.lists, dir),
     ]);
     values.forEach((value, i) => value && evaluated.set(wanted[i]!.span.start, value));
-    lists.forEach((list, i) => list && evaluatedLists.set(parts[i]!.start, list));
     return { analysis: analyzeNixModule(text, context, evaluated, evaluatedLists), target };
   }
 
