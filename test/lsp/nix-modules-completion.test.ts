@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { CompletionItem, MarkupContent, TextEdit } from 'vscode-languageserver-protocol';
+import { hostKeyColumnFor } from '../../server/src/model/hostKey';
 import { applyEdits, positionAt } from './helpers/edits';
 import { makeFakeHome, type FakeHome } from './helpers/fakeHome';
 import { LspClient } from './helpers/lspClient';
@@ -224,5 +225,22 @@ describe('values', () => {
     assert.equal(accept(text, items, 'ssh-ng'), entry('hostName = "b"; protocol = "ssh-ng"'));
     const user = await complete(entry('hostName = "mac-mini"; sshUser = "|";'));
     assert.deepEqual(labels(user.items), ['nix']);
+  });
+});
+
+describe('publicHostKey', () => {
+  test('the known_hosts key of the entry’s host (through its ssh config HostName), as base64 of the key line', async () => {
+    const { items, text } = await complete(
+      entry('hostName = "mac-mini"; system = "x86_64-linux"; publicHostKey = "|";'),
+    );
+    const line = fake.keys.mac.split(' ').slice(0, 2).join(' ');
+    const item = items.find((i) => i.label.startsWith('ssh-ed25519 SHA256:'));
+    assert.ok(item, JSON.stringify(labels(items)));
+    assert.match(item.detail ?? '', /known_hosts key of 192\.168\.1\.20/);
+    assert.equal(
+      accept(text, items, item.label),
+      entry(`hostName = "mac-mini"; system = "x86_64-linux"; publicHostKey = "${hostKeyColumnFor(line)}";`),
+    );
+    assert.deepEqual((await complete(entry('hostName = "nowhere"; publicHostKey = "|";'))).items, []);
   });
 });

@@ -236,6 +236,8 @@ function machineSnippet(place: ColumnPlace, inputs: CompletionInputs, scheme: st
 /** A value to offer, with why (`rank` orders the groups: 0 first). */
 export interface Candidate {
   value: string;
+  /** What the list shows, when not the value itself (a key's fingerprint). */
+  label?: string;
   detail: string;
   documentation?: string;
   rank: number;
@@ -424,27 +426,58 @@ async function hostKeyItems(place: ColumnPlace, inputs: CompletionInputs): Promi
   const uri = place.tokens[0]?.text;
   if (uri === undefined || uri === '-') return items;
   const parts = parseStoreUri(storeUriAsNixReadsIt(uri));
-  if (parts.host === '') return items;
   const port = inputs.analysis.target.rules.portInUri ? parts.port : undefined;
-  // ssh looks the key up under HostKeyAlias, else HostName (read here without running ssh). The
-  // URI's own name is tried too: ssh-keyscan, which reads no ssh config, writes entries under it.
+  for (const known of await knownHostKeys(parts.host, port, inputs.ssh)) {
+    items.push(
+      item(inputs, place.token.span, known.label, known.value, {
+        kind: CompletionItemKind.Value,
+        detail: known.detail,
+        documentation: markdown(`${known.documentation} which is what Nix wants in column 8.`),
+        filterText: known.value,
+        sortText: `1${known.type}`,
+      }),
+    );
+  }
+  return items;
+}
+
+/** A host key on record for a builder, as the machines file's column 8 (and `publicHostKey`) takes it. */
+export interface KnownHostKey {
+  /** `ssh-ed25519 SHA256:…` */
+  label: string;
+  /** The base64 of the key line. */
+  value: string;
+  type: string;
+  detail: string;
+  /** Where it is from (Markdown), ending before the words about where it goes. */
+  documentation: string;
+}
+
+/**
+ * The keys the known_hosts files hold for `host` (on `port`, where the targeted Nix passes one
+ * to ssh), looked up as ssh would: under HostKeyAlias, else HostName (the ssh config read here
+ * without running ssh), and under the name itself, which ssh-keyscan writes entries under.
+ */
+export async function knownHostKeys(host: string, port: string | undefined, ssh: SshFiles): Promise<KnownHostKey[]> {
+  if (host === '') return [];
   const names = new Set<string>([
-    knownHostsName({ hostKeyAlias: undefined, hostName: parts.host, port: port === undefined ? 22 : Number(port) }),
+    knownHostsName({ hostKeyAlias: undefined, hostName: host, port: port === undefined ? 22 : Number(port) }),
   ]);
   const resolved = await resolveSshHost(
-    { user: undefined, host: parts.host },
+    { user: undefined, host },
     {
       sshBinary: null,
       nixSshOpts: '',
-      ...(inputs.ssh.configFile ? { configFile: inputs.ssh.configFile } : {}),
+      ...(ssh.configFile ? { configFile: ssh.configFile } : {}),
       ...(port !== undefined ? { port } : {}),
     },
   );
   if (resolved.ok) names.add(knownHostsName(resolved.host));
   // The configured ssh config may name its own known_hosts (UserKnownHostsFile): ssh reads those.
   const configured = resolved.ok ? [...resolved.host.userKnownHostsFiles, ...resolved.host.globalKnownHostsFiles] : [];
-  const entries = [...new Set([...configured, ...knownHostsFiles(inputs.ssh.homes)])].flatMap(readKnownHostsFile);
+  const entries = [...new Set([...configured, ...knownHostsFiles(ssh.homes)])].flatMap(readKnownHostsFile);
   const seen = new Set<string>();
+  const keys: KnownHostKey[] = [];
   for (const name of names) {
     for (const known of plainKeysFor(name, entries)) {
       const keyLine = `${known.keyType} ${known.key.toString('base64')}`;
@@ -452,20 +485,16 @@ async function hostKeyItems(place: ColumnPlace, inputs: CompletionInputs): Promi
       seen.add(keyLine);
       const key = parsePublicKeyLine(keyLine);
       if (!key) continue;
-      items.push(
-        item(inputs, place.token.span, `${key.type} ${key.fingerprint}`, hostKeyColumnFor(keyLine), {
-          kind: CompletionItemKind.Value,
-          detail: `known_hosts key of ${name}`,
-          documentation: markdown(
-            `\`${keygenLine(key)}\`\n\nFrom ${known.file}; inserted as base64 of the key line, which is what Nix wants in column 8.`,
-          ),
-          filterText: hostKeyColumnFor(keyLine),
-          sortText: `1${key.type}`,
-        }),
-      );
+      keys.push({
+        label: `${key.type} ${key.fingerprint}`,
+        value: hostKeyColumnFor(keyLine),
+        type: key.type,
+        detail: `known_hosts key of ${name}`,
+        documentation: `\`${keygenLine(key)}\`\n\nFrom ${known.file}; inserted as base64 of the key line,`,
+      });
     }
   }
-  return items;
+  return keys;
 }
 
 // ---- nix.conf setting names ----------------------------------------------------------------

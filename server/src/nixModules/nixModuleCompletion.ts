@@ -15,6 +15,7 @@ import {
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import {
   featureCandidates,
+  knownHostKeys,
   sshHosts,
   systemCandidates,
   type Candidate,
@@ -128,7 +129,7 @@ async function valueItems(
   const items = candidates.map((c, i) => {
     const literal = nixStringLiteral(c.value);
     const newText = place.inString ? literal.slice(1, -1) : wrapInList ? `[ ${literal} ]` : literal;
-    return item(inputs, place.token, c.value, newText, {
+    return item(inputs, place.token, c.label ?? c.value, newText, {
       kind: place.name === 'sshKey' ? CompletionItemKind.File : CompletionItemKind.Value,
       detail: c.detail,
       ...(c.documentation ? { documentation: markdown(c.documentation) } : {}),
@@ -179,6 +180,8 @@ async function candidatesFor(
       return keyCandidates(inputs, typed);
     case 'sshUser':
       return userCandidates(place, inputs);
+    case 'publicHostKey':
+      return hostKeyCandidates(place, inputs);
     default:
       return [];
   }
@@ -214,4 +217,23 @@ async function userCandidates(
   // Without a `User` line ssh uses the login name: that is no choice to offer.
   if (!resolved.ok || resolved.host.user === userInfo().username) return [];
   return [{ value: resolved.host.user, detail: `User of ${host.value} in the ssh config`, rank: 0 }];
+}
+
+/** The known_hosts keys of the entry's host, as the base64 of the key line NixOS wants. */
+async function hostKeyCandidates(
+  place: Extract<EntryPlace, { kind: 'value' }>,
+  inputs: NixCompletionInputs,
+): Promise<Candidate[]> {
+  const host = place.entry.attributes.get('hostName')?.value;
+  if (host?.kind !== 'string') return [];
+  // `host:port` reaches ssh as a port only where the targeted Nix reads one from the URI.
+  const [, name = host.value, port] = /^(.*?)(?::(\d+))?$/.exec(host.value) ?? [];
+  const keys = await knownHostKeys(name, inputs.portInUri ? port : undefined, inputs.ssh);
+  return keys.map((key) => ({
+    value: key.value,
+    label: key.label,
+    detail: key.detail,
+    documentation: `${key.documentation} which is what NixOS wants in \`publicHostKey\` (\`base64 -w0\` of the .pub line).`,
+    rank: 0,
+  }));
 }
