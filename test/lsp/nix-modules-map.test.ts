@@ -82,6 +82,14 @@ describe('a list made with map', { skip: nix === undefined }, () => {
         /known only after evaluation.*Real Nix could not evaluate it without the rest of the configuration/s,
       );
 
+      // On nix.buildMachines: every builder the list makes, and the part that stays unknown.
+      const list = textOf(await client.hover(uri, positionOf(text, 'buildMachines')));
+      assert.match(
+        list,
+        /```\nssh:\/\/arm-aarch64-linux [^\n]*\nssh:\/\/arm-aarch64-linx [^\n]*\nssh:\/\/«pkgs\.builderUser»@alpha [^\n]*\nssh:\/\/«pkgs\.builderUser»@beta [^\n]*\n```/,
+      );
+      assert.match(list, /One part of the list is known only after evaluation\. Real Nix could not evaluate it/);
+
       const hints = await client.inlayHints(uri, whole);
       assert.deepEqual(
         hints.map((h) => h.label),
@@ -132,6 +140,10 @@ describe('a list made with map', { skip: nix === undefined }, () => {
         /This part of `nix\.buildMachines` is not written out: its builders are known only after evaluation/,
       );
       assert.match(hover, /Nothing is evaluated in an untrusted workspace: trust the workspace/);
+      assert.match(
+        textOf(await client.hover(uri, positionOf(text, 'buildMachines'))),
+        /3 parts of the list are known only after evaluation\. Nothing is evaluated in an untrusted workspace/,
+      );
       assert.deepEqual(
         (await client.inlayHints(uri, whole)).map((h) => [h.label, h.tooltip]),
         Array(3).fill([

@@ -50,7 +50,7 @@ export function nixModuleHover(
           : []),
         ...(unknownParts.length > 0
           ? [
-              `${unknownParts.length === 1 ? 'One part' : `${unknownParts.length} parts`} of the list known only after evaluation. ${whyUnknown(evaluated)}`,
+              `${unknownParts.length === 1 ? 'One part of the list is' : `${unknownParts.length} parts of the list are`} known only after evaluation. ${whyUnknown(evaluated)}`,
             ]
           : []),
       ]);
