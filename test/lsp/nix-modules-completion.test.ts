@@ -120,13 +120,15 @@ describe('attribute names', () => {
     assert.equal(accept(text, items, 'hostName'), entry('hostName = "b";'));
   });
 
-  test('in the entry a `map` function makes, and in a let-bound mkBuilder, the names are offered too', async () => {
+  test('in the entry a `map` function makes, a let-bound mkBuilder, and a let-bound list the option names, the names are offered too', async () => {
     const mapped = await complete('{ nix.buildMachines = map (h: { hostName = h; | }) [ "a" "b" ]; }\n');
     assert.ok(labels(mapped.items).includes('system') && !labels(mapped.items).includes('hostName'));
     const bound = await complete(
       'let mkBuilder = h: { hostName = h; ssh| }; hosts = [ "a" ]; in { nix.buildMachines = builtins.map mkBuilder hosts; }\n',
     );
     assert.ok(labels(bound.items).includes('sshKey'), JSON.stringify(labels(bound.items)));
+    const list = await complete('let builders = [ { hostName = "a"; | } ]; in { nix.buildMachines = builders; }\n');
+    assert.ok(labels(list.items).includes('system') && !labels(list.items).includes('hostName'));
   });
 
   test('between the entries of the list, a whole entry; not in the list of hosts a map runs over', async () => {

@@ -1,5 +1,5 @@
 // A `nix.buildMachines` list that is not written out entry by entry (`map (h: { … }) [ … ]`,
-// `builtins.map mkBuilder hosts` with both let-bound): in a trusted workspace real Nix evaluates
+// `builtins.map mkBuilder hosts` with both let-bound, a let-bound list of entries): in a trusted workspace real Nix evaluates
 // it (restricted, no NIX_PATH) and each builder it makes is shown and checked on the expression
 // like a written entry; untrusted, nothing is evaluated and the hover and the hint say so.
 import assert from 'node:assert/strict';
@@ -159,6 +159,53 @@ describe('a list made with map', { skip: nix === undefined }, () => {
       );
     } finally {
       await client.stop();
+    }
+  });
+
+  test('a let-bound list of entries: each entry is the builder of its place, checked on its own literals', async () => {
+    const bound = `{ pkgs, ... }:
+let
+  builders = [
+    { hostName = "one"; system = "x86_64-linux"; maxJobs = 0; }
+    { hostName = "two"; systems = [ "aarch64-linux" ]; sshUser = pkgs.builderUser; }
+  ];
+in
+{
+  nix.distributedBuilds = true;
+  nix.buildMachines = builders;
+}
+`;
+    for (const trusted of [true, false]) {
+      const client = await LspClient.start({
+        initializationOptions: { trusted },
+        capabilities: {
+          textDocument: { synchronization: { dynamicRegistration: true }, hover: { dynamicRegistration: true } },
+        },
+      });
+      client.settings = { nixVersion: '2.8' };
+      try {
+        const uri = await client.open(join(dir, `bound-${trusted}.nix`), 'nix', bound);
+        const diagnostics = await client.diagnostics(uri);
+        const jobs = textOf(await client.hover(uri, positionOf(bound, 'maxJobs')));
+        const zero = diagnostics.filter((d) => d.code === 'max-jobs-zero');
+        if (trusted) {
+          assert.match(jobs, /\*\*maxJobs\*\*.*Here it writes `0`\..*```\nssh:\/\/one x86_64-linux - 0 1 - - -\n```/s);
+          assert.match(
+            textOf(await client.hover(uri, positionOf(bound, 'sshUser'))),
+            /```\nssh:\/\/«pkgs\.builderUser»@two aarch64-linux - 1 1 - - -\n```/,
+          );
+          assert.equal(zero.length, 1, JSON.stringify(diagnostics));
+          assert.deepEqual(zero[0]!.range.start, positionOf(bound, '0; }'));
+        } else {
+          assert.match(
+            jobs,
+            /Written in a list that `nix\.buildMachines` names.*Nothing is evaluated in an untrusted workspace/s,
+          );
+          assert.deepEqual(zero, []);
+        }
+      } finally {
+        await client.stop();
+      }
     }
   });
 });

@@ -39,15 +39,18 @@ export interface BuildMachinesSetting extends OptionSetting {
   unknownParts: Span[];
   /**
    * The `{ … }` a function in those parts makes each builder from (`map (h: { hostName = h; })`,
-   * a `let`-bound `mkBuilder = h: { … }`): written like an entry, known only per item.
+   * a `let`-bound `mkBuilder = h: { … }`), or the entries of a `let`-bound list the part names
+   * (`nix.buildMachines = builders;`): written like entries, known once the part is evaluated.
    */
   templates: EntryTemplate[];
 }
 
-/** The `{ … }` a function makes builders from, and the part of the list that calls it. */
+/** The `{ … }` builders are made from, and the part of the list that uses it. */
 export interface EntryTemplate {
   part: Span;
   entry: DeclaredEntry;
+  /** For an entry of a list the part names: its place in that list (the builder it is). Undefined for a function's. */
+  item?: number;
 }
 
 export interface NixModuleDeclarations {
@@ -158,8 +161,18 @@ function buildMachines(
   const unknownParts: Span[] = [];
   const templates: EntryTemplate[] = [];
   const unknown = (node: SyntaxNode) => {
-    unknownParts.push(spanOf(node));
-    templates.push(...templatesIn(node, text).map((entry) => ({ part: spanOf(node), entry })));
+    const part = spanOf(node);
+    unknownParts.push(part);
+    const named = unwrapped(node, text);
+    const list = named.name === 'Identifier' ? boundValue(named, text) : undefined;
+    if (list?.name === 'List') {
+      childrenOf(list)
+        .filter(isExpression)
+        .forEach((item, index) => {
+          const set = unwrapped(item, text);
+          if (set.name === 'AttrSet') templates.push({ part, entry: entry(set, text), item: index });
+        });
+    } else templates.push(...templatesIn(node, text).map((made) => ({ part, entry: made })));
   };
   const collect = (node: SyntaxNode) => {
     node = unwrapped(node, text);

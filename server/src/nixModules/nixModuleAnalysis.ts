@@ -57,7 +57,7 @@ export function analyzeNixModule(
   for (const setting of declarations.buildMachines) {
     for (const span of setting.unknownParts) {
       const found = evaluatedLists.get(span.start);
-      const made = found && found.map((item) => evaluatedEntry(span, item, setting.templates));
+      const made = found && found.map((item, index) => evaluatedEntry(span, item, index, setting.templates));
       lists.push({ span, entries: made?.filter((e) => e !== undefined) });
       // Checked like written entries: the module's checks and the line's see them too.
       if (made) setting.entries.push(...made.filter((e) => e !== undefined));
@@ -89,18 +89,21 @@ export function analyzeNixModule(
 }
 
 /**
- * One builder of an evaluated list part as an entry: an attribute the part's function writes
- * out (`{ hostName = h; … }`) keeps the name's place, and a literal there its value's place (a
+ * One builder of an evaluated list part as an entry: an attribute the part's function (or the
+ * let-bound list's entry of the same place) writes out (`{ hostName = h; … }`) keeps the name's place, and a literal there its value's place (a
  * fix there is right for every builder); anything else is placed on the whole part. An
  * attribute evaluation could not give is unknown, shown as the function writes it.
  */
 function evaluatedEntry(
   part: Span,
   item: ReadonlyMap<string, NixValue | undefined> | undefined,
+  index: number,
   templates: EntryTemplate[],
 ): DeclaredEntry | undefined {
   if (!item) return undefined;
-  const template = templates.find((t) => t.part.start === part.start && t.part.end === part.end)?.entry;
+  const template = templates.find(
+    (t) => t.part.start === part.start && t.part.end === part.end && (t.item === undefined || t.item === index),
+  )?.entry;
   const attributes = new Map<string, EntryAttribute>();
   for (const [name, value] of item) {
     const written = template?.attributes.get(name);

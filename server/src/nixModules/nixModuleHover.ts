@@ -69,12 +69,22 @@ export function nixModuleHover(
         : `Here \`${value.kind === 'unknown' ? value.expression : '…'}\`: known only after evaluation.`;
     return markdown([...moduleOptionParts('nix.distributedBuilds'), here]);
   }
-  for (const { entry: template } of declarations.buildMachines.flatMap((s) => s.templates)) {
-    const attribute = attributeNamedAt(template, offset);
+  for (const template of declarations.buildMachines.flatMap((s) => s.templates)) {
+    const attribute = attributeNamedAt(template.entry, offset);
     if (attribute) {
+      // An entry of a let-bound list is one builder: the one whose attribute names are these.
+      const made =
+        template.item === undefined
+          ? undefined
+          : analysis.lists
+              .find((l) => l.span.start === template.part.start)
+              ?.builders?.find(({ entry }) => [...entry.attributes.values()].some((a) => within(a.nameSpan, offset)));
+      if (made) return entryHover(made, offset, version, evaluated);
       return markdown([
         ...optionParts(attribute, undefined),
-        'Written in a function that makes each builder: its value is known per builder, once the list is evaluated.',
+        template.item === undefined
+          ? 'Written in a function that makes each builder: its value is known per builder, once the list is evaluated.'
+          : `Written in a list that \`nix.buildMachines\` names: its builders are known once the list is evaluated. ${whyUnknown(evaluated)}`,
       ]);
     }
   }
