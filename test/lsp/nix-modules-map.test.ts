@@ -1,7 +1,8 @@
 // A `nix.buildMachines` list that is not written out entry by entry (`map (h: { … }) [ … ]`,
-// `builtins.map mkBuilder hosts` with both let-bound, a let-bound list of entries): in a trusted workspace real Nix evaluates
-// it (restricted, no NIX_PATH) and each builder it makes is shown and checked on the expression
-// like a written entry; untrusted, nothing is evaluated and the hover and the hint say so.
+// `builtins.map mkBuilder hosts` with both let-bound, a let-bound list of entries): in a trusted
+// workspace real Nix evaluates it (restricted, no NIX_PATH) and each builder it makes is shown
+// and checked on the expression like a written entry; untrusted, nothing is evaluated and the
+// hover and the hint say so.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
