@@ -133,7 +133,9 @@ documents.onDidChangeContent(({ document }) => void Promise.all([checker.check(d
 documents.onDidClose(({ document }) => void Promise.all([checker.close(document.uri), nixModules.close(document.uri)]));
 
 // Editing: completion, hover, quick fixes, formatting, links, inlay hints, "pin host key".
-connection.onCompletion((params) => editing.completion(params));
+connection.onCompletion((params) =>
+  nixModules.handles(params.textDocument.uri) ? nixModules.completion(params) : editing.completion(params),
+);
 connection.onHover((params) =>
   nixModules.handles(params.textDocument.uri) ? nixModules.hover(params) : editing.hover(params),
 );

@@ -193,9 +193,9 @@ describe('only the .nix files that declare builders', () => {
 
   test('the hover outside an entry is nothing; on an attribute name it says what the module says', async () => {
     const text =
-      '{\n  nix.buildMachines = [ { hostName = "h"; systems = [ "x86_64-linux" "aarch64-linux" ]; protocol = null; } ];\n  nix.distributedBuilds = true;\n}\n';
+      '{\n  nix.buildMachines = [ { hostName = "h"; systems = [ "x86_64-linux" "aarch64-linux" ]; protocol = null; } ];\n  nix.distributedBuilds = true;\n  nix.gc.automatic = true;\n}\n';
     const { uri } = await open(text);
-    assert.equal(await client.hover(uri, positionOf(text, 'distributedBuilds')), null);
+    assert.equal(await client.hover(uri, positionOf(text, 'gc.automatic')), null);
     const hover = textOf(await client.hover(uri, positionOf(text, 'protocol')));
     assert.match(hover, /\*\*protocol\*\* · one of null, "ssh", "ssh-ng" · default `"ssh"`/);
     assert.match(hover, /```\nh x86_64-linux,aarch64-linux - 1 1 - - -\n```/);

@@ -3,7 +3,6 @@
 // machine line; the others offer systems, keys, typical numbers, features and known host keys.
 // In nix.conf: setting names, and inside `builders = …` the same as a machines file.
 import { availableParallelism, homedir } from 'node:os';
-import { join } from 'node:path';
 import {
   CompletionItemKind,
   InsertTextFormat,
@@ -27,7 +26,7 @@ import { knownHostsName, resolveSshHost } from '../ssh/sshConfig';
 import type { Analysis } from './analysis';
 import { columnInfo, describeFeature } from './columnInfo';
 import { placeInBuilders, placeInNixConf, type ColumnPlace, type CursorPlace } from './cursor';
-import { isPrivateKeyFile, pathEntries, privateKeysIn } from './keyFiles';
+import { isPrivateKeyFile, keyDetail, pathEntries, privateKeysInHomes } from './keyFiles';
 import { keygenLine } from './keyDescription';
 import { remoteBuildSettingDocs } from './settingDocs';
 
@@ -102,7 +101,7 @@ async function columnItems(place: ColumnPlace, inputs: CompletionInputs, text: s
     case 0:
       return storeUriItems(place, typed, inputs);
     case 1:
-      return listItems(place, inputs, text, systemCandidates(inputs));
+      return listItems(place, inputs, text, systemCandidates(inputs.analysis.target.localSystem, inputs.vocabulary));
     case 2:
       return keyItems(place, typed, inputs);
     case 3:
@@ -127,7 +126,7 @@ async function columnItems(place: ColumnPlace, inputs: CompletionInputs, text: s
     }
     case 5:
     case 6:
-      return listItems(place, inputs, text, featureCandidates(inputs));
+      return listItems(place, inputs, text, featureCandidates(inputs.vocabulary));
     case 7:
       return hostKeyItems(place, inputs);
     default:
@@ -179,38 +178,16 @@ function storeUriItems(place: ColumnPlace, typed: string, inputs: CompletionInpu
     );
   }
 
-  const seen = new Set<string>();
-  const host = (name: string, detail: string, documentation: string, sortText: string) => {
-    if (seen.has(name)) return;
-    seen.add(name);
-    const newText = `${scheme || 'ssh://'}${user}${name}`;
+  for (const known of sshHosts(inputs.ssh, rules.portInUri)) {
     items.push(
-      item(inputs, span, name, newText, {
+      item(inputs, span, known.value, `${scheme || 'ssh://'}${user}${known.value}`, {
         kind: CompletionItemKind.Reference,
-        detail,
-        documentation: markdown(documentation),
-        filterText: `${scheme}${user}${name}`,
-        sortText,
+        detail: known.detail,
+        documentation: markdown(known.documentation!),
+        filterText: `${scheme}${user}${known.value}`,
+        sortText: `${known.rank + 2}${known.value}`,
       }),
     );
-  };
-  for (const alias of sshHostAliases(inputs.ssh.configFile, homedir())) {
-    const target = alias.hostName ? ` → ${alias.hostName}` : '';
-    host(
-      alias.alias,
-      `ssh config Host${target}`,
-      `\`Host ${alias.alias}\` in ${alias.file}${target}`,
-      `2${alias.alias}`,
-    );
-  }
-  for (const known of plainHostNames(knownHostsFiles(inputs.ssh.homes).flatMap(readKnownHostsFile))) {
-    if (known.port !== undefined) {
-      // A port reaches ssh from the URI only from Nix 2.31; before, it needs a Host entry.
-      if (!rules.portInUri) continue;
-      host(`${known.host}:${known.port}`, 'known_hosts', `In ${known.file}`, `3${known.host}`);
-    } else {
-      host(known.host, 'known_hosts', `In ${known.file}`, `3${known.host}`);
-    }
   }
 
   if (typed === '' || scheme === typed) items.push(machineSnippet(place, inputs, scheme));
@@ -256,17 +233,41 @@ function machineSnippet(place: ColumnPlace, inputs: CompletionInputs, scheme: st
   });
 }
 
-// ---- comma lists: systems (2), features (6, 7) ---------------------------------------------
-
-interface Candidate {
+/** A value to offer, with why (`rank` orders the groups: 0 first). */
+export interface Candidate {
   value: string;
+  /** What the list shows, when not the value itself (a key's fingerprint). */
+  label?: string;
   detail: string;
   documentation?: string;
   rank: number;
 }
 
-function systemCandidates(inputs: CompletionInputs): Candidate[] {
-  const local = inputs.analysis.target.localSystem;
+/**
+ * The hosts a builder may be: the ssh config's `Host` aliases (rank 0), then the known_hosts
+ * hosts (rank 1), those with a port only where the targeted Nix passes a URI's port to ssh.
+ */
+export function sshHosts(ssh: SshFiles, portInUri: boolean): Candidate[] {
+  const hosts = new Map<string, Candidate>();
+  const host = (value: string, detail: string, documentation: string, rank: number) => {
+    if (!hosts.has(value)) hosts.set(value, { value, detail, documentation, rank });
+  };
+  for (const alias of sshHostAliases(ssh.configFile, homedir())) {
+    const target = alias.hostName ? ` → ${alias.hostName}` : '';
+    host(alias.alias, `ssh config Host${target}`, `\`Host ${alias.alias}\` in ${alias.file}${target}`, 0);
+  }
+  for (const known of plainHostNames(knownHostsFiles(ssh.homes).flatMap(readKnownHostsFile))) {
+    // A port reaches ssh from the URI only from Nix 2.31; before, it needs a Host entry.
+    if (known.port !== undefined && !portInUri) continue;
+    host(known.port !== undefined ? `${known.host}:${known.port}` : known.host, 'known_hosts', `In ${known.file}`, 1);
+  }
+  return [...hosts.values()];
+}
+
+// ---- comma lists: systems (2), features (6, 7) ---------------------------------------------
+
+/** Systems to offer: this machine's, the common ones, those the workspace uses, every known one. */
+export function systemCandidates(local: string, vocabulary: Vocabulary): Candidate[] {
   const candidates = new Map<string, Candidate>();
   const add = (value: string, detail: string, rank: number) => {
     if (!candidates.has(value))
@@ -274,17 +275,18 @@ function systemCandidates(inputs: CompletionInputs): Candidate[] {
   };
   add(local, 'this machine (the default of this column)', 0);
   commonSystems.forEach((s) => add(s, describeSystem(s) ?? '', 1));
-  for (const s of inputs.vocabulary.systems) if (knownSystems.has(s)) add(s, 'used in the workspace', 2);
+  for (const s of vocabulary.systems) if (knownSystems.has(s)) add(s, 'used in the workspace', 2);
   for (const s of knownSystems) add(s, describeSystem(s) ?? '', 3);
   return [...candidates.values()];
 }
 
-function featureCandidates(inputs: CompletionInputs): Candidate[] {
+/** Features to offer: the well-known ones, and those the workspace uses (not near misses of them). */
+export function featureCandidates(vocabulary: Vocabulary): Candidate[] {
   const candidates = new Map<string, Candidate>();
   commonFeatures.forEach((f) =>
     candidates.set(f, { value: f, detail: 'system feature', documentation: describeFeature(f) ?? '', rank: 1 }),
   );
-  for (const f of inputs.vocabulary.features) {
+  for (const f of vocabulary.features) {
     // A near miss of a well-known feature is a typo (it has its own warning): not offered.
     if (!candidates.has(f) && nearest(f, commonFeatures, 2) === undefined)
       candidates.set(f, {
@@ -334,18 +336,15 @@ function keyItems(place: ColumnPlace, typed: string, inputs: CompletionInputs): 
   const items: CompletionItem[] = [];
   if (typed === '' || typed === '-') items.push(dash(place, inputs));
   const seen = new Set<string>();
-  for (const home of inputs.ssh.homes) {
-    for (const key of privateKeysIn(join(home, '.ssh'))) {
-      if (seen.has(key.path)) continue;
-      seen.add(key.path);
-      items.push(
-        item(inputs, span, key.path, key.path, {
-          kind: CompletionItemKind.File,
-          detail: key.reason === 'pub-twin' ? 'private key (has a .pub)' : 'private key',
-          sortText: `1${key.path}`,
-        }),
-      );
-    }
+  for (const key of privateKeysInHomes(inputs.ssh.homes)) {
+    seen.add(key.path);
+    items.push(
+      item(inputs, span, key.path, key.path, {
+        kind: CompletionItemKind.File,
+        detail: keyDetail(key),
+        sortText: `1${key.path}`,
+      }),
+    );
   }
   // A typed path lists its directory, but column 3 takes a private key: no `.pub`, no notes.
   if (typed.startsWith('/') || typed.startsWith('~/')) {
@@ -427,27 +426,58 @@ async function hostKeyItems(place: ColumnPlace, inputs: CompletionInputs): Promi
   const uri = place.tokens[0]?.text;
   if (uri === undefined || uri === '-') return items;
   const parts = parseStoreUri(storeUriAsNixReadsIt(uri));
-  if (parts.host === '') return items;
   const port = inputs.analysis.target.rules.portInUri ? parts.port : undefined;
-  // ssh looks the key up under HostKeyAlias, else HostName (read here without running ssh). The
-  // URI's own name is tried too: ssh-keyscan, which reads no ssh config, writes entries under it.
+  for (const known of await knownHostKeys(parts.host, port, inputs.ssh)) {
+    items.push(
+      item(inputs, place.token.span, known.label, known.value, {
+        kind: CompletionItemKind.Value,
+        detail: known.detail,
+        documentation: markdown(`${known.documentation} which is what Nix wants in column 8.`),
+        filterText: known.value,
+        sortText: `1${known.type}`,
+      }),
+    );
+  }
+  return items;
+}
+
+/** A host key on record for a builder, as the machines file's column 8 (and `publicHostKey`) takes it. */
+export interface KnownHostKey {
+  /** `ssh-ed25519 SHA256:…` */
+  label: string;
+  /** The base64 of the key line. */
+  value: string;
+  type: string;
+  detail: string;
+  /** Where it is from (Markdown), ending before the words about where it goes. */
+  documentation: string;
+}
+
+/**
+ * The keys the known_hosts files hold for `host` (on `port`, where the targeted Nix passes one
+ * to ssh), looked up as ssh would: under HostKeyAlias, else HostName (the ssh config read here
+ * without running ssh), and under the name itself, which ssh-keyscan writes entries under.
+ */
+export async function knownHostKeys(host: string, port: string | undefined, ssh: SshFiles): Promise<KnownHostKey[]> {
+  if (host === '') return [];
   const names = new Set<string>([
-    knownHostsName({ hostKeyAlias: undefined, hostName: parts.host, port: port === undefined ? 22 : Number(port) }),
+    knownHostsName({ hostKeyAlias: undefined, hostName: host, port: port === undefined ? 22 : Number(port) }),
   ]);
   const resolved = await resolveSshHost(
-    { user: undefined, host: parts.host },
+    { user: undefined, host },
     {
       sshBinary: null,
       nixSshOpts: '',
-      ...(inputs.ssh.configFile ? { configFile: inputs.ssh.configFile } : {}),
+      ...(ssh.configFile ? { configFile: ssh.configFile } : {}),
       ...(port !== undefined ? { port } : {}),
     },
   );
   if (resolved.ok) names.add(knownHostsName(resolved.host));
   // The configured ssh config may name its own known_hosts (UserKnownHostsFile): ssh reads those.
   const configured = resolved.ok ? [...resolved.host.userKnownHostsFiles, ...resolved.host.globalKnownHostsFiles] : [];
-  const entries = [...new Set([...configured, ...knownHostsFiles(inputs.ssh.homes)])].flatMap(readKnownHostsFile);
+  const entries = [...new Set([...configured, ...knownHostsFiles(ssh.homes)])].flatMap(readKnownHostsFile);
   const seen = new Set<string>();
+  const keys: KnownHostKey[] = [];
   for (const name of names) {
     for (const known of plainKeysFor(name, entries)) {
       const keyLine = `${known.keyType} ${known.key.toString('base64')}`;
@@ -455,20 +485,16 @@ async function hostKeyItems(place: ColumnPlace, inputs: CompletionInputs): Promi
       seen.add(keyLine);
       const key = parsePublicKeyLine(keyLine);
       if (!key) continue;
-      items.push(
-        item(inputs, place.token.span, `${key.type} ${key.fingerprint}`, hostKeyColumnFor(keyLine), {
-          kind: CompletionItemKind.Value,
-          detail: `known_hosts key of ${name}`,
-          documentation: markdown(
-            `\`${keygenLine(key)}\`\n\nFrom ${known.file}; inserted as base64 of the key line, which is what Nix wants in column 8.`,
-          ),
-          filterText: hostKeyColumnFor(keyLine),
-          sortText: `1${key.type}`,
-        }),
-      );
+      keys.push({
+        label: `${key.type} ${key.fingerprint}`,
+        value: hostKeyColumnFor(keyLine),
+        type: key.type,
+        detail: `known_hosts key of ${name}`,
+        documentation: `\`${keygenLine(key)}\`\n\nFrom ${known.file}; inserted as base64 of the key line,`,
+      });
     }
   }
-  return items;
+  return keys;
 }
 
 // ---- nix.conf setting names ----------------------------------------------------------------

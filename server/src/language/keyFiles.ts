@@ -78,6 +78,19 @@ export function privateKeysIn(dir: string): KeyFile[] {
   return keys.sort((a, b) => a.path.localeCompare(b.path));
 }
 
+/** How a key file is described in completion. */
+export function keyDetail(key: KeyFile): string {
+  return key.reason === 'pub-twin' ? 'private key (has a .pub)' : 'private key';
+}
+
+/** The private keys in each home's ~/.ssh, each once, in the homes' order. */
+export function privateKeysInHomes(homes: readonly string[]): KeyFile[] {
+  const seen = new Set<string>();
+  return homes.flatMap((home) =>
+    privateKeysIn(join(home, '.ssh')).filter((key) => !seen.has(key.path) && seen.add(key.path)),
+  );
+}
+
 export interface PathEntry {
   /** The full path to insert. */
   path: string;

@@ -38,6 +38,20 @@ export interface BuildMachinesSetting extends OptionSetting {
   entries: DeclaredEntry[];
   /** Parts of the list that are not `{ … }` literals (`map f hosts`, a name): known only by evaluating. */
   unknownParts: Span[];
+  /**
+   * The `{ … }` a function in those parts makes each builder from (`map (h: { hostName = h; })`,
+   * a `let`-bound `mkBuilder = h: { … }`), or the entries of a `let`-bound list the part names
+   * (`nix.buildMachines = builders;`): written like entries, known once the part is evaluated.
+   */
+  templates: EntryTemplate[];
+}
+
+/** The `{ … }` builders are made from, and the part of the list that uses it. */
+export interface EntryTemplate {
+  part: Span;
+  entry: DeclaredEntry;
+  /** For an entry of a list the part names: its place in that list (the builder it is). Undefined for a function's. */
+  item?: number;
 }
 
 export interface NixModuleDeclarations {
@@ -150,9 +164,27 @@ function functionName(node: SyntaxNode, text: string): string {
 }
 
 /** The entries of a `nix.buildMachines` value: lists, joined with `++`, each `{ … }` read. */
-function buildMachines(value: SyntaxNode, text: string): { entries: DeclaredEntry[]; unknownParts: Span[] } {
+function buildMachines(
+  value: SyntaxNode,
+  text: string,
+): { entries: DeclaredEntry[]; unknownParts: Span[]; templates: EntryTemplate[] } {
   const entries: DeclaredEntry[] = [];
   const unknownParts: Span[] = [];
+  const templates: EntryTemplate[] = [];
+  const unknown = (node: SyntaxNode) => {
+    const part = spanOf(node);
+    unknownParts.push(part);
+    const named = unwrapped(node, text);
+    const list = named.name === 'Identifier' ? boundValue(named, text) : undefined;
+    if (list?.name === 'List') {
+      childrenOf(list)
+        .filter(isExpression)
+        .forEach((item, index) => {
+          const set = unwrapped(item, text);
+          if (set.name === 'AttrSet') templates.push({ part, entry: entry(set, text), item: index });
+        });
+    } else templates.push(...templatesIn(node, text).map((made) => ({ part, entry: made })));
+  };
   const collect = (node: SyntaxNode) => {
     node = unwrapped(node, text);
     const parts = childrenOf(node).filter(isExpression);
@@ -160,7 +192,7 @@ function buildMachines(value: SyntaxNode, text: string): { entries: DeclaredEntr
       for (const item of parts) {
         const inner = unwrapped(item, text);
         if (inner.name === 'AttrSet' || inner.name === 'RecAttrSet') entries.push(entry(inner, text));
-        else unknownParts.push(spanOf(item));
+        else unknown(item);
       }
     } else if (
       node.name === 'BinaryExpr' &&
@@ -169,10 +201,71 @@ function buildMachines(value: SyntaxNode, text: string): { entries: DeclaredEntr
     ) {
       collect(parts[0]!);
       collect(parts[1]!);
-    } else unknownParts.push(spanOf(node));
+    } else unknown(node);
   };
   collect(value);
-  return { entries, unknownParts };
+  return { entries, unknownParts, templates };
+}
+
+/**
+ * The entries functions in `part` return: a function written there (`h: { … }`), or one a name
+ * there is bound to by an enclosing `let` or `rec { … }` (`mkBuilder`, not followed further).
+ */
+function templatesIn(part: SyntaxNode, text: string): DeclaredEntry[] {
+  const found: DeclaredEntry[] = [];
+  const seen = new Set<number>();
+  const fromFunction = (fn: SyntaxNode) => {
+    const result = functionResult(fn, text);
+    if (result && !seen.has(result.from)) {
+      seen.add(result.from);
+      found.push(entry(result, text));
+    }
+  };
+  const visit = (node: SyntaxNode) => {
+    if (node.name === 'Function') return fromFunction(node);
+    if (node.name === 'Identifier') {
+      const bound = boundValue(node, text);
+      if (bound?.name === 'Function') fromFunction(bound);
+      return;
+    }
+    childrenOf(node).forEach(visit);
+  };
+  visit(part);
+  return found;
+}
+
+/** The `{ … }` a function returns, through `let … in`, `with`, parentheses and more arguments. */
+function functionResult(fn: SyntaxNode, text: string): SyntaxNode | undefined {
+  let node: SyntaxNode | undefined = fn;
+  for (let depth = 0; node && depth < 50; depth++) {
+    node = unwrapped(node, text);
+    if (node.name === 'AttrSet' || node.name === 'RecAttrSet')
+      return node.name === 'AttrSet' ? node : (node.getChild('AttrSet') ?? undefined);
+    if (node.name !== 'Function' && node.name !== 'Let') return undefined;
+    node = childrenOf(node).filter(isExpression).at(-1);
+  }
+  return undefined;
+}
+
+/** The value an enclosing `let` (or `rec { … }`) binds `name` to. */
+function boundValue(name: SyntaxNode, text: string): SyntaxNode | undefined {
+  const wanted = text.slice(name.from, name.to);
+  for (let scope = name.parent; scope; scope = scope.parent) {
+    const binds =
+      scope.name === 'Let'
+        ? childrenOf(scope)
+        : scope.name === 'RecAttrSet'
+          ? childrenOf(scope.getChild('AttrSet') ?? scope)
+          : [];
+    for (const bind of binds) {
+      if (bind.name !== 'Bind') continue;
+      const path = bind.getChild('AttrPath');
+      const names = path && attrPathNames(path, text);
+      if (names?.length === 1 && names[0] === wanted)
+        return childrenOf(bind).find((c) => c.name !== 'AttrPath' && isExpression(c));
+    }
+  }
+  return undefined;
 }
 
 function entry(set: SyntaxNode, text: string): DeclaredEntry {

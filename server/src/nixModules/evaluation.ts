@@ -4,6 +4,8 @@
 // (scopedExpression.ts), in restricted evaluation (no file outside the store, no download),
 // with no NIX_PATH (so no `<nixpkgs>`) and a time limit. What needs the configuration or
 // nixpkgs throws, and stays unknown until the system is built.
+// A part of `nix.buildMachines` that is not written out (`map mkBuilder hosts`) is evaluated the
+// same way, each builder's attributes one by one.
 import { execFile } from 'node:child_process';
 import type { NixValue } from './nixValue';
 import { scopedExpression } from './scopedExpression';
@@ -11,13 +13,33 @@ import { scopedExpression } from './scopedExpression';
 /** One evaluation's time limit: a value that takes longer is left unknown. */
 const timeoutMs = 10_000;
 
-/** The value as a type name and, for what NixOS renders, its `toString` (list items for lists). */
-const probe = (expression: string) => `let result = builtins.tryEval (let v = ${expression}; in builtins.deepSeq v {
+/** A value as a type name and, for what NixOS renders, its `toString` (list items for lists). */
+const describe = `v: {
   type = builtins.typeOf v;
   text = if builtins.isList v then map (x: if builtins.isString x then x else null) v
     else if builtins.isString v || builtins.isInt v || builtins.isFloat v || builtins.isPath v then toString v
     else if builtins.isBool v then v else null;
-}); in if result.success then result.value else { type = "unknown"; }`;
+}`;
+
+const probe = (
+  expression: string,
+) => `let result = builtins.tryEval (let v = ${expression}; in builtins.deepSeq v ((${describe}) v));
+  in if result.success then result.value else { type = "unknown"; }`;
+
+/**
+ * A list of builders (`map mkBuilder hosts`): each item's attributes described one by one, so an
+ * attribute that needs the configuration (`pkgs.…`) leaves the others known; null when the
+ * value is not a list, and an item that is not an attribute set is null.
+ */
+const entriesProbe = (expression: string) => `let
+  tried = x: let r = builtins.tryEval (builtins.deepSeq x ((${describe}) x)); in if r.success then r.value else { type = "unknown"; };
+  result = builtins.tryEval (let v = ${expression}; items = if builtins.isList v
+    then map (e: if builtins.isAttrs e then builtins.mapAttrs (n: tried) e else null) v else null;
+    in builtins.deepSeq items items);
+in if result.success then result.value else null`;
+
+/** At most this many builders are read from one evaluated list. */
+const maxEntries = 200;
 
 interface Answer {
   type: string;
@@ -43,10 +65,25 @@ function valueOf(answer: Answer): NixValue | undefined {
   return undefined;
 }
 
-export class NixEvaluator {
-  private readonly cache = new Map<string, Promise<NixValue | undefined>>();
+/** The attributes of each builder an evaluated list makes, by name; undefined for an item that is no attribute set. */
+export type EvaluatedEntries = (ReadonlyMap<string, NixValue | undefined> | undefined)[];
 
-  constructor(private readonly nixInstantiate = 'nix-instantiate') {}
+function entriesOf(answer: unknown): EvaluatedEntries | undefined {
+  if (!Array.isArray(answer)) return undefined;
+  return answer.slice(0, maxEntries).map((item: unknown) => {
+    if (item === null || typeof item !== 'object') return undefined;
+    return new Map(Object.entries(item as Record<string, Answer>).map(([name, a]) => [name, valueOf(a)]));
+  });
+}
+
+export class NixEvaluator {
+  private readonly cache = new Map<string, Promise<unknown>>();
+
+  /** `command` turns the program and its arguments into what runs (the tests run another Nix's in its chroot). */
+  constructor(
+    private readonly nixInstantiate = 'nix-instantiate',
+    private readonly command: (program: string, args: string[], cwd: string) => [string, string[]] = (p, a) => [p, a],
+  ) {}
 
   /**
    * The value of `expression` written at `span` of `text`, or undefined when it stays unknown.
@@ -60,17 +97,49 @@ export class NixEvaluator {
   ): Promise<NixValue | undefined> {
     const scoped = scopedExpression(text, span, expression);
     if (scoped === undefined) return Promise.resolve(undefined);
-    const key = `${dir}\0${scoped}`;
+    return this.cached(probe(scoped), dir).then((answer) =>
+      answer && typeof answer === 'object' ? valueOf(answer as Answer) : undefined,
+    );
+  }
+
+  /**
+   * The builders a part of `nix.buildMachines` that is not written out makes (`map f hosts`,
+   * `builtins.map`, a `let` name), evaluated at `span` of `text` in its scope; undefined when
+   * real Nix cannot tell without the configuration or nixpkgs.
+   */
+  evaluateEntries(
+    text: string,
+    span: { start: number; end: number },
+    dir: string,
+  ): Promise<EvaluatedEntries | undefined> {
+    const scoped = scopedExpression(text, span);
+    if (scoped === undefined) return Promise.resolve(undefined);
+    return this.cached(entriesProbe(scoped), dir).then(entriesOf);
+  }
+
+  /** The builders of each part real Nix could evaluate, by where the part starts (for analyzeNixModule). */
+  async evaluateLists(
+    text: string,
+    parts: readonly { span: { start: number; end: number } }[],
+    dir: string,
+  ): Promise<Map<number, EvaluatedEntries>> {
+    const lists = await Promise.all(parts.map(({ span }) => this.evaluateEntries(text, span, dir)));
+    return new Map(parts.flatMap(({ span }, i) => (lists[i] ? [[span.start, lists[i]!] as const] : [])));
+  }
+
+  private cached(expression: string, dir: string): Promise<unknown> {
+    const key = `${dir}\0${expression}`;
     let pending = this.cache.get(key);
     if (!pending) {
-      pending = this.run(probe(scoped), dir);
+      pending = this.run(expression, dir);
       this.cache.set(key, pending);
       if (this.cache.size > 1000) this.cache.delete(this.cache.keys().next().value!);
     }
     return pending;
   }
 
-  private run(expression: string, dir: string): Promise<NixValue | undefined> {
+  /** Nix's JSON answer, or undefined when it failed. */
+  private run(expression: string, dir: string): Promise<unknown> {
     const env = { ...process.env, NIX_PATH: '' };
     const args = [
       '--eval',
@@ -87,13 +156,12 @@ export class NixEvaluator {
     ];
     return new Promise((resolve) => {
       execFile(
-        this.nixInstantiate,
-        args,
+        ...this.command(this.nixInstantiate, args, dir),
         { env, timeout: timeoutMs, maxBuffer: 1 << 20, cwd: dir },
         (error, stdout) => {
           if (error) return resolve(undefined);
           try {
-            resolve(valueOf(JSON.parse(stdout) as Answer));
+            resolve(JSON.parse(stdout) as unknown);
           } catch {
             resolve(undefined);
           }

@@ -91,6 +91,7 @@ export function linuxBuilderSetting(settings: readonly OptionSetting[]): BuildMa
     value: enable.value,
     entries: [entry],
     unknownParts: [],
+    templates: [],
   };
 }
 

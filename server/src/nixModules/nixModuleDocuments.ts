@@ -1,14 +1,19 @@
 // The language server's side of .nix files: keeps every open one that mentions `buildMachines`
-// checked (its diagnostics published) and answers hovers on its builder entries. It registers
+// checked (its diagnostics published) and answers completion, hovers, quick fixes and inlay
+// hints on its builder entries. It registers
 // itself for `nix` documents with the client (dynamic registration), so the server's other
 // features (formatting, completion, …) are never offered for .nix files, which belong to the
 // Nix language extensions; files that never mention buildMachines get nothing at all.
 import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   CodeActionKind,
   CodeActionRequest,
+  CompletionRequest,
+  type CompletionItem,
+  type CompletionParams,
   InlayHintRequest,
   type CodeAction,
   type CodeActionParams,
@@ -31,10 +36,13 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { toDiagnostic as machinesDiagnostic } from '../language/diagnostics';
 import type { ServerContext } from '../context/serverContext';
 import type { NixTarget } from '../context/target';
+import type { Vocabulary } from '../language/completion';
 import type { ProblemCode } from '../model/problem';
+import { mentionsBuildMachines } from './declarations';
 import { NixEvaluator } from './evaluation';
 import { analyzeNixModule, namesSshUsers, unknownValues, type NixModuleAnalysis } from './nixModuleAnalysis';
 import type { NixValue } from './nixValue';
+import { nixModuleCompletions } from './nixModuleCompletion';
 import { nixModuleHover } from './nixModuleHover';
 import type { NixModuleProblem } from './moduleProblem';
 import { WorkspaceConfigurations } from './workspaceConfigurations';
@@ -94,6 +102,12 @@ export class NixModuleDocuments {
     }
     if (text?.hover?.dynamicRegistration)
       void this.connection.client.register(HoverRequest.type, { documentSelector: nixDocuments });
+    if (text?.completion?.dynamicRegistration) {
+      void this.connection.client.register(CompletionRequest.type, {
+        documentSelector: nixDocuments,
+        triggerCharacters: ['"', '/', ' '],
+      });
+    }
     if (text?.codeAction?.dynamicRegistration) {
       void this.connection.client.register(CodeActionRequest.type, {
         documentSelector: nixDocuments,
@@ -148,17 +162,18 @@ export class NixModuleDocuments {
       file: path ?? '',
       configurations: literal && namesSshUsers(literal) ? this.configurations.for(path) : [],
     };
-    if (literal && workspace.configurations.length > 0) literal = analyzeNixModule(text, context, undefined, workspace);
+    if (literal && workspace.configurations.length > 0) literal = analyzeNixModule(text, context, { workspace });
     if (!literal || !this.trusted) return { analysis: literal, target };
     const wanted = unknownValues(literal);
-    if (wanted.length === 0) return { analysis: literal, target };
+    if (wanted.length === 0 && literal.lists.length === 0) return { analysis: literal, target };
     const evaluated = new Map<number, NixValue>();
-    const dir = path ? dirname(path) : '/';
-    const values = await Promise.all(
-      wanted.map((w) => this.evaluator.evaluate(text, w.span, w.expression, existsSync(dir) ? dir : '/')),
-    );
+    const dir = path && existsSync(dirname(path)) ? dirname(path) : '/';
+    const [values, evaluatedLists] = await Promise.all([
+      Promise.all(wanted.map((w) => this.evaluator.evaluate(text, w.span, w.expression, dir))),
+      this.evaluator.evaluateLists(text, literal.lists, dir),
+    ]);
     values.forEach((value, i) => value && evaluated.set(wanted[i]!.span.start, value));
-    return { analysis: analyzeNixModule(text, context, evaluated, workspace), target };
+    return { analysis: analyzeNixModule(text, context, { evaluated, evaluatedLists, workspace }), target };
   }
 
   async check(document: TextDocument): Promise<void> {
@@ -190,6 +205,48 @@ export class NixModuleDocuments {
     return analysis
       ? nixModuleHover(analysis, document.offsetAt(params.position), target.describe, this.trusted)
       : null;
+  }
+
+  /** In a builder entry: attribute names and values (nothing anywhere else in a .nix file). */
+  async completion(params: CompletionParams): Promise<CompletionItem[]> {
+    const document = this.documents.get(params.textDocument.uri);
+    if (!document || !mentionsBuildMachines(document.getText())) return [];
+    const target = await this.target(document.uri);
+    const settings = await this.context.settings.get(document.uri);
+    return nixModuleCompletions({
+      document,
+      offset: document.offsetAt(params.position),
+      localSystem: target.localSystem,
+      portInUri: target.rules.portInUri,
+      ssh: { homes: [...new Set([homedir(), target.keyHome])], configFile: settings.sshConfigFile || undefined },
+      vocabulary: await this.vocabulary(),
+      snippets: this.capabilities.textDocument?.completion?.completionItem?.snippetSupport === true,
+    });
+  }
+
+  /** The systems and features the open .nix files' builders are written with. */
+  private async vocabulary(): Promise<Vocabulary> {
+    const systems = new Set<string>();
+    const features = new Set<string>();
+    const strings = (value: NixValue | undefined): string[] =>
+      value?.kind === 'string'
+        ? [value.value]
+        : value?.kind === 'list'
+          ? value.items.flatMap((i) => strings(i.value))
+          : [];
+    for (const document of this.documents.all()) {
+      if (document.languageId !== 'nix') continue;
+      const analysis = await this.analysis(document).then(
+        (a) => a.analysis,
+        () => undefined,
+      );
+      for (const { entry } of analysis?.entries ?? []) {
+        const value = (name: string) => strings(entry.attributes.get(name)?.value);
+        [...value('system'), ...value('systems')].forEach((s) => systems.add(s));
+        [...value('supportedFeatures'), ...value('mandatoryFeatures')].forEach((f) => features.add(f));
+      }
+    }
+    return { systems, features };
   }
 
   /** The quick fixes of the problems in the requested range, and "pin the host key" on its entries. */
@@ -252,12 +309,28 @@ export class NixModuleDocuments {
     const document = this.documents.get(params.textDocument.uri);
     if (!document || (await this.context.settings.get(document.uri)).inlayHints?.enabled === false) return [];
     const { analysis } = await this.analysis(document);
-    return (analysis?.entries ?? []).map(({ entry, rendered }) => ({
+    const lines: InlayHint[] = (analysis?.entries ?? []).map(({ entry, rendered }) => ({
       position: document.positionAt(entry.span.end),
       label: `machines: ${rendered.line}`,
       paddingLeft: true,
       tooltip: 'The line NixOS writes to /etc/nix/machines for this builder (hover the entry to copy it).',
     }));
+    // A part of the list that is not written out (`map f hosts`) and that Nix did not evaluate.
+    const unknown: InlayHint[] = (analysis?.lists ?? []).flatMap((part) =>
+      part.builders
+        ? []
+        : [
+            {
+              position: document.positionAt(part.span.end),
+              label: 'machines: known after evaluation',
+              paddingLeft: true,
+              tooltip: this.trusted
+                ? 'Real Nix could not evaluate this part without the rest of the configuration: its builders are known only when the system is built.'
+                : 'Evaluation needs a trusted workspace: trust it to let Nix evaluate this list (restricted, without nixpkgs).',
+            },
+          ],
+    );
+    return [...lines, ...unknown].sort((a, b) => document.offsetAt(a.position) - document.offsetAt(b.position));
   }
 
   async close(uri: string): Promise<void> {

@@ -65,8 +65,11 @@ export async function pinDeclaredActions(inputs: PinActionInputs): Promise<CodeA
   const { document, analysis, target, range } = inputs;
   if (!inputs.trusted && !inputs.disabledSupport) return [];
   const actions: CodeAction[] = [];
+  // A builder a `map` list makes has no `{ … }` of its own to write the key into: not offered.
+  const made = (span: { start: number; end: number }) =>
+    analysis.lists.some((l) => l.span.start === span.start && l.span.end === span.end);
   const touched = analysis.entries.filter(
-    ({ entry }) => entry.span.end >= range.start && entry.span.start <= range.end,
+    ({ entry }) => entry.span.end >= range.start && entry.span.start <= range.end && !made(entry.span),
   );
   for (const { entry, rendered } of touched.slice(0, 10)) {
     const hostName = entry.attributes.get('hostName')?.value;
