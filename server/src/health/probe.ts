@@ -106,6 +106,12 @@ export interface ProbeOptions {
   onTcpConnect?: (host: string, port: number) => void;
   /** How many machines `probeMachines` probes at once (default 32). */
   concurrency?: number;
+  /**
+   * Only what Nix does to open the store (`nix store ping`/`nix store info`): resolve, tcp,
+   * handshake, auth and the one greeting of its protocol, nothing after (benches compare like
+   * with like).
+   */
+  storeOpenOnly?: boolean;
 }
 
 const defaultStageTimeoutMs = 10_000;
@@ -253,6 +259,10 @@ class Probe {
     try {
       this.login(connection, host);
       const program = this.uri.params['remote-program'] ?? (this.protocol === 'ssh-ng' ? 'nix-daemon' : 'nix-store');
+      if (this.options.storeOpenOnly === true) {
+        await this.storeOpen(connection.client, program);
+        return this.finish();
+      }
       const programFound = await this.remoteProgram(connection.client, program);
       await this.shellNoise(connection.client);
       if (programFound) await this.store(connection.client, program, host);
@@ -440,6 +450,35 @@ class Probe {
     const answers = await this.greetings(client, program, storeArgs);
     const ok = this.judgeStore(answers, program, host) && answers.ok;
     this.addStage('store', Date.now() - started, ok);
+  }
+
+  /** Stage: store, as Nix opens it: the one greeting of the URI's protocol. */
+  private async storeOpen(client: Client, program: string): Promise<void> {
+    const started = Date.now();
+    const storeArgs = this.uri.params['remote-store'] ? ['--store', this.uri.params['remote-store']] : [];
+    const timeoutMs = this.timeout('store');
+    const args =
+      this.protocol === 'ssh' ? [program, '--serve', '--write', ...storeArgs] : [program, '--stdio', ...storeArgs];
+    const channel = await openCommand(client, args).catch(() => undefined);
+    const greeting =
+      channel === undefined
+        ? undefined
+        : this.protocol === 'ssh'
+          ? await serveGreeting(channel, timeoutMs)
+          : await workerGreeting(channel, timeoutMs);
+    if (greeting !== undefined && !greeting.ok)
+      this.add(
+        'protocol-mismatch',
+        { program: args.join(' '), output: greeting.got || greeting.stderr || greeting.message },
+        { stage: 'store' },
+      );
+    else if (greeting === undefined)
+      this.add(
+        'store-unreachable',
+        { program: args.join(' '), output: 'the command could not start' },
+        { stage: 'store' },
+      );
+    this.addStage('store', Date.now() - started, greeting?.ok === true);
   }
 
   /** The greetings: `nix-store --serve` (ssh://, exactly what Nix 2.8 runs) and the daemon protocol. */
