@@ -26,6 +26,7 @@ import {
 import { poolKey, type ConnectionPool } from '../ssh/pool';
 import { exec, openCommand, type ExecOptions } from '../ssh/remoteCommand';
 import type { ResolvedHost } from '../ssh/sshConfig';
+import { ConnectSlots, sshdOf } from './connectSlots';
 import { daemonConnectionFindings, daemonKeyFindings } from './daemonContext';
 import type { FindingAction, HealthFacts, HealthStage, HealthStageName } from '../protocol';
 import {
@@ -106,6 +107,10 @@ export interface ProbeOptions {
   onTcpConnect?: (host: string, port: number) => void;
   /** How many machines `probeMachines` probes at once (default 32). */
   concurrency?: number;
+  /** How many of them log in to one sshd at once (default 8, below sshd's MaxStartups: connectSlots.ts). */
+  loginsPerSshd?: number;
+  /** Shared by the probes of one `probeMachines` call (it makes them). */
+  connectSlots?: ConnectSlots;
   /**
    * Only what Nix does to open the store (`nix store ping`/`nix store info`): resolve, tcp,
    * handshake, auth and the one greeting of its protocol, nothing after (benches compare like
@@ -345,7 +350,9 @@ class Probe {
 
   /** Stages: tcp, handshake (the host key), auth, through the connection layer. */
   private async connect(host: ResolvedHost): Promise<Connection | undefined> {
-    const connected = await connectResolved({ ok: true, host, policy: this.policy! }, this.connectOptions);
+    const login = () => connectResolved({ ok: true, host, policy: this.policy! }, this.connectOptions);
+    const slots = this.options.connectSlots;
+    const connected = await (slots === undefined ? login() : slots.hold(sshdOf(host), login, this.options.signal));
     const verdict = connected.ok ? connected.connection.hostKey : connected.hostKey;
     if (verdict !== undefined) {
       this.facts.hostKey = {
@@ -881,13 +888,15 @@ export async function probeMachines(
   onEvent?: (event: ProbeEvent, index: number) => void,
 ): Promise<ProbeResult[]> {
   const results: ProbeResult[] = new Array(machines.length);
+  // One set of slots for all of them: machines that reach the same sshd take turns to log in.
+  const shared = { ...options, connectSlots: options.connectSlots ?? new ConnectSlots(options.loginsPerSshd) };
   let next = 0;
   const worker = async () => {
     while (next < machines.length) {
       const index = next++;
       const result = await runProbe(
         machines[index]!,
-        options,
+        shared,
         onEvent === undefined ? undefined : (event) => onEvent(event, index),
       );
       results[index] = result;
