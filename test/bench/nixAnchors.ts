@@ -2,7 +2,8 @@
 // (2.26, 2.34) as a user has them (fixture/labClient.ts: their programs first on PATH), when
 // their chroots are made and this runs as root. Each says its version as Nix prints it, so a
 // bench's figures always name the Nix they were measured against; one that cannot run says why.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
 import { checkLabNixParts, describeMissing, LAB_VERSION_LIST } from '../system/fixture';
 import { makeLabClient, type LabClient } from '../system/fixture/labClient';
 
@@ -57,4 +58,31 @@ export function nixAnchors(
     else anchors.push({ version, where: "the version lab's", env: (base) => client.env(base), client });
   }
   return { anchors, missing };
+}
+
+/** Nix's check of a store, as the user types it: `nix store ping` before 2.19, `nix store info` after. */
+export function nixStoreCheck(version: string, uri: string): string[] {
+  const [major, minor] = (/(\d+)\.(\d+)/.exec(version) ?? ['', '2', '8']).slice(1).map(Number) as [number, number];
+  const info = major > 2 || minor >= 19;
+  return ['--extra-experimental-features', 'nix-command', 'store', info ? 'info' : 'ping', '--store', uri];
+}
+
+/** Runs a command; its time, or why it failed. `onSpawn` hears its pid. */
+export function timed(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  onSpawn?: (pid: number) => void,
+): Promise<{ ms: number; error?: string }> {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    const child = spawn(command, args, { env, cwd: '/', stdio: ['ignore', 'ignore', 'pipe'] });
+    if (child.pid !== undefined) onSpawn?.(child.pid);
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+    child.on('error', (error) => resolve({ ms: 0, error: error.message }));
+    child.on('close', (code) =>
+      resolve(code === 0 ? { ms: performance.now() - started } : { ms: 0, error: `exit ${code}: ${err.trim()}` }),
+    );
+  });
 }

@@ -8,42 +8,16 @@
 // The order of the three rotates each round; medians of 7 rounds and the ratios are printed,
 // nothing is asserted. A Nix whose command fails, or that cannot run here, says so.
 // Run as root: node --import tsx test/bench/probe.bench.ts
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { runProbe, type ProbeMachine } from '../../server/src/health/probe';
 import { parseBuilders } from '../../server/src/model/machines';
 import { nix2_8Rules } from '../helpers/nix2_8Rules';
 import { provisionBuilders, type LabBuilderName } from '../system/fixture';
-import { nixAnchors } from './nixAnchors';
+import { nixAnchors, nixStoreCheck, timed } from './nixAnchors';
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const ROUNDS = 7;
-
-/** Nix's check of a store, as the user types it: `nix store ping` before 2.19, `nix store info` after. */
-export function nixStoreCheck(version: string, uri: string): string[] {
-  const [major, minor] = (/(\d+)\.(\d+)/.exec(version) ?? ['', '2', '8']).slice(1).map(Number) as [number, number];
-  const info = major > 2 || minor >= 19;
-  return ['--extra-experimental-features', 'nix-command', 'store', info ? 'info' : 'ping', '--store', uri];
-}
-
-/** Runs a command; its time, or why it failed. */
-export function timed(
-  command: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ ms: number; error?: string }> {
-  return new Promise((resolve) => {
-    const started = performance.now();
-    const child = spawn(command, args, { env, cwd: '/', stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-    child.on('error', (error) => resolve({ ms: 0, error: error.message }));
-    child.on('close', (code) =>
-      resolve(code === 0 ? { ms: performance.now() - started } : { ms: 0, error: `exit ${code}: ${err.trim()}` }),
-    );
-  });
-}
 
 const BUILDERS_OF: Record<string, [LabBuilderName, LabBuilderName]> = {
   '2.8': ['healthy', 'healthyNg'],
