@@ -60,7 +60,7 @@ export function nixAnchors(
   return { anchors, missing };
 }
 
-/** Nix's check of a store, as the user types it: `nix store ping` before 2.19, `nix store info` after. */
+/** Nix's check of a store, as the user types it: `nix store ping` before 2.19, `nix store info` from 2.19 (NixOS/nix b4b1a07f97, "store info alias created"; ping stays a deprecated alias). */
 export function nixStoreCheck(version: string, uri: string): string[] {
   const [major, minor] = (/(\d+)\.(\d+)/.exec(version) ?? ['', '2', '8']).slice(1).map(Number) as [number, number];
   const info = major > 2 || minor >= 19;
