@@ -109,7 +109,7 @@ export interface ProbeOptions {
   concurrency?: number;
   /** How many of them log in to one sshd at once (default 8, below sshd's MaxStartups: connectSlots.ts). */
   loginsPerSshd?: number;
-  /** Shared by the probes of one `probeMachines` call (it makes them). */
+  /** The login slots probes share: `probeMachines` makes a set when none is given; the health service keeps one per session. */
   connectSlots?: ConnectSlots;
   /**
    * Only what Nix does to open the store (`nix store ping`/`nix store info`): resolve, tcp,
