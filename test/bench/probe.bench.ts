@@ -1,88 +1,103 @@
-// Probing builders: ours (all in parallel, one process) against `nix store ping` for the same
-// machines, run one after another and all at once, in the same run. The machines are the lab's
-// two healthy builders plus extra ssh_config aliases of them (loopback only), so N can grow
-// without more builders. Run as root: node --import tsx test/bench/probe.bench.ts [N]
-import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// Checking one builder: ours against Nix's own check of the same builder, in the same run, on
+// each Nix this machine has (the machine's 2.8 runs `nix store ping`, the version lab's 2.26 and
+// 2.34 `nix store info`), each against its own release's ssh:// and ssh-ng:// builders:
+//   - Nix's command: resolve (its ssh reads the config), connect, log in, the store's greeting;
+//   - ours with the same stages only (`storeOpenOnly`: resolve, tcp, handshake, auth, that one
+//     greeting), a new connection each time as Nix makes;
+//   - our full probe (all 8 stages), a new connection each time too.
+// The order of the three rotates each round; medians of 7 rounds and the ratios are printed,
+// nothing is asserted. A Nix whose command fails, or that cannot run here, says so.
+// Run as root: node --import tsx test/bench/probe.bench.ts
+import { mkdtempSync, rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { runProbe, type ProbeMachine } from '../../server/src/health/probe';
 import { parseBuilders } from '../../server/src/model/machines';
 import { nix2_8Rules } from '../helpers/nix2_8Rules';
-import { probeMachines } from '../../server/src/health/probe';
-import { provisionBuilders } from '../system/fixture';
+import { provisionBuilders, type LabBuilderName } from '../system/fixture';
+import { nixAnchors, nixStoreCheck, timed } from './nixAnchors';
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const ROUNDS = 7;
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (c) => (err += c));
-    child.on('close', (code) => {
-      if (code !== 0) console.error(`${command} ${args.join(' ')} failed: ${err.trim()}`);
-      resolve(code ?? 1);
-    });
-  });
-}
+const BUILDERS_OF: Record<string, [LabBuilderName, LabBuilderName]> = {
+  '2.8': ['healthy', 'healthyNg'],
+  '2.26': ['healthy226', 'healthy226Ng'],
+  '2.34': ['healthy234', 'healthy234Ng'],
+};
 
 async function main() {
-  const n = Number(process.argv[2] ?? 8);
-  const lab = await provisionBuilders({ builders: ['healthy', 'healthyNg'] });
+  const dir = mkdtempSync('/tmp/nix-builders-probe-bench-');
+  const { anchors, missing } = nixAnchors(dir);
+  const release = (version: string) => /(\d+\.\d+)/.exec(version)?.[1] ?? '';
+  const usable = anchors.filter((anchor) => BUILDERS_OF[release(anchor.version)] !== undefined);
+  const lab = await provisionBuilders({ builders: usable.flatMap((anchor) => BUILDERS_OF[release(anchor.version)]!) });
   try {
-    // Extra aliases of the two builders: same address, key and user, another name.
-    const base = readFileSync(lab.sshConfig, 'utf8');
-    const aliases: string[] = [];
-    let extra = '';
-    for (let i = 0; aliases.length < n; i++) {
-      for (const b of [lab.builders.healthy, lab.builders.healthyNg]) {
-        if (aliases.length >= n) break;
-        const alias = `${b.alias}-bench-${i}`;
-        aliases.push(`${b.protocol}://${alias}`);
-        const block = base.slice(base.indexOf(`Host ${b.alias}\n`)).split('\n\n')[0]!;
-        extra += `${block.replace(`Host ${b.alias}`, `Host ${alias}`)}\n\n`;
+    const env = lab.env();
+    for (const anchor of usable) {
+      for (const name of BUILDERS_OF[release(anchor.version)]!) {
+        const builder = lab.builders[name];
+        // The URI alone, as `--store` gets it: key and host key come from the lab's ssh config.
+        const machine: ProbeMachine = parseBuilders(builder.uri, nix2_8Rules, { localSystem: lab.system }).machines[0]!;
+        const args = nixStoreCheck(anchor.version, builder.uri);
+        const times = { nix: [] as number[], same: [] as number[], full: [] as number[] };
+        let failed: string | undefined;
+        const contenders: [keyof typeof times, () => Promise<string | undefined>][] = [
+          [
+            'nix',
+            async () => {
+              const run = await timed('nix', args, anchor.env(env));
+              if (run.error === undefined) times.nix.push(run.ms);
+              return run.error;
+            },
+          ],
+          ...(['same', 'full'] as const).map(
+            (kind) =>
+              [
+                kind,
+                async () => {
+                  const started = performance.now();
+                  const result = await runProbe(machine, {
+                    env,
+                    sshConfigFile: lab.sshConfig,
+                    ...(kind === 'same' ? { storeOpenOnly: true } : {}),
+                  });
+                  times[kind].push(performance.now() - started);
+                  return result.status === 'down'
+                    ? `our probe: ${result.findings.map((f) => f.code).join(', ')}`
+                    : undefined;
+                },
+              ] as [keyof typeof times, () => Promise<string | undefined>],
+          ),
+        ];
+        for (let round = 0; round < ROUNDS; round++) {
+          for (let i = 0; i < contenders.length; i++) {
+            const error = await contenders[(round + i) % contenders.length]![1]();
+            if (error !== undefined) failed ??= error;
+          }
+        }
+        const n = times.nix.length ? median(times.nix) : undefined;
+        const same = median(times.same);
+        const full = median(times.full);
+        console.log(
+          `${builder.uri} (builder Nix ${release(anchor.version) || '?'}), medians of ${ROUNDS}, against ${anchor.version} (${anchor.where}):`,
+        );
+        if (n === undefined) console.log(`  nix ${args.slice(2).join(' ')}: anchor failed, no ratio: ${failed}`);
+        else console.log(`  nix ${args.slice(2, 4).join(' ')}:                             ${n.toFixed(0)} ms`);
+        const ratio = (value: number) => (n === undefined ? 'no ratio' : `${(value / n).toFixed(2)}×`);
+        console.log(`  ours, the same stages (connect + greeting): ${same.toFixed(0)} ms  (${ratio(same)})`);
+        console.log(`  ours, the full probe (8 stages):            ${full.toFixed(0)} ms  (${ratio(full)})`);
+        if (failed !== undefined && n !== undefined) console.log(`  (one run failed: ${failed})`);
       }
     }
-    const config = join(lab.dir, 'bench_ssh_config');
-    writeFileSync(config, `${base}\n${extra}`);
-    const machines = parseBuilders(
-      aliases.map((uri) => `${uri} ${lab.system} ${lab.clientKey}`).join('\n'),
-      nix2_8Rules,
-    ).machines;
-    const env = { ...lab.env(), NIX_SSHOPTS: `-F ${config}` };
-    const storePing = (uri: string) =>
-      run('nix', ['--extra-experimental-features', 'nix-command', 'store', 'ping', '--store', uri], env);
-
-    const ours: number[] = [];
-    const nixSequential: number[] = [];
-    const nixParallel: number[] = [];
-    for (let round = 0; round < 5; round++) {
-      let t = performance.now();
-      const results = await probeMachines(machines, { sshConfigFile: config, env });
-      ours.push(performance.now() - t);
-      const down = results.filter((r) => r.status === 'down');
-      if (down.length) throw new Error(`probe failed: ${JSON.stringify(down[0]!.findings)}`);
-
-      t = performance.now();
-      for (const uri of aliases) await storePing(uri);
-      nixSequential.push(performance.now() - t);
-
-      t = performance.now();
-      await Promise.all(aliases.map(storePing));
-      nixParallel.push(performance.now() - t);
-    }
-    const o = median(ours);
-    const s = median(nixSequential);
-    const p = median(nixParallel);
-    console.log(`${n} builders, median of 5 rounds:`);
-    console.log(`  ours, full probe (8 stages), parallel: ${o.toFixed(0)} ms`);
-    console.log(`  nix store ping, one after another:     ${s.toFixed(0)} ms  (ours = ${(o / s).toFixed(2)}×)`);
-    console.log(`  nix store ping, all at once:            ${p.toFixed(0)} ms  (ours = ${(o / p).toFixed(2)}×)`);
+    for (const { name, why } of missing) console.log(`${name}: anchor failed, no ratio: ${why}`);
   } finally {
     await lab.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+if (require.main === module)
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });

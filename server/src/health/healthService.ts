@@ -7,6 +7,7 @@ import type { ServerContext } from '../context/serverContext';
 import { askPassphraseRequest, healthNotification, type MachineHealth } from '../protocol';
 import { oneTimeSealingKey } from '../sealedSecret';
 import type { ConnectionPool } from '../ssh/pool';
+import { ConnectSlots } from './connectSlots';
 import { healthSummary } from './findings';
 import { probeMachines, type ProbeResult } from './probe';
 
@@ -15,6 +16,8 @@ export class HealthService {
   /** Passphrases the user typed this session, by key file: memory only, never logged. */
   private readonly passphrases = new Map<string, string>();
   private readonly listeners: ((health: MachineHealth) => void)[] = [];
+  /** One for every check of this session: two checks at once still take turns to log in to one sshd. */
+  private readonly connectSlots = new ConnectSlots();
 
   constructor(
     private readonly connection: Connection,
@@ -69,6 +72,7 @@ export class HealthService {
         daemon: local.daemon,
         portInUri: target.rules.portInUri,
         pool: this.pool,
+        connectSlots: this.connectSlots,
         askPassphrase: (keyFile, signal) => this.askPassphrase(keyFile, signal),
         signal: cancelled.signal,
       },

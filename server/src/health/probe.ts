@@ -26,6 +26,7 @@ import {
 import { poolKey, type ConnectionPool } from '../ssh/pool';
 import { exec, openCommand, type ExecOptions } from '../ssh/remoteCommand';
 import type { ResolvedHost } from '../ssh/sshConfig';
+import { ConnectSlots, sshdOf } from './connectSlots';
 import { daemonConnectionFindings, daemonKeyFindings } from './daemonContext';
 import type { FindingAction, HealthFacts, HealthStage, HealthStageName } from '../protocol';
 import {
@@ -106,6 +107,16 @@ export interface ProbeOptions {
   onTcpConnect?: (host: string, port: number) => void;
   /** How many machines `probeMachines` probes at once (default 32). */
   concurrency?: number;
+  /** How many of them log in to one sshd at once (default 8, below sshd's MaxStartups: connectSlots.ts). */
+  loginsPerSshd?: number;
+  /** The login slots probes share: `probeMachines` makes a set when none is given; the health service keeps one per session. */
+  connectSlots?: ConnectSlots;
+  /**
+   * Only what Nix does to open the store (`nix store ping`/`nix store info`): resolve, tcp,
+   * handshake, auth and the one greeting of its protocol, nothing after (benches compare like
+   * with like).
+   */
+  storeOpenOnly?: boolean;
 }
 
 const defaultStageTimeoutMs = 10_000;
@@ -253,6 +264,10 @@ class Probe {
     try {
       this.login(connection, host);
       const program = this.uri.params['remote-program'] ?? (this.protocol === 'ssh-ng' ? 'nix-daemon' : 'nix-store');
+      if (this.options.storeOpenOnly === true) {
+        await this.storeOpen(connection.client, program);
+        return this.finish();
+      }
       const programFound = await this.remoteProgram(connection.client, program);
       await this.shellNoise(connection.client);
       if (programFound) await this.store(connection.client, program, host);
@@ -335,7 +350,9 @@ class Probe {
 
   /** Stages: tcp, handshake (the host key), auth, through the connection layer. */
   private async connect(host: ResolvedHost): Promise<Connection | undefined> {
-    const connected = await connectResolved({ ok: true, host, policy: this.policy! }, this.connectOptions);
+    const login = () => connectResolved({ ok: true, host, policy: this.policy! }, this.connectOptions);
+    const slots = this.options.connectSlots;
+    const connected = await (slots === undefined ? login() : slots.hold(sshdOf(host), login, this.options.signal));
     const verdict = connected.ok ? connected.connection.hostKey : connected.hostKey;
     if (verdict !== undefined) {
       this.facts.hostKey = {
@@ -440,6 +457,35 @@ class Probe {
     const answers = await this.greetings(client, program, storeArgs);
     const ok = this.judgeStore(answers, program, host) && answers.ok;
     this.addStage('store', Date.now() - started, ok);
+  }
+
+  /** Stage: store, as Nix opens it: the one greeting of the URI's protocol. */
+  private async storeOpen(client: Client, program: string): Promise<void> {
+    const started = Date.now();
+    const storeArgs = this.uri.params['remote-store'] ? ['--store', this.uri.params['remote-store']] : [];
+    const timeoutMs = this.timeout('store');
+    const args =
+      this.protocol === 'ssh' ? [program, '--serve', '--write', ...storeArgs] : [program, '--stdio', ...storeArgs];
+    const channel = await openCommand(client, args).catch(() => undefined);
+    const greeting =
+      channel === undefined
+        ? undefined
+        : this.protocol === 'ssh'
+          ? await serveGreeting(channel, timeoutMs)
+          : await workerGreeting(channel, timeoutMs);
+    if (greeting !== undefined && !greeting.ok)
+      this.add(
+        'protocol-mismatch',
+        { program: args.join(' '), output: greeting.got || greeting.stderr || greeting.message },
+        { stage: 'store' },
+      );
+    else if (greeting === undefined)
+      this.add(
+        'store-unreachable',
+        { program: args.join(' '), output: 'the command could not start' },
+        { stage: 'store' },
+      );
+    this.addStage('store', Date.now() - started, greeting?.ok === true);
   }
 
   /** The greetings: `nix-store --serve` (ssh://, exactly what Nix 2.8 runs) and the daemon protocol. */
@@ -842,13 +888,15 @@ export async function probeMachines(
   onEvent?: (event: ProbeEvent, index: number) => void,
 ): Promise<ProbeResult[]> {
   const results: ProbeResult[] = new Array(machines.length);
+  // One set of slots for all of them: machines that reach the same sshd take turns to log in.
+  const shared = { ...options, connectSlots: options.connectSlots ?? new ConnectSlots(options.loginsPerSshd) };
   let next = 0;
   const worker = async () => {
     while (next < machines.length) {
       const index = next++;
       const result = await runProbe(
         machines[index]!,
-        options,
+        shared,
         onEvent === undefined ? undefined : (event) => onEvent(event, index),
       );
       results[index] = result;
