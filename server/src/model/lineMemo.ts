@@ -78,13 +78,13 @@ export class LineMemo {
   parse(text: string, rules: VersionRules, options: ParseBuildersOptions): LineParse {
     const includeLines = new IncludeLines(rules, options);
     const read = (line: string, start: number, known: Map<string, LineRead>): TextLine => {
-      let reading = known.get(line);
+      // No lookup when nothing is known (a first version): hashing every line would be a tenth of the parse.
+      let reading = known.size === 0 ? undefined : known.get(line);
       if (reading === undefined) {
         const entries = readLine(line, rules, options.localSystem);
         if (entries === undefined)
           return { text: line, start, read: undefined, entries: includeLines.read(line, start) };
         reading = { text: line, entries, lint: undefined, placed: undefined, placedLint: undefined };
-        known.set(line, reading);
       }
       return { text: line, start, read: reading };
     };
@@ -99,7 +99,7 @@ export class LineMemo {
     const last = this.last;
     const { before, after } = last === undefined ? { before: 0, after: 0 } : unchangedLines(last, text);
     const old = last?.lines ?? [];
-    // The lines that may have changed are looked up among the old lines between (moved, pasted) and each other.
+    // The lines that may have changed are looked up among the old lines between them (a line moved or cut and pasted).
     const known = new Map<string, LineRead>();
     for (let i = before; i < old.length - after; i++) {
       const line = old[i]!;
