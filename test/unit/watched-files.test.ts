@@ -19,11 +19,22 @@ const target = nixTarget('2.26.3', {
   keyHome: '/home/user',
 });
 
-/** A WatchedFiles whose change callback can be awaited. */
+/**
+ * A WatchedFiles whose change callback can be awaited. The watcher keeps no process alive (the
+ * server's lives on its connection), so the wait holds a timer: it also says what never came.
+ */
 function watchedFiles(): { files: WatchedFiles; changed: () => Promise<void> } {
   let wake: (() => void) | undefined;
   const files = new WatchedFiles(() => wake?.());
-  return { files, changed: () => new Promise<void>((resolve) => (wake = resolve)) };
+  const changed = () =>
+    new Promise<void>((resolve, reject) => {
+      const guard = setTimeout(() => reject(new Error('the watcher never said the file changed')), 30_000);
+      wake = () => {
+        clearTimeout(guard);
+        resolve();
+      };
+    });
+  return { files, changed };
 }
 
 const codes = (problems: { code: string }[]) => problems.map((p) => p.code);
