@@ -2,14 +2,26 @@
 // (`node dist/server.js --stdio`), median and p99 of many requests at different columns:
 //   1. on an unchanged document (the analysis is cached per version);
 //   2. right after an edit (the request waits for the 1 000-line file to be analysed again),
-//      with the edit → diagnostics round trip of the same file as the anchor.
+//      with the edit → diagnostics round trip of the same file as the anchor;
+//   3. a 10 000-machine file, without and with an SSH key in column 3 (one problem per line,
+//      1 001 diagnostics published): open, and one-line edits (first, middle, last line) →
+//      diagnostics, as the wall-clock round trip and as the server's own CPU time per edit
+//      (/proc: what a loaded machine does not inflate), and where an analysis goes in-process
+//      (parse, lint, conversion, the JSON of the publish, which is the floor LSP sets).
 // Run: npm run build && node --import tsx test/bench/editing.bench.ts
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Position } from 'vscode-languageserver-protocol';
+import { TextDocument } from 'vscode-languageserver-textdocument';
 import { LspClient } from '../lsp/helpers/lspClient';
+import { analyzeInSteps, lineMemo } from '../../server/src/language/analysis';
+import { detectLocalNix } from '../../server/src/context/localNix';
+import { fileIndex } from '../../server/src/context/positions';
+import { nixTarget } from '../../server/src/context/target';
+import { WatchedFiles } from '../../server/src/context/watchedFiles';
+import { diagnosticsToPublish } from '../../server/src/language/publishedDiagnostics';
 
 const quantile = (values: number[], q: number) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -24,14 +36,124 @@ const features = ['-', 'big-parallel', 'kvm,nixos-test', 'benchmark'];
 const key =
   'c3NoLWVkMjU1MTkgQUFBQUMzTnphQzFsWkRJMU5URTVBQUFBSUpTMk9ja01YUjJvSW9TNWh6YzQ5N2hQY1hJV2ZjeEpNOVJYdWxQTkZxWVUgcm9vdEBidWlsZGVyCg==';
 
-function machinesFile(lines: number): string {
+/** `keyDir`: column 3 names one of 50 keys there (missing: one warning per line). */
+function machinesFile(lines: number, keyDir?: string): string {
   const result = ['# generated for the benchmark'];
   for (let i = 1; i < lines; i++) {
     result.push(
-      `ssh://nix@builder-${i}.example.org ${systems[i % 4]} - ${1 + (i % 16)} ${1 + (i % 3)} ${features[i % 4]} - ${i % 2 ? key : '-'}`,
+      `ssh://nix@builder-${i}.example.org ${systems[i % 4]} ${keyDir ? join(keyDir, `key-${i % 50}`) : '-'} ${1 + (i % 16)} ${1 + (i % 3)} ${features[i % 4]} - ${i % 2 ? key : '-'}`,
     );
   }
   return `${result.join('\n')}\n`;
+}
+
+/** The server's CPU time so far, in ms (utime + stime of /proc/PID/stat). */
+function serverCpu(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks: USER_HZ is 100 on Linux
+}
+
+/** This process's CPU time in ms. */
+function cpu(): number {
+  const used = process.cpuUsage();
+  return (used.user + used.system) / 1000;
+}
+
+/** A 10 000-machine file over LSP: open, then one line typed into and back, at three places. */
+async function tenThousand(client: LspClient, dir: string, keyDir: string | undefined): Promise<void> {
+  const text = machinesFile(10_001, keyDir);
+  const name = keyDir ? 'with an SSH key per line' : 'no problems';
+  const opens: number[] = [];
+  let count = 0;
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    const opened = await client.open(join(dir, `open-${name.length}-${i}.machines`), 'nix-machines', text);
+    count = (await client.diagnostics(opened)).length;
+    opens.push(performance.now() - t);
+    await client.close(opened);
+  }
+  console.log(`10 000 machines (${name}), didOpen → diagnostics: ${figures(opens)}, ${count} diagnostics`);
+  const uri = await client.open(join(dir, `${name.length}.machines`), 'nix-machines', text);
+  await client.diagnostics(uri);
+  for (const [where, line] of [
+    ['first', 1],
+    ['middle', 5_000],
+    ['last', 10_000],
+  ] as const) {
+    const edits: number[] = [];
+    const before = serverCpu(client.process.pid!);
+    for (let i = 0; i < 100; i++) {
+      const at = { line, character: 'ssh://nix@builder'.length };
+      const typed = i % 2 === 0;
+      const t = performance.now();
+      const version = await client.changeRange(
+        uri,
+        typed ? { start: at, end: at } : { start: at, end: { line, character: at.character + 1 } },
+        typed ? 'x' : '',
+      );
+      await client.diagnostics(uri, (p) => p.version === version);
+      edits.push(performance.now() - t);
+    }
+    const perEdit = (serverCpu(client.process.pid!) - before) / edits.length;
+    console.log(
+      `  one-line edit of the ${where} machine → diagnostics: ${figures(edits)}; server CPU ${ms(perEdit)} per edit`,
+    );
+  }
+  await client.close(uri);
+}
+
+/** Where one analysis of the 10 000-machine file goes, in this process (CPU time, median of 21). */
+async function phases(keyDir: string | undefined): Promise<void> {
+  const target = nixTarget('auto', await detectLocalNix());
+  const text = machinesFile(10_001, keyDir);
+  const median = (values: number[]) => ms(quantile(values, 0.5));
+  const open = { parse: [] as number[], lint: [] as number[], convert: [] as number[], json: [] as number[] };
+  const edit = { parse: [] as number[], lint: [] as number[], convert: [] as number[], json: [] as number[] };
+  const files = new WatchedFiles();
+  let document = TextDocument.create('file:///bench.machines', 'nix-machines', 1, text);
+  const at = text.indexOf('builder-5000.') + 'builder'.length;
+  for (let i = 0; i < 21; i++) {
+    const memo = lineMemo();
+    for (const [runs, version] of [
+      [open, text],
+      [edit, `${text.slice(0, at)}x${text.slice(at)}`],
+    ] as const) {
+      document = TextDocument.update(document, [{ text: version }], document.version + 1);
+      let t = cpu();
+      let parsed = 0;
+      const analysis = await analyzeInSteps(
+        version,
+        'nix-machines',
+        undefined,
+        target,
+        async () => void (parsed = cpu()),
+        memo,
+        files,
+      );
+      runs.parse.push(parsed - t);
+      runs.lint.push(cpu() - parsed);
+      t = cpu();
+      const diagnostics = diagnosticsToPublish(
+        analysis.problems,
+        document,
+        fileIndex(() => undefined),
+      );
+      runs.convert.push(cpu() - t);
+      t = cpu();
+      JSON.stringify({ uri: document.uri, version: document.version, diagnostics });
+      runs.json.push(cpu() - t);
+    }
+  }
+  files.close();
+  for (const [what, runs] of [
+    ['open', open],
+    ['edit of the middle line', edit],
+  ] as const)
+    console.log(
+      `  in-process ${what}: parse ${median(runs.parse)}, lint ${median(runs.lint)}, to diagnostics ${median(runs.convert)}, JSON of the publish ${median(runs.json)}`,
+    );
 }
 
 /** Positions spread over the file, cycling through the columns (URI, systems, maxJobs, features, host key). */
@@ -103,6 +225,12 @@ async function main() {
   console.log(`  completion: ${figures(afterEdit)}`);
   console.log(`  hover:      ${figures(hoverAfterEdit)}`);
   console.log(`  anchor, edit → diagnostics: ${figures(diagnostics)}`);
+
+  const keyDir = join(dir, 'keys'); // never created: each key is missing, one warning per line
+  for (const keys of [undefined, keyDir]) {
+    await tenThousand(client, dir, keys);
+    await phases(keys);
+  }
   await client.stop();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -2,7 +2,9 @@
 // every edit of a random sequence, over generated machines files (includes, comments, `;`,
 // blank entries, bad columns, duplicates) and on each rule set (Nix 2.8, 2.26, 2.34), the
 // analysis with the document's memo must be exactly the analysis from scratch: the same
-// entries, machines, includes and problems, to the last span and message.
+// entries, machines, includes and problems, to the last span and message. Twice: with the
+// memo alone (every line's warnings worked out again), and as the server runs it, with the
+// files' memo too (context/watchedFiles.ts: a line's warnings, SSH keys and all, kept).
 // Replay a failure with INCREMENTAL_SEED=<seed> (printed when it fails).
 
 import { test } from 'node:test';
@@ -12,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { analyze, analyzeInSteps, lineMemo, type Analysis } from '../../server/src/language/analysis';
 import { nixTarget, type NixTarget } from '../../server/src/context/target';
+import { WatchedFiles } from '../../server/src/context/watchedFiles';
 import { generateBuildersCase } from '../helpers/builders-generator';
 import { makeRng, seedFrom, type Rng } from '../helpers/prng';
 
@@ -82,6 +85,8 @@ test('after each of 4 000 random edits, the incremental analysis equals the anal
   try {
     for (let sequence = 0; sequence < 200; sequence++) {
       const memo = lineMemo();
+      const kept = lineMemo();
+      const files = new WatchedFiles();
       const generated = generateBuildersCase(rng, { dir });
       for (const [file, content] of Object.entries(generated.files)) {
         mkdirSync(dirname(file), { recursive: true });
@@ -94,9 +99,13 @@ test('after each of 4 000 random edits, the incremental analysis equals the anal
         if (rng.chance(0.05)) target = rng.pick(targets); // the nixVersion setting changed
         step = `sequence ${sequence}, edit ${i}, ${target.describe}, text ${JSON.stringify(text)}`;
         const incremental = await analyzeInSteps(text, 'nix-machines', path, target, async () => {}, memo);
-        assert.deepStrictEqual(said(incremental), said(analyze(text, 'nix-machines', path, target)), step);
+        const fromScratch = said(analyze(text, 'nix-machines', path, target));
+        assert.deepStrictEqual(said(incremental), fromScratch, step);
+        const withFiles = await analyzeInSteps(text, 'nix-machines', path, target, async () => {}, kept, files);
+        assert.deepStrictEqual(said(withFiles), fromScratch, `${step}, with the files' memo`);
         text = edit(rng, text, another);
       }
+      files.close();
     }
   } catch (error) {
     console.error(`INCREMENTAL_SEED=${seed} (${step})`);

@@ -9,6 +9,7 @@ import { parseNixConf, type ParsedNixConf } from '../model/nixConf';
 import type { Problem } from '../model/problem';
 import { readFileAsNixDoes } from '../context/readFile';
 import type { NixTarget } from '../context/target';
+import type { WatchedFiles } from '../context/watchedFiles';
 
 export type DocumentKind = 'nix-machines' | 'nix-conf';
 
@@ -32,6 +33,7 @@ export function analyze(text: string, kind: DocumentKind, path: string | undefin
  * linear, together up to a second for 100 000 lines), so requests are answered in between,
  * and `between` may throw to stop an analysis a newer version has made useless. `memo` is the
  * document's: given, only the lines an edit changed are read again (a machines file only).
+ * `files` is the server's: included files and SSH keys are read once, until they change on disk.
  */
 export async function analyzeInSteps(
   text: string,
@@ -40,10 +42,11 @@ export async function analyzeInSteps(
   target: NixTarget,
   between: () => Promise<void>,
   memo?: LineMemo,
+  files?: WatchedFiles,
 ): Promise<Analysis> {
-  const parsed = parse(text, kind, path, target, memo);
+  const parsed = parse(text, kind, path, target, memo, files);
   await between();
-  return lint(parsed, memo);
+  return lint(parsed, memo, files);
 }
 
 /** The parse: Nix's own errors. */
@@ -51,8 +54,16 @@ type Parsed =
   | { kind: 'nix-conf'; conf: ParsedNixConf; target: NixTarget }
   | { kind: 'nix-machines'; builders: ParsedBuilders; target: NixTarget };
 
-function parse(text: string, kind: DocumentKind, path: string | undefined, target: NixTarget, memo?: LineMemo): Parsed {
-  const options = { readFile: readFileAsNixDoes, localSystem: target.localSystem, ...(path ? { path } : {}) };
+function parse(
+  text: string,
+  kind: DocumentKind,
+  path: string | undefined,
+  target: NixTarget,
+  memo?: LineMemo,
+  files?: WatchedFiles,
+): Parsed {
+  const readFile = files === undefined ? readFileAsNixDoes : (file: string) => files.readFile(file);
+  const options = { readFile, localSystem: target.localSystem, ...(path ? { path } : {}) };
   if (kind === 'nix-conf') return { kind, conf: parseNixConf(text, target.rules, options), target };
   if (memo === undefined) return { kind, builders: parseBuilders(text, target.rules, options), target };
   memo.begin(memoKey(target));
@@ -69,13 +80,14 @@ export function lineMemo(): LineMemo {
   return new LineMemo();
 }
 
-function lint(parsed: Parsed, memo?: LineMemo): Analysis {
+function lint(parsed: Parsed, memo?: LineMemo, files?: WatchedFiles): Analysis {
   const { target } = parsed;
   const context: LintContext = {
     version: target.version,
     rules: target.rules,
     keyHome: target.keyHome,
     daemon: target.daemon,
+    ...(files === undefined ? {} : { keyFiles: files }),
   };
   if (parsed.kind === 'nix-conf') {
     const conf = parsed.conf;
@@ -96,11 +108,15 @@ function lint(parsed: Parsed, memo?: LineMemo): Analysis {
     };
   }
   const builders = parsed.builders;
+  const problems = [...builders.problems, ...lintBuilders(builders, context, memo)];
   return {
     kind: parsed.kind,
     target,
-    machines: builders.machines,
-    problems: [...builders.problems, ...lintBuilders(builders, context, memo)],
+    // Placed when a feature asks (lineMemo.ts): publishing the problems never needs them.
+    get machines() {
+      return builders.machines;
+    },
+    problems,
     builders,
     conf: undefined,
   };

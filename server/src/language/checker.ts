@@ -11,8 +11,8 @@ import type { LineMemo } from '../model/lineMemo';
 import type { Diagnostic } from 'vscode-languageserver';
 import { diagnosticsToPublish } from './publishedDiagnostics';
 import { fileIndex } from '../context/positions';
-import { readTextOrUndefined } from '../context/readFile';
 import type { ServerContext } from '../context/serverContext';
+import { WatchedFiles } from '../context/watchedFiles';
 
 function pathOf(uri: string): string | undefined {
   return uri.startsWith('file:') ? fileURLToPath(uri) : undefined;
@@ -35,6 +35,8 @@ export class DocumentChecker {
   private readonly memos = new Map<string, LineMemo>();
   /** What each file's last publish held from its own text, so the builders' health can be added again. */
   private readonly published = new Map<string, Diagnostic[]>();
+  /** The `@file`s and SSH keys the documents point at, read once until they change on disk (then all is checked again). */
+  readonly files = new WatchedFiles(() => void this.recheck());
 
   constructor(
     private readonly connection: Connection,
@@ -98,6 +100,7 @@ export class DocumentChecker {
         stopIfStale();
       },
       memo,
+      this.files,
     );
   }
 
@@ -125,7 +128,7 @@ export class DocumentChecker {
     }
     // A newer version may have arrived while we waited: its own check publishes.
     if (stale()) return;
-    const files = fileIndex(readTextOrUndefined);
+    const files = fileIndex((file) => this.files.readText(file));
     const diagnostics = diagnosticsToPublish(analysis.problems, document, files);
     await this.send(document.uri, diagnostics, version);
     if (analysis.kind === 'nix-conf') await this.checkIncludedMachinesFiles(document.uri, analysis, stale);
@@ -138,12 +141,19 @@ export class DocumentChecker {
       if (include.status !== 'read' || include.file !== undefined) continue;
       const uri = pathToFileURL(include.path).toString();
       if (this.documents.get(uri)) continue; // open: checked as itself
-      const text = readTextOrUndefined(include.path);
+      const text = this.files.readText(include.path);
       if (text === undefined) continue;
       const included = await this.analyzeText(uri, text, 'nix-machines');
       const document = TextDocument.create(uri, 'nix-machines', 0, text);
       now.add(uri);
-      await this.send(uri, diagnosticsToPublish(included.problems, document, fileIndex(readTextOrUndefined)));
+      await this.send(
+        uri,
+        diagnosticsToPublish(
+          included.problems,
+          document,
+          fileIndex((file) => this.files.readText(file)),
+        ),
+      );
     }
     for (const uri of this.includedBy.get(confUri) ?? []) {
       if (!now.has(uri) && !this.documents.get(uri)) await this.send(uri, []);
@@ -166,6 +176,12 @@ export class DocumentChecker {
 
   /** Files on disk or settings changed: everything open is checked again. */
   async recheckAll(): Promise<void> {
+    this.files.forget();
+    await this.recheck();
+  }
+
+  /** A file the documents point at changed on disk (the watcher forgot it): everything open is checked again. */
+  private async recheck(): Promise<void> {
     this.analyses.clear();
     await Promise.all(this.documents.all().map((document) => this.check(document)));
   }

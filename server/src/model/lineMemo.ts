@@ -1,11 +1,27 @@
 // What one document's previous analysis found on each line, so that an edit re-reads only the
 // lines it changed. A line of a machines file is read on its own (Nix splits on newlines
 // before anything else, and no entry spans two lines), so a line's entries, its machines, the
-// parser's errors and the per-machine warnings are a function of its text alone, up to where
-// it starts: a line found again at another offset is moved, never read again. What depends on
-// other lines (duplicates, the order of problems) and on the file system (`@file` includes,
-// SSH key files) is not kept here and is worked out on every analysis.
-import { columnNames, type BuildersEntry, type Column, type Machine, type MachineColumns } from './machines';
+// parser's errors and the per-machine warnings are a function of its text alone: each line is
+// read with spans counted from its own start, and placed in the text (spans moved to where it
+// is) only when someone asks for the machines or entries. The lines before the first changed
+// character and after the last are matched by position, never looked up or read again; only
+// the lines between are looked up by text (a line moved or pasted) or read. What depends on
+// other lines (duplicates, the order of problems) and on files (`@file` lines) is worked out on
+// every analysis; the SSH key checks are kept with the line while the key files' watcher
+// (lint `KeyInspector.generation`) says nothing changed.
+import {
+  columnNames,
+  IncludeLines,
+  readLine,
+  type BuildersEntry,
+  type BuildersInclude,
+  type Column,
+  type Machine,
+  type MachineColumns,
+  type ParseBuildersOptions,
+  type ParsedBuilders,
+} from './machines';
+import type { VersionRules } from './nixVersion';
 import type { Problem, Span } from './problem';
 
 /** One entry of a line, with what reading it gave (the row's machine, the parser's errors). */
@@ -15,25 +31,32 @@ export interface LineEntry {
   problems: Problem[];
 }
 
-/** The per-machine warnings that depend on the text only (not the SSH key checks, which read files). */
-export interface MachineLint {
-  /** Before the SSH key's warnings, in `lintMachine`'s order. */
-  before: Problem[];
-  /** After them. */
-  after: Problem[];
+/** A line read on its own: every span counted from the line's start. */
+export interface LineRead {
+  text: string;
+  entries: LineEntry[];
+  /** Its machines' warnings in `lintMachine`'s order, from the line's start, and the key files' generation they saw. */
+  lint: { generation: number; problems: Problem[] } | undefined;
+  /** The last copy of its entries placed in a text: kept while the line stays where it is. */
+  placed: { start: number; entries: LineEntry[] } | undefined;
+  /** The same for its warnings, of `lint`'s generation. */
+  placedLint: { start: number; generation: number; problems: Problem[] } | undefined;
 }
 
-export interface LineRead {
-  /** Where the line starts in the text it was read from. */
-  start: number;
-  entries: LineEntry[];
+/** One line of a version: read on its own (kept), or with an `@file` (read again each time, spans in the text). */
+export type TextLine =
+  | { text: string; start: number; read: LineRead }
+  | { text: string; start: number; read: undefined; entries: LineEntry[] };
+
+/** A parse by `LineMemo.parse`: a ParsedBuilders whose entries and machines are placed when first asked for. */
+export interface LineParse extends ParsedBuilders {
+  lines: TextLine[];
 }
 
 export class LineMemo {
-  private previous = new Map<string, LineRead>();
-  private current = new Map<string, LineRead>();
-  private readonly lints = new WeakMap<Machine, MachineLint>();
+  private last: { text: string; lines: TextLine[] } | undefined;
   private key: string | undefined;
+  private readonly parses = new WeakSet<ParsedBuilders>();
 
   /**
    * Starts reading a new version. `key` names everything a line's reading depends on besides
@@ -42,64 +65,186 @@ export class LineMemo {
   begin(key: string): void {
     if (key !== this.key) {
       this.key = key;
-      this.previous = new Map();
-    } else if (this.current.size > 0) {
-      this.previous = this.current;
+      this.last = undefined;
     }
-    this.current = new Map();
   }
 
-  /** The line as the last version read it, moved to `start`; undefined when it is new. */
-  line(text: string, start: number): LineRead | undefined {
-    const known = this.current.get(text) ?? this.previous.get(text);
-    if (known === undefined) return undefined;
-    const read = known.start === start ? known : this.moved(known, start - known.start);
-    this.current.set(text, read);
-    return read;
+  /** True for a parse this memo made (its lines can be linted line by line). */
+  made(parsed: ParsedBuilders): parsed is LineParse {
+    return this.parses.has(parsed);
   }
 
-  remember(text: string, read: LineRead): void {
-    this.current.set(text, read);
-  }
-
-  lintOf(machine: Machine): MachineLint | undefined {
-    return this.lints.get(machine);
-  }
-
-  rememberLint(machine: Machine, lint: MachineLint): void {
-    this.lints.set(machine, lint);
-  }
-
-  private moved(read: LineRead, delta: number): LineRead {
-    const entries: LineEntry[] = [];
-    for (const { entry, machine, problems } of read.entries) {
-      const moved = machine === undefined ? undefined : movedMachine(machine, delta);
-      if (machine !== undefined) {
-        const lint = this.lints.get(machine);
-        if (lint !== undefined)
-          this.lints.set(moved!, {
-            before: movedProblems(lint.before, delta),
-            after: movedProblems(lint.after, delta),
-          });
+  /** `parseBuilders` of `text` with the previous version's lines reused (machines.ts calls it). */
+  parse(text: string, rules: VersionRules, options: ParseBuildersOptions): LineParse {
+    const includeLines = new IncludeLines(rules, options);
+    const read = (line: string, start: number, known: Map<string, LineRead>): TextLine => {
+      // No lookup when nothing is known (a first version): hashing every line would be a tenth of the parse.
+      let reading = known.size === 0 ? undefined : known.get(line);
+      if (reading === undefined) {
+        const entries = readLine(line, rules, options.localSystem);
+        if (entries === undefined)
+          return { text: line, start, read: undefined, entries: includeLines.read(line, start) };
+        reading = { text: line, entries, lint: undefined, placed: undefined, placedLint: undefined };
       }
-      const movedEntry: BuildersEntry = {
-        kind: entry.kind,
-        text: entry.text,
-        span: movedSpan(entry.span, delta),
-        file: entry.file,
-        includedVia: entry.includedVia,
-      };
-      entries.push({ entry: movedEntry, machine: moved, problems: movedProblems(problems, delta) });
+      return { text: line, start, read: reading };
+    };
+    const again = (old: TextLine, start: number): TextLine =>
+      old.read !== undefined
+        ? old.start === start
+          ? old
+          : { text: old.text, start, read: old.read }
+        : { text: old.text, start, read: undefined, entries: includeLines.read(old.text, start) };
+
+    const lines: TextLine[] = [];
+    const last = this.last;
+    const { before, after } = last === undefined ? { before: 0, after: 0 } : unchangedLines(last, text);
+    const old = last?.lines ?? [];
+    // The lines that may have changed are looked up among the old lines between them (a line moved or cut and pasted).
+    const known = new Map<string, LineRead>();
+    for (let i = before; i < old.length - after; i++) {
+      const line = old[i]!;
+      if (line.read !== undefined) known.set(line.text, line.read);
     }
-    return { start: read.start + delta, entries };
+    for (let i = 0; i < before; i++) lines.push(again(old[i]!, old[i]!.start));
+    const delta = text.length - (last?.text.length ?? 0);
+    const from = before === 0 ? 0 : old[before]!.start;
+    const to = after === 0 ? text.length : old[old.length - after]!.start + delta - 1;
+    for (let start = from; start <= to;) {
+      let end = text.indexOf('\n', start);
+      if (end < 0 || end > to) end = to;
+      lines.push(read(text.slice(start, end), start, known));
+      start = end + 1;
+    }
+    for (let i = old.length - after; i < old.length; i++) lines.push(again(old[i]!, old[i]!.start + delta));
+    this.last = { text, lines };
+
+    const rowProblems: Problem[] = [];
+    for (const line of lines) {
+      for (const { problems } of line.read === undefined ? line.entries : line.read.entries) {
+        for (const p of problems) rowProblems.push(line.read === undefined ? p : movedProblem(p, line.start));
+      }
+    }
+    const parsed = placedLater(lines, includeLines.includes, [...includeLines.problems, ...rowProblems]);
+    this.parses.add(parsed);
+    return parsed;
   }
 }
 
-// The copies below are written out field by field, not spread: moving every line after an edit
-// is the cost of a keystroke near the top of a long file, and a spread copies several times
+/**
+ * How many of the old version's lines, from the start and from the end, are in the new text
+ * unchanged (the same characters up to and with their newline; at the end, at the same distance
+ * from the end). They never overlap, and the first and last line count only when whole.
+ */
+function unchangedLines(last: { text: string; lines: TextLine[] }, text: string): { before: number; after: number } {
+  const prefix = commonPrefix(last.text, text);
+  const lines = last.lines;
+  let before = 0;
+  // A line is unchanged when its newline is in the common prefix (the last line has none).
+  while (before < lines.length - 1 && lines[before + 1]!.start <= prefix) before++;
+  const suffix = commonSuffix(last.text, text, Math.min(last.text.length, text.length) - prefix);
+  let after = 0;
+  // A line is unchanged when the newline before it is in the common suffix.
+  while (
+    after < lines.length - Math.max(before, 1) &&
+    lines[lines.length - 1 - after]!.start - 1 >= last.text.length - suffix
+  )
+    after++;
+  return { before, after };
+}
+
+/**
+ * The length of the longest common start: a binary search whose each step compares one half
+ * of what is left as strings (a comparison of slices is a memcmp; `startsWith` or a loop over
+ * characters is hundreds of times slower on a long text).
+ */
+function commonPrefix(a: string, b: string): number {
+  let same = 0;
+  let most = Math.min(a.length, b.length);
+  while (same < most) {
+    const mid = (same + most + 1) >> 1;
+    if (a.slice(same, mid) === b.slice(same, mid)) same = mid;
+    else most = mid - 1;
+  }
+  return same;
+}
+
+/** The length of the longest common end, at most `max`. */
+function commonSuffix(a: string, b: string, max: number): number {
+  let same = 0;
+  let most = max;
+  while (same < most) {
+    const mid = (same + most + 1) >> 1;
+    if (a.slice(a.length - mid, a.length - same) === b.slice(b.length - mid, b.length - same)) same = mid;
+    else most = mid - 1;
+  }
+  return same;
+}
+
+/** A line's entries where the line is (the last copy when it has not moved). */
+export function placedEntries(line: TextLine): LineEntry[] {
+  if (line.read === undefined) return line.entries;
+  const read = line.read;
+  if (line.start === 0) return read.entries;
+  if (read.placed?.start !== line.start)
+    read.placed = { start: line.start, entries: movedEntries(read.entries, line.start) };
+  return read.placed.entries;
+}
+
+/** A line's warnings (of `LineRead.lint`) where the line is, at `start`. */
+export function placedLint(read: LineRead, start: number): Problem[] {
+  const lint = read.lint!;
+  if (start === 0 || lint.problems.length === 0) return lint.problems;
+  const placed = read.placedLint;
+  if (placed?.start === start && placed.generation === lint.generation) return placed.problems;
+  const problems = lint.problems.map((p) => movedProblem(p, start));
+  read.placedLint = { start, generation: lint.generation, problems };
+  return problems;
+}
+
+/** The parse with its entries and machines placed when first read (own properties, as a plain parse has). */
+function placedLater(lines: TextLine[], includes: BuildersInclude[], problems: Problem[]): LineParse {
+  let entries: BuildersEntry[] | undefined;
+  let machines: Machine[] | undefined;
+  return {
+    lines,
+    includes,
+    problems,
+    get entries(): BuildersEntry[] {
+      if (entries === undefined) {
+        entries = [];
+        for (const line of lines) for (const { entry } of placedEntries(line)) entries.push(entry);
+      }
+      return entries;
+    },
+    get machines(): Machine[] {
+      if (machines === undefined) {
+        machines = [];
+        for (const line of lines)
+          for (const { machine } of placedEntries(line)) if (machine !== undefined) machines.push(machine);
+      }
+      return machines;
+    },
+  };
+}
+
+// The copies below are written out field by field, not spread: a spread copies several times
 // slower. A field added to these types and not copied here fails the incremental test.
 
-function movedSpan(span: Span, delta: number): Span {
+function movedEntries(entries: LineEntry[], delta: number): LineEntry[] {
+  return entries.map(({ entry, machine, problems }) => ({
+    entry: {
+      kind: entry.kind,
+      text: entry.text,
+      span: movedSpan(entry.span, delta),
+      file: entry.file,
+      includedVia: entry.includedVia,
+    },
+    machine: machine === undefined ? undefined : movedMachine(machine, delta),
+    problems: problems.length === 0 ? problems : problems.map((p) => movedProblem(p, delta)),
+  }));
+}
+
+export function movedSpan(span: Span, delta: number): Span {
   return { start: span.start + delta, end: span.end + delta };
 }
 
@@ -133,11 +278,7 @@ function movedMachine(machine: Machine, delta: number): Machine {
   };
 }
 
-function movedProblems(problems: Problem[], delta: number): Problem[] {
-  return problems.length === 0 ? problems : problems.map((p) => movedProblem(p, delta));
-}
-
 /** A problem of a line of the parsed text itself: only its span is an offset (no `fileSpan`, no related place). */
-function movedProblem(p: Problem, delta: number): Problem {
-  return { ...p, span: movedSpan(p.span, delta) };
+export function movedProblem(p: Problem, delta: number): Problem {
+  return delta === 0 ? p : { ...p, span: movedSpan(p.span, delta) };
 }

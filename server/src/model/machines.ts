@@ -160,8 +160,8 @@ export interface ParseBuildersOptions {
   /** Nix's `system` setting: the systems of a machine whose column 2 is unset. */
   localSystem?: string;
   /**
-   * What the previous version of the same text read on each line (begun by the caller):
-   * unchanged lines of the parsed text are taken from it instead of being read again.
+   * The document's memo of what its previous version read on each line (begun by the caller):
+   * the parse is then its (`LineMemo.parse`), unchanged lines of the parsed text kept.
    */
   lines?: LineMemo;
 }
@@ -183,12 +183,13 @@ export function storeUriAsNixReadsIt(text: string): string {
 
 /** Reads a builders text as Nix does. Never throws. */
 export function parseBuilders(text: string, rules: VersionRules, options: ParseBuildersOptions = {}): ParsedBuilders {
+  if (options.lines !== undefined) return options.lines.parse(text, rules, options);
   const expansion = new Expansion(rules, options);
-  expansion.expand(text, { file: undefined, includedVia: undefined }, options.path === undefined ? [] : [options.path]);
+  expansion.expand(text, topLevel, options.path === undefined ? [] : [options.path]);
   const machines: Machine[] = [];
   const rowProblems: Problem[] = [];
   for (const entry of expansion.entries) {
-    const { machine, problems } = expansion.known.get(entry) ?? readEntry(entry, rules, options.localSystem);
+    const { machine, problems } = readEntry(entry, rules, options.localSystem);
     if (machine !== undefined) machines.push(machine);
     for (const p of problems) rowProblems.push(p);
   }
@@ -198,6 +199,64 @@ export function parseBuilders(text: string, rules: VersionRules, options: ParseB
     includes: expansion.includes,
     problems: [...expansion.problems, ...rowProblems],
   };
+}
+
+const topLevel: EntryOrigin = { file: undefined, includedVia: undefined };
+
+/**
+ * One line of the parsed text read on its own, its spans counted from the line's start (so the
+ * reading holds wherever the line moves: lineMemo.ts); undefined when the line has an `@file`,
+ * whose reading depends on files and is never kept.
+ */
+export function readLine(line: string, rules: VersionRules, localSystem: string | undefined): LineEntry[] | undefined {
+  const raws: RawEntry[] = [];
+  splitLine(line, 0, rules, raws);
+  if (raws.some((raw) => raw.kind === 'include')) return undefined;
+  return raws.map((raw) => readRaw(raw, rules, localSystem));
+}
+
+function readRaw(raw: RawEntry, rules: VersionRules, localSystem: string | undefined): LineEntry {
+  const entry: BuildersEntry = { kind: raw.kind, text: raw.piece.text, span: raw.piece.span, ...topLevel };
+  return { entry, machine: undefined, ...readEntry(entry, rules, localSystem) };
+}
+
+/**
+ * The lines with an `@file` of a text read line by line (lineMemo.ts), each read again on every
+ * parse: one expansion for all of them, so each file is read once and the limit counts them all.
+ */
+export class IncludeLines {
+  private readonly expansion: Expansion;
+  private readonly stack: string[];
+
+  constructor(
+    private readonly rules: VersionRules,
+    private readonly options: ParseBuildersOptions,
+  ) {
+    this.expansion = new Expansion(rules, options);
+    this.stack = options.path === undefined ? [] : [options.path];
+  }
+
+  /** The line's entries, then those its files bring, read, with spans in the parsed text. */
+  read(line: string, start: number): LineEntry[] {
+    const from = this.expansion.entries.length;
+    const raws: RawEntry[] = [];
+    splitLine(line, start, this.rules, raws);
+    for (const raw of raws) this.expansion.expandEntry(raw, topLevel, this.stack);
+    return this.expansion.entries.slice(from).map((entry) => ({
+      entry,
+      machine: undefined,
+      ...readEntry(entry, this.rules, this.options.localSystem),
+    }));
+  }
+
+  get includes(): BuildersInclude[] {
+    return this.expansion.includes;
+  }
+
+  /** The includes' own problems (Nix expands every include before it reads a machine). */
+  get problems(): Problem[] {
+    return this.expansion.problems;
+  }
 }
 
 /** Step 2 for one entry: its machine and the parser's errors about it. */
@@ -229,52 +288,11 @@ class Expansion {
     private readonly options: ParseBuildersOptions,
   ) {}
 
-  /** Step 2 already done, for the entries of lines taken from `options.lines`. */
-  readonly known = new Map<BuildersEntry, LineEntry>();
-
   expand(text: string, origin: EntryOrigin, stack: string[]): void {
-    const memo = origin.file === undefined ? this.options.lines : undefined;
-    if (memo === undefined) {
-      for (const raw of splitEntries(text, this.rules)) this.expandEntry(raw, origin, stack);
-      return;
-    }
-    // Line by line, as splitEntries does, each line taken from the memo when it is unchanged.
-    for (let start = 0; start <= text.length;) {
-      let end = text.indexOf('\n', start);
-      if (end < 0) end = text.length;
-      const line = text.slice(start, end);
-      const known = memo.line(line, start);
-      if (known !== undefined) {
-        for (const read of known.entries) {
-          this.entries.push(read.entry);
-          this.known.set(read.entry, read);
-        }
-      } else {
-        const raws: RawEntry[] = [];
-        splitLine(line, start, this.rules, raws);
-        if (raws.some((raw) => raw.kind === 'include')) {
-          // What an include brings depends on files and on the rest of the text: never kept.
-          for (const raw of raws) this.expandEntry(raw, origin, stack);
-        } else {
-          const entries = raws.map((raw) => {
-            const entry: BuildersEntry = { kind: raw.kind, text: raw.piece.text, span: raw.piece.span, ...origin };
-            const read: LineEntry = {
-              entry,
-              machine: undefined,
-              ...readEntry(entry, this.rules, this.options.localSystem),
-            };
-            this.entries.push(entry);
-            this.known.set(entry, read);
-            return read;
-          });
-          memo.remember(line, { start, entries });
-        }
-      }
-      start = end + 1;
-    }
+    for (const raw of splitEntries(text, this.rules)) this.expandEntry(raw, origin, stack);
   }
 
-  private expandEntry(raw: RawEntry, origin: EntryOrigin, stack: string[]): void {
+  expandEntry(raw: RawEntry, origin: EntryOrigin, stack: string[]): void {
     const entry: BuildersEntry = { kind: raw.kind, text: raw.piece.text, span: raw.piece.span, ...origin };
     this.entries.push(entry);
     if (origin.file !== undefined) this.expandedFromIncludes++;

@@ -32,7 +32,7 @@ import type { Problem } from '../problem';
 import type { NixVersion, VersionRules } from '../nixVersion';
 import type { Machine, ParsedBuilders } from '../machines';
 import type { ParsedNixConf } from '../nixConf';
-import type { LineMemo, MachineLint } from '../lineMemo';
+import { placedLint, type LineMemo, type LineParse } from '../lineMemo';
 import { lintColumns } from './columns';
 import { lintHostKey } from './hostKey';
 import { lintIncludes } from './includes';
@@ -40,7 +40,7 @@ import { lintMissingColumn } from './missingColumn';
 import { placeInOrigin } from '../machines';
 import { placeInConfOrigin } from './place';
 import { lintSettings } from './settings';
-import { keyInspector, lintSshKey, type KeyInspector } from './sshKey';
+import { keyInspector, lintSshKey, type KeyFileMemo, type KeyInspector } from './sshKey';
 import { lintShellInStoreSetting } from './shellInStoreSetting';
 import { lintDuplicates, lintStoreUri } from './storeUri';
 
@@ -53,6 +53,8 @@ export interface LintContext {
   keyHome: string;
   /** True when builds go through a nix-daemon (multi-user): messages then say the daemon/root reads the key. */
   daemon: boolean;
+  /** Where the SSH key checks keep what they read: the server's is watched (context/watchedFiles.ts); none, per lint run. */
+  keyFiles?: KeyFileMemo;
 }
 
 /**
@@ -61,16 +63,50 @@ export interface LintContext {
  * column 3; nothing else touches the system.
  */
 export function lintBuilders(parsed: ParsedBuilders, context: LintContext, memo?: LineMemo): Problem[] {
-  const inspect = keyInspector(context);
+  const inspect = keyInspector(context, context.keyFiles);
+  if (memo?.made(parsed)) return lintByLine(parsed, context, inspect);
   const problems: Problem[] = [...lintIncludes(parsed)];
   for (const machine of parsed.machines) {
-    const found =
-      memo === undefined
-        ? lintMachine(machine, context, inspect)
-        : lintMachineWithMemo(machine, context, inspect, memo);
-    for (const p of found) problems.push(placeInOrigin(p, machine));
+    for (const p of lintMachine(machine, context, inspect)) problems.push(placeInOrigin(p, machine));
   }
   for (const p of lintDuplicates(parsed.machines)) problems.push(p); // unbounded: no spread into push (stack overflow)
+  return inTextOrder(problems);
+}
+
+/**
+ * The warnings of a machines file lineMemo.ts read, the same as `lintBuilders` gives: a kept
+ * line's machines are linted where the line starts (0) and placed; its warnings are kept with
+ * it while the key files' memo is of the same generation (never without one).
+ */
+function lintByLine(parsed: LineParse, context: LintContext, inspect: KeyInspector): Problem[] {
+  const problems: Problem[] = [...lintIncludes(parsed)];
+  const machines: Machine[] = [];
+  const offsets: number[] = [];
+  for (const line of parsed.lines) {
+    if (line.read === undefined) {
+      for (const { machine } of line.entries) {
+        if (machine === undefined) continue;
+        machines.push(machine);
+        offsets.push(0);
+        for (const p of lintMachine(machine, context, inspect)) problems.push(placeInOrigin(p, machine));
+      }
+      continue;
+    }
+    const read = line.read;
+    if (read.lint === undefined || inspect.generation === undefined || read.lint.generation !== inspect.generation) {
+      const found: Problem[] = [];
+      for (const { machine } of read.entries)
+        if (machine !== undefined) for (const p of lintMachine(machine, context, inspect)) found.push(p);
+      read.lint = { generation: inspect.generation ?? -1, problems: found };
+    }
+    for (const p of placedLint(read, line.start)) problems.push(p);
+    for (const { machine } of read.entries) {
+      if (machine === undefined) continue;
+      machines.push(machine);
+      offsets.push(line.start);
+    }
+  }
+  for (const p of lintDuplicates(machines, offsets)) problems.push(p);
   return inTextOrder(problems);
 }
 
@@ -79,34 +115,15 @@ export function lintBuilders(parsed: ParsedBuilders, context: LintContext, memo?
  * machine is written in (not moved onto an `@file`): what deciding about one machine needs.
  */
 export function lintMachine(machine: Machine, context: LintContext, inspect = keyInspector(context)): Problem[] {
-  const { before, after } = lintMachineText(machine, context);
-  return [...before, ...lintSshKey(machine, context, inspect), ...after];
-}
-
-/** The warnings of one machine that depend on its text alone: all but the SSH key's. */
-function lintMachineText(machine: Machine, context: LintContext): MachineLint {
-  return {
-    before: [
-      ...lintStoreUri(machine, context),
-      ...lintShellInStoreSetting(machine, context),
-      ...lintMissingColumn(machine),
-      ...lintColumns(machine, context),
-    ],
-    after: lintHostKey(machine),
-  };
-}
-
-/** `lintMachine`, the text's part kept with the line it is on; the SSH key file is looked at every time. */
-function lintMachineWithMemo(machine: Machine, context: LintContext, inspect: KeyInspector, memo: LineMemo): Problem[] {
-  let text = memo.lintOf(machine);
-  if (text === undefined) {
-    text = lintMachineText(machine, context);
-    memo.rememberLint(machine, text);
-  }
+  const before = [
+    ...lintStoreUri(machine, context),
+    ...lintShellInStoreSetting(machine, context),
+    ...lintMissingColumn(machine),
+    ...lintColumns(machine, context),
+  ];
   const key = lintSshKey(machine, context, inspect);
-  return text.before.length === 0 && key.length === 0 && text.after.length === 0
-    ? []
-    : [...text.before, ...key, ...text.after];
+  const after = lintHostKey(machine);
+  return before.length === 0 && key.length === 0 && after.length === 0 ? before : [...before, ...key, ...after];
 }
 
 /**
@@ -125,10 +142,22 @@ export function lintNixConf(parsed: ParsedNixConf, context: LintContext): Proble
 
 /** By position in the parsed text, then in the included file; stable otherwise. */
 function inTextOrder(problems: Problem[]): Problem[] {
+  if (inOrder(problems)) return problems;
   return problems
     .map((p, i) => ({ p, i }))
     .sort(
       (a, b) => a.p.span.start - b.p.span.start || (a.p.fileSpan?.start ?? 0) - (b.p.fileSpan?.start ?? 0) || a.i - b.i,
     )
     .map(({ p }) => p);
+}
+
+/** Already by position (most files, most edits): the sort is skipped. */
+function inOrder(problems: Problem[]): boolean {
+  for (let i = 1; i < problems.length; i++) {
+    const a = problems[i - 1]!;
+    const b = problems[i]!;
+    const order = a.span.start - b.span.start || (a.fileSpan?.start ?? 0) - (b.fileSpan?.start ?? 0);
+    if (order > 0) return false;
+  }
+  return true;
 }

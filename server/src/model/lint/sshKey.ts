@@ -12,29 +12,47 @@ import type { LintContext } from './index';
 import { majorMinor } from './place';
 import { versionRuleTable } from '../nixVersion';
 
-/** Reads each key file once per lint run (many machines share one key), and its mode once. */
+/**
+ * Where what was read of key files is kept. The language server's (context/watchedFiles.ts)
+ * keeps it until the file changes on disk, which makes `generation` change.
+ */
+export interface KeyFileMemo {
+  /** Changes whenever something kept is forgotten: a result of an older generation may be stale. */
+  readonly generation: number;
+  /** `read()` the first time for `key`, what it gave since, until `path` (the file it reads) changes. */
+  remember<T>(key: string, path: string, read: () => T): T;
+}
+
+/** Reads each key file once per lint run (many machines share one key), and its mode once, or once while `memo` keeps it. */
 export interface KeyInspector {
   (rawPath: string): IdentityFileState;
   /** `tooOpenMode` of the key's path. */
   tooOpen(path: string): string | undefined;
+  /** The memo's generation: the same answers while it stays; undefined without a memo (each run reads again). */
+  generation: number | undefined;
 }
 
-export function keyInspector(context: LintContext): KeyInspector {
-  const seen = new Map<string, IdentityFileState>();
-  const modes = new Map<string, string | undefined>();
-  const inspect = (rawPath: string) => {
-    let state = seen.get(rawPath);
-    if (state === undefined) {
-      state = inspectIdentityFile(rawPath, context.keyHome);
-      seen.set(rawPath, state);
-    }
-    return state;
+export function keyInspector(context: LintContext, memo?: KeyFileMemo): KeyInspector {
+  const kept = memo ?? perRun();
+  const inspect = (rawPath: string) =>
+    kept.remember(`key ${context.keyHome} ${rawPath}`, expandTilde(rawPath, context.keyHome), () =>
+      inspectIdentityFile(rawPath, context.keyHome),
+    );
+  const tooOpen = (path: string) =>
+    kept.remember(`mode ${String(context.daemon)} ${path}`, path, () => tooOpenMode(path, context));
+  return Object.assign(inspect, { tooOpen, generation: memo?.generation });
+}
+
+/** A memo for one lint run. */
+function perRun(): KeyFileMemo {
+  const seen = new Map<string, unknown>();
+  return {
+    generation: 0,
+    remember<T>(key: string, _path: string, read: () => T): T {
+      if (!seen.has(key)) seen.set(key, read());
+      return seen.get(key) as T;
+    },
   };
-  const tooOpen = (path: string) => {
-    if (!modes.has(path)) modes.set(path, tooOpenMode(path, context));
-    return modes.get(path);
-  };
-  return Object.assign(inspect, { tooOpen });
 }
 
 export function lintSshKey(machine: Machine, context: LintContext, inspect: KeyInspector): Problem[] {

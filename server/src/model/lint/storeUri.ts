@@ -12,6 +12,7 @@ import { storeReferenceError } from '../storeReference';
 import type { LintContext } from './index';
 import { placeInOrigin } from '../machines';
 import { majorMinor } from './place';
+import { movedSpan } from '../lineMemo';
 
 /** Schemes of stores a build hook can build on. */
 const buildableSchemes = ['ssh', 'ssh-ng', 'mounted-ssh-ng'];
@@ -251,20 +252,24 @@ function portProblems(parts: Extract<ColumnUri, { kind: 'ssh' }>, context: LintC
 }
 
 /** The second and later entries with a store URI already used (all spans placed). */
-export function lintDuplicates(machines: readonly Machine[]): Problem[] {
-  const first = new Map<string, Machine>();
+export function lintDuplicates(machines: readonly Machine[], offsets?: readonly number[]): Problem[] {
+  const first = new Map<string, number>();
   const problems: Problem[] = [];
-  for (const machine of machines) {
+  // `offsets[i]`: where machine i's line starts when its spans count from there (lineMemo.ts).
+  const storeUriSpan = (i: number) => movedSpan(machines[i]!.columns.storeUri.span, offsets?.[i] ?? 0);
+  for (let i = 0; i < machines.length; i++) {
+    const machine = machines[i]!;
     if (!machine.valid) continue;
-    const earlier = first.get(machine.storeUri);
-    if (earlier === undefined) {
-      first.set(machine.storeUri, machine);
+    const earlierAt = first.get(machine.storeUri);
+    if (earlierAt === undefined) {
+      first.set(machine.storeUri, i);
       continue;
     }
+    const earlier = machines[earlierAt]!;
     const where = earlier.file === undefined ? 'earlier' : `earlier, in ${earlier.file}`;
     const slots = Math.max(earlier.maxJobs, machine.maxJobs);
     const related: NonNullable<ProblemData['related']> = {
-      span: earlier.columns.storeUri.span,
+      span: storeUriSpan(earlierAt),
       message: `The first entry for ${machine.storeUri}`,
     };
     if (earlier.file !== undefined) related.file = earlier.file;
@@ -272,7 +277,7 @@ export function lintDuplicates(machines: readonly Machine[]): Problem[] {
       placeInOrigin(
         problem(
           'duplicate-machine',
-          machine.columns.storeUri.span,
+          storeUriSpan(i),
           `${machine.storeUri} is already a builder ${where} ('${shortRow(earlier.row)}'). Nix keeps both as separate machines, each with its own systems, features and speedFactor, but they share job slots (Nix locks slots by store URI: together at most ${slots} ${slots === 1 ? 'build' : 'builds'} at once), and when the host is down Nix tries it again for each entry. Merge them into one line, joining their systems and features.`,
           undefined,
           { related },
