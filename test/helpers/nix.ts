@@ -138,6 +138,16 @@ function run(
   });
 }
 
+/**
+ * Newer Nix's row `([a, b], 1, [f], [m])` as 2.8 prints it, `(a, b, 1, f, m)`. Only the lists'
+ * own brackets go: a system may hold brackets itself (`h://[::1]`), and since no item holds a
+ * space, `], 1, [` and `], [` are found only between the fields.
+ */
+function unbracketRow(row: string): string {
+  const fields = /^\(\[(.*?)\], (\d+), \[(.*?)\], \[(.*)\]\)$/.exec(row);
+  return fields ? `(${fields[1]}, ${fields[2]}, ${fields[3]}, ${fields[4]})` : row;
+}
+
 function readAnswer(output: { text: string; code: number | null }): OracleAnswer {
   const lines = output.text.split('\n');
   const header = lines.findIndex((l) => /^\d+ available machines:$/.test(l));
@@ -147,7 +157,7 @@ function readAnswer(output: { text: string; code: number | null }): OracleAnswer
     // Nix 2.8 prints `(a, 1, f, g, m)`; newer Nix brackets each list: `([a], 1, [f, g], [m])`.
     return {
       accepted: true,
-      rows: lines.slice(header + 2, header + 2 + count).map((row) => row.replace(/[[\]]/g, '')),
+      rows: lines.slice(header + 2, header + 2 + count).map(unbracketRow),
     };
   }
   // No machines at all: 2.8 "unable to start any build; either increase '--max-jobs' …", 2.21
