@@ -67,6 +67,8 @@ export interface BuildersSource {
   machines: BuilderMachine[];
   /** Nix cannot read this source at all (e.g. a parse error): shown instead of machines. */
   error: string | undefined;
+  /** What the view says about the source as a whole, above its machines (declared builders: "rebuild to apply"). */
+  findings?: HealthFinding[];
 }
 
 /** The machines file Nix reads builders from here: Open Machines File and Add Builder open it. */

@@ -11,6 +11,8 @@ export type Node =
   | LocalNode
   | { kind: 'source'; source: BuildersSource }
   | { kind: 'machine'; machine: BuilderMachine; source: BuildersSource }
+  | { kind: 'source-finding'; finding: HealthFinding; source: BuildersSource }
+  | { kind: 'source-finding-detail'; text: string; index: number; finding: HealthFinding; source: BuildersSource }
   | { kind: 'finding'; finding: HealthFinding; machine: BuilderMachine }
   | { kind: 'finding-detail'; text: string; index: number; finding: HealthFinding; machine: BuilderMachine }
   | { kind: 'fact'; label: string; value: string; icon: string; machine: BuilderMachine };
@@ -30,7 +32,9 @@ export function sourceItem(source: BuildersSource): vscode.TreeItem {
   const what = source.error
     ? 'Nix rejects this list'
     : `${count} machine${count === 1 ? '' : 's'}${source.usedByNix ? '' : ', not used by Nix'}`;
-  item.description = source.file ? `${what} · ${tildify(dirname(source.file))}` : what;
+  // A finding about the whole source ("rebuild to apply") is said on its row too: the row stays in sight when collapsed.
+  const said = source.findings?.[0] ? ` · ${source.findings[0].title}` : '';
+  item.description = `${source.file ? `${what} · ${tildify(dirname(source.file))}` : what}${said}`;
   item.iconPath = new vscode.ThemeIcon(
     source.kind === 'workspace' ? 'file' : source.kind === 'nix-config-env' ? 'symbol-variable' : 'settings-gear',
   );
@@ -135,6 +139,20 @@ export function findingItem(finding: HealthFinding, machine: BuilderMachine): vs
   item.command = finding.action
     ? { title: finding.action.title, command: 'nixBuilders.runFindingAction', arguments: [finding, machine] }
     : { title: 'Show Details', command: 'nixBuilders.showFinding', arguments: [finding, machine] };
+  if (finding.action) item.description = finding.action.title;
+  return item;
+}
+
+/** A finding about a source as a whole, above its machines: open, so its sentences (what differs, the fix) show. */
+export function sourceFindingItem(finding: HealthFinding, source: BuildersSource): vscode.TreeItem {
+  const item = new vscode.TreeItem(finding.title, vscode.TreeItemCollapsibleState.Expanded);
+  item.id = `${source.id}/finding/${finding.code}`;
+  item.iconPath = severityIcons[finding.severity];
+  item.tooltip = findingTooltip(finding);
+  item.contextValue = `finding${finding.action ? ` action-${finding.action.kind}` : ''}`;
+  item.command = finding.action
+    ? { title: finding.action.title, command: 'nixBuilders.runFindingAction', arguments: [finding] }
+    : { title: 'Show Details', command: 'nixBuilders.showFinding', arguments: [finding] };
   if (finding.action) item.description = finding.action.title;
   return item;
 }

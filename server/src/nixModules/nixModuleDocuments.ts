@@ -3,8 +3,7 @@
 // itself for `nix` documents with the client (dynamic registration), so the server's other
 // features (formatting, completion, …) are never offered for .nix files, which belong to the
 // Nix language extensions; files that never mention buildMachines get nothing at all.
-import { existsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   CodeActionKind,
@@ -32,8 +31,10 @@ import type { ServerContext } from '../context/serverContext';
 import type { NixTarget } from '../context/target';
 import type { ProblemCode } from '../model/problem';
 import { NixEvaluator } from './evaluation';
-import { analyzeNixModule, unknownValues, type NixModuleAnalysis } from './nixModuleAnalysis';
-import type { NixValue } from './nixValue';
+import { machinesFileHere } from '../builders/effectiveBuilders';
+import { evaluatedAnalysis } from './evaluatedAnalysis';
+import { rebuildToApplyProblem } from './rebuildToApply';
+import type { NixModuleAnalysis } from './nixModuleAnalysis';
 import { nixModuleHover } from './nixModuleHover';
 import type { NixModuleProblem } from './moduleProblem';
 
@@ -50,6 +51,10 @@ export class NixModuleDocuments {
     private readonly connection: Connection,
     private readonly documents: TextDocuments<TextDocument>,
     private readonly context: ServerContext,
+    /** Shared with the Remote Builders view's declared builders: each value is evaluated once. */
+    private readonly evaluator = new NixEvaluator(),
+    /** The machines lines the workspace's other .nix files declare (BuilderList's last listing). */
+    private readonly declaredElsewhere: (file: string) => Promise<ReadonlySet<string>> = async () => new Set(),
   ) {}
 
   private capabilities: ClientCapabilities = {};
@@ -57,7 +62,6 @@ export class NixModuleDocuments {
   private get trusted(): boolean {
     return this.context.trusted;
   }
-  private readonly evaluator = new NixEvaluator();
 
   /** From `initialize`: what the client can register. */
   initialize(capabilities: ClientCapabilities): void {
@@ -129,19 +133,21 @@ export class NixModuleDocuments {
       daemon: target.daemon,
       localSystem: target.localSystem,
     };
-    const text = document.getText();
-    const literal = analyzeNixModule(text, context);
-    if (!literal || !this.trusted) return { analysis: literal, target };
-    const wanted = unknownValues(literal);
-    if (wanted.length === 0) return { analysis: literal, target };
-    const evaluated = new Map<number, NixValue>();
     const path = document.uri.startsWith('file:') ? fileURLToPath(document.uri) : undefined;
-    const dir = path ? dirname(path) : '/';
-    const values = await Promise.all(
-      wanted.map((w) => this.evaluator.evaluate(text, w.span, w.expression, existsSync(dir) ? dir : '/')),
-    );
-    values.forEach((value, i) => value && evaluated.set(wanted[i]!.span.start, value));
-    return { analysis: analyzeNixModule(text, context, evaluated), target };
+    const evaluator = this.trusted ? this.evaluator : undefined;
+    const analysis = await evaluatedAnalysis(document.getText(), context, path && dirname(path), evaluator);
+    const rebuild =
+      analysis &&
+      path &&
+      rebuildToApplyProblem(
+        analysis,
+        basename(path),
+        machinesFileHere(target).path,
+        await this.declaredElsewhere(path),
+        target.localSystem,
+      );
+    if (rebuild) analysis.problems = [rebuild, ...analysis.problems].sort((a, b) => a.span.start - b.span.start);
+    return { analysis, target };
   }
 
   async check(document: TextDocument): Promise<void> {
