@@ -61,7 +61,8 @@ const builderOf = (line: string) => line.split(/\s+/, 1)[0]!;
 /**
  * What the generated lines would become with the declared ones. A line for the same builder
  * (first column) with other columns is changed; `alsoDeclared` are lines other files of the
- * workspace declare, which are not gone just because this file does not have them.
+ * workspace declare: a generated line for one of their builders is theirs to compare, not gone
+ * just because this file does not have it.
  */
 export function compareMachines(
   declared: readonly string[],
@@ -75,7 +76,8 @@ export function compareMachines(
     if (same >= 0) left.splice(same, 1);
     else unmatched.push(line);
   }
-  const others = left.filter((line) => !alsoDeclared.has(line));
+  const elsewhere = new Set([...alsoDeclared].map(builderOf));
+  const others = left.filter((line) => !elsewhere.has(builderOf(line)));
   const difference: MachinesDifference = { added: [], gone: [], changed: [] };
   for (const line of unmatched) {
     const before = others.findIndex((old) => builderOf(old) === builderOf(line));
