@@ -51,7 +51,8 @@ export interface BuilderMachine {
   location: MachineLocation | undefined;
 }
 
-export type BuildersSourceKind = 'nix-conf' | 'nix-config-env' | 'default-machines' | 'workspace';
+/** `declared`: a .nix file of the workspace that declares `nix.buildMachines` (NixOS, nix-darwin). */
+export type BuildersSourceKind = 'nix-conf' | 'nix-config-env' | 'default-machines' | 'workspace' | 'declared';
 
 /** A place builders come from: a nix.conf's builders setting, a machines file, NIX_CONFIG. */
 export interface BuildersSource {

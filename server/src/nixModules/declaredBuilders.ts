@@ -189,8 +189,8 @@ function sourceOf(
   }
   return {
     id,
-    kind: 'workspace',
-    label: `${basename(file)} — ${count}`,
+    kind: 'declared',
+    label: `${basename(file)} — ${total} builder${total === 1 ? '' : 's'} (declared)`,
     description: `${count} in nix.buildMachines${notKnown}. NixOS and nix-darwin write them to /etc/nix/machines when the system is rebuilt; until then Nix here does not use them.${compared}`,
     file,
     usedByNix: false,
