@@ -50,7 +50,7 @@ const healthProblems = new HealthDiagnostics((uri) => void checker.healthChanged
 const checker = new DocumentChecker(connection, documents, context, (uri) => healthProblems.forFile(uri));
 /** Real Nix evaluating what .nix files do not write out (trusted only): one cache for the editor and the view. */
 const evaluator = new NixEvaluator();
-const builders = new BuilderList(connection, context, evaluator);
+const builders = new BuilderList(connection, context, evaluator, () => void nixModules.recheckAll());
 const editing = new EditingFeatures(connection, documents, checker, context);
 const nixModules = new NixModuleDocuments(connection, documents, context, evaluator, (file) =>
   builders.declaredLinesExcept(file),

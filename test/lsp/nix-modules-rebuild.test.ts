@@ -5,7 +5,7 @@
 // a trusted workspace, and nothing is evaluated (no nix-instantiate runs) in an untrusted one.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -167,6 +167,41 @@ describe('rebuild to apply', { skip: nix === undefined }, () => {
       const uri = await client.open(join(workspace, 'configuration.nix'), 'nix', configuration);
       const diagnostics = await client.diagnostics(uri);
       assert.equal(diagnostics.filter((d) => d.code === 'nixos-rebuild-to-apply').length, 0);
+    } finally {
+      await client.stop();
+    }
+  });
+
+  test('after the rebuild (the link now points at a new file in the store) the diagnostic goes away', async () => {
+    const { env, workspace } = lab(generatedText, true);
+    const client = await LspClient.start({ env, folders: [workspace], initializationOptions: { trusted: true } });
+    client.settings = { nixVersion: '2.8' };
+    try {
+      await client.connection.sendRequest(listBuildersRequest); // the server watches what it listed
+      const uri = await client.open(join(workspace, 'configuration.nix'), 'nix', configuration);
+      const before = await client.diagnostics(uri);
+      assert.ok(
+        before.some((d) => d.code === 'nixos-rebuild-to-apply'),
+        JSON.stringify(before),
+      );
+      const earlier = client.publishes(uri).length;
+      // What `nixos-rebuild switch` does to /etc/nix/machines: a new store file, the link replaced.
+      const rebuilt = join(env.NIX_CONF_DIR!, '..', 'machines');
+      writeFileSync(
+        rebuilt,
+        'ssh://nix@big.example.org x86_64-linux - 8 1 - - -\nssh://arm-box aarch64-linux - 1 1 - - -\n',
+      );
+      const inStore = execFileSync('nix-store', ['--add', rebuilt], { encoding: 'utf8' }).trim();
+      const link = join(env.NIX_CONF_DIR!, 'machines');
+      symlinkSync(inStore, `${link}.new`);
+      renameSync(`${link}.new`, link);
+      // A publish after the one before, without an edit: the server compared again.
+      await client.diagnostics(
+        uri,
+        (p) =>
+          client.publishes(uri).indexOf(p) >= earlier &&
+          !p.diagnostics.some((d) => d.code === 'nixos-rebuild-to-apply'),
+      );
     } finally {
       await client.stop();
     }

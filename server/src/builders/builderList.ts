@@ -13,13 +13,18 @@ import type { NixEvaluator } from '../nixModules/evaluation';
 export class BuilderList {
   private folders: string[] = [];
   private current: EffectiveBuilders | undefined;
-  private readonly watcher = new SourceWatcher(() => this.changed());
+  private readonly watcher = new SourceWatcher(() => {
+    this.changed();
+    this.onDisk();
+  });
   private readonly declared = new DeclaredBuilders();
 
   constructor(
     private readonly connection: Connection,
     private readonly context: ServerContext,
     private readonly evaluator: NixEvaluator,
+    /** A file the builders come from changed on disk (e.g. /etc/nix/machines after a rebuild): the .nix documents compare again. */
+    private readonly onDisk: () => void = () => {},
   ) {}
 
   setWorkspaceFolders(folders: WorkspaceFolder[] | null | undefined): void {
