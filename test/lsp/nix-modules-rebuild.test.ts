@@ -66,15 +66,26 @@ function lab(text: string, generated: boolean): { env: NodeJS.ProcessEnv; worksp
   return { env, workspace, marks };
 }
 
+/** The real server on the lab, trusted or not, checking against Nix 2.8 (the machine's). */
+async function serverOn(labbed: { env: NodeJS.ProcessEnv; workspace: string }, trusted: boolean): Promise<LspClient> {
+  const client = await LspClient.start({
+    env: labbed.env,
+    folders: [labbed.workspace],
+    initializationOptions: { trusted },
+  });
+  client.settings = { nixVersion: '2.8' };
+  return client;
+}
+
 const declaredSource = (list: BuildersList) => list.sources.find((s) => s.id.startsWith('declared:'));
 
 const nix = requireRealNix('the declared builders are compared with a machines file in the real Nix store');
 
 describe('rebuild to apply', { skip: nix === undefined }, () => {
   test('trusted: evaluated entries are in the view, and the lines a rebuild adds, drops and changes are named', async () => {
-    const { env, workspace, marks } = lab(generatedText, true);
-    const client = await LspClient.start({ env, folders: [workspace], initializationOptions: { trusted: true } });
-    client.settings = { nixVersion: '2.8' };
+    const labbed = lab(generatedText, true);
+    const { workspace, marks } = labbed;
+    const client = await serverOn(labbed, true);
     try {
       const source = declaredSource(await client.connection.sendRequest(listBuildersRequest));
       assert.ok(source);
@@ -130,9 +141,9 @@ describe('rebuild to apply', { skip: nix === undefined }, () => {
   });
 
   test('untrusted: nothing is evaluated, so the entry stays out of the view and the lines cannot be compared', async () => {
-    const { env, workspace, marks } = lab(generatedText, true);
-    const client = await LspClient.start({ env, folders: [workspace], initializationOptions: { trusted: false } });
-    client.settings = { nixVersion: '2.8' };
+    const labbed = lab(generatedText, true);
+    const { env, workspace, marks } = labbed;
+    const client = await serverOn(labbed, false);
     try {
       const source = declaredSource(await client.connection.sendRequest(listBuildersRequest));
       assert.deepEqual(
@@ -154,9 +165,9 @@ describe('rebuild to apply', { skip: nix === undefined }, () => {
   });
 
   test('a machines file written by hand (not NixOS or nix-darwin) is not compared, and the view says so', async () => {
-    const { env, workspace } = lab(generatedText, false);
-    const client = await LspClient.start({ env, folders: [workspace], initializationOptions: { trusted: true } });
-    client.settings = { nixVersion: '2.8' };
+    const labbed = lab(generatedText, false);
+    const { workspace } = labbed;
+    const client = await serverOn(labbed, true);
     try {
       const source = declaredSource(await client.connection.sendRequest(listBuildersRequest));
       assert.deepEqual(source?.findings, []);
@@ -173,9 +184,9 @@ describe('rebuild to apply', { skip: nix === undefined }, () => {
   });
 
   test('after the rebuild (the link now points at a new file in the store) the diagnostic goes away', async () => {
-    const { env, workspace } = lab(generatedText, true);
-    const client = await LspClient.start({ env, folders: [workspace], initializationOptions: { trusted: true } });
-    client.settings = { nixVersion: '2.8' };
+    const labbed = lab(generatedText, true);
+    const { env, workspace } = labbed;
+    const client = await serverOn(labbed, true);
     try {
       await client.connection.sendRequest(listBuildersRequest); // the server watches what it listed
       const uri = await client.open(join(workspace, 'configuration.nix'), 'nix', configuration);
@@ -208,9 +219,9 @@ describe('rebuild to apply', { skip: nix === undefined }, () => {
   });
 
   test('a .nix file written on disk reaches the view after the watched-files event', async () => {
-    const { env, workspace } = lab(generatedText, true);
-    const client = await LspClient.start({ env, folders: [workspace], initializationOptions: { trusted: false } });
-    client.settings = { nixVersion: '2.8' };
+    const labbed = lab(generatedText, true);
+    const { workspace } = labbed;
+    const client = await serverOn(labbed, false);
     try {
       const before = await client.connection.sendRequest(listBuildersRequest);
       assert.equal(before.sources.filter((s) => s.id.startsWith('declared:')).length, 1);

@@ -92,14 +92,6 @@ export class MachinesTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
         })),
         ...node.source.machines.map((machine): Node => ({ kind: 'machine', machine, source: node.source })),
       ];
-    if (node?.kind === 'source-finding')
-      return sentencesOf(node.finding.message).map((text, index) => ({
-        kind: 'source-finding-detail',
-        text,
-        index,
-        finding: node.finding,
-        source: node.source,
-      }));
     if (node?.kind === 'machine') {
       const health = this.health.get(node.machine.id);
       if (!health) return [];
@@ -115,14 +107,13 @@ export class MachinesTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
       }));
       return [...findings, ...facts];
     }
-    if (node?.kind === 'finding')
-      return sentencesOf(node.finding.message).map((text, index) => ({
-        kind: 'finding-detail',
-        text,
-        index,
-        finding: node.finding,
-        machine: node.machine,
-      }));
+    // A finding opens to its sentences: cause first, then the fix.
+    if (node?.kind === 'finding' || node?.kind === 'source-finding')
+      return sentencesOf(node.finding.message).map((text, index): Node =>
+        node.kind === 'finding'
+          ? { kind: 'finding-detail', text, index, finding: node.finding, machine: node.machine }
+          : { kind: 'source-finding-detail', text, index, finding: node.finding, source: node.source },
+      );
     if (node?.kind === 'local') return localChildren(node.info);
     if (node) return [];
     const [list, local] = await Promise.all([this.current(), this.localMachine()]);
