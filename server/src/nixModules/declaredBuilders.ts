@@ -101,7 +101,8 @@ export class DeclaredBuilders {
     const stamp = stampOf(file);
     const cached = this.cache.get(file);
     if (cached && cached.stamp === stamp && cached.key === key) return cached.declared;
-    const declared = this.analyse(file, target, evaluator);
+    // One file the analysis cannot read must not take the whole listing down: it is left out.
+    const declared = this.analyse(file, target, evaluator).catch(() => undefined);
     this.cache.set(file, { stamp, key, declared });
     return declared;
   }
