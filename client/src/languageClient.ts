@@ -25,8 +25,11 @@ export function createLanguageClient(context: vscode.ExtensionContext, log: vsco
       { scheme: 'untitled', language },
     ]),
     // Included machines files, key files and nix.conf includes change on disk: the server
-    // checks the open documents again.
-    synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher('**/{machines,*.machines,nix.conf,*.conf}') },
+    // checks the open documents again. A .nix file (a configuration.nix written by another
+    // editor, a git checkout): the declared builders in the view follow it.
+    synchronize: {
+      fileEvents: vscode.workspace.createFileSystemWatcher('**/{machines,*.machines,nix.conf,*.conf,*.nix}'),
+    },
     // In an untrusted workspace the server checks files but connects nowhere (no ssh -G, no SSH).
     // A function: read again when the server restarts, after trust may have been granted.
     initializationOptions: (): InitializationOptions => ({ trusted: vscode.workspace.isTrusted }),

@@ -51,7 +51,8 @@ export interface BuilderMachine {
   location: MachineLocation | undefined;
 }
 
-export type BuildersSourceKind = 'nix-conf' | 'nix-config-env' | 'default-machines' | 'workspace';
+/** `declared`: a .nix file of the workspace that declares `nix.buildMachines` (NixOS, nix-darwin). */
+export type BuildersSourceKind = 'nix-conf' | 'nix-config-env' | 'default-machines' | 'workspace' | 'declared';
 
 /** A place builders come from: a nix.conf's builders setting, a machines file, NIX_CONFIG. */
 export interface BuildersSource {
@@ -67,6 +68,8 @@ export interface BuildersSource {
   machines: BuilderMachine[];
   /** Nix cannot read this source at all (e.g. a parse error): shown instead of machines. */
   error: string | undefined;
+  /** What the view says about the source as a whole, above its machines (declared builders: "rebuild to apply"). */
+  findings?: HealthFinding[];
 }
 
 /** The machines file Nix reads builders from here: Open Machines File and Add Builder open it. */

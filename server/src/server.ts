@@ -23,6 +23,7 @@ import { ConnectionPool } from './ssh/pool';
 import { documentSymbols } from './language/symbols';
 import { NixModuleDocuments } from './nixModules/nixModuleDocuments';
 import { pinDeclaredHostKeyCommand } from './nixModules/pinDeclaredHostKey';
+import { NixEvaluator } from './nixModules/evaluation';
 import {
   listBuildersRequest,
   localMachineRequest,
@@ -48,9 +49,13 @@ const context = lspContext(connection, () => clientPullsConfiguration);
 /** Builders whose last check failed, as problems on their lines: the checker publishes them with each file's own. */
 const healthProblems = new HealthDiagnostics((uri) => void checker.healthChanged(uri));
 const checker = new DocumentChecker(connection, documents, context, (uri) => healthProblems.forFile(uri));
-const builders = new BuilderList(connection, context);
+/** Real Nix evaluating what .nix files do not write out (trusted only): one cache for the editor and the view. */
+const evaluator = new NixEvaluator();
+const builders = new BuilderList(connection, context, evaluator, () => void nixModules.recheckAll());
 const editing = new EditingFeatures(connection, documents, checker, context);
-const nixModules = new NixModuleDocuments(connection, documents, context);
+const nixModules = new NixModuleDocuments(connection, documents, context, evaluator, (file) =>
+  builders.declaredLinesExcept(file),
+);
 /** One pool of SSH connections: a probe's connection is reused by the build that follows. */
 const pool = new ConnectionPool({ idleMs: 60_000 });
 const health = new HealthService(connection, builders, context, pool);
@@ -98,9 +103,11 @@ connection.onDidChangeConfiguration(() => {
   editing.configurationChanged();
 });
 
-// Included machines files, key files and nix.conf includes change on disk: check again.
-connection.onDidChangeWatchedFiles(() => {
-  void checker.recheckAll();
+// Included machines files, key files and nix.conf includes change on disk: check again. A .nix
+// file changes only the declared builders (BuilderList reads again just the files that changed)
+// and the open .nix documents; the machines files need no second look.
+connection.onDidChangeWatchedFiles(({ changes }) => {
+  if (!changes.every((change) => change.uri.endsWith('.nix'))) void checker.recheckAll();
   void nixModules.recheckAll();
   builders.changed();
 });
@@ -155,6 +162,7 @@ connection.onExecuteCommand((params) =>
 connection.onNotification(setTrustedNotification, (params) => {
   context.trust.set(params.trusted);
   nixModules.trustChanged();
+  builders.changed(); // declared builders are evaluated from now on (or no longer)
 });
 
 connection.onDocumentSymbol(async ({ textDocument }) => {

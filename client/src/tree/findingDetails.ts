@@ -35,14 +35,16 @@ export function sentencesOf(message: string): string[] {
   return sentences;
 }
 
+/** One sentence of a finding, under the finding of `ownerId` (a machine, or a source when `machine` is undefined). */
 export function findingDetailItem(
   text: string,
   index: number,
   finding: HealthFinding,
-  machine: BuilderMachine,
+  ownerId: string,
+  machine?: BuilderMachine,
 ): vscode.TreeItem {
   const item = new vscode.TreeItem(text, vscode.TreeItemCollapsibleState.None);
-  item.id = `${machine.id}/finding/${finding.code}/${index}`;
+  item.id = `${ownerId}/finding/${finding.code}/${index}`;
   // The first sentence says what is wrong, the others what to do about it.
   item.iconPath = new vscode.ThemeIcon(index === 0 ? 'question' : 'lightbulb');
   item.tooltip = new vscode.MarkdownString().appendText(text);

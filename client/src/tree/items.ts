@@ -11,6 +11,8 @@ export type Node =
   | LocalNode
   | { kind: 'source'; source: BuildersSource }
   | { kind: 'machine'; machine: BuilderMachine; source: BuildersSource }
+  | { kind: 'source-finding'; finding: HealthFinding; source: BuildersSource }
+  | { kind: 'source-finding-detail'; text: string; index: number; finding: HealthFinding; source: BuildersSource }
   | { kind: 'finding'; finding: HealthFinding; machine: BuilderMachine }
   | { kind: 'finding-detail'; text: string; index: number; finding: HealthFinding; machine: BuilderMachine }
   | { kind: 'fact'; label: string; value: string; icon: string; machine: BuilderMachine };
@@ -22,17 +24,26 @@ function tildify(path: string): string {
 }
 
 export function sourceItem(source: BuildersSource): vscode.TreeItem {
-  // A file is named by its name, its folder goes in the description (the sidebar is narrow).
-  const label = source.file ? basename(source.file) : source.label;
+  // A file is named by its name, its folder goes in the description (the sidebar is narrow);
+  // a .nix file by the server's label, which counts its declared builders.
+  const label = source.kind === 'declared' ? source.label : source.file ? basename(source.file) : source.label;
   const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.Expanded);
   item.id = source.id;
   const count = source.machines.length;
   const what = source.error
     ? 'Nix rejects this list'
-    : `${count} machine${count === 1 ? '' : 's'}${source.usedByNix ? '' : ', not used by Nix'}`;
-  item.description = source.file ? `${what} · ${tildify(dirname(source.file))}` : what;
+    : source.kind === 'declared'
+      ? 'not used by Nix until the system is rebuilt'
+      : `${count} machine${count === 1 ? '' : 's'}${source.usedByNix ? '' : ', not used by Nix'}`;
+  // A finding about the whole source ("rebuild to apply") is said on its row too: the row stays in sight when collapsed.
+  const said = source.findings?.[0] ? ` · ${source.findings[0].title}` : '';
+  item.description = `${source.file ? `${what} · ${tildify(dirname(source.file))}` : what}${said}`;
   item.iconPath = new vscode.ThemeIcon(
-    source.kind === 'workspace' ? 'file' : source.kind === 'nix-config-env' ? 'symbol-variable' : 'settings-gear',
+    source.kind === 'workspace' || source.kind === 'declared'
+      ? 'file'
+      : source.kind === 'nix-config-env'
+        ? 'symbol-variable'
+        : 'settings-gear',
   );
   item.contextValue = `source${source.file ? ' hasFile' : ''}`;
   const tooltip = new vscode.MarkdownString(`**${source.label}**\n\n${source.description}`);
@@ -135,6 +146,20 @@ export function findingItem(finding: HealthFinding, machine: BuilderMachine): vs
   item.command = finding.action
     ? { title: finding.action.title, command: 'nixBuilders.runFindingAction', arguments: [finding, machine] }
     : { title: 'Show Details', command: 'nixBuilders.showFinding', arguments: [finding, machine] };
+  if (finding.action) item.description = finding.action.title;
+  return item;
+}
+
+/** A finding about a source as a whole, above its machines: open, so its sentences (what differs, the fix) show. */
+export function sourceFindingItem(finding: HealthFinding, source: BuildersSource): vscode.TreeItem {
+  const item = new vscode.TreeItem(finding.title, vscode.TreeItemCollapsibleState.Expanded);
+  item.id = `${source.id}/finding/${finding.code}`;
+  item.iconPath = severityIcons[finding.severity];
+  item.tooltip = findingTooltip(finding);
+  item.contextValue = `finding${finding.action ? ` action-${finding.action.kind}` : ''}`;
+  item.command = finding.action
+    ? { title: finding.action.title, command: 'nixBuilders.runFindingAction', arguments: [finding] }
+    : { title: 'Show Details', command: 'nixBuilders.showFinding', arguments: [finding] };
   if (finding.action) item.description = finding.action.title;
   return item;
 }

@@ -17,7 +17,7 @@ import {
   type MachinesFile,
 } from '../../../server/src/protocol';
 import { findingDetailItem, sentencesOf } from './findingDetails';
-import { factItem, factsOf, findingItem, machineItem, sourceItem, type Node } from './items';
+import { factItem, factsOf, findingItem, machineItem, sourceFindingItem, sourceItem, type Node } from './items';
 import { age, type LastResults } from './lastResults';
 import {
   localChildren,
@@ -66,7 +66,11 @@ export class MachinesTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
       case 'finding':
         return findingItem(node.finding, node.machine);
       case 'finding-detail':
-        return findingDetailItem(node.text, node.index, node.finding, node.machine);
+        return findingDetailItem(node.text, node.index, node.finding, node.machine.id, node.machine);
+      case 'source-finding':
+        return sourceFindingItem(node.finding, node.source);
+      case 'source-finding-detail':
+        return findingDetailItem(node.text, node.index, node.finding, node.source.id);
       case 'fact':
         return factItem(node.label, node.value, node.icon, node.machine);
       case 'local':
@@ -80,7 +84,14 @@ export class MachinesTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
 
   async getChildren(node?: Node): Promise<Node[]> {
     if (node?.kind === 'source')
-      return node.source.machines.map((machine) => ({ kind: 'machine', machine, source: node.source }));
+      return [
+        ...(node.source.findings ?? []).map((finding): Node => ({
+          kind: 'source-finding',
+          finding,
+          source: node.source,
+        })),
+        ...node.source.machines.map((machine): Node => ({ kind: 'machine', machine, source: node.source })),
+      ];
     if (node?.kind === 'machine') {
       const health = this.health.get(node.machine.id);
       if (!health) return [];
@@ -96,28 +107,24 @@ export class MachinesTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
       }));
       return [...findings, ...facts];
     }
-    if (node?.kind === 'finding')
-      return sentencesOf(node.finding.message).map((text, index) => ({
-        kind: 'finding-detail',
-        text,
-        index,
-        finding: node.finding,
-        machine: node.machine,
-      }));
+    // A finding opens to its sentences: cause first, then the fix.
+    if (node?.kind === 'finding' || node?.kind === 'source-finding')
+      return sentencesOf(node.finding.message).map((text, index): Node =>
+        node.kind === 'finding'
+          ? { kind: 'finding-detail', text, index, finding: node.finding, machine: node.machine }
+          : { kind: 'source-finding-detail', text, index, finding: node.finding, source: node.source },
+      );
     if (node?.kind === 'local') return localChildren(node.info);
     if (node) return [];
     const [list, local] = await Promise.all([this.current(), this.localMachine()]);
-    const hasBuilders = list !== undefined && list.sources.some((source) => source.machines.length > 0 || source.error);
+    const shown = (source: BuildersList['sources'][number]) =>
+      source.machines.length > 0 || Boolean(source.error) || (source.findings?.length ?? 0) > 0;
+    const hasBuilders = list !== undefined && list.sources.some(shown);
     // "This machine" comes first; with no builders it shows only when something here is wrong,
     // so the view's welcome text (Add Builder, Open Machines File) still shows on a fresh install.
     const top: Node[] = showLocalMachine(local, hasBuilders) ? [{ kind: 'local', info: local }] : [];
     if (!list || !hasBuilders) return top;
-    return [
-      ...top,
-      ...list.sources
-        .filter((source) => source.machines.length > 0 || source.error)
-        .map((source): Node => ({ kind: 'source', source })),
-    ];
+    return [...top, ...list.sources.filter(shown).map((source): Node => ({ kind: 'source', source }))];
   }
 
   /** For `TreeView.reveal`: a machine's parent is its source, a finding's or fact's its machine. */
@@ -128,6 +135,9 @@ export class MachinesTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
       return source ? { kind: 'machine', machine: node.machine, source } : undefined;
     }
     if (node.kind === 'finding-detail') return { kind: 'finding', finding: node.finding, machine: node.machine };
+    if (node.kind === 'source-finding') return { kind: 'source', source: node.source };
+    if (node.kind === 'source-finding-detail')
+      return { kind: 'source-finding', finding: node.finding, source: node.source };
     return undefined;
   }
 

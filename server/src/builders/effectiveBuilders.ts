@@ -1,7 +1,8 @@
 // The builders Nix would use on this machine, each with the file and line it is written on:
 // the `builders` setting of the nix.conf chain (the last one applied wins), else the default
 // `@/etc/nix/machines`; followed by the machines files of the workspace, which Nix only uses
-// when a nix.conf points at them.
+// when a nix.conf points at them. (The builders declared in .nix files are BuilderList's: they
+// may need evaluating.)
 import { createHash } from 'node:crypto';
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -15,7 +16,6 @@ import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { NixTarget } from '../context/target';
 import { confSources, defaultBuilders, type ConfSource } from './configChain';
 import { findMachinesFiles } from './workspaceMachines';
-import { declaredBuilders } from '../nixModules/declaredBuilders';
 
 /** A machine the probes and the selector work on, with the view's description of it. */
 export interface Builder {
@@ -202,8 +202,12 @@ export function effectiveBuilders(
       );
     }
   }
-  sources.push(...declaredBuilders(target, workspaceFolders, all));
   return { sources, builders: all, machinesFile };
+}
+
+/** The machines file Nix reads here, without listing the builders (a configuration.nix is compared with it). */
+export function machinesFileHere(target: NixTarget, env: NodeJS.ProcessEnv = process.env): MachinesFile {
+  return machinesFileOf(lastBuildersSetting(target, confSources(env))?.setting.builders);
 }
 
 /**

@@ -45,6 +45,8 @@ const moduleProblemSeverities = {
   'nixos-ssh-user-trust-unknown': 'information',
   /** Both `system` and `systems`: `system` wins, `systems` is ignored. */
   'nixos-systems-ignored': 'warning',
+  /** The machines file NixOS generated here differs from what the file declares: not an error, a state (rebuildToApply.ts). */
+  'nixos-rebuild-to-apply': 'information',
 } as const satisfies Record<string, Severity>;
 
 export type ModuleProblemCode = keyof typeof moduleProblemSeverities;

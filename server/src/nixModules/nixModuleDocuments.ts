@@ -4,9 +4,8 @@
 // itself for `nix` documents with the client (dynamic registration), so the server's other
 // features (formatting, completion, …) are never offered for .nix files, which belong to the
 // Nix language extensions; files that never mention buildMachines get nothing at all.
-import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   CodeActionKind,
@@ -40,9 +39,12 @@ import type { Vocabulary } from '../language/completion';
 import type { ProblemCode } from '../model/problem';
 import { mentionsBuildMachines } from './declarations';
 import { NixEvaluator } from './evaluation';
-import { analyzeNixModule, namesSshUsers, unknownValues, type NixModuleAnalysis } from './nixModuleAnalysis';
+import { namesSshUsers, type NixModuleAnalysis } from './nixModuleAnalysis';
 import type { NixValue } from './nixValue';
 import { nixModuleCompletions } from './nixModuleCompletion';
+import { machinesFileHere } from '../builders/effectiveBuilders';
+import { evaluatedAnalysis } from './evaluatedAnalysis';
+import { rebuildToApplyProblem } from './rebuildToApply';
 import { nixModuleHover } from './nixModuleHover';
 import type { NixModuleProblem } from './moduleProblem';
 import { WorkspaceConfigurations } from './workspaceConfigurations';
@@ -62,6 +64,10 @@ export class NixModuleDocuments {
     private readonly connection: Connection,
     private readonly documents: TextDocuments<TextDocument>,
     private readonly context: ServerContext,
+    /** Shared with the Remote Builders view's declared builders: each value is evaluated once. */
+    private readonly evaluator = new NixEvaluator(),
+    /** The machines lines the workspace's other .nix files declare (BuilderList's last listing). */
+    private readonly declaredElsewhere: (file: string) => Promise<ReadonlySet<string>> = async () => new Set(),
   ) {
     this.configurations = new WorkspaceConfigurations(documents);
   }
@@ -71,7 +77,6 @@ export class NixModuleDocuments {
   private get trusted(): boolean {
     return this.context.trusted;
   }
-  private readonly evaluator = new NixEvaluator();
 
   /** The builders' own configurations in the workspace, for `sshUser` against their trusted-users. */
   private readonly configurations: WorkspaceConfigurations;
@@ -155,25 +160,28 @@ export class NixModuleDocuments {
       daemon: target.daemon,
       localSystem: target.localSystem,
     };
-    const text = document.getText();
     const path = document.uri.startsWith('file:') ? fileURLToPath(document.uri) : undefined;
-    let literal = analyzeNixModule(text, context);
-    const workspace = {
-      file: path ?? '',
-      configurations: literal && namesSshUsers(literal) ? this.configurations.for(path) : [],
-    };
-    if (literal && workspace.configurations.length > 0) literal = analyzeNixModule(text, context, { workspace });
-    if (!literal || !this.trusted) return { analysis: literal, target };
-    const wanted = unknownValues(literal);
-    if (wanted.length === 0 && literal.lists.length === 0) return { analysis: literal, target };
-    const evaluated = new Map<number, NixValue>();
-    const dir = path && existsSync(dirname(path)) ? dirname(path) : '/';
-    const [values, evaluatedLists] = await Promise.all([
-      Promise.all(wanted.map((w) => this.evaluator.evaluate(text, w.span, w.expression, dir))),
-      this.evaluator.evaluateLists(text, literal.lists, dir),
-    ]);
-    values.forEach((value, i) => value && evaluated.set(wanted[i]!.span.start, value));
-    return { analysis: analyzeNixModule(text, context, { evaluated, evaluatedLists, workspace }), target };
+    const evaluator = this.trusted ? this.evaluator : undefined;
+    const analysis = await evaluatedAnalysis(
+      document.getText(),
+      context,
+      path && dirname(path),
+      evaluator,
+      (literal) =>
+        namesSshUsers(literal) ? { file: path ?? '', configurations: this.configurations.for(path) } : undefined,
+    );
+    const rebuild =
+      analysis &&
+      path &&
+      rebuildToApplyProblem(
+        analysis,
+        basename(path),
+        machinesFileHere(target).path,
+        await this.declaredElsewhere(path),
+        target.localSystem,
+      );
+    if (rebuild) analysis.problems = [rebuild, ...analysis.problems].sort((a, b) => a.span.start - b.span.start);
+    return { analysis, target };
   }
 
   async check(document: TextDocument): Promise<void> {
