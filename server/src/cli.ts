@@ -13,6 +13,7 @@ import { UsageError } from './cli/usageError';
 import { showControlsOn } from './cli/visibleText';
 import { resolve } from 'node:path';
 import { extensionVersion } from './version';
+import { traced, traceSinceStart } from './context/timingTrace';
 
 async function run(args: string[]): Promise<number> {
   const commandLine = readCommandLine(args);
@@ -49,7 +50,7 @@ async function run(args: string[]): Promise<number> {
       return selection.chosen ? exitCodes.ok : exitCodes.failed;
     }
     case 'build':
-      return await runBuildCommand(await chooseMachines(values, context), {
+      return await runBuildCommand(await traced('machines and local Nix', () => chooseMachines(values, context)), {
         file: resolve(operands[0]!),
         attr: values.attr,
         autoArgs: commandLine.autoArgs,
@@ -62,6 +63,7 @@ async function run(args: string[]): Promise<number> {
 }
 
 async function main(args: string[]): Promise<number> {
+  traceSinceStart('node start + bundle load');
   // Before anything is printed: no text from a file, a host or Nix reaches the terminal raw.
   showControlsOn(process.stdout);
   showControlsOn(process.stderr);

@@ -7,6 +7,7 @@ import { selectMachine } from '../dispatch/select';
 import { machineLabel, parseStoreUri } from '../model/storeUri';
 import type { BuildOutcome } from '../protocol';
 import { ConnectionPool } from '../ssh/pool';
+import { traced } from '../context/timingTrace';
 import { distributedChoice } from './distributedChoice';
 import type { ChosenMachines } from './machinesOption';
 import type { AutoArg, OutputFormat } from './options';
@@ -94,7 +95,7 @@ export async function runBuildCommand(chosen: ChosenMachines, options: BuildCliO
   process.once('SIGINT', onInterrupt);
   const pool = new ConnectionPool({ idleMs: 1000 });
   try {
-    const source = await derivationOf(options.file, options.attr, options.autoArgs);
+    const source = await traced('evaluation', () => derivationOf(options.file, options.attr, options.autoArgs));
     if (!source.ok) {
       const message =
         'error' in source

@@ -3,6 +3,7 @@
 // picked or distributed, with the log streamed to the client. Keeps the load per machine, so
 // the next choice counts the builds already running, as Nix counts busy slots.
 import { log } from '../context/log';
+import { traced } from '../context/timingTrace';
 import { randomUUID } from 'node:crypto';
 import type { CancellationToken, Connection } from 'vscode-languageserver';
 import type { BuilderList } from '../builders/builderList';
@@ -65,7 +66,7 @@ export class BuildOnRemote {
   }
 
   async plan(target: BuildTarget): Promise<BuildPlan> {
-    const source = await derivationOf(target.file, target.attr);
+    const source = await traced('evaluation', () => derivationOf(target.file, target.attr));
     if (!source.ok)
       return 'needsAttribute' in source
         ? { ok: false, needsAttribute: source.needsAttribute }

@@ -26,6 +26,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Client } from 'ssh2';
 import type { Machine } from '../model/machines';
+import { traced, tracePhase } from '../context/timingTrace';
 import { parseStoreUri } from '../model/storeUri';
 import type { AskPassphrase } from '../ssh/keyring';
 import { acquireMachine } from '../ssh/machineConnection';
@@ -301,21 +302,23 @@ class Offload {
     // both are a login and a nix-store start-up, and they need not wait for each other.
     this.begin('copy-inputs');
     const importer = this.startTracked(client, [...nixStoreCommand(store), '--import']);
-    const query = await exec(
-      client,
-      [
-        '/bin/sh',
-        '-c',
-        this.o.useSubstitutes ? QUERY_MISSING_AFTER_SUBSTITUTING : QUERY_MISSING,
-        'sh',
-        ...nixStoreCommand(store),
-      ],
-      {
-        stdin: closure.paths.map((path) => `${path}\n`).join(''),
-        timeoutMs: this.o.useSubstitutes ? substituteTimeoutMs : queryTimeoutMs,
-        maxOutputBytes: maxAnswerBytes,
-        ...this.signalOption(),
-      },
+    const query = await traced('closure query (builder)', () =>
+      exec(
+        client,
+        [
+          '/bin/sh',
+          '-c',
+          this.o.useSubstitutes ? QUERY_MISSING_AFTER_SUBSTITUTING : QUERY_MISSING,
+          'sh',
+          ...nixStoreCommand(store),
+        ],
+        {
+          stdin: closure.paths.map((path) => `${path}\n`).join(''),
+          timeoutMs: this.o.useSubstitutes ? substituteTimeoutMs : queryTimeoutMs,
+          maxOutputBytes: maxAnswerBytes,
+          ...this.signalOption(),
+        },
+      ),
     );
     if (this.aborted) return this.cancelled();
     const queryFailure = this.remoteExecFailure(query, 'copy-inputs', user);
@@ -335,13 +338,14 @@ class Offload {
     } else {
       this.phase('copy-inputs', `0 paths: ${uri} has the whole closure`);
     }
-    const sent = await this.copyToBuilder(remoteImport, missing, user);
+    const sent = await traced('copy in', () => this.copyToBuilder(remoteImport, missing, user));
     if ('failure' in sent) return sent.failure;
     this.end();
 
     // Phase: build. `--query --requisites --use-output --force-realise` builds the derivation
     // and then prints its outputs' runtime closure: one command for what would take two.
     this.begin('build', `${nameOf(drvPath)} on ${uri}`);
+    const buildTraced = tracePhase('remote build');
     const realise = [...nixStoreCommand(store), '--query', '--requisites', '--use-output', '--force-realise', drvPath];
     if (!this.o.useSubstitutes) realise.push('--option', 'substituters', '');
     const build = this.track(
@@ -360,6 +364,7 @@ class Offload {
       printedBytes += chunk.length;
     });
     const built = await build.done;
+    buildTraced();
     this.active.delete(build);
     if (this.aborted) return this.cancelled();
     if (built.code !== 0) return this.failRemote('build', built, user);
@@ -377,10 +382,12 @@ class Offload {
         onStderrLine: (line) => this.log(line),
       }),
     );
-    const here = await runLocal('nix-store', ['--check-validity', '--print-invalid', ...runtime], {
-      env: this.env,
-      ...this.signalOption(),
-    });
+    const here = await traced('closure query (outputs here)', () =>
+      runLocal('nix-store', ['--check-validity', '--print-invalid', ...runtime], {
+        env: this.env,
+        ...this.signalOption(),
+      }),
+    );
     if (this.aborted) return this.cancelled();
     if (here.code !== 0) {
       void localImport.kill();
@@ -423,10 +430,12 @@ class Offload {
     drvPath: string,
     ownOutputs: Set<string>,
   ): Promise<{ paths: string[]; built: boolean; sizes: Promise<Map<string, number>> } | { failed: LocalExit }> {
-    const requisites = await runLocal('nix-store', ['--query', '--requisites', '--include-outputs', drvPath], {
-      env: this.env,
-      ...this.signalOption(),
-    });
+    const requisites = await traced('closure query (local)', () =>
+      runLocal('nix-store', ['--query', '--requisites', '--include-outputs', drvPath], {
+        env: this.env,
+        ...this.signalOption(),
+      }),
+    );
     if (requisites.code !== 0) return { failed: requisites };
     const all = pathLines(requisites.stdout);
     // --include-outputs lists the derivation's own outputs when they are valid here.
@@ -532,8 +541,14 @@ class Offload {
     );
     const counter = new ByteCounter();
     remote.channel.pipe(new SkipPrefix(noise)).pipe(counter).pipe(local.stdin!);
+    const copyTraced = tracePhase('copy out');
     const [remoteExit, localExit] = await Promise.all([
-      remote.done,
+      remote.done.then((exit) => {
+        copyTraced();
+        const importTraced = tracePhase('import');
+        void local.done.then(importTraced);
+        return exit;
+      }),
       // Our store refused (a signature, a full disk): the export would block on a full window.
       local.done.then((exit) => {
         if (exit.code !== 0) void remote.kill();

@@ -4,6 +4,7 @@
 // subset of ssh's rules (sshConfigFallback.ts). ssh runs through execFile with an argument list,
 // never a shell, and a host beginning with `-` never reaches it.
 import { logCommand } from '../context/log';
+import { tracePhase } from '../context/timingTrace';
 import { remoteCommandLine } from './remoteCommand';
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
@@ -196,11 +197,13 @@ function runSshG(
 ): Promise<{ missing: true } | { missing: false; code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const started = Date.now();
+    const traced = tracePhase('ssh -G');
     execFile(
       binary,
       args,
       { env, timeout: timeoutMs, encoding: 'utf8', maxBuffer: 1024 * 1024 },
       (error, stdout, stderr) => {
+        traced();
         const shown = remoteCommandLine([binary, ...args]);
         if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') {
           logCommand('local', shown, { code: null, error: `${binary} was not found`, ms: Date.now() - started });
