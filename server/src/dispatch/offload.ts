@@ -372,7 +372,11 @@ class Offload {
     assertStorePaths(runtime);
     this.end();
 
-    // Phase: copy-outputs. Our import starts while we check which of them this store lacks.
+    // Phase: copy-outputs. Which of them this store lacks is known without asking it again: an
+    // output's runtime closure lies within the derivation's own outputs and the inputs' closure,
+    // and `closure.here` is every path of that closure this store had (their outputs included).
+    // A path it gained since is imported again, which Nix skips; one it lost since fails the
+    // import, as it would have after the question too. Our import starts at once.
     this.begin('copy-outputs');
     const localImport = this.track(
       startLocal('nix-store', ['--import'], {
@@ -382,19 +386,7 @@ class Offload {
         onStderrLine: (line) => this.log(line),
       }),
     );
-    const here = await traced('closure query (outputs here)', () =>
-      runLocal('nix-store', ['--check-validity', '--print-invalid', ...runtime], {
-        env: this.env,
-        ...this.signalOption(),
-      }),
-    );
-    if (this.aborted) return this.cancelled();
-    if (here.code !== 0) {
-      void localImport.kill();
-      return this.failLocal('copy-outputs', here);
-    }
-    const inRuntime = new Set(runtime);
-    const lacking = pathLines(here.stdout).filter((path) => inRuntime.has(path));
+    const lacking = [...new Set(runtime)].filter((path) => !closure.here.has(path));
     this.phase('copy-outputs', lacking.length > 0 ? count(lacking.length, 'path') : '0 paths: this store has them');
     const brought = await this.copyBack(client, store, localImport, lacking, answer.noise, user);
     if ('failure' in brought) return brought.failure;
@@ -422,14 +414,17 @@ class Offload {
   }
 
   /**
-   * The .drv's closure plus the outputs this store has of its dependencies (`paths`), whether
+   * The .drv's closure plus the outputs this store has of its dependencies (`paths`; `here` with
+   * the derivation's own outputs that are here too), whether
    * the derivation's own outputs are all here already (`built`), and the NAR sizes (only for the
    * progress detail, so they are not waited for).
    */
   private async localClosure(
     drvPath: string,
     ownOutputs: Set<string>,
-  ): Promise<{ paths: string[]; built: boolean; sizes: Promise<Map<string, number>> } | { failed: LocalExit }> {
+  ): Promise<
+    { paths: string[]; here: Set<string>; built: boolean; sizes: Promise<Map<string, number>> } | { failed: LocalExit }
+  > {
     const requisites = await traced('closure query (local)', () =>
       runLocal('nix-store', ['--query', '--requisites', '--include-outputs', drvPath], {
         env: this.env,
@@ -457,7 +452,7 @@ class Offload {
             paths.forEach((path, index) => map.set(path, numbers[index] ?? 0));
             return map;
           });
-    return { paths, built, sizes };
+    return { paths, here: new Set(all), built, sizes };
   }
 
   /** A remote command started now and tracked for cancelling; undefined when it could not start. */

@@ -38,6 +38,8 @@ export interface MachineConnectOptions {
   onStage?: (stage: ConnectStageReport) => void;
   /** The Nix followed here hands the URI's port to ssh as `-p` (2.31+, `rules.portInUri`). */
   portInUri?: boolean;
+  /** Started ahead of need (pool.ts): a request that joins it and sees it fail tries again itself. */
+  tentative?: boolean;
 }
 
 /** `[user@]host` as Nix hands it to ssh: before 2.31 with the URI's `:port` still on the host. */
@@ -112,5 +114,7 @@ export async function acquireMachine(
   const resolved = await resolveMachine(target, options);
   if (!resolved.ok) return { ok: false, failure: resolved.failure };
   const key = poolKey(resolved.host);
-  return pool.acquire(key, () => traced('connect', () => connectResolved(resolved, options)));
+  return pool.acquire(key, () => traced('connect', () => connectResolved(resolved, options)), {
+    tentative: options.tentative === true,
+  });
 }
