@@ -101,6 +101,8 @@ const queryTimeoutMs = 60_000;
 /** With substitutes the question includes fetching from the builder's caches. */
 const substituteTimeoutMs = 30 * 60_000;
 const maxAnswerBytes = 64 * 1024 * 1024;
+/** The copies go to ssh2 and to nix-store in pieces this big (streamParts.ts says why). */
+const streamBatchBytes = 1024 * 1024;
 const addRootWarning = /^warning: you did not specify '--add-root'/;
 
 /**
@@ -489,7 +491,7 @@ class Offload {
         onStderrLine: (line) => this.log(line),
       }),
     );
-    const counter = new ByteCounter();
+    const counter = new ByteCounter(streamBatchBytes);
     local.stdout!.pipe(counter).pipe(remote.channel);
     const [localExit, remoteExit] = await Promise.all([
       local.done,
@@ -534,7 +536,7 @@ class Offload {
         onStderrLine: (line) => this.log(line),
       }),
     );
-    const counter = new ByteCounter();
+    const counter = new ByteCounter(streamBatchBytes);
     remote.channel.pipe(new SkipPrefix(noise)).pipe(counter).pipe(local.stdin!);
     const copyTraced = tracePhase('copy out');
     const [remoteExit, localExit] = await Promise.all([
