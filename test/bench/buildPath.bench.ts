@@ -11,7 +11,9 @@
 // build, copy out, import; `at` is each phase's start, so overlapping phases show as such.
 // Medians of the rounds (≥ 5), ratios in the same run. The order of the contenders rotates each
 // round. Nothing is asserted. With a `MiB` argument the derivation also has an input of that
-// many fresh random MiB (the copy dominates).
+// many fresh random MiB (the copy dominates). With BUILD_PATH_BEFORE=<a checkout whose dist/
+// is built> the CLI and the server of that checkout run too, in the same rounds: before/after
+// a change, side by side.
 //   node --import tsx test/bench/buildPath.bench.ts [rounds=7] [MiB=0]
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -152,15 +154,17 @@ async function main() {
         ? { ok: true, ms: result.ms }
         : { ok: false, why: `exit ${result.code}: ${result.stderr.trim().split('\n').slice(-2).join(' ')}` };
     };
-    const cli = async (file: string): Promise<Timed> => {
+    const before = process.env.BUILD_PATH_BEFORE;
+    const cli = async (file: string, bundle = CLI): Promise<Timed> => {
       const result = await timedSpawn(
         process.execPath,
-        [CLI, 'build', file, '--machines', machines, '--ssh-config', sshConfig],
+        [bundle, 'build', file, '--machines', machines, '--ssh-config', sshConfig],
         traceEnv,
       );
       if (result.code !== 0) throw new Error(`nix-builders build failed (${result.code}): ${result.stderr}`);
       outputs.push(...result.stdout.trim().split('\n'));
       const phases = tracedPhases(result.stderr);
+      if (phases.length === 0) return { ms: result.ms, phases };
       const last = Math.max(...phases.map((p) => p.at + p.ms));
       return {
         ms: result.ms,
@@ -170,8 +174,12 @@ async function main() {
 
     // The editor: Nix reads the builders from NIX_CONFIG, as the view lists them.
     const serverEnv = { ...traceEnv, NIX_CONFIG: `substituters =\nbuilders = @${machines}` };
-    const startServer = async () => {
-      const client = await LspClient.start({ env: serverEnv, initializationOptions: { trusted: true } });
+    const startServer = async (bundle?: string) => {
+      const client = await LspClient.start({
+        env: serverEnv,
+        initializationOptions: { trusted: true },
+        ...(bundle === undefined ? {} : { runAs: (command: string) => [command, [bundle, '--stdio']] }),
+      });
       client.settings = { nixVersion: 'auto', sshConfigFile: sshConfig };
       return client;
     };
@@ -193,6 +201,7 @@ async function main() {
       return { ms, planMs, phases: tracedPhases(client.stderr.slice(from)) };
     };
     const relative = <T extends Timed>(timed: T): T => {
+      if (timed.phases.length === 0) return timed;
       const first = Math.min(...timed.phases.map((p) => p.at));
       return { ...timed, phases: timed.phases.map((p) => ({ ...p, at: p.at - first })) };
     };
@@ -201,13 +210,23 @@ async function main() {
     const cold: Timed[] = [];
     const firsts: (Timed & { planMs: number })[] = [];
     const warms: (Timed & { planMs: number })[] = [];
+    const earlier = { cold: [] as number[], first: [] as number[], warm: [] as number[] };
     for (let round = 0; round < rounds; round++) {
-      const contenders = ['nix', 'cli', 'editor'] as const;
+      const contenders = before === undefined ? ['nix', 'cli', 'editor'] : ['nix', 'cli', 'editor', 'before'];
       const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]!);
       for (const who of order) {
         if (who === 'nix') anchors.push(await nixBuild(freshFile('nix')));
         else if (who === 'cli') cold.push(await cli(freshFile('cli')));
-        else {
+        else if (who === 'before') {
+          earlier.cold.push((await cli(freshFile('before-cli'), path.join(before!, 'dist/cli.js'))).ms);
+          const client = await startServer(path.join(before!, 'dist/server.js'));
+          try {
+            earlier.first.push((await editorBuild(client, freshFile('before-first'))).ms);
+            earlier.warm.push((await editorBuild(client, freshFile('before-warm'))).ms);
+          } finally {
+            await client.stop();
+          }
+        } else {
           // A fresh server each round: its first build connects, the next one finds the pool warm.
           const client = await startServer();
           try {
@@ -252,6 +271,18 @@ async function main() {
     );
     console.log(`    of which the plan (evaluation) ${median(warms.map((t) => t.planMs)).toFixed(0)} ms`);
     console.log(phaseTable(warms).join('\n'));
+    if (before !== undefined) {
+      console.log(`\nBefore (${before}), in the same rounds:`);
+      const pairs = [
+        ['cold CLI', earlier.cold, cold],
+        ['editor, first build', earlier.first, firsts],
+        ['editor, pool warm', earlier.warm, warms],
+      ] as const;
+      for (const [label, was, now] of pairs) {
+        console.log(ratioLine(`${label}, before`, was, anchors));
+        console.log(`    now / before = ${(median(now.map((t) => t.ms)) / median(was)).toFixed(2)}`);
+      }
+    }
     await dropFromStore(outputs, env);
   } finally {
     await lab.stop();
