@@ -245,32 +245,23 @@ async function main() {
     console.log(
       `  nix-build f.nix --builders @file -j0 ${ok.length > 0 ? `${median(ok.map((a) => a.ms)).toFixed(0)} ms` : `failed: ${anchors[0]?.ok === false ? anchors[0].why : ''}`}`,
     );
-    console.log(
-      ratioLine(
-        'cold CLI (nix-builders build)',
-        cold.map((t) => t.ms),
-        anchors,
-      ),
-    );
-    console.log(phaseTable(cold).join('\n'));
-    console.log(
-      ratioLine(
-        'editor, first build (plan + build)',
-        firsts.map((t) => t.ms),
-        anchors,
-      ),
-    );
-    console.log(`    of which the plan (evaluation) ${median(firsts.map((t) => t.planMs)).toFixed(0)} ms`);
-    console.log(phaseTable(firsts).join('\n'));
-    console.log(
-      ratioLine(
-        'editor, pool warm (plan + build)',
-        warms.map((t) => t.ms),
-        anchors,
-      ),
-    );
-    console.log(`    of which the plan (evaluation) ${median(warms.map((t) => t.planMs)).toFixed(0)} ms`);
-    console.log(phaseTable(warms).join('\n'));
+    const sections: [string, (Timed & { planMs?: number })[]][] = [
+      ['cold CLI (nix-builders build)', cold],
+      ['editor, first build (plan + build)', firsts],
+      ['editor, pool warm (plan + build)', warms],
+    ];
+    for (const [label, runs] of sections) {
+      console.log(
+        ratioLine(
+          label,
+          runs.map((t) => t.ms),
+          anchors,
+        ),
+      );
+      const plans = runs.flatMap((t) => (t.planMs === undefined ? [] : [t.planMs]));
+      if (plans.length > 0) console.log(`    of which the plan (evaluation) ${median(plans).toFixed(0)} ms`);
+      console.log(phaseTable(runs).join('\n'));
+    }
     if (before !== undefined) {
       console.log(`\nBefore (${before}), in the same rounds:`);
       const pairs = [

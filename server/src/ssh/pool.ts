@@ -13,7 +13,13 @@ import type { SshFailure } from './failure';
 import type { ResolvedHost } from './sshConfig';
 
 export interface PoolOptions {
-  /** Close a connection nobody has used for this long (default 60 s). */
+  /**
+   * Close a connection nobody has used for this long (default 60 s). How warm the editor stays:
+   * the language server keeps 60 s (server.ts), so a build or check after another one, or the
+   * view's own checks (autoPing, every 60 s by default) find the builder connected, and its 5 s
+   * keepalives (connect.ts) notice a builder gone in the meantime; a builder nobody has used
+   * for a minute is let go, never held open for as long as the editor runs. The CLI keeps 1 s.
+   */
   idleMs?: number;
 }
 
