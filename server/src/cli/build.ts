@@ -115,6 +115,8 @@ export async function runBuildCommand(
   process.once('SIGINT', onInterrupt);
   const pool = new ConnectionPool({ idleMs: 1000 });
   let letGoEarlyConnection = () => undefined as void;
+  // Once the build is over, a connect ahead still in flight serves nobody (see the finally).
+  const over = new AbortController();
   try {
     const chosen = await machines;
     if (!options.distributed)
@@ -125,7 +127,13 @@ export async function runBuildCommand(
               chosen.machines.map((machine) => ({ machine })),
               chosen.target,
             ),
-        { pool, target: chosen.target, sshConfigFile: options.sshConfigFile, daemon: chosen.local.daemon },
+        {
+          pool,
+          target: chosen.target,
+          sshConfigFile: options.sshConfigFile,
+          daemon: chosen.local.daemon,
+          signal: over.signal,
+        },
       );
     const source = await evaluation.result;
     if (!source.ok) {
@@ -162,6 +170,7 @@ export async function runBuildCommand(
     return report(outcome, options.format);
   } finally {
     evaluation.abort();
+    over.abort();
     letGoEarlyConnection();
     pool.close();
     process.removeListener('SIGINT', onInterrupt);

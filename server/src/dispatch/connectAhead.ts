@@ -27,6 +27,12 @@ export interface ConnectAheadOptions {
   /** Local builds go through a nix-daemon: nothing is connected ahead (see above). */
   daemon: boolean;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Stops a connect still in flight once nothing will use it (the CLI's command ended: an
+   * evaluation error must not wait for an unreachable builder's timeout). Only where nobody
+   * else can have joined it by then.
+   */
+  signal?: AbortSignal;
 }
 
 /** Which machine a derivation of this machine's system, needing no feature, goes to. */
@@ -53,6 +59,7 @@ export function connectAhead(machine: Machine | undefined, options: ConnectAhead
     ...(options.env === undefined ? {} : { env: options.env }),
     ...(options.sshConfigFile === undefined ? {} : { sshConfigFile: options.sshConfigFile }),
     ...(options.target.rules.portInUri ? { portInUri: true } : {}),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
     tentative: true,
   }).then(
     (result) => {
