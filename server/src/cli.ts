@@ -1,18 +1,13 @@
 // `nix-builders`: the command-line face of the same modules the language server uses.
-import { formatCheck, runCheck, summary } from './cli/check';
 import { readCommandLine } from './cli/commandLine';
 import { exitCodes } from './cli/exitCodes';
-import { chooseMachines } from './cli/machinesOption';
-import { runPing } from './cli/ping';
-import { runBuildCommand } from './cli/build';
-import { runSelect } from './cli/select';
-import { cliContext } from './context/serverContext';
 import { subcommandNamed } from './cli/subcommands';
 import { subcommandUsage, usage } from './cli/usage';
 import { UsageError } from './cli/usageError';
 import { showControlsOn } from './cli/visibleText';
 import { resolve } from 'node:path';
 import { extensionVersion } from './version';
+import { traced, traceSinceStart } from './context/timingTrace';
 
 async function run(args: string[]): Promise<number> {
   const commandLine = readCommandLine(args);
@@ -26,42 +21,70 @@ async function run(args: string[]): Promise<number> {
   }
   const { subcommand, operands, values, format, timeoutSeconds, notes } = commandLine;
   for (const note of notes) process.stderr.write(`nix-builders: note: ${note}.\n`);
+  // Each subcommand's modules are loaded when it runs, not at start: `--version`, `--help` and a
+  // usage error load none of them, and `check` never loads SSH. A build starts Nix's evaluation
+  // first, with only what that needs loaded: the rest loads while Nix evaluates.
+  const evaluating = new AbortController();
+  const evaluation =
+    subcommand.name === 'build'
+      ? import('./dispatch/currentDerivation.js').then(({ derivationOf }) =>
+          traced('evaluation', () =>
+            derivationOf(resolve(operands[0]!), values.attr, commandLine.autoArgs, evaluating.signal),
+          ),
+        )
+      : undefined;
+  const [{ cliContext }, { chooseMachines }] = await Promise.all([
+    import('./context/serverContext.js'),
+    import('./cli/machinesOption.js'),
+  ]);
   // The CLI's own context: its options are the settings, and no LSP connection is involved.
   const context = cliContext({ nixVersion: values['nix-version'], sshConfigFile: values['ssh-config'] });
   switch (subcommand.name) {
     case 'check': {
+      const { formatCheck, runCheck, summary } = await import('./cli/check.js');
       const result = await runCheck(operands, context);
       process.stdout.write(formatCheck(result, format));
       if (format === 'text') process.stderr.write(`${summary(result)}\n`);
       const failed = result.unreadable.length > 0 || result.findings.some((f) => f.severity === 'error');
       return failed ? exitCodes.failed : exitCodes.ok;
     }
-    case 'ping':
+    case 'ping': {
+      const { runPing } = await import('./cli/ping.js');
       return await runPing(await chooseMachines(values, context), {
         sshConfigFile: values['ssh-config'],
         timeoutSeconds,
         format,
       });
+    }
     case 'select': {
+      const { runSelect } = await import('./cli/select.js');
       const features = (values.features ?? '').split(',').filter(Boolean);
       const { selection, text } = runSelect(await chooseMachines(values, context), values.system!, features, format);
       process.stdout.write(text);
       return selection.chosen ? exitCodes.ok : exitCodes.failed;
     }
-    case 'build':
-      return await runBuildCommand(await chooseMachines(values, context), {
-        file: resolve(operands[0]!),
-        attr: values.attr,
-        autoArgs: commandLine.autoArgs,
-        on: values.on,
-        distributed: values.distributed === true,
-        sshConfigFile: values['ssh-config'],
-        format,
-      });
+    case 'build': {
+      const { runBuildCommand } = await import('./cli/build.js');
+      // The machines and this machine's Nix are read while Nix evaluates (runBuildCommand).
+      return await runBuildCommand(
+        traced('machines and local Nix', () => chooseMachines(values, context)),
+        { result: evaluation!, abort: () => evaluating.abort() },
+        {
+          file: resolve(operands[0]!),
+          attr: values.attr,
+          autoArgs: commandLine.autoArgs,
+          on: values.on,
+          distributed: values.distributed === true,
+          sshConfigFile: values['ssh-config'],
+          format,
+        },
+      );
+    }
   }
 }
 
 async function main(args: string[]): Promise<number> {
+  traceSinceStart('node start + bundle load');
   // Before anything is printed: no text from a file, a host or Nix reaches the terminal raw.
   showControlsOn(process.stdout);
   showControlsOn(process.stderr);

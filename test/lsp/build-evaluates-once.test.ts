@@ -1,7 +1,8 @@
 // One build, one evaluation: the client carries the plan's drvPath to startBuild, and the
 // server builds that derivation without running nix-instantiate on the file again. The real
 // nix-instantiate runs behind a wrapper on the server's PATH that marks each call. No builder
-// is configured, so the build stops at "no machine fits" after the derivation is read.
+// is configured, so the build stops at "no machine fits" after the derivation is read. A file
+// that is one derivation is evaluated once, not once to list its attributes and again.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,6 +46,23 @@ before(async () => {
 after(async () => {
   await client.stop();
   rmSync(work, { recursive: true, force: true });
+});
+
+test('the plan of a file that is one derivation runs nix-instantiate once, as nix-build evaluates once', async () => {
+  const before = evaluations();
+  const plan = await client.connection.sendRequest(planBuildRequest, { file });
+  assert.equal(plan.ok, true, JSON.stringify(plan));
+  assert.equal(evaluations() - before, 1, marked(marks));
+});
+
+test('a file holding several derivations still names them (the second evaluation is only for that case)', async () => {
+  const several = join(work, 'several.nix');
+  writeFileSync(
+    several,
+    '{ a = derivation { name = "a"; system = "x86_64-linux"; builder = "/bin/sh"; }; b = derivation { name = "b"; system = "x86_64-linux"; builder = "/bin/sh"; }; c = 1; }\n',
+  );
+  const plan = await client.connection.sendRequest(planBuildRequest, { file: several });
+  assert.deepEqual(plan, { ok: false, needsAttribute: ['a', 'b'] });
 });
 
 test("startBuild with the plan's drvPath evaluates nothing more", async () => {

@@ -14,7 +14,7 @@ import {
   type FailedCommand,
 } from '../../server/src/dispatch/offloadCauses';
 import { nixStoreCommand, remoteNixStore } from '../../server/src/dispatch/remoteNixStore';
-import { formatBytes, LineSplitter, SkipPrefix } from '../../server/src/dispatch/streamParts';
+import { ByteCounter, formatBytes, LineSplitter, SkipPrefix } from '../../server/src/dispatch/streamParts';
 
 describe('remoteNixStore', () => {
   test('ssh:// runs nix-store, ssh-ng:// too (next to its nix-daemon)', () => {
@@ -92,6 +92,40 @@ describe('SkipPrefix', () => {
     assert.equal(await through('Hello\n', ['Bye\nDATA']), 'Bye\nDATA');
     assert.equal(await through('Hello\n', ['Hel']), 'Hel');
     assert.equal(await through('', ['DATA']), 'DATA');
+  });
+});
+
+describe('ByteCounter', () => {
+  const pieces = async (batchBytes: number, sizes: number[]) => {
+    const counter = new ByteCounter(batchBytes);
+    let next = 0;
+    const input = sizes.map((size) => Buffer.from(Array.from({ length: size }, () => next++ % 256)));
+    // As a pipe hands them on ('data' events), not as an iterator reads them (joined).
+    const out: Buffer[] = [];
+    counter.on('data', (chunk: Buffer) => out.push(chunk));
+    Readable.from(input).pipe(counter);
+    await new Promise((resolve) => counter.on('end', resolve));
+    return { out, counter, input: Buffer.concat(input) };
+  };
+
+  test('with a batch size: the same bytes in order, in pieces of at least that size but the last', async () => {
+    const { out, counter, input } = await pieces(100, [30, 30, 30, 30, 250, 10, 5]);
+    assert.deepEqual(
+      out.map((chunk) => chunk.length),
+      [120, 250, 15],
+    );
+    assert.ok(Buffer.concat(out).equals(input));
+    assert.equal(counter.bytes, 385);
+  });
+
+  test('without one: every piece as it came; nothing at all is nothing', async () => {
+    const { out, counter } = await pieces(0, [3, 4]);
+    assert.deepEqual(
+      out.map((chunk) => chunk.length),
+      [3, 4],
+    );
+    assert.equal(counter.bytes, 7);
+    assert.deepEqual((await pieces(100, [])).out, []);
   });
 });
 

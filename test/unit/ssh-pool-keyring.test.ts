@@ -111,6 +111,56 @@ describe('connection pool', () => {
     await pool.close();
   });
 
+  test("a connect started ahead (tentative) that fails is not its joiners' failure: they open their own", async () => {
+    const pool = new ConnectionPool({ idleMs: 1000 });
+    let refuse: () => void = () => undefined;
+    // Ahead: no passphrase could be asked, so the key is refused.
+    const ahead = pool.acquire(
+      'k',
+      () =>
+        new Promise<ConnectResult>((resolve) => {
+          refuse = () =>
+            resolve({ ok: false, failure: { code: 'auth-failed', cause: 'no key accepted', fix: '' }, stages: [] });
+        }),
+      { tentative: true },
+    );
+    let opened = 0;
+    // The build's own request, with the prompt, joins the connect in flight.
+    const own = pool.acquire('k', async () => {
+      opened++;
+      return { ok: true, connection: fakeConnection(), stages: [] };
+    });
+    refuse();
+    assert.equal((await ahead).ok, false);
+    const result = await own;
+    assert.ok(result.ok, 'the joiner opened its own connection');
+    assert.equal(opened, 1);
+    if (result.ok) result.lease.release();
+    await pool.close();
+  });
+
+  test('a request that joins an ordinary connect shares its failure (one attempt, not two)', async () => {
+    const pool = new ConnectionPool({ idleMs: 1000 });
+    let refuse: () => void = () => undefined;
+    const first = pool.acquire(
+      'k',
+      () =>
+        new Promise<ConnectResult>((resolve) => {
+          refuse = () =>
+            resolve({ ok: false, failure: { code: 'connection-refused', cause: 'refused', fix: '' }, stages: [] });
+        }),
+    );
+    let opened = 0;
+    const joined = pool.acquire('k', async () => {
+      opened++;
+      return { ok: true, connection: fakeConnection(), stages: [] };
+    });
+    refuse();
+    assert.equal((await first).ok, false);
+    assert.equal((await joined).ok, false);
+    assert.equal(opened, 0);
+    await pool.close();
+  });
   test('a discarded connection is closed and forgotten at once, even while others hold it', async () => {
     const pool = new ConnectionPool({ idleMs: 1000 });
     const connection = fakeConnection();

@@ -1,7 +1,8 @@
 // `nix-builders build FILE [-A attr] [--arg NAME EXPR] [--argstr NAME S] [--on HOST | --distributed]`: evaluate, pick the machine
 // Nix would pick (or HOST), offload over SSH with the log on stderr, and print the output paths
 // on the last lines of stdout (or one JSON document). Ctrl+C cancels the remote build.
-import { derivationOf } from '../dispatch/currentDerivation';
+import { connectAhead, likelyMachine } from '../dispatch/connectAhead';
+import type { DerivationSource } from '../dispatch/currentDerivation';
 import { buildCandidate, failedBuild, noMachineFits, runBuild, type BuildPlace } from '../dispatch/runBuild';
 import { selectMachine } from '../dispatch/select';
 import { machineLabel, parseStoreUri } from '../model/storeUri';
@@ -60,6 +61,9 @@ function names(uri: string, wanted: string): boolean {
   return uri === wanted || machineLabel(uri) === wanted || host === wanted;
 }
 
+/** The machine `--on NAME` names, if any. */
+const namedMachine = (chosen: ChosenMachines, on: string) => chosen.machines.find((m) => names(m.storeUri, on));
+
 /** Where the command line says to build: `--distributed`, `--on NAME`, or the machine Nix would pick. */
 function placeOf(
   chosen: ChosenMachines,
@@ -69,7 +73,7 @@ function placeOf(
 ): BuildPlace {
   if (options.distributed) return { distributed: () => distributedChoice(chosen, options.sshConfigFile, log) };
   if (options.on !== undefined) {
-    const machine = chosen.machines.find((m) => names(m.storeUri, options.on!));
+    const machine = namedMachine(chosen, options.on);
     return machine ? { machine } : { none: `no machine named '${options.on}' in ${chosen.from}` };
   }
   // The machines this extension refuses count as down, so the next best builds.
@@ -84,7 +88,24 @@ function placeOf(
   };
 }
 
-export async function runBuildCommand(chosen: ChosenMachines, options: BuildCliOptions): Promise<number> {
+/** Nix's evaluation of the file, started before this module was even loaded (cli.ts). */
+export interface StartedEvaluation {
+  result: Promise<DerivationSource>;
+  /** Stops it: the command ended before it needed it. */
+  abort(): void;
+}
+
+/**
+ * The build. `machines` is still being read and Nix still evaluating; the connection to the
+ * machine the build will most likely go to starts as soon as the machines are known
+ * (connectAhead.ts), so that none of the three waits for another. A usage error in reading the
+ * machines (an unreadable --machines file) still ends the command before anything is built.
+ */
+export async function runBuildCommand(
+  machines: Promise<ChosenMachines>,
+  evaluation: StartedEvaluation,
+  options: BuildCliOptions,
+): Promise<number> {
   const started = Date.now();
   const abort = new AbortController();
   const onInterrupt = () => {
@@ -93,8 +114,28 @@ export async function runBuildCommand(chosen: ChosenMachines, options: BuildCliO
   };
   process.once('SIGINT', onInterrupt);
   const pool = new ConnectionPool({ idleMs: 1000 });
+  let letGoEarlyConnection = () => undefined as void;
+  // Once the build is over, a connect ahead still in flight serves nobody (see the finally).
+  const over = new AbortController();
   try {
-    const source = await derivationOf(options.file, options.attr, options.autoArgs);
+    const chosen = await machines;
+    if (!options.distributed)
+      letGoEarlyConnection = connectAhead(
+        options.on !== undefined
+          ? namedMachine(chosen, options.on)
+          : likelyMachine(
+              chosen.machines.map((machine) => ({ machine })),
+              chosen.target,
+            ),
+        {
+          pool,
+          target: chosen.target,
+          sshConfigFile: options.sshConfigFile,
+          daemon: chosen.local.daemon,
+          signal: over.signal,
+        },
+      );
+    const source = await evaluation.result;
     if (!source.ok) {
       const message =
         'error' in source
@@ -128,6 +169,9 @@ export async function runBuildCommand(chosen: ChosenMachines, options: BuildCliO
       );
     return report(outcome, options.format);
   } finally {
+    evaluation.abort();
+    over.abort();
+    letGoEarlyConnection();
     pool.close();
     process.removeListener('SIGINT', onInterrupt);
   }

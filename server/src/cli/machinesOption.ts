@@ -1,7 +1,6 @@
 // Which machines a subcommand works on, the same way in every subcommand: `--machines FILE`,
 // `--builders TEXT` (as Nix's --builders), or what Nix itself reads here (the nix.conf chain).
 import { confSources } from '../builders/configChain';
-import { effectiveBuilders } from '../builders/effectiveBuilders';
 import type { LocalNix } from '../context/localNix';
 import { parseBuilders, type Machine } from '../model/machines';
 import { readFileAsNixDoes, readUserFile, whyNotRead } from '../context/readFile';
@@ -52,6 +51,9 @@ export async function chooseMachines(values: CliValues, context: ServerContext):
     return fromText(read.text, values.machines, `${values.machines} (given with --machines)`, values.machines);
   }
   if (values.builders !== undefined) return fromText(values.builders, '--builders', 'the text given with --builders');
+  // Loaded only here: Nix's own builders chain brings the .nix grammar (builders declared in
+  // modules), which --machines and --builders never need.
+  const { effectiveBuilders } = await import('../builders/effectiveBuilders.js');
   const effective = effectiveBuilders(target, []);
   const used = effective.sources.filter((source) => source.usedByNix);
   const machines = [...effective.builders.values()]

@@ -3,6 +3,7 @@
 // picked or distributed, with the log streamed to the client. Keeps the load per machine, so
 // the next choice counts the builds already running, as Nix counts busy slots.
 import { log } from '../context/log';
+import { traced } from '../context/timingTrace';
 import { randomUUID } from 'node:crypto';
 import type { CancellationToken, Connection } from 'vscode-languageserver';
 import type { BuilderList } from '../builders/builderList';
@@ -22,6 +23,7 @@ import {
   type StartBuildParams,
 } from '../protocol';
 import type { ConnectionPool } from '../ssh/pool';
+import { connectAhead, likelyMachine } from './connectAhead';
 import { derivationOf } from './currentDerivation';
 import { checkOf, machinesForDistributed, type DistributedMachines } from './distributedMachines';
 import { buildCandidate, failedBuild, noMachineFits, runBuild, type BuildPlace } from './runBuild';
@@ -65,12 +67,20 @@ export class BuildOnRemote {
   }
 
   async plan(target: BuildTarget): Promise<BuildPlan> {
-    const source = await derivationOf(target.file, target.attr);
+    // Nix evaluates while the builders are listed and the machine a build will most likely go to
+    // is connected to (connectAhead.ts): a build picked from the plan then finds it in the pool.
+    const evaluation = traced('evaluation', () => derivationOf(target.file, target.attr));
+    const known = Promise.all([this.builders.builders(), this.context.nixHere()]);
+    void known.then(
+      ([effective, here]) => this.connectAhead(effective, here),
+      () => undefined,
+    );
+    const source = await evaluation;
     if (!source.ok)
       return 'needsAttribute' in source
         ? { ok: false, needsAttribute: source.needsAttribute }
         : { ok: false, error: source.error };
-    const [effective, { target: nix }] = await Promise.all([this.builders.builders(), this.context.nixHere()]);
+    const [effective, { target: nix }] = await known;
     const needs = { system: source.derivation.system, requiredFeatures: source.derivation.requiredSystemFeatures };
     const builderOf = (m: BuilderMachine) => effective.builders.get(m.id)!;
     // Nix reads one builders list: its sources choose together, as `nix-builders select` does.
@@ -139,6 +149,32 @@ export class BuildOnRemote {
       choices,
       wouldWait: bestPick.selection.wouldWait,
     };
+  }
+
+  /**
+   * Starts connecting to the machine Nix would pick for a derivation of this machine's system,
+   * only in a trusted workspace; the connection waits in the pool (closed when idle, pool.ts).
+   */
+  private connectAhead(
+    effective: Awaited<ReturnType<BuilderList['builders']>>,
+    here: Awaited<ReturnType<ServerContext['nixHere']>>,
+  ): void {
+    if (!this.context.trusted) return;
+    const used = effective.sources.filter((s) => s.usedByNix).flatMap((s) => s.machines);
+    const machines = used
+      .map((info) => effective.builders.get(info.id))
+      .filter((b): b is Builder => b !== undefined)
+      .map((b) => {
+        const candidate = this.candidate(b, here.target);
+        return { machine: b.machine, load: candidate.load, down: candidate.down };
+      });
+    // Let go at once: the connection stays in the pool, idle, for the build that follows.
+    connectAhead(likelyMachine(machines, here.target), {
+      pool: this.pool,
+      target: here.target,
+      sshConfigFile: here.settings.sshConfigFile,
+      daemon: here.local.daemon,
+    })();
   }
 
   async build(params: StartBuildParams, token?: CancellationToken): Promise<BuildOutcome> {

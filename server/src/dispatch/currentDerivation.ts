@@ -35,6 +35,7 @@ function nix(
   command: string,
   args: string[],
   cwd: string,
+  signal: AbortSignal | undefined,
   timeoutMs = 120_000,
 ): Promise<{ ok: true; stdout: string } | { ok: false; error: string }> {
   return new Promise((resolve) => {
@@ -43,7 +44,7 @@ function nix(
     execFile(
       command,
       args,
-      { cwd, env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' },
+      { cwd, env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8', ...(signal ? { signal } : {}) },
       (error, stdout, stderr) => {
         const code = (error as NodeJS.ErrnoException | null)?.code;
         const exit = error ? (typeof code === 'number' ? code : null) : 0;
@@ -97,6 +98,8 @@ export async function derivationOf(
   file: string,
   attr?: string,
   autoArgs: readonly AutoArg[] = [],
+  /** Stops the evaluation (the CLI's command ended before it needed it). */
+  signal?: AbortSignal,
 ): Promise<DerivationSource> {
   if (autoArgs.length > 0 && (file.endsWith('.drv') || basename(file) === 'flake.nix')) {
     return {
@@ -115,11 +118,19 @@ export async function derivationOf(
       'nix',
       ['--extra-experimental-features', 'nix-command flakes', 'path-info', '--derivation', installable],
       cwd,
+      signal,
     );
     if (!result.ok) return result;
     return readDrv(result.stdout.trim().split('\n').pop() ?? '');
   }
   if (attr === undefined) {
+    // One evaluation where the file is one derivation, as nix-build pays: nix-instantiate prints
+    // the .drv of each derivation the value holds, and exactly one is the one -A would pick too
+    // (a set with one derivation attribute and others that are not). Anything else (several, none,
+    // an error) goes the way below, which names the attributes or says Nix's error as before.
+    const direct = await nix('nix-instantiate', [file, ...autoArgWords(autoArgs)], cwd, signal);
+    const drvs = direct.ok ? direct.stdout.trim().split('\n').filter(Boolean) : [];
+    if (drvs.length === 1 && storeDrv.test(drvs[0]!)) return readDrv(drvs[0]!);
     const names = await nix(
       'nix-instantiate',
       [
@@ -134,6 +145,7 @@ export async function derivationOf(
         attributesExpression,
       ],
       cwd,
+      signal,
     );
     if (!names.ok) return names;
     const list = JSON.parse(names.stdout) as string[];
@@ -144,6 +156,7 @@ export async function derivationOf(
     'nix-instantiate',
     [file, ...(attr !== undefined ? ['-A', attr] : []), ...autoArgWords(autoArgs)],
     cwd,
+    signal,
   );
   if (!result.ok) return result;
   const drvs = result.stdout.trim().split('\n').filter(Boolean);

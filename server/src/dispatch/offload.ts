@@ -26,6 +26,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Client } from 'ssh2';
 import type { Machine } from '../model/machines';
+import { traced, tracePhase } from '../context/timingTrace';
 import { parseStoreUri } from '../model/storeUri';
 import type { AskPassphrase } from '../ssh/keyring';
 import { acquireMachine } from '../ssh/machineConnection';
@@ -100,6 +101,8 @@ const queryTimeoutMs = 60_000;
 /** With substitutes the question includes fetching from the builder's caches. */
 const substituteTimeoutMs = 30 * 60_000;
 const maxAnswerBytes = 64 * 1024 * 1024;
+/** The copies go to ssh2 and to nix-store in pieces this big (streamParts.ts says why). */
+const streamBatchBytes = 1024 * 1024;
 const addRootWarning = /^warning: you did not specify '--add-root'/;
 
 /**
@@ -301,21 +304,23 @@ class Offload {
     // both are a login and a nix-store start-up, and they need not wait for each other.
     this.begin('copy-inputs');
     const importer = this.startTracked(client, [...nixStoreCommand(store), '--import']);
-    const query = await exec(
-      client,
-      [
-        '/bin/sh',
-        '-c',
-        this.o.useSubstitutes ? QUERY_MISSING_AFTER_SUBSTITUTING : QUERY_MISSING,
-        'sh',
-        ...nixStoreCommand(store),
-      ],
-      {
-        stdin: closure.paths.map((path) => `${path}\n`).join(''),
-        timeoutMs: this.o.useSubstitutes ? substituteTimeoutMs : queryTimeoutMs,
-        maxOutputBytes: maxAnswerBytes,
-        ...this.signalOption(),
-      },
+    const query = await traced('closure query (builder)', () =>
+      exec(
+        client,
+        [
+          '/bin/sh',
+          '-c',
+          this.o.useSubstitutes ? QUERY_MISSING_AFTER_SUBSTITUTING : QUERY_MISSING,
+          'sh',
+          ...nixStoreCommand(store),
+        ],
+        {
+          stdin: closure.paths.map((path) => `${path}\n`).join(''),
+          timeoutMs: this.o.useSubstitutes ? substituteTimeoutMs : queryTimeoutMs,
+          maxOutputBytes: maxAnswerBytes,
+          ...this.signalOption(),
+        },
+      ),
     );
     if (this.aborted) return this.cancelled();
     const queryFailure = this.remoteExecFailure(query, 'copy-inputs', user);
@@ -335,13 +340,14 @@ class Offload {
     } else {
       this.phase('copy-inputs', `0 paths: ${uri} has the whole closure`);
     }
-    const sent = await this.copyToBuilder(remoteImport, missing, user);
+    const sent = await traced('copy in', () => this.copyToBuilder(remoteImport, missing, user));
     if ('failure' in sent) return sent.failure;
     this.end();
 
     // Phase: build. `--query --requisites --use-output --force-realise` builds the derivation
     // and then prints its outputs' runtime closure: one command for what would take two.
     this.begin('build', `${nameOf(drvPath)} on ${uri}`);
+    const buildTraced = tracePhase('remote build');
     const realise = [...nixStoreCommand(store), '--query', '--requisites', '--use-output', '--force-realise', drvPath];
     if (!this.o.useSubstitutes) realise.push('--option', 'substituters', '');
     const build = this.track(
@@ -360,6 +366,7 @@ class Offload {
       printedBytes += chunk.length;
     });
     const built = await build.done;
+    buildTraced();
     this.active.delete(build);
     if (this.aborted) return this.cancelled();
     if (built.code !== 0) return this.failRemote('build', built, user);
@@ -367,7 +374,11 @@ class Offload {
     assertStorePaths(runtime);
     this.end();
 
-    // Phase: copy-outputs. Our import starts while we check which of them this store lacks.
+    // Phase: copy-outputs. Which of them this store lacks is known without asking it again: an
+    // output's runtime closure lies within the derivation's own outputs and the inputs' closure,
+    // and `closure.here` is every path of that closure this store had (their outputs included).
+    // A path it gained since is imported again, which Nix skips; one it lost since fails the
+    // import, as it would have after the question too. Our import starts at once.
     this.begin('copy-outputs');
     const localImport = this.track(
       startLocal('nix-store', ['--import'], {
@@ -377,17 +388,7 @@ class Offload {
         onStderrLine: (line) => this.log(line),
       }),
     );
-    const here = await runLocal('nix-store', ['--check-validity', '--print-invalid', ...runtime], {
-      env: this.env,
-      ...this.signalOption(),
-    });
-    if (this.aborted) return this.cancelled();
-    if (here.code !== 0) {
-      void localImport.kill();
-      return this.failLocal('copy-outputs', here);
-    }
-    const inRuntime = new Set(runtime);
-    const lacking = pathLines(here.stdout).filter((path) => inRuntime.has(path));
+    const lacking = [...new Set(runtime)].filter((path) => !closure.here.has(path));
     this.phase('copy-outputs', lacking.length > 0 ? count(lacking.length, 'path') : '0 paths: this store has them');
     const brought = await this.copyBack(client, store, localImport, lacking, answer.noise, user);
     if ('failure' in brought) return brought.failure;
@@ -415,18 +416,23 @@ class Offload {
   }
 
   /**
-   * The .drv's closure plus the outputs this store has of its dependencies (`paths`), whether
+   * The .drv's closure plus the outputs this store has of its dependencies (`paths`; `here` with
+   * the derivation's own outputs that are here too), whether
    * the derivation's own outputs are all here already (`built`), and the NAR sizes (only for the
    * progress detail, so they are not waited for).
    */
   private async localClosure(
     drvPath: string,
     ownOutputs: Set<string>,
-  ): Promise<{ paths: string[]; built: boolean; sizes: Promise<Map<string, number>> } | { failed: LocalExit }> {
-    const requisites = await runLocal('nix-store', ['--query', '--requisites', '--include-outputs', drvPath], {
-      env: this.env,
-      ...this.signalOption(),
-    });
+  ): Promise<
+    { paths: string[]; here: Set<string>; built: boolean; sizes: Promise<Map<string, number>> } | { failed: LocalExit }
+  > {
+    const requisites = await traced('closure query (local)', () =>
+      runLocal('nix-store', ['--query', '--requisites', '--include-outputs', drvPath], {
+        env: this.env,
+        ...this.signalOption(),
+      }),
+    );
     if (requisites.code !== 0) return { failed: requisites };
     const all = pathLines(requisites.stdout);
     // --include-outputs lists the derivation's own outputs when they are valid here.
@@ -448,7 +454,7 @@ class Offload {
             paths.forEach((path, index) => map.set(path, numbers[index] ?? 0));
             return map;
           });
-    return { paths, built, sizes };
+    return { paths, here: new Set(all), built, sizes };
   }
 
   /** A remote command started now and tracked for cancelling; undefined when it could not start. */
@@ -485,7 +491,7 @@ class Offload {
         onStderrLine: (line) => this.log(line),
       }),
     );
-    const counter = new ByteCounter();
+    const counter = new ByteCounter(streamBatchBytes);
     local.stdout!.pipe(counter).pipe(remote.channel);
     const [localExit, remoteExit] = await Promise.all([
       local.done,
@@ -530,10 +536,16 @@ class Offload {
         onStderrLine: (line) => this.log(line),
       }),
     );
-    const counter = new ByteCounter();
+    const counter = new ByteCounter(streamBatchBytes);
     remote.channel.pipe(new SkipPrefix(noise)).pipe(counter).pipe(local.stdin!);
+    const copyTraced = tracePhase('copy out');
     const [remoteExit, localExit] = await Promise.all([
-      remote.done,
+      remote.done.then((exit) => {
+        copyTraced();
+        const importTraced = tracePhase('import');
+        void local.done.then(importTraced);
+        return exit;
+      }),
       // Our store refused (a signature, a full disk): the export would block on a full window.
       local.done.then((exit) => {
         if (exit.code !== 0) void remote.kill();

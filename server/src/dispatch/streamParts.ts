@@ -41,13 +41,41 @@ export class Tail {
   }
 }
 
-/** Passes bytes through unchanged and counts them. */
+/**
+ * Passes bytes through unchanged and counts them; with `batchBytes`, hands them on in pieces of
+ * at least that many bytes (the last one smaller). An SSH channel costs ssh2 CPU per write, not
+ * per byte: measured on the lab (offload.bench.ts), 50 MiB in 64 KiB writes (what a pipe from
+ * nix-store gives) took 531 ms and 152 ms of CPU, in 1 MiB writes 396 ms and 104 ms, where
+ * OpenSSH's `ssh host cat` took 376 ms and 50 ms. For bulk streams only (a NAR): a batch waits
+ * for its bytes, and the rest goes at the end.
+ */
 export class ByteCounter extends Transform {
   bytes = 0;
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+
+  constructor(private readonly batchBytes = 0) {
+    super();
+  }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
-    callback(null, chunk);
+    if (this.batchBytes === 0) return callback(null, chunk);
+    this.held.push(chunk);
+    this.heldBytes += chunk.length;
+    if (this.heldBytes < this.batchBytes) return callback();
+    callback(null, this.release());
+  }
+
+  override _flush(callback: TransformCallback): void {
+    callback(null, this.heldBytes > 0 ? this.release() : undefined);
+  }
+
+  private release(): Buffer {
+    const batch = this.held.length === 1 ? this.held[0]! : Buffer.concat(this.held, this.heldBytes);
+    this.held = [];
+    this.heldBytes = 0;
+    return batch;
   }
 }
 

@@ -4,6 +4,7 @@
 // column 8 as the host key, NIX_SSHOPTS from the environment. For the offload, the CLI and the
 // health probe (which resolves and connects as two of its stages, each reported).
 import { homedir } from 'node:os';
+import { traced } from '../context/timingTrace';
 import { parseStoreUri } from '../model/storeUri';
 import { connect, type ConnectResult, type ConnectStageReport, type ConnectTimeouts } from './connect';
 import type { SshFailure } from './failure';
@@ -37,6 +38,8 @@ export interface MachineConnectOptions {
   onStage?: (stage: ConnectStageReport) => void;
   /** The Nix followed here hands the URI's port to ssh as `-p` (2.31+, `rules.portInUri`). */
   portInUri?: boolean;
+  /** Started ahead of need (pool.ts): a request that joins it and sees it fail tries again itself. */
+  tentative?: boolean;
 }
 
 /** `[user@]host` as Nix hands it to ssh: before 2.31 with the URI's `:port` still on the host. */
@@ -111,5 +114,7 @@ export async function acquireMachine(
   const resolved = await resolveMachine(target, options);
   if (!resolved.ok) return { ok: false, failure: resolved.failure };
   const key = poolKey(resolved.host);
-  return pool.acquire(key, () => connectResolved(resolved, options));
+  return pool.acquire(key, () => traced('connect', () => connectResolved(resolved, options)), {
+    tentative: options.tentative === true,
+  });
 }

@@ -4,13 +4,22 @@
 // `idleMs`; a connection that drops is forgotten, and the next request opens a new one. A user
 // that finds the connection broken while it still looks open (the builder's sshd refuses to
 // start commands on it, its session half gone) discards it: closed and forgotten at once, so
-// no later request is handed a connection that can no longer run anything.
+// no later request is handed a connection that can no longer run anything. A tentative
+// request (a connect started ahead, before anyone knows it is needed: connectAhead.ts) opens
+// without the user's help (no passphrase prompt); when it fails, a request that joined it does
+// not inherit the failure but tries again with its own means.
 import type { Connection, ConnectResult } from './connect';
 import type { SshFailure } from './failure';
 import type { ResolvedHost } from './sshConfig';
 
 export interface PoolOptions {
-  /** Close a connection nobody has used for this long (default 60 s). */
+  /**
+   * Close a connection nobody has used for this long (default 60 s). How warm the editor stays:
+   * the language server keeps 60 s (server.ts), so a build or check after another one, or the
+   * view's own checks (autoPing, every 60 s by default) find the builder connected, and its 5 s
+   * keepalives (connect.ts) notice a builder gone in the meantime; a builder nobody has used
+   * for a minute is let go, never held open for as long as the editor runs. The CLI keeps 1 s.
+   */
   idleMs?: number;
 }
 
@@ -42,6 +51,8 @@ export type LeaseResult = { ok: true; lease: Lease } | { ok: false; failure: Ssh
 
 interface Entry {
   pending: Promise<ConnectResult> | undefined;
+  /** The connect in flight was started ahead: its failure is not its joiners' (see above). */
+  tentative: boolean;
   connection: Connection | undefined;
   users: number;
   idleTimer: NodeJS.Timeout | undefined;
@@ -71,7 +82,12 @@ export class ConnectionPool {
   }
 
   /** A connection for `key`, opening it with `open` when there is none (one open at a time per key). */
-  async acquire(key: string, open: () => Promise<ConnectResult>): Promise<LeaseResult> {
+  async acquire(
+    key: string,
+    open: () => Promise<ConnectResult>,
+    options: { tentative?: boolean } = {},
+  ): Promise<LeaseResult> {
+    const tentative = options.tentative === true;
     if (this.closing)
       return { ok: false, failure: { code: 'aborted', cause: 'the connection pool is closed.', fix: '' } };
     let entry = this.entries.get(key);
@@ -84,14 +100,16 @@ export class ConnectionPool {
       this.counters.reused++;
       this.stopIdleTimer(entry);
       if (entry.connection !== undefined) return { ok: true, lease: this.lease(key, entry, entry.connection, true) };
+      const joinedTentative = entry.tentative;
       const result = await entry.pending!;
       if (!result.ok) {
         entry.users--;
+        if (joinedTentative && !tentative) return this.acquire(key, open);
         return { ok: false, failure: result.failure };
       }
       return { ok: true, lease: this.lease(key, entry, result.connection, true) };
     }
-    const fresh: Entry = { pending: undefined, connection: undefined, users: 1, idleTimer: undefined };
+    const fresh: Entry = { pending: undefined, tentative, connection: undefined, users: 1, idleTimer: undefined };
     this.entries.set(key, fresh);
     fresh.pending = open();
     const result = await fresh.pending;
@@ -115,7 +133,13 @@ export class ConnectionPool {
       connection.close();
       return;
     }
-    const entry: Entry = { pending: undefined, connection: undefined, users: 0, idleTimer: undefined };
+    const entry: Entry = {
+      pending: undefined,
+      tentative: false,
+      connection: undefined,
+      users: 0,
+      idleTimer: undefined,
+    };
     this.entries.set(key, entry);
     this.counters.opened++;
     this.track(key, entry, connection);

@@ -4,6 +4,7 @@
 // subset of ssh's rules (sshConfigFallback.ts). ssh runs through execFile with an argument list,
 // never a shell, and a host beginning with `-` never reaches it.
 import { logCommand } from '../context/log';
+import { tracePhase } from '../context/timingTrace';
 import { remoteCommandLine } from './remoteCommand';
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
@@ -11,6 +12,7 @@ import { homedir, userInfo } from 'node:os';
 import { expandTilde } from '../model/identityFile';
 import { parseNixSshOpts, resolutionArguments, type SshCommandLine } from './nixSshOpts';
 import { resolveFromConfigFiles, type SshSettings } from './sshConfigFallback';
+import { configStamp, keepAnswer, keptAnswer } from './sshGCache';
 import type { SshFailure } from './failure';
 
 export type StrictHostKeyChecking = 'yes' | 'no' | 'ask' | 'accept-new' | 'off';
@@ -196,11 +198,13 @@ function runSshG(
 ): Promise<{ missing: true } | { missing: false; code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const started = Date.now();
+    const traced = tracePhase('ssh -G');
     execFile(
       binary,
       args,
       { env, timeout: timeoutMs, encoding: 'utf8', maxBuffer: 1024 * 1024 },
       (error, stdout, stderr) => {
+        traced();
         const shown = remoteCommandLine([binary, ...args]);
         if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') {
           logCommand('local', shown, { code: null, error: `${binary} was not found`, ms: Date.now() - started });
@@ -268,12 +272,16 @@ export async function resolveSshHost(
 
   const binary = options.sshBinary === undefined ? 'ssh' : options.sshBinary;
   if (binary !== null) {
-    const result = await runSshG(
-      binary,
-      sshGArguments(usable, destinationText),
-      { ...env, HOME: home },
-      options.timeoutMs ?? 5000,
-    );
+    // Asked once per process while the config files stay as they are (sshGCache.ts).
+    const args = sshGArguments(usable, destinationText);
+    const question = JSON.stringify([binary, args, home]);
+    const stamp = configStamp(usable.configFile, home);
+    const kept = keptAnswer(question, stamp);
+    const result =
+      kept !== undefined
+        ? { missing: false as const, code: 0, stdout: kept, stderr: '' }
+        : await runSshG(binary, args, { ...env, HOME: home }, options.timeoutMs ?? 5000);
+    if (kept === undefined && !result.missing && result.code === 0) keepAnswer(question, stamp, result.stdout);
     if (!result.missing) {
       if (result.code !== 0) {
         const why =
