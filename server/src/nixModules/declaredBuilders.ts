@@ -20,8 +20,10 @@ import { indexed } from '../context/positions';
 import type { NixTarget } from '../context/target';
 import { formatNixVersion } from '../model/nixVersion';
 import { parseBuilders } from '../model/machines';
+import { parseStoreUri } from '../model/storeUri';
 import type { BuilderMachine, BuildersSource, HealthFinding } from '../protocol';
 import { builderConfigurations, type BuilderConfiguration } from './builderConfigurations';
+import { appliesTo, configuredLookup, configuredSsh, type ConfiguredSsh } from './configuredSsh';
 import { mentionsBuildMachines, type DeclaredEntry } from './declarations';
 import { evaluatedAnalysis } from './evaluatedAnalysis';
 import type { NixEvaluator } from './evaluation';
@@ -45,6 +47,8 @@ export interface DeclaredFile {
   entries: { entry: DeclaredEntry; line: string | undefined }[];
   /** Parts of a buildMachines list that are not `{ … }` (`map f hosts`): known only once built. */
   unknownParts: number;
+  /** The file's programs.ssh settings: its builders are checked through them, as the daemon's ssh reads them after a rebuild. */
+  ssh: ConfiguredSsh | undefined;
 }
 
 interface Cached {
@@ -147,6 +151,7 @@ export class DeclaredBuilders {
       })),
       // A `map` part real Nix evaluated is among the entries; one it could not (or untrusted) is counted.
       unknownParts: analysis.lists.filter((l) => l.builders === undefined).length,
+      ssh: configuredSsh(analysis.declarations),
     };
   }
 }
@@ -191,7 +196,18 @@ function sourceOf(
       line: position.line,
       character: position.character,
     });
-    all.set(info.id, { info, machine });
+    const host = parseStoreUri(machine.storeUri).host;
+    const ssh = declared.ssh;
+    const named = ssh !== undefined && appliesTo(ssh, host);
+    all.set(info.id, {
+      info,
+      machine,
+      ...(named
+        ? {
+            configuredSsh: (userConfig: string | undefined) => configuredLookup(ssh, host, userConfig, basename(file))!,
+          }
+        : {}),
+    });
     machines.push(info);
   });
   // A part of the list not evaluated (`map f hosts`, untrusted) makes builders nobody can count yet.
