@@ -64,6 +64,8 @@ export class DeclaredBuilders {
   private configurations: { stamps: string; list: BuilderConfiguration[] } | undefined;
   /** The files of the last listing declared for another host: their lines are theirs, not this machine's. */
   private otherHosts = new Set<string>();
+  /** Each listed file's text as last read, for the configurations. */
+  private readonly texts = new Map<string, string | undefined>();
   /** How many files were read and analysed (the test of "only the changed file"). */
   reads = 0;
 
@@ -85,12 +87,14 @@ export class DeclaredBuilders {
     );
     const listed = new Set(files);
     for (const file of this.cache.keys()) if (!listed.has(file)) this.cache.delete(file);
+    for (const file of this.texts.keys()) if (!listed.has(file)) this.texts.delete(file);
     const key = `${formatNixVersion(target.version)}\0${target.localSystem}\0${evaluator ? 'trusted' : 'untrusted'}`;
     const declared = (await Promise.all(files.map((file) => this.declaredIn(file, target, key, evaluator)))).filter(
       (d): d is DeclaredFile => d !== undefined && (d.entries.length > 0 || d.unknownParts > 0),
     );
     const generated = generatedMachinesFile(machinesFile);
-    const configurations = this.configurationsOf(files);
+    // Whose configuration a file is matters only where something is compared: a generated file.
+    const configurations = generated ? this.configurationsOf(files) : [];
     const forWhom = new Map(declared.map((d) => [d, declaredFor(d.file, configurations)]));
     this.otherHosts = new Set(declared.filter((d) => forWhom.get(d)!.host === 'other').map((d) => d.file));
     const comparedHere = declared.filter((d) => !this.otherHosts.has(d.file));
@@ -113,7 +117,11 @@ export class DeclaredBuilders {
   private configurationsOf(files: string[]): BuilderConfiguration[] {
     const stamps = files.map((file) => `${file}\0${stampOf(file)}`).join('\n');
     if (this.configurations?.stamps !== stamps)
-      this.configurations = { stamps, list: builderConfigurations(files, this.read) };
+      this.configurations = {
+        stamps,
+        // The texts the analysis just read: each file is read once per change, not twice.
+        list: builderConfigurations(files, (file) => (this.texts.has(file) ? this.texts.get(file) : this.read(file))),
+      };
     return this.configurations.list;
   }
 
@@ -139,6 +147,7 @@ export class DeclaredBuilders {
   ): Promise<DeclaredFile | undefined> {
     this.reads++;
     const text = this.read(file);
+    this.texts.set(file, text);
     if (text === undefined || !mentionsBuildMachines(text)) return undefined;
     const analysis = await evaluatedAnalysis(text, target, dirname(file), evaluator);
     if (!analysis) return undefined;
