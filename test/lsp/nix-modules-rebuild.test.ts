@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildersChangedNotification, listBuildersRequest, type BuildersList } from '../../server/src/protocol';
@@ -294,6 +294,83 @@ let hosts = [ "big.example.org" "old.example.org" ]; in
       assert.match(JSON.stringify(source.findings), /[Cc]annot compare/);
     } finally {
       await untrusted.stop();
+    }
+  });
+
+  test("several hosts: only this machine's configuration is compared; another host's says so and takes no line from it", async () => {
+    const here = hostname().split('.')[0]!;
+    // This machine's configuration, named by its networking.hostName.
+    const ours = configuration.replace(
+      '{\n  nix.distributedBuilds',
+      `{\n  networking.hostName = "${here}";\n  nix.distributedBuilds`,
+    );
+    const labbed = lab(generatedText, true, ours);
+    const { workspace } = labbed;
+    // Another host's, one file with its hostName; it declares old.example.org, which this machine loses.
+    mkdirSync(join(workspace, 'hosts'));
+    const faraway = join(workspace, 'hosts', 'faraway.nix');
+    const farawayText = `{
+  networking.hostName = "faraway";
+  nix.distributedBuilds = true;
+  nix.buildMachines = [ { hostName = "old.example.org"; system = "x86_64-linux"; } { hostName = "far-builder"; system = "x86_64-linux"; } ];
+}
+`;
+    writeFileSync(faraway, farawayText);
+    // And a flake's: nixosConfigurations.yonder lists a module with no hostName of its own.
+    mkdirSync(join(workspace, 'yonder'));
+    writeFileSync(
+      join(workspace, 'flake.nix'),
+      `{ outputs = { nixpkgs, ... }: { nixosConfigurations.yonder = nixpkgs.lib.nixosSystem { modules = [ ./yonder/builders.nix ]; }; }; }\n`,
+    );
+    const yonder = join(workspace, 'yonder', 'builders.nix');
+    writeFileSync(
+      yonder,
+      '{ nix.distributedBuilds = true; nix.buildMachines = [ { hostName = "yonder-builder"; system = "aarch64-linux"; } ]; }\n',
+    );
+    const client = await serverOn(labbed, true);
+    try {
+      const list = await client.connection.sendRequest(listBuildersRequest);
+      const declared = new Map(list.sources.filter((s) => s.id.startsWith('declared:')).map((s) => [s.file, s]));
+      const mine = declared.get(join(workspace, 'configuration.nix'));
+      // old.example.org is gone from this machine: faraway.nix declaring it does not keep it here.
+      assert.deepEqual(
+        mine?.findings?.map((f) => f.title),
+        ['Rebuild to apply (1 new, 1 gone, 1 changed)'],
+        JSON.stringify(mine?.findings),
+      );
+      assert.match(mine.findings![0]!.message, /Gone: `ssh:\/\/old\.example\.org x86_64-linux - 1 1 - - -`\./);
+      for (const [file, host, builder] of [
+        [faraway, 'faraway', 'ssh://far-builder'],
+        [yonder, 'yonder', 'ssh://yonder-builder'],
+      ] as const) {
+        const source = declared.get(file);
+        assert.ok(source);
+        assert.ok(
+          source.machines.some((m) => m.uri === builder),
+          `${host}'s builders are still in the view`,
+        );
+        assert.deepEqual(
+          source.findings?.map((f) => [f.code, f.title]),
+          [['declared-for-other-host', `Declared for ${host}: not compared with this machine`]],
+        );
+        assert.match(source.findings![0]!.message, new RegExp(`This machine is ${here.toLowerCase()}`));
+      }
+      // In the editor: another host's file gets no "rebuild to apply"; this machine's does.
+      const farUri = await client.open(faraway, 'nix', farawayText);
+      const farDiagnostics = await client.diagnostics(farUri);
+      assert.equal(
+        farDiagnostics.filter((d) => d.code === 'nixos-rebuild-to-apply').length,
+        0,
+        JSON.stringify(farDiagnostics),
+      );
+      const uri = await client.open(join(workspace, 'configuration.nix'), 'nix', ours);
+      const diagnostics = await client.diagnostics(uri);
+      assert.match(
+        String(diagnostics.find((d) => d.code === 'nixos-rebuild-to-apply')?.message ?? JSON.stringify(diagnostics)),
+        /Gone: `ssh:\/\/old\.example\.org/,
+      );
+    } finally {
+      await client.stop();
     }
   });
 });

@@ -14,6 +14,7 @@ import { readFileAsNixDoes, readTextOrUndefined } from '../context/readFile';
 import { fileIndex, indexed } from '../context/positions';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { NixTarget } from '../context/target';
+import type { ConfiguredProbeSsh } from '../health/probe';
 import { confSources, defaultBuilders, type ConfSource } from './configChain';
 import { findMachinesFiles } from './workspaceMachines';
 
@@ -21,6 +22,8 @@ import { findMachinesFiles } from './workspaceMachines';
 export interface Builder {
   info: BuilderMachine;
   machine: Machine;
+  /** A declared builder's configuration's own ssh settings (programs.ssh), given the user's ssh config: checked through them. */
+  configuredSsh?: (userConfig: string | undefined) => ConfiguredProbeSsh;
 }
 
 export interface EffectiveBuilders {

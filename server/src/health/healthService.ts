@@ -64,8 +64,9 @@ export class HealthService {
     const cancelled = new AbortController();
     const listening = token?.onCancellationRequested(() => cancelled.abort());
     if (token?.isCancellationRequested) cancelled.abort();
+    const userConfig = settings.sshConfigFile || undefined;
     const results = await probeMachines(
-      chosen.map((b) => b.machine),
+      chosen.map((b) => (b.configuredSsh ? { ...b.machine, configuredSsh: b.configuredSsh(userConfig) } : b.machine)),
       {
         timeoutMs: Math.max(1, settings.probeTimeout ?? 10) * 1000,
         ...(settings.sshConfigFile ? { sshConfigFile: settings.sshConfigFile } : {}),

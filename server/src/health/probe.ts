@@ -75,7 +75,22 @@ export type ProbeEvent =
 
 /** What the probe needs of a machine (a model `Machine` fits). */
 export type ProbeMachine = Pick<Machine, 'storeUri' | 'sshKey' | 'publicHostKey'> &
-  Partial<Pick<Machine, 'systems' | 'supportedFeatures' | 'mandatoryFeatures' | 'file' | 'rowSpan'>>;
+  Partial<Pick<Machine, 'systems' | 'supportedFeatures' | 'mandatoryFeatures' | 'file' | 'rowSpan'>> & {
+    configuredSsh?: ConfiguredProbeSsh;
+  };
+
+/**
+ * The ssh settings of the configuration that declares a machine (its `programs.ssh`), which the
+ * daemon's ssh reads after a rebuild: checked through them instead of the user's own config,
+ * read without running ssh (its `Match exec` would run the workspace's commands).
+ */
+export interface ConfiguredProbeSsh {
+  configFile: string;
+  /** Known hosts files of the configuration and how the findings name them. */
+  knownHostsNamed: ReadonlyMap<string, string>;
+  /** Where the settings came from, for the log. */
+  via: string;
+}
 
 export interface ProbeOptions {
   /** Timeout of each stage in ms (default 10 000). */
@@ -228,8 +243,12 @@ class Probe {
       env: this.env,
       resolveTimeoutMs: this.timeout('resolve'),
       timeouts: { tcp: this.timeout('tcp'), handshake: this.timeout('handshake'), auth: this.timeout('auth') },
-      ...(options.sshConfigFile === undefined ? {} : { sshConfigFile: options.sshConfigFile }),
-      ...(options.sshBinary === undefined ? {} : { sshBinary: options.sshBinary }),
+      ...(machine.configuredSsh
+        ? { sshConfigFile: machine.configuredSsh.configFile, sshBinary: null }
+        : {
+            ...(options.sshConfigFile === undefined ? {} : { sshConfigFile: options.sshConfigFile }),
+            ...(options.sshBinary === undefined ? {} : { sshBinary: options.sshBinary }),
+          }),
       ...(options.portInUri ? { portInUri: true } : {}),
       ...(ask === undefined
         ? {}
@@ -253,7 +272,13 @@ class Probe {
 
   async run(): Promise<ProbeResult> {
     log.info(
-      `Checking ${this.machine.storeUri}${this.options.sshConfigFile ? ` (ssh config ${this.options.sshConfigFile})` : ''}`,
+      `Checking ${this.machine.storeUri}${
+        this.machine.configuredSsh
+          ? ` (${this.machine.configuredSsh.via}: ssh config ${this.machine.configuredSsh.configFile})`
+          : this.options.sshConfigFile
+            ? ` (ssh config ${this.options.sshConfigFile})`
+            : ''
+      }`,
     );
     if (!this.acceptable()) return this.finish();
     if (this.options.daemon === true) this.daemonContext();
@@ -358,7 +383,7 @@ class Probe {
       this.facts.hostKey = {
         type: verdict.key.type,
         fingerprint: verdict.key.fingerprint,
-        verifiedBy: verdict.kind === 'verified' ? sourceText(verdict) : undefined,
+        verifiedBy: verdict.kind === 'verified' ? this.sourceText(verdict) : undefined,
       };
       this.pinAction = {
         kind: 'pin-host-key',
@@ -734,20 +759,24 @@ class Probe {
     switch (hostKey.kind) {
       case 'mismatch': {
         const source = hostKey.source;
-        const recordedKey: RecordedKey =
+        // A key of the configuration's programs.ssh.knownHosts is changed in that file, not with ssh-keygen -R.
+        const named = source.kind === 'known-hosts' && this.machine.configuredSsh?.knownHostsNamed.has(source.file);
+        const recordedKey: RecordedKey | undefined =
           source.kind === 'column-8'
             ? source
-            : { kind: 'known-hosts', file: source.file, line: source.line, lookupName: policy.lookupName };
+            : named
+              ? undefined
+              : { kind: 'known-hosts', file: source.file, line: source.line, lookupName: policy.lookupName };
         Object.assign(extra, {
           expectedFingerprint: hostKey.expected.fingerprint,
-          keySource: sourceText(hostKey),
-          recordedKey,
+          keySource: this.sourceText(hostKey),
+          ...(recordedKey ? { recordedKey } : {}),
         });
         // A changed key is never one click from trusted: verify first (the message says how).
         return showKeyOnBuilder;
       }
       case 'revoked':
-        Object.assign(extra, { keySource: sourceText(hostKey) });
+        Object.assign(extra, { keySource: this.sourceText(hostKey) });
         return undefined;
       case 'unknown': {
         Object.assign(extra, {
@@ -764,6 +793,14 @@ class Probe {
       default:
         return undefined;
     }
+  }
+
+  /** Where a verdict's key is recorded, in words: a known hosts file of the configuration by its name. */
+  private sourceText(verdict: HostKeyVerdict): string {
+    if (verdict.kind === 'unknown') return 'nothing';
+    if (verdict.source.kind === 'column-8') return 'column 8';
+    const named = this.machine.configuredSsh?.knownHostsNamed.get(verdict.source.file);
+    return named ?? `${verdict.source.file}:${verdict.source.line}`;
   }
 
   private timeout(stage: ProbeStageName): number {
@@ -823,11 +860,6 @@ class Probe {
     this.emit({ kind: 'result', result });
     return result;
   }
-}
-
-function sourceText(verdict: HostKeyVerdict): string {
-  if (verdict.kind === 'unknown') return 'nothing';
-  return verdict.source.kind === 'column-8' ? 'column 8' : `${verdict.source.file}:${verdict.source.line}`;
 }
 
 function summaryOf(facts: ProbeFacts): string {

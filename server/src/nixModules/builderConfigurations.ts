@@ -21,6 +21,8 @@ export interface BuilderConfiguration {
   file: string;
   /** The names it is reached by: its host name, that name with its domain, its flake names. */
   names: string[];
+  /** Every file of it: the one it starts at and all it imports. */
+  files: string[];
   trustedUsers: TrustedUsersSetting[];
   /** The groups `users.users.<name>.extraGroups` / `.group` put each user in. */
   groups: ReadonlyMap<string, string[]>;
@@ -89,7 +91,13 @@ export function builderConfigurations(
         ? [{ file, text: read(file) ?? '', setting }]
         : [],
     );
-    configurations.push({ file: root, names: [...new Set(names)], trustedUsers, groups: groupsOf(settings) });
+    configurations.push({
+      file: root,
+      names: [...new Set(names)],
+      files: closure,
+      trustedUsers,
+      groups: groupsOf(settings),
+    });
   }
   return configurations;
 }

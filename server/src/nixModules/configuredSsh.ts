@@ -111,3 +111,32 @@ export function configuredSshFile(
   writeFileSync(file, text, { mode: 0o600 });
   return { configFile: file, knownHostsFile };
 }
+
+/** What a lookup of `hostName` through the configuration's ssh settings needs; undefined when they do not name it. */
+export interface ConfiguredLookup {
+  configFile: string;
+  /** The configuration's known hosts file, and how messages name it. */
+  knownHostsNamed: Map<string, string>;
+  /** Where the settings came from, in words. */
+  via: string;
+}
+
+/** The lookup of `hostName` through these settings (the user's config after them), when they name it. */
+export function configuredLookup(
+  configured: ConfiguredSsh | undefined,
+  hostName: string,
+  userConfig: string | undefined,
+  configuration = 'this configuration',
+): ConfiguredLookup | undefined {
+  if (!configured || !appliesTo(configured, hostName)) return undefined;
+  const from = [
+    configured.extraConfig !== undefined ? 'programs.ssh.extraConfig' : undefined,
+    configured.knownHosts.length > 0 ? 'programs.ssh.knownHosts' : undefined,
+  ].filter(Boolean);
+  const files = configuredSshFile(configured, userConfig);
+  return {
+    configFile: files.configFile,
+    knownHostsNamed: new Map([[files.knownHostsFile, `programs.ssh.knownHosts of ${configuration}`]]),
+    via: `as ${from.join(' and ')} of ${configuration} say, which the daemon's ssh reads after a rebuild`,
+  };
+}

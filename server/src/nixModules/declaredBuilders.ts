@@ -20,7 +20,10 @@ import { indexed } from '../context/positions';
 import type { NixTarget } from '../context/target';
 import { formatNixVersion } from '../model/nixVersion';
 import { parseBuilders } from '../model/machines';
+import { parseStoreUri } from '../model/storeUri';
 import type { BuilderMachine, BuildersSource, HealthFinding } from '../protocol';
+import { builderConfigurations, type BuilderConfiguration } from './builderConfigurations';
+import { appliesTo, configuredLookup, configuredSsh, type ConfiguredSsh } from './configuredSsh';
 import { mentionsBuildMachines, type DeclaredEntry } from './declarations';
 import { evaluatedAnalysis } from './evaluatedAnalysis';
 import type { NixEvaluator } from './evaluation';
@@ -32,6 +35,7 @@ import {
   rebuildToApplyFinding,
   type GeneratedMachinesFile,
 } from './rebuildToApply';
+import { declaredFor, otherHostFinding, type DeclaredFor } from './thisHost';
 
 /** How many .nix files of a folder are read for builders (a nixpkgs checkout has 40 000). */
 const maxNixFiles = 500;
@@ -43,6 +47,8 @@ export interface DeclaredFile {
   entries: { entry: DeclaredEntry; line: string | undefined }[];
   /** Parts of a buildMachines list that are not `{ … }` (`map f hosts`): known only once built. */
   unknownParts: number;
+  /** The file's programs.ssh settings: its builders are checked through them, as the daemon's ssh reads them after a rebuild. */
+  ssh: ConfiguredSsh | undefined;
 }
 
 interface Cached {
@@ -54,6 +60,12 @@ interface Cached {
 
 export class DeclaredBuilders {
   private readonly cache = new Map<string, Cached>();
+  /** The workspace's NixOS configurations, read again only when a .nix file changed. */
+  private configurations: { stamps: string; list: BuilderConfiguration[] } | undefined;
+  /** The files of the last listing declared for another host: their lines are theirs, not this machine's. */
+  private otherHosts = new Set<string>();
+  /** Each listed file's text as last read, for the configurations. */
+  private readonly texts = new Map<string, string | undefined>();
   /** How many files were read and analysed (the test of "only the changed file"). */
   reads = 0;
 
@@ -75,21 +87,42 @@ export class DeclaredBuilders {
     );
     const listed = new Set(files);
     for (const file of this.cache.keys()) if (!listed.has(file)) this.cache.delete(file);
+    for (const file of this.texts.keys()) if (!listed.has(file)) this.texts.delete(file);
     const key = `${formatNixVersion(target.version)}\0${target.localSystem}\0${evaluator ? 'trusted' : 'untrusted'}`;
     const declared = (await Promise.all(files.map((file) => this.declaredIn(file, target, key, evaluator)))).filter(
       (d): d is DeclaredFile => d !== undefined && (d.entries.length > 0 || d.unknownParts > 0),
     );
     const generated = generatedMachinesFile(machinesFile);
+    // Whose configuration a file is matters only where something is compared: a generated file.
+    const configurations = generated ? this.configurationsOf(files) : [];
+    const forWhom = new Map(declared.map((d) => [d, declaredFor(d.file, configurations)]));
+    this.otherHosts = new Set(declared.filter((d) => forWhom.get(d)!.host === 'other').map((d) => d.file));
+    const comparedHere = declared.filter((d) => !this.otherHosts.has(d.file));
     return declared.map((d) => {
-      const others = new Set(declared.filter((o) => o !== d).flatMap((o) => o.entries.flatMap((e) => e.line ?? [])));
-      return sourceOf(d, target, all, generated, others);
+      const others = new Set(
+        comparedHere.filter((o) => o !== d).flatMap((o) => o.entries.flatMap((e) => e.line ?? [])),
+      );
+      return sourceOf(d, target, all, generated, others, forWhom.get(d)!);
     });
   }
 
   /** The lines the other .nix files of the last listing declare (not gone from the machines file when `file` lacks them). */
   async linesExcept(file: string): Promise<Set<string>> {
-    const others = [...this.cache].filter(([path]) => path !== file).map(([, cached]) => cached.declared);
+    const others = [...this.cache]
+      .filter(([path]) => path !== file && !this.otherHosts.has(path))
+      .map(([, cached]) => cached.declared);
     return new Set((await Promise.all(others)).flatMap((d) => d?.entries.flatMap((e) => e.line ?? []) ?? []));
+  }
+
+  private configurationsOf(files: string[]): BuilderConfiguration[] {
+    const stamps = files.map((file) => `${file}\0${stampOf(file)}`).join('\n');
+    if (this.configurations?.stamps !== stamps)
+      this.configurations = {
+        stamps,
+        // The texts the analysis just read: each file is read once per change, not twice.
+        list: builderConfigurations(files, (file) => (this.texts.has(file) ? this.texts.get(file) : this.read(file))),
+      };
+    return this.configurations.list;
   }
 
   private declaredIn(
@@ -114,6 +147,7 @@ export class DeclaredBuilders {
   ): Promise<DeclaredFile | undefined> {
     this.reads++;
     const text = this.read(file);
+    this.texts.set(file, text);
     if (text === undefined || !mentionsBuildMachines(text)) return undefined;
     const analysis = await evaluatedAnalysis(text, target, dirname(file), evaluator);
     if (!analysis) return undefined;
@@ -126,6 +160,7 @@ export class DeclaredBuilders {
       })),
       // A `map` part real Nix evaluated is among the entries; one it could not (or untrusted) is counted.
       unknownParts: analysis.lists.filter((l) => l.builders === undefined).length,
+      ssh: configuredSsh(analysis.declarations),
     };
   }
 }
@@ -146,6 +181,7 @@ function sourceOf(
   all: Map<string, Builder>,
   generated: GeneratedMachinesFile | undefined,
   otherLines: ReadonlySet<string>,
+  forWhom: DeclaredFor,
 ): BuildersSource {
   const { file, text, entries } = declared;
   const id = `declared:${file}`;
@@ -169,7 +205,18 @@ function sourceOf(
       line: position.line,
       character: position.character,
     });
-    all.set(info.id, { info, machine });
+    const host = parseStoreUri(machine.storeUri).host;
+    const ssh = declared.ssh;
+    const named = ssh !== undefined && appliesTo(ssh, host);
+    all.set(info.id, {
+      info,
+      machine,
+      ...(named
+        ? {
+            configuredSsh: (userConfig: string | undefined) => configuredLookup(ssh, host, userConfig, basename(file))!,
+          }
+        : {}),
+    });
     machines.push(info);
   });
   // A part of the list not evaluated (`map f hosts`, untrusted) makes builders nobody can count yet.
@@ -187,7 +234,10 @@ function sourceOf(
     parts === 0 ? builders(total) : total > 0 ? `${builders(total)} and more` : 'builders known after evaluation';
   const findings: HealthFinding[] = [];
   let compared: string;
-  if (!generated) {
+  if (forWhom.host === 'other') {
+    findings.push(otherHostFinding(forWhom.name));
+    compared = '';
+  } else if (!generated) {
     compared = ` This machine's machines file is not generated by NixOS or nix-darwin (not a link into the Nix store), so nothing here is compared with it: they apply where this configuration is built.`;
   } else if (unknown > 0) {
     findings.push(cannotCompareFinding(generated, unknown));

@@ -47,6 +47,7 @@ import { evaluatedAnalysis } from './evaluatedAnalysis';
 import { rebuildToApplyProblem } from './rebuildToApply';
 import { nixModuleHover } from './nixModuleHover';
 import type { NixModuleProblem } from './moduleProblem';
+import { declaredFor } from './thisHost';
 import { WorkspaceConfigurations } from './workspaceConfigurations';
 import type { PinOutcome } from '../language/pinHostKey';
 import { pinDeclaredActions, pinDeclaredHostKey, type PinDeclaredHostKeyArguments } from './pinDeclaredHostKey';
@@ -170,9 +171,11 @@ export class NixModuleDocuments {
       (literal) =>
         namesSshUsers(literal) ? { file: path ?? '', configurations: this.configurations.for(path) } : undefined,
     );
+    // Another host's configuration is not compared with this machine's machines file (thisHost.ts).
     const rebuild =
       analysis &&
       path &&
+      declaredFor(path, this.configurations.for(path)).host !== 'other' &&
       rebuildToApplyProblem(
         analysis,
         basename(path),

@@ -14,7 +14,7 @@ import { readHostKeyColumn } from '../model/hostKey';
 import { parseBuilders, type Machine } from '../model/machines';
 import type { Span } from '../model/problem';
 import type { DeclaredEntry } from './declarations';
-import { appliesTo, configuredSsh, configuredSshFile } from './configuredSsh';
+import { configuredLookup, configuredSsh } from './configuredSsh';
 import { nixStringLiteral } from './moduleProblem';
 import type { NixModuleAnalysis } from './nixModuleAnalysis';
 
@@ -119,19 +119,8 @@ function sshFor(
   hostName: string,
   userConfig: string | undefined,
 ): { configFile: string | undefined; sshTrusted: boolean; via?: string; knownHostsNamed?: Map<string, string> } {
-  const configured = configuredSsh(analysis.declarations);
-  if (!configured || !appliesTo(configured, hostName)) return { configFile: userConfig, sshTrusted: true };
-  const from = [
-    configured.extraConfig !== undefined ? 'programs.ssh.extraConfig' : undefined,
-    configured.knownHosts.length > 0 ? 'programs.ssh.knownHosts' : undefined,
-  ].filter(Boolean);
-  const files = configuredSshFile(configured, userConfig);
-  return {
-    configFile: files.configFile,
-    knownHostsNamed: new Map([[files.knownHostsFile, 'programs.ssh.knownHosts of this configuration']]),
-    sshTrusted: false,
-    via: `as ${from.join(' and ')} of this configuration say, which the daemon's ssh reads after a rebuild`,
-  };
+  const lookup = configuredLookup(configuredSsh(analysis.declarations), hostName, userConfig);
+  return lookup ? { ...lookup, sshTrusted: false } : { configFile: userConfig, sshTrusted: true };
 }
 
 /** The entry with this hostName nearest to where it was. */

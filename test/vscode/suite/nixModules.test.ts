@@ -80,6 +80,81 @@ suite('Builders declared in Nix', () => {
   });
 });
 
+/** A module being written: a systems list just opened, and a misspelt system. */
+const editing = `{
+  nix.distributedBuilds = true;
+  nix.buildMachines = [
+    { hostName = "builder.example.org"; systems = [ "" ]; }
+    { hostName = "arm.example.org"; system = "aarch64-linx"; }
+  ];
+}
+`;
+
+suite('Writing nix.buildMachines in VS Code', () => {
+  test('completion in a systems string shows the systems Nix knows; the quick fix changes a misspelt system to the nearest', async () => {
+    const uri = workspaceFile('writing.nix');
+    await vscode.workspace.fs.writeFile(uri, Buffer.from(editing));
+    try {
+      const editor = await vscode.window.showTextDocument(uri);
+      assert.equal(editor.document.languageId, 'nix');
+      const inside = editor.document.positionAt(editing.indexOf('[ "') + 3);
+      const list = await waitFor('completion items in the systems string', async () => {
+        const result = await vscode.commands.executeCommand<vscode.CompletionList>(
+          'vscode.executeCompletionItemProvider',
+          uri,
+          inside,
+        );
+        return result.items.some((i) => (typeof i.label === 'string' ? i.label : i.label.label) === 'aarch64-linux')
+          ? result
+          : undefined;
+      });
+      assert.ok(list.items.length > 2);
+      // What the user sees: the suggest widget in the string, this machine's system first.
+      editor.selection = new vscode.Selection(inside, inside);
+      await vscode.commands.executeCommand('editor.action.triggerSuggest');
+      await screenshotShowing('nix-modules-completion', (shot) => {
+        assertShowsRows(shot, 'suggest', [/^x86_64-linux this machine$/, /^aarch64-linux$/, /^aarch64-darwin$/]);
+        assert.ok(
+          !shot.shows.suggest.rows.some((row) => /^(hostName|sshUser|maxJobs)\b/.test(row)),
+          'no option names in a value',
+        );
+      });
+      await vscode.commands.executeCommand('hideSuggestWidget');
+
+      const misspelt = await waitFor('the unknown-system warning on aarch64-linx', () =>
+        vscode.languages
+          .getDiagnostics(uri)
+          .find((d) => d.code === 'unknown-system' && editor.document.getText(d.range).includes('linx')),
+      );
+      editor.selection = new vscode.Selection(misspelt.range.start, misspelt.range.start);
+      const actions = await waitFor('the quick fix', async () => {
+        const result = await vscode.commands.executeCommand<vscode.CodeAction[]>(
+          'vscode.executeCodeActionProvider',
+          uri,
+          misspelt.range,
+          vscode.CodeActionKind.QuickFix.value,
+        );
+        return result.some((a) => a.title === 'Change to aarch64-linux') ? result : undefined;
+      });
+      const fix = actions.find((a) => a.title === 'Change to aarch64-linux')!;
+      assert.equal(fix.kind?.value, 'quickfix');
+      assert.equal(fix.isPreferred, true);
+      // Applied as the lightbulb's preferred fix is (Auto Fix, at the cursor), not by the test's own edit.
+      await vscode.commands.executeCommand('editor.action.autoFix');
+      await waitFor('the fix in the file', () => editor.document.getText() !== editing);
+      assert.equal(editor.document.getText(), editing.replace('"aarch64-linx"', '"aarch64-linux"'));
+      await waitFor(
+        'the warning to go away',
+        () =>
+          !vscode.languages.getDiagnostics(uri).some((d) => d.code === 'unknown-system' && d.message.includes('linx')),
+      );
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+      rmSync(uri.fsPath, { force: true });
+    }
+  });
+});
+
 async function declaredInTheView(): Promise<void> {
   const uri = workspaceFile('configuration.nix');
   await vscode.workspace.fs.writeFile(uri, Buffer.from(text));
