@@ -7,7 +7,7 @@
 import { problem, type Problem } from '../problem';
 import { columnNames, type Column, type Machine } from '../machines';
 import { base64Refusal } from '../nixStrings';
-import { readHostKeyColumn } from '../hostKey';
+import { hostKeyReading } from './hostKeyReading';
 import { knownSystems } from '../systems';
 import { commonFeatures } from './columns';
 
@@ -59,7 +59,7 @@ function shapeOf(text: string): Shape | undefined {
   if (items.every((item) => knownSystems.has(item) && item !== 'builtin')) return 'system';
   if (items.every(isFeature)) return 'feature';
   // Short base64 (`QUFB`) is also a word: only a value that decodes to a key counts as one.
-  if (text.length >= 40 && base64Refusal(text) === undefined && readHostKeyColumn(text).kind !== 'not-a-key')
+  if (text.length >= 40 && base64Refusal(text) === undefined && hostKeyReading(text).kind !== 'not-a-key')
     return 'host key';
   return undefined;
 }
