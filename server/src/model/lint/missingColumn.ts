@@ -86,32 +86,34 @@ function fits(index: number, shape: Shape | undefined): boolean {
   }
 }
 
-const fitsHere = (index: number, column: Column) => column.text === '-' || fits(index, shapeOf(column.text));
-
 export function lintMissingColumn(machine: Machine): Problem[] {
   const columns = columnNames.map((name) => machine.columns[name]).filter((c): c is Column => c !== undefined);
+  // Each column's shape worked out once, and only when asked (column 8's only for a shift).
+  const shapes: (Shape | undefined | null)[] = columns.map(() => null);
+  const shape = (i: number) => (shapes[i] === null ? (shapes[i] = shapeOf(columns[i]!.text)) : shapes[i]);
+  const fitsHere = (index: number, i: number) => columns[i]!.text === '-' || fits(index, shape(i));
   // Column 8 has no room after it, and its own lints say what is wrong there.
-  const first = columns.findIndex(
-    (column, index) => index >= 1 && index < 7 && !fitsHere(index, column) && shapeOf(column.text) !== undefined,
-  );
+  let first = -1;
+  for (let i = 1; i < Math.min(columns.length, 7) && first < 0; i++)
+    if (!fitsHere(i, i) && shape(i) !== undefined) first = i;
   if (first < 0) return [];
   const column = columns[first]!;
-  const shape = shapeOf(column.text)!;
+  const found = shape(first)!;
   const later = columns.slice(first);
   let missing = 0;
   for (let shift = 1; columns.length + shift <= 8; shift++) {
-    if (later.every((c, i) => fitsHere(first + i + shift, c))) {
+    if (later.every((_, i) => fitsHere(first + i + shift, first + i))) {
       missing = shift;
       break;
     }
   }
-  const lead = `Column ${first + 1} (${titles[first]}) is ${quoted(column.text)}, ${shapeWords[shape]}`;
+  const lead = `Column ${first + 1} (${titles[first]}) is ${quoted(column.text)}, ${shapeWords[found]}`;
   if (missing === 0) {
     return [
       problem(
         'column-missing',
         column.span,
-        `${lead}, but Nix reads it as the ${titles[first]} (columns count by position, whatever they hold). Move it to ${homeColumn[shape]}.`,
+        `${lead}, but Nix reads it as the ${titles[first]} (columns count by position, whatever they hold). Move it to ${homeColumn[found]}.`,
       ),
     ];
   }
