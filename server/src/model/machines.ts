@@ -424,6 +424,16 @@ function splitLine(text: string, offset: number, rules: VersionRules, result: Ra
   };
   if (text === '') return;
   const line: Piece = { text, span: { start: offset, end: offset + text.length } };
+  if (!text.includes(';') && !text.includes('#')) {
+    // Most lines: one entry and no comment, so neither split allocates anything.
+    if (!rules.splitLinesFirst) push(line);
+    else {
+      const entry = trimPiece(line);
+      if (entry.text === '') result.push({ kind: 'blank', piece: line });
+      else push(entry);
+    }
+    return;
+  }
   if (rules.splitLinesFirst) {
     // Nix ≥ 2.29: lines, then `#` to the end of the line, then `;`, each entry trimmed.
     const { body, comment } = cutComment(line);

@@ -135,15 +135,18 @@ const textOrder = (a: Problem, b: Problem) =>
  * machine is written in (not moved onto an `@file`): what deciding about one machine needs.
  */
 export function lintMachine(machine: Machine, context: LintContext, inspect = keyInspector(context)): Problem[] {
-  const before = [
-    ...lintStoreUri(machine, context),
-    ...lintShellInStoreSetting(machine, context),
-    ...lintMissingColumn(machine),
-    ...lintColumns(machine, context),
-  ];
-  const key = lintSshKey(machine, context, inspect);
-  const after = lintHostKey(machine);
-  return before.length === 0 && key.length === 0 && after.length === 0 ? before : [...before, ...key, ...after];
+  // Pushed, not spread: most machines have none, and this runs for each of them.
+  const problems: Problem[] = [];
+  for (const found of [
+    lintStoreUri(machine, context),
+    lintShellInStoreSetting(machine, context),
+    lintMissingColumn(machine),
+    lintColumns(machine, context),
+    lintSshKey(machine, context, inspect),
+    lintHostKey(machine),
+  ])
+    for (const p of found) problems.push(p);
+  return problems;
 }
 
 /**
