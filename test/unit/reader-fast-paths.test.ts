@@ -9,6 +9,9 @@ import { commaList, commaSet, readUnsignedInt } from '../../server/src/model/nix
 import { analyze, analyzeInSteps, lineMemo } from '../../server/src/language/analysis';
 import { nixTarget } from '../../server/src/context/target';
 import { makeRng } from '../helpers/prng';
+import { parseBuilders } from '../../server/src/model/machines';
+import { lintMissingColumn, missingColumnByShapes } from '../../server/src/model/lint/missingColumn';
+import { nix2_8, rulesFor } from '../../server/src/model/nixVersion';
 
 /** Nix's `string2Int<unsigned int>` as boost reads it: optional `+`, digits only, at most 2^32 - 1. */
 function unsignedIntAsWritten(text: string): number | undefined {
@@ -67,4 +70,52 @@ test('with several warnings on every line, out of column order, and duplicates, 
     const at = text.indexOf('\n', 1 + ((edit * 4999) % (text.length - 1)));
     text = edit % 2 === 0 ? `${text.slice(0, at)}\nssh://builder-0 x86_64-lnux${text.slice(at)}` : text.slice(60);
   }
+});
+
+test('the missing-column check skips only lines where working out every shape finds nothing', () => {
+  // Values of every shape and the edges between them: empty comma items, `builtin`, paths,
+  // fractions, short base64 that is a word, a host key line and a bare key blob.
+  const values = [
+    '-',
+    'x86_64-linux',
+    'builtin',
+    'x86_64-linux,',
+    ',kvm',
+    'kvm',
+    'big-parallel',
+    'gccarch-x',
+    '4',
+    '0',
+    '1.5',
+    '.5',
+    '/k',
+    '~/k',
+    './k',
+    'k',
+    'kvm,x86_64-linux',
+    'x86_64-linux,builtin',
+    '007',
+    '+3',
+    'QUFB',
+    'kvm,,',
+    'i686-linux,aarch64-darwin',
+    'c3NoLWVkMjU1MTkgQUFBQUMzTnphQzFsWkRJMU5URTVBQUFBSUpTMk9ja01YUjJvSW9TNWh6YzQ5N2hQY1hJV2ZjeEpNOVJYdWxQTkZxWVUgcm9vdEBidWlsZGVyCg==',
+    'AAAAC3NzaC1lZDI1NTE5AAAAIJS2OckMXR2oIoS5hzc497hPcXIWfcxJM9RXulPNFqYU',
+  ];
+  const rng = makeRng(2614);
+  const lines: string[] = [];
+  for (let i = 0; i < 20_000; i++) {
+    const columns = ['ssh://h'];
+    for (let n = rng.int(9); n > 0; n--) columns.push(values[rng.int(values.length)]!);
+    lines.push(columns.join(' '));
+  }
+  let found = 0;
+  for (const rules of [rulesFor(nix2_8), rulesFor({ major: 2, minor: 34, patch: 8 })]) {
+    for (const machine of parseBuilders(lines.join('\n'), rules).machines) {
+      const full = missingColumnByShapes(machine);
+      found += full.length;
+      assert.deepEqual(lintMissingColumn(machine), full, machine.row);
+    }
+  }
+  assert.ok(found > 1000, `${found} lines with a column missing`);
 });
