@@ -5,7 +5,7 @@
 //      with the edit → diagnostics round trip of the same file as the anchor;
 //   3. a 10 000-machine file, without and with an SSH key in column 3 (one problem per line,
 //      1 001 diagnostics published): open, and one-line edits (first, middle, last line) →
-//      diagnostics, as the wall-clock round trip and as the server's own CPU time per edit
+//      diagnostics, as the wall-clock round trip and as the server's own CPU time per open and edit
 //      (/proc: what a loaded machine does not inflate), and where an analysis goes in-process
 //      (parse, lint, conversion, the JSON of the publish, which is the floor LSP sets).
 // Run: npm run build && node --import tsx test/bench/editing.bench.ts
@@ -67,6 +67,7 @@ async function tenThousand(client: LspClient, dir: string, keyDir: string | unde
   const name = keyDir ? 'with an SSH key per line' : 'no problems';
   const opens: number[] = [];
   let count = 0;
+  const cpuBefore = serverCpu(client.process.pid!);
   for (let i = 0; i < 5; i++) {
     const t = performance.now();
     const opened = await client.open(join(dir, `open-${name.length}-${i}.machines`), 'nix-machines', text);
@@ -74,7 +75,11 @@ async function tenThousand(client: LspClient, dir: string, keyDir: string | unde
     opens.push(performance.now() - t);
     await client.close(opened);
   }
-  console.log(`10 000 machines (${name}), didOpen → diagnostics: ${figures(opens)}, ${count} diagnostics`);
+  // With the close that follows each open (which publishes an empty list): what the server spends per file opened.
+  const perOpen = (serverCpu(client.process.pid!) - cpuBefore) / opens.length;
+  console.log(
+    `10 000 machines (${name}), didOpen → diagnostics: ${figures(opens)}, ${count} diagnostics; server CPU ${ms(perOpen)} per open`,
+  );
   const uri = await client.open(join(dir, `${name.length}.machines`), 'nix-machines', text);
   await client.diagnostics(uri);
   for (const [where, line] of [

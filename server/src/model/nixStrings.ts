@@ -89,6 +89,17 @@ const maxUnsignedInt = 4294967295;
  * Real Nix 2.8: `+3` → 3, `007` → 7, `-0`, `+`, `3x`, `0x10`, `1.5`, `4294967296` are refused.
  */
 export function readUnsignedInt(text: string): number | undefined {
+  // The common case (a few plain digits) without a regular expression; the rest as written below.
+  if (text.length > 0 && text.length < 10) {
+    let value = 0;
+    let i = 0;
+    for (; i < text.length; i++) {
+      const digit = text.charCodeAt(i) - 48;
+      if (digit < 0 || digit > 9) break;
+      value = value * 10 + digit;
+    }
+    if (i === text.length) return value;
+  }
   if (!/^\+?[0-9]+$/.test(text)) return undefined;
   const value = Number(text.replace(/^\+/, ''));
   return value <= maxUnsignedInt ? value : undefined;
@@ -150,11 +161,13 @@ function compareBytes(a: string, b: string): number {
 
 /** Nix's `tokenizeString<std::set<std::string>>(s, ",")`: sorted, without duplicates or empties. */
 export function commaSet(text: string): string[] {
+  if (!text.includes(',')) return text === '' ? [] : [text]; // one item: nothing to sort or drop
   const unique = [...new Set(text.split(',').filter((s) => s !== ''))];
   return unique.sort(compareBytes);
 }
 
 /** Nix's `tokenizeString<std::vector<std::string>>(s, ",")`: in order, duplicates kept, no empties. */
 export function commaList(text: string): string[] {
+  if (!text.includes(',')) return text === '' ? [] : [text];
   return text.split(',').filter((s) => s !== '');
 }

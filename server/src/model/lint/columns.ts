@@ -25,18 +25,24 @@ export const commonFeatures = [
 
 /** Problems of columns 2, 4, 5, 6, 7 and 9+, with spans in the machine's own text. */
 export function lintColumns(machine: Machine, context: LintContext): Problem[] {
-  return [
-    ...unknownSystems(machine),
-    ...maxJobsZero(machine),
-    ...speedFactor(machine, context),
-    ...features(machine),
-    ...extraColumns(machine),
-  ];
+  // Pushed, not spread: most machines have none, and this runs for each of them.
+  const problems: Problem[] = [];
+  for (const found of [
+    unknownSystems(machine),
+    maxJobsZero(machine),
+    speedFactor(machine, context),
+    features(machine),
+    extraColumns(machine),
+  ])
+    for (const p of found) problems.push(p);
+  return problems;
 }
 
 function unknownSystems(machine: Machine): Problem[] {
   const column = machine.columns.systems;
   if (column === undefined || !column.isSet) return [];
+  // The column's items are `machine.systems` (as a list or a set): all known, nothing to place.
+  if (machine.systems.every((system) => knownSystems.has(system))) return [];
   const problems: Problem[] = [];
   for (const item of commaItems(column)) {
     if (knownSystems.has(item.text)) continue;
@@ -107,6 +113,8 @@ function features(machine: Machine): Problem[] {
     ['mandatoryFeatures', machine.columns.mandatoryFeatures],
   ] as const) {
     if (column === undefined || !column.isSet) continue;
+    // The column's items are the machine's feature set: all well known, nothing to place.
+    if (machine[name].every((item) => (commonFeatures as readonly string[]).includes(item))) continue;
     for (const item of commaItems(column)) {
       if ((commonFeatures as readonly string[]).includes(item.text)) continue;
       const suggestion = nearest(item.text, commonFeatures, 2);

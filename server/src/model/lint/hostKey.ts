@@ -17,14 +17,15 @@ export function knownHostsLineKey(decoded: string): HostPublicKey | undefined {
 import { problem, type Problem } from '../problem';
 import type { Machine } from '../machines';
 import { base64Refusal } from '../nixStrings';
-import { hostKeyColumnFor, parsePublicKeyLine, readHostKeyColumn, type HostPublicKey } from '../hostKey';
+import { hostKeyColumnFor, parsePublicKeyLine, type HostPublicKey } from '../hostKey';
+import { hostKeyReading } from './hostKeyReading';
 
 const howToGetIt = '`base64 -w0 /etc/ssh/ssh_host_ed25519_key.pub` (run on the builder)';
 
 export function lintHostKey(machine: Machine): Problem[] {
   const column = machine.columns.publicHostKey;
   if (column === undefined || !column.isSet || base64Refusal(column.text) !== undefined) return [];
-  const reading = readHostKeyColumn(column.text);
+  const reading = hostKeyReading(column.text);
   if (reading.kind === 'key-line') return [];
   if (reading.kind === 'raw-blob') {
     return [

@@ -79,17 +79,22 @@ export function lintBuilders(parsed: ParsedBuilders, context: LintContext, memo?
  * it while the key files' memo is of the same generation (never without one).
  */
 function lintByLine(parsed: LineParse, context: LintContext, inspect: KeyInspector): Problem[] {
-  const problems: Problem[] = [...lintIncludes(parsed)];
+  // Each line's warnings are put in order once, when it is linted: lines do not overlap, so
+  // their lists end to end are in text order, and only the includes' and duplicates' warnings
+  // are merged in (no sort of every warning on each edit).
+  const inLines: Problem[] = [];
   const machines: Machine[] = [];
   const offsets: number[] = [];
   for (const line of parsed.lines) {
     if (line.read === undefined) {
+      const found: Problem[] = [];
       for (const { machine } of line.entries) {
         if (machine === undefined) continue;
         machines.push(machine);
         offsets.push(0);
-        for (const p of lintMachine(machine, context, inspect)) problems.push(placeInOrigin(p, machine));
+        for (const p of lintMachine(machine, context, inspect)) found.push(placeInOrigin(p, machine));
       }
+      for (const p of inTextOrder(found)) inLines.push(p);
       continue;
     }
     const read = line.read;
@@ -97,33 +102,51 @@ function lintByLine(parsed: LineParse, context: LintContext, inspect: KeyInspect
       const found: Problem[] = [];
       for (const { machine } of read.entries)
         if (machine !== undefined) for (const p of lintMachine(machine, context, inspect)) found.push(p);
-      read.lint = { generation: inspect.generation ?? -1, problems: found };
+      read.lint = { generation: inspect.generation ?? -1, problems: inTextOrder(found) };
     }
-    for (const p of placedLint(read, line.start)) problems.push(p);
+    for (const p of placedLint(read, line.start)) inLines.push(p);
     for (const { machine } of read.entries) {
       if (machine === undefined) continue;
       machines.push(machine);
       offsets.push(line.start);
     }
   }
-  for (const p of lintDuplicates(machines, offsets)) problems.push(p);
-  return inTextOrder(problems);
+  return merged(merged(inTextOrder(lintIncludes(parsed)), inLines), inTextOrder(lintDuplicates(machines, offsets)));
 }
+
+/** Two lists in text order as one; on a tie `a`'s first (what a stable sort of `a` then `b` gives). */
+function merged(a: Problem[], b: Problem[]): Problem[] {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  const result: Problem[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) result.push(textOrder(a[i]!, b[j]!) <= 0 ? a[i++]! : b[j++]!);
+  while (i < a.length) result.push(a[i++]!);
+  while (j < b.length) result.push(b[j++]!);
+  return result;
+}
+
+const textOrder = (a: Problem, b: Problem) =>
+  a.span.start - b.span.start || (a.fileSpan?.start ?? 0) - (b.fileSpan?.start ?? 0);
 
 /**
  * The warnings of one machine on its own (no duplicates, no includes), spans in the text the
  * machine is written in (not moved onto an `@file`): what deciding about one machine needs.
  */
 export function lintMachine(machine: Machine, context: LintContext, inspect = keyInspector(context)): Problem[] {
-  const before = [
-    ...lintStoreUri(machine, context),
-    ...lintShellInStoreSetting(machine, context),
-    ...lintMissingColumn(machine),
-    ...lintColumns(machine, context),
-  ];
-  const key = lintSshKey(machine, context, inspect);
-  const after = lintHostKey(machine);
-  return before.length === 0 && key.length === 0 && after.length === 0 ? before : [...before, ...key, ...after];
+  // Pushed, not spread: most machines have none, and this runs for each of them.
+  const problems: Problem[] = [];
+  for (const found of [
+    lintStoreUri(machine, context),
+    lintShellInStoreSetting(machine, context),
+    lintMissingColumn(machine),
+    lintColumns(machine, context),
+    lintSshKey(machine, context, inspect),
+    lintHostKey(machine),
+  ])
+    for (const p of found) problems.push(p);
+  return problems;
 }
 
 /**
@@ -145,19 +168,14 @@ function inTextOrder(problems: Problem[]): Problem[] {
   if (inOrder(problems)) return problems;
   return problems
     .map((p, i) => ({ p, i }))
-    .sort(
-      (a, b) => a.p.span.start - b.p.span.start || (a.p.fileSpan?.start ?? 0) - (b.p.fileSpan?.start ?? 0) || a.i - b.i,
-    )
+    .sort((a, b) => textOrder(a.p, b.p) || a.i - b.i)
     .map(({ p }) => p);
 }
 
 /** Already by position (most files, most edits): the sort is skipped. */
 function inOrder(problems: Problem[]): boolean {
   for (let i = 1; i < problems.length; i++) {
-    const a = problems[i - 1]!;
-    const b = problems[i]!;
-    const order = a.span.start - b.span.start || (a.fileSpan?.start ?? 0) - (b.fileSpan?.start ?? 0);
-    if (order > 0) return false;
+    if (textOrder(problems[i - 1]!, problems[i]!) > 0) return false;
   }
   return true;
 }

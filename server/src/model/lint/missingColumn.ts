@@ -7,7 +7,7 @@
 import { problem, type Problem } from '../problem';
 import { columnNames, type Column, type Machine } from '../machines';
 import { base64Refusal } from '../nixStrings';
-import { readHostKeyColumn } from '../hostKey';
+import { hostKeyReading } from './hostKeyReading';
 import { knownSystems } from '../systems';
 import { commonFeatures } from './columns';
 
@@ -59,7 +59,7 @@ function shapeOf(text: string): Shape | undefined {
   if (items.every((item) => knownSystems.has(item) && item !== 'builtin')) return 'system';
   if (items.every(isFeature)) return 'feature';
   // Short base64 (`QUFB`) is also a word: only a value that decodes to a key counts as one.
-  if (text.length >= 40 && base64Refusal(text) === undefined && readHostKeyColumn(text).kind !== 'not-a-key')
+  if (text.length >= 40 && base64Refusal(text) === undefined && hostKeyReading(text).kind !== 'not-a-key')
     return 'host key';
   return undefined;
 }
@@ -86,32 +86,72 @@ function fits(index: number, shape: Shape | undefined): boolean {
   }
 }
 
-const fitsHere = (index: number, column: Column) => column.text === '-' || fits(index, shapeOf(column.text));
+/**
+ * True when column `index` (1..6) has, without working its shape out, one that fits there: the
+ * common lines (`x86_64-linux /key 4 1 kvm -`) are then done with no regular expression run.
+ * Each case is what `shapeOf` gives: known systems are never numbers or paths, and a comma list
+ * with an empty item is of no shape (which fits columns 2, 6 and 7).
+ */
+function surelyFits(index: number, column: Column, machine: Machine): boolean {
+  const text = column.text;
+  if (text === '-') return true;
+  switch (index) {
+    case 1:
+      return machine.systems.every((system) => knownSystems.has(system));
+    case 2:
+      return text.startsWith('/');
+    case 3:
+    case 4:
+      for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) < 48 || text.charCodeAt(i) > 57) return false;
+      return true;
+    case 5:
+      return machine.supportedFeatures.every(isFeature);
+    case 6:
+      return machine.mandatoryFeatures.every(isFeature);
+    default:
+      return false;
+  }
+}
 
 export function lintMissingColumn(machine: Machine): Problem[] {
+  let plain = true;
+  for (let i = 1; i < 7 && plain; i++) {
+    const column = machine.columns[columnNames[i]!];
+    if (column === undefined) break;
+    plain = surelyFits(i, column, machine);
+  }
+  return plain ? [] : missingColumnByShapes(machine);
+}
+
+/** The check itself, from every column's shape (`lintMissingColumn` without its shortcut). */
+export function missingColumnByShapes(machine: Machine): Problem[] {
   const columns = columnNames.map((name) => machine.columns[name]).filter((c): c is Column => c !== undefined);
+  // Each column's shape worked out once, and only when asked (column 8's only for a shift).
+  const shapes: (Shape | undefined | null)[] = columns.map(() => null);
+  const shape = (i: number) => (shapes[i] === null ? (shapes[i] = shapeOf(columns[i]!.text)) : shapes[i]);
+  const fitsHere = (index: number, i: number) => columns[i]!.text === '-' || fits(index, shape(i));
   // Column 8 has no room after it, and its own lints say what is wrong there.
-  const first = columns.findIndex(
-    (column, index) => index >= 1 && index < 7 && !fitsHere(index, column) && shapeOf(column.text) !== undefined,
-  );
+  let first = -1;
+  for (let i = 1; i < Math.min(columns.length, 7) && first < 0; i++)
+    if (!fitsHere(i, i) && shape(i) !== undefined) first = i;
   if (first < 0) return [];
   const column = columns[first]!;
-  const shape = shapeOf(column.text)!;
+  const found = shape(first)!;
   const later = columns.slice(first);
   let missing = 0;
   for (let shift = 1; columns.length + shift <= 8; shift++) {
-    if (later.every((c, i) => fitsHere(first + i + shift, c))) {
+    if (later.every((_, i) => fitsHere(first + i + shift, first + i))) {
       missing = shift;
       break;
     }
   }
-  const lead = `Column ${first + 1} (${titles[first]}) is ${quoted(column.text)}, ${shapeWords[shape]}`;
+  const lead = `Column ${first + 1} (${titles[first]}) is ${quoted(column.text)}, ${shapeWords[found]}`;
   if (missing === 0) {
     return [
       problem(
         'column-missing',
         column.span,
-        `${lead}, but Nix reads it as the ${titles[first]} (columns count by position, whatever they hold). Move it to ${homeColumn[shape]}.`,
+        `${lead}, but Nix reads it as the ${titles[first]} (columns count by position, whatever they hold). Move it to ${homeColumn[found]}.`,
       ),
     ];
   }
