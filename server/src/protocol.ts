@@ -143,6 +143,17 @@ export interface SetTrustedParams {
 
 export const setTrustedNotification = new NotificationType<SetTrustedParams>('nixBuilders/setTrusted');
 
+/**
+ * Sent by the client when the Remote Builders view shows or hides (and once at start): while it
+ * is visible the server keeps idle builder connections open (ssh/pool.ts `keepWarm`), so a
+ * check or build from the view finds the builder connected.
+ */
+export interface ViewVisibleParams {
+  visible: boolean;
+}
+
+export const viewVisibleNotification = new NotificationType<ViewVisibleParams>('nixBuilders/viewVisible');
+
 // ---------------------------------------------------------------------------------------------
 // Health of the builders: probes over SSH, streamed back machine by machine.
 
