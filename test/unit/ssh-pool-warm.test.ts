@@ -8,11 +8,13 @@ import type { ConnectResult } from '../../server/src/ssh/connect';
 import { ConnectionPool, testIdleMs } from '../../server/src/ssh/pool';
 import { fakeConnection } from './helpers/standInConnection';
 
-const opened = (connection = fakeConnection()) => async (): Promise<ConnectResult> => ({
-  ok: true,
-  connection,
-  stages: [],
-});
+const opened =
+  (connection = fakeConnection()) =>
+  async (): Promise<ConnectResult> => ({
+    ok: true,
+    connection,
+    stages: [],
+  });
 
 /** Acquires and releases `key` once: the connection is then idle in the pool. */
 async function useOnce(pool: ConnectionPool, key: string, open = opened()) {
