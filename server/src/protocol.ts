@@ -18,6 +18,8 @@ export interface ServerInfo {
   node: string;
   /** How long the server has been up, in milliseconds. */
   uptimeMs: number;
+  /** The Remote Builders view is visible in a trusted workspace: idle connections stay open (ssh/pool.ts). */
+  keepsConnectionsWarm?: boolean;
 }
 
 export const serverInfoRequest = new RequestType0<ServerInfo, void>('nixBuilders/serverInfo');

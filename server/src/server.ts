@@ -64,7 +64,8 @@ const nixModules = new NixModuleDocuments(connection, documents, context, evalua
 const pool = new ConnectionPool({ idleMs: testIdleMs() ?? 60_000 });
 /** The Remote Builders view is visible: idle connections stay warm (pool.ts), trusted only. */
 let viewVisible = false;
-const keepPoolWarm = () => pool.keepWarm(viewVisible && context.trusted);
+const keepsWarm = () => viewVisible && context.trusted;
+const keepPoolWarm = () => pool.keepWarm(keepsWarm());
 const health = new HealthService(connection, builders, context, pool);
 health.onResult(
   (result) => void builders.builders().then((all) => healthProblems.record(result, all.builders.get(result.id)?.info)),
@@ -189,6 +190,7 @@ connection.onRequest(serverInfoRequest, (): ServerInfo => ({
   pid: process.pid,
   node: process.version,
   uptimeMs: Date.now() - startedAt,
+  keepsConnectionsWarm: keepsWarm(),
 }));
 
 documents.listen(connection);
