@@ -1,12 +1,13 @@
 // Entry point of the extension: wires the output channel, the language client, the view and
 // the commands together, and does nothing else. The work lives in the language server.
 import * as vscode from 'vscode';
-import type { LanguageClient } from 'vscode-languageclient/node';
+import { State, type LanguageClient } from 'vscode-languageclient/node';
 import {
   askPassphraseRequest,
   chooseKeyFileCommand,
   productName,
   setTrustedNotification,
+  viewVisibleNotification,
   type BuilderMachine,
   type HealthFinding,
 } from '../../server/src/protocol';
@@ -62,6 +63,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<NixBui
   const lastResults = vscode.workspace.isTrusted ? new LastResults(context.workspaceState) : undefined;
   const tree = new MachinesTree(languageClient, started, log, lastResults);
   const view = vscode.window.createTreeView('nixBuilders.machines', { treeDataProvider: tree, showCollapseAll: true });
+  // While the view is visible the server keeps builder connections warm (ssh/pool.ts): told at
+  // each change, and each time the server (re)starts, since a new server starts out hidden.
+  const tellVisible = () =>
+    void languageClient.sendNotification(viewVisibleNotification, { visible: view.visible }).catch(() => undefined);
   const pingAll = () => pingBuilders(languageClient);
   const builds = new RemoteBuilds(languageClient);
   context.subscriptions.push(
@@ -69,6 +74,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<NixBui
     view,
     new BuildersStatusBar(tree),
     new AutoPing(view, pingAll),
+    view.onDidChangeVisibility(() => languageClient.isRunning() && tellVisible()),
+    languageClient.onDidChangeState(({ newState }) => newState === State.Running && tellVisible()),
     explainUntrustedInView(view),
     vscode.commands.registerCommand('nixBuilders.openMachinesFile', () => openMachinesFile(tree)),
     vscode.commands.registerCommand('nixBuilders.addBuilder', () => addBuilder(tree)),

@@ -18,6 +18,8 @@ export interface ServerInfo {
   node: string;
   /** How long the server has been up, in milliseconds. */
   uptimeMs: number;
+  /** The Remote Builders view is visible in a trusted workspace: idle connections stay open (ssh/pool.ts). */
+  keepsConnectionsWarm?: boolean;
 }
 
 export const serverInfoRequest = new RequestType0<ServerInfo, void>('nixBuilders/serverInfo');
@@ -142,6 +144,17 @@ export interface SetTrustedParams {
 }
 
 export const setTrustedNotification = new NotificationType<SetTrustedParams>('nixBuilders/setTrusted');
+
+/**
+ * Sent by the client when the Remote Builders view shows or hides (and once at start): while it
+ * is visible the server keeps idle builder connections open (ssh/pool.ts `keepWarm`), so a
+ * check or build from the view finds the builder connected.
+ */
+export interface ViewVisibleParams {
+  visible: boolean;
+}
+
+export const viewVisibleNotification = new NotificationType<ViewVisibleParams>('nixBuilders/viewVisible');
 
 // ---------------------------------------------------------------------------------------------
 // Health of the builders: probes over SSH, streamed back machine by machine.

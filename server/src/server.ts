@@ -19,7 +19,7 @@ import { EditingFeatures, pinHostKeyCommand } from './language/editing';
 import { lspContext } from './context/serverContext';
 import { HealthService } from './health/healthService';
 import { BuildOnRemote } from './dispatch/buildOnRemote';
-import { ConnectionPool } from './ssh/pool';
+import { ConnectionPool, testIdleMs } from './ssh/pool';
 import { documentSymbols } from './language/symbols';
 import { NixModuleDocuments } from './nixModules/nixModuleDocuments';
 import { pinDeclaredHostKeyCommand } from './nixModules/pinDeclaredHostKey';
@@ -32,6 +32,7 @@ import {
   serverInfoRequest,
   setTrustedNotification,
   startBuildRequest,
+  viewVisibleNotification,
   type ServerInfo,
 } from './protocol';
 import { untrustedBuild, untrustedPlan } from './untrustedWorkspace';
@@ -56,8 +57,15 @@ const editing = new EditingFeatures(connection, documents, checker, context);
 const nixModules = new NixModuleDocuments(connection, documents, context, evaluator, (file) =>
   builders.declaredLinesExcept(file),
 );
-/** One pool of SSH connections: a probe's connection is reused by the build that follows. */
-const pool = new ConnectionPool({ idleMs: 60_000 });
+/**
+ * One pool of SSH connections: a probe's connection is reused by the build that follows.
+ * NIX_BUILDERS_TEST_IDLE_MS is for tests only: a short idle time, so a test sees it pass.
+ */
+const pool = new ConnectionPool({ idleMs: testIdleMs() ?? 60_000 });
+/** The Remote Builders view is visible: idle connections stay warm (pool.ts), trusted only. */
+let viewVisible = false;
+const keepsWarm = () => viewVisible && context.trusted;
+const keepPoolWarm = () => pool.keepWarm(keepsWarm());
 const health = new HealthService(connection, builders, context, pool);
 health.onResult(
   (result) => void builders.builders().then((all) => healthProblems.record(result, all.builders.get(result.id)?.info)),
@@ -161,8 +169,14 @@ connection.onExecuteCommand((params) =>
 // The client says whether the workspace is trusted: no SSH connection and no `ssh -G` until it is.
 connection.onNotification(setTrustedNotification, (params) => {
   context.trust.set(params.trusted);
+  keepPoolWarm();
   nixModules.trustChanged();
   builders.changed(); // declared builders are evaluated from now on (or no longer)
+});
+// The client says whether the Remote Builders view is visible.
+connection.onNotification(viewVisibleNotification, (params) => {
+  viewVisible = params?.visible === true;
+  keepPoolWarm();
 });
 
 connection.onDocumentSymbol(async ({ textDocument }) => {
@@ -176,6 +190,7 @@ connection.onRequest(serverInfoRequest, (): ServerInfo => ({
   pid: process.pid,
   node: process.version,
   uptimeMs: Date.now() - startedAt,
+  keepsConnectionsWarm: keepsWarm(),
 }));
 
 documents.listen(connection);

@@ -15,6 +15,7 @@ import {
   probeRequest,
   setTrustedNotification,
   startBuildRequest,
+  viewVisibleNotification,
 } from '../../server/src/protocol';
 import { LspClient } from './helpers/lspClient';
 import { marked, markingWrapper } from './helpers/markingWrapper';
@@ -50,6 +51,8 @@ test('untrusted: probes report "untrusted" and open no connection; trusted later
     const list = await client.connection.sendRequest(listBuildersRequest);
     assert.equal(list.sources[0]!.machines.length, 1);
 
+    // The view shown keeps connections warm, and opens none (ssh/pool.ts keepWarm).
+    await client.connection.sendNotification(viewVisibleNotification, { visible: true });
     const untrusted = await client.connection.sendRequest(probeRequest, {});
     assert.deepEqual(
       untrusted.map((h) => h.status),

@@ -7,40 +7,11 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { utils, type ParsedKey } from 'ssh2';
-import type { Connection, ConnectResult } from '../../server/src/ssh/connect';
+import type { ConnectResult } from '../../server/src/ssh/connect';
 import { Keyring, publicKeyOfOpenSshPrivateKey } from '../../server/src/ssh/keyring';
 import { ConnectionPool, poolKey } from '../../server/src/ssh/pool';
 import { hasCommand, skipWithout } from '../helpers/realTools';
-
-function fakeConnection(): Connection & { closeCount: number } {
-  let closed = false;
-  const listeners: Array<(lostBecause: string | undefined) => void> = [];
-  const connection = {
-    client: {} as Connection['client'],
-    host: {} as Connection['host'],
-    hostKey: {} as Connection['hostKey'],
-    identities: [],
-    authenticatedWith: undefined,
-    lostBecause: undefined,
-    closeCount: 0,
-    get closed() {
-      return closed;
-    },
-    close() {
-      connection.closeCount++;
-      if (!closed) {
-        closed = true;
-        for (const listener of listeners.splice(0)) listener(undefined);
-      }
-    },
-    onClose(listener: (lostBecause: string | undefined) => void) {
-      if (closed) listener(undefined);
-      else listeners.push(listener);
-      return () => undefined;
-    },
-  };
-  return connection;
-}
+import { fakeConnection } from './helpers/standInConnection';
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -8,6 +8,11 @@
 // request (a connect started ahead, before anyone knows it is needed: connectAhead.ts) opens
 // without the user's help (no passphrase prompt); when it fails, a request that joined it does
 // not inherit the failure but tries again with its own means.
+// While the editor's Remote Builders view is visible (`keepWarm(true)`, from the client's
+// viewVisible notification), an idle connection is kept up to `warmMs` since its last use
+// instead of `idleMs`, so a check or build the user starts from the view finds the builder
+// connected; the keepalives go on, so a builder gone is still noticed and forgotten. Once the
+// view hides, `idleMs` counts again from then.
 import type { Connection, ConnectResult } from './connect';
 import type { SshFailure } from './failure';
 import type { ResolvedHost } from './sshConfig';
@@ -18,9 +23,16 @@ export interface PoolOptions {
    * the language server keeps 60 s (server.ts), so a build or check after another one, or the
    * view's own checks (autoPing, every 60 s by default) find the builder connected, and its 5 s
    * keepalives (connect.ts) notice a builder gone in the meantime; a builder nobody has used
-   * for a minute is let go, never held open for as long as the editor runs. The CLI keeps 1 s.
+   * for a minute is let go (while the view is hidden; see `warmMs`), never held open for as
+   * long as the editor runs. The CLI keeps 1 s.
    */
   idleMs?: number;
+  /**
+   * While kept warm (`keepWarm(true)`: the editor's view is visible), close a connection nobody
+   * has used for this long instead (default 10 min): the view left open over lunch does not hold
+   * a builder's sshd session for the rest of the day.
+   */
+  warmMs?: number;
 }
 
 export interface PoolStats {
@@ -56,6 +68,17 @@ interface Entry {
   connection: Connection | undefined;
   users: number;
   idleTimer: NodeJS.Timeout | undefined;
+  /** When the last user gave it back (Date.now()): the warm limit counts from there. */
+  idleSince: number;
+}
+
+/**
+ * For tests only: the idle time NIX_BUILDERS_TEST_IDLE_MS gives (a whole number of ms, at
+ * least 1), so a test can see an idle time pass; anything else is no override.
+ */
+export function testIdleMs(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const value = env.NIX_BUILDERS_TEST_IDLE_MS;
+  return value !== undefined && /^[1-9]\d{0,8}$/.test(value) ? Number(value) : undefined;
 }
 
 /** The pool key of a resolved destination: who, where, with which key first, through which hops. */
@@ -68,11 +91,29 @@ export function poolKey(
 export class ConnectionPool {
   private readonly entries = new Map<string, Entry>();
   private readonly idleMs: number;
+  private readonly warmMs: number;
+  private warm = false;
   private counters = { opened: 0, reused: 0, closedIdle: 0 };
   private closing = false;
 
   constructor(options: PoolOptions = {}) {
     this.idleMs = options.idleMs ?? 60_000;
+    this.warmMs = options.warmMs ?? 600_000;
+  }
+
+  /**
+   * Keeps idle connections open up to `warmMs` since their last use (true), or lets them go
+   * after `idleMs` from now (false). Opens nothing: with no connection (an untrusted
+   * workspace never has one) it changes nothing.
+   */
+  keepWarm(warm: boolean): void {
+    if (warm === this.warm) return;
+    this.warm = warm;
+    const now = Date.now();
+    for (const [key, entry] of this.entries) {
+      if (entry.users > 0 || entry.connection === undefined) continue;
+      this.startIdleTimer(key, entry, warm ? Math.max(0, entry.idleSince + this.warmMs - now) : this.idleMs);
+    }
   }
 
   stats(): PoolStats {
@@ -109,7 +150,14 @@ export class ConnectionPool {
       }
       return { ok: true, lease: this.lease(key, entry, result.connection, true) };
     }
-    const fresh: Entry = { pending: undefined, tentative, connection: undefined, users: 1, idleTimer: undefined };
+    const fresh: Entry = {
+      pending: undefined,
+      tentative,
+      connection: undefined,
+      users: 1,
+      idleTimer: undefined,
+      idleSince: Date.now(),
+    };
     this.entries.set(key, fresh);
     fresh.pending = open();
     const result = await fresh.pending;
@@ -139,6 +187,7 @@ export class ConnectionPool {
       connection: undefined,
       users: 0,
       idleTimer: undefined,
+      idleSince: Date.now(),
     };
     this.entries.set(key, entry);
     this.counters.opened++;
@@ -175,7 +224,9 @@ export class ConnectionPool {
         if (released) return;
         released = true;
         entry.users--;
-        if (entry.users <= 0 && this.entries.get(key) === entry) this.startIdleTimer(key, entry);
+        if (entry.users > 0 || this.entries.get(key) !== entry) return;
+        entry.idleSince = Date.now();
+        this.startIdleTimer(key, entry);
       },
       discard: () => {
         if (!released) {
@@ -188,14 +239,14 @@ export class ConnectionPool {
     };
   }
 
-  private startIdleTimer(key: string, entry: Entry): void {
+  private startIdleTimer(key: string, entry: Entry, ms = this.warm ? this.warmMs : this.idleMs): void {
     this.stopIdleTimer(entry);
     entry.idleTimer = setTimeout(() => {
       if (entry.users > 0 || this.entries.get(key) !== entry) return;
       this.counters.closedIdle++;
       this.forget(key, entry);
       entry.connection?.close();
-    }, this.idleMs);
+    }, ms);
     entry.idleTimer.unref();
   }
 
