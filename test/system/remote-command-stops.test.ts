@@ -27,7 +27,8 @@ async function processesWith(client: Client, marker: string): Promise<string[]> 
 /** Waits (bounded by attempts, not a clock assertion) for the builder to have none of them. */
 async function goneOnBuilder(client: Client, marker: string): Promise<string[]> {
   let left: string[] = [];
-  for (let attempt = 0; attempt < 50; attempt++) {
+  // Patient: on a loaded machine the kill over its own channel can take seconds to land.
+  for (let attempt = 0; attempt < 300; attempt++) {
     left = await processesWith(client, marker);
     if (left.length === 0) return left;
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -81,8 +82,13 @@ describe('a command given up on is gone on the builder', { skip: !labCanRun() },
         timeoutMs: 60_000,
         signal: controller.signal,
       });
-      for (let i = 0; i < 100 && (await processesWith(watcher.client, marker)).length === 0; i++)
-        await new Promise((resolve) => setTimeout(resolve, 50));
+      // Abort only once the command runs there: an abort before it started tests nothing.
+      let started = false;
+      for (let i = 0; i < 600 && !started; i++) {
+        started = (await processesWith(watcher.client, marker)).length > 0;
+        if (!started) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.ok(started, 'the command never started on the builder');
       controller.abort();
       const run = await running;
       assert.equal(run.aborted, true);
