@@ -265,3 +265,19 @@ describe('quick fixes and the rendered line after each entry', () => {
     }
   });
 });
+
+describe('features a derivation will ask for', () => {
+  test('a misspelt feature in supportedFeatures: on that item, with the well-known one it was meant to be', async () => {
+    const text = `{
+  nix.distributedBuilds = true;
+  nix.buildMachines = [
+    { hostName = "b"; system = "x86_64-linux"; supportedFeatures = [ "kvm" "big_parallel" ]; }
+  ];
+}
+`;
+    const { diagnostics } = await open(text);
+    const { diagnostic, underlined } = only(text, diagnostics, 'unknown-feature');
+    assert.equal(underlined, '"big_parallel"');
+    assert.match(messageOf(diagnostic), /big-parallel/);
+  });
+});
