@@ -20,13 +20,16 @@ export async function evaluatedAnalysis(
   evaluator: NixEvaluator | undefined,
   workspaceOf?: (literal: NixModuleAnalysis) => WorkspaceBuilders | undefined,
 ): Promise<NixModuleAnalysis | undefined> {
-  let literal = analyzeNixModule(text, context);
+  const literal = analyzeNixModule(text, context);
   if (!literal) return undefined;
   const workspace = workspaceOf?.(literal);
-  if (workspace && workspace.configurations.length > 0) literal = analyzeNixModule(text, context, { workspace })!;
-  if (!evaluator) return literal;
+  const withWorkspace = () =>
+    workspace && workspace.configurations.length > 0 ? analyzeNixModule(text, context, { workspace })! : literal;
+  // The builders' configurations only add problems: the same entries are evaluated either way,
+  // and one last analysis takes everything (not one for the configurations, then another).
+  if (!evaluator) return withWorkspace();
   const wanted = unknownValues(literal);
-  if (wanted.length === 0 && literal.lists.length === 0) return literal;
+  if (wanted.length === 0 && literal.lists.length === 0) return withWorkspace();
   const cwd = dir !== undefined && existsSync(dir) ? dir : '/';
   const [values, evaluatedLists] = await Promise.all([
     Promise.all(wanted.map((w) => evaluator.evaluate(text, w.span, w.expression, cwd))),
