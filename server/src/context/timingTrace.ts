@@ -56,6 +56,11 @@ export function traceSinceStart(phase: string): void {
   if (tracing()) write({ phase, at: 0, ms: round(performance.now()) });
 }
 
+/** A phase that began at `at` (ms since the process started) and ends now. */
+export function traceSince(phase: string, at: number): void {
+  if (tracing()) write({ phase, at: round(at), ms: round(performance.now() - at) });
+}
+
 /** The trace lines among a process's stderr lines (the bench's reader). */
 export function tracedPhases(stderr: string): TracedPhase[] {
   return stderr
