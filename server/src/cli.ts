@@ -64,10 +64,13 @@ async function run(args: string[]): Promise<number> {
       return selection.chosen ? exitCodes.ok : exitCodes.failed;
     }
     case 'build': {
+      // The machines and this machine's Nix are read while Nix evaluates, and while the build's
+      // own modules (SSH among them) load: their `nix` commands run meanwhile.
+      const machines = traced('machines and local Nix', () => chooseMachines(values, context));
+      machines.catch(() => undefined); // A usage error is runBuildCommand's to report, not unhandled meanwhile.
       const { runBuildCommand } = await import('./cli/build.js');
-      // The machines and this machine's Nix are read while Nix evaluates (runBuildCommand).
       return await runBuildCommand(
-        traced('machines and local Nix', () => chooseMachines(values, context)),
+        machines,
         { result: evaluation!, abort: () => evaluating.abort() },
         {
           file: resolve(operands[0]!),
