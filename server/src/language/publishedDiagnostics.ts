@@ -7,7 +7,7 @@
 import type { Diagnostic } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { problem, type Problem, type Severity } from '../model/problem';
-import { placedProblem, placedRun, problemCount, type LineProblems } from '../model/problemsByLine';
+import { placedProblem, placedRun, type LineProblems } from '../model/problemsByLine';
 import { toDiagnostic, type IncludedFiles } from './diagnostics';
 import { lineDiagnostics } from './lineDiagnostics';
 
@@ -31,14 +31,13 @@ export function diagnosticsByLineToPublish(
   files: IncludedFiles,
 ): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
-  const total = problemCount(runs);
+  const counts = severityCounts(runs);
+  const total = counts.error + counts.warning + counts.information + counts.hint;
   if (total <= maxPublishedDiagnostics) {
     for (const run of runs) shownOf(run, undefined, maxPublishedDiagnostics, diagnostics, document, files);
     return diagnostics;
   }
   // By severity, not sorted: each severity keeps the analysis's order.
-  const counts: Record<Severity, number> = { error: 0, warning: 0, information: 0, hint: 0 };
-  for (const run of runs) for (const p of run.problems) counts[p.severity]++;
   const hidden = new Map<Severity, number>();
   for (const severity of severityOrder) {
     const before = diagnostics.length;
@@ -53,6 +52,20 @@ export function diagnosticsByLineToPublish(
   }
   diagnostics.push(toDiagnostic(moreProblems(total - diagnostics.length, hidden), document, files));
   return diagnostics;
+}
+
+/** How many problems of each severity the runs hold (compared, not looked up by name: this runs over every line). */
+function severityCounts(runs: readonly LineProblems[]): Record<Severity, number> {
+  let [error, warning, information, hint] = [0, 0, 0, 0];
+  for (const run of runs) {
+    for (const { severity } of run.problems) {
+      if (severity === 'warning') warning++;
+      else if (severity === 'error') error++;
+      else if (severity === 'information') information++;
+      else hint++;
+    }
+  }
+  return { error, warning, information, hint };
 }
 
 /** Adds the run's diagnostics of `severity` (all: undefined) to `shown`, until it holds `max`. */

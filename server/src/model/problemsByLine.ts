@@ -32,13 +32,6 @@ export function placedProblems(runs: readonly LineProblems[]): Problem[] {
   return problems;
 }
 
-/** How many problems the runs hold. */
-export function problemCount(runs: readonly LineProblems[]): number {
-  let count = 0;
-  for (const run of runs) count += run.problems.length;
-  return count;
-}
-
 /** A problem of the run where it is in the text (a copy only when it moved). */
 export function placedProblem(p: Problem, run: LineProblems): Problem {
   if (run.line === undefined || run.start === 0) return p;
