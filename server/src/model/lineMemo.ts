@@ -37,7 +37,7 @@ export interface LineRead {
   text: string;
   entries: LineEntry[];
   /** Its machines' warnings in `lintMachine`'s order, from the line's start, and the key files' generation they saw. */
-  lint: { generation: number; problems: Problem[] } | undefined;
+  lint: { generation: number; problems: Problem[]; run: LineProblems | undefined } | undefined;
   /** The last copy of its entries placed in a text: kept while the line stays where it is. */
   placed: { start: number; entries: LineEntry[] } | undefined;
 }

@@ -114,10 +114,13 @@ function lintByLine(parsed: LineParse, context: LintContext, inspect: KeyInspect
       const found: Problem[] = [];
       for (const { machine } of read.entries)
         if (machine !== undefined) for (const p of lintMachine(machine, context, inspect)) found.push(p);
-      read.lint = { generation: inspect.generation ?? -1, problems: inTextOrder(found) };
+      read.lint = { generation: inspect.generation ?? -1, problems: inTextOrder(found), run: undefined };
     }
-    if (read.lint.problems.length > 0) {
-      runs.push({ start: line.start, problems: read.lint.problems, line: line.text });
+    const lint = read.lint;
+    if (lint.problems.length > 0) {
+      // The line's run of the last analysis while the line starts at the same place (most lines above an edit).
+      if (lint.run?.start !== line.start) lint.run = { start: line.start, problems: lint.problems, line: line.text };
+      runs.push(lint.run);
       runLines.push(index);
     }
     for (const { machine } of read.entries) {
