@@ -7,7 +7,8 @@
 //      1 001 diagnostics published): open, and one-line edits (first, middle, last line) →
 //      diagnostics, as the wall-clock round trip and as the server's own CPU time per open and edit
 //      (/proc: what a loaded machine does not inflate), and where an analysis goes in-process
-//      (parse, lint, conversion, the JSON of the publish, which is the floor LSP sets).
+//      (parse, lint, conversion of the document as a ranged edit leaves it, the JSON of the
+//      publish and its UTF-8 bytes, which are the floor LSP sets).
 // Run: npm run build && node --import tsx test/bench/editing.bench.ts
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -114,8 +115,15 @@ async function phases(keyDir: string | undefined): Promise<void> {
   const target = nixTarget('auto', await detectLocalNix());
   const text = machinesFile(10_001, keyDir);
   const median = (values: number[]) => ms(quantile(values, 0.5));
-  const open = { parse: [] as number[], lint: [] as number[], convert: [] as number[], json: [] as number[] };
-  const edit = { parse: [] as number[], lint: [] as number[], convert: [] as number[], json: [] as number[] };
+  const times = () => ({
+    parse: [] as number[],
+    lint: [] as number[],
+    convert: [] as number[],
+    json: [] as number[],
+    bytes: [] as number[],
+  });
+  const open = times();
+  const edit = times();
   const files = new WatchedFiles();
   const at = text.indexOf('builder-5000.') + 'builder'.length;
   for (let i = 0; i < 21; i++) {
@@ -151,8 +159,11 @@ async function phases(keyDir: string | undefined): Promise<void> {
       );
       runs.convert.push(cpu() - t);
       t = cpu();
-      JSON.stringify({ uri: document.uri, version: document.version, diagnostics });
+      const json = JSON.stringify({ uri: document.uri, version: document.version, diagnostics });
       runs.json.push(cpu() - t);
+      t = cpu();
+      Buffer.from(json, 'utf-8'); // what vscode-jsonrpc's writer does next
+      runs.bytes.push(cpu() - t);
     }
   }
   files.close();
@@ -161,7 +172,7 @@ async function phases(keyDir: string | undefined): Promise<void> {
     ['edit of the middle line', edit],
   ] as const)
     console.log(
-      `  in-process ${what}: parse ${median(runs.parse)}, lint ${median(runs.lint)}, to diagnostics ${median(runs.convert)}, JSON of the publish ${median(runs.json)}`,
+      `  in-process ${what}: parse ${median(runs.parse)}, lint ${median(runs.lint)}, to diagnostics ${median(runs.convert)}, JSON of the publish ${median(runs.json)}, its UTF-8 bytes ${median(runs.bytes)}`,
     );
 }
 

@@ -113,7 +113,7 @@ function lint(parsed: Parsed, memo?: LineMemo, files?: WatchedFiles): Analysis {
   const builders = parsed.builders;
   // Read line by line: the problems stay as the lines keep them, placed only when a feature asks (problemsByLine.ts).
   const problemsByLine = memo?.made(builders)
-    ? [...builders.problemsByLine, ...lintBuildersByLine(builders, context)]
+    ? builders.problemsByLine.concat(lintBuildersByLine(builders, context))
     : undefined;
   let problems =
     problemsByLine === undefined ? [...builders.problems, ...lintBuilders(builders, context, memo)] : undefined;
