@@ -78,10 +78,12 @@ function shownOf(
   files: IncludedFiles,
 ): void {
   const { problems } = run;
-  const kept = lineDiagnostics(run, document);
+  // Looked up at the first problem shown: the Errors' pass walks every line, and most have none.
+  let kept: Diagnostic[] | undefined | null = null;
   for (let i = 0; i < problems.length && shown.length < max; i++) {
     const p = problems[i]!;
     if (severity !== undefined && p.severity !== severity) continue;
+    if (kept === null) kept = lineDiagnostics(run, document);
     shown.push(kept?.[i] ?? toDiagnostic(placedProblem(p, run), document, files));
   }
 }
