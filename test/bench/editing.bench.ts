@@ -7,7 +7,8 @@
 //      1 001 diagnostics published): open, and one-line edits (first, middle, last line) →
 //      diagnostics, as the wall-clock round trip and as the server's own CPU time per open and edit
 //      (/proc: what a loaded machine does not inflate), and where an analysis goes in-process
-//      (parse, lint, conversion, the JSON of the publish, which is the floor LSP sets).
+//      (parse, lint, conversion of the document as a ranged edit leaves it, the JSON of the
+//      publish and its UTF-8 bytes, which are the floor LSP sets).
 // Run: npm run build && node --import tsx test/bench/editing.bench.ts
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +22,7 @@ import { detectLocalNix } from '../../server/src/context/localNix';
 import { fileIndex } from '../../server/src/context/positions';
 import { nixTarget } from '../../server/src/context/target';
 import { WatchedFiles } from '../../server/src/context/watchedFiles';
-import { diagnosticsToPublish } from '../../server/src/language/publishedDiagnostics';
+import { diagnosticsByLineToPublish } from '../../server/src/language/publishedDiagnostics';
 
 const quantile = (values: number[], q: number) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -114,18 +115,29 @@ async function phases(keyDir: string | undefined): Promise<void> {
   const target = nixTarget('auto', await detectLocalNix());
   const text = machinesFile(10_001, keyDir);
   const median = (values: number[]) => ms(quantile(values, 0.5));
-  const open = { parse: [] as number[], lint: [] as number[], convert: [] as number[], json: [] as number[] };
-  const edit = { parse: [] as number[], lint: [] as number[], convert: [] as number[], json: [] as number[] };
+  const times = () => ({
+    parse: [] as number[],
+    lint: [] as number[],
+    convert: [] as number[],
+    json: [] as number[],
+    bytes: [] as number[],
+  });
+  const open = times();
+  const edit = times();
   const files = new WatchedFiles();
-  let document = TextDocument.create('file:///bench.machines', 'nix-machines', 1, text);
   const at = text.indexOf('builder-5000.') + 'builder'.length;
   for (let i = 0; i < 21; i++) {
     const memo = lineMemo();
+    // The document as the server's TextDocuments keeps it: opened, then a ranged edit (its line offsets updated, not built again).
+    let document = TextDocument.create('file:///bench.machines', 'nix-machines', 1, text);
     for (const [runs, version] of [
       [open, text],
       [edit, `${text.slice(0, at)}x${text.slice(at)}`],
     ] as const) {
-      document = TextDocument.update(document, [{ text: version }], document.version + 1);
+      if (version !== document.getText()) {
+        const position = document.positionAt(at);
+        document = TextDocument.update(document, [{ range: { start: position, end: position }, text: 'x' }], 2);
+      }
       let t = cpu();
       let parsed = 0;
       const analysis = await analyzeInSteps(
@@ -140,15 +152,18 @@ async function phases(keyDir: string | undefined): Promise<void> {
       runs.parse.push(parsed - t);
       runs.lint.push(cpu() - parsed);
       t = cpu();
-      const diagnostics = diagnosticsToPublish(
-        analysis.problems,
+      const diagnostics = diagnosticsByLineToPublish(
+        analysis.problemsByLine!,
         document,
         fileIndex(() => undefined),
       );
       runs.convert.push(cpu() - t);
       t = cpu();
-      JSON.stringify({ uri: document.uri, version: document.version, diagnostics });
+      const json = JSON.stringify({ uri: document.uri, version: document.version, diagnostics });
       runs.json.push(cpu() - t);
+      t = cpu();
+      Buffer.from(json, 'utf-8'); // what vscode-jsonrpc's writer does next
+      runs.bytes.push(cpu() - t);
     }
   }
   files.close();
@@ -157,7 +172,7 @@ async function phases(keyDir: string | undefined): Promise<void> {
     ['edit of the middle line', edit],
   ] as const)
     console.log(
-      `  in-process ${what}: parse ${median(runs.parse)}, lint ${median(runs.lint)}, to diagnostics ${median(runs.convert)}, JSON of the publish ${median(runs.json)}`,
+      `  in-process ${what}: parse ${median(runs.parse)}, lint ${median(runs.lint)}, to diagnostics ${median(runs.convert)}, JSON of the publish ${median(runs.json)}, its UTF-8 bytes ${median(runs.bytes)}`,
     );
 }
 

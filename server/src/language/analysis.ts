@@ -1,12 +1,13 @@
 // One document read as Nix reads it, with everything the language features need: the machines
 // (for symbols, hovers, completion), and every problem (Nix's errors and the silent mistakes).
 // Cheap enough for every keystroke: a per-line parse plus a few file checks.
-import { lintBuilders, lintNixConf, type LintContext } from '../model/lint';
+import { lintBuilders, lintBuildersByLine, lintNixConf, type LintContext } from '../model/lint';
 import { placeInConfOrigin } from '../model/lint/place';
 import { parseBuilders, type Machine, type ParsedBuilders } from '../model/machines';
 import { LineMemo } from '../model/lineMemo';
 import { parseNixConf, type ParsedNixConf } from '../model/nixConf';
 import type { Problem } from '../model/problem';
+import { placedProblems, type LineProblems } from '../model/problemsByLine';
 import { readFileAsNixDoes } from '../context/readFile';
 import type { NixTarget } from '../context/target';
 import type { WatchedFiles } from '../context/watchedFiles';
@@ -19,6 +20,8 @@ export interface Analysis {
   /** Every machine Nix reads from the document, includes and all, in Nix's order. */
   machines: Machine[];
   problems: Problem[];
+  /** For a machines file read line by line (a memo): `problems` as the lines keep them, for the publish. */
+  problemsByLine?: readonly LineProblems[];
   /** For a machines file: its parse. For nix.conf: the parse of the `builders` Nix uses. */
   builders: ParsedBuilders | undefined;
   conf: ParsedNixConf | undefined;
@@ -108,7 +111,12 @@ function lint(parsed: Parsed, memo?: LineMemo, files?: WatchedFiles): Analysis {
     };
   }
   const builders = parsed.builders;
-  const problems = [...builders.problems, ...lintBuilders(builders, context, memo)];
+  // Read line by line: the problems stay as the lines keep them, placed only when a feature asks (problemsByLine.ts).
+  const problemsByLine = memo?.made(builders)
+    ? builders.problemsByLine.concat(lintBuildersByLine(builders, context))
+    : undefined;
+  let problems =
+    problemsByLine === undefined ? [...builders.problems, ...lintBuilders(builders, context, memo)] : undefined;
   return {
     kind: parsed.kind,
     target,
@@ -116,7 +124,10 @@ function lint(parsed: Parsed, memo?: LineMemo, files?: WatchedFiles): Analysis {
     get machines() {
       return builders.machines;
     },
-    problems,
+    get problems() {
+      return (problems ??= placedProblems(problemsByLine!));
+    },
+    ...(problemsByLine === undefined ? {} : { problemsByLine }),
     builders,
     conf: undefined,
   };

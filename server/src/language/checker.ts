@@ -9,7 +9,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { analyzeInSteps, lineMemo, type Analysis, type DocumentKind } from './analysis';
 import type { LineMemo } from '../model/lineMemo';
 import type { Diagnostic } from 'vscode-languageserver';
-import { diagnosticsToPublish } from './publishedDiagnostics';
+import { diagnosticsByLineToPublish, diagnosticsToPublish } from './publishedDiagnostics';
 import { fileIndex } from '../context/positions';
 import type { ServerContext } from '../context/serverContext';
 import { WatchedFiles } from '../context/watchedFiles';
@@ -129,7 +129,11 @@ export class DocumentChecker {
     // A newer version may have arrived while we waited: its own check publishes.
     if (stale()) return;
     const files = fileIndex((file) => this.files.readText(file));
-    const diagnostics = diagnosticsToPublish(analysis.problems, document, files);
+    // As the lines keep them when the memo read it: an edit converts only the lines it changed.
+    const diagnostics =
+      analysis.problemsByLine === undefined
+        ? diagnosticsToPublish(analysis.problems, document, files)
+        : diagnosticsByLineToPublish(analysis.problemsByLine, document, files);
     await this.send(document.uri, diagnostics, version);
     if (analysis.kind === 'nix-conf') await this.checkIncludedMachinesFiles(document.uri, analysis, stale);
   }

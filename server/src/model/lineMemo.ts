@@ -23,6 +23,7 @@ import {
 } from './machines';
 import type { VersionRules } from './nixVersion';
 import type { Problem, Span } from './problem';
+import { placedProblems, placedRun, type LineProblems } from './problemsByLine';
 
 /** One entry of a line, with what reading it gave (the row's machine, the parser's errors). */
 export interface LineEntry {
@@ -36,11 +37,9 @@ export interface LineRead {
   text: string;
   entries: LineEntry[];
   /** Its machines' warnings in `lintMachine`'s order, from the line's start, and the key files' generation they saw. */
-  lint: { generation: number; problems: Problem[] } | undefined;
+  lint: { generation: number; problems: Problem[]; run: LineProblems | undefined } | undefined;
   /** The last copy of its entries placed in a text: kept while the line stays where it is. */
   placed: { start: number; entries: LineEntry[] } | undefined;
-  /** The same for its warnings, of `lint`'s generation. */
-  placedLint: { start: number; generation: number; problems: Problem[] } | undefined;
 }
 
 /** One line of a version: read on its own (kept), or with an `@file` (read again each time, spans in the text). */
@@ -51,6 +50,8 @@ export type TextLine =
 /** A parse by `LineMemo.parse`: a ParsedBuilders whose entries and machines are placed when first asked for. */
 export interface LineParse extends ParsedBuilders {
   lines: TextLine[];
+  /** The parser's errors (`problems`, placed when first asked for) as the lines keep them. */
+  problemsByLine: LineProblems[];
 }
 
 export class LineMemo {
@@ -84,7 +85,7 @@ export class LineMemo {
         const entries = readLine(line, rules, options.localSystem);
         if (entries === undefined)
           return { text: line, start, read: undefined, entries: includeLines.read(line, start) };
-        reading = { text: line, entries, lint: undefined, placed: undefined, placedLint: undefined };
+        reading = { text: line, entries, lint: undefined, placed: undefined };
       }
       return { text: line, start, read: reading };
     };
@@ -118,13 +119,17 @@ export class LineMemo {
     for (let i = old.length - after; i < old.length; i++) lines.push(again(old[i]!, old[i]!.start + delta));
     this.last = { text, lines };
 
-    const rowProblems: Problem[] = [];
+    // The parser's errors as the lines keep them, not moved (problemsByLine.ts).
+    const problemsByLine: LineProblems[] = includeLines.problems.length === 0 ? [] : [placedRun(includeLines.problems)];
     for (const line of lines) {
       for (const { problems } of line.read === undefined ? line.entries : line.read.entries) {
-        for (const p of problems) rowProblems.push(line.read === undefined ? p : movedProblem(p, line.start));
+        if (problems.length === 0) continue;
+        problemsByLine.push(
+          line.read === undefined ? placedRun(problems) : { start: line.start, problems, line: line.text },
+        );
       }
     }
-    const parsed = placedLater(lines, includeLines.includes, [...includeLines.problems, ...rowProblems]);
+    const parsed = placedLater(lines, includeLines.includes, problemsByLine);
     this.parses.add(parsed);
     return parsed;
   }
@@ -190,25 +195,18 @@ export function placedEntries(line: TextLine): LineEntry[] {
   return read.placed.entries;
 }
 
-/** A line's warnings (of `LineRead.lint`) where the line is, at `start`. */
-export function placedLint(read: LineRead, start: number): Problem[] {
-  const lint = read.lint!;
-  if (start === 0 || lint.problems.length === 0) return lint.problems;
-  const placed = read.placedLint;
-  if (placed?.start === start && placed.generation === lint.generation) return placed.problems;
-  const problems = lint.problems.map((p) => movedProblem(p, start));
-  read.placedLint = { start, generation: lint.generation, problems };
-  return problems;
-}
-
-/** The parse with its entries and machines placed when first read (own properties, as a plain parse has). */
-function placedLater(lines: TextLine[], includes: BuildersInclude[], problems: Problem[]): LineParse {
+/** The parse with its entries, machines and problems placed when first read (own properties, as a plain parse has). */
+function placedLater(lines: TextLine[], includes: BuildersInclude[], problemsByLine: LineProblems[]): LineParse {
   let entries: BuildersEntry[] | undefined;
   let machines: Machine[] | undefined;
+  let problems: Problem[] | undefined;
   return {
     lines,
     includes,
-    problems,
+    problemsByLine,
+    get problems(): Problem[] {
+      return (problems ??= placedProblems(problemsByLine));
+    },
     get entries(): BuildersEntry[] {
       if (entries === undefined) {
         entries = [];

@@ -32,7 +32,8 @@ import type { Problem } from '../problem';
 import type { NixVersion, VersionRules } from '../nixVersion';
 import type { Machine, ParsedBuilders } from '../machines';
 import type { ParsedNixConf } from '../nixConf';
-import { placedLint, type LineMemo, type LineParse } from '../lineMemo';
+import type { LineMemo, LineParse, TextLine } from '../lineMemo';
+import { placedProblems, placedRun, type LineProblems } from '../problemsByLine';
 import { lintColumns } from './columns';
 import { lintHostKey } from './hostKey';
 import { lintIncludes } from './includes';
@@ -64,7 +65,7 @@ export interface LintContext {
  */
 export function lintBuilders(parsed: ParsedBuilders, context: LintContext, memo?: LineMemo): Problem[] {
   const inspect = keyInspector(context, context.keyFiles);
-  if (memo?.made(parsed)) return lintByLine(parsed, context, inspect);
+  if (memo?.made(parsed)) return placedProblems(lintByLine(parsed, context, inspect));
   const problems: Problem[] = [...lintIncludes(parsed)];
   for (const machine of parsed.machines) {
     for (const p of lintMachine(machine, context, inspect)) problems.push(placeInOrigin(p, machine));
@@ -74,18 +75,26 @@ export function lintBuilders(parsed: ParsedBuilders, context: LintContext, memo?
 }
 
 /**
- * The warnings of a machines file lineMemo.ts read, the same as `lintBuilders` gives: a kept
- * line's machines are linted where the line starts (0) and placed; its warnings are kept with
- * it while the key files' memo is of the same generation (never without one).
+ * `lintBuilders` of a parse lineMemo.ts made, as its lines keep the warnings (problemsByLine.ts):
+ * a kept line's machines are linted where the line starts (0) and its warnings are kept with it,
+ * never moved, while the key files' memo is of the same generation (never without one).
  */
-function lintByLine(parsed: LineParse, context: LintContext, inspect: KeyInspector): Problem[] {
+export function lintBuildersByLine(parsed: LineParse, context: LintContext): LineProblems[] {
+  return lintByLine(parsed, context, keyInspector(context, context.keyFiles));
+}
+
+function lintByLine(parsed: LineParse, context: LintContext, inspect: KeyInspector): LineProblems[] {
   // Each line's warnings are put in order once, when it is linted: lines do not overlap, so
   // their lists end to end are in text order, and only the includes' and duplicates' warnings
-  // are merged in (no sort of every warning on each edit).
-  const inLines: Problem[] = [];
+  // are merged in, into the lines they are on (no sort of every warning on each edit).
+  const runs: LineProblems[] = [];
+  /** For each run, the index of its line. */
+  const runLines: number[] = [];
   const machines: Machine[] = [];
   const offsets: number[] = [];
-  for (const line of parsed.lines) {
+  const lines = parsed.lines;
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index]!;
     if (line.read === undefined) {
       const found: Problem[] = [];
       for (const { machine } of line.entries) {
@@ -94,7 +103,10 @@ function lintByLine(parsed: LineParse, context: LintContext, inspect: KeyInspect
         offsets.push(0);
         for (const p of lintMachine(machine, context, inspect)) found.push(placeInOrigin(p, machine));
       }
-      for (const p of inTextOrder(found)) inLines.push(p);
+      if (found.length > 0) {
+        runs.push(placedRun(inTextOrder(found)));
+        runLines.push(index);
+      }
       continue;
     }
     const read = line.read;
@@ -102,16 +114,58 @@ function lintByLine(parsed: LineParse, context: LintContext, inspect: KeyInspect
       const found: Problem[] = [];
       for (const { machine } of read.entries)
         if (machine !== undefined) for (const p of lintMachine(machine, context, inspect)) found.push(p);
-      read.lint = { generation: inspect.generation ?? -1, problems: inTextOrder(found) };
+      read.lint = { generation: inspect.generation ?? -1, problems: inTextOrder(found), run: undefined };
     }
-    for (const p of placedLint(read, line.start)) inLines.push(p);
+    const lint = read.lint;
+    if (lint.problems.length > 0) {
+      // The line's run of the last analysis while the line starts at the same place (most lines above an edit).
+      if (lint.run?.start !== line.start) lint.run = { start: line.start, problems: lint.problems, line: line.text };
+      runs.push(lint.run);
+      runLines.push(index);
+    }
     for (const { machine } of read.entries) {
       if (machine === undefined) continue;
       machines.push(machine);
       offsets.push(line.start);
     }
   }
-  return merged(merged(inTextOrder(lintIncludes(parsed)), inLines), inTextOrder(lintDuplicates(machines, offsets)));
+  const includes = inTextOrder(lintIncludes(parsed));
+  const duplicates = inTextOrder(lintDuplicates(machines, offsets));
+  if (includes.length === 0 && duplicates.length === 0) return runs;
+  return mergedIntoLines(lines, runs, runLines, includes, duplicates);
+}
+
+/**
+ * The includes' and duplicates' warnings (placed, in text order) merged into the runs of the
+ * lines they are on: what merging them into all the lines' warnings end to end gives, ties
+ * ordered includes', the line's, duplicates'. A line with none keeps its run as it is.
+ */
+function mergedIntoLines(
+  lines: readonly TextLine[],
+  runs: readonly LineProblems[],
+  runLines: readonly number[],
+  includes: Problem[],
+  duplicates: Problem[],
+): LineProblems[] {
+  const result: LineProblems[] = [];
+  let r = 0;
+  let i = 0;
+  let d = 0;
+  for (let index = 0; index < lines.length; index++) {
+    const end = index + 1 < lines.length ? lines[index + 1]!.start : Infinity;
+    const own = runLines[r] === index ? runs[r++] : undefined;
+    const fromI = i;
+    const fromD = d;
+    while (i < includes.length && includes[i]!.span.start < end) i++;
+    while (d < duplicates.length && duplicates[d]!.span.start < end) d++;
+    if (i === fromI && d === fromD) {
+      if (own !== undefined) result.push(own);
+      continue;
+    }
+    const placed = own === undefined ? [] : placedProblems([own]);
+    result.push(placedRun(merged(merged(includes.slice(fromI, i), placed), duplicates.slice(fromD, d))));
+  }
+  return result;
 }
 
 /** Two lists in text order as one; on a tie `a`'s first (what a stable sort of `a` then `b` gives). */
