@@ -265,15 +265,7 @@ export class ServeSession {
         if (info.narHash !== '' && info.narHash !== got)
           throw new ProtocolError('mismatch', `the NAR of ${info.path} came with hash ${got}, not ${info.narHash}`);
         bytes += info.narSize;
-        await put(
-          Buffer.concat([
-            u64(EXPORT_MAGIC),
-            wireString(info.path),
-            wireStrings(info.references),
-            wireString(info.deriver),
-            u64(0),
-          ]),
-        );
+        await put(exportTrailer(info));
       }
       await put(u64(0));
       return bytes;
@@ -288,6 +280,21 @@ export class ServeSession {
       // Already gone.
     }
   }
+}
+
+/**
+ * What follows a path's NAR in an export: the export magic, the path, its references, its
+ * deriver and 0 (no legacy signature), as Store::exportPath writes them (2.8.0
+ * src/libstore/export-import.cc; the same reader in 2.26.3 and 2.34.8 `importPaths`).
+ */
+export function exportTrailer(info: Pick<ServePathInfo, 'path' | 'references' | 'deriver'>): Buffer {
+  return Buffer.concat([
+    u64(EXPORT_MAGIC),
+    wireString(info.path),
+    wireStrings(info.references),
+    wireString(info.deriver),
+    u64(0),
+  ]);
 }
 
 /** The order `nix-store --import` needs: each path after the paths it refers to. */

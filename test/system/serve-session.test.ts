@@ -1,0 +1,97 @@
+// The offload speaks `nix-store --serve --write` (dispatch/serveSession.ts): every remote step
+// of a build is a command on ONE program on the builder, as with Nix's own build hook. Held on
+// the lab's builders of each Nix the lab has (the machine's 2.8, and the chroots' 2.26 and
+// 2.34), over ssh:// and ssh-ng://, and on the builder whose login shell greets: a dependency
+// chain a → b → c is sent, built there (its log streamed from the session's stderr), and its
+// output comes back with its references; the SSH connection ran exactly one command for it.
+// Commands are counted at ssh2's Client.exec, which every remote command of ours goes through.
+//   node --import tsx --test test/system/serve-session.test.ts
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { Client } from 'ssh2';
+import { ConnectionPool } from '../../server/src/ssh/pool';
+import {
+  LAB_VERSION_LIST,
+  provisionBuilders,
+  run,
+  versionBuilderNames,
+  type BuilderLab,
+  type BuilderName,
+  type VersionBuilderName,
+} from './fixture';
+import { labCanRun, labNixCanRun } from './fixture/gate';
+import * as localStore from './fixture/localStore';
+import { outputOf } from './fixture/localStore';
+
+const labRuns = labCanRun();
+const RELEASES = labRuns ? LAB_VERSION_LIST.filter((version) => labNixCanRun(version)) : [];
+type Name = BuilderName | VersionBuilderName;
+const BUILDERS: Name[] = [
+  'healthy',
+  'healthyNg',
+  'noisy',
+  ...RELEASES.flatMap((version) => versionBuilderNames(version).slice(0, 2)),
+];
+
+let lab: BuilderLab<Name>;
+let pool: ConnectionPool;
+const { instantiate, offloadOn } = localStore.labStore<Name>(
+  () => lab,
+  () => pool,
+);
+
+/** The command lines of every SSH exec this process makes while `work` runs. */
+async function execsDuring<T>(work: () => Promise<T>): Promise<{ value: T; commands: string[] }> {
+  const commands: string[] = [];
+  const original = Client.prototype.exec;
+  Client.prototype.exec = function (this: Client, command: string, ...rest: unknown[]) {
+    commands.push(command);
+    return (original as unknown as (...args: unknown[]) => Client).call(this, command, ...rest);
+  } as unknown as typeof Client.prototype.exec;
+  try {
+    return { value: await work(), commands };
+  } finally {
+    Client.prototype.exec = original;
+  }
+}
+
+function chain(tag: string): string {
+  const script = (body: string) => JSON.stringify(body);
+  return `let
+  mk = name: deps: script: derivation {
+    inherit name deps; system = ${JSON.stringify(lab.system)}; builder = "/bin/sh"; PATH = "/usr/bin:/bin";
+    args = [ "-c" script ];
+  };
+  a = mk "serve-a-${tag}" [] ${script('echo building a; echo a > $out')};
+  b = mk "serve-b-${tag}" [ a ] ${script('echo building b; cat $deps > $out; echo b >> $out; echo $deps >> $out')};
+  c = mk "serve-c-${tag}" [ b ] ${script('echo building c; read host < /proc/sys/kernel/hostname; head -n 2 $deps > $out; echo "c on $host" >> $out; echo $deps >> $out')};
+in { inherit c; }`;
+}
+
+describe('offload over one nix-store --serve --write', { skip: !labRuns, concurrency: 1 }, () => {
+  before(async () => {
+    lab = await provisionBuilders({ builders: BUILDERS });
+    pool = new ConnectionPool({ idleMs: 30_000 });
+  });
+
+  after(async () => {
+    await pool?.close();
+    await lab?.stop();
+  });
+
+  for (const name of BUILDERS)
+    test(`${name}: a dependency chain built through one session, its log streamed, its references intact`, async () => {
+      const c = await instantiate(chain(localStore.uniqueNonce()), 'c');
+      const { value: offloaded, commands } = await execsDuring(() => offloadOn(name, c));
+      assert.ok(offloaded.result.ok, JSON.stringify({ ...offloaded.result, log: offloaded.log.slice(-15) }, null, 1));
+      assert.equal(offloaded.result.copiedToBuilder, 3, 'the three .drv files');
+      assert.equal(commands.length, 1, `one command on the builder, not one per step: ${commands.join(' | ')}`);
+      assert.match(commands[0]!, /nix-store --serve --write$/);
+      for (const step of ['a', 'b', 'c']) assert.ok(offloaded.log.includes(`building ${step}`), `${step}'s log line`);
+      const lines = fs.readFileSync(outputOf(c), 'utf8').split('\n');
+      assert.deepEqual(lines.slice(0, 3), ['a', 'b', `c on ${lab.builders[name].hostname}`]);
+      const references = await run('nix-store', ['--query', '--references', outputOf(c)], { env: lab.env() });
+      assert.deepEqual(references.stdout.trim().split('\n'), [lines[3]], "c's output refers to b's, as on the builder");
+    });
+});
