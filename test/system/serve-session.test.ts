@@ -13,6 +13,7 @@ import { Client } from 'ssh2';
 import { ConnectionPool } from '../../server/src/ssh/pool';
 import {
   LAB_VERSION_LIST,
+  processesOf,
   provisionBuilders,
   run,
   versionBuilderNames,
@@ -56,6 +57,19 @@ async function execsDuring<T>(work: () => Promise<T>): Promise<{ value: T; comma
   }
 }
 
+/** The `nix-store --serve` processes on a builder (in its own mount namespace). */
+function servingOn(name: Name): number[] {
+  const marker = `hosts/${name}/nix`;
+  return processesOf(lab.dir).filter((pid) => {
+    try {
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return argv.includes('--serve') && fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8').includes(marker);
+    } catch {
+      return false;
+    }
+  });
+}
+
 function chain(tag: string): string {
   const script = (body: string) => JSON.stringify(body);
   return `let
@@ -94,4 +108,35 @@ describe('offload over one nix-store --serve --write', { skip: !labRuns, concurr
       const references = await run('nix-store', ['--query', '--references', outputOf(c)], { env: lab.env() });
       assert.deepEqual(references.stdout.trim().split('\n'), [lines[3]], "c's output refers to b's, as on the builder");
     });
+
+  test('the next build on the pooled connection uses the session kept open: no SSH command at all', async () => {
+    const first = await offloadOn('healthy', await instantiate(chain(localStore.uniqueNonce()), 'c'));
+    assert.ok(first.result.ok);
+    const c = await instantiate(chain(localStore.uniqueNonce()), 'c');
+    const { value: offloaded, commands } = await execsDuring(() => offloadOn('healthy', c));
+    assert.ok(offloaded.result.ok, JSON.stringify(offloaded.result));
+    assert.deepEqual(commands, [], 'nothing started on the builder: the kept session did it all');
+    assert.ok(offloaded.log.includes('building c'), "the build log came to this offload's listener");
+  });
+
+  test('a kept session that died while it waited is replaced, never an error', async () => {
+    const first = await offloadOn('healthyNg', await instantiate(chain(localStore.uniqueNonce()), 'c'));
+    assert.ok(first.result.ok);
+    const serving = servingOn('healthyNg');
+    assert.equal(serving.length, 1, 'the kept nix-store --serve runs on the builder');
+    for (const pid of serving) process.kill(pid, 'SIGKILL');
+    const c = await instantiate(chain(localStore.uniqueNonce()), 'c');
+    const { value: offloaded, commands } = await execsDuring(() => offloadOn('healthyNg', c));
+    assert.ok(offloaded.result.ok, JSON.stringify(offloaded.result));
+    assert.equal(commands.length, 1, 'a new session');
+  });
+
+  test('with builders-use-substitutes a session is never kept (opServe turns substitution off at its first build)', async () => {
+    const options = { useSubstitutes: true };
+    assert.ok((await offloadOn('healthy', await instantiate(chain(localStore.uniqueNonce()), 'c'), options)).result.ok);
+    const c = await instantiate(chain(localStore.uniqueNonce()), 'c');
+    const { value: offloaded, commands } = await execsDuring(() => offloadOn('healthy', c, options));
+    assert.ok(offloaded.result.ok, JSON.stringify(offloaded.result));
+    assert.equal(commands.length, 1);
+  });
 });

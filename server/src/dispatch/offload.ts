@@ -24,7 +24,6 @@
 // --import` left waiting on a dead stream holds the store's big-lock (and keeps a CLI alive).
 // Never throws: every failure is a cause and a message in the user's words (offloadCauses.ts).
 import { readFile } from 'node:fs/promises';
-import type { Client } from 'ssh2';
 import type { Machine } from '../model/machines';
 import { traced, tracePhase } from '../context/timingTrace';
 import { parseStoreUri } from '../model/storeUri';
@@ -46,7 +45,7 @@ import { log } from '../context/log';
 import { printable } from '../health/nixProtocol';
 import type { RemoteExit } from './remoteProcess';
 import { remoteNixStore, type RemoteNixStore } from './remoteNixStore';
-import { openServeSession, ProtocolError, type ServeSession } from './serveSession';
+import { keepSession, openServeSession, ProtocolError, takeKeptSession, type ServeSession } from './serveSession';
 import { formatBytes, Tail } from './streamParts';
 
 export type { OffloadCause, OffloadPhase } from './offloadCauses';
@@ -132,6 +131,10 @@ class Offload {
   private lease: Lease | undefined;
   /** The builder's `nix-store --serve --write`, once open. */
   private session: ServeSession | undefined;
+  /** The session was one kept from an earlier offload on this connection. */
+  private sessionKept = false;
+  /** The pooled connection refused a command and this offload took a new one. */
+  private reconnected = false;
   /** What the builder did to the connection (`stopped answering (…)`), once it was lost. */
   private lostBecause: string | undefined;
   /** The connection cannot be used again (lost, or its sshd refused a command): discard it. */
@@ -242,13 +245,7 @@ class Offload {
     // Phase: connect, with the local closure computed meanwhile.
     this.begin('connect', uri);
     const [leased, closure] = await Promise.all([
-      acquireMachine(this.o.pool, machine, {
-        env: this.env,
-        ...(this.o.sshConfigFile === undefined ? {} : { sshConfigFile: this.o.sshConfigFile }),
-        ...(this.o.askPassphrase === undefined ? {} : { askPassphrase: this.o.askPassphrase }),
-        ...(this.o.portInUri ? { portInUri: true } : {}),
-        ...this.signalOption(),
-      }),
+      acquireMachine(this.o.pool, machine, this.connectOptions()),
       this.localClosure(drvPath, new Set(outputPaths)),
     ]);
     if (leased.ok) {
@@ -276,27 +273,43 @@ class Offload {
     if ('failed' in closure) return this.failLocal('copy-inputs', closure.failed);
     this.end();
 
-    const client = leased.lease.connection.client;
     const user = leased.lease.connection.host.user;
     const store = remoteNixStore(uri);
 
     // Phase: copy-inputs. One `nix-store --serve --write` for every remote step from here on.
     this.begin('copy-inputs');
-    const session = await traced('serve session', () => this.openSession(client, store, user));
-    if ('failure' in session) return session.failure;
+    const opened = await traced('serve session', () => this.openSession(store, user, true));
+    if ('failure' in opened) return opened.failure;
     // Two questions in one round trip: which inputs it lacks (substituting first with
     // builders-use-substitutes, as Nix's copyPaths asks), and whether it has the outputs (only
     // for the log: it then builds nothing).
     const timeoutMs = this.o.useSubstitutes ? substituteTimeoutMs : queryTimeoutMs;
-    const valid = await this.ask('copy-inputs', user, () =>
+    const questions = (on: ServeSession) =>
       traced('closure query (builder)', async () => {
         const [inputs, outputsThere] = await Promise.all([
-          session.queryValidPaths(closure.paths, this.o.useSubstitutes === true, timeoutMs),
-          session.queryValidPaths(outputPaths, false, timeoutMs),
+          on.queryValidPaths(closure.paths, this.o.useSubstitutes === true, timeoutMs),
+          on.queryValidPaths(outputPaths, false, timeoutMs),
         ]);
         return { inputs, outputs: outputsThere };
-      }),
-    );
+      });
+    let session = opened;
+    let valid: { answer: { inputs: string[]; outputs: string[] } } | { failure: Failure };
+    try {
+      valid = { answer: await questions(session) };
+    } catch (error) {
+      if (!this.sessionKept || this.aborted || this.lostBecause !== undefined) {
+        valid = { failure: await this.sessionFailure(session, 'copy-inputs', user, error) };
+      } else {
+        // The kept session ended while it waited (nothing was sent on it): a new one, as if
+        // none had been kept. Never the user's error.
+        this.active.delete(session.process);
+        void session.process.kill();
+        const fresh = await this.openSession(store, user, false);
+        if ('failure' in fresh) return fresh.failure;
+        session = fresh;
+        valid = await this.ask('copy-inputs', user, () => questions(fresh));
+      }
+    }
     if ('failure' in valid) return valid.failure;
     const has = new Set(valid.answer.inputs);
     const missing = closure.paths.filter((path) => !has.has(path));
@@ -326,6 +339,7 @@ class Offload {
         .split('\n')
         .map((line, index) => (index === 0 && !/^\s*error:/.test(line) ? `error: ${line}` : line));
       const tail = [...this.recent.get(), ...said];
+      this.finishSession(session, store);
       return this.fail(
         classifyFailure({
           side: 'builder',
@@ -365,7 +379,7 @@ class Offload {
       });
     }
     this.end();
-    this.finishSession(session);
+    this.finishSession(session, store);
     return {
       ok: true,
       outputs,
@@ -426,15 +440,36 @@ class Offload {
    * skipped (and said in the log); a program that ended says why in its exit and stderr.
    */
   private async openSession(
-    client: Client,
     store: RemoteNixStore,
     user: string,
+    takeKept: boolean,
   ): Promise<ServeSession | { failure: Failure }> {
     const uri = this.o.machine.storeUri;
-    const opened = await openServeSession(client, store, {
-      timeoutMs: queryTimeoutMs,
-      onLog: (line) => this.log(line),
-    });
+    const connection = this.lease!.connection;
+    const key = sessionKey(store);
+    const kept = takeKept && this.reusable ? takeKeptSession(connection, key) : undefined;
+    this.sessionKept = kept !== undefined;
+    if (kept !== undefined) {
+      kept.onLog = (line) => this.log(line);
+      this.session = kept;
+      this.track(kept.process);
+      return kept;
+    }
+    let opened: Awaited<ReturnType<typeof openServeSession>>;
+    try {
+      opened = await openServeSession(connection.client, store, {
+        timeoutMs: queryTimeoutMs,
+        onLog: (line) => this.log(line),
+      });
+    } catch (error) {
+      // A pooled connection whose sshd no longer starts commands (its session half gone, as
+      // after its monitor was killed): nothing was sent on it, so a new connection, once.
+      if (!this.lease!.reused || this.reconnected || this.aborted || this.lostBecause !== undefined) throw error;
+      this.reconnected = true;
+      const again = await this.reconnect();
+      if (again !== undefined) return { failure: again };
+      return this.openSession(store, user, false);
+    }
     if (opened.ok) {
       this.session = opened.session;
       this.track(opened.session.process);
@@ -509,10 +544,42 @@ class Offload {
     );
   }
 
-  /** The offload is done with the session: its input ends, and the program with it. */
-  private finishSession(session: ServeSession): void {
+  /**
+   * The offload is done with the session, which is in step (every reply read): kept for the
+   * next offload on this connection, or its input ends and the program with it. Not kept with
+   * builders-use-substitutes: opServe turns substitution off for good at its first build.
+   */
+  private finishSession(session: ServeSession, store: RemoteNixStore): void {
     this.active.delete(session.process);
-    session.close();
+    if (this.reusable && this.lease !== undefined && !this.broken)
+      keepSession(this.lease.connection, sessionKey(store), session);
+    else session.close();
+  }
+
+  private get reusable(): boolean {
+    return this.o.useSubstitutes !== true;
+  }
+
+  /** Lets go of the connection (it refused a command) and leases a new one. */
+  private async reconnect(): Promise<Failure | undefined> {
+    this.stopWatching();
+    this.lease?.discard();
+    this.lease = undefined;
+    const leased = await acquireMachine(this.o.pool, this.o.machine, this.connectOptions());
+    if (!leased.ok) return this.fail(sshFailureCause(leased.failure, this.o.machine.storeUri));
+    this.lease = leased.lease;
+    this.stopWatching = leased.lease.connection.onClose(this.onConnectionClosed);
+    return undefined;
+  }
+
+  private connectOptions(): Parameters<typeof acquireMachine>[2] {
+    return {
+      env: this.env,
+      ...(this.o.sshConfigFile === undefined ? {} : { sshConfigFile: this.o.sshConfigFile }),
+      ...(this.o.askPassphrase === undefined ? {} : { askPassphrase: this.o.askPassphrase }),
+      ...(this.o.portInUri ? { portInUri: true } : {}),
+      ...this.signalOption(),
+    };
   }
 
   /** Local `nix-store --export` streamed into the session's import. */
@@ -722,6 +789,8 @@ function pathLines(stdout: string): string[] {
     .filter((line) => line !== '' && isStorePath(line));
 }
 
+/** Which kept session fits: the same nix-store command (remote-program, remote-store). */
+const sessionKey = (store: RemoteNixStore) => JSON.stringify([store.program, ...store.storeArgs]);
 /** Nix's colours (SGR escapes), which its messages carry over the protocol. */
 const withoutColours = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '');
 const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;

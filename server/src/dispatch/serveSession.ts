@@ -120,8 +120,6 @@ export async function openServeSession(
 
 /** One `nix-store --serve --write` on a builder, used by one offload at a time. */
 export class ServeSession {
-  /** An offload is using it (the pool hands a session to one offload at a time). */
-  busy = false;
   private replies: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -280,6 +278,31 @@ export class ServeSession {
       // Already gone.
     }
   }
+}
+
+/**
+ * Sessions kept open between offloads on a pooled connection, so the next build on it (the
+ * editor's warm path) starts without a login shell and a Nix start-up: at most one per
+ * connection and store command, and out of here while an offload uses it (one at a time).
+ * A session that ended while kept is dropped when taken; it goes with its connection.
+ */
+const kept = new WeakMap<object, Map<string, ServeSession>>();
+
+/** The kept session of `connection` for `key` (the store command), now the caller's alone. */
+export function takeKeptSession(connection: object, key: string): ServeSession | undefined {
+  const sessions = kept.get(connection);
+  const session = sessions?.get(key);
+  sessions?.delete(key);
+  return session === undefined || session.ended ? undefined : session;
+}
+
+/** Keeps `session` for the next offload on `connection`; closes it when one is kept already. */
+export function keepSession(connection: object, key: string, session: ServeSession): void {
+  session.onLog = undefined;
+  const sessions = kept.get(connection) ?? new Map<string, ServeSession>();
+  kept.set(connection, sessions);
+  if (session.ended || sessions.has(key)) session.close();
+  else sessions.set(key, session);
 }
 
 /**
