@@ -70,18 +70,7 @@ function servingOn(name: Name): number[] {
   });
 }
 
-function chain(tag: string): string {
-  const script = (body: string) => JSON.stringify(body);
-  return `let
-  mk = name: deps: script: derivation {
-    inherit name deps; system = ${JSON.stringify(lab.system)}; builder = "/bin/sh"; PATH = "/usr/bin:/bin";
-    args = [ "-c" script ];
-  };
-  a = mk "serve-a-${tag}" [] ${script('echo building a; echo a > $out')};
-  b = mk "serve-b-${tag}" [ a ] ${script('echo building b; cat $deps > $out; echo b >> $out; echo $deps >> $out')};
-  c = mk "serve-c-${tag}" [ b ] ${script('echo building c; read host < /proc/sys/kernel/hostname; head -n 2 $deps > $out; echo "c on $host" >> $out; echo $deps >> $out')};
-in { inherit c; }`;
-}
+const chain = (tag: string) => localStore.referencingChain(lab.system, 'serve', tag);
 
 describe('offload over one nix-store --serve --write', { skip: !labRuns, concurrency: 1 }, () => {
   before(async () => {

@@ -48,12 +48,15 @@ export { ProtocolError } from '../health/nixProtocol';
 
 /** The version we offer: 2.7, what all three servers speak (see above). */
 const CLIENT_VERSION = (2 << 8) | 7;
-const cmdQueryValidPaths = 1;
-const cmdQueryPathInfos = 2;
-const cmdDumpStorePath = 3;
-const cmdImportPaths = 4;
-const cmdBuildPaths = 6;
-const cmdQueryClosure = 7;
+/** The commands we send: ServeCommand (2.8.0), ServeProto::Command (2.26.3, 2.34.8). */
+const command = {
+  queryValidPaths: 1,
+  queryPathInfos: 2,
+  dumpStorePath: 3,
+  importPaths: 4,
+  buildPaths: 6,
+  queryClosure: 7,
+};
 /** The word after each NAR in an export (exportMagic, 2.8.0 src/libstore/export-import.cc). */
 const EXPORT_MAGIC = 0x4558494e;
 /** How much a login shell may print before the greeting before we call it something else. */
@@ -162,7 +165,7 @@ export class ServeSession {
 
   /** Which of `paths` the builder has, after substituting the others when `substitute`. */
   async queryValidPaths(paths: readonly string[], substitute: boolean, timeoutMs: number): Promise<string[]> {
-    this.write(u64(cmdQueryValidPaths), u64(0), u64(substitute ? 1 : 0), wireStrings(paths));
+    this.write(u64(command.queryValidPaths), u64(0), u64(substitute ? 1 : 0), wireStrings(paths));
     return this.reply(() => this.reader.readStrings(Date.now() + timeoutMs));
   }
 
@@ -172,7 +175,7 @@ export class ServeSession {
    * resolves with the bytes sent once the builder said it imported them.
    */
   async importPaths(exportStream: NodeJS.ReadableStream): Promise<number> {
-    this.write(u64(cmdImportPaths));
+    this.write(u64(command.importPaths));
     const counter = new ByteCounter(streamBatchBytes);
     exportStream.pipe(counter).pipe(this.process.channel, { end: false });
     // Read at once: a builder that refuses ends the session mid-stream, and that is the news.
@@ -194,7 +197,7 @@ export class ServeSession {
     if (this.minor >= 2) fields.push(u64(options.maxLogSize ?? 0));
     if (this.minor >= 3) fields.push(u64(0), u64(0));
     if (this.minor >= 7) fields.push(u64(options.keepFailed ? 1 : 0));
-    this.write(u64(cmdBuildPaths), wireStrings(drvPaths), ...fields);
+    this.write(u64(command.buildPaths), wireStrings(drvPaths), ...fields);
     return this.reply(async () => {
       const status = await this.reader.readNumber(Infinity);
       if (status === 0) return { status, message: '' };
@@ -204,13 +207,13 @@ export class ServeSession {
 
   /** The closure of `paths` on the builder (their references, transitively). */
   async queryClosure(paths: readonly string[], timeoutMs: number): Promise<string[]> {
-    this.write(u64(cmdQueryClosure), u64(0), wireStrings(paths));
+    this.write(u64(command.queryClosure), u64(0), wireStrings(paths));
     return this.reply(() => this.reader.readStrings(Date.now() + timeoutMs));
   }
 
   /** The records of those of `paths` the builder has. */
   async queryPathInfos(paths: readonly string[], timeoutMs: number): Promise<ServePathInfo[]> {
-    this.write(u64(cmdQueryPathInfos), wireStrings(paths));
+    this.write(u64(command.queryPathInfos), wireStrings(paths));
     return this.reply(async () => {
       const deadline = Date.now() + timeoutMs;
       const infos: ServePathInfo[] = [];
@@ -244,7 +247,7 @@ export class ServeSession {
     if (absent.length > 0) throw new ProtocolError('remote-error', `the builder does not have ${absent.join(', ')}`);
     const ordered = dependenciesFirst(infos);
     // Every NAR asked for at once: the server answers them in order, without a round trip each.
-    this.write(...ordered.map((info) => Buffer.concat([u64(cmdDumpStorePath), wireString(info.path)])));
+    this.write(...ordered.map((info) => Buffer.concat([u64(command.dumpStorePath), wireString(info.path)])));
     const put = (piece: Buffer) => {
       if (sink.destroyed || sink.writableEnded) throw new ProtocolError('closed', 'the local import ended');
       return sink.write(piece) ? undefined : waitDrain(sink);
