@@ -32,7 +32,7 @@ import { acquireMachine } from '../ssh/machineConnection';
 import type { ConnectionPool, Lease } from '../ssh/pool';
 import { assertStorePaths, isStorePath } from '../ssh/remoteCommand';
 import { parseDerivation } from './derivation';
-import { runLocal, startLocal, type LocalExit } from './localProcess';
+import { runLocal, startLocal, type LocalExit, type LocalProcess } from './localProcess';
 import {
   classifyFailure,
   connectionLost,
@@ -102,6 +102,9 @@ type Failure = Extract<OffloadResult, { ok: false }>;
 const queryTimeoutMs = 60_000;
 /** With substitutes the question includes fetching from the builder's caches. */
 const substituteTimeoutMs = 30 * 60_000;
+
+/** An export of no paths: just the end marker (a zero 64-bit word), which imports nothing. */
+const EMPTY_EXPORT = Buffer.alloc(8);
 
 interface Killable {
   kill(): Promise<void>;
@@ -331,6 +334,16 @@ class Offload {
     // The builder's nix-store --serve builds at verbosity "error" (opServe's getBuildSettings):
     // its log is the build's own output. The line Nix's client prints for a hook build starts it.
     if (valid.answer.outputs.length < outputPaths.length) this.log(`building '${drvPath}' on '${uri}'...`);
+    // Our import starts now, so its start-up is not waited for after the build. It registers
+    // nothing until a whole path has come, and is stopped like any command of ours otherwise.
+    const localImport = this.track(
+      startLocal('nix-store', ['--import'], {
+        env: this.env,
+        stdin: 'pipe',
+        stdout: 'collect',
+        onStderrLine: (line) => this.log(line),
+      }),
+    );
     const built = await this.ask('build', user, () => traced('remote build', () => session.buildPaths([drvPath])));
     if ('failure' in built) return built.failure;
     if (built.answer.status !== 0) {
@@ -363,11 +376,11 @@ class Offload {
     // output's runtime closure lies within the derivation's own outputs and the inputs' closure,
     // and `closure.here` is every path of that closure this store had (their outputs included).
     // A path it gained since is imported again, which Nix skips; one it lost since fails the
-    // import, as it would have after the question too.
+    // import, as it would have after the question too. Our import is already running.
     this.begin('copy-outputs');
     const lacking = [...new Set(runtime.answer)].filter((path) => !closure.here.has(path));
     this.phase('copy-outputs', lacking.length > 0 ? count(lacking.length, 'path') : '0 paths: this store has them');
-    const brought = lacking.length === 0 ? { bytes: 0, imported: '' } : await this.copyBack(session, lacking, user);
+    const brought = await this.copyBack(session, localImport, lacking, user);
     if ('failure' in brought) return brought.failure;
     // Every output is either one this store had or one the import just registered.
     const arrived = new Set(pathLines(brought.imported));
@@ -619,17 +632,18 @@ class Offload {
    */
   private async copyBack(
     session: ServeSession,
+    local: LocalProcess,
     paths: string[],
     user: string,
   ): Promise<{ bytes: number; imported: string } | { failure: Failure }> {
-    const local = this.track(
-      startLocal('nix-store', ['--import'], {
-        env: this.env,
-        stdin: 'pipe',
-        stdout: 'collect',
-        onStderrLine: (line) => this.log(line),
-      }),
-    );
+    if (paths.length === 0) {
+      local.stdin!.end(EMPTY_EXPORT);
+      const exit = await local.done;
+      this.active.delete(local);
+      if (this.aborted) return { failure: await this.cancelled() };
+      if (exit.code !== 0) return { failure: this.failLocal('copy-outputs', exit) };
+      return { bytes: 0, imported: exit.stdout };
+    }
     const copyTraced = tracePhase('copy out');
     // Our store refusing (a signature, a full disk) leaves NARs on their way: stop the session.
     void local.done.then((exit) => {
