@@ -7,12 +7,19 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes, createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { u64 } from '../../server/src/health/nixProtocol';
-import { dependenciesFirst, exportTrailer, nix32, type ServePathInfo } from '../../server/src/dispatch/serveSession';
+import {
+  derivationsExport,
+  dependenciesFirst,
+  exportTrailer,
+  nix32,
+  regularFileNar,
+} from '../../server/src/dispatch/exportStream';
+import type { ServePathInfo } from '../../server/src/dispatch/serveSession';
 
 const hasNix = spawnSync('nix-store', ['--version']).status === 0;
 const hint = 'comparing with nix-store --export needs Nix: apt-get install -y nix-bin';
@@ -62,6 +69,10 @@ before(() => {
     chmodSync(join(at, 'run'), 0o755);
   });
   make('link', (at) => symlinkSync('/bin/sh', at));
+  make('exe', (at) => {
+    writeFileSync(at, '#!/bin/sh\nexit 0\n');
+    chmodSync(at, 0o755);
+  });
   const file = join(dir, 'uses.nix');
   writeFileSync(
     file,
@@ -73,6 +84,18 @@ before(() => {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'ignore'],
   }).trim();
+  // A chain of derivations: each .drv refers to the ones before and to a source.
+  const chainFile = join(dir, 'chain.nix');
+  writeFileSync(
+    chainFile,
+    `let mk = name: deps: derivation { inherit name deps; system = "x86_64-linux"; builder = "/bin/sh"; src = builtins.storePath ${JSON.stringify(added.empty)}; };
+       a = mk "chain-a" []; b = mk "chain-b" [ a ]; in mk "chain-c" [ b a ]`,
+  );
+  added.chainTop = execFileSync('nix-instantiate', [chainFile], {
+    env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  }).trim();
 });
 
 after(() => {
@@ -80,7 +103,7 @@ after(() => {
 });
 
 describe('the export stream written from serve replies', { skip: !hasNix && hint }, () => {
-  for (const name of ['empty', 'large', 'tree', 'link', 'drv'])
+  for (const name of ['empty', 'large', 'tree', 'link', 'exe', 'drv'])
     test(`${name}: our bytes are nix-store --export's, and the NAR hash is the store's`, () => {
       const path = added[name]!;
       const info = infoOf(path);
@@ -90,6 +113,28 @@ describe('the export stream written from serve replies', { skip: !hasNix && hint
       const ours = Buffer.concat([u64(1), nar, exportTrailer(info), u64(0)]);
       assert.ok(ours.equals(nix(['--export', path])), 'byte for byte');
     });
+
+  for (const name of ['empty', 'large', 'exe', 'drv'])
+    test(`${name}: a regular file's NAR written here is nix-store --dump's`, () => {
+      const path = added[name]!;
+      assert.ok(regularFileNar(readFileSync(path), name === 'exe').equals(nix(['--dump', path])));
+    });
+
+  test(".drv files: their export written here (no nix-store) is nix-store --export's, byte for byte", async () => {
+    const drvs = text(['--query', '--requisites', added.chainTop!])
+      .split('\n')
+      .filter((path) => path.endsWith('.drv'));
+    assert.equal(drvs.length, 3, 'a, b and c');
+    for (const drv of drvs) assert.ok((await derivationsExport([drv])).equals(nix(['--export', drv])), drv);
+    // All three at once, given in any order: each comes after what it refers to, and Nix imports it.
+    const stream = await derivationsExport([...drvs].reverse());
+    const imported = execFileSync('nix-store', ['--import'], { env, input: stream }).toString('utf8');
+    assert.deepEqual(
+      imported.trim().split('\n'),
+      drvs,
+      'dependencies first, as nix-store --query --requisites lists them',
+    );
+  });
 
   test('several paths: each after the paths it refers to, as nix-store --import needs', () => {
     const infos = ['drv', 'tree', 'empty', 'large', 'link'].map((name) => infoOf(added[name]!));

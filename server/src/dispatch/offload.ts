@@ -1,22 +1,25 @@
 // Building one derivation on one chosen builder over our own pooled SSH connection, the way
-// Nix's build hook does it but with the log live and every step measured:
+// Nix's build hook does it (one `nix-store --serve --write` on the builder, every remote step a
+// command on it: serveSession.ts) but with the log live and every step measured:
 //   connect       the pooled connection (host key verified by the connection layer, or nothing
-//                 happens), while the .drv's closure is computed here;
-//   copy-inputs   ask the builder which closure paths it lacks (one round trip; the paths go
-//                 over stdin, so any closure size fits), then stream `nix-store --export` of
-//                 only those into its `nix-store --import`, started meanwhile;
-//   build         realise the .drv there (`nix-store --query --requisites --use-output
-//                 --force-realise`, which then prints the outputs' runtime closure), its
-//                 stderr streamed line by line as the log;
-//   copy-outputs  that closure minus what this store has, streamed back with the builder's
-//                 `nix-store --export` into our `nix-store --import`.
-// Each remote command is one SSH exec of nix-store (remoteNixStore.ts: remote-program and
-// remote-store honoured, ssh:// and ssh-ng:// alike); each local one an argument list, no shell.
+//                 happens), while the .drv's closure is computed here; then the session (or
+//                 the one kept open on that connection by the last offload);
+//   copy-inputs   ask the builder which closure paths it lacks (and whether it has the outputs)
+//                 in one round trip, then import only those there: .drv files written here,
+//                 anything else as a local `nix-store --export`, streamed in;
+//   build         BuildPaths of the .drv, the session's stderr streamed line by line as the
+//                 log; then the outputs' runtime closure (QueryClosure);
+//   copy-outputs  that closure minus what this store has, as path infos and NARs from the
+//                 session, written as an export into our `nix-store --import` (started with
+//                 the build).
+// The session's program is remote-program (or the nix-store next to an ssh-ng:// daemon) with
+// remote-store honoured (remoteNixStore.ts); each local command an argument list, no shell.
 // The closure sent is the .drv's closure plus the outputs of its dependencies that this store
 // already has (`--include-outputs`): the builder then builds only what nobody has built yet,
 // and a chain of derivations goes over once. `nix-store --import` registers a path only once it
 // has all of it, on either side, so a cancel or a dropped connection leaves nothing half-copied.
-// Cancelling stops every command we started, on both sides (remoteProcess.ts explains how).
+// Cancelling stops every command we started, on both sides (remoteProcess.ts explains how: the
+// session's nix-store is started with its PID line), and a session stopped is never kept.
 // A lost connection (it closed, its keepalives went unanswered, or its sshd stopped taking
 // commands) ends the offload at once, whatever stage waits on it: every local command is killed
 // with its process group, every channel let go, the connection discarded from the pool, and the
@@ -24,6 +27,7 @@
 // --import` left waiting on a dead stream holds the store's big-lock (and keeps a CLI alive).
 // Never throws: every failure is a cause and a message in the user's words (offloadCauses.ts).
 import { readFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import type { Machine } from '../model/machines';
 import { traced, tracePhase } from '../context/timingTrace';
 import { parseStoreUri } from '../model/storeUri';
@@ -45,6 +49,7 @@ import { log } from '../context/log';
 import { printable } from '../health/nixProtocol';
 import type { RemoteExit } from './remoteProcess';
 import { remoteNixStore, type RemoteNixStore } from './remoteNixStore';
+import { derivationsExport } from './exportStream';
 import { keepSession, openServeSession, ProtocolError, takeKeptSession, type ServeSession } from './serveSession';
 import { formatBytes, Tail } from './streamParts';
 
@@ -595,12 +600,25 @@ class Offload {
     };
   }
 
-  /** Local `nix-store --export` streamed into the session's import. */
+  /**
+   * The paths into the session's import: store derivations (what an edit usually leaves to
+   * send) written here from their files (exportStream.ts), anything else through a local
+   * `nix-store --export` streamed in.
+   */
   private async copyToBuilder(
     session: ServeSession,
     paths: string[],
     user: string,
   ): Promise<{ bytes: number } | { failure: Failure }> {
+    if (paths.every((path) => path.endsWith('.drv'))) {
+      // Unreadable here (a store elsewhere than its paths say): nix-store exports them instead.
+      const written = await derivationsExport(paths).catch(() => undefined);
+      if (written !== undefined) {
+        const imported = await this.ask('copy-inputs', user, () => session.importPaths(Readable.from([written])));
+        if (this.aborted) return 'failure' in imported ? imported : { failure: await this.cancelled() };
+        return 'failure' in imported ? imported : { bytes: imported.answer };
+      }
+    }
     const local = this.track(
       startLocal('nix-store', ['--export', ...paths], {
         env: this.env,

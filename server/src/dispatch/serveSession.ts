@@ -42,6 +42,7 @@ import {
 } from '../health/nixProtocol';
 import { startRemote, type RemoteExit, type RemoteProcess } from './remoteProcess';
 import { nixStoreCommand, type RemoteNixStore } from './remoteNixStore';
+import { dependenciesFirst, exportTrailer, nix32, type ExportedPath } from './exportStream';
 import { ByteCounter } from './streamParts';
 
 export { ProtocolError } from '../health/nixProtocol';
@@ -57,18 +58,13 @@ const command = {
   buildPaths: 6,
   queryClosure: 7,
 };
-/** The word after each NAR in an export (exportMagic, 2.8.0 src/libstore/export-import.cc). */
-const EXPORT_MAGIC = 0x4558494e;
 /** How much a login shell may print before the greeting before we call it something else. */
 const maxNoiseBytes = 64 * 1024;
 /** The copies go to ssh2 in pieces this big (streamParts.ts says why). */
 const streamBatchBytes = 1024 * 1024;
 
 /** One path's record, as QueryPathInfos gives it. */
-export interface ServePathInfo {
-  path: string;
-  deriver: string;
-  references: string[];
+export interface ServePathInfo extends ExportedPath {
   narSize: number;
   /** `sha256:<nix32>`; '' from a server before 2.4. */
   narHash: string;
@@ -306,54 +302,6 @@ export function keepSession(connection: object, key: string, session: ServeSessi
   kept.set(connection, sessions);
   if (session.ended || sessions.has(key)) session.close();
   else sessions.set(key, session);
-}
-
-/**
- * What follows a path's NAR in an export: the export magic, the path, its references, its
- * deriver and 0 (no legacy signature), as Store::exportPath writes them (2.8.0
- * src/libstore/export-import.cc; the same reader in 2.26.3 and 2.34.8 `importPaths`).
- */
-export function exportTrailer(info: Pick<ServePathInfo, 'path' | 'references' | 'deriver'>): Buffer {
-  return Buffer.concat([
-    u64(EXPORT_MAGIC),
-    wireString(info.path),
-    wireStrings(info.references),
-    wireString(info.deriver),
-    u64(0),
-  ]);
-}
-
-/** The order `nix-store --import` needs: each path after the paths it refers to. */
-export function dependenciesFirst(infos: readonly ServePathInfo[]): ServePathInfo[] {
-  const byPath = new Map(infos.map((info) => [info.path, info]));
-  const done = new Set<string>();
-  const out: ServePathInfo[] = [];
-  const visit = (info: ServePathInfo) => {
-    if (done.has(info.path)) return;
-    done.add(info.path);
-    for (const reference of info.references) {
-      const dependency = byPath.get(reference);
-      if (dependency !== undefined) visit(dependency);
-    }
-    out.push(info);
-  };
-  [...infos].sort((a, b) => (a.path < b.path ? -1 : 1)).forEach(visit);
-  return out;
-}
-
-/** Nix's base-32 form of a hash (printHash32 in libutil/hash.cc, the same in all three). */
-export function nix32(hash: Buffer): string {
-  const chars = '0123456789abcdfghijklmnpqrsvwxyz';
-  const length = Math.ceil((hash.length * 8) / 5);
-  let out = '';
-  for (let n = length - 1; n >= 0; n--) {
-    const b = n * 5;
-    const i = Math.floor(b / 8);
-    const j = b % 8;
-    const c = (hash[i]! >> j) | (i + 1 < hash.length ? hash[i + 1]! << (8 - j) : 0);
-    out += chars[c & 0x1f];
-  }
-  return out;
 }
 
 const waitDrain = (sink: Writable) =>

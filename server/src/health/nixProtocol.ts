@@ -39,7 +39,11 @@ export function u64(value: number): Buffer {
 
 /** A string as Nix writes it: its length, its bytes, zero padding to a multiple of 8. */
 export function wireString(text: string): Buffer {
-  const bytes = Buffer.from(text, 'utf8');
+  return wireBytes(Buffer.from(text, 'utf8'));
+}
+
+/** Bytes as Nix writes a string (a file's contents in a NAR). */
+export function wireBytes(bytes: Buffer): Buffer {
   return Buffer.concat([u64(bytes.length), bytes, Buffer.alloc((8 - (bytes.length % 8)) % 8)]);
 }
 
