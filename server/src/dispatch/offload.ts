@@ -321,15 +321,21 @@ class Offload {
     if ('failure' in valid) return valid.failure;
     const has = new Set(valid.answer.inputs);
     const missing = closure.paths.filter((path) => !has.has(path));
-    if (missing.length > 0) {
-      const sizes = await closure.sizes;
-      const planned = missing.reduce((sum, path) => sum + (sizes.get(path) ?? 0), 0);
+    // Store derivations (what an edit usually leaves to send) are written here from their files
+    // (exportStream.ts); unreadable here (a store elsewhere than its paths say), or anything
+    // else, goes through a local `nix-store --export`.
+    const written = missing.every((path) => path.endsWith('.drv'))
+      ? await derivationsExport(missing).catch(() => undefined)
+      : undefined;
+    if (missing.length === 0) this.phase('copy-inputs', `0 paths: ${uri} has the whole closure`);
+    else {
+      const planned = written?.length ?? (await this.narSizes(missing));
       this.phase('copy-inputs', `${count(missing.length, 'path')}, ${formatBytes(planned)}`);
-    } else {
-      this.phase('copy-inputs', `0 paths: ${uri} has the whole closure`);
     }
     const sent =
-      missing.length === 0 ? { bytes: 0 } : await traced('copy in', () => this.copyToBuilder(session, missing, user));
+      missing.length === 0
+        ? { bytes: 0 }
+        : await traced('copy in', () => this.copyToBuilder(session, missing, written, user));
     if ('failure' in sent) return sent.failure;
     this.end();
 
@@ -414,15 +420,12 @@ class Offload {
   /**
    * The .drv's closure plus the outputs this store has of its dependencies (`paths`; `here` with
    * the derivation's own outputs that are here too), whether
-   * the derivation's own outputs are all here already (`built`), and the NAR sizes (only for the
-   * progress detail, so they are not waited for).
+   * the derivation's own outputs are all here already (`built`).
    */
   private async localClosure(
     drvPath: string,
     ownOutputs: Set<string>,
-  ): Promise<
-    { paths: string[]; here: Set<string>; built: boolean; sizes: Promise<Map<string, number>> } | { failed: LocalExit }
-  > {
+  ): Promise<{ paths: string[]; here: Set<string>; built: boolean } | { failed: LocalExit }> {
     const requisites = await traced('closure query (local)', () =>
       runLocal('nix-store', ['--query', '--requisites', '--include-outputs', drvPath], {
         env: this.env,
@@ -435,22 +438,7 @@ class Offload {
     const built = [...ownOutputs].every((path) => all.includes(path));
     const paths = all.filter((path) => !ownOutputs.has(path));
     assertStorePaths(paths);
-    const sizes =
-      paths.length === 0
-        ? Promise.resolve(new Map<string, number>())
-        : runLocal('nix-store', ['--query', '--size', ...paths], { env: this.env }).then((sized) => {
-            const map = new Map<string, number>();
-            const numbers =
-              sized.code === 0
-                ? sized.stdout
-                    .split('\n')
-                    .filter((line) => line.trim() !== '')
-                    .map(Number)
-                : [];
-            paths.forEach((path, index) => map.set(path, numbers[index] ?? 0));
-            return map;
-          });
-    return { paths, here: new Set(all), built, sizes };
+    return { paths, here: new Set(all), built };
   }
 
   /**
@@ -600,24 +588,30 @@ class Offload {
     };
   }
 
+  /** The NAR sizes of paths in this store, summed (for the progress detail only: 0 if unknown). */
+  private async narSizes(paths: string[]): Promise<number> {
+    const sized = await runLocal('nix-store', ['--query', '--size', ...paths], { env: this.env });
+    if (sized.code !== 0) return 0;
+    return sized.stdout
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .reduce((sum, line) => sum + Number(line), 0);
+  }
+
   /**
-   * The paths into the session's import: store derivations (what an edit usually leaves to
-   * send) written here from their files (exportStream.ts), anything else through a local
-   * `nix-store --export` streamed in.
+   * The paths into the session's import: the export `written` here, or a local `nix-store
+   * --export` streamed in.
    */
   private async copyToBuilder(
     session: ServeSession,
     paths: string[],
+    written: Buffer | undefined,
     user: string,
   ): Promise<{ bytes: number } | { failure: Failure }> {
-    if (paths.every((path) => path.endsWith('.drv'))) {
-      // Unreadable here (a store elsewhere than its paths say): nix-store exports them instead.
-      const written = await derivationsExport(paths).catch(() => undefined);
-      if (written !== undefined) {
-        const imported = await this.ask('copy-inputs', user, () => session.importPaths(Readable.from([written])));
-        if (this.aborted) return 'failure' in imported ? imported : { failure: await this.cancelled() };
-        return 'failure' in imported ? imported : { bytes: imported.answer };
-      }
+    if (written !== undefined) {
+      const imported = await this.ask('copy-inputs', user, () => session.importPaths(Readable.from([written])));
+      if (this.aborted) return 'failure' in imported ? imported : { failure: await this.cancelled() };
+      return 'failure' in imported ? imported : { bytes: imported.answer };
     }
     const local = this.track(
       startLocal('nix-store', ['--export', ...paths], {
