@@ -120,6 +120,23 @@ describe('offload over one nix-store --serve --write', { skip: !labRuns, concurr
     assert.equal(commands.length, 1, 'a new session');
   });
 
+  test("remote-store is honoured: the session's nix-store opens that store (here one it cannot create), not the default", async () => {
+    const line = lab.builders.healthy.machinesLine.replace(
+      /^\S+/,
+      'ssh://nix-healthy?remote-store=/nonexistent-nixrb-store',
+    );
+    const offloaded = await offloadOn('healthy', await instantiate(chain(localStore.uniqueNonce()), 'c'), {
+      machine: localStore.machineOfLine(line, lab.system),
+    });
+    assert.ok(!offloaded.result.ok, JSON.stringify(offloaded.result));
+    assert.equal(offloaded.result.cause, 'remote-nix', offloaded.result.message);
+    assert.match(
+      [offloaded.result.message, ...offloaded.result.logTail].join('\n'),
+      /\/nonexistent-nixrb-store/,
+      'Nix on the builder names the store it was told to open',
+    );
+  });
+
   test('with builders-use-substitutes a session is never kept (opServe turns substitution off at its first build)', async () => {
     const options = { useSubstitutes: true };
     assert.ok((await offloadOn('healthy', await instantiate(chain(localStore.uniqueNonce()), 'c'), options)).result.ok);
