@@ -535,7 +535,7 @@ class Offload {
     if (this.aborted) return this.cancelled();
     const exit = await session.process.done;
     this.active.delete(session.process);
-    if (reason === 'closed') return this.failRemote(phase, exit, user);
+    if (reason === 'closed') return this.failRemote(phase, { ...exit, stderrTail: session.stderrTail }, user);
     if (reason === 'timeout')
       return this.fail({
         cause: 'connection',

@@ -43,7 +43,7 @@ import {
 import { startRemote, type RemoteExit, type RemoteProcess } from './remoteProcess';
 import { nixStoreCommand, type RemoteNixStore } from './remoteNixStore';
 import { dependenciesFirst, exportTrailer, nix32, type ExportedPath } from './exportStream';
-import { ByteCounter } from './streamParts';
+import { ByteCounter, Tail } from './streamParts';
 
 export { ProtocolError } from '../health/nixProtocol';
 
@@ -62,6 +62,12 @@ const command = {
 const maxNoiseBytes = 64 * 1024;
 /** The copies go to ssh2 in pieces this big (streamParts.ts says why). */
 const streamBatchBytes = 1024 * 1024;
+
+/** Where the session's stderr goes, and its last lines for the offload using it. */
+interface SessionLog {
+  to: ((line: string) => void) | undefined;
+  tail: Tail;
+}
 
 /** One path's record, as QueryPathInfos gives it. */
 export interface ServePathInfo extends ExportedPath {
@@ -89,9 +95,12 @@ export async function openServeSession(
   store: RemoteNixStore,
   options: { timeoutMs: number; onLog?: (line: string) => void },
 ): Promise<ServeOpen> {
-  const log: { to: ((line: string) => void) | undefined } = { to: options.onLog };
+  const log: SessionLog = { to: options.onLog, tail: new Tail(25) };
   const process = await startRemote(client, [...nixStoreCommand(store), '--serve', '--write'], {
-    onStderrLine: (line) => log.to?.(line),
+    onStderrLine: (line) => {
+      log.tail.push(line);
+      log.to?.(line);
+    },
   });
   const reader = new ChannelReader(process.channel, undefined, { stderr: false });
   process.channel.write(Buffer.concat([u64(SERVE_MAGIC_1), u64(CLIENT_VERSION)]));
@@ -129,12 +138,21 @@ export class ServeSession {
     readonly minor: number,
     /** What the login shell printed before the greeting ('' for a quiet one). */
     readonly noise: Buffer,
-    private readonly log: { to: ((line: string) => void) | undefined },
+    private readonly log: SessionLog,
   ) {}
 
   /** Where the session's stderr (the build log) goes from now on. */
   set onLog(to: ((line: string) => void) | undefined) {
     this.log.to = to;
+    this.log.tail = new Tail(25);
+  }
+
+  /**
+   * The last stderr lines since `onLog` was last set: this offload's, not those of an earlier
+   * one on a kept session (an old `error:` line must not name the cause of a new failure).
+   */
+  get stderrTail(): string[] {
+    return this.log.tail.get();
   }
 
   /** The remote program has ended (or its channel closed): the session cannot be used again. */
