@@ -4,6 +4,11 @@
 // 2.34), over ssh:// and ssh-ng://, and on the builder whose login shell greets: a dependency
 // chain a → b → c is sent, built there (its log streamed from the session's stderr), and its
 // output comes back with its references; the SSH connection ran exactly one command for it.
+// Then what the session adds: the next build on the pooled connection runs no command at all
+// (the session was kept), a kept session that died is replaced without an error, none is kept
+// with builders-use-substitutes, a big output comes back whole from Nix 2.34 (which no longer
+// exports over the protocol) and a cancel during that copy leaves nothing half-imported, and
+// remote-store reaches the builder's nix-store.
 // Commands are counted at ssh2's Client.exec, which every remote command of ours goes through.
 //   node --import tsx --test test/system/serve-session.test.ts
 import assert from 'node:assert/strict';
@@ -70,6 +75,8 @@ function servingOn(name: Name): number[] {
   });
 }
 
+/** Nix 2.34, which no longer exports over the protocol, where the lab has it. */
+const bigOn: Name = RELEASES.includes('2.34') ? 'healthy234' : 'healthy';
 const chain = (tag: string) => localStore.referencingChain(lab.system, 'serve', tag);
 
 describe('offload over one nix-store --serve --write', { skip: !labRuns, concurrency: 1 }, () => {
@@ -118,6 +125,36 @@ describe('offload over one nix-store --serve --write', { skip: !labRuns, concurr
     const { value: offloaded, commands } = await execsDuring(() => offloadOn('healthyNg', c));
     assert.ok(offloaded.result.ok, JSON.stringify(offloaded.result));
     assert.equal(commands.length, 1, 'a new session');
+  });
+
+  test(`a 24 MiB output from ${bigOn} comes back whole (NARs framed by their size, checked against their hash), then a cancel mid-copy-back leaves nothing half-imported`, async () => {
+    const big = (tag: string) =>
+      instantiate(
+        `derivation { name = "serve-big-${tag}"; system = ${JSON.stringify(lab.system)}; builder = "/bin/sh"; PATH = "/usr/bin:/bin"; args = [ "-c" "mkdir $out; head -c 25165824 /dev/urandom > $out/blob; echo small > $out/note; ln -s blob $out/link" ]; }`,
+      );
+    const whole = await big(localStore.uniqueNonce());
+    const offloaded = await offloadOn(bigOn, whole);
+    assert.ok(offloaded.result.ok, JSON.stringify(offloaded.result));
+    assert.ok(offloaded.result.bytesBack > 24 * 1024 * 1024);
+    const verified = await run('nix-store', ['--verify-path', outputOf(whole)], { env: lab.env() });
+    assert.equal(verified.code, 0, `the local store holds it as Nix hashed it: ${verified.stderr}`);
+    assert.equal(fs.readlinkSync(`${outputOf(whole)}/link`), 'blob');
+
+    const controller = new AbortController();
+    const cut = await big(localStore.uniqueNonce());
+    const cancelled = await offloadOn(bigOn, cut, {
+      signal: controller.signal,
+      onPhase: (phase) => {
+        if (phase === 'copy-outputs') setTimeout(() => controller.abort(), 5);
+      },
+    });
+    assert.ok(!cancelled.result.ok);
+    assert.equal(cancelled.result.cause, 'cancelled', cancelled.result.message);
+    assert.equal(await localStore.validHere(lab.env(), outputOf(cut)), false, 'not registered here');
+    assert.ok(!fs.existsSync(outputOf(cut)), 'and nothing of it in the store directory');
+    // The next build on that builder works (the stopped session was not kept).
+    const after = await offloadOn(bigOn, await instantiate(chain(localStore.uniqueNonce()), 'c'));
+    assert.ok(after.result.ok, JSON.stringify(after.result));
   });
 
   test("remote-store is honoured: the session's nix-store opens that store (here one it cannot create), not the default", async () => {
