@@ -275,17 +275,7 @@ describe('builders of each lab release', { concurrency: true }, () => {
         });
 
         test(`offload: a dependency chain on ${name}, its references intact both ways`, async () => {
-          const nonceTag = nonce();
-          const script = (body: string) => JSON.stringify(body);
-          const expression = `let
-    mk = name: deps: script: derivation {
-      inherit name deps; system = ${JSON.stringify(lab.system)}; builder = "/bin/sh"; PATH = "/usr/bin:/bin";
-      args = [ "-c" script ];
-    };
-    a = mk "chain${tag}-a-${nonceTag}" [] ${script('echo a > $out')};
-    b = mk "chain${tag}-b-${nonceTag}" [ a ] ${script('cat $deps > $out; echo b >> $out; echo $deps >> $out')};
-    c = mk "chain${tag}-c-${nonceTag}" [ b ] ${script('read host < /proc/sys/kernel/hostname; head -n 2 $deps > $out; echo "c on $host" >> $out; echo $deps >> $out')};
-  in { inherit c; }`;
+          const expression = localStore.referencingChain(lab.system, `chain${tag}`, nonce());
           const c = await instantiate(expression, 'c');
           const offloaded = await offloadOn(name, c);
           assert.ok(offloaded.result.ok, describeOffload(offloaded));

@@ -5,8 +5,10 @@
 // the local store must take the next import and build at once.
 // Three ways to lose it, each a different path through ssh2:
 //   - the session's privileged sshd (`sshd: user [priv]`) killed while the builder builds: the
-//     build's channel goes on (its unprivileged child serves it), but the next command is
-//     refused ("Unable to exec") though the connection still looks open: the reported hang;
+//     build's channel goes on (its unprivileged child serves it), but a new command is refused
+//     ("Unable to exec") though the connection still looks open: the reported hang when each
+//     step was a command of its own. Over one `nix-store --serve` session no new command is
+//     needed, so the build completes; a later build refused a command gets a new connection;
 //   - the whole session (monitor and child) killed as the outputs come back: the TCP connection
 //     closes under the copy;
 //   - the session frozen (SIGSTOP): a half-open peer that sends nothing, not even a FIN; only
@@ -145,8 +147,6 @@ function assertLost(run: Run, phaseWords: RegExp): void {
   localStoreFree();
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
 if (labCanRun()) {
   before(async () => {
     lab = await provisionBuilders({ builders: ['healthy'] });
@@ -185,21 +185,16 @@ if (labCanRun()) {
     }
   });
 
-  test("the builder's sshd monitor killed during the build: the CLI exits with connection-lost, nothing left", async (t) => {
-    const times: number[] = [];
-    const afterRefusal: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const run = await buildAndStrike('build', 'kill-monitor');
-      assertLost(run, /while copying the outputs back: it (refused to start another command|closed the connection)/);
-      times.push(run.msAfterBlow);
-      afterRefusal.push(run.msAfterCopyOutputs);
-      if (i === 0) t.diagnostic(run.stderr.trim().split('\n').pop()!);
-    }
-    // The kill lands while the builder still sleeps (~3 s): most of the first figure is the build.
-    t.diagnostic(`kill of [priv] to CLI exit: ${times.join(', ')} ms, median ${median(times)} ms`);
-    t.diagnostic(
-      `» copy-outputs (the refused command) to CLI exit: ${afterRefusal.join(', ')} ms, median ${median(afterRefusal)} ms`,
-    );
+  test("the builder's sshd monitor killed during the build: the build goes on over its one session, the CLI succeeds, nothing left", async (t) => {
+    // Every step after the kill is a command on the session already open (served by the
+    // session's unprivileged child), so no new command is refused, as it was with one exec per step.
+    const run = await buildAndStrike('build', 'kill-monitor');
+    assert.equal(run.hung, false, `the CLI did not exit (killed by the test's guard); stderr:\n${run.stderr}`);
+    assert.deepEqual(run.left, [], 'no process of the CLI is left');
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /Built on ssh:\/\/nix-healthy/);
+    localStoreFree();
+    t.diagnostic(`kill of [priv] to CLI exit: ${run.msAfterBlow} ms`);
   });
 
   test('the whole SSH session killed as the outputs come back: connection-lost, nothing left', async (t) => {
@@ -220,7 +215,7 @@ if (labCanRun()) {
     t.diagnostic(`SIGSTOP to CLI exit: ${run.msAfterBlow} ms`);
   });
 
-  test("the language server's path (offload with its pool): the answer is connection-lost, no child left, the connection evicted", async () => {
+  test("the language server's path (offload with its pool): the monitor killed mid-build, the build still arrives, no child left, and the next build on the pool succeeds", async () => {
     const tag = randomBytes(6).toString('hex');
     const file = slowBuild(tag, 1024);
     const instantiated = spawnSync('nix-instantiate', [file], { env: lab.env(), encoding: 'utf8' });
@@ -246,19 +241,14 @@ if (labCanRun()) {
         },
       });
       assert.ok(struck, 'the build ran');
-      assert.ok(!result.ok, JSON.stringify(result));
-      assert.equal(result.cause, 'connection-lost', result.message);
-      assert.match(
-        result.message,
-        /^Lost the connection to ssh:\/\/nix-healthy while copying the outputs back: it (refused to start another command|closed the connection)/,
-      );
+      assert.ok(result.ok, JSON.stringify(result));
       const ours = childrenOf(process.pid)
         .map((pid) => commandLine(pid))
         .filter((command) => command.startsWith('nix-store'));
       assert.deepEqual(ours, [], 'no nix-store child of the server is left');
-      assert.equal(pool.stats().open, 0, 'the broken connection left the pool');
       localStoreFree();
-      // The next build on the same pool opens a new connection, and succeeds.
+      // The next build on the same pool succeeds: on the session kept open (still served by the
+      // session's child), or, if the connection no longer starts commands, on a new one.
       const next = spawnSync('nix-instantiate', [slowBuild(randomBytes(6).toString('hex'), 16)], {
         env: lab.env(),
         encoding: 'utf8',
@@ -271,7 +261,7 @@ if (labCanRun()) {
         env: lab.env(),
       });
       assert.ok(rebuilt.ok, JSON.stringify(rebuilt));
-      assert.equal(pool.stats().opened, 2);
+      assert.ok(pool.stats().opened <= 2);
     } finally {
       await pool.close();
     }

@@ -1,12 +1,10 @@
 // The pure parts of the offload and the distributed build: which nix-store runs on a builder,
-// reading the builder's answers (with a login shell's greeting in front), stripping that
-// greeting from a binary stream, the causes and messages of failures (Nix 2.8's own messages),
+// stripping a login shell's greeting from a binary stream, the causes and messages of failures (Nix 2.8's own messages),
 // and Nix's internal-json log. The system tier (test/system/offload.test.ts) runs them for real.
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { NixLogFollower, parseNixLogLine, type BuildProgress } from '../../server/src/dispatch/nixInternalLog';
-import { readMissing } from '../../server/src/dispatch/offload';
 import {
   classifyFailure,
   errorLine,
@@ -46,32 +44,6 @@ describe('remoteNixStore', () => {
       nixStoreCommand(remoteNixStore('ssh-ng://b?remote-store=daemon&remote-program=/x/bin/nix-daemon')),
       ['/x/bin/nix-store', '--store', 'daemon'],
     );
-  });
-});
-
-const a = '/nix/store/00000000000000000000000000000000-a';
-const b = '/nix/store/11111111111111111111111111111111-b.drv';
-
-describe('readMissing', () => {
-  test('the paths the builder lacks, nothing else', () => {
-    assert.deepEqual(readMissing(`${b}\n`, new Set([a, b])), { missing: [b], noise: Buffer.alloc(0) });
-    assert.deepEqual(readMissing('', new Set([a])).missing, []);
-  });
-
-  test('a greeting before the answer is the noise, and never a path', () => {
-    const greeting = 'Welcome to nix-noisy, have a nice day!\n';
-    const answer = readMissing(`${greeting}${a}\n${b}\n`, new Set([a, b]));
-    assert.deepEqual(answer.missing, [a, b]);
-    assert.equal(answer.noise.toString(), greeting);
-    assert.equal(
-      readMissing(greeting, new Set([a])).noise.toString(),
-      greeting,
-      'the builder has everything: all of stdout is noise',
-    );
-  });
-
-  test('a line naming a path we did not ask about is not taken', () => {
-    assert.deepEqual(readMissing(`/nix/store/22222222222222222222222222222222-c\n`, new Set([a])).missing, []);
   });
 });
 

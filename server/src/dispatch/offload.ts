@@ -1,22 +1,25 @@
 // Building one derivation on one chosen builder over our own pooled SSH connection, the way
-// Nix's build hook does it but with the log live and every step measured:
+// Nix's build hook does it (one `nix-store --serve --write` on the builder, every remote step a
+// command on it: serveSession.ts) but with the log live and every step measured:
 //   connect       the pooled connection (host key verified by the connection layer, or nothing
-//                 happens), while the .drv's closure is computed here;
-//   copy-inputs   ask the builder which closure paths it lacks (one round trip; the paths go
-//                 over stdin, so any closure size fits), then stream `nix-store --export` of
-//                 only those into its `nix-store --import`, started meanwhile;
-//   build         realise the .drv there (`nix-store --query --requisites --use-output
-//                 --force-realise`, which then prints the outputs' runtime closure), its
-//                 stderr streamed line by line as the log;
-//   copy-outputs  that closure minus what this store has, streamed back with the builder's
-//                 `nix-store --export` into our `nix-store --import`.
-// Each remote command is one SSH exec of nix-store (remoteNixStore.ts: remote-program and
-// remote-store honoured, ssh:// and ssh-ng:// alike); each local one an argument list, no shell.
+//                 happens), while the .drv's closure is computed here; then the session (or
+//                 the one kept open on that connection by the last offload);
+//   copy-inputs   ask the builder which closure paths it lacks (and whether it has the outputs)
+//                 in one round trip, then import only those there: .drv files written here,
+//                 anything else as a local `nix-store --export`, streamed in;
+//   build         BuildPaths of the .drv, the session's stderr streamed line by line as the
+//                 log; then the outputs' runtime closure (QueryClosure);
+//   copy-outputs  that closure minus what this store has, as path infos and NARs from the
+//                 session, written as an export into our `nix-store --import` (started with
+//                 the build).
+// The session's program is remote-program (or the nix-store next to an ssh-ng:// daemon) with
+// remote-store honoured (remoteNixStore.ts); each local command an argument list, no shell.
 // The closure sent is the .drv's closure plus the outputs of its dependencies that this store
 // already has (`--include-outputs`): the builder then builds only what nobody has built yet,
 // and a chain of derivations goes over once. `nix-store --import` registers a path only once it
 // has all of it, on either side, so a cancel or a dropped connection leaves nothing half-copied.
-// Cancelling stops every command we started, on both sides (remoteProcess.ts explains how).
+// Cancelling stops every command we started, on both sides (remoteProcess.ts explains how: the
+// session's nix-store is started with its PID line), and a session stopped is never kept.
 // A lost connection (it closed, its keepalives went unanswered, or its sshd stopped taking
 // commands) ends the offload at once, whatever stage waits on it: every local command is killed
 // with its process group, every channel let go, the connection discarded from the pool, and the
@@ -24,14 +27,14 @@
 // --import` left waiting on a dead stream holds the store's big-lock (and keeps a CLI alive).
 // Never throws: every failure is a cause and a message in the user's words (offloadCauses.ts).
 import { readFile } from 'node:fs/promises';
-import type { Client } from 'ssh2';
+import { Readable } from 'node:stream';
 import type { Machine } from '../model/machines';
 import { traced, tracePhase } from '../context/timingTrace';
 import { parseStoreUri } from '../model/storeUri';
 import type { AskPassphrase } from '../ssh/keyring';
 import { acquireMachine } from '../ssh/machineConnection';
 import type { ConnectionPool, Lease } from '../ssh/pool';
-import { assertStorePaths, exec, isStorePath, type ExecResult } from '../ssh/remoteCommand';
+import { assertStorePaths, isStorePath } from '../ssh/remoteCommand';
 import { parseDerivation } from './derivation';
 import { runLocal, startLocal, type LocalExit, type LocalProcess } from './localProcess';
 import {
@@ -42,9 +45,13 @@ import {
   type OffloadCause,
   type OffloadPhase,
 } from './offloadCauses';
-import { startRemote, type RemoteExit, type RemoteProcess } from './remoteProcess';
-import { nixStoreCommand, remoteNixStore, type RemoteNixStore } from './remoteNixStore';
-import { ByteCounter, formatBytes, SkipPrefix, Tail } from './streamParts';
+import { log } from '../context/log';
+import { printable } from '../health/nixProtocol';
+import type { RemoteExit } from './remoteProcess';
+import { remoteNixStore, type RemoteNixStore } from './remoteNixStore';
+import { derivationsExport } from './exportStream';
+import { keepSession, openServeSession, ProtocolError, takeKeptSession, type ServeSession } from './serveSession';
+import { formatBytes, Tail } from './streamParts';
 
 export type { OffloadCause, OffloadPhase } from './offloadCauses';
 
@@ -100,29 +107,7 @@ type Failure = Extract<OffloadResult, { ok: false }>;
 const queryTimeoutMs = 60_000;
 /** With substitutes the question includes fetching from the builder's caches. */
 const substituteTimeoutMs = 30 * 60_000;
-const maxAnswerBytes = 64 * 1024 * 1024;
-/** The copies go to ssh2 and to nix-store in pieces this big (streamParts.ts says why). */
-const streamBatchBytes = 1024 * 1024;
-const addRootWarning = /^warning: you did not specify '--add-root'/;
 
-/**
- * Which closure paths the builder lacks, the paths on stdin. Prints nothing else, so anything
- * before the first path line is the login shell's own output (see `noise`).
- */
-const QUERY_MISSING = 'set -f; exec "$@" --check-validity --print-invalid $(cat)';
-/**
- * The same with builders-use-substitutes: the builder first substitutes the missing paths it
- * can (never .drv files: they are not substitutable), then says what it still lacks. Failures
- * to substitute are expected (paths nobody has cached) and only mean those paths are sent.
- */
-const QUERY_MISSING_AFTER_SUBSTITUTING = [
-  'set -f',
-  'missing=$("$@" --check-validity --print-invalid $(cat)) || exit',
-  'fetch=',
-  'for p in $missing; do case $p in *.drv) ;; *) fetch="$fetch $p" ;; esac; done',
-  'if [ -n "$fetch" ]; then "$@" --realise --keep-going $fetch >/dev/null 2>&1 || :; fi',
-  'exec "$@" --check-validity --print-invalid $missing',
-].join('\n');
 /** An export of no paths: just the end marker (a zero 64-bit word), which imports nothing. */
 const EMPTY_EXPORT = Buffer.alloc(8);
 
@@ -152,6 +137,12 @@ class Offload {
   private readonly active = new Set<Killable>();
   private killing: Promise<unknown> | undefined;
   private lease: Lease | undefined;
+  /** The builder's `nix-store --serve --write`, once open. */
+  private session: ServeSession | undefined;
+  /** The session was one kept from an earlier offload on this connection. */
+  private sessionKept = false;
+  /** The pooled connection refused a command and this offload took a new one. */
+  private reconnected = false;
   /** What the builder did to the connection (`stopped answering (…)`), once it was lost. */
   private lostBecause: string | undefined;
   /** The connection cannot be used again (lost, or its sshd refused a command): discard it. */
@@ -262,13 +253,7 @@ class Offload {
     // Phase: connect, with the local closure computed meanwhile.
     this.begin('connect', uri);
     const [leased, closure] = await Promise.all([
-      acquireMachine(this.o.pool, machine, {
-        env: this.env,
-        ...(this.o.sshConfigFile === undefined ? {} : { sshConfigFile: this.o.sshConfigFile }),
-        ...(this.o.askPassphrase === undefined ? {} : { askPassphrase: this.o.askPassphrase }),
-        ...(this.o.portInUri ? { portInUri: true } : {}),
-        ...this.signalOption(),
-      }),
+      acquireMachine(this.o.pool, machine, this.connectOptions()),
       this.localClosure(drvPath, new Set(outputPaths)),
     ]);
     if (leased.ok) {
@@ -296,90 +281,72 @@ class Offload {
     if ('failed' in closure) return this.failLocal('copy-inputs', closure.failed);
     this.end();
 
-    const client = leased.lease.connection.client;
     const user = leased.lease.connection.host.user;
     const store = remoteNixStore(uri);
 
-    // Phase: copy-inputs. The builder's import starts while it answers which paths it lacks:
-    // both are a login and a nix-store start-up, and they need not wait for each other.
+    // Phase: copy-inputs. One `nix-store --serve --write` for every remote step from here on.
     this.begin('copy-inputs');
-    const importer = this.startTracked(client, [...nixStoreCommand(store), '--import']);
-    const query = await traced('closure query (builder)', () =>
-      exec(
-        client,
-        [
-          '/bin/sh',
-          '-c',
-          this.o.useSubstitutes ? QUERY_MISSING_AFTER_SUBSTITUTING : QUERY_MISSING,
-          'sh',
-          ...nixStoreCommand(store),
-        ],
-        {
-          stdin: closure.paths.map((path) => `${path}\n`).join(''),
-          timeoutMs: this.o.useSubstitutes ? substituteTimeoutMs : queryTimeoutMs,
-          maxOutputBytes: maxAnswerBytes,
-          ...this.signalOption(),
-        },
-      ),
-    );
-    if (this.aborted) return this.cancelled();
-    const queryFailure = this.remoteExecFailure(query, 'copy-inputs', user);
-    if (queryFailure) {
-      void importer.then((process) => process?.kill());
-      return this.fail(queryFailure, query.stderr.split('\n'));
+    const opened = await traced('serve session', () => this.openSession(store, user, true));
+    if ('failure' in opened) return opened.failure;
+    // Two questions in one round trip: which inputs it lacks (substituting first with
+    // builders-use-substitutes, as Nix's copyPaths asks), and whether it has the outputs (only
+    // for the log: it then builds nothing).
+    const timeoutMs = this.o.useSubstitutes ? substituteTimeoutMs : queryTimeoutMs;
+    const questions = (on: ServeSession) =>
+      traced('closure query (builder)', async () => {
+        const [inputs, outputsThere] = await Promise.all([
+          on.queryValidPaths(closure.paths, this.o.useSubstitutes === true, timeoutMs),
+          on.queryValidPaths(outputPaths, false, timeoutMs),
+        ]);
+        return { inputs, outputs: outputsThere };
+      });
+    let session = opened;
+    let valid: { answer: { inputs: string[]; outputs: string[] } } | { failure: Failure };
+    try {
+      valid = { answer: await questions(session) };
+    } catch (error) {
+      if (!this.sessionKept || this.aborted || this.lostBecause !== undefined) {
+        valid = { failure: await this.sessionFailure(session, 'copy-inputs', user, error) };
+      } else {
+        // The kept session ended while it waited (nothing was sent on it): a new one, as if
+        // none had been kept. Never the user's error.
+        this.active.delete(session.process);
+        void session.process.kill();
+        const fresh = await this.openSession(store, user, false);
+        if ('failure' in fresh) return fresh.failure;
+        session = fresh;
+        valid = await this.ask('copy-inputs', user, () => questions(fresh));
+      }
     }
-    const answer = readMissing(query.stdout, new Set(closure.paths));
-    const missing = answer.missing;
-    const remoteImport = await importer;
-    if (remoteImport === undefined)
-      return this.unexpected(new Error('the builder refused a session for nix-store --import'));
-    if (missing.length > 0) {
-      const sizes = await closure.sizes;
-      const planned = missing.reduce((sum, path) => sum + (sizes.get(path) ?? 0), 0);
+    if ('failure' in valid) return valid.failure;
+    const has = new Set(valid.answer.inputs);
+    const missing = closure.paths.filter((path) => !has.has(path));
+    // Store derivations (what an edit usually leaves to send) are written here from their files
+    // (exportStream.ts); unreadable here (a store elsewhere than its paths say), or anything
+    // else, goes through a local `nix-store --export`.
+    const written = missing.every((path) => path.endsWith('.drv'))
+      ? await derivationsExport(missing).catch(() => undefined)
+      : undefined;
+    if (missing.length === 0) this.phase('copy-inputs', `0 paths: ${uri} has the whole closure`);
+    else {
+      const planned = written?.length ?? (await this.narSizes(missing));
       this.phase('copy-inputs', `${count(missing.length, 'path')}, ${formatBytes(planned)}`);
-    } else {
-      this.phase('copy-inputs', `0 paths: ${uri} has the whole closure`);
     }
-    const sent = await traced('copy in', () => this.copyToBuilder(remoteImport, missing, user));
+    const sent =
+      missing.length === 0
+        ? { bytes: 0 }
+        : await traced('copy in', () => this.copyToBuilder(session, missing, written, user));
     if ('failure' in sent) return sent.failure;
     this.end();
 
-    // Phase: build. `--query --requisites --use-output --force-realise` builds the derivation
-    // and then prints its outputs' runtime closure: one command for what would take two.
+    // Phase: build. All the derivation's outputs, with Nix's own defaults for the build options
+    // (the builder never substitutes here: opServe turns substitution off for a build).
     this.begin('build', `${nameOf(drvPath)} on ${uri}`);
-    const buildTraced = tracePhase('remote build');
-    const realise = [...nixStoreCommand(store), '--query', '--requisites', '--use-output', '--force-realise', drvPath];
-    if (!this.o.useSubstitutes) realise.push('--option', 'substituters', '');
-    const build = this.track(
-      await startRemote(client, realise, {
-        // Nix warns that a path realised without --add-root may be collected; that is about our
-        // invocation, not the user's build, and the outputs are copied back right away.
-        onStderrLine: (line) => {
-          if (!addRootWarning.test(line)) this.log(line);
-        },
-      }),
-    );
-    const printed: Buffer[] = [];
-    let printedBytes = 0;
-    build.channel.on('data', (chunk: Buffer) => {
-      if (printedBytes < maxAnswerBytes) printed.push(chunk);
-      printedBytes += chunk.length;
-    });
-    const built = await build.done;
-    buildTraced();
-    this.active.delete(build);
-    if (this.aborted) return this.cancelled();
-    if (built.code !== 0) return this.failRemote('build', built, user);
-    const runtime = pathLines(Buffer.concat(printed).toString('utf8'));
-    assertStorePaths(runtime);
-    this.end();
-
-    // Phase: copy-outputs. Which of them this store lacks is known without asking it again: an
-    // output's runtime closure lies within the derivation's own outputs and the inputs' closure,
-    // and `closure.here` is every path of that closure this store had (their outputs included).
-    // A path it gained since is imported again, which Nix skips; one it lost since fails the
-    // import, as it would have after the question too. Our import starts at once.
-    this.begin('copy-outputs');
+    // The builder's nix-store --serve builds at verbosity "error" (opServe's getBuildSettings):
+    // its log is the build's own output. The line Nix's client prints for a hook build starts it.
+    if (valid.answer.outputs.length < outputPaths.length) this.log(`building '${drvPath}' on '${uri}'...`);
+    // Our import starts now, so its start-up is not waited for after the build. It registers
+    // nothing until a whole path has come, and is stopped like any command of ours otherwise.
     const localImport = this.track(
       startLocal('nix-store', ['--import'], {
         env: this.env,
@@ -388,9 +355,43 @@ class Offload {
         onStderrLine: (line) => this.log(line),
       }),
     );
-    const lacking = [...new Set(runtime)].filter((path) => !closure.here.has(path));
+    const built = await this.ask('build', user, () => traced('remote build', () => session.buildPaths([drvPath])));
+    if ('failure' in built) return built.failure;
+    if (built.answer.status !== 0) {
+      // The message is Nix's error as its terminal shows it: colours off, `error:` in front.
+      const said = withoutColours(built.answer.message)
+        .split('\n')
+        .map((line, index) => (index === 0 && !/^\s*error:/.test(line) ? `error: ${line}` : line));
+      const tail = [...this.recent.get(), ...said];
+      this.finishSession(session, store);
+      return this.fail(
+        classifyFailure({
+          side: 'builder',
+          phase: 'build',
+          builder: uri,
+          user,
+          code: built.answer.status,
+          signal: null,
+          stderrTail: tail,
+          daemon: this.o.daemon === true,
+        }),
+        tail,
+      );
+    }
+    const runtime = await this.ask('build', user, () => session.queryClosure(outputPaths, queryTimeoutMs));
+    if ('failure' in runtime) return runtime.failure;
+    assertStorePaths(runtime.answer);
+    this.end();
+
+    // Phase: copy-outputs. Which of them this store lacks is known without asking it again: an
+    // output's runtime closure lies within the derivation's own outputs and the inputs' closure,
+    // and `closure.here` is every path of that closure this store had (their outputs included).
+    // A path it gained since is imported again, which Nix skips; one it lost since fails the
+    // import, as it would have after the question too. Our import is already running.
+    this.begin('copy-outputs');
+    const lacking = [...new Set(runtime.answer)].filter((path) => !closure.here.has(path));
     this.phase('copy-outputs', lacking.length > 0 ? count(lacking.length, 'path') : '0 paths: this store has them');
-    const brought = await this.copyBack(client, store, localImport, lacking, answer.noise, user);
+    const brought = await this.copyBack(session, localImport, lacking, user);
     if ('failure' in brought) return brought.failure;
     // Every output is either one this store had or one the import just registered.
     const arrived = new Set(pathLines(brought.imported));
@@ -402,6 +403,7 @@ class Offload {
       });
     }
     this.end();
+    this.finishSession(session, store);
     return {
       ok: true,
       outputs,
@@ -418,15 +420,12 @@ class Offload {
   /**
    * The .drv's closure plus the outputs this store has of its dependencies (`paths`; `here` with
    * the derivation's own outputs that are here too), whether
-   * the derivation's own outputs are all here already (`built`), and the NAR sizes (only for the
-   * progress detail, so they are not waited for).
+   * the derivation's own outputs are all here already (`built`).
    */
   private async localClosure(
     drvPath: string,
     ownOutputs: Set<string>,
-  ): Promise<
-    { paths: string[]; here: Set<string>; built: boolean; sizes: Promise<Map<string, number>> } | { failed: LocalExit }
-  > {
+  ): Promise<{ paths: string[]; here: Set<string>; built: boolean } | { failed: LocalExit }> {
     const requisites = await traced('closure query (local)', () =>
       runLocal('nix-store', ['--query', '--requisites', '--include-outputs', drvPath], {
         env: this.env,
@@ -439,50 +438,180 @@ class Offload {
     const built = [...ownOutputs].every((path) => all.includes(path));
     const paths = all.filter((path) => !ownOutputs.has(path));
     assertStorePaths(paths);
-    const sizes =
-      paths.length === 0
-        ? Promise.resolve(new Map<string, number>())
-        : runLocal('nix-store', ['--query', '--size', ...paths], { env: this.env }).then((sized) => {
-            const map = new Map<string, number>();
-            const numbers =
-              sized.code === 0
-                ? sized.stdout
-                    .split('\n')
-                    .filter((line) => line.trim() !== '')
-                    .map(Number)
-                : [];
-            paths.forEach((path, index) => map.set(path, numbers[index] ?? 0));
-            return map;
-          });
-    return { paths, here: new Set(all), built, sizes };
-  }
-
-  /** A remote command started now and tracked for cancelling; undefined when it could not start. */
-  private startTracked(client: Client, args: string[]): Promise<RemoteProcess | undefined> {
-    const started = startRemote(client, args, { onStderrLine: (line) => this.log(line) }).then(
-      (process) => this.track(process),
-      () => undefined,
-    );
-    return started;
+    return { paths, here: new Set(all), built };
   }
 
   /**
-   * Local `nix-store --export` streamed into the builder's `nix-store --import` (already
-   * started). With nothing to send, the import gets an empty export: the 8-byte end marker.
+   * The builder's `nix-store --serve --write`, greeted. A login shell's greeting before it is
+   * skipped (and said in the log); a program that ended says why in its exit and stderr.
+   */
+  private async openSession(
+    store: RemoteNixStore,
+    user: string,
+    takeKept: boolean,
+  ): Promise<ServeSession | { failure: Failure }> {
+    const uri = this.o.machine.storeUri;
+    const connection = this.lease!.connection;
+    const key = sessionKey(store);
+    const kept = takeKept && this.reusable ? takeKeptSession(connection, key) : undefined;
+    this.sessionKept = kept !== undefined;
+    if (kept !== undefined) {
+      kept.onLog = (line) => this.log(line);
+      this.session = kept;
+      this.track(kept.process);
+      return kept;
+    }
+    let opened: Awaited<ReturnType<typeof openServeSession>>;
+    try {
+      opened = await openServeSession(connection.client, store, {
+        timeoutMs: queryTimeoutMs,
+        onLog: (line) => this.log(line),
+      });
+    } catch (error) {
+      // A pooled connection whose sshd no longer starts commands (its session half gone, as
+      // after its monitor was killed): nothing was sent on it, so a new connection, once.
+      if (!this.lease!.reused || this.reconnected || this.aborted || this.lostBecause !== undefined) throw error;
+      this.reconnected = true;
+      const again = await this.reconnect();
+      if (again !== undefined) return { failure: again };
+      return this.openSession(store, user, false);
+    }
+    if (opened.ok) {
+      this.session = opened.session;
+      this.track(opened.session.process);
+      if (opened.session.noise.length > 0)
+        log.info(
+          `${uri}: its login shell printed ${JSON.stringify(printable(opened.session.noise).slice(0, 80))} before nix-store --serve greeted (skipped; real Nix fails with "protocol mismatch" there)`,
+        );
+      return opened.session;
+    }
+    if (this.aborted) return { failure: await this.cancelled() };
+    if (opened.exit !== undefined) return { failure: this.failRemote('copy-inputs', opened.exit, user) };
+    if (opened.error.reason === 'timeout')
+      return {
+        failure: this.fail({
+          cause: 'connection',
+          message: `${uri} did not answer within ${Math.round(queryTimeoutMs / 1000)} s. Check the builder's load and its Nix.`,
+        }),
+      };
+    return {
+      failure: this.fail({
+        cause: 'remote-nix',
+        message: `'nix-store --serve' protocol mismatch from ${uri}${opened.got ? `, got '${opened.got.slice(0, 80)}'` : ''} (${opened.error.message}). Make the login shell print nothing for non-interactive sessions (~/.bashrc), and check remote-program.`,
+      }),
+    };
+  }
+
+  /**
+   * One command on the session. The program ending under it (an untrusted user's import
+   * refused, a store that cannot open) is the builder's failure in its own words; an answer in
+   * time that does not parse, or none in time, leaves the session unusable: it is stopped.
+   */
+  private async ask<T>(
+    phase: OffloadPhase,
+    user: string,
+    command: () => Promise<T>,
+  ): Promise<{ answer: T } | { failure: Failure }> {
+    const session = this.session!;
+    try {
+      return { answer: await command() };
+    } catch (error) {
+      return { failure: await this.sessionFailure(session, phase, user, error) };
+    }
+  }
+
+  private async sessionFailure(
+    session: ServeSession,
+    phase: OffloadPhase,
+    user: string,
+    error: unknown,
+  ): Promise<Failure> {
+    const uri = this.o.machine.storeUri;
+    const reason = error instanceof ProtocolError ? error.reason : 'mismatch';
+    if (reason !== 'closed') {
+      this.active.delete(session.process);
+      await session.process.kill();
+    }
+    if (this.aborted) return this.cancelled();
+    const exit = await session.process.done;
+    this.active.delete(session.process);
+    if (reason === 'closed') return this.failRemote(phase, { ...exit, stderrTail: session.stderrTail }, user);
+    if (reason === 'timeout')
+      return this.fail({
+        cause: 'connection',
+        message: `${uri} did not answer within ${Math.round((this.o.useSubstitutes && phase === 'copy-inputs' ? substituteTimeoutMs : queryTimeoutMs) / 1000)} s. Check the builder's load and its Nix.`,
+      });
+    return this.fail(
+      {
+        cause: 'remote-nix',
+        message: `nix-store --serve on ${uri} answered what we cannot read while ${phase === 'build' ? 'building' : phase === 'copy-inputs' ? 'copying the inputs' : 'copying the outputs back'} (${messageOf(error)}). Check Nix on the builder.`,
+      },
+      exit.stderrTail,
+    );
+  }
+
+  /**
+   * The offload is done with the session, which is in step (every reply read): kept for the
+   * next offload on this connection, or its input ends and the program with it. Not kept with
+   * builders-use-substitutes: opServe turns substitution off for good at its first build.
+   */
+  private finishSession(session: ServeSession, store: RemoteNixStore): void {
+    this.active.delete(session.process);
+    if (this.reusable && this.lease !== undefined && !this.broken)
+      keepSession(this.lease.connection, sessionKey(store), session);
+    else session.close();
+  }
+
+  private get reusable(): boolean {
+    return this.o.useSubstitutes !== true;
+  }
+
+  /** Lets go of the connection (it refused a command) and leases a new one. */
+  private async reconnect(): Promise<Failure | undefined> {
+    this.stopWatching();
+    this.lease?.discard();
+    this.lease = undefined;
+    const leased = await acquireMachine(this.o.pool, this.o.machine, this.connectOptions());
+    if (!leased.ok) return this.fail(sshFailureCause(leased.failure, this.o.machine.storeUri));
+    this.lease = leased.lease;
+    this.stopWatching = leased.lease.connection.onClose(this.onConnectionClosed);
+    return undefined;
+  }
+
+  private connectOptions(): Parameters<typeof acquireMachine>[2] {
+    return {
+      env: this.env,
+      ...(this.o.sshConfigFile === undefined ? {} : { sshConfigFile: this.o.sshConfigFile }),
+      ...(this.o.askPassphrase === undefined ? {} : { askPassphrase: this.o.askPassphrase }),
+      ...(this.o.portInUri ? { portInUri: true } : {}),
+      ...this.signalOption(),
+    };
+  }
+
+  /** The NAR sizes of paths in this store, summed (for the progress detail only: 0 if unknown). */
+  private async narSizes(paths: string[]): Promise<number> {
+    const sized = await runLocal('nix-store', ['--query', '--size', ...paths], { env: this.env });
+    if (sized.code !== 0) return 0;
+    return sized.stdout
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .reduce((sum, line) => sum + Number(line), 0);
+  }
+
+  /**
+   * The paths into the session's import: the export `written` here, or a local `nix-store
+   * --export` streamed in.
    */
   private async copyToBuilder(
-    remote: RemoteProcess,
+    session: ServeSession,
     paths: string[],
+    written: Buffer | undefined,
     user: string,
   ): Promise<{ bytes: number } | { failure: Failure }> {
-    remote.channel.on('data', () => undefined);
-    if (paths.length === 0) {
-      remote.channel.end(EMPTY_EXPORT);
-      const exit = await remote.done;
-      this.active.delete(remote);
-      if (this.aborted) return { failure: await this.cancelled() };
-      if (exit.code !== 0) return { failure: this.failRemote('copy-inputs', exit, user) };
-      return { bytes: 0 };
+    if (written !== undefined) {
+      const imported = await this.ask('copy-inputs', user, () => session.importPaths(Readable.from([written])));
+      if (this.aborted) return 'failure' in imported ? imported : { failure: await this.cancelled() };
+      return 'failure' in imported ? imported : { bytes: imported.answer };
     }
     const local = this.track(
       startLocal('nix-store', ['--export', ...paths], {
@@ -491,35 +620,32 @@ class Offload {
         onStderrLine: (line) => this.log(line),
       }),
     );
-    const counter = new ByteCounter(streamBatchBytes);
-    local.stdout!.pipe(counter).pipe(remote.channel);
-    const [localExit, remoteExit] = await Promise.all([
-      local.done,
-      // The builder refused (an untrusted user, a full disk): stop exporting into a closed channel.
-      remote.done.then((exit) => {
-        if (exit.code !== 0) void local.kill();
-        return exit;
-      }),
-    ]);
-    this.active.delete(remote);
+    // The export failing here leaves the builder waiting inside an import: stop the session.
+    const localFailed = local.done.then((exit) => (exit.code === 0 ? undefined : exit));
+    void localFailed.then((exit) => {
+      if (exit !== undefined) void session.process.kill();
+    });
+    const imported = await this.ask('copy-inputs', user, () => session.importPaths(local.stdout!));
+    const localExit = await local.done;
     this.active.delete(local);
-    if (this.aborted) return { failure: await this.cancelled() };
-    if (remoteExit.code !== 0) return { failure: this.failRemote('copy-inputs', remoteExit, user) };
-    if (localExit.code !== 0) return { failure: this.failLocal('copy-inputs', localExit) };
-    return { bytes: counter.bytes };
+    if (this.aborted) return 'failure' in imported ? imported : { failure: await this.cancelled() };
+    if (localExit.code !== 0) {
+      this.active.delete(session.process);
+      await session.process.kill();
+      return { failure: this.failLocal('copy-inputs', localExit) };
+    }
+    if ('failure' in imported) return imported;
+    return { bytes: imported.answer };
   }
 
   /**
-   * The builder's `nix-store --export` streamed into the local `nix-store --import` (already
-   * started); with nothing to bring, the import gets an empty export. Returns what the import
+   * The paths from the session into the local `nix-store --import`. Returns what the import
    * registered (its stdout).
    */
   private async copyBack(
-    client: Client,
-    store: RemoteNixStore,
+    session: ServeSession,
     local: LocalProcess,
     paths: string[],
-    noise: Buffer,
     user: string,
   ): Promise<{ bytes: number; imported: string } | { failure: Failure }> {
     if (paths.length === 0) {
@@ -530,51 +656,35 @@ class Offload {
       if (exit.code !== 0) return { failure: this.failLocal('copy-outputs', exit) };
       return { bytes: 0, imported: exit.stdout };
     }
-    const remote = this.track(
-      await startRemote(client, [...nixStoreCommand(store), '--export'], {
-        pathsOnStdin: paths,
-        onStderrLine: (line) => this.log(line),
-      }),
-    );
-    const counter = new ByteCounter(streamBatchBytes);
-    remote.channel.pipe(new SkipPrefix(noise)).pipe(counter).pipe(local.stdin!);
     const copyTraced = tracePhase('copy out');
-    const [remoteExit, localExit] = await Promise.all([
-      remote.done.then((exit) => {
-        copyTraced();
-        const importTraced = tracePhase('import');
-        void local.done.then(importTraced);
-        return exit;
-      }),
-      // Our store refused (a signature, a full disk): the export would block on a full window.
-      local.done.then((exit) => {
-        if (exit.code !== 0) void remote.kill();
-        return exit;
-      }),
-    ]);
-    this.active.delete(remote);
+    // Our store refusing (a signature, a full disk) leaves NARs on their way: stop the session.
+    void local.done.then((exit) => {
+      if (exit.code !== 0) void session.process.kill();
+    });
+    const exported = await this.ask('copy-outputs', user, () =>
+      session.exportPaths(paths, local.stdin!, queryTimeoutMs),
+    );
+    copyTraced();
+    if ('failure' in exported) {
+      void local.kill();
+      const localExit = await local.done;
+      this.active.delete(local);
+      if (this.aborted) return exported;
+      // Our import refused first: that is the news, not the session it then stopped.
+      if (localExit.code !== 0 && localExit.signal === null)
+        return { failure: this.failLocal('copy-outputs', localExit) };
+      return exported;
+    }
+    local.stdin!.end();
+    const localExit = await traced('import', () => local.done);
     this.active.delete(local);
     if (this.aborted) return { failure: await this.cancelled() };
-    if (remoteExit.code !== 0) return { failure: this.failRemote('copy-outputs', remoteExit, user) };
     if (localExit.code !== 0) {
-      // A greeting we could not strip garbles the stream: say so rather than "bad archive".
-      const garbled =
-        noise.length > 0 &&
-        localExit.stderrTail.some((line) => /not a valid|bad archive|input doesn't look like/i.test(line));
-      if (garbled) {
-        return {
-          failure: this.fail(
-            {
-              cause: 'remote-nix',
-              message: `The login shell on ${this.o.machine.storeUri} prints text (${JSON.stringify(noise.toString('utf8').trim().slice(0, 80))}) that garbles the copy back. Make ~/.bashrc (or the shell's startup file) print nothing for non-interactive sessions.`,
-            },
-            localExit.stderrTail,
-          ),
-        };
-      }
+      this.active.delete(session.process);
+      await session.process.kill();
       return { failure: this.failLocal('copy-outputs', localExit) };
     }
-    return { bytes: counter.bytes, imported: localExit.stdout };
+    return { bytes: exported.answer, imported: localExit.stdout };
   }
 
   private track<T extends Killable>(process: T): T {
@@ -660,38 +770,6 @@ class Offload {
     );
   }
 
-  /** A short remote command that did not answer as it should; undefined when it did. */
-  private remoteExecFailure(result: ExecResult, phase: OffloadPhase, user: string): Classified | undefined {
-    const uri = this.o.machine.storeUri;
-    if (result.error !== undefined) {
-      this.broken = true;
-      return connectionLost(
-        uri,
-        phase,
-        this.lostBecause ??
-          this.lease?.connection.lostBecause ??
-          `did not run the command on our connection (${result.error})`,
-      );
-    }
-    if (result.timedOut)
-      return {
-        cause: 'connection',
-        message: `${uri} did not answer within ${Math.round((this.o.useSubstitutes && phase === 'copy-inputs' ? substituteTimeoutMs : queryTimeoutMs) / 1000)} s. Check the builder's load and its Nix.`,
-      };
-    if (result.code === 0) return undefined;
-    return classifyFailure({
-      side: 'builder',
-      phase,
-      builder: uri,
-      user,
-      code: result.code,
-      signal: result.signal,
-      lost: result.code === null && result.signal === null,
-      stderrTail: result.stderr.split('\n').slice(-25),
-      daemon: this.o.daemon === true,
-    });
-  }
-
   async cancelled(): Promise<Failure> {
     const phase = this.current?.phase;
     await this.killing;
@@ -737,26 +815,10 @@ function pathLines(stdout: string): string[] {
     .filter((line) => line !== '' && isStorePath(line));
 }
 
-/**
- * The builder's answer to QUERY_MISSING: the paths it lacks, and the text its login shell
- * printed first (a greeting in ~/.bashrc), which then also precedes its `--export` stream.
- */
-export function readMissing(stdout: string, asked: ReadonlySet<string>): { missing: string[]; noise: Buffer } {
-  const lines = stdout.split('\n');
-  const missing: string[] = [];
-  let noiseEnd: number | undefined;
-  let offset = 0;
-  for (const line of lines) {
-    if (asked.has(line.trim())) {
-      noiseEnd ??= offset;
-      missing.push(line.trim());
-    }
-    offset += line.length + 1;
-  }
-  const noise = stdout.slice(0, noiseEnd ?? stdout.length);
-  return { missing, noise: Buffer.from(noise, 'utf8') };
-}
-
+/** Which kept session fits: the same nix-store command (remote-program, remote-store). */
+const sessionKey = (store: RemoteNixStore) => JSON.stringify([store.program, ...store.storeArgs]);
+/** Nix's colours (SGR escapes), which its messages carry over the protocol. */
+const withoutColours = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '');
 const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const nameOf = (storePath: string) => storePath.slice(storePath.lastIndexOf('/') + 34);
 const messageOf = (error: unknown) =>

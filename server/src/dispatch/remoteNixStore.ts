@@ -1,8 +1,8 @@
 // How to run `nix-store` on a builder so that it talks to the same store Nix itself would use
 // there. Nix opens an ssh:// builder with `<remote-program> --serve --write` (default
 // `nix-store`) and an ssh-ng:// builder with `<remote-program> --stdio` (default `nix-daemon`),
-// both followed by `--store <remote-store>` when the URI's query sets it. We run plain
-// `nix-store` commands instead of speaking those protocols, so:
+// both followed by `--store <remote-store>` when the URI's query sets it. The offload speaks
+// the first protocol for both (serveSession.ts: `nix-store --serve --write`), so:
 //   - ssh://: remote-program *is* nix-store (a path or a name on the remote PATH);
 //   - ssh-ng://: remote-program is nix-daemon; nix-store is the program next to it.
 // Without `--store`, both end up at the same store as Nix's own connection: on Nix 2.8 a user

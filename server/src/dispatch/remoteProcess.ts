@@ -1,4 +1,5 @@
-// A long-running Nix command on a builder (import, realise, export) that we can really stop.
+// A long-running Nix command on a builder (the offload's `nix-store --serve --write`) that we can
+// really stop.
 //
 // Closing an SSH channel does not stop the command behind it: sshd closes its pipes, and a
 // `nix-store --realise` waiting on a build that prints nothing runs on (seen on the lab: after
@@ -21,12 +22,6 @@ import { LineSplitter, Tail } from './streamParts';
 
 /** Prints the shell's PID (which `exec` hands to the command) on stderr, then runs "$@". */
 const WITH_PID = 'echo "@@nixrb-pid $$" >&2; exec "$@"';
-/**
- * The same, with store paths read from stdin and appended to the command: a closure can be
- * thousands of paths, more than fits in one SSH exec request. `set -f`: a store path name may
- * contain `?`, which must not glob. Store paths have no whitespace, so splitting is exact.
- */
-const WITH_PID_PATHS_FROM_STDIN = 'echo "@@nixrb-pid $$" >&2; set -f; exec "$@" $(cat)';
 
 const pidLine = /^@@nixrb-pid (\d+)$/;
 
@@ -55,8 +50,6 @@ export interface RemoteProcess {
 }
 
 export interface RemoteProcessOptions {
-  /** Store paths to append to the command, sent over stdin (then stdin is closed). */
-  pathsOnStdin?: readonly string[];
   onStderrLine?: (line: string) => void;
   tailLines?: number;
   /** How long SIGTERM has before SIGKILL (default 5 s). */
@@ -67,16 +60,15 @@ const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, 
 
 /**
  * Starts `args` on the builder. Throws when the channel cannot be opened (the connection is
- * gone, or the server refused another session). The caller owns stdin (unless `pathsOnStdin`)
- * and must read or pipe stdout (`channel`): an unread channel never reports that it closed.
+ * gone, or the server refused another session). The caller owns stdin and must read or pipe
+ * stdout (`channel`): an unread channel never reports that it closed.
  */
 export async function startRemote(
   client: Client,
   args: readonly string[],
   options: RemoteProcessOptions = {},
 ): Promise<RemoteProcess> {
-  const script = options.pathsOnStdin === undefined ? WITH_PID : WITH_PID_PATHS_FROM_STDIN;
-  const channel = await openCommand(client, ['/bin/sh', '-c', script, 'sh', ...args]);
+  const channel = await openCommand(client, ['/bin/sh', '-c', WITH_PID, 'sh', ...args]);
   let pid: number | undefined;
   let closed = false;
   let code: number | null = null;
@@ -107,7 +99,6 @@ export async function startRemote(
     // ssh2 reports a channel error and then closes it; the close carries the result.
     channel.on('error', () => undefined);
   });
-  if (options.pathsOnStdin !== undefined) channel.end(options.pathsOnStdin.map((path) => `${path}\n`).join(''));
 
   let killing: Promise<void> | undefined;
   const kill = () => {

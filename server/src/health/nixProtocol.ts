@@ -9,13 +9,14 @@
 //   because it is a restricted setting and you are not a trusted user" (a warning on 2.8, a
 //   debug message later: we ask for debug verbosity to hear both). The setting we send,
 //   `show-trace = false`, is harmless: it is its default and the connection is then closed.
-// Numbers are 64-bit little-endian; strings are a length, the bytes and zero padding to 8.
+// Numbers are 64-bit little-endian; strings are a length, the bytes and zero padding to 8. The
+// framing (u64, wireString, ChannelReader) is shared with dispatch/serveSession.ts.
 import type { ClientChannel } from 'ssh2';
 
 const WORKER_MAGIC_1 = 0x6e697863;
 const WORKER_MAGIC_2 = 0x6478696f;
-const SERVE_MAGIC_1 = 0x390c9deb;
-const SERVE_MAGIC_2 = 0x5452eecb;
+export const SERVE_MAGIC_1 = 0x390c9deb;
+export const SERVE_MAGIC_2 = 0x5452eecb;
 const SERVE_PROTOCOL_VERSION = (2 << 8) | 5;
 const CLIENT_WORKER_MINOR = 35;
 
@@ -29,18 +30,29 @@ const STDERR_STOP_ACTIVITY = 0x53544f50;
 const STDERR_RESULT = 0x52534c54;
 const wopSetOptions = 19;
 
-function u64(value: number): Buffer {
+/** A number as Nix writes it: 64-bit little-endian. */
+export function u64(value: number): Buffer {
   const buffer = Buffer.alloc(8);
   buffer.writeBigUInt64LE(BigInt(value));
   return buffer;
 }
 
-function wireString(text: string): Buffer {
-  const bytes = Buffer.from(text, 'utf8');
+/** A string as Nix writes it: its length, its bytes, zero padding to a multiple of 8. */
+export function wireString(text: string): Buffer {
+  return wireBytes(Buffer.from(text, 'utf8'));
+}
+
+/** Bytes as Nix writes a string (a file's contents in a NAR). */
+export function wireBytes(bytes: Buffer): Buffer {
   return Buffer.concat([u64(bytes.length), bytes, Buffer.alloc((8 - (bytes.length % 8)) % 8)]);
 }
 
-class ProtocolError extends Error {
+/** A list of strings (Nix's `Strings`, `StorePathSet`): the count, then each string. */
+export function wireStrings(texts: readonly string[]): Buffer {
+  return Buffer.concat([u64(texts.length), ...texts.map(wireString)]);
+}
+
+export class ProtocolError extends Error {
   constructor(
     readonly reason: 'closed' | 'timeout' | 'mismatch' | 'remote-error',
     message: string,
@@ -49,27 +61,46 @@ class ProtocolError extends Error {
   }
 }
 
-/** Reads exact byte counts from a channel's stdout; gathers stderr for messages. */
-class ChannelReader {
-  private buffer = Buffer.alloc(0);
+/** Above this many unread bytes the channel is paused, so a big stream waits in the builder. */
+const pauseAboveBytes = 8 * 1024 * 1024;
+
+/**
+ * Reads exact byte counts from a channel's stdout; gathers stderr for messages. The bytes are
+ * kept as the chunks that came (a NAR of many MiB is not copied again per chunk), and the
+ * channel is paused while too much is unread: SSH's window then holds the builder back.
+ */
+export class ChannelReader {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
   private ended = false;
+  private paused = false;
   private waiter: (() => void) | undefined;
   /** Everything read so far (for "got '…'" messages), bounded. */
   seen = Buffer.alloc(0);
   stderr = '';
   private skip: Buffer | undefined;
 
-  constructor(channel: ClientChannel, skipPrefix: Buffer | undefined) {
+  constructor(
+    private readonly channel: ClientChannel,
+    skipPrefix: Buffer | undefined,
+    options: { stderr?: boolean } = {},
+  ) {
     this.skip = skipPrefix !== undefined && skipPrefix.length > 0 ? skipPrefix : undefined;
     channel.on('data', (chunk: Buffer) => {
-      this.buffer = Buffer.concat([this.buffer, chunk]);
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
       if (this.seen.length < 4096) this.seen = Buffer.concat([this.seen, chunk]).subarray(0, 4096);
       this.dropSkip();
+      if (this.buffered > pauseAboveBytes && !this.paused) {
+        this.paused = true;
+        channel.pause();
+      }
       this.waiter?.();
     });
-    channel.stderr.on('data', (chunk: Buffer) => {
-      if (this.stderr.length < 8192) this.stderr += chunk.toString('utf8');
-    });
+    if (options.stderr !== false)
+      channel.stderr.on('data', (chunk: Buffer) => {
+        if (this.stderr.length < 8192) this.stderr += chunk.toString('utf8');
+      });
     const end = () => {
       this.ended = true;
       this.waiter?.();
@@ -78,39 +109,114 @@ class ChannelReader {
     channel.on('end', end);
   }
 
+  /** Whether the channel has ended (nothing more will come). */
+  get closed(): boolean {
+    return this.ended;
+  }
+
   /** Drops the login shell's known noise when the stream starts with exactly that. */
   private dropSkip(): void {
     const skip = this.skip;
     if (skip === undefined) return;
-    const n = Math.min(skip.length, this.buffer.length);
-    if (!this.buffer.subarray(0, n).equals(skip.subarray(0, n))) {
+    const head = this.take(Math.min(skip.length, this.buffered), false);
+    if (!head.equals(skip.subarray(0, head.length))) {
       this.skip = undefined;
       return;
     }
-    if (this.buffer.length >= skip.length) {
-      this.buffer = this.buffer.subarray(skip.length);
+    if (head.length >= skip.length) {
+      this.take(skip.length, true);
       this.skip = undefined;
     }
   }
 
-  async read(count: number, deadline: number): Promise<Buffer> {
-    while (this.buffer.length < count || this.skip !== undefined) {
-      if (this.ended) throw new ProtocolError('closed', 'the remote program ended');
-      const left = deadline - Date.now();
-      if (left <= 0) throw new ProtocolError('timeout', 'no answer in time');
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiter = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.waiter = undefined;
-      if (this.skip !== undefined && this.ended) this.skip = undefined;
+  /** The first `count` buffered bytes (there must be that many), removed when `consume`. */
+  private take(count: number, consume: boolean): Buffer {
+    if (count === 0) return Buffer.alloc(0);
+    const first = this.chunks[0]!;
+    let out: Buffer;
+    if (first.length >= count) out = first.subarray(0, count);
+    else {
+      const joined = Buffer.concat(this.chunks);
+      this.chunks = [joined];
+      out = joined.subarray(0, count);
     }
-    const out = this.buffer.subarray(0, count);
-    this.buffer = this.buffer.subarray(count);
+    if (consume) this.consume(count);
     return out;
+  }
+
+  private consume(count: number): void {
+    let left = count;
+    while (left > 0) {
+      const first = this.chunks[0]!;
+      if (first.length <= left) {
+        this.chunks.shift();
+        left -= first.length;
+      } else {
+        this.chunks[0] = first.subarray(left);
+        left = 0;
+      }
+    }
+    this.buffered -= count;
+    if (this.paused && this.buffered <= pauseAboveBytes / 2) {
+      this.paused = false;
+      this.channel.resume();
+    }
+  }
+
+  /** Waits for more bytes (or the end) until the deadline; Infinity waits as long as it takes. */
+  private async more(deadline: number): Promise<void> {
+    if (this.ended) throw new ProtocolError('closed', 'the remote program ended');
+    const left = deadline - Date.now();
+    if (left <= 0) throw new ProtocolError('timeout', 'no answer in time');
+    await new Promise<void>((resolve) => {
+      const timer = Number.isFinite(left) ? setTimeout(resolve, left) : undefined;
+      this.waiter = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.waiter = undefined;
+    if (this.skip !== undefined && this.ended) this.skip = undefined;
+  }
+
+  async read(count: number, deadline: number): Promise<Buffer> {
+    while (this.buffered < count || this.skip !== undefined) await this.more(deadline);
+    return Buffer.from(this.take(count, true));
+  }
+
+  /**
+   * Hands the next `count` bytes to `write` as they come, in the pieces they came in (a NAR
+   * streamed on without holding it); `write` may return a promise to hold the reading back.
+   */
+  async pass(count: number, deadline: number, write: (piece: Buffer) => void | Promise<void>): Promise<void> {
+    let left = count;
+    while (left > 0) {
+      while (this.buffered === 0 || this.skip !== undefined) await this.more(deadline);
+      const first = this.chunks[0]!;
+      const piece = first.length <= left ? first : first.subarray(0, left);
+      this.consume(piece.length);
+      left -= piece.length;
+      await write(piece);
+    }
+  }
+
+  /**
+   * Drops everything before `marker` (the login shell's greeting before a protocol's first
+   * word) and the marker itself; returns what was dropped. Gives up after `maxBytes`.
+   */
+  async skipTo(marker: Buffer, maxBytes: number, deadline: number): Promise<Buffer> {
+    for (;;) {
+      const head =
+        this.buffered === 0 ? Buffer.alloc(0) : this.take(Math.min(this.buffered, maxBytes + marker.length), false);
+      const at = head.indexOf(marker);
+      if (at >= 0) {
+        const dropped = Buffer.from(head.subarray(0, at));
+        this.consume(at + marker.length);
+        return dropped;
+      }
+      if (head.length >= maxBytes + marker.length) throw new ProtocolError('mismatch', 'not the expected greeting');
+      await this.more(deadline);
+    }
   }
 
   async readNumber(deadline: number): Promise<number> {
@@ -119,11 +225,20 @@ class ChannelReader {
     return value > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(value);
   }
 
-  async readString(deadline: number): Promise<string> {
+  async readString(deadline: number, maxBytes = 1024 * 1024): Promise<string> {
     const length = await this.readNumber(deadline);
-    if (length > 1024 * 1024) throw new ProtocolError('mismatch', `a string of ${length} bytes`);
+    if (length > maxBytes) throw new ProtocolError('mismatch', `a string of ${length} bytes`);
     const bytes = await this.read(length + ((8 - (length % 8)) % 8), deadline);
     return bytes.subarray(0, length).toString('utf8');
+  }
+
+  /** A list of strings (a StorePathSet, Strings). */
+  async readStrings(deadline: number, maxCount = 1_000_000): Promise<string[]> {
+    const count = await this.readNumber(deadline);
+    if (count > maxCount) throw new ProtocolError('mismatch', `a list of ${count} strings`);
+    const out: string[] = [];
+    for (let i = 0; i < count; i++) out.push(await this.readString(deadline));
+    return out;
   }
 
   /** Waits briefly for the channel to end (to collect stderr after a failure). */
@@ -169,7 +284,8 @@ export type WorkerGreeting =
     }
   | ProtocolFailure;
 
-const printable = (bytes: Buffer) =>
+/** Bytes as text for a message: printable ASCII only, bounded. */
+export const printable = (bytes: Buffer) =>
   bytes
     .toString('utf8')
     .replace(/[^\x20-\x7e\n\t]/g, '.')
