@@ -22,6 +22,7 @@ import {
   type ParsedBuilders,
 } from './machines';
 import type { VersionRules } from './nixVersion';
+import { plainMachine, type PlainMachine } from './plainLine';
 import type { Problem, Span } from './problem';
 
 /** One entry of a line, with what reading it gave (the row's machine, the parser's errors). */
@@ -34,7 +35,9 @@ export interface LineEntry {
 /** A line read on its own: every span counted from the line's start. */
 export interface LineRead {
   text: string;
-  entries: LineEntry[];
+  /** Set when the line is plain (plainLine.ts): then `entries` are read only when first asked for. */
+  readonly plain: PlainMachine | undefined;
+  readonly entries: LineEntry[];
   /** Its machines' warnings in `lintMachine`'s order, from the line's start, and the key files' generation they saw. */
   lint: { generation: number; problems: Problem[] } | undefined;
   /** The last copy of its entries placed in a text: kept while the line stays where it is. */
@@ -51,6 +54,31 @@ export type TextLine =
 /** A parse by `LineMemo.parse`: a ParsedBuilders whose entries and machines are placed when first asked for. */
 export interface LineParse extends ParsedBuilders {
   lines: TextLine[];
+}
+
+/** What a line's reading depends on besides its text (the same for every line of a memo: `LineMemo.begin`). */
+interface LineRules {
+  rules: VersionRules;
+  localSystem: string | undefined;
+}
+
+/** A line's reading; a plain line's entries are read by the full rule when first asked for. */
+class LineReading implements LineRead {
+  lint: LineRead['lint'] = undefined;
+  placed: LineRead['placed'] = undefined;
+  placedLint: LineRead['placedLint'] = undefined;
+
+  constructor(
+    readonly text: string,
+    readonly plain: PlainMachine | undefined,
+    private read: LineEntry[] | undefined,
+    private readonly how: LineRules,
+  ) {}
+
+  get entries(): LineEntry[] {
+    // A plain line has no `@file`: readLine reads it.
+    return (this.read ??= readLine(this.text, this.how.rules, this.how.localSystem)!);
+  }
 }
 
 export class LineMemo {
@@ -77,14 +105,17 @@ export class LineMemo {
   /** `parseBuilders` of `text` with the previous version's lines reused (machines.ts calls it). */
   parse(text: string, rules: VersionRules, options: ParseBuildersOptions): LineParse {
     const includeLines = new IncludeLines(rules, options);
+    const how: LineRules = { rules, localSystem: options.localSystem };
     const read = (line: string, start: number, known: Map<string, LineRead>): TextLine => {
       // No lookup when nothing is known (a first version): hashing every line would be a tenth of the parse.
       let reading = known.size === 0 ? undefined : known.get(line);
       if (reading === undefined) {
+        const plain = plainMachine(line);
+        if (plain !== undefined) return { text: line, start, read: new LineReading(line, plain, undefined, how) };
         const entries = readLine(line, rules, options.localSystem);
         if (entries === undefined)
           return { text: line, start, read: undefined, entries: includeLines.read(line, start) };
-        reading = { text: line, entries, lint: undefined, placed: undefined, placedLint: undefined };
+        reading = new LineReading(line, undefined, entries, how);
       }
       return { text: line, start, read: reading };
     };
@@ -120,6 +151,7 @@ export class LineMemo {
 
     const rowProblems: Problem[] = [];
     for (const line of lines) {
+      if (line.read?.plain !== undefined) continue; // Nix takes it: no error
       for (const { problems } of line.read === undefined ? line.entries : line.read.entries) {
         for (const p of problems) rowProblems.push(line.read === undefined ? p : movedProblem(p, line.start));
       }

@@ -32,15 +32,16 @@ import type { Problem } from '../problem';
 import type { NixVersion, VersionRules } from '../nixVersion';
 import type { Machine, ParsedBuilders } from '../machines';
 import type { ParsedNixConf } from '../nixConf';
-import { placedLint, type LineMemo, type LineParse } from '../lineMemo';
+import { placedLint, type LineMemo, type LineParse, type TextLine } from '../lineMemo';
 import { lintColumns } from './columns';
 import { lintHostKey } from './hostKey';
 import { lintIncludes } from './includes';
 import { lintMissingColumn } from './missingColumn';
 import { placeInOrigin } from '../machines';
 import { placeInConfOrigin } from './place';
+import type { PlainMachine } from '../plainLine';
 import { lintSettings } from './settings';
-import { keyInspector, lintSshKey, type KeyFileMemo, type KeyInspector } from './sshKey';
+import { keyInspector, lintSshKey, lintSshKeyColumn, type KeyFileMemo, type KeyInspector } from './sshKey';
 import { lintShellInStoreSetting } from './shellInStoreSetting';
 import { lintDuplicates, lintStoreUri } from './storeUri';
 
@@ -83,35 +84,75 @@ function lintByLine(parsed: LineParse, context: LintContext, inspect: KeyInspect
   // their lists end to end are in text order, and only the includes' and duplicates' warnings
   // are merged in (no sort of every warning on each edit).
   const inLines: Problem[] = [];
-  const machines: Machine[] = [];
-  const offsets: number[] = [];
+  // Every machine for the duplicates check, by its line and its place among the line's entries
+  // (a plain line's are read only for a duplicate).
+  const storeUris: (string | undefined)[] = [];
+  const lineOf: TextLine[] = [];
+  const entryOf: number[] = [];
   for (const line of parsed.lines) {
     if (line.read === undefined) {
       const found: Problem[] = [];
-      for (const { machine } of line.entries) {
-        if (machine === undefined) continue;
-        machines.push(machine);
-        offsets.push(0);
+      line.entries.forEach(({ machine }, i) => {
+        if (machine === undefined) return;
+        storeUris.push(machine.valid ? machine.storeUri : undefined);
+        lineOf.push(line);
+        entryOf.push(i);
         for (const p of lintMachine(machine, context, inspect)) found.push(placeInOrigin(p, machine));
-      }
+      });
       for (const p of inTextOrder(found)) inLines.push(p);
       continue;
     }
     const read = line.read;
     if (read.lint === undefined || inspect.generation === undefined || read.lint.generation !== inspect.generation) {
       const found: Problem[] = [];
-      for (const { machine } of read.entries)
-        if (machine !== undefined) for (const p of lintMachine(machine, context, inspect)) found.push(p);
+      if (read.plain !== undefined) {
+        for (const p of lintPlainMachine(read.text, read.plain, context, inspect)) found.push(p);
+      } else {
+        for (const { machine } of read.entries)
+          if (machine !== undefined) for (const p of lintMachine(machine, context, inspect)) found.push(p);
+      }
       read.lint = { generation: inspect.generation ?? -1, problems: inTextOrder(found) };
     }
     for (const p of placedLint(read, line.start)) inLines.push(p);
-    for (const { machine } of read.entries) {
-      if (machine === undefined) continue;
-      machines.push(machine);
-      offsets.push(line.start);
+    if (read.plain !== undefined) {
+      storeUris.push(read.plain.storeUri);
+      lineOf.push(line);
+      entryOf.push(0);
+      continue;
     }
+    read.entries.forEach(({ machine }, i) => {
+      if (machine === undefined) return;
+      storeUris.push(machine.valid ? machine.storeUri : undefined);
+      lineOf.push(line);
+      entryOf.push(i);
+    });
   }
-  return merged(merged(inTextOrder(lintIncludes(parsed)), inLines), inTextOrder(lintDuplicates(machines, offsets)));
+  const machineAt = (i: number): Machine => {
+    const line = lineOf[i]!;
+    const entries = line.read === undefined ? line.entries : line.read.entries;
+    return entries[entryOf[i]!]!.machine!;
+  };
+  const duplicates = lintDuplicates({
+    length: storeUris.length,
+    storeUri: (i) => storeUris[i],
+    machine: machineAt,
+    // A kept line's spans count from its start; an `@file` line's are in the text.
+    offset: (i) => (lineOf[i]!.read === undefined ? 0 : lineOf[i]!.start),
+  });
+  return merged(merged(inTextOrder(lintIncludes(parsed)), inLines), inTextOrder(duplicates));
+}
+
+/** `lintMachine` of a plain line's machine (plainLine.ts): nothing to say but what its SSH key file holds. */
+export function lintPlainMachine(
+  line: string,
+  plain: PlainMachine,
+  context: LintContext,
+  inspect = keyInspector(context),
+): Problem[] {
+  const { keyStart, keyEnd, storeUri } = plain;
+  if (keyStart < 0) return [];
+  const column = { text: line.slice(keyStart, keyEnd), span: { start: keyStart, end: keyEnd }, isSet: true };
+  return lintSshKeyColumn(column, storeUri, context, inspect);
 }
 
 /** Two lists in text order as one; on a tie `a`'s first (what a stable sort of `a` then `b` gives). */

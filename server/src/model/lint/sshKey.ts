@@ -6,7 +6,7 @@
 import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { problem, type Problem } from '../problem';
-import type { Machine } from '../machines';
+import type { Column, Machine } from '../machines';
 import { expandTilde, inspectIdentityFile, type IdentityFileState } from '../identityFile';
 import type { LintContext } from './index';
 import { majorMinor } from './place';
@@ -58,6 +58,16 @@ function perRun(): KeyFileMemo {
 export function lintSshKey(machine: Machine, context: LintContext, inspect: KeyInspector): Problem[] {
   const column = machine.columns.sshKey;
   if (column === undefined || !column.isSet) return [];
+  return lintSshKeyColumn(column, machine.storeUri, context, inspect);
+}
+
+/** `lintSshKey` of a set column 3, for the machine of store URI `storeUri` (what a plain line keeps: plainLine.ts). */
+export function lintSshKeyColumn(
+  column: Column,
+  storeUri: string,
+  context: LintContext,
+  inspect: KeyInspector,
+): Problem[] {
   const raw = column.text;
   if (context.rules.sshKeyMustBeAbsolute && !isAbsolute(raw)) {
     // Nix reads the key setting as an absolute path (no `~`), and fails when it connects.
@@ -68,7 +78,7 @@ export function lintSshKey(machine: Machine, context: LintContext, inspect: KeyI
       problem(
         'ssh-key-relative',
         column.span,
-        `From Nix ${since} the SSH key must be an absolute path${raw.startsWith('~') ? " ('~' is not expanded)" : ''}: Nix skips this machine when it connects ("cannot build on '${machine.storeUri}': ${nixMessage}"). Write the full path${isAbsolute(absolute) ? `: ${absolute}` : ', such as /root/.ssh/nix-builder'}.`,
+        `From Nix ${since} the SSH key must be an absolute path${raw.startsWith('~') ? " ('~' is not expanded)" : ''}: Nix skips this machine when it connects ("cannot build on '${storeUri}': ${nixMessage}"). Write the full path${isAbsolute(absolute) ? `: ${absolute}` : ', such as /root/.ssh/nix-builder'}.`,
         nixMessage,
         isAbsolute(absolute) ? { suggestion: absolute } : undefined,
       ),

@@ -251,21 +251,44 @@ function portProblems(parts: Extract<ColumnUri, { kind: 'ssh' }>, context: LintC
   ];
 }
 
+/**
+ * The machines the duplicates check goes through, in text order: each one's store URI first,
+ * the machine itself only for a duplicate and its first entry (a plain line's machine is then
+ * read: plainLine.ts).
+ */
+export interface MachinesInText {
+  length: number;
+  /** Machine i's store URI; undefined when Nix rejects the entry (no builder, so never a duplicate). */
+  storeUri(i: number): string | undefined;
+  machine(i: number): Machine;
+  /** Where machine i's spans count from: its line's start when they count from there (lineMemo.ts), else 0. */
+  offset(i: number): number;
+}
+
 /** The second and later entries with a store URI already used (all spans placed). */
-export function lintDuplicates(machines: readonly Machine[], offsets?: readonly number[]): Problem[] {
+export function lintDuplicates(machines: readonly Machine[] | MachinesInText): Problem[] {
+  const all: MachinesInText =
+    'storeUri' in machines
+      ? machines
+      : {
+          length: machines.length,
+          storeUri: (i) => (machines[i]!.valid ? machines[i]!.storeUri : undefined),
+          machine: (i) => machines[i]!,
+          offset: () => 0,
+        };
   const first = new Map<string, number>();
   const problems: Problem[] = [];
-  // `offsets[i]`: where machine i's line starts when its spans count from there (lineMemo.ts).
-  const storeUriSpan = (i: number) => movedSpan(machines[i]!.columns.storeUri.span, offsets?.[i] ?? 0);
-  for (let i = 0; i < machines.length; i++) {
-    const machine = machines[i]!;
-    if (!machine.valid) continue;
-    const earlierAt = first.get(machine.storeUri);
+  const storeUriSpan = (i: number) => movedSpan(all.machine(i).columns.storeUri.span, all.offset(i));
+  for (let i = 0; i < all.length; i++) {
+    const storeUri = all.storeUri(i);
+    if (storeUri === undefined) continue;
+    const earlierAt = first.get(storeUri);
     if (earlierAt === undefined) {
-      first.set(machine.storeUri, i);
+      first.set(storeUri, i);
       continue;
     }
-    const earlier = machines[earlierAt]!;
+    const machine = all.machine(i);
+    const earlier = all.machine(earlierAt);
     const where = earlier.file === undefined ? 'earlier' : `earlier, in ${earlier.file}`;
     const slots = Math.max(earlier.maxJobs, machine.maxJobs);
     const related: NonNullable<ProblemData['related']> = {

@@ -1,0 +1,173 @@
+// The common machines line, recognised without reading it: `ssh://nix@host x86_64-linux /key 4 1
+// kvm - c3No…`, one builder Nix takes and nothing to warn about but what its SSH key file may
+// hold. Opening a 10 000-machine file reads every line; building each line's entry, machine,
+// columns and spans only to find nothing wrong was most of the time (and of the garbage). Such a
+// line is kept as its text and its store URI (what the duplicates check needs); its machine is
+// read by the full rule (machines.ts) when someone asks for it. Every condition below is what the
+// full rule and the lints give for the characters allowed, and is held against them over
+// generated lines on each rule set by test/unit/plain-line.test.ts: whatever is not surely plain
+// goes the full way.
+import { knownSystems } from './systems';
+import { hostKeyReading } from './lint/hostKeyReading';
+
+/** A plain line: its machine's store URI (as Nix reads it) and, when column 3 is set, where the key is. */
+export interface PlainMachine {
+  storeUri: string;
+  /** Column 3 from the line's start; -1 when it is `-` or absent. */
+  keyStart: number;
+  keyEnd: number;
+}
+
+/** The features a plain line may list (lint/columns.ts' `commonFeatures`, exactly: any other is looked at by the lints). */
+const plainFeatures: ReadonlySet<string> = new Set([
+  'kvm',
+  'big-parallel',
+  'nixos-test',
+  'benchmark',
+  'apple-virt',
+  'ca-derivations',
+  'recursive-nix',
+  'uid-range',
+]);
+
+/** Column starts and ends of the line being looked at (at most 8 columns): no array per line. */
+const bounds = new Int32Array(16);
+
+const isSeparator = (code: number) => code === 32 || code === 9 || code === 13 || code === 10;
+const isAlnum = (code: number) =>
+  (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
+/** `[A-Za-z0-9._-]`: what a user or host name is made of here (nothing to percent-encode, nothing ssh reads as an option). */
+const isNameChar = (code: number) => isAlnum(code) || code === 46 || code === 95 || code === 45;
+
+/**
+ * The line's machine when the line is plain: a single entry (no `;`, `#` or `@`), at most eight
+ * columns, and each column one of: (1) `ssh://` or `ssh-ng://` then `[user@]host`, or a bare
+ * `[user@]host` other than auto/daemon/local, names of `[A-Za-z0-9._-]` starting with a letter,
+ * digit or `_`; (2) `-` or known systems; (3) `-` or an absolute path; (4, 5) `-` or a whole
+ * number from 1 without leading zeros, up to nine digits; (6) `-` or well-known features;
+ * (7) `-`; (8) `-` or base64 of a public key line. Undefined for anything else.
+ */
+export function plainMachine(line: string): PlainMachine | undefined {
+  let count = 0;
+  let start = -1;
+  for (let i = 0; i <= line.length; i++) {
+    const code = i === line.length ? 32 : line.charCodeAt(i);
+    if (isSeparator(code)) {
+      if (start >= 0) {
+        if (count === 8) return undefined; // a ninth column
+        bounds[2 * count] = start;
+        bounds[2 * count + 1] = i;
+        count++;
+        start = -1;
+      }
+    } else if (code === 59 || code === 35) {
+      return undefined; // `;` or `#`
+    } else if (start < 0) {
+      start = i;
+    }
+  }
+  if (count === 0) return undefined;
+  const storeUri = plainStoreUri(line, bounds[0]!, bounds[1]!);
+  if (storeUri === undefined) return undefined;
+  let keyStart = -1;
+  let keyEnd = -1;
+  for (let column = 1; column < count; column++) {
+    const from = bounds[2 * column]!;
+    const to = bounds[2 * column + 1]!;
+    if (to - from === 1 && line.charCodeAt(from) === 45) continue; // `-`
+    switch (column) {
+      case 1:
+        if (!allIn(line, from, to, knownSystems)) return undefined;
+        break;
+      case 2:
+        if (line.charCodeAt(from) !== 47) return undefined; // not absolute
+        keyStart = from;
+        keyEnd = to;
+        break;
+      case 3:
+      case 4:
+        if (!plainNumber(line, from, to)) return undefined;
+        break;
+      case 5:
+        if (!allIn(line, from, to, plainFeatures)) return undefined;
+        break;
+      case 6:
+        return undefined; // mandatory features: said about
+      case 7:
+        if (!plainHostKey(line.slice(from, to))) return undefined;
+        break;
+    }
+  }
+  return { storeUri, keyStart, keyEnd };
+}
+
+/** Column 1 as Nix reads it when it is a plain `[ssh://|ssh-ng://][user@]host`. */
+function plainStoreUri(line: string, from: number, to: number): string | undefined {
+  let at = from;
+  let scheme = false;
+  if (line.startsWith('ssh://', from)) {
+    at += 6;
+    scheme = true;
+  } else if (line.startsWith('ssh-ng://', from)) {
+    at += 9;
+    scheme = true;
+  }
+  let nameStart = at;
+  let users = 0;
+  for (let i = at; i < to; i++) {
+    const code = line.charCodeAt(i);
+    if (code === 64) {
+      // `@`: the user name ends here; it must be a name of its own, and only one `@`.
+      if (users++ > 0 || !plainName(line, nameStart, i)) return undefined;
+      nameStart = i + 1;
+    } else if (!isNameChar(code)) {
+      return undefined;
+    }
+  }
+  if (!plainName(line, nameStart, to)) return undefined;
+  const text = line.slice(from, to);
+  if (scheme) return text;
+  // Nix keeps these as they are: stores on this machine.
+  if (text === 'auto' || text === 'daemon' || text === 'local') return undefined;
+  return `ssh://${text}`;
+}
+
+/** A user or host name: not empty, starting with a letter, a digit or `_` (the rest was checked by the caller). */
+function plainName(line: string, from: number, to: number): boolean {
+  if (from >= to) return false;
+  const code = line.charCodeAt(from);
+  return isAlnum(code) || code === 95;
+}
+
+/** `[1-9][0-9]{0,8}`. */
+function plainNumber(line: string, from: number, to: number): boolean {
+  if (to - from > 9) return false;
+  const first = line.charCodeAt(from);
+  if (first < 49 || first > 57) return false;
+  for (let i = from + 1; i < to; i++) {
+    const code = line.charCodeAt(i);
+    if (code < 48 || code > 57) return false;
+  }
+  return true;
+}
+
+/** Every comma-separated item is in `known`, and no item is empty. */
+function allIn(line: string, from: number, to: number, known: ReadonlySet<string>): boolean {
+  let itemStart = from;
+  for (let i = from; i <= to; i++) {
+    if (i < to && line.charCodeAt(i) !== 44) continue;
+    if (i === itemStart || !known.has(line.slice(itemStart, i))) return false;
+    itemStart = i + 1;
+  }
+  return true;
+}
+
+/** Nix's base64 alphabet up to the first `=` (no newline can be in a column), decoding to a key line. */
+function plainHostKey(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 61) break; // `=`: Nix stops looking
+    if (!(isAlnum(code) || code === 43 || code === 47)) return false;
+  }
+  return hostKeyReading(text).kind === 'key-line';
+}
