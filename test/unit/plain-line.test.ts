@@ -162,7 +162,7 @@ test('a line the fast path keeps unread is one valid machine the full rule and t
   for (let i = 0; i < 6_000; i++) {
     const columns = [rng.pick(storeUris)];
     for (let n = rng.int(10), column = 1; n > 0; n--, column++) columns.push(value(column));
-    let line = columns.join(rng.pick([' ', ' ', '  ', '\t']));
+    let line = columns.join(rng.pick([' ', ' ', '  ', '\t', ' \r']));
     if (rng.chance(0.1)) line = ` ${line}`;
     if (rng.chance(0.1)) line = `${line}\r`;
     if (rng.chance(0.05))

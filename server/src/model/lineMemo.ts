@@ -38,12 +38,14 @@ export interface LineRead {
   /** Set when the line is plain (plainLine.ts): then `entries` are read only when first asked for. */
   readonly plain: PlainMachine | undefined;
   readonly entries: LineEntry[];
-  /** Its machines' warnings in `lintMachine`'s order, from the line's start, and the key files' generation they saw. */
-  lint: { generation: number; problems: Problem[] } | undefined;
+  /**
+   * Its machines' warnings in `lintMachine`'s order, with spans counted from `start` (0, the
+   * line's own start, or where the line was in the text last placed), and the key files'
+   * generation they saw. Kept in one place only: where the line moves, they are moved.
+   */
+  lint: { generation: number; start: number; problems: Problem[] } | undefined;
   /** The last copy of its entries placed in a text: kept while the line stays where it is. */
   placed: { start: number; entries: LineEntry[] } | undefined;
-  /** The same for its warnings, of `lint`'s generation. */
-  placedLint: { start: number; generation: number; problems: Problem[] } | undefined;
 }
 
 /** One line of a version: read on its own (kept), or with an `@file` (read again each time, spans in the text). */
@@ -66,7 +68,6 @@ interface LineRules {
 class LineReading implements LineRead {
   lint: LineRead['lint'] = undefined;
   placed: LineRead['placed'] = undefined;
-  placedLint: LineRead['placedLint'] = undefined;
 
   constructor(
     readonly text: string,
@@ -225,12 +226,10 @@ export function placedEntries(line: TextLine): LineEntry[] {
 /** A line's warnings (of `LineRead.lint`) where the line is, at `start`. */
 export function placedLint(read: LineRead, start: number): Problem[] {
   const lint = read.lint!;
-  if (start === 0 || lint.problems.length === 0) return lint.problems;
-  const placed = read.placedLint;
-  if (placed?.start === start && placed.generation === lint.generation) return placed.problems;
-  const problems = lint.problems.map((p) => movedProblem(p, start));
-  read.placedLint = { start, generation: lint.generation, problems };
-  return problems;
+  if (start === lint.start || lint.problems.length === 0) return lint.problems;
+  const delta = start - lint.start;
+  read.lint = { generation: lint.generation, start, problems: lint.problems.map((p) => movedProblem(p, delta)) };
+  return read.lint.problems;
 }
 
 /** The parse with its entries and machines placed when first read (own properties, as a plain parse has). */
@@ -312,5 +311,13 @@ function movedMachine(machine: Machine, delta: number): Machine {
 
 /** A problem of a line of the parsed text itself: only its span is an offset (no `fileSpan`, no related place). */
 export function movedProblem(p: Problem, delta: number): Problem {
-  return delta === 0 ? p : { ...p, span: movedSpan(p.span, delta) };
+  if (delta === 0) return p;
+  const moved: Problem = { code: p.code, severity: p.severity, message: p.message, span: movedSpan(p.span, delta) };
+  // The optional fields only when set, as the problem has them (an own `undefined` is not the same).
+  if (p.nixMessage !== undefined) moved.nixMessage = p.nixMessage;
+  if (p.nixTrace !== undefined) moved.nixTrace = p.nixTrace;
+  if (p.file !== undefined) moved.file = p.file;
+  if (p.fileSpan !== undefined) moved.fileSpan = p.fileSpan;
+  if (p.data !== undefined) moved.data = p.data;
+  return moved;
 }

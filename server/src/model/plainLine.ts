@@ -33,7 +33,6 @@ const plainFeatures: ReadonlySet<string> = new Set([
 /** Column starts and ends of the line being looked at (at most 8 columns): no array per line. */
 const bounds = new Int32Array(16);
 
-const isSeparator = (code: number) => code === 32 || code === 9 || code === 13 || code === 10;
 const isAlnum = (code: number) =>
   (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
 /** `[A-Za-z0-9._-]`: what a user or host name is made of here (nothing to percent-encode, nothing ssh reads as an option). */
@@ -48,24 +47,7 @@ const isNameChar = (code: number) => isAlnum(code) || code === 46 || code === 95
  * (7) `-`; (8) `-` or base64 of a public key line. Undefined for anything else.
  */
 export function plainMachine(line: string): PlainMachine | undefined {
-  let count = 0;
-  let start = -1;
-  for (let i = 0; i <= line.length; i++) {
-    const code = i === line.length ? 32 : line.charCodeAt(i);
-    if (isSeparator(code)) {
-      if (start >= 0) {
-        if (count === 8) return undefined; // a ninth column
-        bounds[2 * count] = start;
-        bounds[2 * count + 1] = i;
-        count++;
-        start = -1;
-      }
-    } else if (code === 59 || code === 35) {
-      return undefined; // `;` or `#`
-    } else if (start < 0) {
-      start = i;
-    }
-  }
+  const count = columnBounds(line);
   if (count === 0) return undefined;
   const storeUri = plainStoreUri(line, bounds[0]!, bounds[1]!);
   if (storeUri === undefined) return undefined;
@@ -99,6 +81,54 @@ export function plainMachine(line: string): PlainMachine | undefined {
     }
   }
   return { storeUri, keyStart, keyEnd };
+}
+
+/**
+ * The columns' bounds into `bounds` (their count), or 0 when the line is not plain in its
+ * separators: a `;`, a `#`, or more than eight columns. Nix splits columns on space, tab, CR and
+ * LF; most lines have spaces only (a CR at the end, from a CRLF file), found by indexOf (native,
+ * several times faster than a loop over the characters here).
+ */
+function columnBounds(line: string): number {
+  if (line.indexOf(';') >= 0 || line.indexOf('#') >= 0) return 0;
+  let end = line.length;
+  if (end > 0 && line.charCodeAt(end - 1) === 13) end--;
+  const cr = line.indexOf('\r');
+  if (line.indexOf('\t') >= 0 || (cr >= 0 && cr < end)) return columnsByCharacter(line);
+  let count = 0;
+  let i = 0;
+  for (;;) {
+    while (i < end && line.charCodeAt(i) === 32) i++;
+    if (i === end) return count;
+    if (count === 8) return 0; // a ninth column
+    let next = line.indexOf(' ', i);
+    if (next < 0 || next > end) next = end;
+    bounds[2 * count] = i;
+    bounds[2 * count + 1] = next;
+    count++;
+    i = next;
+  }
+}
+
+/** `columnBounds` of a line with other separators than spaces (and no `;` or `#`). */
+function columnsByCharacter(line: string): number {
+  let count = 0;
+  let start = -1;
+  for (let i = 0; i <= line.length; i++) {
+    const code = i === line.length ? 32 : line.charCodeAt(i);
+    if (code === 32 || code === 9 || code === 13 || code === 10) {
+      if (start >= 0) {
+        if (count === 8) return 0; // a ninth column
+        bounds[2 * count] = start;
+        bounds[2 * count + 1] = i;
+        count++;
+        start = -1;
+      }
+    } else if (start < 0) {
+      start = i;
+    }
+  }
+  return count;
 }
 
 /** Column 1 as Nix reads it when it is a plain `[ssh://|ssh-ng://][user@]host`. */
@@ -162,12 +192,27 @@ function allIn(line: string, from: number, to: number, known: ReadonlySet<string
   return true;
 }
 
+/** What `plainHostKey` found for a text (the same key is often on several lines, and decoding one is costly). */
+const hostKeys = new Map<string, boolean>();
+/** Enough for every key of a large file; past it the memo starts again (bounded memory). */
+const maxKept = 20_000;
+
 /** Nix's base64 alphabet up to the first `=` (no newline can be in a column), decoding to a key line. */
 function plainHostKey(text: string): boolean {
+  let plain = hostKeys.get(text);
+  if (plain === undefined) {
+    plain = base64Alphabet(text) && hostKeyReading(text).kind === 'key-line';
+    if (hostKeys.size >= maxKept) hostKeys.clear();
+    hostKeys.set(text, plain);
+  }
+  return plain;
+}
+
+function base64Alphabet(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
     if (code === 61) break; // `=`: Nix stops looking
     if (!(isAlnum(code) || code === 43 || code === 47)) return false;
   }
-  return hostKeyReading(text).kind === 'key-line';
+  return true;
 }

@@ -104,14 +104,17 @@ function lintByLine(parsed: LineParse, context: LintContext, inspect: KeyInspect
     }
     const read = line.read;
     if (read.lint === undefined || inspect.generation === undefined || read.lint.generation !== inspect.generation) {
-      const found: Problem[] = [];
+      const generation = inspect.generation ?? -1;
       if (read.plain !== undefined) {
-        for (const p of lintPlainMachine(read.text, read.plain, context, inspect)) found.push(p);
+        // At most one warning (in order), found where the line is: no copy to move there.
+        const problems = lintPlainMachine(read.text, read.plain, context, inspect, line.start);
+        read.lint = { generation, start: line.start, problems };
       } else {
+        const found: Problem[] = [];
         for (const { machine } of read.entries)
           if (machine !== undefined) for (const p of lintMachine(machine, context, inspect)) found.push(p);
+        read.lint = { generation, start: 0, problems: inTextOrder(found) };
       }
-      read.lint = { generation: inspect.generation ?? -1, problems: inTextOrder(found) };
     }
     for (const p of placedLint(read, line.start)) inLines.push(p);
     if (read.plain !== undefined) {
@@ -142,16 +145,21 @@ function lintByLine(parsed: LineParse, context: LintContext, inspect: KeyInspect
   return merged(merged(inTextOrder(lintIncludes(parsed)), inLines), inTextOrder(duplicates));
 }
 
-/** `lintMachine` of a plain line's machine (plainLine.ts): nothing to say but what its SSH key file holds. */
+/**
+ * `lintMachine` of a plain line's machine (plainLine.ts): nothing to say but what its SSH key
+ * file holds. Spans from `start`, where the line is (0: from the line's start).
+ */
 export function lintPlainMachine(
   line: string,
   plain: PlainMachine,
   context: LintContext,
   inspect = keyInspector(context),
+  start = 0,
 ): Problem[] {
   const { keyStart, keyEnd, storeUri } = plain;
   if (keyStart < 0) return [];
-  const column = { text: line.slice(keyStart, keyEnd), span: { start: keyStart, end: keyEnd }, isSet: true };
+  const span = { start: start + keyStart, end: start + keyEnd };
+  const column = { text: line.slice(keyStart, keyEnd), span, isSet: true };
   return lintSshKeyColumn(column, storeUri, context, inspect);
 }
 

@@ -34,10 +34,19 @@ export interface KeyInspector {
 
 export function keyInspector(context: LintContext, memo?: KeyFileMemo): KeyInspector {
   const kept = memo ?? perRun();
-  const inspect = (rawPath: string) =>
-    kept.remember(`key ${context.keyHome} ${rawPath}`, expandTilde(rawPath, context.keyHome), () =>
-      inspectIdentityFile(rawPath, context.keyHome),
-    );
+  // Within one run (synchronous: no watcher event comes between), each path is asked of the memo
+  // once: 10 000 machines often share a few keys, and the memo's own key is a string to build.
+  const thisRun = new Map<string, IdentityFileState>();
+  const inspect = (rawPath: string) => {
+    let state = thisRun.get(rawPath);
+    if (state === undefined) {
+      state = kept.remember(`key ${context.keyHome} ${rawPath}`, expandTilde(rawPath, context.keyHome), () =>
+        inspectIdentityFile(rawPath, context.keyHome),
+      );
+      thisRun.set(rawPath, state);
+    }
+    return state;
+  };
   const tooOpen = (path: string) =>
     kept.remember(`mode ${String(context.daemon)} ${path}`, path, () => tooOpenMode(path, context));
   return Object.assign(inspect, { tooOpen, generation: memo?.generation });
