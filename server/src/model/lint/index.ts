@@ -103,6 +103,13 @@ function lintByLine(parsed: LineParse, context: LintContext, inspect: KeyInspect
       continue;
     }
     const read = line.read;
+    if (read.plain !== undefined && read.plain.keyStart < 0) {
+      // A plain line without an SSH key: nothing to say, nothing to keep; only the duplicates check looks at it.
+      storeUris.push(read.plain.storeUri);
+      lineOf.push(line);
+      entryOf.push(0);
+      continue;
+    }
     if (read.lint === undefined || inspect.generation === undefined || read.lint.generation !== inspect.generation) {
       const generation = inspect.generation ?? -1;
       if (read.plain !== undefined) {
