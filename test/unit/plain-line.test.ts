@@ -12,11 +12,13 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readLine } from '../../server/src/model/machines';
-import { plainMachine } from '../../server/src/model/plainLine';
+import { plainMachine, plainStoreUri, storeUriHash } from '../../server/src/model/plainLine';
 import { lintMachine, lintPlainMachine, type LintContext } from '../../server/src/model/lint/index';
 import { keyInspector } from '../../server/src/model/lint/sshKey';
 import { nix2_8, rulesFor, versionRuleTable, type NixVersion } from '../../server/src/model/nixVersion';
 import { makeRng, seedFrom } from '../helpers/prng';
+import { analyze, analyzeInSteps, lineMemo } from '../../server/src/language/analysis';
+import { nixTarget } from '../../server/src/context/target';
 
 const key =
   'c3NoLWVkMjU1MTkgQUFBQUMzTnphQzFsWkRJMU5URTVBQUFBSUpTMk9ja01YUjJvSW9TNWh6YzQ5N2hQY1hJV2ZjeEpNOVJYdWxQTkZxWVUgcm9vdEBidWlsZGVyCg==';
@@ -187,7 +189,8 @@ test('a line the fast path keeps unread is one valid machine the full rule and t
           assert.equal(entry.kind, 'machine');
           assert.deepEqual(problems, [], 'the parser says nothing');
           assert.ok(machine !== undefined && machine.valid, 'a valid machine');
-          assert.equal(plain.storeUri, machine.storeUri);
+          assert.equal(plainStoreUri(line, plain), machine.storeUri);
+          assert.equal(plain.uriHash, storeUriHash(machine.storeUri), 'the hash of the store URI');
           const key = machine.columns.sshKey;
           assert.deepEqual(
             plain.keyStart < 0 ? undefined : { start: plain.keyStart, end: plain.keyEnd },
@@ -221,5 +224,33 @@ test('the lines of the common shapes are plain', () => {
     'nix@builder\tx86_64-linux - 4\r',
   ])
     assert.ok(plainMachine(line) !== undefined, line);
-  assert.equal(plainMachine('builder x86_64-linux')?.storeUri, 'ssh://builder');
+  assert.equal(plainStoreUri('builder x86_64-linux', plainMachine('builder x86_64-linux')!), 'ssh://builder');
+});
+
+test('the same builder twice is found among plain and other lines, whichever way its store URI is written', async () => {
+  const target = nixTarget('2.34.8', {
+    version: undefined,
+    versionText: undefined,
+    system: 'x86_64-linux',
+    daemon: false,
+    keyHome: '/home/user',
+  });
+  // Plain, bare (`ssh://` put in front), with a warning (not plain), in a `;` entry, and Nix's rejected one (no duplicate).
+  const text = [
+    'nix@b x86_64-linux',
+    'ssh://nix@b aarch64-linux',
+    'ssh://nix@b x86_64-lnux',
+    'ssh://c - ; nix@b - - 2',
+    'ssh://nix@b - - x',
+    'ssh://c',
+    'ssh://nix@b2',
+  ].join('\n');
+  const withMemo = await analyzeInSteps(text, 'nix-machines', undefined, target, async () => {}, lineMemo());
+  const plain = analyze(text, 'nix-machines', undefined, target);
+  assert.deepEqual(withMemo.problems, plain.problems);
+  const duplicates = withMemo.problems.filter((p) => p.code === 'duplicate-machine');
+  assert.deepEqual(
+    duplicates.map((p) => text.slice(p.span.start, p.span.end)),
+    ['ssh://nix@b', 'ssh://nix@b', 'nix@b', 'ssh://c'],
+  );
 });

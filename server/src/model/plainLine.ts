@@ -10,13 +10,38 @@
 import { knownSystems } from './systems';
 import { hostKeyReading } from './lint/hostKeyReading';
 
-/** A plain line: its machine's store URI (as Nix reads it) and, when column 3 is set, where the key is. */
+/** A plain line: where its store URI is and its hash, and, when column 3 is set, where the key is (all from the line's start). */
 export interface PlainMachine {
-  storeUri: string;
-  /** Column 3 from the line's start; -1 when it is `-` or absent. */
+  /** Column 1. */
+  uriStart: number;
+  uriEnd: number;
+  /** Column 1 has no scheme: Nix reads it with `ssh://` in front. */
+  bare: boolean;
+  /** `storeUriHash` of the store URI as Nix reads it, worked out while the column was looked at. */
+  uriHash: number;
+  /** Column 3; -1 when it is `-` or absent. */
   keyStart: number;
   keyEnd: number;
 }
+
+/** The store URI Nix reads from a plain line (sliced only when asked: most are never needed as text). */
+export function plainStoreUri(line: string, plain: PlainMachine): string {
+  const text = line.slice(plain.uriStart, plain.uriEnd);
+  return plain.bare ? `ssh://${text}` : text;
+}
+
+/**
+ * A hash of a store URI (FNV-1a over its UTF-16 units), for finding the same URI twice without
+ * a string per machine: `from`/`to` hash part of a text, `seed` continues a hash.
+ */
+export function storeUriHash(text: string, from = 0, to = text.length, seed = fnvOffset): number {
+  let hash = seed;
+  for (let i = from; i < to; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 16777619);
+  return hash;
+}
+
+const fnvOffset = 0x811c9dc5 | 0;
+const sshPrefixHash = storeUriHash('ssh://');
 
 /** The features a plain line may list (lint/columns.ts' `commonFeatures`, exactly: any other is looked at by the lints). */
 const plainFeatures: ReadonlySet<string> = new Set([
@@ -49,8 +74,10 @@ const isNameChar = (code: number) => isAlnum(code) || code === 46 || code === 95
 export function plainMachine(line: string): PlainMachine | undefined {
   const count = columnBounds(line);
   if (count === 0) return undefined;
-  const storeUri = plainStoreUri(line, bounds[0]!, bounds[1]!);
-  if (storeUri === undefined) return undefined;
+  const uriStart = bounds[0]!;
+  const uriEnd = bounds[1]!;
+  const uri = plainUri(line, uriStart, uriEnd);
+  if (uri === 0) return undefined;
   let keyStart = -1;
   let keyEnd = -1;
   for (let column = 1; column < count; column++) {
@@ -80,7 +107,9 @@ export function plainMachine(line: string): PlainMachine | undefined {
         break;
     }
   }
-  return { storeUri, keyStart, keyEnd };
+  const bare = uri === 1;
+  const uriHash = bare ? storeUriHash(line, uriStart, uriEnd, sshPrefixHash) : storeUriHash(line, uriStart, uriEnd);
+  return { uriStart, uriEnd, bare, uriHash, keyStart, keyEnd };
 }
 
 /**
@@ -131,8 +160,8 @@ function columnsByCharacter(line: string): number {
   return count;
 }
 
-/** Column 1 as Nix reads it when it is a plain `[ssh://|ssh-ng://][user@]host`. */
-function plainStoreUri(line: string, from: number, to: number): string | undefined {
+/** 2 when column 1 is a plain `ssh://` or `ssh-ng://` `[user@]host`, 1 when a plain bare `[user@]host`, else 0. */
+function plainUri(line: string, from: number, to: number): number {
   let at = from;
   let scheme = false;
   if (line.startsWith('ssh://', from)) {
@@ -148,18 +177,18 @@ function plainStoreUri(line: string, from: number, to: number): string | undefin
     const code = line.charCodeAt(i);
     if (code === 64) {
       // `@`: the user name ends here; it must be a name of its own, and only one `@`.
-      if (users++ > 0 || !plainName(line, nameStart, i)) return undefined;
+      if (users++ > 0 || !plainName(line, nameStart, i)) return 0;
       nameStart = i + 1;
     } else if (!isNameChar(code)) {
-      return undefined;
+      return 0;
     }
   }
-  if (!plainName(line, nameStart, to)) return undefined;
-  const text = line.slice(from, to);
-  if (scheme) return text;
+  if (!plainName(line, nameStart, to)) return 0;
+  if (scheme) return 2;
   // Nix keeps these as they are: stores on this machine.
-  if (text === 'auto' || text === 'daemon' || text === 'local') return undefined;
-  return `ssh://${text}`;
+  for (const local of ['auto', 'daemon', 'local'])
+    if (to - from === local.length && line.startsWith(local, from)) return 0;
+  return 1;
 }
 
 /** A user or host name: not empty, starting with a letter, a digit or `_` (the rest was checked by the caller). */

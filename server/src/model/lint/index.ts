@@ -39,7 +39,7 @@ import { lintIncludes } from './includes';
 import { lintMissingColumn } from './missingColumn';
 import { placeInOrigin } from '../machines';
 import { placeInConfOrigin } from './place';
-import type { PlainMachine } from '../plainLine';
+import { plainStoreUri, storeUriHash, type PlainMachine } from '../plainLine';
 import { lintSettings } from './settings';
 import { keyInspector, lintSshKey, lintSshKeyColumn, type KeyFileMemo, type KeyInspector } from './sshKey';
 import { lintShellInStoreSetting } from './shellInStoreSetting';
@@ -84,19 +84,23 @@ function lintByLine(parsed: LineParse, context: LintContext, inspect: KeyInspect
   // their lists end to end are in text order, and only the includes' and duplicates' warnings
   // are merged in (no sort of every warning on each edit).
   const inLines: Problem[] = [];
-  // Every machine for the duplicates check, by its line and its place among the line's entries
-  // (a plain line's are read only for a duplicate).
-  const storeUris: (string | undefined)[] = [];
+  // Every machine Nix keeps, for the duplicates check: its line, its place among the line's
+  // entries (a plain line's are read only for a duplicate) and its store URI's hash.
   const lineOf: TextLine[] = [];
   const entryOf: number[] = [];
+  const hashes: number[] = [];
+  const add = (line: TextLine, entry: number, machine: Machine | undefined) => {
+    if (machine !== undefined && !machine.valid) return;
+    lineOf.push(line);
+    entryOf.push(entry);
+    hashes.push(machine === undefined ? line.read!.plain!.uriHash : storeUriHash(machine.storeUri));
+  };
   for (const line of parsed.lines) {
     if (line.read === undefined) {
       const found: Problem[] = [];
       line.entries.forEach(({ machine }, i) => {
         if (machine === undefined) return;
-        storeUris.push(machine.valid ? machine.storeUri : undefined);
-        lineOf.push(line);
-        entryOf.push(i);
+        add(line, i, machine);
         for (const p of lintMachine(machine, context, inspect)) found.push(placeInOrigin(p, machine));
       });
       for (const p of inTextOrder(found)) inLines.push(p);
@@ -105,9 +109,7 @@ function lintByLine(parsed: LineParse, context: LintContext, inspect: KeyInspect
     const read = line.read;
     if (read.plain !== undefined && read.plain.keyStart < 0) {
       // A plain line without an SSH key: nothing to say, nothing to keep; only the duplicates check looks at it.
-      storeUris.push(read.plain.storeUri);
-      lineOf.push(line);
-      entryOf.push(0);
+      add(line, 0, undefined);
       continue;
     }
     if (read.lint === undefined || inspect.generation === undefined || read.lint.generation !== inspect.generation) {
@@ -125,16 +127,11 @@ function lintByLine(parsed: LineParse, context: LintContext, inspect: KeyInspect
     }
     for (const p of placedLint(read, line.start)) inLines.push(p);
     if (read.plain !== undefined) {
-      storeUris.push(read.plain.storeUri);
-      lineOf.push(line);
-      entryOf.push(0);
+      add(line, 0, undefined);
       continue;
     }
     read.entries.forEach(({ machine }, i) => {
-      if (machine === undefined) return;
-      storeUris.push(machine.valid ? machine.storeUri : undefined);
-      lineOf.push(line);
-      entryOf.push(i);
+      if (machine !== undefined) add(line, i, machine);
     });
   }
   const machineAt = (i: number): Machine => {
@@ -143,8 +140,12 @@ function lintByLine(parsed: LineParse, context: LintContext, inspect: KeyInspect
     return entries[entryOf[i]!]!.machine!;
   };
   const duplicates = lintDuplicates({
-    length: storeUris.length,
-    storeUri: (i) => storeUris[i],
+    length: hashes.length,
+    hash: (i) => hashes[i]!,
+    storeUri: (i) => {
+      const read = lineOf[i]!.read;
+      return read?.plain !== undefined ? plainStoreUri(read.text, read.plain) : machineAt(i).storeUri;
+    },
     machine: machineAt,
     // A kept line's spans count from its start; an `@file` line's are in the text.
     offset: (i) => (lineOf[i]!.read === undefined ? 0 : lineOf[i]!.start),
@@ -163,11 +164,11 @@ export function lintPlainMachine(
   inspect = keyInspector(context),
   start = 0,
 ): Problem[] {
-  const { keyStart, keyEnd, storeUri } = plain;
+  const { keyStart, keyEnd } = plain;
   if (keyStart < 0) return [];
   const span = { start: start + keyStart, end: start + keyEnd };
   const column = { text: line.slice(keyStart, keyEnd), span, isSet: true };
-  return lintSshKeyColumn(column, storeUri, context, inspect);
+  return lintSshKeyColumn(column, plainStoreUri(line, plain), context, inspect);
 }
 
 /** Two lists in text order as one; on a tie `a`'s first (what a stable sort of `a` then `b` gives). */

@@ -13,6 +13,7 @@ import type { LintContext } from './index';
 import { placeInOrigin } from '../machines';
 import { majorMinor } from './place';
 import { movedSpan } from '../lineMemo';
+import { storeUriHash } from '../plainLine';
 
 /** Schemes of stores a build hook can build on. */
 const buildableSchemes = ['ssh', 'ssh-ng', 'mounted-ssh-ng'];
@@ -252,14 +253,15 @@ function portProblems(parts: Extract<ColumnUri, { kind: 'ssh' }>, context: LintC
 }
 
 /**
- * The machines the duplicates check goes through, in text order: each one's store URI first,
- * the machine itself only for a duplicate and its first entry (a plain line's machine is then
- * read: plainLine.ts).
+ * The machines Nix keeps (valid), in text order, as the duplicates check goes through them: each
+ * one's store URI hash first, its store URI for a hash seen before, and the machine itself only
+ * for a duplicate and its first entry (a plain line's machine is then read: plainLine.ts).
  */
 export interface MachinesInText {
   length: number;
-  /** Machine i's store URI; undefined when Nix rejects the entry (no builder, so never a duplicate). */
-  storeUri(i: number): string | undefined;
+  /** `storeUriHash` of machine i's store URI. */
+  hash(i: number): number;
+  storeUri(i: number): string;
   machine(i: number): Machine;
   /** Where machine i's spans count from: its line's start when they count from there (lineMemo.ts), else 0. */
   offset(i: number): number;
@@ -267,24 +269,40 @@ export interface MachinesInText {
 
 /** The second and later entries with a store URI already used (all spans placed). */
 export function lintDuplicates(machines: readonly Machine[] | MachinesInText): Problem[] {
-  const all: MachinesInText =
-    'storeUri' in machines
-      ? machines
-      : {
-          length: machines.length,
-          storeUri: (i) => (machines[i]!.valid ? machines[i]!.storeUri : undefined),
-          machine: (i) => machines[i]!,
-          offset: () => 0,
-        };
-  const first = new Map<string, number>();
+  let all: MachinesInText;
+  if ('hash' in machines) all = machines;
+  else {
+    const valid = machines.filter((machine) => machine.valid);
+    all = {
+      length: valid.length,
+      hash: (i) => storeUriHash(valid[i]!.storeUri),
+      storeUri: (i) => valid[i]!.storeUri,
+      machine: (i) => valid[i]!,
+      offset: () => 0,
+    };
+  }
   const problems: Problem[] = [];
   const storeUriSpan = (i: number) => movedSpan(all.machine(i).columns.storeUri.span, all.offset(i));
+  // Each URI's first machine, by hash, open addressing (no string per machine: a Map of them was
+  // a sixth of opening a 10 000-machine file). Strings are compared only for equal hashes.
+  let size = 16;
+  while (size < 2 * all.length) size *= 2;
+  const firsts = new Int32Array(size).fill(-1);
+  const hashes = new Int32Array(all.length);
   for (let i = 0; i < all.length; i++) {
-    const storeUri = all.storeUri(i);
-    if (storeUri === undefined) continue;
-    const earlierAt = first.get(storeUri);
-    if (earlierAt === undefined) {
-      first.set(storeUri, i);
+    const hash = all.hash(i);
+    hashes[i] = hash;
+    let slot = hash & (size - 1);
+    let earlierAt = -1;
+    for (; firsts[slot] !== -1; slot = (slot + 1) & (size - 1)) {
+      const k = firsts[slot]!;
+      if (hashes[k] === hash && all.storeUri(k) === all.storeUri(i)) {
+        earlierAt = k;
+        break;
+      }
+    }
+    if (earlierAt < 0) {
+      firsts[slot] = i;
       continue;
     }
     const machine = all.machine(i);
