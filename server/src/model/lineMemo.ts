@@ -22,7 +22,7 @@ import {
   type ParsedBuilders,
 } from './machines';
 import type { VersionRules } from './nixVersion';
-import { plainMachine, type PlainMachine } from './plainLine';
+import { plainRead, readPlain, type PlainMachine } from './plainLine';
 import type { Problem, Span } from './problem';
 
 /** One entry of a line, with what reading it gave (the row's machine, the parser's errors). */
@@ -64,17 +64,39 @@ interface LineRules {
   localSystem: string | undefined;
 }
 
-/** A line's reading; a plain line's entries are read by the full rule when first asked for. */
-class LineReading implements LineRead {
+/**
+ * A line's reading; a plain line's entries are read by the full rule when first asked for, and
+ * what it is plain with is kept in the reading itself (one object less per line).
+ */
+class LineReading implements LineRead, PlainMachine {
   lint: LineRead['lint'] = undefined;
   placed: LineRead['placed'] = undefined;
+  uriStart = -1;
+  uriEnd = -1;
+  bare = false;
+  uriHash = 0;
+  keyStart = -1;
+  keyEnd = -1;
 
   constructor(
     readonly text: string,
-    readonly plain: PlainMachine | undefined,
+    plain: PlainMachine | undefined,
     private read: LineEntry[] | undefined,
     private readonly how: LineRules,
-  ) {}
+  ) {
+    if (plain !== undefined) {
+      this.uriStart = plain.uriStart;
+      this.uriEnd = plain.uriEnd;
+      this.bare = plain.bare;
+      this.uriHash = plain.uriHash;
+      this.keyStart = plain.keyStart;
+      this.keyEnd = plain.keyEnd;
+    }
+  }
+
+  get plain(): PlainMachine | undefined {
+    return this.uriStart >= 0 ? this : undefined;
+  }
 
   get entries(): LineEntry[] {
     // A plain line has no `@file`: readLine reads it.
@@ -111,8 +133,7 @@ export class LineMemo {
       // No lookup when nothing is known (a first version): hashing every line would be a tenth of the parse.
       let reading = known.size === 0 ? undefined : known.get(line);
       if (reading === undefined) {
-        const plain = plainMachine(line);
-        if (plain !== undefined) return { text: line, start, read: new LineReading(line, plain, undefined, how) };
+        if (readPlain(line)) return { text: line, start, read: new LineReading(line, plainRead, undefined, how) };
         const entries = readLine(line, rules, options.localSystem);
         if (entries === undefined)
           return { text: line, start, read: undefined, entries: includeLines.read(line, start) };

@@ -36,12 +36,14 @@ export function plainStoreUri(line: string, plain: PlainMachine): string {
  */
 export function storeUriHash(text: string, from = 0, to = text.length, seed = fnvOffset): number {
   let hash = seed;
-  for (let i = from; i < to; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 16777619);
+  for (let i = from; i < to; i++) hash = Math.imul(hash ^ text.charCodeAt(i), fnvPrime);
   return hash;
 }
 
 const fnvOffset = 0x811c9dc5 | 0;
+const fnvPrime = 16777619;
 const sshPrefixHash = storeUriHash('ssh://');
+const sshNgPrefixHash = storeUriHash('ssh-ng://');
 
 /** The features a plain line may list (lint/columns.ts' `commonFeatures`, exactly: any other is looked at by the lints). */
 const plainFeatures: ReadonlySet<string> = new Set([
@@ -72,12 +74,19 @@ const isNameChar = (code: number) => isAlnum(code) || code === 46 || code === 95
  * (7) `-`; (8) `-` or base64 of a public key line. Undefined for anything else.
  */
 export function plainMachine(line: string): PlainMachine | undefined {
+  return readPlain(line) ? { ...plainRead } : undefined;
+}
+
+/** What the last `readPlain` that said true found (copied by the caller: one object less per line). */
+export const plainRead: PlainMachine = { uriStart: 0, uriEnd: 0, bare: false, uriHash: 0, keyStart: -1, keyEnd: -1 };
+
+/** `plainMachine` without an object: true when the line is plain, then `plainRead` says what it found. */
+export function readPlain(line: string): boolean {
   const count = columnBounds(line);
-  if (count === 0) return undefined;
+  if (count === 0) return false;
   const uriStart = bounds[0]!;
   const uriEnd = bounds[1]!;
-  const uri = plainUri(line, uriStart, uriEnd);
-  if (uri === 0) return undefined;
+  if (!plainUri(line, uriStart, uriEnd)) return false;
   let keyStart = -1;
   let keyEnd = -1;
   for (let column = 1; column < count; column++) {
@@ -86,30 +95,32 @@ export function plainMachine(line: string): PlainMachine | undefined {
     if (to - from === 1 && line.charCodeAt(from) === 45) continue; // `-`
     switch (column) {
       case 1:
-        if (!allIn(line, from, to, knownSystems)) return undefined;
+        if (!allIn(line, from, to, knownSystemHashes)) return false;
         break;
       case 2:
-        if (line.charCodeAt(from) !== 47) return undefined; // not absolute
+        if (line.charCodeAt(from) !== 47) return false; // not absolute
         keyStart = from;
         keyEnd = to;
         break;
       case 3:
       case 4:
-        if (!plainNumber(line, from, to)) return undefined;
+        if (!plainNumber(line, from, to)) return false;
         break;
       case 5:
-        if (!allIn(line, from, to, plainFeatures)) return undefined;
+        if (!allIn(line, from, to, plainFeatureHashes)) return false;
         break;
       case 6:
-        return undefined; // mandatory features: said about
+        return false; // mandatory features: said about
       case 7:
-        if (!plainHostKey(line.slice(from, to))) return undefined;
+        if (!plainHostKey(line.slice(from, to))) return false;
         break;
     }
   }
-  const bare = uri === 1;
-  const uriHash = bare ? storeUriHash(line, uriStart, uriEnd, sshPrefixHash) : storeUriHash(line, uriStart, uriEnd);
-  return { uriStart, uriEnd, bare, uriHash, keyStart, keyEnd };
+  plainRead.uriStart = uriStart;
+  plainRead.uriEnd = uriEnd;
+  plainRead.keyStart = keyStart;
+  plainRead.keyEnd = keyEnd;
+  return true;
 }
 
 /**
@@ -160,15 +171,20 @@ function columnsByCharacter(line: string): number {
   return count;
 }
 
-/** 2 when column 1 is a plain `ssh://` or `ssh-ng://` `[user@]host`, 1 when a plain bare `[user@]host`, else 0. */
-function plainUri(line: string, from: number, to: number): number {
+/**
+ * True when column 1 is a plain `[ssh://|ssh-ng://][user@]host`; then `plainRead.bare` says it
+ * has no scheme, and `plainRead.uriHash` is the hash of the store URI Nix reads (hashed on the way).
+ */
+function plainUri(line: string, from: number, to: number): boolean {
   let at = from;
+  let hash = sshPrefixHash; // a bare host: Nix puts ssh:// in front
   let scheme = false;
   if (line.startsWith('ssh://', from)) {
     at += 6;
     scheme = true;
   } else if (line.startsWith('ssh-ng://', from)) {
     at += 9;
+    hash = sshNgPrefixHash;
     scheme = true;
   }
   let nameStart = at;
@@ -177,18 +193,21 @@ function plainUri(line: string, from: number, to: number): number {
     const code = line.charCodeAt(i);
     if (code === 64) {
       // `@`: the user name ends here; it must be a name of its own, and only one `@`.
-      if (users++ > 0 || !plainName(line, nameStart, i)) return 0;
+      if (users++ > 0 || !plainName(line, nameStart, i)) return false;
       nameStart = i + 1;
     } else if (!isNameChar(code)) {
-      return 0;
+      return false;
     }
+    hash = Math.imul(hash ^ code, fnvPrime);
   }
-  if (!plainName(line, nameStart, to)) return 0;
-  if (scheme) return 2;
+  if (!plainName(line, nameStart, to)) return false;
   // Nix keeps these as they are: stores on this machine.
-  for (const local of ['auto', 'daemon', 'local'])
-    if (to - from === local.length && line.startsWith(local, from)) return 0;
-  return 1;
+  if (!scheme)
+    for (const local of ['auto', 'daemon', 'local'])
+      if (to - from === local.length && line.startsWith(local, from)) return false;
+  plainRead.bare = !scheme;
+  plainRead.uriHash = hash;
+  return true;
 }
 
 /** A user or host name: not empty, starting with a letter, a digit or `_` (the rest was checked by the caller). */
@@ -210,15 +229,43 @@ function plainNumber(line: string, from: number, to: number): boolean {
   return true;
 }
 
-/** Every comma-separated item is in `known`, and no item is empty. */
-function allIn(line: string, from: number, to: number, known: ReadonlySet<string>): boolean {
+/** A set of names by their hash (`storeUriHash`): an item of a line is looked up without a string made of it. */
+type NamesByHash = ReadonlyMap<number, readonly string[]>;
+
+function byHash(names: Iterable<string>): NamesByHash {
+  const map = new Map<number, string[]>();
+  for (const name of names) {
+    const hash = storeUriHash(name);
+    map.set(hash, [...(map.get(hash) ?? []), name]);
+  }
+  return map;
+}
+
+const knownSystemHashes = byHash(knownSystems);
+const plainFeatureHashes = byHash(plainFeatures);
+
+/** Every comma-separated item is one of `known`, and no item is empty. */
+function allIn(line: string, from: number, to: number, known: NamesByHash): boolean {
   let itemStart = from;
+  let hash = fnvOffset;
   for (let i = from; i <= to; i++) {
-    if (i < to && line.charCodeAt(i) !== 44) continue;
-    if (i === itemStart || !known.has(line.slice(itemStart, i))) return false;
+    const code = i < to ? line.charCodeAt(i) : 44;
+    if (code !== 44) {
+      hash = Math.imul(hash ^ code, fnvPrime);
+      continue;
+    }
+    if (i === itemStart || !oneOf(line, itemStart, i, known.get(hash))) return false;
     itemStart = i + 1;
+    hash = fnvOffset;
   }
   return true;
+}
+
+/** The text from `from` to `to` is one of `names`. */
+function oneOf(line: string, from: number, to: number, names: readonly string[] | undefined): boolean {
+  if (names === undefined) return false;
+  for (const name of names) if (name.length === to - from && line.startsWith(name, from)) return true;
+  return false;
 }
 
 /** What `plainHostKey` found for a text (the same key is often on several lines, and decoding one is costly). */
