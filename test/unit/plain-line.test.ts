@@ -228,13 +228,6 @@ test('the lines of the common shapes are plain', () => {
 });
 
 test('the same builder twice is found among plain and other lines, whichever way its store URI is written', async () => {
-  const target = nixTarget('2.34.8', {
-    version: undefined,
-    versionText: undefined,
-    system: 'x86_64-linux',
-    daemon: false,
-    keyHome: '/home/user',
-  });
   // Plain, bare (`ssh://` put in front), with a warning (not plain), in a `;` entry, and Nix's rejected one (no duplicate).
   const text = [
     'nix@b x86_64-linux',
@@ -245,12 +238,16 @@ test('the same builder twice is found among plain and other lines, whichever way
     'ssh://c',
     'ssh://nix@b2',
   ].join('\n');
-  const withMemo = await analyzeInSteps(text, 'nix-machines', undefined, target, async () => {}, lineMemo());
-  const plain = analyze(text, 'nix-machines', undefined, target);
-  assert.deepEqual(withMemo.problems, plain.problems);
-  const duplicates = withMemo.problems.filter((p) => p.code === 'duplicate-machine');
-  assert.deepEqual(
-    duplicates.map((p) => text.slice(p.span.start, p.span.end)),
-    ['ssh://nix@b', 'ssh://nix@b', 'nix@b', 'ssh://c'],
-  );
+  const here = { version: undefined, versionText: undefined, system: 'x86_64-linux', daemon: false, keyHome: '/h' };
+  for (const version of ['2.8', '2.26.3', '2.34.8']) {
+    const target = nixTarget(version, here);
+    const withMemo = await analyzeInSteps(text, 'nix-machines', undefined, target, async () => {}, lineMemo());
+    assert.deepEqual(withMemo.problems, analyze(text, 'nix-machines', undefined, target).problems, version);
+    const duplicates = withMemo.problems.filter((p) => p.code === 'duplicate-machine');
+    assert.deepEqual(
+      duplicates.map((p) => text.slice(p.span.start, p.span.end)),
+      ['ssh://nix@b', 'ssh://nix@b', 'nix@b', 'ssh://c'],
+      version,
+    );
+  }
 });

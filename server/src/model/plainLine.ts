@@ -9,6 +9,7 @@
 // goes the full way.
 import { knownSystems } from './systems';
 import { hostKeyReading } from './lint/hostKeyReading';
+import { commonFeatures } from './lint/columns';
 
 /** A plain line: where its store URI is and its hash, and, when column 3 is set, where the key is (all from the line's start). */
 export interface PlainMachine {
@@ -45,17 +46,8 @@ const fnvPrime = 16777619;
 const sshPrefixHash = storeUriHash('ssh://');
 const sshNgPrefixHash = storeUriHash('ssh-ng://');
 
-/** The features a plain line may list (lint/columns.ts' `commonFeatures`, exactly: any other is looked at by the lints). */
-const plainFeatures: ReadonlySet<string> = new Set([
-  'kvm',
-  'big-parallel',
-  'nixos-test',
-  'benchmark',
-  'apple-virt',
-  'ca-derivations',
-  'recursive-nix',
-  'uid-range',
-]);
+/** The features a plain line may list: the well-known ones exactly (any other is looked at by the lints). */
+const plainFeatures: ReadonlySet<string> = new Set(commonFeatures);
 
 /** Column starts and ends of the line being looked at (at most 8 columns): no array per line. */
 const bounds = new Int32Array(16);
