@@ -11,8 +11,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readLine } from '../../server/src/model/machines';
-import { plainMachine, plainStoreUri, storeUriHash } from '../../server/src/model/plainLine';
+import { parseBuilders, readLine } from '../../server/src/model/machines';
+import { plainEntry, plainMachine, plainStoreUri, storeUriHash } from '../../server/src/model/plainLine';
 import { lintMachine, lintPlainMachine, type LintContext } from '../../server/src/model/lint/index';
 import { keyInspector } from '../../server/src/model/lint/sshKey';
 import { nix2_8, rulesFor, versionRuleTable, type NixVersion } from '../../server/src/model/nixVersion';
@@ -93,6 +93,8 @@ test('a line the fast path keeps unread is one valid machine the full rule and t
   ];
   const systems = [
     'x86_64-linux',
+    'x86_64-linux,aarch64-linux',
+    'x86_64-linux,x86_64-linux',
     'aarch64-linux,x86_64-linux',
     'x86_64-linux,',
     ',x86_64-linux',
@@ -184,6 +186,15 @@ test('a line the fast path keeps unread is one valid machine the full rule and t
           if (plain === undefined) continue;
           taken++;
           const entries = readLine(line, rules, 'x86_64-linux');
+          assert.deepStrictEqual([plainEntry(line, plain, rules, 'x86_64-linux')], entries, 'the entry as read');
+          assert.deepStrictEqual([plainEntry(line, plain, rules, undefined)], readLine(line, rules, undefined));
+          // Made where the line is: as a whole file's parse reads it there.
+          const placed = parseBuilders(`#${'-'.repeat(998)}\n${line}`, rules);
+          assert.deepStrictEqual(
+            plainEntry(line, plain, rules, undefined, 1000),
+            { entry: placed.entries.at(-1), machine: placed.machines[0], problems: [] },
+            'made where the line is',
+          );
           assert.ok(entries !== undefined && entries.length === 1, 'one entry');
           const [{ entry, machine, problems }] = entries as [(typeof entries)[number]];
           assert.equal(entry.kind, 'machine');

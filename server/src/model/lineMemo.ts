@@ -22,7 +22,7 @@ import {
   type ParsedBuilders,
 } from './machines';
 import type { VersionRules } from './nixVersion';
-import { plainRead, readPlain, type PlainMachine } from './plainLine';
+import { plainEntry, plainRead, readPlain, type PlainMachine } from './plainLine';
 import type { Problem, Span } from './problem';
 
 /** One entry of a line, with what reading it gave (the row's machine, the parser's errors). */
@@ -99,8 +99,12 @@ class LineReading implements LineRead, PlainMachine {
   }
 
   get entries(): LineEntry[] {
-    // A plain line has no `@file`: readLine reads it.
-    return (this.read ??= readLine(this.text, this.how.rules, this.how.localSystem)!);
+    return (this.read ??= this.entriesAt(0));
+  }
+
+  /** A plain line's entries (it has no `@file`: one machine) with spans from `start`. */
+  entriesAt(start: number): LineEntry[] {
+    return [plainEntry(this.text, this, this.how.rules, this.how.localSystem, start)];
   }
 }
 
@@ -238,6 +242,11 @@ function commonSuffix(a: string, b: string, max: number): number {
 export function placedEntries(line: TextLine): LineEntry[] {
   if (line.read === undefined) return line.entries;
   const read = line.read;
+  if (read instanceof LineReading && read.plain !== undefined) {
+    // A plain line's entry is made where the line is (no copy from its start to move there).
+    if (read.placed?.start !== line.start) read.placed = { start: line.start, entries: read.entriesAt(line.start) };
+    return read.placed.entries;
+  }
   if (line.start === 0) return read.entries;
   if (read.placed?.start !== line.start)
     read.placed = { start: line.start, entries: movedEntries(read.entries, line.start) };

@@ -10,6 +10,10 @@
 import { knownSystems } from './systems';
 import { hostKeyReading } from './lint/hostKeyReading';
 import { commonFeatures } from './lint/columns';
+import { columnNames, type BuildersEntry, type Column, type Machine, type MachineColumns } from './machines';
+import type { LineEntry } from './lineMemo';
+import type { VersionRules } from './nixVersion';
+import { commaList, commaSet, readFloat, readUnsignedInt } from './nixStrings';
 
 /** A plain line: where its store URI is and its hash, and, when column 3 is set, where the key is (all from the line's start). */
 export interface PlainMachine {
@@ -114,6 +118,70 @@ export function readPlain(line: string): boolean {
   plainRead.keyEnd = keyEnd;
   return true;
 }
+
+/**
+ * The entry of a plain line, exactly as the full rule reads it (machines.ts' `readLine`, then moved by `offset`), made
+ * without the checks the line is known to pass: when a feature asks for the machines of a
+ * 10 000-machine file, reading them all again the full way was most of the time.
+ */
+export function plainEntry(
+  line: string,
+  plain: PlainMachine,
+  rules: VersionRules,
+  localSystem: string | undefined,
+  /** Where the line starts: every span is moved by it. */
+  offset = 0,
+): LineEntry {
+  // The entry: before 2.29 the whole line, from 2.29 trimmed (Nix's whitespace).
+  let start = 0;
+  let end = line.length;
+  if (rules.splitLinesFirst) {
+    while (isWhitespace(line.charCodeAt(start))) start++;
+    while (isWhitespace(line.charCodeAt(end - 1))) end--;
+  }
+  const row = start === 0 && end === line.length ? line : line.slice(start, end);
+  const span = { start: offset + start, end: offset + end };
+  const entry: BuildersEntry = { kind: 'machine', text: row, span, file: undefined, includedVia: undefined };
+  const count = columnBounds(line);
+  const columns: Column[] = [];
+  for (let i = 0; i < count; i++) {
+    const text = line.slice(bounds[2 * i]!, bounds[2 * i + 1]!);
+    columns.push({
+      text,
+      span: { start: offset + bounds[2 * i]!, end: offset + bounds[2 * i + 1]! },
+      isSet: text !== '-',
+    });
+  }
+  const machineColumns: MachineColumns = { storeUri: columns[0]! };
+  for (let i = 1; i < count; i++) machineColumns[columnNames[i]!] = columns[i]!;
+  const set = (i: number) => columns[i]?.isSet === true;
+  const speed = set(4) ? (rules.speedFactorIsFloat ? readFloat : readUnsignedInt)(columns[4]!.text)! : 1;
+  const machine: Machine = {
+    row,
+    rowSpan: span,
+    file: undefined,
+    includedVia: undefined,
+    columns: machineColumns,
+    extraColumns: [],
+    storeUri: plainStoreUri(line, plain),
+    systems: set(1)
+      ? (rules.systemsAreASet ? commaSet : commaList)(columns[1]!.text)
+      : localSystem === undefined
+        ? []
+        : [localSystem],
+    usesLocalSystem: !set(1),
+    sshKey: set(2) ? columns[2]!.text : undefined,
+    maxJobs: set(3) ? readUnsignedInt(columns[3]!.text)! : 1,
+    speedFactor: speed === 0 ? 1 : speed,
+    supportedFeatures: set(5) ? commaSet(columns[5]!.text) : [],
+    mandatoryFeatures: [],
+    publicHostKey: set(7) ? columns[7]!.text : undefined,
+    valid: true,
+  };
+  return { entry, machine, problems: [] };
+}
+
+const isWhitespace = (code: number) => code === 32 || code === 9 || code === 13 || code === 10;
 
 /**
  * The columns' bounds into `bounds` (their count), or 0 when the line is not plain in its

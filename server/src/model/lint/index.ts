@@ -32,7 +32,7 @@ import type { Problem } from '../problem';
 import type { NixVersion, VersionRules } from '../nixVersion';
 import type { Machine, ParsedBuilders } from '../machines';
 import type { ParsedNixConf } from '../nixConf';
-import { placedLint, type LineMemo, type LineParse, type TextLine } from '../lineMemo';
+import { placedEntries, placedLint, type LineMemo, type LineParse, type TextLine } from '../lineMemo';
 import { lintColumns } from './columns';
 import { lintHostKey } from './hostKey';
 import { lintIncludes } from './includes';
@@ -134,9 +134,11 @@ function lintByLine(parsed: LineParse, context: LintContext, inspect: KeyInspect
       if (machine !== undefined) add(line, i, machine);
     });
   }
+  // A plain line's machine where the line is (what the features ask for next), the others' from their line's start.
+  const placed = (line: TextLine) => line.read === undefined || line.read.plain !== undefined;
   const machineAt = (i: number): Machine => {
     const line = lineOf[i]!;
-    const entries = line.read === undefined ? line.entries : line.read.entries;
+    const entries = placed(line) ? placedEntries(line) : line.read!.entries;
     return entries[entryOf[i]!]!.machine!;
   };
   const duplicates = lintDuplicates({
@@ -147,8 +149,8 @@ function lintByLine(parsed: LineParse, context: LintContext, inspect: KeyInspect
       return read?.plain !== undefined ? plainStoreUri(read.text, read.plain) : machineAt(i).storeUri;
     },
     machine: machineAt,
-    // A kept line's spans count from its start; an `@file` line's are in the text.
-    offset: (i) => (lineOf[i]!.read === undefined ? 0 : lineOf[i]!.start),
+    // A kept line's spans count from its start; an `@file` line's and a plain line's are in the text.
+    offset: (i) => (placed(lineOf[i]!) ? 0 : lineOf[i]!.start),
   });
   return merged(merged(inTextOrder(lintIncludes(parsed)), inLines), inTextOrder(duplicates));
 }
