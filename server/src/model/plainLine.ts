@@ -10,10 +10,10 @@
 import { knownSystems } from './systems';
 import { hostKeyReading } from './lint/hostKeyReading';
 import { commonFeatures } from './lint/columns';
-import { columnNames, type BuildersEntry, type Column, type Machine, type MachineColumns } from './machines';
+import { columnNames, systemsOf, type BuildersEntry, type Column, type Machine, type MachineColumns } from './machines';
 import type { LineEntry } from './lineMemo';
 import type { VersionRules } from './nixVersion';
-import { commaList, commaSet, readFloat, readUnsignedInt } from './nixStrings';
+import { commaSet, readFloat, readUnsignedInt } from './nixStrings';
 
 /** A plain line: where its store URI is and its hash, and, when column 3 is set, where the key is (all from the line's start). */
 export interface PlainMachine {
@@ -164,11 +164,7 @@ export function plainEntry(
     columns: machineColumns,
     extraColumns: [],
     storeUri: plainStoreUri(line, plain),
-    systems: set(1)
-      ? (rules.systemsAreASet ? commaSet : commaList)(columns[1]!.text)
-      : localSystem === undefined
-        ? []
-        : [localSystem],
+    systems: systemsOf(columns[1], rules, localSystem),
     usesLocalSystem: !set(1),
     sshKey: set(2) ? columns[2]!.text : undefined,
     maxJobs: set(3) ? readUnsignedInt(columns[3]!.text)! : 1,
