@@ -91,7 +91,7 @@ export function readPlain(line: string): boolean {
     if (to - from === 1 && line.charCodeAt(from) === 45) continue; // `-`
     switch (column) {
       case 1:
-        if (!allIn(line, from, to, knownSystemHashes)) return false;
+        if (!allIn(line, from, to, knownSystems)) return false;
         break;
       case 2:
         if (line.charCodeAt(from) !== 47) return false; // not absolute
@@ -103,7 +103,7 @@ export function readPlain(line: string): boolean {
         if (!plainNumber(line, from, to)) return false;
         break;
       case 5:
-        if (!allIn(line, from, to, plainFeatureHashes)) return false;
+        if (!allIn(line, from, to, plainFeatures)) return false;
         break;
       case 6:
         return false; // mandatory features: said about
@@ -285,43 +285,15 @@ function plainNumber(line: string, from: number, to: number): boolean {
   return true;
 }
 
-/** A set of names by their hash (`storeUriHash`): an item of a line is looked up without a string made of it. */
-type NamesByHash = ReadonlyMap<number, readonly string[]>;
-
-function byHash(names: Iterable<string>): NamesByHash {
-  const map = new Map<number, string[]>();
-  for (const name of names) {
-    const hash = storeUriHash(name);
-    map.set(hash, [...(map.get(hash) ?? []), name]);
-  }
-  return map;
-}
-
-const knownSystemHashes = byHash(knownSystems);
-const plainFeatureHashes = byHash(plainFeatures);
-
-/** Every comma-separated item is one of `known`, and no item is empty. */
-function allIn(line: string, from: number, to: number, known: NamesByHash): boolean {
+/** Every comma-separated item is in `known`, and no item is empty. */
+function allIn(line: string, from: number, to: number, known: ReadonlySet<string>): boolean {
   let itemStart = from;
-  let hash = fnvOffset;
   for (let i = from; i <= to; i++) {
-    const code = i < to ? line.charCodeAt(i) : 44;
-    if (code !== 44) {
-      hash = Math.imul(hash ^ code, fnvPrime);
-      continue;
-    }
-    if (i === itemStart || !oneOf(line, itemStart, i, known.get(hash))) return false;
+    if (i < to && line.charCodeAt(i) !== 44) continue;
+    if (i === itemStart || !known.has(line.slice(itemStart, i))) return false;
     itemStart = i + 1;
-    hash = fnvOffset;
   }
   return true;
-}
-
-/** The text from `from` to `to` is one of `names`. */
-function oneOf(line: string, from: number, to: number, names: readonly string[] | undefined): boolean {
-  if (names === undefined) return false;
-  for (const name of names) if (name.length === to - from && line.startsWith(name, from)) return true;
-  return false;
 }
 
 /** What `plainHostKey` found for a text (the same key is often on several lines, and decoding one is costly). */
