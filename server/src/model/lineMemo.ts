@@ -8,7 +8,8 @@
 // the lines between are looked up by text (a line moved or pasted) or read. What depends on
 // other lines (duplicates, the order of problems) and on files (`@file` lines) is worked out on
 // every analysis; the SSH key checks are kept with the line while the key files' watcher
-// (lint `KeyInspector.generation`) says nothing changed.
+// (lint `KeyInspector.generation`) says nothing changed. A plain line (plainLine.ts) is not
+// read at all until its entries are asked for, and then made where it is.
 import {
   columnNames,
   IncludeLines,

@@ -2,8 +2,9 @@
 // kvm - c3No…`, one builder Nix takes and nothing to warn about but what its SSH key file may
 // hold. Opening a 10 000-machine file reads every line; building each line's entry, machine,
 // columns and spans only to find nothing wrong was most of the time (and of the garbage). Such a
-// line is kept as its text and its store URI (what the duplicates check needs); its machine is
-// read by the full rule (machines.ts) when someone asks for it. Every condition below is what the
+// line is kept as its text, where its store URI is and the URI's hash (what the duplicates check
+// needs); its machine is made from the columns it is known to have when someone asks for it
+// (`plainEntry`, the same as the full rule's in machines.ts). Every condition below is what the
 // full rule and the lints give for the characters allowed, and is held against them over
 // generated lines on each rule set by test/unit/plain-line.test.ts: whatever is not surely plain
 // goes the full way.
