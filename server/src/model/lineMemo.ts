@@ -66,8 +66,9 @@ interface LineRules {
 }
 
 /**
- * A line's reading; a plain line's entries are read by the full rule when first asked for, and
- * what it is plain with is kept in the reading itself (one object less per line).
+ * A line's reading; a plain line's entries are made from its known columns when first asked for
+ * (plainLine.ts' `plainEntry`), and what it is plain with is kept in the reading itself (one
+ * object less per line).
  */
 class LineReading implements LineRead, PlainMachine {
   lint: LineRead['lint'] = undefined;
