@@ -256,7 +256,9 @@ export class ServeSession {
    * end is left to the caller.
    */
   async exportPaths(paths: readonly string[], sink: Writable, timeoutMs: number): Promise<number> {
-    const infos = await this.queryPathInfos(paths, timeoutMs);
+    // Only what was asked for: a builder's records of other paths never reach our import.
+    const asked = new Set(paths);
+    const infos = (await this.queryPathInfos(paths, timeoutMs)).filter((info) => asked.has(info.path));
     const absent = paths.filter((path) => !infos.some((info) => info.path === path));
     if (absent.length > 0) throw new ProtocolError('remote-error', `the builder does not have ${absent.join(', ')}`);
     const ordered = dependenciesFirst(infos);

@@ -8,7 +8,8 @@
 // the lines between are looked up by text (a line moved or pasted) or read. What depends on
 // other lines (duplicates, the order of problems) and on files (`@file` lines) is worked out on
 // every analysis; the SSH key checks are kept with the line while the key files' watcher
-// (lint `KeyInspector.generation`) says nothing changed.
+// (lint `KeyInspector.generation`) says nothing changed. A plain line (plainLine.ts) is not
+// read at all until its entries are asked for, and then made where it is.
 import {
   columnNames,
   IncludeLines,
@@ -22,6 +23,7 @@ import {
   type ParsedBuilders,
 } from './machines';
 import type { VersionRules } from './nixVersion';
+import { plainEntry, plainRead, readPlain, type PlainMachine } from './plainLine';
 import type { Problem, Span } from './problem';
 import { placedProblems, placedRun, type LineProblems } from './problemsByLine';
 
@@ -35,7 +37,9 @@ export interface LineEntry {
 /** A line read on its own: every span counted from the line's start. */
 export interface LineRead {
   text: string;
-  entries: LineEntry[];
+  /** Set when the line is plain (plainLine.ts): then `entries` are read only when first asked for. */
+  readonly plain: PlainMachine | undefined;
+  readonly entries: LineEntry[];
   /** Its machines' warnings in `lintMachine`'s order, from the line's start, and the key files' generation they saw. */
   lint: { generation: number; problems: Problem[]; run: LineProblems | undefined } | undefined;
   /** The last copy of its entries placed in a text: kept while the line stays where it is. */
@@ -52,6 +56,57 @@ export interface LineParse extends ParsedBuilders {
   lines: TextLine[];
   /** The parser's errors (`problems`, placed when first asked for) as the lines keep them. */
   problemsByLine: LineProblems[];
+}
+
+/** What a line's reading depends on besides its text (the same for every line of a memo: `LineMemo.begin`). */
+interface LineRules {
+  rules: VersionRules;
+  localSystem: string | undefined;
+}
+
+/**
+ * A line's reading; a plain line's entries are made from its known columns when first asked for
+ * (plainLine.ts' `plainEntry`), and what it is plain with is kept in the reading itself (one
+ * object less per line).
+ */
+class LineReading implements LineRead, PlainMachine {
+  lint: LineRead['lint'] = undefined;
+  placed: LineRead['placed'] = undefined;
+  uriStart = -1;
+  uriEnd = -1;
+  bare = false;
+  uriHash = 0;
+  keyStart = -1;
+  keyEnd = -1;
+
+  constructor(
+    readonly text: string,
+    plain: PlainMachine | undefined,
+    private read: LineEntry[] | undefined,
+    private readonly how: LineRules,
+  ) {
+    if (plain !== undefined) {
+      this.uriStart = plain.uriStart;
+      this.uriEnd = plain.uriEnd;
+      this.bare = plain.bare;
+      this.uriHash = plain.uriHash;
+      this.keyStart = plain.keyStart;
+      this.keyEnd = plain.keyEnd;
+    }
+  }
+
+  get plain(): PlainMachine | undefined {
+    return this.uriStart >= 0 ? this : undefined;
+  }
+
+  get entries(): LineEntry[] {
+    return (this.read ??= this.entriesAt(0));
+  }
+
+  /** A plain line's entries (it has no `@file`: one machine) with spans from `start`. */
+  entriesAt(start: number): LineEntry[] {
+    return [plainEntry(this.text, this, this.how.rules, this.how.localSystem, start)];
+  }
 }
 
 export class LineMemo {
@@ -78,14 +133,16 @@ export class LineMemo {
   /** `parseBuilders` of `text` with the previous version's lines reused (machines.ts calls it). */
   parse(text: string, rules: VersionRules, options: ParseBuildersOptions): LineParse {
     const includeLines = new IncludeLines(rules, options);
+    const how: LineRules = { rules, localSystem: options.localSystem };
     const read = (line: string, start: number, known: Map<string, LineRead>): TextLine => {
       // No lookup when nothing is known (a first version): hashing every line would be a tenth of the parse.
       let reading = known.size === 0 ? undefined : known.get(line);
       if (reading === undefined) {
+        if (readPlain(line)) return { text: line, start, read: new LineReading(line, plainRead, undefined, how) };
         const entries = readLine(line, rules, options.localSystem);
         if (entries === undefined)
           return { text: line, start, read: undefined, entries: includeLines.read(line, start) };
-        reading = { text: line, entries, lint: undefined, placed: undefined };
+        reading = new LineReading(line, undefined, entries, how);
       }
       return { text: line, start, read: reading };
     };
@@ -122,6 +179,7 @@ export class LineMemo {
     // The parser's errors as the lines keep them, not moved (problemsByLine.ts).
     const problemsByLine: LineProblems[] = includeLines.problems.length === 0 ? [] : [placedRun(includeLines.problems)];
     for (const line of lines) {
+      if (line.read?.plain !== undefined) continue; // Nix takes it: no error
       for (const { problems } of line.read === undefined ? line.entries : line.read.entries) {
         if (problems.length === 0) continue;
         problemsByLine.push(
@@ -189,6 +247,11 @@ function commonSuffix(a: string, b: string, max: number): number {
 export function placedEntries(line: TextLine): LineEntry[] {
   if (line.read === undefined) return line.entries;
   const read = line.read;
+  if (read instanceof LineReading && read.plain !== undefined) {
+    // A plain line's entry is made where the line is (no copy from its start to move there).
+    if (read.placed?.start !== line.start) read.placed = { start: line.start, entries: read.entriesAt(line.start) };
+    return read.placed.entries;
+  }
   if (line.start === 0) return read.entries;
   if (read.placed?.start !== line.start)
     read.placed = { start: line.start, entries: movedEntries(read.entries, line.start) };
@@ -278,5 +341,13 @@ function movedMachine(machine: Machine, delta: number): Machine {
 
 /** A problem of a line of the parsed text itself: only its span is an offset (no `fileSpan`, no related place). */
 export function movedProblem(p: Problem, delta: number): Problem {
-  return delta === 0 ? p : { ...p, span: movedSpan(p.span, delta) };
+  if (delta === 0) return p;
+  const moved: Problem = { code: p.code, severity: p.severity, message: p.message, span: movedSpan(p.span, delta) };
+  // The optional fields only when set, as the problem has them (an own `undefined` is not the same).
+  if (p.nixMessage !== undefined) moved.nixMessage = p.nixMessage;
+  if (p.nixTrace !== undefined) moved.nixTrace = p.nixTrace;
+  if (p.file !== undefined) moved.file = p.file;
+  if (p.fileSpan !== undefined) moved.fileSpan = p.fileSpan;
+  if (p.data !== undefined) moved.data = p.data;
+  return moved;
 }

@@ -592,11 +592,7 @@ function readMachine(
     columns: machineColumns,
     extraColumns: columns.slice(8),
     storeUri,
-    systems: isSet(1)
-      ? (rules.systemsAreASet ? commaSet : commaList)(columns[1]!.text)
-      : localSystem === undefined
-        ? []
-        : [localSystem],
+    systems: systemsOf(columns[1], rules, localSystem),
     usesLocalSystem: !isSet(1),
     sshKey: isSet(2) ? columns[2]!.text : undefined,
     maxJobs,
@@ -607,6 +603,12 @@ function readMachine(
     valid: problems.length === 0,
   };
   return { machine, problems };
+}
+
+/** Column 2 as Nix keeps it (a list, or from 2.20 a set); unset, the local system (none when not known). */
+export function systemsOf(column: Column | undefined, rules: VersionRules, localSystem: string | undefined): string[] {
+  if (column?.isSet === true) return (rules.systemsAreASet ? commaSet : commaList)(column.text);
+  return localSystem === undefined ? [] : [localSystem];
 }
 
 /**

@@ -32,7 +32,7 @@ import type { Problem } from '../problem';
 import type { NixVersion, VersionRules } from '../nixVersion';
 import type { Machine, ParsedBuilders } from '../machines';
 import type { ParsedNixConf } from '../nixConf';
-import type { LineMemo, LineParse, TextLine } from '../lineMemo';
+import { placedEntries, type LineMemo, type LineParse, type TextLine } from '../lineMemo';
 import { placedProblems, placedRun, type LineProblems } from '../problemsByLine';
 import { lintColumns } from './columns';
 import { lintHostKey } from './hostKey';
@@ -40,8 +40,9 @@ import { lintIncludes } from './includes';
 import { lintMissingColumn } from './missingColumn';
 import { placeInOrigin } from '../machines';
 import { placeInConfOrigin } from './place';
+import { plainStoreUri, storeUriHash, type PlainMachine } from '../plainLine';
 import { lintSettings } from './settings';
-import { keyInspector, lintSshKey, type KeyFileMemo, type KeyInspector } from './sshKey';
+import { keyInspector, lintSshKey, lintSshKeyColumn, type KeyFileMemo, type KeyInspector } from './sshKey';
 import { lintShellInStoreSetting } from './shellInStoreSetting';
 import { lintDuplicates, lintStoreUri } from './storeUri';
 
@@ -90,19 +91,27 @@ function lintByLine(parsed: LineParse, context: LintContext, inspect: KeyInspect
   const runs: LineProblems[] = [];
   /** For each run, the index of its line. */
   const runLines: number[] = [];
-  const machines: Machine[] = [];
-  const offsets: number[] = [];
+  // Every machine Nix keeps, for the duplicates check: its line, its place among the line's
+  // entries (a plain line's are read only for a duplicate) and its store URI's hash.
+  const lineOf: TextLine[] = [];
+  const entryOf: number[] = [];
+  const hashes: number[] = [];
+  const add = (line: TextLine, entry: number, machine: Machine | undefined) => {
+    if (machine !== undefined && !machine.valid) return;
+    lineOf.push(line);
+    entryOf.push(entry);
+    hashes.push(machine === undefined ? line.read!.plain!.uriHash : storeUriHash(machine.storeUri));
+  };
   const lines = parsed.lines;
   for (let index = 0; index < lines.length; index++) {
     const line = lines[index]!;
     if (line.read === undefined) {
       const found: Problem[] = [];
-      for (const { machine } of line.entries) {
-        if (machine === undefined) continue;
-        machines.push(machine);
-        offsets.push(0);
+      line.entries.forEach(({ machine }, i) => {
+        if (machine === undefined) return;
+        add(line, i, machine);
         for (const p of lintMachine(machine, context, inspect)) found.push(placeInOrigin(p, machine));
-      }
+      });
       if (found.length > 0) {
         runs.push(placedRun(inTextOrder(found)));
         runLines.push(index);
@@ -110,11 +119,22 @@ function lintByLine(parsed: LineParse, context: LintContext, inspect: KeyInspect
       continue;
     }
     const read = line.read;
+    if (read.plain !== undefined && read.plain.keyStart < 0) {
+      // A plain line without an SSH key: nothing to say, nothing to keep; only the duplicates check looks at it.
+      add(line, 0, undefined);
+      continue;
+    }
     if (read.lint === undefined || inspect.generation === undefined || read.lint.generation !== inspect.generation) {
-      const found: Problem[] = [];
-      for (const { machine } of read.entries)
-        if (machine !== undefined) for (const p of lintMachine(machine, context, inspect)) found.push(p);
-      read.lint = { generation: inspect.generation ?? -1, problems: inTextOrder(found), run: undefined };
+      const generation = inspect.generation ?? -1;
+      if (read.plain !== undefined) {
+        // At most one warning: what its SSH key file holds.
+        read.lint = { generation, problems: lintPlainMachine(read.text, read.plain, context, inspect), run: undefined };
+      } else {
+        const found: Problem[] = [];
+        for (const { machine } of read.entries)
+          if (machine !== undefined) for (const p of lintMachine(machine, context, inspect)) found.push(p);
+        read.lint = { generation, problems: inTextOrder(found), run: undefined };
+      }
     }
     const lint = read.lint;
     if (lint.problems.length > 0) {
@@ -123,16 +143,36 @@ function lintByLine(parsed: LineParse, context: LintContext, inspect: KeyInspect
       runs.push(lint.run);
       runLines.push(index);
     }
-    for (const { machine } of read.entries) {
-      if (machine === undefined) continue;
-      machines.push(machine);
-      offsets.push(line.start);
+    if (read.plain !== undefined) {
+      add(line, 0, undefined);
+      continue;
     }
+    read.entries.forEach(({ machine }, i) => {
+      if (machine !== undefined) add(line, i, machine);
+    });
   }
+  // A plain line's machine where the line is (what the features ask for next), the others' from their line's start.
+  const placed = (line: TextLine) => line.read === undefined || line.read.plain !== undefined;
+  const machineAt = (i: number): Machine => {
+    const line = lineOf[i]!;
+    const entries = placed(line) ? placedEntries(line) : line.read!.entries;
+    return entries[entryOf[i]!]!.machine!;
+  };
+  const duplicates = lintDuplicates({
+    length: hashes.length,
+    hash: (i) => hashes[i]!,
+    storeUri: (i) => {
+      const read = lineOf[i]!.read;
+      return read?.plain !== undefined ? plainStoreUri(read.text, read.plain) : machineAt(i).storeUri;
+    },
+    machine: machineAt,
+    // A kept line's spans count from its start; an `@file` line's and a plain line's are in the text.
+    offset: (i) => (placed(lineOf[i]!) ? 0 : lineOf[i]!.start),
+  });
   const includes = inTextOrder(lintIncludes(parsed));
-  const duplicates = inTextOrder(lintDuplicates(machines, offsets));
-  if (includes.length === 0 && duplicates.length === 0) return runs;
-  return mergedIntoLines(lines, runs, runLines, includes, duplicates);
+  const placedDuplicates = inTextOrder(duplicates);
+  if (includes.length === 0 && placedDuplicates.length === 0) return runs;
+  return mergedIntoLines(lines, runs, runLines, includes, placedDuplicates);
 }
 
 /**
@@ -166,6 +206,24 @@ function mergedIntoLines(
     result.push(placedRun(merged(merged(includes.slice(fromI, i), placed), duplicates.slice(fromD, d))));
   }
   return result;
+}
+
+/**
+ * `lintMachine` of a plain line's machine (plainLine.ts): nothing to say but what its SSH key
+ * file holds. Spans from `start` (0: from the line's start).
+ */
+export function lintPlainMachine(
+  line: string,
+  plain: PlainMachine,
+  context: LintContext,
+  inspect = keyInspector(context),
+  start = 0,
+): Problem[] {
+  const { keyStart, keyEnd } = plain;
+  if (keyStart < 0) return [];
+  const span = { start: start + keyStart, end: start + keyEnd };
+  const column = { text: line.slice(keyStart, keyEnd), span, isSet: true };
+  return lintSshKeyColumn(column, plainStoreUri(line, plain), context, inspect);
 }
 
 /** Two lists in text order as one; on a tie `a`'s first (what a stable sort of `a` then `b` gives). */

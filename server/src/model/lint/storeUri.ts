@@ -13,6 +13,7 @@ import type { LintContext } from './index';
 import { placeInOrigin } from '../machines';
 import { majorMinor } from './place';
 import { movedSpan } from '../lineMemo';
+import { storeUriHash } from '../plainLine';
 
 /** Schemes of stores a build hook can build on. */
 const buildableSchemes = ['ssh', 'ssh-ng', 'mounted-ssh-ng'];
@@ -251,21 +252,61 @@ function portProblems(parts: Extract<ColumnUri, { kind: 'ssh' }>, context: LintC
   ];
 }
 
+/**
+ * The machines Nix keeps (valid), in text order, as the duplicates check goes through them: each
+ * one's store URI hash first, its store URI for a hash seen before, and the machine itself only
+ * for a duplicate and its first entry (a plain line's machine is then read: plainLine.ts).
+ */
+export interface MachinesInText {
+  length: number;
+  /** `storeUriHash` of machine i's store URI. */
+  hash(i: number): number;
+  storeUri(i: number): string;
+  machine(i: number): Machine;
+  /** Where machine i's spans count from: its line's start when they count from there (lineMemo.ts), else 0. */
+  offset(i: number): number;
+}
+
 /** The second and later entries with a store URI already used (all spans placed). */
-export function lintDuplicates(machines: readonly Machine[], offsets?: readonly number[]): Problem[] {
-  const first = new Map<string, number>();
+export function lintDuplicates(machines: readonly Machine[] | MachinesInText): Problem[] {
+  let all: MachinesInText;
+  if ('hash' in machines) all = machines;
+  else {
+    const valid = machines.filter((machine) => machine.valid);
+    all = {
+      length: valid.length,
+      hash: (i) => storeUriHash(valid[i]!.storeUri),
+      storeUri: (i) => valid[i]!.storeUri,
+      machine: (i) => valid[i]!,
+      offset: () => 0,
+    };
+  }
   const problems: Problem[] = [];
-  // `offsets[i]`: where machine i's line starts when its spans count from there (lineMemo.ts).
-  const storeUriSpan = (i: number) => movedSpan(machines[i]!.columns.storeUri.span, offsets?.[i] ?? 0);
-  for (let i = 0; i < machines.length; i++) {
-    const machine = machines[i]!;
-    if (!machine.valid) continue;
-    const earlierAt = first.get(machine.storeUri);
-    if (earlierAt === undefined) {
-      first.set(machine.storeUri, i);
+  const storeUriSpan = (i: number) => movedSpan(all.machine(i).columns.storeUri.span, all.offset(i));
+  // Each URI's first machine, by hash, open addressing (no string per machine: a Map of them was
+  // a sixth of opening a 10 000-machine file). Strings are compared only for equal hashes.
+  let size = 16;
+  while (size < 2 * all.length) size *= 2;
+  const firsts = new Int32Array(size).fill(-1);
+  const hashes = new Int32Array(all.length);
+  for (let i = 0; i < all.length; i++) {
+    const hash = all.hash(i);
+    hashes[i] = hash;
+    let slot = hash & (size - 1);
+    let earlierAt = -1;
+    for (; firsts[slot] !== -1; slot = (slot + 1) & (size - 1)) {
+      const k = firsts[slot]!;
+      if (hashes[k] === hash && all.storeUri(k) === all.storeUri(i)) {
+        earlierAt = k;
+        break;
+      }
+    }
+    if (earlierAt < 0) {
+      firsts[slot] = i;
       continue;
     }
-    const earlier = machines[earlierAt]!;
+    const machine = all.machine(i);
+    const earlier = all.machine(earlierAt);
     const where = earlier.file === undefined ? 'earlier' : `earlier, in ${earlier.file}`;
     const slots = Math.max(earlier.maxJobs, machine.maxJobs);
     const related: NonNullable<ProblemData['related']> = {
