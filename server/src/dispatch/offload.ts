@@ -50,7 +50,14 @@ import { printable } from '../health/nixProtocol';
 import type { RemoteExit } from './remoteProcess';
 import { remoteNixStore, type RemoteNixStore } from './remoteNixStore';
 import { derivationsExport } from './exportStream';
-import { keepSession, openServeSession, ProtocolError, takeKeptSession, type ServeSession } from './serveSession';
+import {
+  keepSession,
+  openServeSession,
+  ProtocolError,
+  takeKeptSession,
+  type ServeBuildOptions,
+  type ServeSession,
+} from './serveSession';
 import { formatBytes, Tail } from './streamParts';
 
 export type { OffloadCause, OffloadPhase } from './offloadCauses';
@@ -71,6 +78,8 @@ export interface OffloadOptions {
   portInUri?: boolean;
   /** builders-use-substitutes: the builder first fetches what it can from its own substituters. */
   useSubstitutes?: boolean;
+  /** This machine's max-silent-time, timeout, max-build-log-size, keep-failed (buildSettings.ts). */
+  buildOptions?: ServeBuildOptions;
   /** Cancel: stops the remote build and every copy; nothing half-imported stays behind. */
   signal?: AbortSignal;
   /** The build log, live, line by line (the builder's stderr). */
@@ -339,8 +348,8 @@ class Offload {
     if ('failure' in sent) return sent.failure;
     this.end();
 
-    // Phase: build. All the derivation's outputs, with Nix's own defaults for the build options
-    // (the builder never substitutes here: opServe turns substitution off for a build).
+    // Phase: build. All the derivation's outputs, with this machine's build options, as Nix's
+    // hook sends them (the builder never substitutes here: opServe turns substitution off).
     this.begin('build', `${nameOf(drvPath)} on ${uri}`);
     // The builder's nix-store --serve builds at verbosity "error" (opServe's getBuildSettings):
     // its log is the build's own output. The line Nix's client prints for a hook build starts it.
@@ -355,7 +364,9 @@ class Offload {
         onStderrLine: (line) => this.log(line),
       }),
     );
-    const built = await this.ask('build', user, () => traced('remote build', () => session.buildPaths([drvPath])));
+    const built = await this.ask('build', user, () =>
+      traced('remote build', () => session.buildPaths([drvPath], this.o.buildOptions)),
+    );
     if ('failure' in built) return built.failure;
     if (built.answer.status !== 0) {
       // The message is Nix's error as its terminal shows it: colours off, `error:` in front.

@@ -13,6 +13,7 @@ import type { ConnectionPool } from '../ssh/pool';
 import { buildDistributed } from './distributed';
 import { buildForUntrustedUser } from './untrustedBuild';
 import { leftOutInWords, nothingLeftMessage, type DistributedMachines } from './distributedMachines';
+import { localBuildSettings } from './buildSettings';
 import { offload, type OffloadPhase } from './offload';
 import { alreadyBuilt, builtByNix, builtOnMachine } from './outcomeWords';
 import { candidateOf, type Candidate } from './select';
@@ -142,10 +143,14 @@ export async function runBuild(request: BuildRequest): Promise<BuildOutcome> {
   if (unusable !== undefined)
     return fail('machine-unusable', `${machine.storeUri} is not used (${unusable.code}): ${unusable.reason}`);
   log(`Building ${request.drvPath} on ${machine.storeUri}`);
+  // What Nix's hook takes from this machine's nix.conf for the build (buildSettings.ts).
+  const { useSubstitutes, ...buildOptions } = localBuildSettings(request.target);
   const result = await offload({
     machine,
     drvPath: request.drvPath,
     pool: request.pool,
+    useSubstitutes,
+    buildOptions,
     ...sshConfigFile,
     daemon: request.daemon,
     portInUri: request.target.rules.portInUri,
