@@ -15,7 +15,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  LAB_VERSION_LIST,
   provisionBuilders,
   run,
   versionBuilderNames,
@@ -25,11 +24,11 @@ import {
   type VersionBuilderName,
 } from './fixture';
 import { runCli } from './fixture/cli';
-import { labCanRun, labNixCanRun } from './fixture/gate';
+import { labCanRun, labReleasesThatRun } from './fixture/gate';
 import { uniqueNonce } from './fixture/localStore';
 
 const labRuns = labCanRun();
-const RELEASES = labRuns ? LAB_VERSION_LIST.filter((version) => labNixCanRun(version)) : [];
+const RELEASES = labRuns ? labReleasesThatRun() : [];
 type Name = BuilderName | VersionBuilderName;
 const BUILDERS: Name[] = ['healthy', ...RELEASES.map((version) => versionBuilderNames(version)[0]!)];
 

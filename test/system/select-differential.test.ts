@@ -15,7 +15,6 @@ import { parseBuilders } from '../../server/src/model/machines';
 import { parseNixVersion, rulesFor, type VersionRules } from '../../server/src/model/nixVersion';
 import {
   LAB_NIX_VERSIONS,
-  LAB_VERSION_LIST,
   machinesLine,
   provisionBuilders,
   run,
@@ -24,7 +23,7 @@ import {
   type LabNixVersion,
 } from './fixture';
 import { aliasConfig } from './fixture/aliasConfig';
-import { labCanRun, labNixCanRun } from './fixture/gate';
+import { labCanRun, labReleasesThatRun } from './fixture/gate';
 import { makeLabClient } from './fixture/labClient';
 import * as localStore from './fixture/localStore';
 import { holdSlots, type HeldSlots } from './fixture/slotLocks';
@@ -218,7 +217,7 @@ const HOST_RUNS = labCanRun();
 /** The local Nix releases that can run here: the machine's, then each version lab chroot that is ready. */
 const RELEASES: Array<'2.8' | LabNixVersion> = [
   ...(HOST_RUNS ? ['2.8' as const] : []),
-  ...(HOST_RUNS ? LAB_VERSION_LIST.filter((version) => labNixCanRun(version)) : []),
+  ...(HOST_RUNS ? labReleasesThatRun() : []),
 ];
 const builderOf = (version: '2.8' | LabNixVersion): LabBuilderName =>
   version === '2.8' ? 'healthy' : `healthy${LAB_NIX_VERSIONS[version].tag}`;

@@ -17,7 +17,6 @@ import { after, before, describe, test } from 'node:test';
 import { Client } from 'ssh2';
 import { ConnectionPool } from '../../server/src/ssh/pool';
 import {
-  LAB_VERSION_LIST,
   processesOf,
   provisionBuilders,
   run,
@@ -26,12 +25,12 @@ import {
   type BuilderName,
   type VersionBuilderName,
 } from './fixture';
-import { labCanRun, labNixCanRun } from './fixture/gate';
+import { labCanRun, labReleasesThatRun } from './fixture/gate';
 import * as localStore from './fixture/localStore';
 import { outputOf } from './fixture/localStore';
 
 const labRuns = labCanRun();
-const RELEASES = labRuns ? LAB_VERSION_LIST.filter((version) => labNixCanRun(version)) : [];
+const RELEASES = labRuns ? labReleasesThatRun() : [];
 type Name = BuilderName | VersionBuilderName;
 const BUILDERS: Name[] = [
   'healthy',

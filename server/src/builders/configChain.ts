@@ -2,6 +2,9 @@
 // the user's files, then the NIX_CONFIG variable. As in Nix's `loadConfFile` (libstore/globals.cc).
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { readFileAsNixDoes, readTextOrUndefined } from '../context/readFile';
+import type { NixTarget } from '../context/target';
+import { parseNixConf, type ParsedNixConf } from '../model/nixConf';
 
 export interface ConfSource {
   /** A file path, or `NIX_CONFIG` for the environment variable. */
@@ -46,3 +49,18 @@ export function confSources(env: NodeJS.ProcessEnv = process.env, home = homedir
 
 /** What `builders` is when no file sets it. */
 export const defaultBuilders = '@/etc/nix/machines';
+
+/** A source's text and its parse (includes read as Nix reads them); undefined when it has no text. */
+export function readConfSource(
+  source: ConfSource,
+  target: NixTarget,
+): { text: string; conf: ParsedNixConf } | undefined {
+  const text = source.path === undefined ? source.text : readTextOrUndefined(source.path);
+  if (text === undefined) return undefined;
+  const conf = parseNixConf(text, target.rules, {
+    readFile: readFileAsNixDoes,
+    localSystem: target.localSystem,
+    ...(source.path ? { path: source.path } : {}),
+  });
+  return { text, conf };
+}

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseBuilders, type Machine, type ParsedBuilders } from '../model/machines';
-import { parseNixConf, type ConfSetting } from '../model/nixConf';
+import type { ConfSetting } from '../model/nixConf';
 import { machineLabel } from '../model/storeUri';
 import type { BuilderMachine, BuildersSource, MachineLocation, MachinesFile } from '../protocol';
 import { readFileAsNixDoes, readTextOrUndefined } from '../context/readFile';
@@ -15,7 +15,7 @@ import { fileIndex, indexed } from '../context/positions';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { NixTarget } from '../context/target';
 import type { ConfiguredProbeSsh } from '../health/probe';
-import { confSources, defaultBuilders, type ConfSource } from './configChain';
+import { confSources, defaultBuilders, readConfSource, type ConfSource } from './configChain';
 import { findMachinesFiles } from './workspaceMachines';
 
 /** A machine the probes and the selector work on, with the view's description of it. */
@@ -111,13 +111,9 @@ function lastBuildersSetting(
 ): { setting: ConfSetting; from: ConfSource; outer: Text } | undefined {
   let found: { setting: ConfSetting; from: ConfSource; outer: Text } | undefined;
   for (const from of sources) {
-    const text = from.path === undefined ? from.text : textOf(from.path);
-    if (text === undefined) continue;
-    const conf = parseNixConf(text, target.rules, {
-      readFile: readFileAsNixDoes,
-      localSystem: target.localSystem,
-      ...(from.path ? { path: from.path } : {}),
-    });
+    const read = readConfSource(from, target);
+    if (read === undefined) continue;
+    const { text, conf } = read;
     if (conf.builders) {
       const settingFile = conf.builders.file ?? from.path;
       const outerText = conf.builders.file ? (textOf(conf.builders.file) ?? '') : text;

@@ -11,11 +11,9 @@
 //       `substitute` flag, 2.8.0 src/build-remote/build-remote.cc).
 // The last value wins, through includes and NIX_CONFIG. A value Nix refuses (`timeout = soon`)
 // stops Nix before it builds anything; here the default stands, and the lint says why.
-import { readFileAsNixDoes, readTextOrUndefined } from '../context/readFile';
 import type { NixTarget } from '../context/target';
-import { parseNixConf } from '../model/nixConf';
 import { readUnsignedInt } from '../model/nixStrings';
-import { confSources } from '../builders/configChain';
+import { confSources, readConfSource } from '../builders/configChain';
 import type { ServeBuildOptions } from './serveSession';
 
 export interface LocalBuildSettings extends Required<ServeBuildOptions> {
@@ -48,14 +46,8 @@ const aliases: ReadonlyMap<string, string> = new Map([
 export function localBuildSettings(target: NixTarget, env: NodeJS.ProcessEnv = process.env): LocalBuildSettings {
   const settings = { ...defaults };
   for (const source of confSources(env)) {
-    const text = source.path === undefined ? source.text : readTextOrUndefined(source.path);
-    if (text === undefined) continue;
-    const conf = parseNixConf(text, target.rules, {
-      readFile: readFileAsNixDoes,
-      localSystem: target.localSystem,
-      ...(source.path ? { path: source.path } : {}),
-    });
-    for (const setting of conf.settings) {
+    const conf = readConfSource(source, target)?.conf;
+    for (const setting of conf?.settings ?? []) {
       const name = aliases.get(setting.name) ?? setting.name;
       const value = setting.value;
       if (name === 'max-silent-time') settings.maxSilentTime = readUnsignedInt(value) ?? settings.maxSilentTime;
