@@ -24,6 +24,8 @@ import { fileIndex } from '../../server/src/context/positions';
 import { nixTarget } from '../../server/src/context/target';
 import { WatchedFiles } from '../../server/src/context/watchedFiles';
 import { diagnosticsByLineToPublish } from '../../server/src/language/publishedDiagnostics';
+import { positionsFrom } from '../../server/src/language/linePositions';
+import type { LineParse } from '../../server/src/model/lineMemo';
 
 const quantile = (values: number[], q: number) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -154,9 +156,10 @@ async function phases(keyDir: string | undefined): Promise<void> {
       runs.parse.push(parsed - t);
       runs.lint.push(cpu() - parsed);
       t = cpu();
+      // As the server's checker: an open's positions from the parse's line starts (linePositions.ts).
       const diagnostics = diagnosticsByLineToPublish(
         analysis.problemsByLine!,
-        document,
+        runs === open ? positionsFrom(document, (analysis.builders as LineParse).lines) : document,
         fileIndex(() => undefined),
       );
       runs.convert.push(cpu() - t);

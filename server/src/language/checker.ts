@@ -10,6 +10,8 @@ import { analyzeInSteps, lineMemo, type Analysis, type DocumentKind } from './an
 import type { LineMemo } from '../model/lineMemo';
 import type { Diagnostic } from 'vscode-languageserver';
 import { diagnosticsByLineToPublish, diagnosticsToPublish } from './publishedDiagnostics';
+import { positionsFrom } from './linePositions';
+import type { LineParse, TextLine } from '../model/lineMemo';
 import { fileIndex } from '../context/positions';
 import type { ServerContext } from '../context/serverContext';
 import { WatchedFiles } from '../context/watchedFiles';
@@ -35,6 +37,12 @@ export class DocumentChecker {
   private readonly memos = new Map<string, LineMemo>();
   /** What each file's last publish held from its own text, so the builders' health can be added again. */
   private readonly published = new Map<string, Diagnostic[]>();
+  /**
+   * Documents checked before: their TextDocument keeps its line index up to date through
+   * edits, so only a document's first publish (its open) takes positions from the parse's line
+   * starts (linePositions.ts) rather than have TextDocument index a whole text first.
+   */
+  private readonly checkedBefore = new WeakSet<TextDocument>();
   /** The `@file`s and SSH keys the documents point at, read once until they change on disk (then all is checked again). */
   readonly files = new WatchedFiles(() => void this.recheck());
 
@@ -133,7 +141,12 @@ export class DocumentChecker {
     const diagnostics =
       analysis.problemsByLine === undefined
         ? diagnosticsToPublish(analysis.problems, document, files)
-        : diagnosticsByLineToPublish(analysis.problemsByLine, document, files);
+        : diagnosticsByLineToPublish(
+            analysis.problemsByLine,
+            this.checkedBefore.has(document) ? document : positionsFrom(document, linesOf(analysis)),
+            files,
+          );
+    this.checkedBefore.add(document);
     await this.send(document.uri, diagnostics, version);
     if (analysis.kind === 'nix-conf') await this.checkIncludedMachinesFiles(document.uri, analysis, stale);
   }
@@ -189,4 +202,10 @@ export class DocumentChecker {
     this.analyses.clear();
     await Promise.all(this.documents.all().map((document) => this.check(document)));
   }
+}
+
+/** The lines the memo read this version in (their starts are the LSP lines of a text without `\r`). */
+function linesOf(analysis: Analysis): readonly TextLine[] | undefined {
+  const builders = analysis.builders;
+  return builders !== undefined && 'lines' in builders ? (builders as LineParse).lines : undefined;
 }

@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { DiagnosticSeverity, type Diagnostic, type DiagnosticRelatedInformation } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { messageInItsFile, type Problem, type Severity } from '../model/problem';
+import type { Positions } from './linePositions';
 
 /** The included files, each read and indexed once for all the problems placed in it. */
 export type IncludedFiles = (file: string) => TextDocument | undefined;
@@ -18,7 +19,7 @@ const severities: Record<Severity, DiagnosticSeverity> = {
   hint: DiagnosticSeverity.Hint,
 };
 
-export function toDiagnostic(problem: Problem, document: TextDocument, files: IncludedFiles): Diagnostic {
+export function toDiagnostic(problem: Problem, document: Positions, files: IncludedFiles): Diagnostic {
   const diagnostic: Diagnostic = {
     range: { start: document.positionAt(problem.span.start), end: document.positionAt(problem.span.end) },
     severity: severities[problem.severity],

@@ -6,10 +6,10 @@
 // `\r\n` becomes one when the `\n` is deleted), nothing pointing into an included file. The
 // rest is converted each time, as from scratch.
 import type { Diagnostic } from 'vscode-languageserver';
-import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { Problem } from '../model/problem';
 import { placedProblem, type LineProblems } from '../model/problemsByLine';
 import { toDiagnostic } from './diagnostics';
+import type { Positions } from './linePositions';
 
 /** A line with more is converted problem by problem, only what is shown (a publish shows at most 1 000). */
 const mostKept = 100;
@@ -18,7 +18,7 @@ const mostKept = 100;
 const kept = new WeakMap<readonly Problem[], { line: number; diagnostics: Diagnostic[] } | null>();
 
 /** The run's diagnostics, one per problem in its order, or undefined when its line's are not kept. */
-export function lineDiagnostics(run: LineProblems, document: TextDocument): Diagnostic[] | undefined {
+export function lineDiagnostics(run: LineProblems, document: Positions): Diagnostic[] | undefined {
   const { problems, line: text } = run;
   if (text === undefined || problems.length > mostKept) return undefined;
   let entry = kept.get(problems);

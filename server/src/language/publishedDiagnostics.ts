@@ -10,6 +10,7 @@ import { problem, type Problem, type Severity } from '../model/problem';
 import { placedProblem, placedRun, type LineProblems } from '../model/problemsByLine';
 import { toDiagnostic, type IncludedFiles } from './diagnostics';
 import { lineDiagnostics } from './lineDiagnostics';
+import type { Positions } from './linePositions';
 
 export const maxPublishedDiagnostics = 1000;
 
@@ -27,7 +28,7 @@ export function diagnosticsToPublish(
 /** The publish of problems as the lines keep them (`Analysis.problemsByLine`), in their order. */
 export function diagnosticsByLineToPublish(
   runs: readonly LineProblems[],
-  document: TextDocument,
+  document: Positions,
   files: IncludedFiles,
 ): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
@@ -74,7 +75,7 @@ function shownOf(
   severity: Severity | undefined,
   max: number,
   shown: Diagnostic[],
-  document: TextDocument,
+  document: Positions,
   files: IncludedFiles,
 ): void {
   const { problems } = run;
