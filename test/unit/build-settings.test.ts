@@ -7,12 +7,22 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { localBuildSettings, type LocalBuildSettings } from '../../server/src/dispatch/buildSettings';
-import { nixTarget } from '../../server/src/context/target';
+import { nixTarget, type NixTarget } from '../../server/src/context/target';
 import { caseDirs } from '../helpers/caseDirs';
 import { isolatedEnv, nixCommand, type InstalledNix } from '../helpers/nix';
 import { requireLabNixes, requireRealNix } from '../helpers/requireNix';
 
 const caseDir = caseDirs('build-settings');
+
+/** The rules of Nix `version` (the settings read do not depend on the rest of the machine). */
+const targetFor = (version: string): NixTarget =>
+  nixTarget(version, {
+    version: undefined,
+    versionText: undefined,
+    system: 'x86_64-linux',
+    daemon: false,
+    keyHome: '/home/user',
+  });
 
 interface Case {
   name: string;
@@ -87,14 +97,7 @@ for (const nix of nixes) {
       if (c.nixConfig !== undefined) env.NIX_CONFIG = c.nixConfig;
       const theirs = await showConfig(nix, env, dir);
       const version = label.replace(/^.* /, '');
-      const ours = asNixShowsIt(
-        localBuildSettings(
-          nixTarget(version, { system: 'x86_64-linux', daemon: false, keyHome: dir } as Parameters<
-            typeof nixTarget
-          >[1]),
-          env,
-        ),
-      );
+      const ours = asNixShowsIt(localBuildSettings(targetFor(version), env));
       for (const [name, value] of Object.entries(ours))
         if (theirs.get(name) !== value)
           failures.push(`${c.name}: ${name} is ${theirs.get(name)} for Nix, ${value} for us`);
@@ -107,10 +110,7 @@ test('a value Nix refuses leaves the setting as it was (Nix itself would not sta
   const dir = caseDir();
   writeFileSync(join(dir, 'nix.conf'), 'timeout = 4\ntimeout = soon\nkeep-failed = maybe\n');
   const env = isolatedEnv(dir);
-  const settings = localBuildSettings(
-    nixTarget('2.8', { system: 'x86_64-linux', daemon: false, keyHome: dir } as Parameters<typeof nixTarget>[1]),
-    env,
-  );
+  const settings = localBuildSettings(targetFor('2.8'), env);
   assert.equal(settings.buildTimeout, 4);
   assert.equal(settings.keepFailed, false);
 });

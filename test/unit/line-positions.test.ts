@@ -21,7 +21,7 @@ const target = nixTarget('2.26.3', {
   system: 'x86_64-linux',
   daemon: false,
   keyHome: '/home/user',
-} as Parameters<typeof nixTarget>[1]);
+});
 
 async function linesOf(text: string) {
   const analysis = await analyzeInSteps(text, 'nix-machines', undefined, target, async () => undefined, lineMemo());

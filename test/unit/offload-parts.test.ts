@@ -12,7 +12,7 @@ import {
   type FailedCommand,
 } from '../../server/src/dispatch/offloadCauses';
 import { nixStoreCommand, remoteNixStore } from '../../server/src/dispatch/remoteNixStore';
-import { ByteCounter, formatBytes, LineSplitter, SkipPrefix } from '../../server/src/dispatch/streamParts';
+import { ByteCounter, formatBytes, LineSplitter } from '../../server/src/dispatch/streamParts';
 
 describe('remoteNixStore', () => {
   test('ssh:// runs nix-store, ssh-ng:// too (next to its nix-daemon)', () => {
@@ -44,26 +44,6 @@ describe('remoteNixStore', () => {
       nixStoreCommand(remoteNixStore('ssh-ng://b?remote-store=daemon&remote-program=/x/bin/nix-daemon')),
       ['/x/bin/nix-store', '--store', 'daemon'],
     );
-  });
-});
-
-async function through(prefix: string, chunks: string[]): Promise<string> {
-  const out: Buffer[] = [];
-  const stream = Readable.from(chunks.map((chunk) => Buffer.from(chunk))).pipe(new SkipPrefix(Buffer.from(prefix)));
-  for await (const chunk of stream) out.push(chunk as Buffer);
-  return Buffer.concat(out).toString();
-}
-
-describe('SkipPrefix', () => {
-  test('drops the greeting, even split over chunks', async () => {
-    assert.equal(await through('Hello\n', ['Hello\nDATA']), 'DATA');
-    assert.equal(await through('Hello\n', ['He', 'llo', '\nDA', 'TA']), 'DATA');
-  });
-
-  test('passes everything when the stream does not start with it, or there is none', async () => {
-    assert.equal(await through('Hello\n', ['Bye\nDATA']), 'Bye\nDATA');
-    assert.equal(await through('Hello\n', ['Hel']), 'Hel');
-    assert.equal(await through('', ['DATA']), 'DATA');
   });
 });
 

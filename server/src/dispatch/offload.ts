@@ -498,13 +498,7 @@ class Offload {
     }
     if (this.aborted) return { failure: await this.cancelled() };
     if (opened.exit !== undefined) return { failure: this.failRemote('copy-inputs', opened.exit, user) };
-    if (opened.error.reason === 'timeout')
-      return {
-        failure: this.fail({
-          cause: 'connection',
-          message: `${uri} did not answer within ${Math.round(queryTimeoutMs / 1000)} s. Check the builder's load and its Nix.`,
-        }),
-      };
+    if (opened.error.reason === 'timeout') return { failure: this.fail(notAnswering(uri, queryTimeoutMs)) };
     return {
       failure: this.fail({
         cause: 'remote-nix',
@@ -548,10 +542,9 @@ class Offload {
     this.active.delete(session.process);
     if (reason === 'closed') return this.failRemote(phase, { ...exit, stderrTail: session.stderrTail }, user);
     if (reason === 'timeout')
-      return this.fail({
-        cause: 'connection',
-        message: `${uri} did not answer within ${Math.round((this.o.useSubstitutes && phase === 'copy-inputs' ? substituteTimeoutMs : queryTimeoutMs) / 1000)} s. Check the builder's load and its Nix.`,
-      });
+      return this.fail(
+        notAnswering(uri, this.o.useSubstitutes && phase === 'copy-inputs' ? substituteTimeoutMs : queryTimeoutMs),
+      );
     return this.fail(
       {
         cause: 'remote-nix',
@@ -830,6 +823,12 @@ function pathLines(stdout: string): string[] {
 const sessionKey = (store: RemoteNixStore) => JSON.stringify([store.program, ...store.storeArgs]);
 /** Nix's colours (SGR escapes), which its messages carry over the protocol. */
 const withoutColours = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '');
+/** A builder that let a question's time run out. */
+const notAnswering = (uri: string, timeoutMs: number): Classified => ({
+  cause: 'connection',
+  message: `${uri} did not answer within ${Math.round(timeoutMs / 1000)} s. Check the builder's load and its Nix.`,
+});
+
 const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const nameOf = (storePath: string) => storePath.slice(storePath.lastIndexOf('/') + 34);
 const messageOf = (error: unknown) =>

@@ -1,7 +1,7 @@
 // Small stream pieces the offload and the distributed build share: splitting a byte stream into
 // log lines (a line may arrive in several chunks), keeping the last lines for an error's tail,
-// counting the bytes that pass through a pipe (without holding them), and dropping a login
-// shell's greeting from the front of a binary stream.
+// counting the bytes that pass through a pipe (without holding them). A login shell's greeting
+// before a binary stream is skipped where the stream is read (health/nixProtocol.ts).
 import { Transform, type TransformCallback } from 'node:stream';
 
 /** Calls `onLine` for each complete line; `flush()` delivers a last line without a newline. */
@@ -76,39 +76,6 @@ export class ByteCounter extends Transform {
     this.held = [];
     this.heldBytes = 0;
     return batch;
-  }
-}
-
-/**
- * Drops `prefix` from the front of the stream when the stream starts with it, and passes
- * everything else through. A builder whose login shell prints a greeting puts it before the
- * output of every command; we learn the exact greeting from an earlier command's stdout.
- */
-export class SkipPrefix extends Transform {
-  private pending: Buffer | undefined = Buffer.alloc(0);
-
-  constructor(private readonly prefix: Buffer) {
-    super();
-    if (prefix.length === 0) this.pending = undefined;
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    if (this.pending === undefined) return callback(null, chunk);
-    const seen = Buffer.concat([this.pending, chunk]);
-    if (seen.length < this.prefix.length && this.prefix.subarray(0, seen.length).equals(seen)) {
-      this.pending = seen;
-      return callback();
-    }
-    this.pending = undefined;
-    if (seen.subarray(0, this.prefix.length).equals(this.prefix))
-      return callback(null, seen.subarray(this.prefix.length));
-    callback(null, seen);
-  }
-
-  override _flush(callback: TransformCallback): void {
-    const rest = this.pending;
-    this.pending = undefined;
-    callback(null, rest !== undefined && rest.length > 0 ? rest : undefined);
   }
 }
 

@@ -11,7 +11,7 @@ import type { LineMemo } from '../model/lineMemo';
 import type { Diagnostic } from 'vscode-languageserver';
 import { diagnosticsByLineToPublish, diagnosticsToPublish } from './publishedDiagnostics';
 import { positionsFrom } from './linePositions';
-import type { LineParse, TextLine } from '../model/lineMemo';
+import type { TextLine } from '../model/lineMemo';
 import { fileIndex } from '../context/positions';
 import type { ServerContext } from '../context/serverContext';
 import { WatchedFiles } from '../context/watchedFiles';
@@ -112,6 +112,12 @@ export class DocumentChecker {
     );
   }
 
+  /** The lines the document's memo read this version in (their starts are the LSP lines of a text without `\r`). */
+  private linesOf(uri: string, analysis: Analysis): readonly TextLine[] | undefined {
+    const builders = analysis.builders;
+    return builders !== undefined && this.memos.get(uri)?.made(builders) ? builders.lines : undefined;
+  }
+
   async check(document: TextDocument): Promise<void> {
     // TextDocuments updates a document in place: keep the version this check is for.
     const version = document.version;
@@ -143,7 +149,7 @@ export class DocumentChecker {
         ? diagnosticsToPublish(analysis.problems, document, files)
         : diagnosticsByLineToPublish(
             analysis.problemsByLine,
-            this.checkedBefore.has(document) ? document : positionsFrom(document, linesOf(analysis)),
+            this.checkedBefore.has(document) ? document : positionsFrom(document, this.linesOf(document.uri, analysis)),
             files,
           );
     this.checkedBefore.add(document);
@@ -202,10 +208,4 @@ export class DocumentChecker {
     this.analyses.clear();
     await Promise.all(this.documents.all().map((document) => this.check(document)));
   }
-}
-
-/** The lines the memo read this version in (their starts are the LSP lines of a text without `\r`). */
-function linesOf(analysis: Analysis): readonly TextLine[] | undefined {
-  const builders = analysis.builders;
-  return builders !== undefined && 'lines' in builders ? (builders as LineParse).lines : undefined;
 }

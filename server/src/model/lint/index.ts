@@ -210,18 +210,17 @@ function mergedIntoLines(
 
 /**
  * `lintMachine` of a plain line's machine (plainLine.ts): nothing to say but what its SSH key
- * file holds. Spans from `start` (0: from the line's start).
+ * file holds. Spans from the line's start, as a kept line's warnings are (problemsByLine.ts).
  */
 export function lintPlainMachine(
   line: string,
   plain: PlainMachine,
   context: LintContext,
   inspect = keyInspector(context),
-  start = 0,
 ): Problem[] {
   const { keyStart, keyEnd } = plain;
   if (keyStart < 0) return [];
-  const span = { start: start + keyStart, end: start + keyEnd };
+  const span = { start: keyStart, end: keyEnd };
   const column = { text: line.slice(keyStart, keyEnd), span, isSet: true };
   return lintSshKeyColumn(column, plainStoreUri(line, plain), context, inspect);
 }
