@@ -100,6 +100,12 @@ export interface ExecOptions {
 
 /** How long the kill of a command given up on may take before exec returns anyway. */
 const KILL_TIMEOUT_MS = 5000;
+/**
+ * How long a command given up on before its PID line reached us may take to send it: the
+ * builder may already run it (its line is on the way, later on a loaded machine), and without
+ * the PID only the channel signal can stop it, which a command a shell waits on does not get.
+ */
+const PID_WAIT_MS = 2000;
 
 export interface ExecResult {
   /** Exit code; null when it ended by a signal, or did not end (timeout, abort, lost connection). */
@@ -211,8 +217,26 @@ export function exec(client: Client, args: readonly string[], options: ExecOptio
       });
     };
     let pid: number | undefined;
+    /** Told when the PID line arrives (a stop waiting for it). */
+    let onPid: (() => void) | undefined;
     /** Given up on: only the kill's end (not the channel's close) ends the exec now. */
     let stopping = false;
+    /** The PID, once its line came, the channel closed, or PID_WAIT_MS passed. */
+    const pidSoon = (): Promise<void> => {
+      const open = channel;
+      if (pid !== undefined || open === undefined || options.plain) return Promise.resolve();
+      return new Promise((resolve) => {
+        const settle = () => {
+          clearTimeout(waited);
+          onPid = undefined;
+          open.off('close', settle);
+          resolve();
+        };
+        const waited = setTimeout(settle, PID_WAIT_MS);
+        onPid = settle;
+        open.once('close', settle);
+      });
+    };
     const stop = () => {
       if (done || stopping) return;
       stopping = true;
@@ -222,15 +246,18 @@ export function exec(client: Client, args: readonly string[], options: ExecOptio
       } catch {
         // Not every server honours signals; the kill below does not depend on it.
       }
-      channel?.close();
-      // The command and its children, over a second channel; exec returns once they are gone
-      // (or the kill took too long, or the connection is gone). No PID yet: the login shell has
-      // not reached the command (a hung startup file), and the signal above is all there is.
-      if (pid === undefined) {
-        finish();
-        return;
-      }
-      void exec(client, killGroupArgs(pid, 'KILL'), { timeoutMs: KILL_TIMEOUT_MS, plain: true }).then(() => finish());
+      // The channel stays open until the PID is known: its line comes on the channel's stderr.
+      void pidSoon().then(() => {
+        channel?.close();
+        // The command and its children, over a second channel; exec returns once they are gone
+        // (or the kill took too long, or the connection is gone). No PID still: the login shell
+        // has not reached the command (a hung startup file), and the signal above is all there is.
+        if (pid === undefined) {
+          finish();
+          return;
+        }
+        void exec(client, killGroupArgs(pid, 'KILL'), { timeoutMs: KILL_TIMEOUT_MS, plain: true }).then(() => finish());
+      });
     };
     const onAbort = () => {
       aborted = true;
@@ -278,7 +305,10 @@ export function exec(client: Client, args: readonly string[], options: ExecOptio
         });
         opened.stderr.on('data', (chunk: Buffer) => {
           errBytes = keep(err, chunk, errBytes);
-          if (pid === undefined && !options.plain) pid = pidIn(Buffer.concat(err).toString('utf8'));
+          if (pid === undefined && !options.plain) {
+            pid = pidIn(Buffer.concat(err).toString('utf8'));
+            if (pid !== undefined) onPid?.();
+          }
         });
         opened.on('exit', (exitCode: number | null, signalName?: string) => {
           // Given up on, it has no exit of its own: what it reports now is our kill.
